@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import type { CommandDocument } from './document.ts';
+import { parameterEnvironment, renderScript, resolveParameters, type ParameterValues } from './parameters.ts';
+import { parseResultLine } from './results.ts';
+
+export interface RunOptions {
+  /** Extra environment for the script (the host's own, e.g. AWS credentials); never parameters. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Called with each chunk of stderr as it arrives (progress display). */
+  readonly onStderr?: (chunk: string) => void;
+  /**
+   * Skip the allowedPattern check. Only for tests that prove the script itself
+   * refuses hostile values when the agent's check is bypassed.
+   * @default false
+   */
+  readonly unsafeSkipPatternCheck?: boolean;
+  /** Overrides the step's timeoutSeconds. */
+  readonly timeoutSeconds?: number;
+}
+
+export interface RunOutcome<T> {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The validated result line, or undefined when the script printed none (or a malformed one). */
+  readonly result: T | undefined;
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 3600;
+
+/**
+ * Runs a Command document's steps locally with bash, the way the SSM Agent
+ * would on a Linux host: parameters checked against their patterns, `{{ }}`
+ * substituted, ENV_VAR parameters exported as `SSM_<name>`, each step written to
+ * a script file and run with its timeout. Used by the tests and by the CLI's
+ * local mode in place of SSM Run Command.
+ */
+export async function runDocument<T>(
+  doc: CommandDocument,
+  parameters: ParameterValues,
+  resultSchema: z.ZodType<T>,
+  options: RunOptions = {},
+): Promise<RunOutcome<T>> {
+  const values = options.unsafeSkipPatternCheck ? withDefaults(doc, parameters) : resolveParameters(doc, parameters);
+  const env = { ...process.env, ...options.env, ...parameterEnvironment(doc, values) };
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-run-'));
+  let stdout = '';
+  let stderr = '';
+  try {
+    let last: Omit<RunOutcome<T>, 'stdout' | 'stderr' | 'result'> = { exitCode: 0, signal: null, timedOut: false };
+    for (const step of doc.mainSteps) {
+      const script = join(dir, `${step.name}.sh`);
+      await writeFile(script, renderScript(step.inputs.runCommand, values), { mode: 0o700 });
+      const timeout = options.timeoutSeconds ?? Number(step.inputs.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS);
+      last = await new Promise((resolve, reject) => {
+        const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let timedOut = false;
+        // The agent kills a step at its timeout; so do we (TERM lets the trap clean up).
+        const timer = setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+        }, timeout * 1000);
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          options.onStderr?.(chunk);
+        });
+        child.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        child.on('close', (exitCode, signal) => {
+          clearTimeout(timer);
+          resolve({ exitCode, signal, timedOut });
+        });
+      });
+      if (last.exitCode !== 0) break;
+    }
+    return { ...last, stdout, stderr, result: parseResultLine(resultSchema, stdout) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function withDefaults(doc: CommandDocument, given: ParameterValues): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(doc.parameters)) {
+    const value = given[name] ?? spec.default;
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+const seconds = z.number().nonnegative();
+const sha256 = z.string().regex(/^[a-f0-9]{64}$/);
+
+/** The JSON line `restore-volume` prints last on stdout. */
+export const RestoreResult = z.strictObject({
+  lifeboat: z.literal('restore-result'),
+  version: z.literal(1),
+  restoreId: z.string(),
+  outcome: z.enum(['succeeded', 'failed', 'refused']),
+  failedPhase: z.enum(['preflight', 'download', 'extract', 'swap', 'start', 'verify']).nullable(),
+  error: z.string().max(4000).nullable(),
+  volume: z.string().nullable(),
+  hostPath: z.string().nullable(),
+  container: z.string().nullable(),
+  containerAction: z.enum(['none', 'restarted', 'created']),
+  bytes: z.number().int().nonnegative(),
+  sha256: sha256.nullable(),
+  compression: z.enum(['gzip', 'zstd', 'xz', 'bzip2', 'none']).nullable(),
+  preservedVolume: z.string().nullable(),
+  rolledBack: z.boolean(),
+  verifyOutput: z.string().nullable(),
+  phases: z.strictObject({
+    preflight: seconds,
+    download: seconds,
+    extract: seconds,
+    swap: seconds,
+    start: seconds,
+    verify: seconds,
+  }),
+  totalSeconds: seconds,
+});
+export type RestoreResult = z.infer<typeof RestoreResult>;
+
+/** The JSON line `backup-volume` prints last on stdout. */
+export const BackupResult = z.strictObject({
+  lifeboat: z.literal('backup-result'),
+  version: z.literal(1),
+  backupId: z.string(),
+  outcome: z.enum(['succeeded', 'failed', 'refused']),
+  failedPhase: z.enum(['preflight', 'archive', 'manifest']).nullable(),
+  error: z.string().max(4000).nullable(),
+  volume: z.string().nullable(),
+  hostPath: z.string().nullable(),
+  container: z.string().nullable(),
+  consistency: z.enum(['pause', 'stop', 'none']).nullable(),
+  bucket: z.string().nullable(),
+  archiveKey: z.string().nullable(),
+  manifestKey: z.string().nullable(),
+  bytes: z.number().int().nonnegative(),
+  uncompressedBytes: z.number().int().nonnegative(),
+  fileCount: z.number().int().nonnegative(),
+  sha256: sha256.nullable(),
+  compression: z.literal('zstd'),
+  containerFrozenSeconds: seconds,
+  phases: z.strictObject({ preflight: seconds, archive: seconds, manifest: seconds }),
+  totalSeconds: seconds,
+  pruneRisk: z.strictObject({
+    notUsedByRunningContainer: z.array(z.string()),
+    unreferenced: z.array(z.string()),
+  }),
+});
+export type BackupResult = z.infer<typeof BackupResult>;
+
+/**
+ * Finds and validates the result line: the last non-empty line of stdout.
+ * Returns undefined when there is none or it is not a valid result (the caller
+ * then reports the raw output; a lying or truncated line is never trusted).
+ */
+export function parseResultLine<T>(schema: z.ZodType<T>, stdout: string): T | undefined {
+  const last = stdout.trimEnd().split('\n').pop();
+  if (!last) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(last);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
