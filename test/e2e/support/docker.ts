@@ -31,7 +31,9 @@ export async function inVolume(volume: string, script: string): Promise<string> 
 export async function volumeDigest(volume: string): Promise<string> {
   const out = await inVolume(
     volume,
-    "cd /data && { stat -c '%n %f %u %g' .; find . -mindepth 1 -exec stat -c '%n %f %u %g %s %Y' {} + | LC_ALL=C sort; find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2; } | sha256sum",
+    // A directory's own size is a filesystem artifact (it never shrinks), so it is left out.
+    "cd /data && { stat -c '%n %f %u %g' .; find . -mindepth 1 -type d -exec stat -c '%n %f %u %g %Y' {} + | LC_ALL=C sort; " +
+      "find . -mindepth 1 ! -type d -exec stat -c '%n %f %u %g %s %Y' {} + | LC_ALL=C sort; find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2; } | sha256sum",
   );
   return out.slice(0, 64);
 }
