@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loadDocument, parseDocument } from '#core/runbooks/document.ts';
+import { ParameterError, parameterEnvironment, renderScript, resolveParameters } from '#core/runbooks/parameters.ts';
+import { DOCUMENTS } from '#core/paths.ts';
+
+const restoreDoc = loadDocument('restore-volume');
+const backupDoc = loadDocument('backup-volume');
+const validRestore = {
+  RestoreId: 'r-1',
+  ArchiveUrl: 'https://lifeboat-archives.s3.eu-west-1.amazonaws.com/archives/db1/pgdata/20261127T000000Z.tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=abc123',
+  VolumeName: 'pgdata',
+};
+
+/** The pattern table each script checks again on the host, read from the script text. */
+function scriptPatterns(name: (typeof DOCUMENTS)[number]): Record<string, string> {
+  const doc = loadDocument(name);
+  const script = doc.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
+  const table = /declare -A PATTERN=\(\n([\s\S]*?)\n\s*\)\n/.exec(script)?.[1] ?? '';
+  const patterns: Record<string, string> = {};
+  for (const m of table.matchAll(/\[(\w+)\]=(?:'([^']*)'|"([^"]*)")/g)) {
+    const [, key, single, double] = m;
+    if (key) patterns[key] = single ?? (double ?? '').replaceAll('\\$', '$');
+  }
+  return patterns;
+}
+
+describe('Lifeboat Command documents', () => {
+  it.each(DOCUMENTS)('%s: every parameter has an allowedPattern and is read as an SSM_ variable', (name) => {
+    const doc = loadDocument(name);
+    for (const [param, spec] of Object.entries(doc.parameters)) {
+      expect(spec.interpolationType, param).toBe('ENV_VAR');
+      expect(spec.allowedPattern.startsWith('^') && spec.allowedPattern.endsWith('$'), param).toBe(true);
+    }
+  });
+
+  it.each(DOCUMENTS)('%s: the script re-checks exactly the patterns the document declares', (name) => {
+    const doc = loadDocument(name);
+    const declared = Object.fromEntries(Object.entries(doc.parameters).map(([k, v]) => [k, v.allowedPattern]));
+    expect(scriptPatterns(name)).toEqual(declared);
+  });
+
+  it.each(DOCUMENTS)('%s: no double braces anywhere, so SSM text substitution can never splice a value into the script', (name) => {
+    const doc = loadDocument(name);
+    expect(doc.mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');
+  });
+
+  it.each(DOCUMENTS)('%s: every default value satisfies its own pattern', (name) => {
+    const doc = loadDocument(name);
+    for (const [param, spec] of Object.entries(doc.parameters)) {
+      if (spec.default !== undefined) expect(new RegExp(spec.allowedPattern, 'u').test(spec.default), param).toBe(true);
+    }
+  });
+});
+
+describe('resolveParameters (what SSM checks before sending)', () => {
+  it('fills defaults and accepts a real presigned S3 URL', () => {
+    const values = resolveParameters(restoreDoc, validRestore);
+    expect(values).toMatchObject({ ...validRestore, IfVolumeExists: 'fail', MountPath: '/var/lib/postgresql/data', ExpectedSha256: '' });
+  });
+
+  it('names a missing required parameter', () => {
+    expect(() => resolveParameters(restoreDoc, { RestoreId: 'r-1' })).toThrow(new ParameterError('ArchiveUrl', 'is required'));
+  });
+
+  it('refuses parameters the document does not declare', () => {
+    expect(() => resolveParameters(restoreDoc, { ...validRestore, Privileged: 'true' })).toThrow(/Privileged: is not a parameter/);
+  });
+
+  const hostile = [
+    'pgdata; touch /tmp/pwned',
+    '$(touch /tmp/pwned)',
+    '`touch /tmp/pwned`',
+    'pgdata\ntouch /tmp/pwned',
+    '../x',
+    '-rf',
+    'a'.repeat(300),
+    "pg'data",
+    'pg data',
+    '',
+  ];
+  it.each(hostile)('refuses the hostile volume name %j, naming the field and the pattern', (value) => {
+    expect(() => resolveParameters(restoreDoc, { ...validRestore, VolumeName: value, HostPath: '' })).toSatisfy((fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        return e instanceof ParameterError && e.parameter === 'VolumeName' && e.message.includes('must match');
+      }
+      // The empty name is valid on its own (HostPath may be used instead); the script then refuses it.
+      return value === '';
+    });
+  });
+
+  it.each([
+    ['ArchiveUrl', 'http://169.254.169.254/latest/meta-data/'],
+    ['ArchiveUrl', 'file:///etc/shadow'],
+    ['ArchiveUrl', 'https://x/a b'],
+    ['ArchiveUrl', 'https://x/`id`'],
+    ['MountPath', '/var/lib/../../etc'],
+    ['MountPath', 'relative/path'],
+    ['HelperImage', 'alpine; id'],
+    ['VerifyQuery', 'select 1; drop table x'],
+    ['VerifyQuery', 'delete from x'],
+    ['ContainerCommand', 'postgres $(id)'],
+    ['ContainerPorts', '5432:5432;id'],
+    ['IfVolumeExists', 'overwrite'],
+    ['ExpectedSha256', 'A'.repeat(64)],
+    ['ArchiveSubPath', '../etc'],
+    ['ArchiveSubPath', '/abs'],
+  ])('refuses %s = %j', (param, value) => {
+    expect(() => resolveParameters(restoreDoc, { ...validRestore, [param]: value })).toThrow(ParameterError);
+  });
+
+  it('property: any value holding a shell metacharacter or control character is refused for every parameter', () => {
+    const meta = fc.constantFrom(...';|&$`\'"\\<>(){}[]*?!#~\n\r\t\0 '.split(''));
+    fc.assert(
+      fc.property(fc.string(), meta, fc.string(), fc.constantFrom(...Object.keys(restoreDoc.parameters)), (a, m, b, param) => {
+        // VerifyQuery allows a few SQL characters (no shell sees it: it is an argv entry) — check it separately.
+        fc.pre(param !== 'VerifyQuery' && param !== 'ArchiveUrl');
+        expect(() => resolveParameters(restoreDoc, { ...validRestore, [param]: `${a}${m}${b}` })).toThrow(ParameterError);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('backup document refuses a bucket or source that could leave the key convention', () => {
+    const base = { BackupId: 'b-1', VolumeName: 'pgdata', Bucket: 'lifeboat-archives', Source: 'db1' };
+    expect(resolveParameters(backupDoc, base).KeyPrefix).toBe('archives');
+    expect(() => resolveParameters(backupDoc, { ...base, Source: '../other' })).toThrow(/Source/);
+    expect(() => resolveParameters(backupDoc, { ...base, Bucket: 'a/b' })).toThrow(/Bucket/);
+  });
+});
+
+describe('renderScript and parameterEnvironment (what the agent does)', () => {
+  const doc = parseDocument(`
+schemaVersion: "2.2"
+description: toy
+parameters:
+  Name: { type: String, allowedPattern: "^[a-z]+$", interpolationType: ENV_VAR }
+  Count: { type: String, allowedPattern: "^[0-9]+$", default: "3" }
+mainSteps:
+  - action: aws:runShellScript
+    name: s
+    inputs: { runCommand: ["echo {{ Name }} {{Count}} {{ Unknown }}", "echo done"] }
+`);
+
+  it('substitutes {{ }} as raw text and keeps unknown references', () => {
+    expect(renderScript(doc.mainSteps[0]?.inputs.runCommand ?? [], { Name: 'abc', Count: '3' })).toBe('echo abc 3 {{ Unknown }}\necho done');
+  });
+
+  it('exposes only ENV_VAR parameters as SSM_<name>', () => {
+    expect(parameterEnvironment(doc, { Name: 'abc', Count: '3' })).toEqual({ SSM_Name: 'abc' });
+  });
+});

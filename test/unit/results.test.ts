@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { RestoreResult, parseResultLine } from '#core/runbooks/results.ts';
+
+const line = {
+  lifeboat: 'restore-result', version: 1, restoreId: 'r-1', outcome: 'succeeded', failedPhase: null, error: null,
+  volume: 'pgdata', hostPath: null, container: 'db', containerAction: 'restarted', bytes: 10, sha256: 'a'.repeat(64),
+  compression: 'zstd', preservedVolume: null, rolledBack: false, verifyOutput: '1',
+  phases: { preflight: 0.1, download: 1, extract: 0.2, swap: 0, start: 0.5, verify: 0.3 }, totalSeconds: 2.1,
+};
+
+describe('parseResultLine', () => {
+  it('reads the last line of stdout', () => {
+    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual(line);
+  });
+  it.each([
+    ['no output', ''],
+    ['not JSON', 'Killed\n'],
+    ['a result that is not the last line', `${JSON.stringify(line)}\nmore`],
+    ['a lying size', JSON.stringify({ ...line, bytes: -5 })],
+    ['an unknown outcome', JSON.stringify({ ...line, outcome: 'probably' })],
+    ['extra fields', JSON.stringify({ ...line, extra: 1 })],
+  ])('never trusts %s', (_case, stdout) => {
+    expect(parseResultLine(RestoreResult, stdout)).toBeUndefined();
+  });
+});
