@@ -15,7 +15,8 @@ export function exec(file: string, args: readonly string[], options: { input?: s
       { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
-          reject(error);
+          // Not an exit status: the program could not start, or was killed by the timeout.
+          reject(new Error(`${file} ${args.join(' ')}: ${error.message}`, { cause: error }));
           return;
         }
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });

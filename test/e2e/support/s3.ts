@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import S3rver from 's3rver';
@@ -26,7 +25,7 @@ export interface LocalS3 {
 export async function startLocalS3(bucket = 'lifeboat-archives'): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 'lifeboat-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
-  const address = (await server.run()) as AddressInfo;
+  const address = (await server.run());
   const endpoint = `http://127.0.0.1:${address.port}`;
   const client = new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials: S3_CREDENTIALS });
   return {

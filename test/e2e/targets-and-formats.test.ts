@@ -1,0 +1,132 @@
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  HELPER_IMAGE, POSTGRES_IMAGE, PGDATA, containerState, inVolume, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows,
+  startPostgres, uniqueName, volumeDigest, volumeRootStat,
+} from './support/docker.ts';
+import { startLocalS3, type LocalS3 } from './support/s3.ts';
+import { backup, explain, restore } from './support/runbooks.ts';
+
+describe('archive formats, sub-paths and bind-mounted targets', () => {
+  const source = uniqueName('src');
+  const sourceDb = uniqueName('srcdb');
+  const made: { containers: string[]; volumes: string[] } = { containers: [sourceDb], volumes: [source] };
+  let s3: LocalS3;
+  let dir: string;
+  let rows: string;
+  let sourceDigest: string;
+  let sourceRoot: string;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dir = await mkdtemp(join(tmpdir(), 'lifeboat-fmt-'));
+    await initPostgresVolume(source);
+    await startPostgres(sourceDb, source);
+    await seedRows(sourceDb, 2000);
+    rows = await rowsFingerprint(sourceDb);
+    await docker('stop', sourceDb);
+    sourceDigest = await volumeDigest(source);
+    sourceRoot = await volumeRootStat(source);
+    // Plain tar, zstd tar, and a tar.gz whose data sits under backup/pgdata/ (as other tools make them).
+    const sh = [
+      'set -e',
+      '/usr/bin/tar -C /data -cf /out/plain.tar --numeric-owner .',
+      '/usr/bin/tar -C /data -cf - --numeric-owner . | /usr/bin/zstd -q -c > /out/data.tar.zst',
+      'mkdir -p /tmp/stage/backup && ln -s /data /tmp/stage/backup/pgdata',
+      '/usr/bin/tar -C /tmp/stage -czhf /out/nested.tar.gz --numeric-owner backup',
+    ].join('\n');
+    await docker('run', '--rm', '--network', 'none', '--tmpfs', '/tmp', '-v', `${source}:/data:ro`, '-v', `${dir}:/out`, '--entrypoint', '/bin/sh', HELPER_IMAGE, '-c', sh);
+    for (const f of await readdir(dir)) await s3.put(`archives/h/pgdata/${f}`, await readFile(join(dir, f)));
+  });
+
+  afterAll(async () => {
+    await removeAll(made.containers, made.volumes);
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['plain.tar', 'none', ''],
+    ['data.tar.zst', 'zstd', ''],
+    ['nested.tar.gz', 'gzip', 'backup/pgdata'],
+  ])('%s restores with owners and modes intact (compression %s, sub-path %j)', async (file, compression, subPath) => {
+    const volume = uniqueName('v');
+    made.volumes.push(volume);
+    const outcome = await restore({ ArchiveUrl: await s3.presignGet(`archives/h/pgdata/${file}`), VolumeName: volume, ArchiveSubPath: subPath });
+    expect(outcome.exitCode, explain(outcome)).toBe(0);
+    expect(outcome.result).toMatchObject({ outcome: 'succeeded', compression, containerAction: 'none' });
+    expect(await volumeRootStat(volume)).toBe(sourceRoot);
+    expect((await inVolume(volume, 'cat /data/PG_VERSION; find /data | wc -l')).split('\n').slice(0, 2)).toEqual(['15', expect.stringMatching(/^\d{3,}$/)]);
+    // The nested archive was made through a symlink: the tree is identical, the root's mtime is not carried.
+    if (subPath === '') expect(await volumeDigest(volume)).toBe(sourceDigest);
+  });
+
+  it('a sub-path that is not in the archive fails and leaves nothing behind', async () => {
+    const volume = uniqueName('v');
+    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/pgdata/nested.tar.gz'), VolumeName: volume, ArchiveSubPath: 'backup/other' });
+    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
+    expect(outcome.result?.error).toContain('archive has no directory backup/other');
+    expect((await docker('volume', 'ls', '-q')).split('\n')).not.toContain(volume);
+  });
+
+  it('restores into a bind-mounted host directory; with preserve the old directory is kept under the reported name', async () => {
+    const hostDir = join(dir, 'srv', 'pgdata');
+    await mkdir(hostDir, { recursive: true });
+    await writeFile(join(hostDir, 'old-file'), 'old data\n');
+    const db = uniqueName('binddb');
+    made.containers.push(db);
+
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'), VolumeName: '', HostPath: hostDir,
+      IfVolumeExists: 'preserve', ContainerName: db, ContainerImage: POSTGRES_IMAGE, MountPath: PGDATA, ContainerNetwork: 'none', ShmSize: '128m',
+    });
+
+    expect(outcome.exitCode, explain(outcome)).toBe(0);
+    expect(outcome.result).toMatchObject({ outcome: 'succeeded', hostPath: hostDir, containerAction: 'created' });
+    expect(outcome.result?.preservedVolume).toMatch(/pgdata\.pre-restore\./);
+    expect(await readFile(join(outcome.result?.preservedVolume ?? '', 'old-file'), 'utf8')).toBe('old data\n');
+    expect((await stat(hostDir)).mode & 0o777).toBe(0o700);
+    expect(await rowsFingerprint(db)).toBe(rows);
+    expect(await containerState(db)).toBe('running');
+    expect((await readdir(join(dir, 'srv'))).filter((f) => f.startsWith('.lifeboat'))).toEqual([]);
+  });
+});
+
+describe('backup consistency', () => {
+  const volume = uniqueName('pgdata');
+  const db = uniqueName('db');
+  let s3: LocalS3;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    await initPostgresVolume(volume);
+    await startPostgres(db, volume);
+    await seedRows(db, 100);
+  });
+  afterAll(async () => {
+    await removeAll([db], [volume]);
+    await s3.close();
+  });
+
+  it('Consistency=stop restarts the database after a successful backup', async () => {
+    const outcome = await backup(s3, { VolumeName: volume, ContainerName: db, Consistency: 'stop' });
+    expect(outcome.exitCode, explain(outcome)).toBe(0);
+    expect(outcome.result?.containerFrozenSeconds).toBeGreaterThan(0);
+    expect(await containerState(db)).toBe('running');
+  });
+
+  it.each(['stop', 'pause'])('Consistency=%s: the database is running again even when the upload fails', async (consistency) => {
+    const outcome = await backup(s3, { VolumeName: volume, ContainerName: db, Consistency: consistency, Bucket: 'no-such-bucket' });
+    expect(outcome.exitCode).toBe(1);
+    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'archive', archiveKey: null });
+    expect(outcome.result?.error).toContain('upload to s3://no-such-bucket/');
+    expect(await containerState(db)).toBe('running');
+  });
+
+  it('a missing volume is refused with its name', async () => {
+    const outcome = await backup(s3, { VolumeName: 'lbt-no-such-volume' });
+    expect(outcome.result).toMatchObject({ outcome: 'refused', failedPhase: 'preflight', error: 'volume lbt-no-such-volume does not exist on this host' });
+  });
+});
