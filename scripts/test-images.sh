@@ -79,9 +79,16 @@ build_postgres() {
 	log "built $POSTGRES_IMAGE"
 }
 
+# Usage: test-images.sh [all|helper|postgres]   (a production host needs only the helper)
 _main() {
-	if image_exists "$HELPER_IMAGE"; then log "$HELPER_IMAGE present"; else build_helper; fi
-	if image_exists "$POSTGRES_IMAGE"; then log "$POSTGRES_IMAGE present"; else build_postgres; fi
+	local which="${1:-all}"
+	case "$which" in all|helper|postgres) ;; *) log "usage: $0 [all|helper|postgres]"; return 2 ;; esac
+	if [[ "$which" != postgres ]]; then
+		if image_exists "$HELPER_IMAGE"; then log "$HELPER_IMAGE present"; else build_helper; fi
+	fi
+	if [[ "$which" != helper ]]; then
+		if image_exists "$POSTGRES_IMAGE"; then log "$POSTGRES_IMAGE present"; else build_postgres; fi
+	fi
 }
 
 _main "$@"
