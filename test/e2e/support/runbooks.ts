@@ -15,16 +15,26 @@ export async function restore(parameters: Record<string, string>, options: RunOp
     RestoreResult,
     { ...verbose(), ...options },
   );
-  return outcome;
+  return oneResultLine(outcome);
 }
 
 export async function backup(s3: LocalS3, parameters: Record<string, string>, options: RunOptions = {}): Promise<RunOutcome<BackupResult>> {
-  return runDocument(
+  const outcome = await runDocument(
     backupDocument,
     { BackupId: uniqueName('b'), HelperImage: HELPER_IMAGE, Bucket: s3.bucket, S3EndpointUrl: s3.endpoint, Source: 'e2e-host', ...parameters },
     BackupResult,
     { ...verbose(), ...options, env: { ...s3.hostEnv, ...options.env } },
   );
+  return oneResultLine(outcome);
+}
+
+/** Every run, whatever its outcome, prints exactly one line on stdout: the valid result. */
+function oneResultLine<T>(outcome: RunOutcome<T>): RunOutcome<T> {
+  const lines = outcome.stdout.trimEnd().split('\n');
+  if (lines.length !== 1 || outcome.result === undefined) {
+    throw new Error(`expected exactly one valid result line on stdout\n${explain(outcome)}`);
+  }
+  return outcome;
 }
 
 const verbose = (): RunOptions => (process.env.LIFEBOAT_TEST_VERBOSE ? { onStderr: (c) => process.stderr.write(c) } : {});
