@@ -1,0 +1,229 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ArchiveEntry, LockHeldError, RestoreRecord, VolumeSummary, type Catalog, type RestoreState,
+} from './model.ts';
+
+/*
+ * One table, keys `pk` / `sk` (strings), TTL attribute `expiration`:
+ *   ARCHIVES#<source>#<volume>  <takenAt>#<key>   live archive entries (newest = highest sk)
+ *   DELETED#<source>#<volume>   <takenAt>#<key>   archives deleted from S3, kept marked
+ *   ARCHIVE#<key>               ARCHIVE           pointer: key -> its partition (for events that name only a key)
+ *   VOLUMES                     <source>#<volume> newest archive per volume
+ *   RESTORE#<id>                RESTORE           restore record
+ *   COMMAND#<commandId>         COMMAND           command -> restore id
+ *   LOCK#<instance>#<volume>    LOCK              one restore per (instance, volume), with expiry
+ * "latest", "latest at or before T" and "list newest first" are each one Query
+ * with ScanIndexForward=false on an archive partition.
+ * No transactions (not every DynamoDB-compatible server has them): writes are
+ * ordered so that a retried event completes an interrupted change.
+ */
+
+const archivesPk = (source: string, volume: string): string => `ARCHIVES#${source}#${volume}`;
+const deletedPk = (source: string, volume: string): string => `DELETED#${source}#${volume}`;
+const archiveSk = (e: { takenAt: string; key: string }): string => `${e.takenAt}#${e.key}`;
+// '$' sorts right after '#', so every sk of time T is below `${T}$`.
+const upToSk = (atOrBefore: string): string => `${new Date(atOrBefore).toISOString().replace('.000Z', 'Z')}$`;
+
+export class DynamoDbCatalog implements Catalog {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putArchive(entry: ArchiveEntry): Promise<void> {
+    const item = ArchiveEntry.parse(entry);
+    const pk = archivesPk(item.source, item.volume);
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk: archiveSk(item), ...item } }));
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: `ARCHIVE#${item.key}`, sk: 'ARCHIVE', archivePk: pk, archiveSk: archiveSk(item) } }),
+    );
+    await this.raiseNewest(item);
+  }
+
+  private async raiseNewest(item: ArchiveEntry): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'VOLUMES', sk: `${item.source}#${item.volume}` },
+          UpdateExpression: 'SET #s = :s, #v = :v, newestKey = :k, newestTakenAt = :t',
+          ConditionExpression: 'attribute_not_exists(newestTakenAt) OR newestTakenAt < :t OR (newestTakenAt = :t AND newestKey <= :k)',
+          ExpressionAttributeNames: { '#s': 'source', '#v': 'volume' },
+          ExpressionAttributeValues: { ':s': item.source, ':v': item.volume, ':k': item.key, ':t': item.takenAt },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e; // a newer archive is already the newest
+    }
+  }
+
+  async getArchive(key: string): Promise<ArchiveEntry | undefined> {
+    const pointer = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `ARCHIVE#${key}`, sk: 'ARCHIVE' } }));
+    const p = pointer.Item as { archivePk?: string; archiveSk?: string } | undefined;
+    if (!p?.archivePk || !p.archiveSk) return undefined;
+    const live = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: p.archivePk, sk: p.archiveSk } }));
+    if (live.Item) return ArchiveEntry.parse(live.Item);
+    const gone = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: p.archivePk.replace(/^ARCHIVES#/, 'DELETED#'), sk: p.archiveSk } }));
+    return gone.Item ? ArchiveEntry.parse(gone.Item) : undefined;
+  }
+
+  async markArchiveDeleted(key: string, deletedAt: string): Promise<boolean> {
+    const entry = await this.getArchive(key);
+    if (!entry || entry.deletedAt) return false;
+    const { source, volume } = entry;
+    // The marked copy first, then the live entry goes: a crash in between is healed by the redelivered event.
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: deletedPk(source, volume), sk: archiveSk(entry), ...entry, deletedAt } }));
+    try {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: archivesPk(source, volume), sk: archiveSk(entry) }, ConditionExpression: 'attribute_exists(pk)' }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false; // deleted concurrently
+      throw e;
+    }
+    await this.recomputeNewest(source, volume);
+    return true;
+  }
+
+  private async recomputeNewest(source: string, volume: string): Promise<void> {
+    const newest = await this.latestArchive(source, volume);
+    const Key = { pk: 'VOLUMES', sk: `${source}#${volume}` };
+    if (!newest) {
+      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key }));
+      return;
+    }
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...Key, source, volume, newestKey: newest.key, newestTakenAt: newest.takenAt } }),
+    );
+  }
+
+  async latestArchive(source: string, volume: string, atOrBefore?: string): Promise<ArchiveEntry | undefined> {
+    const [entry] = await this.listArchives(source, volume, { atOrBefore, limit: 1 });
+    return entry;
+  }
+
+  async listArchives(source: string, volume: string, options: { atOrBefore?: string; limit?: number } = {}): Promise<ArchiveEntry[]> {
+    const values: Record<string, string> = { ':pk': archivesPk(source, volume) };
+    let condition = 'pk = :pk';
+    if (options.atOrBefore) {
+      condition += ' AND sk < :upTo';
+      values[':upTo'] = upToSk(options.atOrBefore);
+    }
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: options.limit ?? 50,
+      }),
+    );
+    return (out.Items ?? []).map((i) => ArchiveEntry.parse(i));
+  }
+
+  async listVolumes(): Promise<VolumeSummary[]> {
+    const volumes: VolumeSummary[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'VOLUMES' }, ExclusiveStartKey: start }),
+      );
+      for (const i of out.Items ?? []) volumes.push(VolumeSummary.parse(i));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return volumes;
+  }
+
+  async createRestore(record: RestoreRecord): Promise<void> {
+    const item = RestoreRecord.parse(record);
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: `RESTORE#${item.id}`, sk: 'RESTORE', ...item }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+  }
+
+  async getRestore(id: string): Promise<RestoreRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `RESTORE#${id}`, sk: 'RESTORE' } }));
+    return out.Item ? RestoreRecord.parse(out.Item) : undefined;
+  }
+
+  async updateRestore(id: string, from: readonly RestoreState[], change: Partial<Omit<RestoreRecord, 'id'>>): Promise<RestoreRecord | undefined> {
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    // Fields given as undefined are left alone.
+    const fields = Object.entries({ ...change, updatedAt: change.updatedAt ?? new Date().toISOString() }) as [string, unknown][];
+    for (const [i, [k, v]] of fields.entries()) {
+      if (v === undefined) continue;
+      names[`#a${i}`] = k;
+      values[`:a${i}`] = v;
+      sets.push(`#a${i} = :a${i}`);
+    }
+    const allowed = from.map((s, i) => {
+      values[`:from${i}`] = s;
+      return `:from${i}`;
+    });
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `RESTORE#${id}`, sk: 'RESTORE' },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND #state IN (${allowed.join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return RestoreRecord.parse(out.Attributes);
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return undefined;
+      throw e;
+    }
+  }
+
+  async linkCommand(commandId: string, restoreId: string): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: `COMMAND#${commandId}`, sk: 'COMMAND', restoreId } }));
+  }
+
+  async restoreIdForCommand(commandId: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' } }));
+    const id = (out.Item as { restoreId?: unknown } | undefined)?.restoreId;
+    return typeof id === 'string' ? id : undefined;
+  }
+
+  async acquireLock(instanceId: string, volume: string, restoreId: string, ttlSeconds: number, now = new Date()): Promise<void> {
+    const nowS = Math.floor(now.getTime() / 1000);
+    const Key = { pk: `LOCK#${instanceId}#${volume}`, sk: 'LOCK' };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...Key, restoreId, expiresAt: nowS + ttlSeconds, expiration: nowS + ttlSeconds + 3600 },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR restoreId = :id',
+          ExpressionAttributeValues: { ':now': nowS, ':id': restoreId },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const held = await this.db.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      const item = held.Item as { restoreId?: string; expiresAt?: number } | undefined;
+      throw new LockHeldError(instanceId, volume, item?.restoreId ?? 'unknown', new Date((item?.expiresAt ?? nowS) * 1000).toISOString());
+    }
+  }
+
+  async releaseLock(instanceId: string, volume: string, restoreId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `LOCK#${instanceId}#${volume}`, sk: 'LOCK' },
+          ConditionExpression: 'restoreId = :id',
+          ExpressionAttributeValues: { ':id': restoreId },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e; // not ours (expired and taken over) or already gone
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { ArchiveManifest } from '../manifest.ts';
+
+/** One archive in the catalog. */
+export const ArchiveEntry = z.object({
+  key: z.string(),
+  source: z.string(),
+  volume: z.string(),
+  takenAt: z.iso.datetime(),
+  compression: z.enum(['gzip', 'zstd', 'none']),
+  size: z.number().int().nonnegative(),
+  etag: z.string().optional(),
+  versionId: z.string().optional(),
+  /** From the manifest when there is one; archives made by hand have none. */
+  sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  manifest: ArchiveManifest.optional(),
+  catalogedAt: z.iso.datetime(),
+  deletedAt: z.iso.datetime().optional(),
+});
+export type ArchiveEntry = z.infer<typeof ArchiveEntry>;
+
+/** A protected volume and its newest archive. */
+export const VolumeSummary = z.object({
+  source: z.string(),
+  volume: z.string(),
+  newestKey: z.string(),
+  newestTakenAt: z.iso.datetime(),
+});
+export type VolumeSummary = z.infer<typeof VolumeSummary>;
+
+export const RESTORE_STATES = ['planned', 'sent', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RestoreState = (typeof RESTORE_STATES)[number];
+export const TERMINAL_STATES: readonly RestoreState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** A restore request and what became of it. */
+export const RestoreRecord = z.object({
+  id: z.string(),
+  requestedBy: z.string(),
+  mode: z.enum(['restore', 'drill']),
+  state: z.enum(RESTORE_STATES),
+  archiveKey: z.string(),
+  source: z.string(),
+  volume: z.string(),
+  instanceId: z.string(),
+  containerName: z.string(),
+  ifVolumeExists: z.enum(['fail', 'preserve']),
+  commandId: z.string().optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  /** Seconds per phase, bytes and the rest, as the host reported them. */
+  phases: z.record(z.string(), z.number()).optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  totalSeconds: z.number().nonnegative().optional(),
+  preservedVolume: z.string().nullable().optional(),
+  failedPhase: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+  commandStatus: z.string().optional(),
+});
+export type RestoreRecord = z.infer<typeof RestoreRecord>;
+
+/** Another restore holds the (instance, volume) lock. */
+export class LockHeldError extends Error {
+  override readonly name = 'LockHeldError';
+  constructor(
+    readonly instanceId: string,
+    readonly volume: string,
+    readonly holder: string,
+    readonly expiresAt: string,
+  ) {
+    super(`restore ${holder} is already running for volume ${volume} on ${instanceId} (lock expires ${expiresAt})`);
+  }
+}
+
+/** The catalog and restore state, wherever they are stored. */
+export interface Catalog {
+  putArchive(entry: ArchiveEntry): Promise<void>;
+  /** Moves an archive out of the live entries and keeps it marked deleted. Returns false if it was not cataloged. */
+  markArchiveDeleted(key: string, deletedAt: string): Promise<boolean>;
+  getArchive(key: string): Promise<ArchiveEntry | undefined>;
+  /** Newest archive taken at or before `atOrBefore` (or the newest of all). One Query, whatever the catalog size. */
+  latestArchive(source: string, volume: string, atOrBefore?: string): Promise<ArchiveEntry | undefined>;
+  /** Archives newest first, one Query page. */
+  listArchives(source: string, volume: string, options?: { atOrBefore?: string; limit?: number }): Promise<ArchiveEntry[]>;
+  listVolumes(): Promise<VolumeSummary[]>;
+
+  createRestore(record: RestoreRecord): Promise<void>;
+  getRestore(id: string): Promise<RestoreRecord | undefined>;
+  /**
+   * Applies a change only while the restore is in one of `from` (so a late or
+   * duplicate event never moves a finished restore). Returns the new record, or
+   * undefined when the state did not allow it.
+   */
+  updateRestore(id: string, from: readonly RestoreState[], change: Partial<Omit<RestoreRecord, 'id'>>): Promise<RestoreRecord | undefined>;
+  /** Links an SSM command to its restore (the completion event names only the command). */
+  linkCommand(commandId: string, restoreId: string): Promise<void>;
+  restoreIdForCommand(commandId: string): Promise<string | undefined>;
+
+  /** Takes the (instance, volume) lock for a restore, or throws {@link LockHeldError}. An expired lock is taken over. */
+  acquireLock(instanceId: string, volume: string, restoreId: string, ttlSeconds: number, now?: Date): Promise<void>;
+  /** Releases the lock if this restore holds it. */
+  releaseLock(instanceId: string, volume: string, restoreId: string): Promise<void>;
+}

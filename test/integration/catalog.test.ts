@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
+import { startLocalDynamo, type LocalDynamo } from './support/dynamodb.ts';
+
+const entry = (volume: string, takenAt: string, extra: Partial<ArchiveEntry> = {}): ArchiveEntry => ({
+  key: `archives/h1/${volume}/${takenAt.replace(/[-:]/g, '')}.tar.zst`,
+  source: 'h1',
+  volume,
+  takenAt,
+  compression: 'zstd',
+  size: 1000,
+  catalogedAt: '2026-11-27T00:00:00Z',
+  ...extra,
+});
+const isoAt = (i: number): string => new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString().replace('.000Z', 'Z');
+
+describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
+  let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    // 1 000 archives of one volume, written out of order.
+    const order = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
+    for (let i = 0; i < order.length; i += 50) {
+      await Promise.all(order.slice(i, i + 50).map((n) => catalog.putArchive(entry('big', isoAt(n)))));
+    }
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  it('latest, latest at or before T, and list newest first are right over 1 000 archives', async () => {
+    expect((await catalog.latestArchive('h1', 'big'))?.takenAt).toBe(isoAt(999));
+    expect((await catalog.latestArchive('h1', 'big', isoAt(500)))?.takenAt).toBe(isoAt(500));
+    expect((await catalog.latestArchive('h1', 'big', '2026-01-21T20:30:00Z'))?.takenAt).toBe(isoAt(500));
+    expect(await catalog.latestArchive('h1', 'big', '2025-12-31T23:59:59Z')).toBeUndefined();
+    const page = await catalog.listArchives('h1', 'big', { limit: 5, atOrBefore: isoAt(10) });
+    expect(page.map((e) => e.takenAt)).toEqual([10, 9, 8, 7, 6].map(isoAt));
+    expect(await catalog.listVolumes()).toContainEqual({ source: 'h1', volume: 'big', newestKey: entry('big', isoAt(999)).key, newestTakenAt: isoAt(999) });
+  });
+
+  it('a deleted archive leaves the live list, stays findable marked deleted, and the newest moves back', async () => {
+    await catalog.putArchive(entry('del', isoAt(1)));
+    await catalog.putArchive(entry('del', isoAt(2)));
+    expect(await catalog.markArchiveDeleted(entry('del', isoAt(2)).key, '2026-11-27T01:00:00Z')).toBe(true);
+    expect(await catalog.markArchiveDeleted(entry('del', isoAt(2)).key, '2026-11-27T01:00:00Z')).toBe(false); // duplicate event
+    expect((await catalog.latestArchive('h1', 'del'))?.takenAt).toBe(isoAt(1));
+    expect(await catalog.getArchive(entry('del', isoAt(2)).key)).toMatchObject({ deletedAt: '2026-11-27T01:00:00Z' });
+    expect((await catalog.listVolumes()).find((v) => v.volume === 'del')?.newestTakenAt).toBe(isoAt(1));
+    await catalog.markArchiveDeleted(entry('del', isoAt(1)).key, '2026-11-27T01:00:00Z');
+    expect((await catalog.listVolumes()).find((v) => v.volume === 'del')).toBeUndefined();
+  });
+
+  it('an older archive cataloged late does not become the newest', async () => {
+    await catalog.putArchive(entry('late', isoAt(5)));
+    await catalog.putArchive(entry('late', isoAt(3)));
+    expect((await catalog.listVolumes()).find((v) => v.volume === 'late')?.newestTakenAt).toBe(isoAt(5));
+  });
+
+  it('two concurrent lock requests: exactly one wins, the other names the holder', async () => {
+    const results = await Promise.allSettled([
+      catalog.acquireLock('i-0abc', 'pgdata', 'r-1', 3600),
+      catalog.acquireLock('i-0abc', 'pgdata', 'r-2', 3600),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.reason).toBeInstanceOf(LockHeldError);
+    expect((lost[0]?.reason as Error).message).toMatch(/restore r-[12] is already running/);
+  });
+
+  it('an expired lock is taken over; release only frees the holder’s own lock', async () => {
+    const t0 = new Date('2026-11-27T00:00:00Z');
+    await catalog.acquireLock('i-0def', 'pgdata', 'r-old', 60, t0);
+    await expect(catalog.acquireLock('i-0def', 'pgdata', 'r-new', 60, new Date(t0.getTime() + 30_000))).rejects.toThrow(LockHeldError);
+    await catalog.acquireLock('i-0def', 'pgdata', 'r-new', 60, new Date(t0.getTime() + 61_000));
+    await catalog.releaseLock('i-0def', 'pgdata', 'r-old'); // the lost restore reports late: no effect
+    await expect(catalog.acquireLock('i-0def', 'pgdata', 'r-third', 60, new Date(t0.getTime() + 62_000))).rejects.toThrow(/r-new/);
+    await catalog.releaseLock('i-0def', 'pgdata', 'r-new');
+    await catalog.acquireLock('i-0def', 'pgdata', 'r-third', 60, new Date(t0.getTime() + 63_000));
+  });
+
+  it('restore records move forward only: a late or duplicate event never changes a finished restore', async () => {
+    const record: RestoreRecord = {
+      id: 'r-100', requestedBy: 'arn:aws:iam::123456789012:user/oncall', mode: 'restore', state: 'sent', archiveKey: 'archives/h1/big/x.tar.zst',
+      source: 'h1', volume: 'big', instanceId: 'i-0abc', containerName: 'db', ifVolumeExists: 'fail', createdAt: isoAt(0), updatedAt: isoAt(0),
+    };
+    await catalog.createRestore(record);
+    await expect(catalog.createRestore(record)).rejects.toThrow();
+    expect(await catalog.updateRestore('r-100', ['sent', 'running'], { state: 'succeeded', bytes: 42 })).toMatchObject({ state: 'succeeded', bytes: 42 });
+    expect(await catalog.updateRestore('r-100', ['sent', 'running'], { state: 'failed' })).toBeUndefined();
+    expect(await catalog.getRestore('r-100')).toMatchObject({ state: 'succeeded', bytes: 42 });
+    await catalog.linkCommand('cmd-1', 'r-100');
+    expect(await catalog.restoreIdForCommand('cmd-1')).toBe('r-100');
+    expect(await catalog.restoreIdForCommand('cmd-unknown')).toBeUndefined();
+  });
+});
