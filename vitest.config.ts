@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// s3rver (the S3-compatible test server) makes ListObjectsV2 continuation tokens
+// with DES, which OpenSSL 3 only offers through its legacy provider.
+const S3RVER_EXEC_ARGV = ['--openssl-legacy-provider'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -7,12 +11,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // The first CDK synth loads all of aws-cdk-lib: seconds on a busy 2-core machine.
+          testTimeout: 60_000,
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          execArgv: S3RVER_EXEC_ARGV,
           testTimeout: 60_000,
         },
       },
@@ -20,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          execArgv: S3RVER_EXEC_ARGV,
           globalSetup: ['test/e2e/support/global-setup.ts'],
           // One Docker engine on 2 cores: e2e files run one at a time.
           fileParallelism: false,

@@ -7,7 +7,7 @@ import {
   HELPER_IMAGE, PGDATA, containerState, containersWithLabel, docker, initPostgresVolume, removeAll, rowsFingerprint,
   seedRows, startPostgres, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from './support/s3.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 import { snapshotHost } from './support/host.ts';
 

@@ -6,7 +6,7 @@ import {
   HELPER_IMAGE, POSTGRES_IMAGE, PGDATA, containerState, inVolume, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows,
   startPostgres, uniqueName, volumeDigest, volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from './support/s3.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
 describe('archive formats, sub-paths and bind-mounted targets', () => {

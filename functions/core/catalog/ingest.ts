@@ -1,0 +1,121 @@
+import { decodeEventKey, manifestKeyOf, parseArchiveKey } from '../archive-key.ts';
+import type { ArchiveStore } from '../archive-store.ts';
+import { ArchiveManifest } from '../manifest.ts';
+import type { ArchiveEntry, Catalog } from './model.ts';
+
+export interface IngestDeps {
+  readonly store: ArchiveStore;
+  readonly catalog: Catalog;
+  /** Key prefix of the archive convention. @default 'archives' */
+  readonly prefix?: string;
+  readonly now?: () => Date;
+  /** Told why a key was skipped or a manifest ignored (the handler logs it). */
+  readonly warn?: (message: string, details: Record<string, unknown>) => void;
+}
+
+export type IngestOutcome =
+  | { readonly action: 'cataloged'; readonly key: string; readonly withManifest: boolean }
+  | { readonly action: 'deleted'; readonly key: string }
+  | { readonly action: 'skipped'; readonly key: string; readonly reason: string };
+
+/** A manifest is small; anything bigger is not one. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
+const skip = (deps: IngestDeps, key: string, reason: string): IngestOutcome => {
+  deps.warn?.('skipped object', { key, reason });
+  return { action: 'skipped', key, reason };
+};
+
+/**
+ * An object was created under the archive bucket: catalog the archive it is (or
+ * the archive whose manifest it is). `encodedKey` is as S3 events carry it.
+ */
+export async function ingestCreated(deps: IngestDeps, encodedKey: string, options: { decoded?: boolean } = {}): Promise<IngestOutcome> {
+  const key = options.decoded ? encodedKey : decodeEventKey(encodedKey);
+  if (key === undefined) return skip(deps, encodedKey.slice(0, 300), 'key is not valid URL encoding');
+  const parsed = parseArchiveKey(key, deps.prefix);
+  if (!parsed.ok) return skip(deps, key.slice(0, 300), parsed.reason);
+  const archiveKey = 'manifestOf' in parsed ? parsed.manifestOf : parsed.archive.key;
+  const archive = parseArchiveKey(archiveKey, deps.prefix);
+  if (!archive.ok || !('archive' in archive)) return skip(deps, key, 'not an archive');
+  const head = await deps.store.head(archiveKey);
+  if (!head) return skip(deps, archiveKey, 'the archive does not exist (deleted, or its manifest arrived first)');
+  const manifest = await readManifest(deps, archiveKey);
+  const entry: ArchiveEntry = {
+    key: archiveKey,
+    source: archive.archive.source,
+    volume: archive.archive.volume,
+    takenAt: archive.archive.takenAt,
+    compression: archive.archive.compression,
+    size: head.size,
+    catalogedAt: (deps.now?.() ?? new Date()).toISOString(),
+    ...(head.etag ? { etag: head.etag } : {}),
+    ...(head.versionId ? { versionId: head.versionId } : {}),
+    ...(manifest ? { manifest, sha256: manifest.sha256 } : {}),
+  };
+  await deps.catalog.putArchive(entry);
+  return { action: 'cataloged', key: archiveKey, withManifest: manifest !== undefined };
+}
+
+/** A manifest that does not parse or names another archive is ignored, never trusted. */
+async function readManifest(deps: IngestDeps, archiveKey: string): Promise<ArchiveManifest | undefined> {
+  const manifestKey = manifestKeyOf(archiveKey);
+  let text: string | undefined;
+  try {
+    text = await deps.store.getText(manifestKey, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    deps.warn?.('manifest ignored', { key: manifestKey, reason: e instanceof Error ? e.message : 'unreadable' });
+    return undefined;
+  }
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    deps.warn?.('manifest ignored', { key: manifestKey, reason: 'not JSON' });
+    return undefined;
+  }
+  const parsed = ArchiveManifest.safeParse(json);
+  if (!parsed.success) {
+    deps.warn?.('manifest ignored', { key: manifestKey, reason: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return undefined;
+  }
+  if (parsed.data.archiveKey !== archiveKey) {
+    deps.warn?.('manifest ignored', { key: manifestKey, reason: `it describes ${parsed.data.archiveKey.slice(0, 200)}` });
+    return undefined;
+  }
+  return parsed.data;
+}
+
+/** An object was deleted: its catalog entry is marked deleted (a deleted manifest leaves the archive cataloged). */
+export async function ingestDeleted(deps: IngestDeps, encodedKey: string): Promise<IngestOutcome> {
+  const key = decodeEventKey(encodedKey);
+  if (key === undefined) return skip(deps, encodedKey.slice(0, 300), 'key is not valid URL encoding');
+  const parsed = parseArchiveKey(key, deps.prefix);
+  if (!parsed.ok) return skip(deps, key.slice(0, 300), parsed.reason);
+  if ('manifestOf' in parsed) return skip(deps, key, 'a manifest was deleted; its archive stays cataloged');
+  const marked = await deps.catalog.markArchiveDeleted(key, (deps.now?.() ?? new Date()).toISOString());
+  return marked ? { action: 'deleted', key } : skip(deps, key, 'not cataloged, or already marked deleted');
+}
+
+export interface ReconcileReport {
+  readonly listed: number;
+  readonly cataloged: number;
+  readonly skipped: number;
+}
+
+/** Rebuilds the catalog from a bucket listing (buckets that predate Lifeboat; repair). */
+export async function reconcile(deps: IngestDeps): Promise<ReconcileReport> {
+  const prefix = `${deps.prefix ?? 'archives'}/`;
+  let listed = 0;
+  let cataloged = 0;
+  let skipped = 0;
+  for await (const key of deps.store.listKeys(prefix)) {
+    listed++;
+    if (key.endsWith('.manifest.json')) continue; // cataloged with its archive
+    const outcome = await ingestCreated(deps, key, { decoded: true });
+    if (outcome.action === 'cataloged') cataloged++;
+    else skipped++;
+  }
+  return { listed, cataloged, skipped };
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated, ingestDeleted, reconcile, type IngestDeps } from '#core/catalog/ingest.ts';
+import { startLocalDynamo, type LocalDynamo } from '../support/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3.ts';
+
+const manifestFor = (archiveKey: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    lifeboat: 'archive-manifest', version: 1, archiveKey, createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1',
+    sha256: 'ab'.repeat(32), compression: 'zstd', compressedBytes: 5, uncompressedBytes: 50, fileCount: 3, consistency: 'pause',
+    volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data', container: null,
+    ...extra,
+  });
+// S3 puts keys in events URL-encoded, with + for a space.
+const encode = (key: string): string => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+
+describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-compatible server', () => {
+  let s3: LocalS3;
+  let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+  let deps: IngestDeps;
+  const warnings: string[] = [];
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dynamo = await startLocalDynamo();
+    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    deps = { store: new S3ArchiveStore(s3.client, s3.bucket), catalog, warn: (m, d) => warnings.push(`${m}: ${String(d.reason)}`) };
+  });
+  afterAll(async () => {
+    await s3.close();
+    await dynamo.close();
+  });
+
+  it('catalogs an archive with its manifest (size from HeadObject, sha256 from the manifest)', async () => {
+    const key = 'archives/db1/pgdata/20261127T031500Z.tar.zst';
+    await s3.put(key, Buffer.alloc(1234));
+    await s3.put(`${key}.manifest.json`, manifestFor(key));
+    expect(await ingestCreated(deps, encode(key))).toEqual({ action: 'cataloged', key, withManifest: true });
+    expect(await catalog.latestArchive('db1', 'pgdata')).toMatchObject({ key, size: 1234, sha256: 'ab'.repeat(32), compression: 'zstd' });
+  });
+
+  it('a manifest arriving after its archive completes the entry', async () => {
+    const key = 'archives/db1/pgdata/20261127T041500Z.tar.zst';
+    await s3.put(key, Buffer.alloc(10));
+    expect(await ingestCreated(deps, encode(key))).toMatchObject({ withManifest: false });
+    await s3.put(`${key}.manifest.json`, manifestFor(key));
+    expect(await ingestCreated(deps, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', key, withManifest: true });
+    expect((await catalog.getArchive(key))?.sha256).toBe('ab'.repeat(32));
+  });
+
+  it('a tampered manifest (describing another archive, or malformed) is ignored, never trusted', async () => {
+    const key = 'archives/db1/pgdata/20261127T051500Z.tar.gz';
+    await s3.put(key, Buffer.alloc(10));
+    await s3.put(`${key}.manifest.json`, manifestFor('archives/other/x/20261127T051500Z.tar.gz'));
+    expect(await ingestCreated(deps, encode(key))).toMatchObject({ action: 'cataloged', withManifest: false });
+    await s3.put(`${key}.manifest.json`, '{"lifeboat":"archive-manifest","sha256":"not-hex"}');
+    expect(await ingestCreated(deps, encode(key))).toMatchObject({ action: 'cataloged', withManifest: false });
+    expect((await catalog.getArchive(key))?.sha256).toBeUndefined();
+    expect(warnings.filter((w) => w.startsWith('manifest ignored'))).toHaveLength(2);
+  });
+
+  it.each([
+    ['archives/db1/my+vol/20261127T031500Z.tar.gz', 'volume segment'],
+    ['archives/db1/pg%C3%A9/20261127T031500Z.tar.gz', 'volume segment'],
+    ['archives/db1/..%2F..%2Fetc/20261127T031500Z.tar.gz', 'path segments'],
+    ['pgdata-20261127.tar.gz', 'path segments'],
+    ['archives/db1/pgdata/%E0%A4%A', 'not valid URL encoding'],
+    ['archives/db1/pgdata/' + 'x'.repeat(2000), 'longer than 1024'],
+  ])('skips a key outside the convention with a reason and no crash: %s', async (encoded, reason) => {
+    const outcome = await ingestCreated(deps, encoded);
+    expect(outcome.action).toBe('skipped');
+    expect(outcome.action === 'skipped' ? outcome.reason : '').toContain(reason);
+  });
+
+  it('an "Object Created" for an archive already gone is skipped', async () => {
+    expect(await ingestCreated(deps, 'archives/db1/pgdata/20200101T000000Z.tar.gz')).toMatchObject({ action: 'skipped', reason: expect.stringContaining('does not exist') as unknown });
+  });
+
+  it('deleting an archive marks its entry; the newest moves back', async () => {
+    const key = 'archives/db1/pgdata/20261127T041500Z.tar.zst';
+    expect(await ingestDeleted(deps, encode(key))).toEqual({ action: 'deleted', key });
+    expect((await catalog.latestArchive('db1', 'pgdata'))?.key).toBe('archives/db1/pgdata/20261127T051500Z.tar.gz');
+    expect(await ingestDeleted(deps, encode(key))).toMatchObject({ action: 'skipped' });
+  });
+
+  it('reconcile rebuilds the catalog from a paginated listing (1 100 objects, some outside the convention)', async () => {
+    const s3b = await startLocalS3('lifeboat-old-bucket');
+    const dynamoTable = await dynamo.createCatalogTable();
+    const fresh = new DynamoDbCatalog(dynamo.doc, dynamoTable);
+    try {
+      const keys = Array.from({ length: 1050 }, (_, i) => `archives/old-host/pgdata/${new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().replace(/[-:]|\.\d{3}/g, '')}.tar.gz`);
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => s3b.put(k, 'x')));
+      for (let i = 0; i < 50; i++) await s3b.put(`archives/old-host/pgdata/by-hand-${i}.tar.gz`, 'x');
+      const report = await reconcile({ store: new S3ArchiveStore(s3b.client, s3b.bucket), catalog: fresh });
+      expect(report).toEqual({ listed: 1100, cataloged: 1050, skipped: 50 });
+      expect((await fresh.latestArchive('old-host', 'pgdata'))?.key).toBe(keys.at(-1));
+    } finally {
+      await s3b.close();
+    }
+  });
+});
