@@ -1,0 +1,48 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { S3ArchiveStore } from '../core/archive-store.ts';
+import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type IngestDeps, type IngestOutcome, type ReconcileReport } from '../core/catalog/ingest.ts';
+import { documentClient } from '../commons/clients/dynamodb.ts';
+import { s3Client } from '../commons/clients/s3.ts';
+import { CatalogEnv } from './env.ts';
+
+type S3Event = z.infer<typeof S3EventNotificationEventBridgeSchema>;
+
+const env = CatalogEnv.parse(process.env);
+const logger = new Logger({ serviceName: 'lifeboat-catalog' });
+const deps: IngestDeps = {
+  store: new S3ArchiveStore(s3Client, env.BUCKET_NAME),
+  catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
+  prefix: env.ARCHIVE_PREFIX,
+  warn: (message, details) => logger.warn(message, details),
+};
+
+/** S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. */
+export async function onObjectEvent(d: IngestDeps, event: S3Event): Promise<IngestOutcome> {
+  const key = event.detail.object.key;
+  return event['detail-type'] === 'Object Deleted' ? ingestDeleted(d, key) : ingestCreated(d, key);
+}
+
+export const handler = middy<S3Event, IngestOutcome, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(parser({ schema: S3EventNotificationEventBridgeSchema }))
+  .handler(async (event) => {
+    const outcome = await onObjectEvent(deps, event);
+    logger.info('catalog event handled', { outcome });
+    return outcome;
+  });
+
+/** Rebuilds the catalog from the bucket listing (invoke by hand or on a schedule). */
+export const reconcile = middy<unknown, ReconcileReport, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async () => {
+    const report = await reconcileCatalog(deps);
+    logger.info('reconcile finished', { report });
+    return report;
+  });

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { runDocument } from '../runbooks/local-runner.ts';
+import type { CommandDocument } from '../runbooks/document.ts';
+import { RestoreResult } from '../runbooks/results.ts';
+import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
+import type { CommandStatusChange } from '../restore/completion.ts';
+
+/**
+ * Runs the restore document on this machine's Docker engine in place of SSM
+ * (the CLI's local mode and the end-to-end tests). When a command ends it
+ * calls `onStatusChange` the way EventBridge delivers SSM's status change.
+ */
+export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
+  private readonly outputs = new Map<string, InvocationOutput>();
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly document: CommandDocument,
+    private readonly options: {
+      readonly instanceId: string;
+      readonly env?: Readonly<Record<string, string>>;
+      readonly onStatusChange?: (change: CommandStatusChange) => Promise<unknown>;
+      readonly onStderr?: (chunk: string) => void;
+    },
+  ) {}
+
+  status(instanceId: string): Promise<InstanceStatus> {
+    return Promise.resolve(
+      instanceId === this.options.instanceId ? { online: true, pingStatus: 'Online', platform: 'Linux' } : { online: false, pingStatus: 'NotRegistered' },
+    );
+  }
+
+  sendRestore(request: SendRestore): Promise<string> {
+    const commandId = randomUUID();
+    const run = runDocument(this.document, request.parameters, RestoreResult, {
+      env: this.options.env,
+      onStderr: this.options.onStderr,
+      timeoutSeconds: request.timeoutSeconds,
+    }).then(async (outcome) => {
+      const status = outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Success' : 'Failed';
+      this.outputs.set(commandId, { status, stdout: outcome.stdout });
+      await this.options.onStatusChange?.({ commandId, instanceId: request.instanceId, status });
+    });
+    this.running.set(commandId, run);
+    return Promise.resolve(commandId);
+  }
+
+  invocationOutput(commandId: string): Promise<InvocationOutput> {
+    return Promise.resolve(this.outputs.get(commandId) ?? { status: 'InProgress', stdout: '' });
+  }
+
+  /** Resolves when the command (and its status-change delivery) has finished. */
+  async finished(commandId: string): Promise<void> {
+    await this.running.get(commandId);
+  }
+}

@@ -1,0 +1,99 @@
+import type { Catalog, RestoreRecord, RestoreState } from '../catalog/model.ts';
+import { RestoreResult, parseResultLine } from '../runbooks/results.ts';
+import type { CommandRunner, Notifier, RestoreMetrics } from './ports.ts';
+
+/** Invocation statuses after which nothing more happens on the host. */
+export const TERMINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'Terminated'] as const;
+
+export interface CommandStatusChange {
+  readonly commandId: string;
+  readonly instanceId: string;
+  readonly status: string;
+}
+
+export interface CompletionDeps {
+  readonly catalog: Catalog;
+  readonly runner: CommandRunner;
+  readonly notifier?: Notifier;
+  readonly metrics?: RestoreMetrics;
+}
+
+export type CompletionOutcome =
+  | { readonly action: 'ignored'; readonly reason: string }
+  | { readonly action: 'running'; readonly restoreId: string }
+  | { readonly action: 'duplicate'; readonly restoreId: string }
+  | { readonly action: 'finished'; readonly restoreId: string; readonly record: RestoreRecord };
+
+const OPEN: readonly RestoreState[] = ['planned', 'sent', 'running'];
+
+/**
+ * An SSM invocation changed status. On a terminal status: read the host's
+ * result line, record the outcome, release the lock, emit metrics, notify.
+ * Duplicate and out-of-order events never move a finished restore.
+ */
+export async function completeRestore(deps: CompletionDeps, change: CommandStatusChange): Promise<CompletionOutcome> {
+  const restoreId = await deps.catalog.restoreIdForCommand(change.commandId);
+  if (!restoreId) return { action: 'ignored', reason: `command ${change.commandId} is not a Lifeboat restore` };
+  if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) {
+    if (change.status === 'InProgress') await deps.catalog.updateRestore(restoreId, ['planned', 'sent'], { state: 'running', commandStatus: change.status });
+    return { action: 'running', restoreId };
+  }
+  const record = await deps.catalog.getRestore(restoreId);
+  if (!record) return { action: 'ignored', reason: `restore ${restoreId} has no record` };
+  if (!OPEN.includes(record.state)) {
+    await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
+    return { action: 'duplicate', restoreId };
+  }
+
+  const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
+  const result = parseResultLine(RestoreResult, output.stdout);
+  const status = output.status || change.status;
+  let state: RestoreState;
+  let error: string | null = null;
+  if (status === 'Success' && result?.outcome === 'succeeded') {
+    state = 'succeeded';
+  } else if (status === 'Cancelled') {
+    state = 'cancelled';
+    error = result?.error ?? 'the command was cancelled';
+  } else {
+    state = 'failed';
+    error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
+  }
+  const updated = await deps.catalog.updateRestore(restoreId, OPEN, {
+    state,
+    commandStatus: status,
+    error,
+    ...(result
+      ? {
+          phases: result.phases,
+          bytes: result.bytes,
+          totalSeconds: result.totalSeconds,
+          preservedVolume: result.preservedVolume,
+          failedPhase: result.failedPhase,
+        }
+      : {}),
+  });
+  await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
+  if (!updated) return { action: 'duplicate', restoreId };
+
+  deps.metrics?.restoreFinished({ outcome: state, totalSeconds: result?.totalSeconds, bytes: result?.bytes, phases: result?.phases });
+  await deps.notifier?.restoreFinished({
+    restoreId,
+    state,
+    subject: `Lifeboat restore ${restoreId} ${state}: ${record.volume} on ${record.instanceId}`,
+    text: describe(updated),
+    record: updated,
+  });
+  return { action: 'finished', restoreId, record: updated };
+}
+
+/** One human paragraph: what happened, how long each phase took, where old data went. */
+export function describe(r: RestoreRecord): string {
+  const lines = [`Restore ${r.id} of ${r.volume} on ${r.instanceId}: ${r.state.toUpperCase()}.`, `Archive: ${r.archiveKey}.`];
+  if (r.phases) {
+    lines.push(`Phases (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${(r.totalSeconds ?? 0).toFixed(1)} s; ${r.bytes ?? 0} bytes.`);
+  }
+  if (r.preservedVolume) lines.push(`Previous data kept in volume ${r.preservedVolume}.`);
+  if (r.error) lines.push(`Error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,54 @@
+/** Where the restore document runs: SSM Run Command, or the local runner on this machine's Docker. */
+export interface CommandRunner {
+  /** Sends the restore document; returns the command id. */
+  sendRestore(request: SendRestore): Promise<string>;
+  /** The invocation's final status and its full standard output. */
+  invocationOutput(commandId: string, instanceId: string): Promise<InvocationOutput>;
+}
+
+export interface SendRestore {
+  readonly instanceId: string;
+  readonly restoreId: string;
+  /** Exactly the document's parameters (already checked against its patterns). */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** Shown in the SSM console and CloudTrail. */
+  readonly comment: string;
+  readonly timeoutSeconds: number;
+}
+
+export interface InvocationOutput {
+  readonly status: string;
+  readonly statusDetails?: string;
+  readonly stdout: string;
+}
+
+/** Is the target host managed and online? */
+export interface InstanceDirectory {
+  status(instanceId: string): Promise<InstanceStatus>;
+}
+
+export interface InstanceStatus {
+  readonly online: boolean;
+  /** e.g. "Online", "ConnectionLost", "NotRegistered". */
+  readonly pingStatus: string;
+  readonly platform?: string;
+  readonly agentVersion?: string;
+}
+
+/** Where people hear about finished restores (SNS; Slack later; the console locally). */
+export interface Notifier {
+  restoreFinished(message: RestoreNotification): Promise<void>;
+}
+
+export interface RestoreNotification {
+  readonly restoreId: string;
+  readonly state: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly record: unknown;
+}
+
+/** Metrics sink (Powertools Metrics in Lambda). */
+export interface RestoreMetrics {
+  restoreFinished(values: { outcome: string; totalSeconds?: number; bytes?: number; phases?: Record<string, number> }): void;
+}

@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import type { ArchiveStore } from '../archive-store.ts';
+import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
+import { LockHeldError } from '../catalog/model.ts';
+import { UnsafeSpecError, recreateParameters } from '../manifest.ts';
+import type { CommandDocument } from '../runbooks/document.ts';
+import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
+import { ClientError, ConflictError, NotFoundError } from './errors.ts';
+import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
+import type { RestoreRequest } from './request.ts';
+
+export interface RestoreServiceConfig {
+  /** The restore-volume document (its patterns are checked before anything is sent). */
+  readonly document: CommandDocument;
+  readonly helperImage: string;
+  /** Lifetime of the archive's presigned URL. @default 900 */
+  readonly presignSeconds?: number;
+  /** Lock lifetime: a restore that never reports frees its volume after this. @default 7200 + 900 */
+  readonly lockSeconds?: number;
+  /** The command's own timeout on the host. @default 7200 */
+  readonly commandTimeoutSeconds?: number;
+}
+
+export interface RestoreServiceDeps {
+  readonly catalog: Catalog;
+  readonly store: ArchiveStore;
+  readonly runner: CommandRunner;
+  readonly instances: InstanceDirectory;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+}
+
+/** What a restore would do: the answer to a dry run, and part of every 202. */
+export interface RestorePlan {
+  readonly archive: {
+    readonly key: string;
+    readonly takenAt: string;
+    readonly ageSeconds: number;
+    readonly size: number;
+    readonly sha256: string | null;
+    readonly compression: string;
+    readonly hasManifest: boolean;
+  };
+  readonly target: { readonly instanceId: string } & InstanceStatus;
+  readonly volume: string;
+  readonly containerName: string;
+  readonly existingVolume: string;
+  readonly missingContainer: string;
+  /** Document parameters except the presigned URL and the restore id. */
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+export interface StartedRestore {
+  readonly restoreId: string;
+  readonly state: RestoreRecord['state'];
+  readonly commandId: string;
+  readonly plan: RestorePlan;
+}
+
+/** A request identity: an IAM principal ARN, or `slack:<team>/<user>`. */
+export type Requester = string;
+
+export const newRestoreId = (now = new Date()): string => `r-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
+
+/** Plans and starts restores. Knows nothing of Lambda: the API and the CLI's local mode both use it. */
+export class RestoreService {
+  private readonly presignSeconds: number;
+  private readonly lockSeconds: number;
+  private readonly commandTimeoutSeconds: number;
+
+  constructor(
+    private readonly deps: RestoreServiceDeps,
+    private readonly config: RestoreServiceConfig,
+  ) {
+    this.presignSeconds = config.presignSeconds ?? 900;
+    this.commandTimeoutSeconds = config.commandTimeoutSeconds ?? 7200;
+    this.lockSeconds = config.lockSeconds ?? this.commandTimeoutSeconds + this.presignSeconds;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async resolveArchive(request: Pick<RestoreRequest, 'source' | 'volume' | 'archive'>): Promise<ArchiveEntry> {
+    const { source, volume, archive } = request;
+    if (typeof archive === 'object' && 'key' in archive) {
+      const entry = await this.deps.catalog.getArchive(archive.key);
+      if (!entry || entry.deletedAt) throw new NotFoundError(`archive ${archive.key} is not in the catalog${entry?.deletedAt ? ' (deleted)' : ''}`);
+      if (entry.source !== source || entry.volume !== volume) {
+        throw new ClientError(400, `archive ${archive.key} belongs to ${entry.source}/${entry.volume}, not ${source}/${volume}`);
+      }
+      return entry;
+    }
+    const before = typeof archive === 'object' ? archive.before : undefined;
+    const entry = await this.deps.catalog.latestArchive(source, volume, before);
+    if (!entry) throw new NotFoundError(`no archive of volume ${volume} from ${source}${before ? ` taken at or before ${before}` : ''}`);
+    return entry;
+  }
+
+  /** The full plan; sends nothing. */
+  async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
+    const entry = await this.resolveArchive(request);
+    const status = await this.deps.instances.status(request.instanceId);
+    let recreate: ReturnType<typeof recreateParameters> | undefined;
+    try {
+      recreate = entry.manifest ? recreateParameters(entry.manifest) : undefined;
+    } catch (e) {
+      if (e instanceof UnsafeSpecError) throw new ClientError(422, `archive ${entry.key} cannot be restored as described: ${e.message}`);
+      throw e;
+    }
+    const mountPath = request.mountPath ?? recreate?.MountPath ?? '/var/lib/postgresql/data';
+    const parameters: Record<string, string> = {
+      ...(recreate ?? {}),
+      ExpectedSha256: entry.sha256 ?? '',
+      VolumeName: request.volume,
+      ContainerName: request.containerName,
+      MountPath: mountPath,
+      IfVolumeExists: request.ifVolumeExists,
+      HelperImage: this.config.helperImage,
+      ContainerEnvFile: request.containerEnvFile ?? '',
+    };
+    try {
+      resolveParameters(this.config.document, { ...parameters, RestoreId: restoreId, ArchiveUrl: 'https://placeholder.invalid/x' });
+    } catch (e) {
+      if (e instanceof ParameterError) throw new ClientError(422, `archive ${entry.key} cannot be restored: its ${e.message}`);
+      throw e;
+    }
+    const preserved = `${request.volume}.pre-restore.${restoreId}`;
+    return {
+      archive: {
+        key: entry.key,
+        takenAt: entry.takenAt,
+        ageSeconds: Math.max(0, Math.round((this.now().getTime() - Date.parse(entry.takenAt)) / 1000)),
+        size: entry.size,
+        sha256: entry.sha256 ?? null,
+        compression: entry.compression,
+        hasManifest: entry.manifest !== undefined,
+      },
+      target: { instanceId: request.instanceId, ...status },
+      volume: request.volume,
+      containerName: request.containerName,
+      existingVolume:
+        request.ifVolumeExists === 'fail'
+          ? `if volume ${request.volume} already holds data on ${request.instanceId}, the restore is refused and nothing changes`
+          : `if volume ${request.volume} already holds data, it is kept byte for byte as ${preserved} and the restored data replaces it`,
+      missingContainer: recreate?.ContainerImage
+        ? `if container ${request.containerName} does not exist, it is created from ${recreate.ContainerImage} as the archive's manifest describes`
+        : `container ${request.containerName} must exist on the host (the archive has no container spec)`,
+      parameters,
+    };
+  }
+
+  /** Plans, locks, presigns, sends the restore document and records it. */
+  async start(request: RestoreRequest, requestedBy: Requester): Promise<StartedRestore> {
+    const now = this.now();
+    const restoreId = this.deps.newId?.() ?? newRestoreId(now);
+    const plan = await this.plan(request, restoreId);
+    if (!plan.target.online) {
+      throw new ConflictError(`instance ${request.instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
+    }
+    const { catalog } = this.deps;
+    try {
+      await catalog.acquireLock(request.instanceId, request.volume, restoreId, this.lockSeconds, now);
+    } catch (e) {
+      if (e instanceof LockHeldError) {
+        throw new ConflictError(e.message, { holdingRestore: e.holder, lockExpiresAt: e.expiresAt });
+      }
+      throw e;
+    }
+    const record: RestoreRecord = {
+      id: restoreId,
+      requestedBy,
+      mode: 'restore',
+      state: 'planned',
+      archiveKey: plan.archive.key,
+      source: request.source,
+      volume: request.volume,
+      instanceId: request.instanceId,
+      containerName: request.containerName,
+      ifVolumeExists: request.ifVolumeExists,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    try {
+      await catalog.createRestore(record);
+      const url = await this.deps.store.presignGet(plan.archive.key, this.presignSeconds);
+      const parameters = resolveParameters(this.config.document, { ...plan.parameters, RestoreId: restoreId, ArchiveUrl: url });
+      const commandId = await this.deps.runner.sendRestore({
+        instanceId: request.instanceId,
+        restoreId,
+        parameters,
+        comment: `lifeboat restore ${restoreId}`,
+        timeoutSeconds: this.commandTimeoutSeconds,
+      });
+      await catalog.linkCommand(commandId, restoreId);
+      const sent = await catalog.updateRestore(restoreId, ['planned'], { state: 'sent', commandId });
+      return { restoreId, state: sent?.state ?? 'sent', commandId, plan };
+    } catch (e) {
+      await catalog.updateRestore(restoreId, ['planned'], { state: 'failed', error: 'the restore command could not be sent' }).catch(() => undefined);
+      await catalog.releaseLock(request.instanceId, request.volume, restoreId);
+      throw e;
+    }
+  }
+
+  async get(id: string): Promise<RestoreRecord> {
+    const record = await this.deps.catalog.getRestore(id);
+    if (!record) throw new NotFoundError(`no restore ${id}`);
+    return record;
+  }
+}

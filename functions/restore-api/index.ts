@@ -1,0 +1,40 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { S3ArchiveStore } from '../core/archive-store.ts';
+import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { SsmCommandRunner } from '../core/adapters/ssm.ts';
+import { RestoreService } from '../core/restore/service.ts';
+import { loadDocument } from '../core/runbooks/document.ts';
+import { documentClient, dynamoDbClient } from '../commons/clients/dynamodb.ts';
+import { logsClient } from '../commons/clients/logs.ts';
+import { s3Client } from '../commons/clients/s3.ts';
+import { ssmClient } from '../commons/clients/ssm.ts';
+import { httpErrors } from '../commons/http-errors.ts';
+import { handleApi, type StartInput } from './app.ts';
+import { RestoreApiEnv } from './env.ts';
+
+const env = RestoreApiEnv.parse(process.env);
+const logger = new Logger({ serviceName: 'lifeboat-restore-api' });
+const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
+const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+const service = new RestoreService(
+  { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
+  { document: loadDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+);
+const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 24 * 3600 });
+const startIdempotent = makeIdempotent((input: StartInput) => service.start(input.request, input.principal), {
+  persistenceStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
+  config: idempotencyConfig,
+});
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors({ log: (e) => logger.error('unhandled error', e as Error) }))
+  .handler(async (event, context) => {
+    idempotencyConfig.registerLambdaContext(context);
+    return handleApi({ service, catalog, startIdempotent }, event);
+  });
