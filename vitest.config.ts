@@ -11,6 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/support/setup-aws-mock.ts'],
           // The first CDK synth loads all of aws-cdk-lib: seconds on a busy 2-core machine.
           testTimeout: 60_000,
         },
@@ -19,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          setupFiles: ['test/support/setup-aws-mock.ts'],
           execArgv: S3RVER_EXEC_ARGV,
           testTimeout: 60_000,
         },
@@ -27,6 +29,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          setupFiles: ['test/support/setup-aws-mock.ts'],
           execArgv: S3RVER_EXEC_ARGV,
           globalSetup: ['test/e2e/support/global-setup.ts'],
           // One Docker engine on 2 cores: e2e files run one at a time.

@@ -3,7 +3,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
@@ -20,7 +19,7 @@ const deps: IngestDeps = {
   store: new S3ArchiveStore(s3Client, env.BUCKET_NAME),
   catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
   prefix: env.ARCHIVE_PREFIX,
-  warn: (message, details) => logger.warn(message, details),
+  warn: (message, details) => { logger.warn(message, details); },
 };
 
 /** S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. */
@@ -29,7 +28,7 @@ export async function onObjectEvent(d: IngestDeps, event: S3Event): Promise<Inge
   return event['detail-type'] === 'Object Deleted' ? ingestDeleted(d, key) : ingestCreated(d, key);
 }
 
-export const handler = middy<S3Event, IngestOutcome, Error, Context>()
+export const handler = middy<S3Event, IngestOutcome>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(parser({ schema: S3EventNotificationEventBridgeSchema }))
   .handler(async (event) => {
@@ -39,7 +38,7 @@ export const handler = middy<S3Event, IngestOutcome, Error, Context>()
   });
 
 /** Rebuilds the catalog from the bucket listing (invoke by hand or on a schedule). */
-export const reconcile = middy<unknown, ReconcileReport, Error, Context>()
+export const reconcile = middy<unknown, ReconcileReport>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async () => {
     const report = await reconcileCatalog(deps);

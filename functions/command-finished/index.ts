@@ -4,7 +4,6 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { completeRestore, type CompletionOutcome } from '../core/restore/completion.ts';
@@ -36,7 +35,7 @@ const deps = {
   metrics: restoreMetrics,
 };
 
-export const handler = middy<CommandInvocationEvent, CompletionOutcome, Error, Context>()
+export const handler = middy<CommandInvocationEvent, CompletionOutcome>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(parser({ schema: CommandInvocationEvent }))

@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ZodError } from 'zod';
 import { ClientError } from '../core/restore/errors.ts';
 
@@ -38,7 +38,7 @@ export function errorToResponse(error: unknown, requestId: string, log?: (e: unk
 }
 
 /** middy middleware applying {@link errorToResponse}. */
-export function httpErrors(options: { log?: (e: unknown) => void } = {}): MiddlewareObj<unknown, APIGatewayProxyResult, Error, Context> {
+export function httpErrors(options: { log?: (e: unknown) => void } = {}): MiddlewareObj<unknown, APIGatewayProxyResult> {
   return {
     onError: (request) => {
       request.response = errorToResponse(request.error, request.context.awsRequestId, options.log);

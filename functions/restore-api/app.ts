@@ -1,3 +1,5 @@
+import { type IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
@@ -22,12 +24,24 @@ export interface ApiDeps {
   readonly now?: () => Date;
 }
 
-const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { message: 'Idempotency-Key must be 1-128 of A-Z a-z 0-9 _ . : -' });
-const RestoreId = z.string().regex(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, { message: 'must be a restore id such as r-mfx2k1a0-1a2b3c4d' });
+/**
+ * `service.start` made idempotent per (caller, Idempotency-Key) with Powertools:
+ * a retry gets the stored answer and never sends a second command; the same key
+ * with another body is refused. The stored answer is plain JSON.
+ */
+export function idempotentStart(service: RestoreService, persistenceStore: BasePersistenceLayer, config: IdempotencyConfig): (input: StartInput) => Promise<StartedRestore> {
+  return makeIdempotent(async (input: StartInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedRestore, {
+    persistenceStore,
+    config,
+  });
+}
+
+const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'Idempotency-Key must be 1-128 of A-Z a-z 0-9 _ . : -' });
+const RestoreId = z.string().regex(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, { error: 'must be a restore id such as r-mfx2k1a0-1a2b3c4d' });
 const ArchivesQuery = z.strictObject({
-  source: z.string().regex(SOURCE_PATTERN, { message: `must match ${SOURCE_PATTERN.source}` }),
-  volume: z.string().regex(VOLUME_PATTERN, { message: `must match ${VOLUME_PATTERN.source}` }),
-  before: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time' }).optional(),
+  source: z.string().regex(SOURCE_PATTERN, { error: `must match ${SOURCE_PATTERN.source}` }),
+  volume: z.string().regex(VOLUME_PATTERN, { error: `must match ${VOLUME_PATTERN.source}` }),
+  before: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 

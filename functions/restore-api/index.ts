@@ -1,9 +1,9 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
@@ -14,7 +14,7 @@ import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
-import { handleApi, type StartInput } from './app.ts';
+import { handleApi, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
 
 const env = RestoreApiEnv.parse(process.env);
@@ -26,14 +26,15 @@ const service = new RestoreService(
   { document: loadDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
 );
 const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 24 * 3600 });
-const startIdempotent = makeIdempotent((input: StartInput) => service.start(input.request, input.principal), {
-  persistenceStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
-  config: idempotencyConfig,
-});
+const startIdempotent = idempotentStart(
+  service,
+  new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
+  idempotencyConfig,
+);
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(httpErrors({ log: (e) => logger.error('unhandled error', e as Error) }))
+  .use(httpErrors({ log: (e) => { logger.error('unhandled error', e as Error); } }))
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
     return handleApi({ service, catalog, startIdempotent }, event);

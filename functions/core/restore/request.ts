@@ -7,12 +7,12 @@ const CONTAINER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const MOUNT_PATH_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
 const ENV_FILE_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
 
-const named = (pattern: RegExp, what: string) => z.string().regex(pattern, { message: `must be ${what} (${pattern.source})` });
+const named = (pattern: RegExp, what: string) => z.string().regex(pattern, { error: `must be ${what} (${pattern.source})` });
 
 /** Which archive to restore. */
 export const ArchiveChoice = z.union([
   z.literal('latest'),
-  z.strictObject({ before: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time, e.g. 2026-11-27T03:00:00Z' }) }),
+  z.strictObject({ before: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-27T03:00:00Z' }) }),
   z.strictObject({ key: z.string().min(1).max(1024) }),
 ]);
 export type ArchiveChoice = z.infer<typeof ArchiveChoice>;

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { SnsNotifier } from '#core/adapters/sns.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { ROOT } from '#core/paths.ts';
+import { completeRestore } from '#core/restore/completion.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { apiEvent, localApi } from '../support/api.ts';
+import { startLocalDynamo, type LocalDynamo } from '../support/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3.ts';
+
+// SSM has no local server: it is the one AWS API mocked here. S3 and DynamoDB are real HTTP servers on 127.0.0.1.
+const ssmMock = mockClient(SSMClient);
+const snsMock = mockClient(SNSClient);
+const INSTANCE = 'i-0123456789abcdef0';
+const KEY = 'archives/db1/pgdata/20261127T031500Z.tar.zst';
+const SHA = 'cd'.repeat(32);
+const body = { source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: INSTANCE, containerName: 'db' };
+const parse = (r: APIGatewayProxyResult): Record<string, unknown> => JSON.parse(r.body) as Record<string, unknown>;
+
+describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () => {
+  let s3: LocalS3;
+  let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+  let api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  let runner: SsmCommandRunner;
+  let commands = 0;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dynamo = await startLocalDynamo();
+    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    const store = new S3ArchiveStore(s3.client, s3.bucket);
+    await s3.put(KEY, Buffer.alloc(2048));
+    await s3.put(`${KEY}.manifest.json`, JSON.stringify({
+      lifeboat: 'archive-manifest', version: 1, archiveKey: KEY, createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1', sha256: SHA,
+      compression: 'zstd', compressedBytes: 2048, uncompressedBytes: 9000, fileCount: 12, consistency: 'pause',
+      volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data',
+      container: { name: '/db', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 268435456, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: ['127.0.0.1:5432:5432/tcp'] },
+    }));
+    await ingestCreated({ store, catalog }, KEY);
+    runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), new CloudWatchLogsClient({ region: 'eu-west-1' }), { restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/commands' });
+    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1' });
+    api = await localApi(service, catalog, dynamo);
+  });
+  afterAll(async () => {
+    await s3.close();
+    await dynamo.close();
+  });
+  beforeEach(() => {
+    ssmMock.reset();
+    snsMock.reset();
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${++commands}` } }));
+  });
+
+  const post = (b: unknown, headers: Record<string, string> = {}): Promise<APIGatewayProxyResult> =>
+    api(apiEvent({ bodyJson: b, headers: { 'content-type': 'application/json', ...headers } }));
+
+  it('dryRun answers the full plan and sends nothing', async () => {
+    const res = await post({ ...body, dryRun: true });
+    expect(res.statusCode).toBe(200);
+    expect(parse(res)).toMatchObject({
+      dryRun: true,
+      plan: {
+        archive: { key: KEY, sha256: SHA, size: 2048, compression: 'zstd', hasManifest: true },
+        target: { instanceId: INSTANCE, online: true, pingStatus: 'Online' },
+        existingVolume: expect.stringContaining('refused and nothing changes') as unknown,
+        missingContainer: expect.stringContaining('created from postgres:15') as unknown,
+      },
+    });
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('POST /restores sends the restore document with exactly the parameters its patterns allow, and answers 202', async () => {
+    const res = await post(body);
+    expect(res.statusCode, res.body).toBe(202);
+    const answer = parse(res) as { restoreId: string; statusUrl: string; commandId: string };
+    expect(answer.statusUrl).toBe(`/restores/${answer.restoreId}`);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    const input = ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      DocumentName: 'Lifeboat-Restore',
+      InstanceIds: [INSTANCE],
+      Comment: `lifeboat restore ${answer.restoreId}`,
+      CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: '/lifeboat/commands' },
+    });
+    const params = input?.Parameters ?? {};
+    expect(params).toMatchObject({
+      RestoreId: [answer.restoreId], VolumeName: ['pgdata'], ContainerName: ['db'], IfVolumeExists: ['fail'], ExpectedSha256: [SHA],
+      ContainerImage: ['postgres:15'], ShmSize: ['268435456b'], RestartPolicy: ['unless-stopped'], ContainerPorts: ['127.0.0.1:5432:5432/tcp'],
+      MountPath: ['/var/lib/postgresql/data'],
+    });
+    expect(params.ArchiveUrl?.[0]).toMatch(new RegExp(`^${s3.endpoint}/${s3.bucket}/${KEY}\\?.*X-Amz-Expires=900`));
+    const restoreDoc = loadDocument('restore-volume');
+    for (const [name, [value]] of Object.entries<string[]>(params)) {
+      expect(new RegExp(restoreDoc.parameters[name]?.allowedPattern ?? '^$').test(value ?? ''), name).toBe(true);
+    }
+    expect(await catalog.getRestore(answer.restoreId)).toMatchObject({ state: 'sent', commandId: answer.commandId, requestedBy: 'arn:aws:sts::123456789012:assumed-role/OnCall/oncall' });
+
+    // The host reports back: the record tells the truth, the lock is released, a notification goes out.
+    const stdout = `progress...\n${JSON.stringify({
+      lifeboat: 'restore-result', version: 1, restoreId: answer.restoreId, outcome: 'succeeded', failedPhase: null, error: null, volume: 'pgdata',
+      hostPath: null, container: 'db', containerAction: 'restarted', bytes: 2048, sha256: SHA, compression: 'zstd', preservedVolume: null,
+      rolledBack: false, verifyOutput: '1', phases: { preflight: 0.5, download: 1.25, extract: 0.5, swap: 0, start: 1, verify: 0.25 }, totalSeconds: 3.5,
+    })}\n`;
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: stdout });
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const event = JSON.parse(readFileSync(join(ROOT, 'test/events/ssm/invocation-success.json'), 'utf8')) as { detail: Record<string, string> };
+    const deps = { catalog, runner, notifier: new SnsNotifier(new SNSClient({ region: 'eu-west-1' }), 'arn:aws:sns:eu-west-1:123456789012:lifeboat') };
+    const done = await completeRestore(deps, { commandId: answer.commandId, instanceId: event.detail['instance-id'] ?? '', status: event.detail.status ?? '' });
+    expect(done).toMatchObject({ action: 'finished', record: { state: 'succeeded', totalSeconds: 3.5, phases: { download: 1.25 } } });
+    expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { CommandId: answer.commandId, InstanceId: INSTANCE });
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    // A duplicate event changes nothing and notifies no one.
+    expect(await completeRestore(deps, { commandId: answer.commandId, instanceId: INSTANCE, status: 'Failed' })).toMatchObject({ action: 'duplicate' });
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect((await catalog.getRestore(answer.restoreId))?.state).toBe('succeeded');
+    // The lock is free again.
+    expect((await post(body)).statusCode).toBe(202);
+    await catalog.releaseLock(INSTANCE, 'pgdata', (await catalog.restoreIdForCommand(`cmd-${commands}`)) ?? '');
+  });
+
+  it('two concurrent requests for the same volume: one 202, one 409 naming the holder, one command', async () => {
+    const [a, b] = await Promise.all([post(body), post(body)]);
+    const codes = [a.statusCode, b.statusCode].sort();
+    expect(codes).toEqual([202, 409]);
+    const conflict = parse(a.statusCode === 409 ? a : b);
+    const winner = parse(a.statusCode === 202 ? a : b);
+    expect(conflict).toMatchObject({ holdingRestore: winner.restoreId });
+    expect(String(conflict.error)).toContain('already running for volume pgdata');
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    await catalog.releaseLock(INSTANCE, 'pgdata', String(winner.restoreId));
+  });
+
+  it('a retried request with the same Idempotency-Key returns the same restore and sends no second command', async () => {
+    const first = await post(body, { 'Idempotency-Key': 'pager-4711' });
+    const again = await post(body, { 'idempotency-key': 'pager-4711' });
+    expect(first.statusCode).toBe(202);
+    expect(again.statusCode).toBe(202);
+    expect(parse(again).restoreId).toBe(parse(first).restoreId);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    const other = await post({ ...body, ifVolumeExists: 'preserve' }, { 'Idempotency-Key': 'pager-4711' });
+    expect(other.statusCode).toBe(422);
+    await catalog.releaseLock(INSTANCE, 'pgdata', String(parse(first).restoreId));
+  });
+
+  it('an offline instance is a 409 and nothing is sent or locked', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
+    const res = await post(body);
+    expect(res.statusCode).toBe(409);
+    expect(String(parse(res).error)).toContain('not online in SSM (ConnectionLost)');
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it.each([
+    [{ ...body, volume: 'pgdata; rm -rf /' }, 'volume'],
+    [{ ...body, instanceId: 'i-XYZ' }, 'instanceId'],
+    [{ ...body, archive: { before: 'yesterday' } }, 'archive'],
+    [{ ...body, ifVolumeExists: 'overwrite' }, 'ifVolumeExists'],
+    [{ ...body, privileged: true }, '(body)'],
+  ])('bad input is a 400 naming the field (%#: %s)', async (b, field) => {
+    const res = await post(b);
+    expect(res.statusCode).toBe(400);
+    const fields = (parse(res).fields as { field: string; problem: string }[]).map((f) => f.field);
+    expect(fields.some((f) => f.startsWith(field))).toBe(true);
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('no archive is a 404; GET routes answer', async () => {
+    expect((await post({ ...body, volume: 'nothing' })).statusCode).toBe(404);
+    expect((await post({ ...body, archive: { before: '2020-01-01T00:00:00Z' } })).statusCode).toBe(404);
+    const archives = await api(apiEvent({ httpMethod: 'GET', resource: '/archives', body: null, queryStringParameters: { source: 'db1', volume: 'pgdata' } }));
+    expect(parse(archives)).toMatchObject({ archives: [{ key: KEY, hasManifest: true }] });
+    const volumes = await api(apiEvent({ httpMethod: 'GET', resource: '/volumes', body: null }));
+    expect(parse(volumes)).toMatchObject({ volumes: [{ source: 'db1', volume: 'pgdata', newestKey: KEY }] });
+    const missing = await api(apiEvent({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: 'r-zzz-00000000' } }));
+    expect(missing.statusCode).toBe(404);
+    const bad = await api(apiEvent({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: '../../etc' } }));
+    expect(bad.statusCode).toBe(400);
+  });
+});
