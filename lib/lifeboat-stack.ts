@@ -1,19 +1,75 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { z } from 'zod';
+import { ArchiveBucket } from './archive-bucket.ts';
+import { Catalog } from './catalog.ts';
+import { CatalogTables } from './catalog-table.ts';
+import { Completion } from './completion.ts';
+import { Notifications } from './notifications.ts';
+import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
+import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
-/** Props of {@link LifeboatStack}. */
-export type LifeboatStackProps = StackProps;
+/** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
+export const LifeboatConfig = z.strictObject({
+  /** Use an existing archive bucket instead of creating one. */
+  existingBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' }).optional(),
+  /** Object Lock (compliance) retention in days for a new bucket. */
+  objectLockDays: z.number().int().min(1).max(36500).optional(),
+  /** The helper image on target hosts (GNU tar + zstd). */
+  helperImage: z.string().min(1).default('local/lifeboat-helper:1'),
+  /** Only instances carrying this tag can receive Lifeboat commands. */
+  instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
+  /** Archive key prefix. */
+  archivePrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).default('archives'),
+});
+export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 
-/**
- * Lifeboat: the restore service. For now it deploys the host-side runbooks;
- * the catalog, API and completion handling compose onto it.
- */
+export interface LifeboatStackProps extends StackProps {
+  /** @default - defaults of {@link LifeboatConfig} */
+  readonly config?: LifeboatConfig;
+}
+
+/** Lifeboat: the archive catalog, the restore API, completion handling and the host runbooks. */
 export class LifeboatStack extends Stack {
   readonly runbooks: RunbookDocuments;
+  readonly bucket: ArchiveBucket;
+  readonly tables: CatalogTables;
+  readonly api: RestoreApi;
+  readonly catalog: Catalog;
+  readonly completion: Completion;
+  readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
+    const config = LifeboatConfig.parse(props.config ?? {});
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
+    const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
+    this.bucket = new ArchiveBucket(this, 'Archives', { existingBucketName: config.existingBucketName, objectLockDays: config.objectLockDays });
+    this.tables = new CatalogTables(this, 'Tables');
+    this.notifications = new Notifications(this, 'Notifications');
+    const outputLogGroup = new LogGroup(this, 'CommandOutput', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    this.catalog = new Catalog(this, 'Catalog', { bucket: this.bucket.bucket, table: this.tables.catalog, prefix: config.archivePrefix });
+    this.api = new RestoreApi(this, 'RestoreApi', {
+      bucket: this.bucket.bucket,
+      table: this.tables.catalog,
+      idempotencyTable: this.tables.idempotency,
+      restoreDocumentName,
+      outputLogGroup,
+      helperImage: config.helperImage,
+      instanceTag: config.instanceTag,
+      prefix: config.archivePrefix,
+    });
+    this.completion = new Completion(this, 'Completion', { table: this.tables.catalog, topic: this.notifications.topic, restoreDocumentName, outputLogGroup });
+    // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
+    for (const child of this.node.children) {
+      if (child.node.id.startsWith('BucketNotificationsHandler')) {
+        acknowledgeNag(child, "CDK's bucket-notifications custom resource only writes its own logs.", { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] });
+      }
+    }
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
+    new CfnOutput(this, 'ArchiveBucketName', { value: this.bucket.bucket.bucketName });
+    new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
   }
 }

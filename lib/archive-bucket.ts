@@ -1,0 +1,51 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface ArchiveBucketProps {
+  /**
+   * Use an existing bucket by name instead of creating one. It must send events
+   * to EventBridge (S3 "Amazon EventBridge" notifications on) for the catalog.
+   * @default - a new bucket
+   */
+  readonly existingBucketName?: string;
+  /**
+   * Object Lock retention in days (compliance mode): no one, including a
+   * compromised operator, can delete an archive version inside it. Only for a new bucket.
+   * @default - no Object Lock
+   */
+  readonly objectLockDays?: number;
+}
+
+/** Where the archives live: private, TLS-only, versioned, encrypted, retained. */
+export class ArchiveBucket extends Construct {
+  readonly bucket: IBucket;
+
+  constructor(scope: Construct, id: string, props: ArchiveBucketProps = {}) {
+    super(scope, id);
+    if (props.existingBucketName) {
+      this.bucket = Bucket.fromBucketName(this, 'Imported', props.existingBucketName);
+      return;
+    }
+    const accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+    });
+    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket itself; logging it into itself would loop.' });
+    this.bucket = new Bucket(this, 'Archives', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      eventBridgeEnabled: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'archives/',
+      ...(props.objectLockDays ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)) } : {}),
+    });
+  }
+}

@@ -1,0 +1,75 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { join } from 'node:path';
+import { ROOT, RUNBOOKS_DIR } from '../functions/core/paths.ts';
+import { LAMBDA_RUNTIME } from './runtime.ts';
+import { LAMBDA_BASIC_EXECUTION, XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
+
+/** Where the runbooks sit inside a bundle that needs them. */
+export const BUNDLED_RUNBOOKS_DIR = '/var/task/runbooks';
+
+export interface LifeboatFunctionProps<Env extends Record<string, string>> {
+  /** Path under `functions/`, e.g. `restore-api/index.ts`. */
+  readonly entry: string;
+  /** @default 'handler' */
+  readonly handler?: string;
+  /** Typed by the function's own zod env schema, so the compiler proves every variable is set. */
+  readonly environment: Env;
+  /** Copy `runbooks/*.yaml` into the bundle (functions that load a document). @default false */
+  readonly withRunbooks?: boolean;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default three months */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A Lifeboat Lambda function with the house defaults: latest Node.js runtime,
+ * ARM64, ESM bundle minified by the local esbuild, JSON logs into an explicit
+ * log group with retention, X-Ray tracing.
+ */
+export class LifeboatFunction<Env extends Record<string, string>> extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: LifeboatFunctionProps<Env>) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    super(scope, id, {
+      entry: join(ROOT, 'functions', props.entry),
+      handler: props.handler ?? 'handler',
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // Some dependencies still `require()` Node built-ins.
+        banner: "import { createRequire as __lifeboatRequire } from 'module'; const require = __lifeboatRequire(import.meta.url);",
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) =>
+            props.withRunbooks ? [`mkdir -p "${output}/runbooks"`, `cp "${RUNBOOKS_DIR}"/*.yaml "${output}/runbooks/"`] : [],
+        },
+      },
+    });
+    acknowledgeNag(this, 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs.', { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] });
+    acknowledgeNag(this, 'X-Ray trace segments cannot be scoped to a resource (xray:PutTraceSegments has no resource-level permissions).', { rule: 'IAM5', findings: [XRAY_WILDCARD] });
+  }
+}

@@ -1,0 +1,26 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import { CfnBucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Acknowledges cdk-nag AwsSolutions findings on a construct and its children, each
+ * with the reason it is acceptable. `finding` narrows a rule to one finding, e.g.
+ * `Resource::*` for IAM5, so other wildcards are still reported.
+ */
+export function acknowledgeNag(scope: IConstruct, reason: string, ...rules: { rule: string; findings?: string[] }[]): void {
+  for (const { rule, findings } of rules) {
+    const ids = findings ? findings.map((f) => `AwsSolutions-${rule}[${f}]`) : [`AwsSolutions-${rule}`];
+    for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
+  }
+}
+
+/** The wildcard X-Ray puts in every traced function's policy: AWS offers nothing narrower. */
+export const XRAY_WILDCARD = 'Resource::*';
+export const LAMBDA_BASIC_EXECUTION = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+
+/** How cdk-nag spells the ARN of an archive-prefix wildcard, for a new or an imported bucket. */
+export function objectsFinding(bucket: IBucket, prefix: string): string {
+  const cfn = bucket.node.defaultChild;
+  if (cfn instanceof CfnBucket) return `Resource::<${Stack.of(bucket).getLogicalId(cfn)}.Arn>/${prefix}/*`;
+  return `Resource::arn:<AWS::Partition>:s3:::${bucket.bucketName}/${prefix}/*`;
+}
