@@ -12,8 +12,11 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/support/setup-aws-mock.ts'],
+          // Any SDK call a test forgot to mock goes to a closed local port, never to AWS.
+          env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'unit', AWS_SECRET_ACCESS_KEY: 'unit' },
           // The first CDK synth loads all of aws-cdk-lib: seconds on a busy 2-core machine.
           testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -8,7 +8,8 @@ import { DOCUMENTS } from '#core/paths.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 
 const synth = (config?: LifeboatConfig): { stack: LifeboatStack; template: Template } => {
-  const app = new App();
+  // No esbuild bundling in unit tests: the template is what is asserted (`cdk synth` bundles for real).
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new LifeboatStack(app, 'Test', { config });
   return { stack, template: Template.fromStack(stack) };
 };
