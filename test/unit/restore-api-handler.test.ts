@@ -27,7 +27,7 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
       RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
       LIFEBOAT_RUNBOOKS_DIR: join(ROOT, 'runbooks'), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     });
-    ({ handler } = (await import('#root/functions/restore-api/index.ts')) as unknown as { handler: typeof handler });
+    ({ handler } = await import('#root/functions/restore-api/index.ts'));
   });
 
   it('a body that is not JSON is a 400 and nothing is called', async () => {
