@@ -110,7 +110,22 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   });
 
   it('a command that is not a Lifeboat restore is ignored', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', Comment: 'patching run', StandardOutputContent: '' });
     expect(await completeRestore(deps, { commandId: 'someone-elses', instanceId: INSTANCE, status: 'Success' })).toMatchObject({ action: 'ignored' });
-    expect(ssmMock).not.toHaveReceivedCommand(GetCommandInvocationCommand);
+    expect(await completeRestore(deps, { commandId: 'someone-elses', instanceId: INSTANCE, status: 'InProgress' })).toMatchObject({ action: 'ignored' });
+  });
+
+  it('the API failed after sending (command never linked): the comment finds the restore, the record tells the truth', async () => {
+    const id = 'r-mwzzzzzz-0a1b2c3d';
+    const now = new Date().toISOString();
+    await catalog.createRestore({
+      id, requestedBy: 'tester', mode: 'restore', state: 'planned', archiveKey: 'archives/h/pgdata/20261127T000000Z.tar.gz', source: 'h', volume: 'pgdata-orphan',
+      instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt: now, updatedAt: now,
+    });
+    await catalog.acquireLock(INSTANCE, 'pgdata-orphan', id, 3600);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', Comment: `lifeboat restore ${id}`, StandardOutputContent: resultLine('succeeded') });
+    expect(await completeRestore(deps, { commandId: 'cmd-orphan', instanceId: INSTANCE, status: 'Success' })).toMatchObject({ action: 'finished', record: { state: 'succeeded', commandId: 'cmd-orphan' } });
+    expect(await catalog.restoreIdForCommand('cmd-orphan')).toBe(id);
+    await expect(catalog.acquireLock(INSTANCE, 'pgdata-orphan', 'probe', 1)).resolves.toBeUndefined();
   });
 });

@@ -155,6 +155,15 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     await catalog.releaseLock(INSTANCE, 'pgdata', String(parse(first).restoreId));
   });
 
+  it('SendCommand failing: a 500 without internals, the record says failed, the volume is free again', async () => {
+    ssmMock.on(SendCommandCommand).rejects(new Error('InvalidDocument: internal detail'));
+    const res = await post(body);
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('InvalidDocument');
+    await expect(catalog.acquireLock(INSTANCE, 'pgdata', 'probe', 1)).resolves.toBeUndefined();
+    await catalog.releaseLock(INSTANCE, 'pgdata', 'probe');
+  });
+
   it('an offline instance is a 409 and nothing is sent or locked', async () => {
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
     const res = await post(body);

@@ -42,7 +42,7 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     const inv = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
     let stdout = inv.StandardOutputContent ?? '';
     if (stdout.length >= SSM_STDOUT_LIMIT) stdout = await this.tailFromCloudWatch(commandId, instanceId, stdout);
-    return { status: inv.Status ?? 'Unknown', statusDetails: inv.StatusDetails, stdout };
+    return { status: inv.Status ?? 'Unknown', statusDetails: inv.StatusDetails, stdout, comment: inv.Comment };
   }
 
   /** The result line is last: the newest CloudWatch events hold it. */

@@ -32,7 +32,7 @@ const OPEN: readonly RestoreState[] = ['planned', 'sent', 'running'];
  * Duplicate and out-of-order events never move a finished restore.
  */
 export async function completeRestore(deps: CompletionDeps, change: CommandStatusChange): Promise<CompletionOutcome> {
-  const restoreId = await deps.catalog.restoreIdForCommand(change.commandId);
+  const restoreId = (await deps.catalog.restoreIdForCommand(change.commandId)) ?? (await restoreIdFromComment(deps, change));
   if (!restoreId) return { action: 'ignored', reason: `command ${change.commandId} is not a Lifeboat restore` };
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) {
     if (change.status === 'InProgress') await deps.catalog.updateRestore(restoreId, ['planned', 'sent'], { state: 'running', commandStatus: change.status });
@@ -85,6 +85,22 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
     record: updated,
   });
   return { action: 'finished', restoreId, record: updated };
+}
+
+/**
+ * If the API failed after sending (before it linked the command), the command's
+ * comment still names the restore; the link is repaired here.
+ */
+async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<string | undefined> {
+  if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return undefined;
+  const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
+  const id = /^lifeboat restore (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(output.comment ?? '')?.[1];
+  if (!id) return undefined;
+  const record = await deps.catalog.getRestore(id);
+  if (record?.instanceId !== change.instanceId) return undefined;
+  await deps.catalog.linkCommand(change.commandId, id);
+  await deps.catalog.updateRestore(id, ['planned'], { state: 'sent', commandId: change.commandId });
+  return id;
 }
 
 /** One human paragraph: what happened, how long each phase took, where old data went. */

@@ -20,6 +20,8 @@ export interface InvocationOutput {
   readonly status: string;
   readonly statusDetails?: string;
   readonly stdout: string;
+  /** The command's comment (`lifeboat restore <id>`), when known. */
+  readonly comment?: string;
 }
 
 /** Is the target host managed and online? */

@@ -181,11 +181,12 @@ export class RestoreService {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
+    let commandId: string | undefined;
     try {
       await catalog.createRestore(record);
       const url = await this.deps.store.presignGet(plan.archive.key, this.presignSeconds);
       const parameters = resolveParameters(this.config.document, { ...plan.parameters, RestoreId: restoreId, ArchiveUrl: url });
-      const commandId = await this.deps.runner.sendRestore({
+      commandId = await this.deps.runner.sendRestore({
         instanceId: request.instanceId,
         restoreId,
         parameters,
@@ -196,8 +197,13 @@ export class RestoreService {
       const sent = await catalog.updateRestore(restoreId, ['planned'], { state: 'sent', commandId });
       return { restoreId, state: sent?.state ?? 'sent', commandId, plan };
     } catch (e) {
-      await catalog.updateRestore(restoreId, ['planned'], { state: 'failed', error: 'the restore command could not be sent' }).catch(() => undefined);
-      await catalog.releaseLock(request.instanceId, request.volume, restoreId);
+      if (commandId === undefined) {
+        // Nothing reached the host: say so and free the volume.
+        await catalog.updateRestore(restoreId, ['planned'], { state: 'failed', error: 'the restore command could not be sent' }).catch(() => undefined);
+        await catalog.releaseLock(request.instanceId, request.volume, restoreId);
+      }
+      // Otherwise the command is running: the lock stays (until completion or expiry) and the
+      // completion handler finds the restore through the command's comment.
       throw e;
     }
   }
