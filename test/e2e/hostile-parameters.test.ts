@@ -69,6 +69,16 @@ describe('hostile parameters', () => {
     expect(outcome.result?.error).toContain('system directory');
   });
 
+  it.each(['/etc/ssl', '/root/keys', '/var/lib/docker/volumes'])('a backup of the system directory %s is refused: nothing leaves the host', async (hostPath) => {
+    const s3 = await startLocalS3();
+    try {
+      const outcome = await backup(s3, { VolumeName: '', HostPath: hostPath });
+      expect(outcome.result).toMatchObject({ outcome: 'refused', failedPhase: 'preflight', bytes: 0 });
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('volume driver options that would bind a host directory are refused', async () => {
     const outcome = await restore({ ...base, VolumeDriverOpts: 'type=none o=bind device=/etc' });
     expect(outcome.result).toMatchObject({ outcome: 'refused' });

@@ -125,6 +125,26 @@ describe('backup consistency', () => {
     expect(await containerState(db)).toBe('running');
   });
 
+  it('backs up a host directory (bind target) and the archive restores into a volume with the same files', async () => {
+    const hostDir = await mkdtemp(join(tmpdir(), 'lifeboat-hostdir-'));
+    const target = uniqueName('fromdir');
+    try {
+      await mkdir(join(hostDir, 'data', 'sub'), { recursive: true });
+      await writeFile(join(hostDir, 'data', 'sub', 'file.txt'), 'kept in a host directory\n');
+      const taken = await backup(s3, { VolumeName: '', HostPath: join(hostDir, 'data'), Consistency: 'none' });
+      expect(taken.exitCode, explain(taken)).toBe(0);
+      expect(taken.result?.archiveKey).toMatch(/^archives\/e2e-host\/data\/\d{8}T\d{6}Z\.tar\.zst$/);
+      const manifest = JSON.parse((await s3.get(taken.result?.manifestKey ?? '')).toString('utf8')) as { hostPath: string; volume: unknown; fileCount: number };
+      expect(manifest).toMatchObject({ hostPath: join(hostDir, 'data'), volume: null, fileCount: 2 });
+      const restored = await restore({ ArchiveUrl: await s3.presignGet(taken.result?.archiveKey ?? ''), ExpectedSha256: taken.result?.sha256 ?? '', VolumeName: target });
+      expect(restored.exitCode, explain(restored)).toBe(0);
+      expect((await inVolume(target, 'cat /data/sub/file.txt')).trim()).toBe('kept in a host directory');
+    } finally {
+      await removeAll([], [target]);
+      await rm(hostDir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing volume is refused with its name', async () => {
     const outcome = await backup(s3, { VolumeName: 'lbt-no-such-volume' });
     expect(outcome.result).toMatchObject({ outcome: 'refused', failedPhase: 'preflight', error: 'volume lbt-no-such-volume does not exist on this host' });
