@@ -1,12 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { CatalogEnv } from '../functions/catalog/env.ts';
+import { ruleToFunction } from './event-target.ts';
 import { LifeboatFunction } from './lifeboat-function.ts';
 import { acknowledgeNag, objectsFinding } from './nag.ts';
 
@@ -32,16 +30,14 @@ export class Catalog extends Construct {
       props.table.grantReadWriteData(fn);
       readArchives(fn, props.bucket, prefix);
     }
-    const dlq = new Queue(this, 'EventsDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    acknowledgeNag(dlq, 'This queue is the dead-letter queue of the EventBridge target.', { rule: 'SQS3' });
-    new Rule(this, 'ObjectEvents', {
+    ruleToFunction(this, 'ObjectEvents', {
       description: 'Lifeboat: catalog archives as they are created and deleted',
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created', 'Object Deleted'],
         detail: { bucket: { name: [props.bucket.bucketName] }, object: { key: [{ prefix: `${prefix}/` }] } },
       },
-      targets: [new LambdaFunction(this.function, { retryAttempts: 8, maxEventAge: Duration.hours(6), deadLetterQueue: dlq })],
+      target: this.function,
     });
   }
 }

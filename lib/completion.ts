@@ -1,13 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { CommandFinishedEnv } from '../functions/command-finished/env.ts';
+import { ruleToFunction } from './event-target.ts';
 import { LifeboatFunction } from './lifeboat-function.ts';
 import { acknowledgeNag } from './nag.ts';
 
@@ -38,16 +36,14 @@ export class Completion extends Construct {
     props.outputLogGroup.grant(fn, 'logs:GetLogEvents');
     fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     acknowledgeNag(fn, 'ssm:GetCommandInvocation and X-Ray have no resource-level permissions.', { rule: 'IAM5', findings: ['Resource::*'] });
-    const dlq = new Queue(this, 'EventsDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    acknowledgeNag(dlq, 'This queue is the dead-letter queue of the EventBridge target.', { rule: 'SQS3' });
-    new Rule(this, 'InvocationStatus', {
+    ruleToFunction(this, 'InvocationStatus', {
       description: 'Lifeboat: restore commands changing status',
       eventPattern: {
         source: ['aws.ssm'],
         detailType: ['EC2 Command Invocation Status-change Notification'],
         detail: { 'document-name': [props.restoreDocumentName] },
       },
-      targets: [new LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(6), deadLetterQueue: dlq })],
+      target: fn,
     });
   }
 }

@@ -39,7 +39,6 @@ export class RestoreApi extends Construct {
       TABLE_NAME: props.table.tableName,
       IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
       BUCKET_NAME: props.bucket.bucketName,
-      ARCHIVE_PREFIX: prefix,
       RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       HELPER_IMAGE: props.helperImage,

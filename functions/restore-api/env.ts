@@ -5,7 +5,6 @@ export const RestoreApiEnv = z.object({
   TABLE_NAME: z.string().min(3),
   IDEMPOTENCY_TABLE_NAME: z.string().min(3),
   BUCKET_NAME: z.string().min(3),
-  ARCHIVE_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
   RESTORE_DOCUMENT_NAME: z.string().min(3),
   OUTPUT_LOG_GROUP: z.string().min(1),
   HELPER_IMAGE: z.string().min(1),

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  HELPER_IMAGE, PGDATA, containerState, containersWithLabel, docker, initPostgresVolume, removeAll, rowsFingerprint,
-  seedRows, startPostgres, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
+  HELPER_IMAGE, PGDATA, containerState, containersWithLabel, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
 } from './support/docker.ts';
 import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
@@ -31,18 +30,10 @@ describe('restore faults leave the host as it was', () => {
     s3 = await startLocalS3();
     dir = await mkdtemp(join(tmpdir(), 'lifeboat-faults-'));
     // Production: a database with its own rows, stopped so its bytes are still.
-    await initPostgresVolume(prodVolume);
-    await startPostgres(prodDb, prodVolume);
-    await seedRows(prodDb, 1000);
-    prodRows = await rowsFingerprint(prodDb);
-    await docker('stop', prodDb);
+    prodRows = await stoppedDatabase(prodVolume, prodDb, 1000);
     // The archive to restore: another database with other rows.
-    await initPostgresVolume(sourceVolume);
-    await startPostgres(sourceDb, sourceVolume);
-    await seedRows(sourceDb, 3000);
-    archiveRows = await rowsFingerprint(sourceDb);
-    await docker('stop', sourceDb);
-    await docker('run', '--rm', '--network', 'none', '-v', `${sourceVolume}:/data:ro`, '-v', `${dir}:/backup`, HELPER_IMAGE, 'tar', 'czf', '/backup/good.tar.gz', '-C', '/data', '.');
+    archiveRows = await stoppedDatabase(sourceVolume, sourceDb, 3000);
+    await recipeArchive(sourceVolume, dir, 'good.tar.gz');
     good = await readFile(join(dir, 'good.tar.gz'));
     await s3.put(key('good.tar.gz'), good);
     await s3.put(key('truncated.tar.gz'), good.subarray(0, Math.floor(good.length / 2)));

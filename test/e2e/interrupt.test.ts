@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { HELPER_IMAGE, containerState, containersWithLabel, docker, initPostgresVolume, removeAll, uniqueName, volumeExists, volumesWithLabel } from './support/docker.ts';
+import {
+  HELPER_IMAGE, containerState, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeExists, volumesWithLabel,
+} from './support/docker.ts';
 import { backup, restore } from './support/runbooks.ts';
 import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 
@@ -20,7 +22,7 @@ describe('a restore interrupted mid-transfer (SSM timeout or cancel)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lifeboat-int-'));
     await initPostgresVolume(source);
-    await docker('run', '--rm', '--network', 'none', '-v', `${source}:/data:ro`, '-v', `${dir}:/out`, HELPER_IMAGE, 'tar', 'czf', '/out/a.tar.gz', '-C', '/data', '.');
+    await recipeArchive(source, dir, 'a.tar.gz');
     const archive = await readFile(join(dir, 'a.tar.gz'));
     // Serves the archive at ~16 KiB every 250 ms: far longer than the test waits.
     server = createServer((req, res) => {

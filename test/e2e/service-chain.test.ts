@@ -14,7 +14,7 @@ import { apiEvent, localApi } from '../support/api.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 import {
-  HELPER_IMAGE, POSTGRES_IMAGE, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName,
+  HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName,
 } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 
@@ -51,12 +51,8 @@ describe('the service chain on real Docker', () => {
     const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER_IMAGE });
     api = await localApi(service, catalog, dynamo);
 
-    await initPostgresVolume(source);
-    await startPostgres(sourceDb, source);
-    await seedRows(sourceDb, 4000);
-    rows = await rowsFingerprint(sourceDb);
-    await docker('stop', sourceDb);
-    await docker('run', '--rm', '--network', 'none', '-v', `${source}:/data:ro`, '-v', `${dir}:/out`, HELPER_IMAGE, 'tar', 'czf', '/out/a.tar.gz', '-C', '/data', '.');
+    rows = await stoppedDatabase(source, sourceDb, 4000);
+    await recipeArchive(source, dir, 'a.tar.gz');
     const archive = await readFile(join(dir, 'a.tar.gz'));
     await s3.put(`archives/old-host/${volume}/20261127T010000Z.tar.gz`, archive);
     await s3.put(`archives/old-host/${volume}/20261127T020000Z.tar.gz`, archive.subarray(0, 1000)); // the newest is corrupt

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  HELPER_IMAGE, POSTGRES_IMAGE, PGDATA, containerState, inVolume, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows,
-  startPostgres, uniqueName, volumeDigest, volumeRootStat,
+  HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, docker, inVolume, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, stoppedDatabase, uniqueName, volumeDigest, volumeRootStat,
 } from './support/docker.ts';
 import { startLocalS3, type LocalS3 } from '../support/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
@@ -22,11 +21,7 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
   beforeAll(async () => {
     s3 = await startLocalS3();
     dir = await mkdtemp(join(tmpdir(), 'lifeboat-fmt-'));
-    await initPostgresVolume(source);
-    await startPostgres(sourceDb, source);
-    await seedRows(sourceDb, 2000);
-    rows = await rowsFingerprint(sourceDb);
-    await docker('stop', sourceDb);
+    rows = await stoppedDatabase(source, sourceDb, 2000);
     sourceDigest = await volumeDigest(source);
     sourceRoot = await volumeRootStat(source);
     // Plain tar, zstd tar, and a tar.gz whose data sits under backup/pgdata/ (as other tools make them).

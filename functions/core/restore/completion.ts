@@ -1,6 +1,6 @@
 import type { Catalog, RestoreRecord, RestoreState } from '../catalog/model.ts';
 import { RestoreResult, parseResultLine } from '../runbooks/results.ts';
-import type { CommandRunner, Notifier, RestoreMetrics } from './ports.ts';
+import type { CommandRunner, InvocationOutput, Notifier, RestoreMetrics } from './ports.ts';
 
 /** Invocation statuses after which nothing more happens on the host. */
 export const TERMINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'Terminated'] as const;
@@ -32,7 +32,9 @@ const OPEN: readonly RestoreState[] = ['planned', 'sent', 'running'];
  * Duplicate and out-of-order events never move a finished restore.
  */
 export async function completeRestore(deps: CompletionDeps, change: CommandStatusChange): Promise<CompletionOutcome> {
-  const restoreId = (await deps.catalog.restoreIdForCommand(change.commandId)) ?? (await restoreIdFromComment(deps, change));
+  let output: InvocationOutput | undefined;
+  let restoreId = await deps.catalog.restoreIdForCommand(change.commandId);
+  if (!restoreId) ({ restoreId, output } = await restoreIdFromComment(deps, change));
   if (!restoreId) return { action: 'ignored', reason: `command ${change.commandId} is not a Lifeboat restore` };
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) {
     if (change.status === 'InProgress') await deps.catalog.updateRestore(restoreId, ['planned', 'sent'], { state: 'running', commandStatus: change.status });
@@ -45,7 +47,7 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
     return { action: 'duplicate', restoreId };
   }
 
-  const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
+  output ??= await deps.runner.invocationOutput(change.commandId, change.instanceId);
   const result = parseResultLine(RestoreResult, output.stdout);
   const status = output.status || change.status;
   let state: RestoreState;
@@ -91,16 +93,16 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
  * If the API failed after sending (before it linked the command), the command's
  * comment still names the restore; the link is repaired here.
  */
-async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<string | undefined> {
-  if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return undefined;
+async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<{ restoreId?: string; output?: InvocationOutput }> {
+  if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return {};
   const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
   const id = /^lifeboat restore (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(output.comment ?? '')?.[1];
-  if (!id) return undefined;
+  if (!id) return {};
   const record = await deps.catalog.getRestore(id);
-  if (record?.instanceId !== change.instanceId) return undefined;
+  if (record?.instanceId !== change.instanceId) return {};
   await deps.catalog.linkCommand(change.commandId, id);
   await deps.catalog.updateRestore(id, ['planned'], { state: 'sent', commandId: change.commandId });
-  return id;
+  return { restoreId: id, output };
 }
 
 /** One human paragraph: what happened, how long each phase took, where old data went. */

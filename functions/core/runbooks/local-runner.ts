@@ -47,7 +47,7 @@ export async function runDocument<T>(
   resultSchema: z.ZodType<T>,
   options: RunOptions = {},
 ): Promise<RunOutcome<T>> {
-  const values = options.unsafeSkipPatternCheck ? withDefaults(doc, parameters) : resolveParameters(doc, parameters);
+  const values = resolveParameters(doc, parameters, { checkPatterns: !options.unsafeSkipPatternCheck });
   const env = { ...process.env, ...options.env, ...parameterEnvironment(doc, values) };
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-run-'));
   let stdout = '';
@@ -89,11 +89,3 @@ export async function runDocument<T>(
   }
 }
 
-function withDefaults(doc: CommandDocument, given: ParameterValues): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(doc.parameters)) {
-    const value = given[name] ?? spec.default;
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
-}

@@ -96,3 +96,21 @@ export async function removeAll(containers: string[], volumes: string[]): Promis
   if (containers.length > 0) await exec('docker', ['rm', '-f', ...containers]);
   for (const v of volumes) await exec('docker', ['volume', 'rm', '-f', v]);
 }
+
+/**
+ * A PostgreSQL database on a new volume holding `rows` known rows, stopped so its
+ * bytes are still. Returns the rows' fingerprint.
+ */
+export async function stoppedDatabase(volume: string, container: string, rows: number): Promise<string> {
+  await initPostgresVolume(volume);
+  await startPostgres(container, volume);
+  await seedRows(container, rows);
+  const fingerprint = await rowsFingerprint(container);
+  await docker('stop', container);
+  return fingerprint;
+}
+
+/** The classic recipe: `tar czf` of the whole volume through the helper, written to `<dir>/<file>`. */
+export async function recipeArchive(volume: string, dir: string, file: string): Promise<void> {
+  await docker('run', '--rm', '--network', 'none', '-v', `${volume}:/data:ro`, '-v', `${dir}:/backup`, HELPER_IMAGE, 'tar', 'czf', `/backup/${file}`, '-C', '/data', '.');
+}
