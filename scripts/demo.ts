@@ -21,8 +21,8 @@ import { RestoreService } from '../functions/core/restore/service.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
 import { BackupResult } from '../functions/core/runbooks/results.ts';
-import { startLocalDynamo } from '../test/support/dynamodb.ts';
-import { startLocalS3 } from '../test/support/s3.ts';
+import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
+import { startLocalS3 } from '../functions/core/local/s3.ts';
 
 const VOLUME = 'lifeboat-demo-pgdata';
 const DB = 'lifeboat-demo-db';

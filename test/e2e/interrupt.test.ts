@@ -9,7 +9,7 @@ import {
   HELPER_IMAGE, containerState, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeExists, volumesWithLabel,
 } from './support/docker.ts';
 import { backup, restore } from './support/runbooks.ts';
-import { startLocalS3, type LocalS3 } from '../support/s3.ts';
+import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
 
 // SSM stops a command at its timeout or on cancel with SIGTERM. The restore must
 // stop promptly and clean up, not finish a long transfer first.

@@ -16,8 +16,8 @@ import { completeRestore } from '#core/restore/completion.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, localApi } from '../support/api.ts';
-import { startLocalDynamo, type LocalDynamo } from '../support/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../support/s3.ts';
+import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
 
 // SSM has no local server: it is the one AWS API mocked here. S3 and DynamoDB are real HTTP servers on 127.0.0.1.
 const ssmMock = mockClient(SSMClient);

@@ -8,7 +8,7 @@ import type { Catalog } from '#core/catalog/model.ts';
 import type { RestoreService } from '#core/restore/service.ts';
 import { handleApi, idempotentStart } from '#root/functions/restore-api/app.ts';
 import { errorToResponse } from '#root/functions/commons/http-errors.ts';
-import type { LocalDynamo } from './dynamodb.ts';
+import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
 
 /** A captured API Gateway event from test/events, with changes. */
 export function apiEvent(changes: Partial<APIGatewayProxyEvent> & { bodyJson?: unknown }): APIGatewayProxyEvent {

@@ -13,6 +13,7 @@ import type { CommandStatusChange } from '../restore/completion.ts';
 export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
   private readonly outputs = new Map<string, InvocationOutput>();
   private readonly running = new Map<string, Promise<void>>();
+  private readonly cancels = new Map<string, AbortController>();
 
   constructor(
     private readonly document: CommandDocument,
@@ -32,12 +33,15 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
 
   sendRestore(request: SendRestore): Promise<string> {
     const commandId = randomUUID();
+    const cancel = new AbortController();
+    this.cancels.set(commandId, cancel);
     const run = runDocument(this.document, request.parameters, RestoreResult, {
       env: this.options.env,
       onStderr: this.options.onStderr,
       timeoutSeconds: request.timeoutSeconds,
+      signal: cancel.signal,
     }).then(async (outcome) => {
-      const status = outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Success' : 'Failed';
+      const status = outcome.timedOut ? 'TimedOut' : cancel.signal.aborted ? 'Cancelled' : outcome.exitCode === 0 ? 'Success' : 'Failed';
       this.outputs.set(commandId, { status, stdout: outcome.stdout });
       await this.options.onStatusChange?.({ commandId, instanceId: request.instanceId, status });
     });
@@ -47,6 +51,21 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
 
   invocationOutput(commandId: string): Promise<InvocationOutput> {
     return Promise.resolve(this.outputs.get(commandId) ?? { status: 'InProgress', stdout: '' });
+  }
+
+  /** Like SSM CancelCommand: TERM to the script, whose trap puts the host back; the status becomes Cancelled. */
+  cancel(commandId: string): void {
+    this.cancels.get(commandId)?.abort();
+  }
+
+  /** Cancels every command still running. */
+  cancelAll(): void {
+    for (const cancel of this.cancels.values()) cancel.abort();
+  }
+
+  /** Resolves when every command sent so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.running.values());
   }
 
   /** Resolves when the command (and its status-change delivery) has finished. */

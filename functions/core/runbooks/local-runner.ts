@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly unsafeSkipPatternCheck?: boolean;
   /** Overrides the step's timeoutSeconds. */
   readonly timeoutSeconds?: number;
+  /** Aborting sends TERM to the running step, as SSM does on cancel (the script's trap cleans up). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunOutcome<T> {
@@ -62,11 +64,16 @@ export async function runDocument<T>(
         const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let timedOut = false;
         // The agent kills a step at its timeout; so do we (TERM lets the trap clean up).
-        const timer = setTimeout(() => {
-          timedOut = true;
+        const terminate = (): void => {
           child.kill('SIGTERM');
           setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+        };
+        const timer = setTimeout(() => {
+          timedOut = true;
+          terminate();
         }, timeout * 1000);
+        if (options.signal?.aborted) terminate();
+        options.signal?.addEventListener('abort', terminate, { once: true });
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk;
@@ -78,10 +85,11 @@ export async function runDocument<T>(
         });
         child.on('close', (exitCode, signal) => {
           clearTimeout(timer);
+          options.signal?.removeEventListener('abort', terminate);
           resolve({ exitCode, signal, timedOut });
         });
       });
-      if (last.exitCode !== 0) break;
+      if (last.exitCode !== 0 || options.signal?.aborted) break;
     }
     return { ...last, stdout, stderr, result: parseResultLine(resultSchema, stdout) };
   } finally {

@@ -1,0 +1,157 @@
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { z } from 'zod';
+import { ArchiveEntry, RestoreRecord, TERMINAL_STATES, VolumeSummary } from '../functions/core/catalog/model.ts';
+import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
+import { RestorePlanSchema, StartedRestoreSchema } from './schema.ts';
+import type { ArchiveListItem, Backend, ProgressSink, VolumeView } from './backend.ts';
+import { CliError, EXIT, type ExitCode } from './errors.ts';
+
+export interface ApiOptions {
+  /** The stack's ApiUrl output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod/ */
+  readonly url: string;
+  /** @default from the URL's host, else AWS_REGION */
+  readonly region?: string;
+  /** @default the standard AWS credential chain (env, profile, SSO, instance role…) */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Seconds between status polls while waiting. @default 2 */
+  readonly pollSeconds?: number;
+  readonly fetch?: typeof fetch;
+}
+
+const CODE_BY_STATUS: Record<number, ExitCode> = { 400: EXIT.usage, 403: EXIT.unavailable, 404: EXIT.notFound, 409: EXIT.refused, 422: EXIT.refused };
+const ErrorBody = z.looseObject({ error: z.string(), fields: z.array(z.object({ field: z.string(), problem: z.string() })).optional(), requestId: z.string().optional() });
+
+/** The region of an execute-api URL (`<id>.execute-api.<region>.amazonaws.com`). */
+export function regionOf(url: URL): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+}
+
+/** A deployed Lifeboat, through its IAM-authorized API, every request signed with SigV4. */
+export class ApiBackend implements Backend {
+  readonly description: string;
+  private readonly base: URL;
+  private readonly signer: SignatureV4;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: ApiOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    } catch {
+      throw new CliError(EXIT.usage, `the API URL ${JSON.stringify(options.url)} is not a URL`, 'give the stack output ApiUrl, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
+    }
+    if (base.protocol !== 'https:' && !['127.0.0.1', 'localhost'].includes(base.hostname)) {
+      throw new CliError(EXIT.usage, `the API URL must use https (got ${base.protocol})`);
+    }
+    const region = options.region ?? regionOf(base) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new CliError(EXIT.usage, `cannot tell the region of ${base.origin}`, 'pass --region or set AWS_REGION');
+    this.base = base;
+    this.description = `the Lifeboat API at ${base.href} (${region})`;
+    this.signer = new SignatureV4({ service: 'execute-api', region, sha256: Hash.bind(null, 'sha256'), credentials: options.credentials ?? defaultProvider() });
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, options: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<T> {
+    const url = new URL(path, this.base);
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query[k] = v;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const request = new HttpRequest({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname,
+      query,
+      headers: { host: url.host, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body,
+    });
+    let headers: Record<string, string>;
+    try {
+      headers = (await this.signer.sign(request)).headers;
+    } catch (e) {
+      throw new CliError(EXIT.unavailable, `no AWS credentials to sign the request: ${e instanceof Error ? e.message : String(e)}`, 'configure credentials (AWS_PROFILE, `aws sso login`, or environment variables) for an identity allowed to call the Lifeboat API');
+    }
+    const target = new URL(url.pathname, url);
+    for (const [k, v] of Object.entries(query)) target.searchParams.set(k, v);
+    let response: Response;
+    try {
+      response = await this.fetch(target, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      throw new CliError(EXIT.unavailable, `the Lifeboat API at ${this.base.origin} did not answer: ${e instanceof Error ? e.message : String(e)}`, 'check the URL (stack output ApiUrl) and your network');
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const error = ErrorBody.safeParse(json);
+      const fields = error.success && error.data.fields ? `: ${error.data.fields.map((f) => `${f.field} ${f.problem}`).join('; ')}` : '';
+      const message = error.success ? `${error.data.error}${fields}` : `HTTP ${response.status.toString()}`;
+      const hint = response.status === 403 ? 'the API refused these credentials: the identity needs execute-api:Invoke on the Lifeboat API' : error.success && error.data.requestId ? `request id ${error.data.requestId}` : undefined;
+      throw new CliError(CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed), message, hint);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new CliError(EXIT.unavailable, `the API at ${this.base.origin} answered ${path} with something unexpected`, 'is this a Lifeboat API of a compatible version?');
+    return parsed.data;
+  }
+
+  async volumes(): Promise<VolumeView[]> {
+    const out = await this.call('GET', 'volumes', z.object({ volumes: z.array(VolumeSummary.extend({ newestAgeSeconds: z.number() })) }));
+    return out.volumes;
+  }
+
+  async archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]> {
+    const out = await this.call('GET', 'archives', z.object({ archives: z.array(ArchiveEntry.omit({ manifest: true }).extend({ hasManifest: z.boolean() })) }), {
+      query: { source, volume, before: options.before, limit: String(options.limit) },
+    });
+    return out.archives;
+  }
+
+  async plan(request: RestoreRequest): Promise<RestorePlan> {
+    const out = await this.call('POST', 'restores', z.object({ plan: RestorePlanSchema }), { body: { ...request, dryRun: true } });
+    return out.plan;
+  }
+
+  async start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
+    const started = await this.call('POST', 'restores', StartedRestoreSchema, { body: { ...request, dryRun: false } });
+    progress.state(started.state);
+    return started;
+  }
+
+  async wait(restoreId: string, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const poll = (this.options.pollSeconds ?? 2) * 1000;
+    for (;;) {
+      const record = await this.status(restoreId);
+      progress.state(record.state);
+      if (TERMINAL_STATES.includes(record.state)) return record;
+      if (Date.now() + poll > deadline) {
+        throw new CliError(EXIT.unavailable, `restore ${restoreId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`, `it goes on without the CLI: lifeboat status ${restoreId} --watch`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, poll));
+    }
+  }
+
+  status(restoreId: string): Promise<RestoreRecord> {
+    return this.call('GET', `restores/${encodeURIComponent(restoreId)}`, RestoreRecord);
+  }
+
+  backup(): Promise<never> {
+    return Promise.reject(
+      new CliError(EXIT.usage, 'the Lifeboat API does not run backups', 'backups run on the host: schedule the backup-volume document of the stack on the host with SSM State Manager, or run `lifeboat backup` in local mode on that host'),
+    );
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

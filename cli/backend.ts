@@ -1,0 +1,57 @@
+import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
+import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
+import type { BackupResult } from '../functions/core/runbooks/results.ts';
+
+/** What a long operation reports while it runs (the CLI draws it; `--json` ignores it). */
+export interface ProgressSink {
+  /** The host entered a phase (preflight, download, extract, …). */
+  phase(name: string): void;
+  /** Where to read the bytes moved so far, and the total when known. */
+  bytes(read: () => number, total?: number): void;
+  /** A state change seen from outside (sent, running, …). */
+  state(name: string): void;
+}
+
+export const silentProgress: ProgressSink = { phase: () => undefined, bytes: () => undefined, state: () => undefined };
+
+export interface BackupOptions {
+  readonly volume: string;
+  readonly source: string;
+  /** The database container; found from the volume when not given. */
+  readonly container?: string;
+  readonly consistency: 'pause' | 'stop' | 'none';
+}
+
+export interface BackupOutcome {
+  readonly result: BackupResult;
+  /** The catalog entry, made exactly as the catalog Lambda makes it. */
+  readonly archive: ArchiveEntry;
+  /** The container used for consistency and the manifest (given or found). */
+  readonly container: string | null;
+}
+
+/** An archive as listed (the API leaves the manifest out). */
+export type ArchiveListItem = Omit<ArchiveEntry, 'manifest'> & { readonly hasManifest: boolean };
+/** A protected volume with its newest archive's age. */
+export type VolumeView = VolumeSummary & { readonly newestAgeSeconds: number };
+
+export const listItem = ({ manifest, ...entry }: ArchiveEntry): ArchiveListItem => ({ ...entry, hasManifest: manifest !== undefined });
+
+/** One Lifeboat: the local mode on this machine, or a deployed stack's API. */
+export interface Backend {
+  /** For humans: where this Lifeboat is. */
+  readonly description: string;
+  /** The instance id restores go to when the operator gives none (local mode only). */
+  readonly defaultInstanceId?: string;
+  volumes(): Promise<VolumeView[]>;
+  archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]>;
+  plan(request: RestoreRequest): Promise<RestorePlan>;
+  start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore>;
+  /** Waits until the restore is over (bounded by timeoutSeconds) and returns its record. */
+  wait(restoreId: string, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord>;
+  status(restoreId: string): Promise<RestoreRecord>;
+  backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome>;
+  /** Stops what the backend started; a local restore in flight is cancelled (its trap cleans up). */
+  close(): Promise<void>;
+}

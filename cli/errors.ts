@@ -1,0 +1,53 @@
+import { ZodError } from 'zod';
+import { LockHeldError } from '../functions/core/catalog/model.ts';
+import { ClientError } from '../functions/core/restore/errors.ts';
+import { ParameterError } from '../functions/core/runbooks/parameters.ts';
+
+/** Exit codes, documented in the README and `lifeboat --help`. */
+export const EXIT = {
+  ok: 0,
+  /** The restore or backup ran and failed (or was refused by the host); the host is as it was. */
+  failed: 1,
+  /** Bad arguments: nothing was done. */
+  usage: 2,
+  /** No such volume, archive or restore. */
+  notFound: 3,
+  /** Refused: another restore holds the volume, the instance is offline, the archive asks for something unsafe. */
+  refused: 4,
+  /** Something Lifeboat needs is not there: Docker, the API, credentials, the state folder. */
+  unavailable: 5,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error for the operator: what went wrong, and what to do about it. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    readonly hint?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const CODE_BY_STATUS: Record<number, ExitCode> = { 400: EXIT.usage, 404: EXIT.notFound, 409: EXIT.refused, 422: EXIT.refused, 429: EXIT.unavailable };
+
+/** Maps anything thrown by the core, an adapter or the API to a {@link CliError}. */
+export function toCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof ZodError) {
+    const fields = error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
+    return new CliError(EXIT.usage, `invalid ${fields.join('; ')}`, 'nothing was changed; see `lifeboat <command> --help`');
+  }
+  if (error instanceof ParameterError) return new CliError(EXIT.usage, error.message, 'nothing was changed');
+  if (error instanceof LockHeldError) {
+    return new CliError(EXIT.refused, error.message, `wait for it (lifeboat status ${error.holder}) or for the lock to expire`);
+  }
+  if (error instanceof ClientError) {
+    return new CliError(CODE_BY_STATUS[error.statusCode] ?? EXIT.failed, error.message, undefined, error.details);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(EXIT.failed, `unexpected error: ${message}`);
+}

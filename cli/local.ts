@@ -1,0 +1,255 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
+import { S3ArchiveStore } from '../functions/core/archive-store.ts';
+import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '../functions/core/catalog/ingest.ts';
+import type { RestoreRecord } from '../functions/core/catalog/model.ts';
+import { startLocalDynamo, type LocalDynamo } from '../functions/core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
+import { completeRestore } from '../functions/core/restore/completion.ts';
+import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import { RestoreService, type RestorePlan, type StartedRestore } from '../functions/core/restore/service.ts';
+import { loadDocument } from '../functions/core/runbooks/document.ts';
+import { runDocument } from '../functions/core/runbooks/local-runner.ts';
+import { BackupResult } from '../functions/core/runbooks/results.ts';
+import { listItem, type ArchiveListItem, type Backend, type BackupOptions, type BackupOutcome, type ProgressSink, type VolumeView } from './backend.ts';
+import { CliError, EXIT } from './errors.ts';
+
+const run = promisify(execFile);
+
+/** The id local mode gives this machine (any other instance id is "not registered"). */
+export const LOCAL_INSTANCE_ID = 'i-000000000010ca1';
+const BUCKET = 'lifeboat-local';
+const TABLE = 'lifeboat-catalog';
+
+export interface LocalOptions {
+  /** The state folder: archives under s3/, the catalog under catalog/. */
+  readonly home: string;
+  readonly helperImage: string;
+}
+
+/** `phase: download` lines on the runbook's stderr. */
+const PHASE_LINE = /\] phase: ([a-z]+)$/gm;
+
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 20_000 });
+    return undefined;
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string };
+    if (err.code === 'ENOENT') return 'the docker command is not installed';
+    return (err.stderr ?? String(e)).trim().split('\n').pop();
+  }
+}
+
+/**
+ * Holds the state folder for this process: one Lifeboat command at a time uses it
+ * (the embedded catalog is a LevelDB, which allows one writer).
+ */
+async function takeFolder(home: string): Promise<() => Promise<void>> {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const lock = join(home, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lock, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return () => rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      let alive: boolean;
+      try {
+        alive = pid > 0 && process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) {
+        throw new CliError(EXIT.unavailable, `another lifeboat command (pid ${pid}) is using ${home}`, 'wait for it to finish, or point this one elsewhere with --home');
+      }
+      await rm(lock, { force: true }); // left by a process that died
+    }
+  }
+  throw new CliError(EXIT.unavailable, `cannot take ${home}/lock`);
+}
+
+/**
+ * Lifeboat on this machine, no AWS account: an embedded S3-compatible store and
+ * DynamoDB-compatible catalog (persisted under the state folder), the same
+ * restore service and catalog code as the Lambdas, and the local runner
+ * executing the same runbook documents against the local Docker engine.
+ */
+export class LocalBackend implements Backend {
+  readonly defaultInstanceId = LOCAL_INSTANCE_ID;
+  private progress: ProgressSink | undefined;
+
+  private constructor(
+    readonly description: string,
+    private readonly options: LocalOptions,
+    private readonly s3: LocalS3,
+    private readonly dynamo: LocalDynamo,
+    private readonly catalog: DynamoDbCatalog,
+    private readonly release: () => Promise<void>,
+    private readonly runner: LocalCommandRunner,
+    private readonly service: RestoreService,
+  ) {}
+
+  static async open(options: LocalOptions): Promise<LocalBackend> {
+    const release = await takeFolder(options.home);
+    let s3: LocalS3 | undefined;
+    let dynamo: LocalDynamo | undefined;
+    try {
+      await mkdir(join(options.home, 's3'), { recursive: true });
+      s3 = await startLocalS3(BUCKET, { directory: join(options.home, 's3') });
+      dynamo = await startLocalDynamo({ path: join(options.home, 'catalog') });
+      const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable(TABLE));
+      const store = new S3ArchiveStore(s3.client, s3.bucket);
+      const document = loadDocument('restore-volume');
+      const self: { backend?: LocalBackend } = {};
+      const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+        instanceId: LOCAL_INSTANCE_ID,
+        // What EventBridge + the command-finished Lambda do in AWS.
+        onStatusChange: (change) => completeRestore({ catalog, runner }, change),
+        onStderr: (chunk) => {
+          for (const m of chunk.matchAll(PHASE_LINE)) self.backend?.progress?.phase(m[1] ?? '');
+        },
+      });
+      const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage });
+      self.backend = new LocalBackend(`local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`, options, s3, dynamo, catalog, release, runner, service);
+      return self.backend;
+    } catch (e) {
+      await s3?.close().catch(() => undefined);
+      await dynamo?.close().catch(() => undefined);
+      await release();
+      throw e;
+    }
+  }
+
+  async volumes(): Promise<VolumeView[]> {
+    const now = Date.now();
+    return (await this.catalog.listVolumes()).map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) }));
+  }
+
+  async archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]> {
+    return (await this.catalog.listArchives(source, volume, { atOrBefore: options.before, limit: options.limit })).map(listItem);
+  }
+
+  plan(request: RestoreRequest): Promise<RestorePlan> {
+    return this.service.plan(request);
+  }
+
+  private async needDocker(images: readonly string[]): Promise<void> {
+    const problem = await dockerProblem();
+    if (problem !== undefined) {
+      throw new CliError(EXIT.unavailable, `Docker is not reachable: ${problem}`, 'start the Docker engine (e.g. `sudo systemctl start docker`, or `dockerd &`) and run the command again; nothing was changed');
+    }
+    for (const image of images) {
+      if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) {
+        throw new CliError(EXIT.unavailable, `the image ${image} is not on this Docker engine`, 'build it with `bash scripts/test-images.sh helper` (no registry needed), or pass --helper-image; nothing was changed');
+      }
+    }
+  }
+
+  async start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
+    if (request.instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
+    this.progress = progress;
+    const started = await this.service.start(request, requester());
+    const archiveBytes = started.plan.archive.size;
+    const base = this.s3.bytesSent();
+    progress.bytes(() => Math.min(archiveBytes, Math.max(0, this.s3.bytesSent() - base)), archiveBytes);
+    return started;
+  }
+
+  async wait(restoreId: string, progress: ProgressSink): Promise<RestoreRecord> {
+    this.progress = progress;
+    const record = await this.service.get(restoreId);
+    if (record.commandId) await this.runner.finished(record.commandId);
+    const final = await this.service.get(restoreId);
+    if (!['succeeded', 'failed', 'cancelled'].includes(final.state)) {
+      throw new CliError(EXIT.unavailable, `restore ${restoreId} is ${final.state}, but no lifeboat process is running it any more`, `the volume lock frees itself; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``);
+    }
+    return final;
+  }
+
+  status(restoreId: string): Promise<RestoreRecord> {
+    return this.service.get(restoreId);
+  }
+
+  async backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome> {
+    await this.needDocker([this.options.helperImage]);
+    if (spawnSync('aws', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      throw new CliError(EXIT.unavailable, 'the AWS CLI is not installed; the backup runbook uploads with it', 'install it (e.g. `apt-get install awscli`); nothing was changed');
+    }
+    if (spawnSync('docker', ['volume', 'inspect', options.volume], { stdio: 'ignore' }).status !== 0) {
+      throw new CliError(EXIT.notFound, `there is no Docker volume ${options.volume} on this engine`, '`docker volume ls` lists the volumes; nothing was changed');
+    }
+    const container = options.container ?? (await containerUsing(options.volume));
+    const backupId = `b-${Date.now().toString(36)}`;
+    const base = this.s3.bytesReceived();
+    progress.bytes(() => Math.max(0, this.s3.bytesReceived() - base));
+    const outcome = await runDocument(
+      loadDocument('backup-volume'),
+      {
+        BackupId: backupId,
+        VolumeName: options.volume,
+        ContainerName: container ?? '',
+        Consistency: container ? options.consistency : 'none',
+        Bucket: this.s3.bucket,
+        Source: options.source,
+        S3EndpointUrl: this.s3.endpoint,
+        HelperImage: this.options.helperImage,
+      },
+      BackupResult,
+      { env: this.s3.hostEnv, onStderr: (chunk) => { for (const m of chunk.matchAll(PHASE_LINE)) progress.phase(m[1] ?? ''); } },
+    );
+    const result = outcome.result;
+    if (!result) throw new CliError(EXIT.failed, `the backup runbook printed no result (exit ${String(outcome.exitCode)}): ${outcome.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (result.outcome !== 'succeeded' || !result.archiveKey || !result.manifestKey) {
+      throw new CliError(EXIT.failed, `backup ${result.outcome}${result.failedPhase ? ` in ${result.failedPhase}` : ''}: ${result.error ?? 'no error given'}`, 'no archive was kept; the container was resumed', { result });
+    }
+    // What the catalog Lambda does for the two "Object Created" events.
+    const deps = { store: new S3ArchiveStore(this.s3.client, this.s3.bucket), catalog: this.catalog };
+    await ingestCreated(deps, result.archiveKey, { decoded: true });
+    await ingestCreated(deps, result.manifestKey, { decoded: true });
+    const archive = await this.catalog.getArchive(result.archiveKey);
+    if (!archive) throw new CliError(EXIT.failed, `archive ${result.archiveKey} was uploaded but not cataloged`);
+    return { result, archive, container: container ?? null };
+  }
+
+  /** Cancels the restore in flight, as SSM CancelCommand would: the runbook's trap puts the host back. */
+  cancel(): void {
+    this.runner.cancelAll();
+  }
+
+  async close(): Promise<void> {
+    this.runner.cancelAll();
+    await this.runner.settled();
+    await this.s3.close();
+    await this.dynamo.close();
+    await this.release();
+  }
+}
+
+/** The one container (running or not) that mounts the volume, if exactly one does. */
+async function containerUsing(volume: string): Promise<string | undefined> {
+  const { stdout } = await run('docker', ['ps', '-a', '--filter', `volume=${volume}`, '--format', '{{.Names}}']);
+  const names = stdout.split('\n').filter(Boolean);
+  if (names.length > 1) {
+    throw new CliError(EXIT.usage, `volume ${volume} is used by several containers (${names.join(', ')})`, 'say which one is the database with --container');
+  }
+  return names[0];
+}
+
+function requester(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return `local:${user}@${hostname()}`;
+}

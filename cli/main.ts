@@ -1,0 +1,357 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { SOURCE_PATTERN, VOLUME_PATTERN } from '../functions/core/archive-key.ts';
+import { RestoreRequest } from '../functions/core/restore/request.ts';
+import { ApiBackend } from './api.ts';
+import type { Backend, ProgressSink } from './backend.ts';
+import { silentProgress } from './backend.ts';
+import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
+import { LOCAL_INSTANCE_ID, LocalBackend } from './local.ts';
+import { ProgressDisplay, archivesText, backupText, planText, recordText, volumesText } from './output.ts';
+import { JsonOutput } from './schema.ts';
+
+interface GlobalOptions {
+  json?: boolean;
+  api?: string;
+  region?: string;
+  outputs?: string;
+  local?: boolean;
+  home?: string;
+  helperImage: string;
+}
+
+/** Where each RestoreRequest field comes from on the command line, for error messages. */
+const FLAG_OF: Record<string, string> = {
+  source: '--source',
+  volume: '<volume>',
+  instanceId: '--to',
+  containerName: '--container',
+  mountPath: '--mount',
+  containerEnvFile: '--env-file',
+  'archive.before': '--at',
+  'archive.key': '--archive',
+  archive: '--at/--archive',
+};
+
+const EXIT_HELP = `
+Exit codes:
+  0  done (a restore or backup succeeded; a listing was printed)
+  1  the restore or backup ran and failed; the host was put back as it was
+  2  bad arguments; nothing was done
+  3  no such volume, archive or restore
+  4  refused: the volume is locked by another restore, the instance is offline,
+     or the archive asks for something unsafe
+  5  something needed is missing: Docker, the API, credentials, the state folder
+
+Where Lifeboat is: --api URL, or LIFEBOAT_API_URL, or the ApiUrl in the
+outputs file of \`cdk deploy --outputs-file cdk-outputs.json\` (--outputs or
+LIFEBOAT_OUTPUTS, default ./cdk-outputs.json when present) selects a deployed
+stack, signed with SigV4 from the standard AWS credential chain. Otherwise (or
+with --local) local mode: an embedded S3-compatible store and catalog kept in
+--home (default ./.lifeboat), and the runbooks run on this machine's Docker.
+`;
+
+/** The stack output `ApiUrl` from a `cdk deploy --outputs-file` JSON file. */
+function apiUrlFromOutputs(file: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(EXIT.usage, `cannot read the stack outputs file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const outputs = z.record(z.string(), z.record(z.string(), z.unknown())).safeParse(parsed);
+  if (!outputs.success) throw new CliError(EXIT.usage, `${file} is not a \`cdk deploy --outputs-file\` file`);
+  const stacks = Object.values(outputs.data).filter((o) => typeof o.ApiUrl === 'string');
+  if (stacks.length > 1) throw new CliError(EXIT.usage, `${file} holds several stacks with an ApiUrl`, 'pick one with --api');
+  const url = stacks[0]?.ApiUrl;
+  return typeof url === 'string' ? url : undefined;
+}
+
+export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  if (!options.local) {
+    const outputsFile = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
+    const url = options.api ?? env.LIFEBOAT_API_URL ?? (outputsFile ? apiUrlFromOutputs(outputsFile) : undefined);
+    if (url !== undefined) return new ApiBackend({ url, region: options.region });
+  }
+  const home = resolve(options.home ?? env.LIFEBOAT_HOME ?? '.lifeboat');
+  return LocalBackend.open({ home, helperImage: options.helperImage });
+}
+
+const pattern = (p: RegExp, what: string) => (value: string): string => {
+  if (!p.test(value)) throw new CliError(EXIT.usage, `${what} ${JSON.stringify(value.slice(0, 120))} is not allowed: it must match ${p.source}`, 'nothing was done');
+  return value;
+};
+const volumeArg = pattern(VOLUME_PATTERN, 'volume');
+const sourceArg = pattern(SOURCE_PATTERN, '--source');
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new CliError(EXIT.usage, `${name} must be a whole number from ${min.toString()} to ${max.toString()} (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+/** The archives' source for a volume: as given, or the only one the catalog knows. */
+async function sourceFor(backend: Backend, volume: string, given: string | undefined): Promise<string> {
+  if (given !== undefined) return given;
+  const sources = (await backend.volumes()).filter((v) => v.volume === volume).map((v) => v.source);
+  if (sources.length === 0) throw new CliError(EXIT.notFound, `no archives of volume ${volume} are cataloged`, '`lifeboat volumes` lists what there is; `lifeboat backup <volume>` makes one');
+  if (sources.length > 1) throw new CliError(EXIT.usage, `volume ${volume} has archives from several sources (${sources.join(', ')})`, 'pick one with --source');
+  return sources[0] ?? '';
+}
+
+interface RestoreFlags {
+  source?: string;
+  to?: string;
+  at?: string;
+  archive?: string;
+  container: string;
+  mount?: string;
+  envFile?: string;
+  preserve?: boolean;
+}
+
+async function restoreRequest(backend: Backend, volume: string, flags: RestoreFlags, dryRun: boolean): Promise<RestoreRequest> {
+  if (flags.at !== undefined && flags.archive !== undefined) throw new CliError(EXIT.usage, '--at and --archive cannot be used together', 'give a time or an archive key, not both');
+  let instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? backend.defaultInstanceId);
+  if (instanceId === undefined) throw new CliError(EXIT.usage, '--to is required: the instance to restore onto (e.g. i-0123456789abcdef0)');
+  instanceId = instanceId.trim();
+  const parsed = RestoreRequest.safeParse({
+    source: await sourceFor(backend, volume, flags.source),
+    volume,
+    archive: flags.archive !== undefined ? { key: flags.archive } : flags.at !== undefined ? { before: flags.at } : 'latest',
+    instanceId,
+    containerName: flags.container,
+    mountPath: flags.mount,
+    containerEnvFile: flags.envFile,
+    ifVolumeExists: flags.preserve ? 'preserve' : 'fail',
+    dryRun,
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const field = i.path.join('.');
+      return `${FLAG_OF[field] ?? field} ${i.message}`;
+    });
+    throw new CliError(EXIT.usage, problems.join('; '), 'nothing was done');
+  }
+  return parsed.data;
+}
+
+const defaultSource = (): string => {
+  const name = hostname().toLowerCase().replace(/[^a-z0-9_.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return SOURCE_PATTERN.test(name) ? name : 'local';
+};
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly stdin: NodeJS.ReadStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<ExitCode> {
+  let json = argv.includes('--json');
+  let backend: Backend | undefined;
+  let display: ProgressDisplay | undefined;
+  const print = (text: string): void => {
+    io.stdout.write(`${text}\n`);
+  };
+  const emit = <T>(schema: z.ZodType<T>, value: T): void => {
+    print(JSON.stringify(schema.parse(value), null, 2));
+  };
+  const say = (text: string): void => {
+    io.stderr.write(`${text}\n`);
+  };
+  const progress = (label: string, first?: string): ProgressSink => {
+    if (json) return silentProgress;
+    display = new ProgressDisplay(label, io.stderr, first);
+    return display;
+  };
+  const stopProgress = (): void => {
+    display?.stop();
+    display = undefined;
+  };
+  let code: ExitCode = EXIT.ok;
+
+  const program = new Command('lifeboat')
+    .description('Restore Docker volumes from their archives: plan, restore, check, back up.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .showHelpAfterError('(lifeboat --help shows every command)')
+    .option('--json', 'one JSON document on stdout, for scripts (no progress display)')
+    .option('--api <url>', 'a deployed Lifeboat API (stack output ApiUrl)')
+    .option('--region <region>', 'the API region (default: from the URL)')
+    .option('--outputs <file>', 'a `cdk deploy --outputs-file` JSON file to read ApiUrl from')
+    .option('--local', 'local mode even when an API is configured')
+    .option('--home <dir>', 'local mode state folder (default ./.lifeboat, or LIFEBOAT_HOME)')
+    .addOption(new Option('--helper-image <image>', 'helper image with GNU tar/zstd (local mode)').env('LIFEBOAT_HELPER_IMAGE').default('local/lifeboat-helper:1'))
+    .addHelpText('after', EXIT_HELP);
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const connect = async (): Promise<Backend> => {
+    json = globals().json ?? false;
+    backend ??= await openBackend(globals(), io.env);
+    return backend;
+  };
+
+  program
+    .command('volumes')
+    .description('the protected volumes, each with its newest archive and its age')
+    .action(async () => {
+      const volumes = await (await connect()).volumes();
+      if (json) emit(JsonOutput.volumes, { volumes });
+      else print(volumesText(volumes));
+    });
+
+  program
+    .command('archives')
+    .description("a volume's archives, newest first")
+    .argument('<volume>', 'the Docker volume', volumeArg)
+    .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
+    .option('--before <time>', 'only archives taken at or before this ISO 8601 time')
+    .option('--limit <n>', 'how many (1-100)', intArg('--limit', 1, 100), 20)
+    .action(async (volume: string, flags: { source?: string; before?: string; limit: number }) => {
+      const b = await connect();
+      if (flags.before !== undefined && !z.iso.datetime({ offset: true }).safeParse(flags.before).success) {
+        throw new CliError(EXIT.usage, `--before must be an ISO 8601 time such as 2026-11-27T03:00:00Z (got ${JSON.stringify(flags.before)})`);
+      }
+      const source = await sourceFor(b, volume, flags.source);
+      const archives = await b.archives(source, volume, { before: flags.before, limit: flags.limit });
+      if (json) emit(JsonOutput.archives, { source, volume, archives });
+      else print(archivesText(source, volume, archives));
+    });
+
+  const restoreOptions = (cmd: Command): Command =>
+    cmd
+      .argument('<volume>', 'the Docker volume to restore', volumeArg)
+      .requiredOption('--container <name>', 'the database container (stopped and restarted, or created from the manifest)')
+      .option('--to <instance>', 'instance id to restore onto (local mode: this machine, also spelled "local")')
+      .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
+      .option('--archive <key>', 'exactly this archive')
+      .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
+      .option('--mount <path>', "where the container mounts the data (default: the manifest's, else /var/lib/postgresql/data)")
+      .option('--env-file <path>', "host file with the container's environment values (bare-host recreate)")
+      .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing');
+
+  restoreOptions(program.command('plan'))
+    .description('what a restore would do (a dry run: nothing is sent)')
+    .action(async (volume: string, flags: RestoreFlags) => {
+      const b = await connect();
+      const plan = await b.plan(await restoreRequest(b, volume, flags, true));
+      if (json) emit(JsonOutput.plan, { plan });
+      else print(`${planText(plan)}\n\nThis was a plan; nothing was sent. Run the same with \`lifeboat restore\` to restore.`);
+    });
+
+  restoreOptions(program.command('restore'))
+    .description('restore a volume from its archive, restart the database and prove it answers')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('--no-wait', 'return once the command is sent (deployed Lifeboat only)')
+    .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
+    .action(async (volume: string, flags: RestoreFlags & { yes?: boolean; wait: boolean; timeout: number }) => {
+      const b = await connect();
+      const request = await restoreRequest(b, volume, flags, false);
+      const plan = await b.plan({ ...request, dryRun: true });
+      if (!json) {
+        say(`Lifeboat: ${b.description}`);
+        say(planText(plan));
+      }
+      if (!json && !flags.yes && io.stdin.isTTY) {
+        const rl = createInterface({ input: io.stdin, output: io.stderr });
+        const answer = await rl.question('Restore now? [y/N] ');
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          say('Nothing was done.');
+          code = EXIT.failed;
+          return;
+        }
+      }
+      const sink = progress(`restore ${volume}`, 'preflight');
+      const started = await b.start(request, sink);
+      if (!json) say(`Restore ${started.restoreId} sent to ${request.instanceId}.`);
+      if (!flags.wait && !(b instanceof LocalBackend)) {
+        stopProgress();
+        if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record: null });
+        else print(`Follow it with: lifeboat status ${started.restoreId} --watch`);
+        return;
+      }
+      const stopOnInterrupt = (): void => {
+        if (b instanceof LocalBackend) {
+          say('\nInterrupted: cancelling; the runbook is putting the host back as it was…');
+          b.cancel();
+        } else {
+          say(`\nStopped waiting. The restore goes on: lifeboat status ${started.restoreId} --watch`);
+          process.exit(130);
+        }
+      };
+      process.once('SIGINT', stopOnInterrupt);
+      try {
+        const record = await b.wait(started.restoreId, sink, flags.timeout);
+        stopProgress();
+        if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
+        else print(recordText(record));
+        code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+      } finally {
+        process.removeListener('SIGINT', stopOnInterrupt);
+      }
+    });
+
+  program
+    .command('status')
+    .description('what became of a restore')
+    .argument('<id>', 'the restore id (r-…)')
+    .option('--watch', 'wait until it is over, showing its state')
+    .option('--timeout <seconds>', 'how long --watch waits', intArg('--timeout', 1, 86_400), 7200)
+    .action(async (id: string, flags: { watch?: boolean; timeout: number }) => {
+      const b = await connect();
+      if (!/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/.test(id)) throw new CliError(EXIT.usage, `${JSON.stringify(id.slice(0, 80))} is not a restore id (r-<time>-<8 hex>, as \`lifeboat restore\` prints)`);
+      let record = await b.status(id);
+      if (flags.watch && !['succeeded', 'failed', 'cancelled'].includes(record.state)) {
+        const sink = progress(`restore ${id}`);
+        record = await b.wait(id, sink, flags.timeout);
+        stopProgress();
+      }
+      if (json) emit(JsonOutput.status, { record });
+      else print(recordText(record));
+      code = record.state === 'failed' || record.state === 'cancelled' ? EXIT.failed : EXIT.ok;
+    });
+
+  program
+    .command('backup')
+    .description('archive a volume with the backup runbook and catalog it (local mode)')
+    .argument('<volume>', 'the Docker volume', volumeArg)
+    .option('--container <name>', 'the database container (default: the one container using the volume)')
+    .option('--source <name>', 'host or application name in the archive key (default: this host name)', sourceArg)
+    .addOption(new Option('--consistency <how>', 'pause (crash-consistent), stop (clean shutdown) or none (live copy)').choices(['pause', 'stop', 'none']).default('pause'))
+    .action(async (volume: string, flags: { container?: string; source?: string; consistency: 'pause' | 'stop' | 'none' }) => {
+      const b = await connect();
+      if (flags.container !== undefined) pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--container')(flags.container);
+      const sink = progress(`backup ${volume}`, 'preflight');
+      const outcome = await b.backup({ volume, source: flags.source ?? defaultSource(), container: flags.container, consistency: flags.consistency }, sink);
+      stopProgress();
+      if (json) emit(JsonOutput.backup, { result: outcome.result, archive: outcome.archive, container: outcome.container });
+      else print(backupText(outcome.result, outcome.container));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    stopProgress();
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    const error = toCliError(e);
+    if (json) emit(JsonOutput.error, { error: { exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details } });
+    say(`lifeboat: ${error.message}`);
+    if (error.hint) say(`  ${error.hint}`);
+    return error.exitCode;
+  } finally {
+    await backend?.close();
+  }
+}

@@ -1,0 +1,161 @@
+import type { RestoreRecord } from '../functions/core/catalog/model.ts';
+import type { RestorePlan } from '../functions/core/restore/service.ts';
+import type { BackupResult } from '../functions/core/runbooks/results.ts';
+import type { ArchiveListItem, ProgressSink, VolumeView } from './backend.ts';
+
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 || value >= 100 ? 0 : 1)} ${units[unit] ?? 'B'}`;
+}
+
+export function age(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds).toString()} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60).toString()} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} d`;
+}
+
+/** Left-aligned columns with a header row. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function volumesText(volumes: readonly VolumeView[]): string {
+  if (volumes.length === 0) return 'No archives cataloged yet. Back a volume up first: lifeboat backup <volume>';
+  return table(
+    ['SOURCE', 'VOLUME', 'NEWEST ARCHIVE', 'AGE'],
+    volumes.map((v) => [v.source, v.volume, v.newestTakenAt, age(v.newestAgeSeconds)]),
+  );
+}
+
+export function archivesText(source: string, volume: string, archives: readonly ArchiveListItem[]): string {
+  if (archives.length === 0) return `No archives of ${source}/${volume}.`;
+  return table(
+    ['TAKEN AT', 'SIZE', 'COMPRESSION', 'CHECKSUM', 'KEY'],
+    archives.map((a) => [a.takenAt, bytes(a.size), a.compression, a.sha256 ? `sha256 ${a.sha256.slice(0, 12)}…` : 'none (made by hand)', a.key]),
+  );
+}
+
+export function planText(plan: RestorePlan): string {
+  const a = plan.archive;
+  const t = plan.target;
+  return [
+    `Archive:   ${a.key}`,
+    `           taken ${a.takenAt} (${age(a.ageSeconds)} ago), ${bytes(a.size)} ${a.compression}, ${a.sha256 ? `sha256 ${a.sha256}` : 'no checksum (no manifest)'}`,
+    `Target:    volume ${plan.volume} on ${t.instanceId} (${t.online ? 'online' : `NOT ONLINE: ${t.pingStatus}`})`,
+    `Container: ${plan.containerName}`,
+    `If the volume has data: ${plan.existingVolume}`,
+    `If the container is missing: ${plan.missingContainer}`,
+  ].join('\n');
+}
+
+export function recordText(r: RestoreRecord): string {
+  const lines = [`Restore ${r.id}: ${r.state.toUpperCase()}`, `  volume ${r.volume} on ${r.instanceId}, container ${r.containerName}`, `  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`];
+  if (r.phases) {
+    const phases = Object.entries(r.phases).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+    lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
+  }
+  if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
+  if (r.preservedVolume) lines.push(`  the previous data is kept, byte for byte, in volume ${r.preservedVolume}`);
+  if (r.error) lines.push(`  error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);
+  if (r.error?.includes('IfVolumeExists=preserve')) lines.push('  to keep the current data aside and restore anyway, add --preserve');
+  if (r.state === 'failed' || r.state === 'cancelled') lines.push('  the host was put back as it was before the restore');
+  return lines.join('\n');
+}
+
+export function backupText(result: BackupResult, container: string | null): string {
+  const lines = [
+    `Backup of ${result.volume ?? result.hostPath ?? '?'}: ${result.outcome.toUpperCase()}`,
+    `  archive ${result.archiveKey ?? '-'}`,
+    `  ${bytes(result.bytes)} zstd from ${bytes(result.uncompressedBytes)} (${result.fileCount.toString()} files), sha256 ${result.sha256 ?? '-'}`,
+    `  took ${result.totalSeconds.toFixed(1)} s; ${container ? `container ${container} ${result.consistency === 'none' ? 'kept running (live copy)' : `${result.consistency === 'stop' ? 'stopped' : 'paused'} for ${result.containerFrozenSeconds.toFixed(1)} s`}` : 'no container (data only)'}`,
+  ];
+  const risk = result.pruneRisk.notUsedByRunningContainer;
+  if (risk.length > 0) lines.push(`  warning: \`docker system prune --volumes\` would delete ${risk.join(', ')} right now (no running container uses them)`);
+  return lines.join('\n');
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * The live progress line on stderr: phase, bytes, rate, elapsed. On a terminal it
+ * redraws one line; elsewhere (CI logs, pipes) it prints a line per change.
+ */
+export class ProgressDisplay implements ProgressSink {
+  private readonly started = Date.now();
+  private current: string;
+  private read: (() => number) | undefined;
+  private total: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private frame = 0;
+  private lastBytes = 0;
+  private lastAt = Date.now();
+  private rate = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    first = 'starting',
+  ) {
+    this.current = first;
+    if (out.isTTY) this.timer = setInterval(() => { this.draw(); }, 200);
+    else this.log(`${label}: ${first}`);
+  }
+
+  private elapsed(): string {
+    return `${((Date.now() - this.started) / 1000).toFixed(1)} s`;
+  }
+
+  private log(text: string): void {
+    this.out.write(`[${this.elapsed().padStart(7)}] ${text}\n`);
+  }
+
+  private draw(): void {
+    const now = Date.now();
+    let moved = '';
+    if (this.read) {
+      const n = this.read();
+      if (now - this.lastAt >= 1000) {
+        this.rate = ((n - this.lastBytes) * 1000) / (now - this.lastAt);
+        this.lastBytes = n;
+        this.lastAt = now;
+      }
+      moved = ` · ${bytes(n)}${this.total ? ` / ${bytes(this.total)}` : ''} · ${bytes(this.rate)}/s`;
+    }
+    this.frame = (this.frame + 1) % SPINNER.length;
+    this.out.write(`\r\x1b[2K${SPINNER[this.frame] ?? ''} ${this.label} · ${this.current}${moved} · ${this.elapsed()}`);
+  }
+
+  phase(name: string): void {
+    // `finished` is the runbook's bookkeeping after the last phase.
+    if (name === this.current || name === 'finished') return;
+    this.current = name;
+    if (!this.out.isTTY) this.log(`${this.label}: ${name}${this.read ? ` (${bytes(this.read())} moved)` : ''}`);
+  }
+
+  state(name: string): void {
+    this.phase(name);
+  }
+
+  bytes(read: () => number, total?: number): void {
+    this.read = read;
+    this.total = total;
+  }
+
+  stop(): void {
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.out.write('\r\x1b[2K');
+    } else {
+      this.log(`${this.label}: over${this.read ? ` (${bytes(this.read())} moved)` : ''}`);
+    }
+  }
+}

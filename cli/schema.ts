@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
+import { BackupResult } from '../functions/core/runbooks/results.ts';
+
+/** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
+export const RestorePlanSchema = z.object({
+  archive: z.object({
+    key: z.string(),
+    takenAt: z.iso.datetime(),
+    ageSeconds: z.number().int().nonnegative(),
+    size: z.number().int().nonnegative(),
+    sha256: z.string().nullable(),
+    compression: z.string(),
+    hasManifest: z.boolean(),
+  }),
+  target: z.object({ instanceId: z.string(), online: z.boolean(), pingStatus: z.string(), platform: z.string().optional(), agentVersion: z.string().optional() }),
+  volume: z.string(),
+  containerName: z.string(),
+  existingVolume: z.string(),
+  missingContainer: z.string(),
+  parameters: z.record(z.string(), z.string()),
+});
+
+export const StartedRestoreSchema = z.object({ restoreId: z.string(), state: z.enum(RESTORE_STATES), commandId: z.string(), plan: RestorePlanSchema });
+
+export const ArchiveListItemSchema = ArchiveEntry.omit({ manifest: true }).extend({ hasManifest: z.boolean() });
+export const VolumeViewSchema = VolumeSummary.extend({ newestAgeSeconds: z.number() });
+
+/** `--json` output of each command: one JSON document on stdout. */
+export const JsonOutput = {
+  volumes: z.strictObject({ volumes: z.array(VolumeViewSchema) }),
+  archives: z.strictObject({ source: z.string(), volume: z.string(), archives: z.array(ArchiveListItemSchema) }),
+  plan: z.strictObject({ plan: RestorePlanSchema }),
+  restore: z.strictObject({ restoreId: z.string(), plan: RestorePlanSchema, record: RestoreRecord.nullable() }),
+  status: z.strictObject({ record: RestoreRecord }),
+  backup: z.strictObject({ result: BackupResult, archive: ArchiveEntry, container: z.string().nullable() }),
+  error: z.strictObject({ error: z.strictObject({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() }) }),
+};
