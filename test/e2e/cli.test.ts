@@ -28,8 +28,8 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
   let dir: string;
   let fingerprint: string;
   const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
-    const clean = { ...process.env };
-    for (const k of ['LIFEBOAT_API_URL', 'LIFEBOAT_OUTPUTS', 'AWS_ENDPOINT_URL']) delete clean[k];
+    // Local mode: no API configured anywhere.
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['LIFEBOAT_API_URL', 'LIFEBOAT_OUTPUTS', 'AWS_ENDPOINT_URL'].includes(k)));
     return { ...clean, LIFEBOAT_HOME: join(dir, 'state'), ...extra };
   };
   const lifeboat = (args: string[], extra?: NodeJS.ProcessEnv): Promise<ExecResult> => exec(NODE, [CLI, ...args], { cwd: dir, env: env(extra), timeoutMs: 240_000 });

@@ -1,23 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { S3ArchiveStore } from '#core/archive-store.ts';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
 import { SnsNotifier } from '#core/adapters/sns.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { ROOT } from '#core/paths.ts';
 import { completeRestore } from '#core/restore/completion.ts';
-import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
-import { apiEvent, localApi } from '../support/api.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { apiEvent, startApiStack } from '../support/api.ts';
+import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import type { LocalS3 } from '../../functions/core/local/s3.ts';
 
 // SSM has no local server: it is the one AWS API mocked here. S3 and DynamoDB are real HTTP servers on 127.0.0.1.
 const ssmMock = mockClient(SSMClient);
@@ -37,10 +34,9 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
   let commands = 0;
 
   beforeAll(async () => {
-    s3 = await startLocalS3();
-    dynamo = await startLocalDynamo();
-    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
-    const store = new S3ArchiveStore(s3.client, s3.bucket);
+    const stack = await startApiStack();
+    ({ s3, dynamo, catalog, runner, api } = stack);
+    const { store } = stack;
     await s3.put(KEY, Buffer.alloc(2048));
     await s3.put(`${KEY}.manifest.json`, JSON.stringify({
       lifeboat: 'archive-manifest', version: 1, archiveKey: KEY, createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1', sha256: SHA,
@@ -49,9 +45,6 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
       container: { name: '/db', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 268435456, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: ['127.0.0.1:5432:5432/tcp'] },
     }));
     await ingestCreated({ store, catalog }, KEY);
-    runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), new CloudWatchLogsClient({ region: 'eu-west-1' }), { restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/commands' });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1' });
-    api = await localApi(service, catalog, dynamo);
   });
   afterAll(async () => {
     await s3.close();

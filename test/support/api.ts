@@ -5,10 +5,17 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ROOT } from '#core/paths.ts';
 import type { Catalog } from '#core/catalog/model.ts';
-import type { RestoreService } from '#core/restore/service.ts';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { RestoreService } from '#core/restore/service.ts';
 import { handleApi, idempotentStart } from '#root/functions/restore-api/app.ts';
 import { errorToResponse } from '#root/functions/commons/http-errors.ts';
-import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
 
 /** A captured API Gateway event from test/events, with changes. */
 export function apiEvent(changes: Partial<APIGatewayProxyEvent> & { bodyJson?: unknown }): APIGatewayProxyEvent {
@@ -27,5 +34,37 @@ export async function localApi(service: RestoreService, catalog: Catalog, dynamo
     } catch (e) {
       return errorToResponse(e, 'test-request', (err) => { if (process.env.LIFEBOAT_TEST_VERBOSE) console.error(err); });
     }
+  };
+}
+
+/** The restore API wired as in the stack on S3- and DynamoDB-compatible servers, SSM through its (mocked) client. */
+export interface ApiStack {
+  readonly s3: LocalS3;
+  readonly dynamo: LocalDynamo;
+  readonly catalog: DynamoDbCatalog;
+  readonly store: S3ArchiveStore;
+  readonly runner: SsmCommandRunner;
+  readonly api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  close(): Promise<void>;
+}
+
+export async function startApiStack(region = 'eu-west-1'): Promise<ApiStack> {
+  const s3 = await startLocalS3();
+  const dynamo = await startLocalDynamo();
+  const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+  const store = new S3ArchiveStore(s3.client, s3.bucket);
+  const runner = new SsmCommandRunner(new SSMClient({ region }), new CloudWatchLogsClient({ region }), { restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/commands' });
+  const service = new RestoreService({ catalog, store, runner, instances: runner }, { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1' });
+  return {
+    s3,
+    dynamo,
+    catalog,
+    store,
+    runner,
+    api: await localApi(service, catalog, dynamo),
+    async close() {
+      await s3.close();
+      await dynamo.close();
+    },
   };
 }

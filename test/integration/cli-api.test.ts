@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { completeRestore } from '#core/restore/completion.ts';
+import { regionOf } from '#root/cli/api.ts';
+import { main, type Io } from '#root/cli/main.ts';
+import { JsonOutput } from '#root/cli/schema.ts';
+import { apiEvent, startApiStack, type ApiStack } from '../support/api.ts';
+
+// The CLI's API backend against a local HTTP server standing in for API Gateway with IAM
+// auth: it checks each request's SigV4 signature, then hands it to the real restore API
+// (S3- and DynamoDB-compatible servers on 127.0.0.1; SSM, which has no local server, mocked).
+const ssmMock = mockClient(SSMClient);
+const INSTANCE = 'i-0123456789abcdef0';
+const KEY = 'archives/db1.prod/pgdata/20261127T031500Z.tar.gz';
+const CREDENTIALS = { accessKeyId: 'AKIDLIFEBOATTEST', secretAccessKey: 'lifeboat-test-secret' };
+const REGION = 'eu-west-1';
+
+interface Seen {
+  method: string;
+  path: string;
+  signed: boolean;
+  reason?: string;
+}
+
+/** Verifies a request's SigV4 signature the way API Gateway does: recompute it from what arrived. */
+async function verify(req: IncomingMessage, body: string, port: number): Promise<string | undefined> {
+  const auth = req.headers.authorization ?? '';
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([a-f0-9]{64})$/.exec(auth);
+  if (!m) return 'no SigV4 Authorization header';
+  const [, keyId, , region, service, signedHeaders = '', signature] = m;
+  if (keyId !== CREDENTIALS.accessKeyId) return `unknown access key ${keyId ?? ''}`;
+  if (region !== REGION || service !== 'execute-api') return `wrong scope ${region ?? ''}/${service ?? ''}`;
+  const date = req.headers['x-amz-date'];
+  if (typeof date !== 'string') return 'no X-Amz-Date';
+  const url = new URL(req.url ?? '/', `http://127.0.0.1:${port.toString()}`);
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders.split(';')) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signer = new SignatureV4({ service: 'execute-api', region: REGION, sha256: Hash.bind(null, 'sha256'), credentials: CREDENTIALS });
+  const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+  const expected = await signer.sign(
+    new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: url.pathname, query, headers, body: body === '' ? undefined : body }),
+    { signingDate },
+  );
+  const theirs = /Signature=([a-f0-9]{64})$/.exec(expected.headers.authorization ?? '')?.[1];
+  return theirs === signature ? undefined : 'signature does not match';
+}
+
+function capture(): { io: Io; out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  (stderr as unknown as PassThrough).on('data', (c: Buffer) => (err += c.toString()));
+  const stdin = new PassThrough() as unknown as NodeJS.ReadStream;
+  return { io: { stdout, stderr, stdin, env: {} }, out: () => out, err: () => err };
+}
+
+describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)', () => {
+  let stack: ApiStack;
+  let server: Server;
+  let base: string;
+  const seen: Seen[] = [];
+  let commands = 0;
+
+  beforeAll(async () => {
+    stack = await startApiStack(REGION);
+    await stack.s3.put(KEY, Buffer.alloc(4096, 7));
+    await ingestCreated(stack, KEY, { decoded: true });
+
+    server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        void (async () => {
+          const port = (server.address() as AddressInfo).port;
+          const url = new URL(req.url ?? '/', `http://127.0.0.1:${port.toString()}`);
+          const reason = await verify(req, body, port);
+          seen.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, signed: reason === undefined, reason });
+          if (reason !== undefined) {
+            res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
+            return;
+          }
+          // API Gateway's REST proxy event for the IAM-authorized stage "prod".
+          const path = url.pathname.replace(/^\/prod/, '');
+          const id = /^\/restores\/([^/]+)$/.exec(path)?.[1];
+          const event = apiEvent({
+            httpMethod: req.method ?? 'GET',
+            path,
+            resource: id === undefined ? path : '/restores/{id}',
+            pathParameters: id === undefined ? null : { id: decodeURIComponent(id) },
+            queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
+            headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+            body: body === '' ? null : body,
+          });
+          const answer = await stack.api(event);
+          res.writeHead(answer.statusCode, { 'content-type': 'application/json' }).end(answer.body);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}/prod/`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await stack.close();
+  });
+  beforeEach(() => {
+    seen.length = 0;
+    ssmMock.reset();
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${(++commands).toString()}` } }));
+    vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    vi.stubEnv('AWS_PROFILE', '');
+  });
+
+  const lifeboat = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const c = capture();
+    const code = await main(['--api', base, '--region', REGION, ...args], c.io);
+    return { code, out: c.out(), err: c.err() };
+  };
+
+  it('lists volumes and archives with signed requests (query strings included)', async () => {
+    const volumes = await lifeboat('--json', 'volumes');
+    expect(volumes.code, volumes.err).toBe(0);
+    expect(JsonOutput.volumes.parse(JSON.parse(volumes.out)).volumes).toEqual([expect.objectContaining({ source: 'db1.prod', volume: 'pgdata', newestKey: KEY })]);
+
+    const archives = await lifeboat('--json', 'archives', 'pgdata', '--before', '2026-11-27T04:00:00+00:00', '--limit', '5');
+    expect(archives.code, archives.err).toBe(0);
+    expect(JsonOutput.archives.parse(JSON.parse(archives.out))).toMatchObject({ source: 'db1.prod', archives: [{ key: KEY, compression: 'gzip', hasManifest: false }] });
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toContain('GET /prod/archives?source=db1.prod&volume=pgdata&before=2026-11-27T04%3A00%3A00%2B00%3A00&limit=5');
+    expect(seen.every((s) => s.signed), JSON.stringify(seen)).toBe(true);
+  });
+
+  it('plans, restores and follows the restore to its end; the body is signed too', async () => {
+    const plan = await lifeboat('--json', 'plan', 'pgdata', '--to', INSTANCE, '--container', 'db');
+    expect(plan.code, plan.err).toBe(0);
+    expect(JsonOutput.plan.parse(JSON.parse(plan.out)).plan).toMatchObject({ archive: { key: KEY }, target: { instanceId: INSTANCE, online: true } });
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+
+    // The host finishes while the CLI polls: the completion handler records it.
+    const finishing = vi.waitFor(
+      async () => {
+        const sent = ssmMock.commandCalls(SendCommandCommand)[0];
+        if (!sent) throw new Error('not sent yet');
+        const commandId = (await sent.returnValue).Command?.CommandId ?? '';
+        const restoreId = sent.args[0].input.Parameters?.RestoreId?.[0] ?? '';
+        ssmMock.on(GetCommandInvocationCommand).resolves({
+          Status: 'Success',
+          StandardOutputContent: JSON.stringify({
+            lifeboat: 'restore-result', version: 1, restoreId, outcome: 'succeeded', failedPhase: null, error: null, volume: 'pgdata', hostPath: null, container: 'db',
+            containerAction: 'restarted', bytes: 4096, sha256: null, compression: 'gzip', preservedVolume: null, rolledBack: false, verifyOutput: '1',
+            phases: { preflight: 0.5, download: 1.5, extract: 0.5, swap: 0, start: 1, verify: 0.25 }, totalSeconds: 3.75,
+          }),
+        });
+        await completeRestore(stack, { commandId, instanceId: INSTANCE, status: 'Success' });
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const restore = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--yes');
+    await finishing;
+    expect(restore.code, restore.err).toBe(0);
+    const r = JsonOutput.restore.parse(JSON.parse(restore.out));
+    expect(r.record).toMatchObject({ state: 'succeeded', totalSeconds: 3.75, requestedBy: expect.any(String) as unknown });
+    expect(seen.filter((s) => s.method === 'POST').map((s) => s.signed)).toEqual([true, true, true]);
+
+    const status = await lifeboat('status', r.restoreId);
+    expect(status.code, status.err).toBe(0);
+    expect(status.out).toContain(`Restore ${r.restoreId}: SUCCEEDED`);
+  });
+
+  it('maps refusals and bad credentials to exit codes with a way forward', async () => {
+    // A second restore of a locked volume: 409 from the API, exit 4.
+    const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait');
+    expect(first.code, first.err).toBe(0);
+    const second = await lifeboat('restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait');
+    expect(second.code, second.err).toBe(4);
+    expect(second.err).toContain('is already running for volume pgdata');
+
+    const missing = await lifeboat('status', 'r-zzzzzzzz-0badc0de');
+    expect(missing.code).toBe(3);
+
+    // Wrong secret: the server's signature check fails, API Gateway answers 403.
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'not-the-secret');
+    const denied = await lifeboat('volumes');
+    expect(denied.code).toBe(5);
+    expect(denied.err).toContain('execute-api:Invoke');
+    expect(seen.at(-1)).toMatchObject({ signed: false, reason: 'signature does not match' });
+  });
+
+  it('knows the region of an execute-api URL', () => {
+    expect(regionOf(new URL('https://abc123.execute-api.ap-southeast-2.amazonaws.com/prod/'))).toBe('ap-southeast-2');
+    expect(regionOf(new URL('https://example.com/'))).toBeUndefined();
+  });
+});
