@@ -95,7 +95,7 @@ describe('the service chain on real Docker', () => {
     const record = await catalog.getRestore(restoreId);
     expect(record, JSON.stringify(record)).toMatchObject({ state: 'succeeded', commandStatus: 'Success', archiveKey: `archives/old-host/${volume}/20261127T010000Z.tar.gz` });
     expect(record?.totalSeconds).toBeGreaterThan(0);
-    expect(Object.keys(record?.phases ?? {})).toEqual(['preflight', 'download', 'extract', 'swap', 'start', 'verify']);
+    expect(Object.keys(record?.phases ?? {})).toEqual(['preflight', 'download', 'extract', 'swap', 'start', 'verify', 'cleanup']);
     expect(record?.bytes).toBeGreaterThan(1000);
     expect(await rowsFingerprint(db)).toBe(rows);
     // The lock is free: a plan for the same volume is accepted again (dry run sends nothing).

@@ -9,8 +9,12 @@ const line = {
 };
 
 describe('parseResultLine', () => {
-  it('reads the last line of stdout', () => {
-    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual(line);
+  it('reads the last line of stdout (a line from before drills reads as a restore)', () => {
+    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual({ ...line, mode: 'restore', phases: { ...line.phases, cleanup: 0 } });
+  });
+  it('reads a drill result with its cleanup phase', () => {
+    const drill = { ...line, mode: 'drill', phases: { ...line.phases, cleanup: 0.4 } };
+    expect(parseResultLine(RestoreResult, JSON.stringify(drill))).toEqual(drill);
   });
   it.each([
     ['no output', ''],

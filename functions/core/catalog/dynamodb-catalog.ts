@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  ArchiveEntry, LockHeldError, RestoreRecord, VolumeSummary, type Catalog, type RestoreState,
+  ArchiveEntry, DrillProof, LockHeldError, RestoreRecord, VolumeSummary, type Catalog, type RestoreState,
 } from './model.ts';
 
 /*
@@ -93,9 +93,54 @@ export class DynamoDbCatalog implements Catalog {
       await this.db.send(new DeleteCommand({ TableName: this.tableName, Key }));
       return;
     }
+    // An update, not a put: the volume's drill history stays.
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...Key, source, volume, newestKey: newest.key, newestTakenAt: newest.takenAt } }),
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key,
+        UpdateExpression: 'SET #s = :s, #v = :v, newestKey = :k, newestTakenAt = :t',
+        ExpressionAttributeNames: { '#s': 'source', '#v': 'volume' },
+        ExpressionAttributeValues: { ':s': source, ':v': volume, ':k': newest.key, ':t': newest.takenAt },
+      }),
     );
+  }
+
+  async recordDrill(source: string, volume: string, proof: DrillProof): Promise<void> {
+    const item = DrillProof.parse(proof);
+    const newerOnly = 'attribute_exists(pk) AND (attribute_not_exists(lastDrill) OR lastDrill.#at <= :at)';
+    const entry = await this.getArchive(item.archiveKey);
+    if (entry && !entry.deletedAt) {
+      await this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: archivesPk(entry.source, entry.volume), sk: archiveSk(entry) },
+          UpdateExpression: 'SET lastDrill = :p',
+          ConditionExpression: newerOnly,
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':p': item, ':at': item.at },
+        }),
+      );
+    }
+    const proven = item.outcome === 'succeeded';
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: 'VOLUMES', sk: `${source}#${volume}` },
+        UpdateExpression: proven ? 'SET lastDrill = :p, lastProvenAt = :at, lastProvenKey = :k' : 'SET lastDrill = :p',
+        ConditionExpression: newerOnly,
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':p': item, ':at': item.at, ...(proven ? { ':k': item.archiveKey } : {}) },
+      }),
+    );
+  }
+
+  /** Sends a conditional update; a failed condition (gone, or something newer) is not an error. */
+  private async conditional(command: UpdateCommand): Promise<void> {
+    try {
+      await this.db.send(command);
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
   }
 
   async latestArchive(source: string, volume: string, atOrBefore?: string): Promise<ArchiveEntry | undefined> {

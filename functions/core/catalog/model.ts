@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { ArchiveManifest } from '../manifest.ts';
 
+/** What a restore drill proved (or failed to) about an archive. */
+export const DrillProof = z.object({
+  restoreId: z.string(),
+  archiveKey: z.string(),
+  at: z.iso.datetime(),
+  outcome: z.enum(['succeeded', 'failed', 'cancelled']),
+  totalSeconds: z.number().nonnegative().optional(),
+  phases: z.record(z.string(), z.number()).optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  verifyOutput: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+});
+export type DrillProof = z.infer<typeof DrillProof>;
+
 /** One archive in the catalog. */
 export const ArchiveEntry = z.object({
   key: z.string(),
@@ -16,6 +30,8 @@ export const ArchiveEntry = z.object({
   manifest: ArchiveManifest.optional(),
   catalogedAt: z.iso.datetime(),
   deletedAt: z.iso.datetime().optional(),
+  /** The newest drill of this archive. */
+  lastDrill: DrillProof.optional(),
 });
 export type ArchiveEntry = z.infer<typeof ArchiveEntry>;
 
@@ -25,6 +41,11 @@ export const VolumeSummary = z.object({
   volume: z.string(),
   newestKey: z.string(),
   newestTakenAt: z.iso.datetime(),
+  /** The newest drill of any of the volume's archives. */
+  lastDrill: DrillProof.optional(),
+  /** "Last proven restorable at": the newest successful drill. */
+  lastProvenAt: z.iso.datetime().optional(),
+  lastProvenKey: z.string().optional(),
 });
 export type VolumeSummary = z.infer<typeof VolumeSummary>;
 
@@ -55,6 +76,10 @@ export const RestoreRecord = z.object({
   failedPhase: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   commandStatus: z.string().optional(),
+  /** First line of the verification query's output. */
+  verifyOutput: z.string().nullable().optional(),
+  /** Set for drills: the protected volume whose archive is proven (the record's volume is the throwaway one). */
+  drill: z.object({ volume: z.string(), expectMinimum: z.number().int().nonnegative().optional() }).optional(),
 });
 export type RestoreRecord = z.infer<typeof RestoreRecord>;
 
@@ -99,4 +124,6 @@ export interface Catalog {
   acquireLock(instanceId: string, volume: string, restoreId: string, ttlSeconds: number, now?: Date): Promise<void>;
   /** Releases the lock if this restore holds it. */
   releaseLock(instanceId: string, volume: string, restoreId: string): Promise<void>;
+  /** Records a drill's outcome on the archive and on its volume (never replacing a newer drill's). */
+  recordDrill(source: string, volume: string, proof: DrillProof): Promise<void>;
 }

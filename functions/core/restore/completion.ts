@@ -61,6 +61,9 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
     state = 'failed';
     error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
   }
+  if (record.drill && state === 'succeeded') {
+    ({ state, error } = judgeDrill(record.drill, result));
+  }
   const updated = await deps.catalog.updateRestore(restoreId, OPEN, {
     state,
     commandStatus: status,
@@ -72,12 +75,38 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
           totalSeconds: result.totalSeconds,
           preservedVolume: result.preservedVolume,
           failedPhase: result.failedPhase,
+          verifyOutput: result.verifyOutput,
         }
       : {}),
   });
   await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
   if (!updated) return { action: 'duplicate', restoreId };
 
+  if (updated.drill) {
+    await deps.catalog.recordDrill(updated.source, updated.drill.volume, {
+      restoreId,
+      archiveKey: updated.archiveKey,
+      at: updated.updatedAt,
+      outcome: state === 'succeeded' ? 'succeeded' : state === 'cancelled' ? 'cancelled' : 'failed',
+      totalSeconds: updated.totalSeconds,
+      phases: updated.phases,
+      bytes: updated.bytes,
+      verifyOutput: updated.verifyOutput,
+      error: updated.error,
+    });
+    deps.metrics?.drillFinished?.({ source: updated.source, volume: updated.drill.volume, outcome: state, totalSeconds: result?.totalSeconds });
+    // A passing drill is routine; a failing one is news.
+    if (state !== 'succeeded') {
+      await deps.notifier?.restoreFinished({
+        restoreId,
+        state,
+        subject: `Lifeboat drill FAILED: ${updated.source}/${updated.drill.volume} (archive ${updated.archiveKey})`,
+        text: describe(updated),
+        record: updated,
+      });
+    }
+    return { action: 'finished', restoreId, record: updated };
+  }
   deps.metrics?.restoreFinished({ outcome: state, totalSeconds: result?.totalSeconds, bytes: result?.bytes, phases: result?.phases });
   await deps.notifier?.restoreFinished({
     restoreId,
@@ -89,6 +118,16 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   return { action: 'finished', restoreId, record: updated };
 }
 
+/** A drill passes only if the host ran it as a drill and the check (if any) saw enough rows. */
+function judgeDrill(drill: NonNullable<RestoreRecord['drill']>, result: RestoreResult | undefined): { state: RestoreState; error: string | null } {
+  if (result?.mode !== 'drill') return { state: 'failed', error: 'the host did not run the restore document in drill mode (an old document version?)' };
+  if (drill.expectMinimum === undefined) return { state: 'succeeded', error: null };
+  const answer = (result.verifyOutput ?? '').trim();
+  const n = /^[0-9]{1,15}$/.test(answer) ? Number(answer) : Number.NaN;
+  if (Number.isFinite(n) && n >= drill.expectMinimum) return { state: 'succeeded', error: null };
+  return { state: 'failed', error: `the database answered, but the verification query returned ${JSON.stringify(answer.slice(0, 80))} where at least ${drill.expectMinimum.toString()} was expected` };
+}
+
 /**
  * If the API failed after sending (before it linked the command), the command's
  * comment still names the restore; the link is repaired here.
@@ -96,7 +135,7 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
 async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<{ restoreId?: string; output?: InvocationOutput }> {
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return {};
   const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
-  const id = /^lifeboat restore (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(output.comment ?? '')?.[1];
+  const id = /^lifeboat (?:restore|drill) (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(output.comment ?? '')?.[1];
   if (!id) return {};
   const record = await deps.catalog.getRestore(id);
   if (record?.instanceId !== change.instanceId) return {};
@@ -107,7 +146,9 @@ async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusC
 
 /** One human paragraph: what happened, how long each phase took, where old data went. */
 export function describe(r: RestoreRecord): string {
-  const lines = [`Restore ${r.id} of ${r.volume} on ${r.instanceId}: ${r.state.toUpperCase()}.`, `Archive: ${r.archiveKey}.`];
+  const what = r.drill ? `Drill ${r.id} of ${r.drill.volume} (throwaway ${r.volume})` : `Restore ${r.id} of ${r.volume}`;
+  const lines = [`${what} on ${r.instanceId}: ${r.state.toUpperCase()}.`, `Archive: ${r.archiveKey}.`];
+  if (r.verifyOutput) lines.push(`The database answered: ${r.verifyOutput}.`);
   if (r.phases) {
     lines.push(`Phases (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${(r.totalSeconds ?? 0).toFixed(1)} s; ${r.bytes ?? 0} bytes.`);
   }

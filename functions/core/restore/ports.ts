@@ -53,4 +53,6 @@ export interface RestoreNotification {
 /** Metrics sink (Powertools Metrics in Lambda). */
 export interface RestoreMetrics {
   restoreFinished(values: { outcome: string; totalSeconds?: number; bytes?: number; phases?: Record<string, number> }): void;
+  /** A drill ended (the alarm on failed drills watches this). */
+  drillFinished?(values: { source: string; volume: string; outcome: string; totalSeconds?: number }): void;
 }

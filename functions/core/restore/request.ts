@@ -32,3 +32,27 @@ export const RestoreRequest = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 export type RestoreRequest = z.infer<typeof RestoreRequest>;
+
+/** The restore document's VerifyQuery pattern: one read-only SELECT. */
+export const VERIFY_QUERY_PATTERN = /^(select|SELECT) [A-Za-z0-9_ ,.*()=<>']{1,500}$/;
+const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** A restore drill: the archive restored under throwaway names, verified, removed. */
+export const DrillRequest = z.strictObject({
+  source: named(SOURCE_PATTERN, 'the host or application name of the archives'),
+  volume: named(VOLUME_PATTERN, 'a Docker volume name'),
+  archive: ArchiveChoice.default('latest'),
+  instanceId: named(INSTANCE_ID_PATTERN, 'an EC2 instance or managed node id such as i-0123456789abcdef0'),
+  /** A read-only check, e.g. `select count(*) from orders`; its first line is recorded. */
+  verifyQuery: named(VERIFY_QUERY_PATTERN, "one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'").optional(),
+  /** The drill fails unless verifyQuery's first line is a number at least this big. */
+  expectMinimum: z.number().int().nonnegative().optional(),
+  /** Image for the throwaway database. @default the manifest's */
+  containerImage: named(IMAGE_PATTERN, 'a Docker image reference').optional(),
+  /** Env file with the values of the manifest's environment variable names. */
+  containerEnvFile: named(ENV_FILE_PATTERN, 'an absolute path on the host').optional(),
+}).refine((r) => r.expectMinimum === undefined || r.verifyQuery !== undefined, { error: 'expectMinimum needs a verifyQuery whose first line is a number', path: ['expectMinimum'] });
+export type DrillRequest = z.infer<typeof DrillRequest>;
+
+/** The throwaway volume and container name of a drill (the restore document insists on the prefix). */
+export const drillName = (restoreId: string): string => `lifeboat-drill-${restoreId.replace(/^r-/, '')}`;

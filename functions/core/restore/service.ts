@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
-import { UnsafeSpecError, recreateParameters } from '../manifest.ts';
+import { UnsafeSpecError, recreateParameters, type RecreateParameters } from '../manifest.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
-import type { RestoreRequest } from './request.ts';
+import { drillName, type DrillRequest, type RestoreRequest } from './request.ts';
 
 export interface RestoreServiceConfig {
   /** The restore-volume document (its patterns are checked before anything is sent). */
@@ -98,16 +98,41 @@ export class RestoreService {
   }
 
   /** The full plan; sends nothing. */
-  async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
-    const entry = await this.resolveArchive(request);
-    const status = await this.deps.instances.status(request.instanceId);
-    let recreate: ReturnType<typeof recreateParameters> | undefined;
+  private recreate(entry: ArchiveEntry): RecreateParameters | undefined {
     try {
-      recreate = entry.manifest ? recreateParameters(entry.manifest) : undefined;
+      return entry.manifest ? recreateParameters(entry.manifest) : undefined;
     } catch (e) {
       if (e instanceof UnsafeSpecError) throw new ClientError(422, `archive ${entry.key} cannot be restored as described: ${e.message}`);
       throw e;
     }
+  }
+
+  /** The parameters must pass the document's patterns (a manifest is data from S3). */
+  private checkParameters(entry: ArchiveEntry, parameters: Record<string, string>, restoreId: string): void {
+    try {
+      resolveParameters(this.config.document, { ...parameters, RestoreId: restoreId, ArchiveUrl: 'https://placeholder.invalid/x' });
+    } catch (e) {
+      if (e instanceof ParameterError) throw new ClientError(422, `archive ${entry.key} cannot be restored: its ${e.message}`);
+      throw e;
+    }
+  }
+
+  private archiveView(entry: ArchiveEntry): RestorePlan['archive'] {
+    return {
+      key: entry.key,
+      takenAt: entry.takenAt,
+      ageSeconds: Math.max(0, Math.round((this.now().getTime() - Date.parse(entry.takenAt)) / 1000)),
+      size: entry.size,
+      sha256: entry.sha256 ?? null,
+      compression: entry.compression,
+      hasManifest: entry.manifest !== undefined,
+    };
+  }
+
+  async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
+    const entry = await this.resolveArchive(request);
+    const status = await this.deps.instances.status(request.instanceId);
+    const recreate = this.recreate(entry);
     const mountPath = request.mountPath ?? recreate?.MountPath ?? '/var/lib/postgresql/data';
     const parameters: Record<string, string> = {
       ...(recreate ?? {}),
@@ -119,23 +144,10 @@ export class RestoreService {
       HelperImage: this.config.helperImage,
       ContainerEnvFile: request.containerEnvFile ?? '',
     };
-    try {
-      resolveParameters(this.config.document, { ...parameters, RestoreId: restoreId, ArchiveUrl: 'https://placeholder.invalid/x' });
-    } catch (e) {
-      if (e instanceof ParameterError) throw new ClientError(422, `archive ${entry.key} cannot be restored: its ${e.message}`);
-      throw e;
-    }
+    this.checkParameters(entry, parameters, restoreId);
     const preserved = `${request.volume}.pre-restore.${restoreId}`;
     return {
-      archive: {
-        key: entry.key,
-        takenAt: entry.takenAt,
-        ageSeconds: Math.max(0, Math.round((this.now().getTime() - Date.parse(entry.takenAt)) / 1000)),
-        size: entry.size,
-        sha256: entry.sha256 ?? null,
-        compression: entry.compression,
-        hasManifest: entry.manifest !== undefined,
-      },
+      archive: this.archiveView(entry),
       target: { instanceId: request.instanceId, ...status },
       volume: request.volume,
       containerName: request.containerName,
@@ -155,19 +167,7 @@ export class RestoreService {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.plan(request, restoreId);
-    if (!plan.target.online) {
-      throw new ConflictError(`instance ${request.instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
-    }
-    const { catalog } = this.deps;
-    try {
-      await catalog.acquireLock(request.instanceId, request.volume, restoreId, this.lockSeconds, now);
-    } catch (e) {
-      if (e instanceof LockHeldError) {
-        throw new ConflictError(e.message, { holdingRestore: e.holder, lockExpiresAt: e.expiresAt });
-      }
-      throw e;
-    }
-    const record: RestoreRecord = {
+    return this.send(plan, {
       id: restoreId,
       requestedBy,
       mode: 'restore',
@@ -180,17 +180,97 @@ export class RestoreService {
       ifVolumeExists: request.ifVolumeExists,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
+    });
+  }
+
+  /**
+   * The plan of a drill: the archive restored into a throwaway volume and container
+   * (`lifeboat-drill-<id>`), the container with no network, no ports and no restart
+   * policy, verified, then removed. Never names the protected volume or container.
+   */
+  async planDrill(request: DrillRequest, restoreId: string): Promise<RestorePlan> {
+    const entry = await this.resolveArchive(request);
+    const status = await this.deps.instances.status(request.instanceId);
+    const recreate = this.recreate(entry);
+    const image = request.containerImage ?? recreate?.ContainerImage;
+    if (!image) {
+      throw new ClientError(422, `archive ${entry.key} has no container spec (made by hand?): a drill of it needs containerImage`);
+    }
+    const name = drillName(restoreId);
+    const env: Record<string, string> = request.containerEnvFile ? { ContainerEnvNames: recreate?.ContainerEnvNames ?? '', ContainerEnvFile: request.containerEnvFile } : {};
+    const parameters: Record<string, string> = {
+      Mode: 'drill',
+      ExpectedSha256: entry.sha256 ?? '',
+      VolumeName: name,
+      ContainerName: name,
+      IfVolumeExists: 'fail',
+      MountPath: recreate?.MountPath ?? '/var/lib/postgresql/data',
+      HelperImage: this.config.helperImage,
+      ContainerImage: image,
+      ContainerCommand: recreate?.ContainerCommand ?? '',
+      ShmSize: recreate?.ShmSize ?? '',
+      VerifyQuery: request.verifyQuery ?? '',
+      ...env,
     };
+    this.checkParameters(entry, parameters, restoreId);
+    return {
+      archive: this.archiveView(entry),
+      target: { instanceId: request.instanceId, ...status },
+      volume: name,
+      containerName: name,
+      existingVolume: `the drill restores into a new throwaway volume ${name}; volume ${request.volume} and its container are never touched`,
+      missingContainer: `a throwaway container ${name} is created from ${image} with no network and no published ports, verified, and removed with its volume whatever the outcome`,
+      parameters,
+    };
+  }
+
+  /** Starts a drill of a protected volume's archive (scheduled, or on demand). */
+  async drill(request: DrillRequest, requestedBy: Requester): Promise<StartedRestore> {
+    const now = this.now();
+    const restoreId = this.deps.newId?.() ?? newRestoreId(now);
+    const plan = await this.planDrill(request, restoreId);
+    return this.send(plan, {
+      id: restoreId,
+      requestedBy,
+      mode: 'drill',
+      state: 'planned',
+      archiveKey: plan.archive.key,
+      source: request.source,
+      volume: plan.volume,
+      instanceId: request.instanceId,
+      containerName: plan.containerName,
+      ifVolumeExists: 'fail',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      drill: { volume: request.volume, ...(request.expectMinimum === undefined ? {} : { expectMinimum: request.expectMinimum }) },
+    });
+  }
+
+  /** Locks (instance, volume), records, presigns and sends; frees the lock if nothing reached the host. */
+  private async send(plan: RestorePlan, record: RestoreRecord): Promise<StartedRestore> {
+    const { id: restoreId, instanceId, volume } = record;
+    if (!plan.target.online) {
+      throw new ConflictError(`instance ${instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
+    }
+    const { catalog } = this.deps;
+    try {
+      await catalog.acquireLock(instanceId, volume, restoreId, this.lockSeconds, new Date(record.createdAt));
+    } catch (e) {
+      if (e instanceof LockHeldError) {
+        throw new ConflictError(e.message, { holdingRestore: e.holder, lockExpiresAt: e.expiresAt });
+      }
+      throw e;
+    }
     let commandId: string | undefined;
     try {
       await catalog.createRestore(record);
       const url = await this.deps.store.presignGet(plan.archive.key, this.presignSeconds);
       const parameters = resolveParameters(this.config.document, { ...plan.parameters, RestoreId: restoreId, ArchiveUrl: url });
       commandId = await this.deps.runner.sendRestore({
-        instanceId: request.instanceId,
+        instanceId,
         restoreId,
         parameters,
-        comment: `lifeboat restore ${restoreId}`,
+        comment: `lifeboat ${record.mode} ${restoreId}`,
         timeoutSeconds: this.commandTimeoutSeconds,
       });
       await catalog.linkCommand(commandId, restoreId);
@@ -199,8 +279,8 @@ export class RestoreService {
     } catch (e) {
       if (commandId === undefined) {
         // Nothing reached the host: say so and free the volume.
-        await catalog.updateRestore(restoreId, ['planned'], { state: 'failed', error: 'the restore command could not be sent' }).catch(() => undefined);
-        await catalog.releaseLock(request.instanceId, request.volume, restoreId);
+        await catalog.updateRestore(restoreId, ['planned'], { state: 'failed', error: `the ${record.mode} command could not be sent` }).catch(() => undefined);
+        await catalog.releaseLock(instanceId, volume, restoreId);
       }
       // Otherwise the command is running: the lock stays (until completion or expiry) and the
       // completion handler finds the restore through the command's comment.

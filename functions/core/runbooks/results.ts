@@ -8,8 +8,9 @@ export const RestoreResult = z.strictObject({
   lifeboat: z.literal('restore-result'),
   version: z.literal(1),
   restoreId: z.string(),
+  mode: z.enum(['restore', 'drill']).default('restore'),
   outcome: z.enum(['succeeded', 'failed', 'refused']),
-  failedPhase: z.enum(['preflight', 'download', 'extract', 'swap', 'start', 'verify']).nullable(),
+  failedPhase: z.enum(['preflight', 'download', 'extract', 'swap', 'start', 'verify', 'cleanup']).nullable(),
   error: z.string().max(4000).nullable(),
   volume: z.string().nullable(),
   hostPath: z.string().nullable(),
@@ -28,6 +29,7 @@ export const RestoreResult = z.strictObject({
     swap: seconds,
     start: seconds,
     verify: seconds,
+    cleanup: seconds.default(0),
   }),
   totalSeconds: seconds,
 });
