@@ -5,7 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { z } from 'zod';
 import { ArchiveEntry, RestoreRecord, TERMINAL_STATES, VolumeSummary } from '../functions/core/catalog/model.ts';
-import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
 import { RestorePlanSchema, StartedRestoreSchema } from './schema.ts';
 import type { ArchiveListItem, Backend, ProgressSink, VolumeView } from './backend.ts';
@@ -123,6 +123,12 @@ export class ApiBackend implements Backend {
 
   async start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
     const started = await this.call('POST', 'restores', StartedRestoreSchema, { body: { ...request, dryRun: false } });
+    progress.state(started.state);
+    return started;
+  }
+
+  async drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore> {
+    const started = await this.call('POST', 'drills', StartedRestoreSchema, { body: request });
     progress.state(started.state);
     return started;
   }

@@ -1,5 +1,5 @@
 import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
-import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
 import type { BackupResult } from '../functions/core/runbooks/results.ts';
 
@@ -48,6 +48,8 @@ export interface Backend {
   archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]>;
   plan(request: RestoreRequest): Promise<RestorePlan>;
   start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore>;
+  /** Starts a restore drill (throwaway names, verified, removed). */
+  drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore>;
   /** Waits until the restore is over (bounded by timeoutSeconds) and returns its record. */
   wait(restoreId: string, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord>;
   status(restoreId: string): Promise<RestoreRecord>;

@@ -11,7 +11,7 @@ import type { RestoreRecord } from '../functions/core/catalog/model.ts';
 import { startLocalDynamo, type LocalDynamo } from '../functions/core/local/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
 import { completeRestore } from '../functions/core/restore/completion.ts';
-import type { RestoreRequest } from '../functions/core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import { RestoreService, type RestorePlan, type StartedRestore } from '../functions/core/restore/service.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
@@ -158,10 +158,22 @@ export class LocalBackend implements Backend {
     if (request.instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
     this.progress = progress;
     const started = await this.service.start(request, requester());
+    this.watchDownload(started, progress);
+    return started;
+  }
+
+  async drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore> {
+    if (request.instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
+    this.progress = progress;
+    const started = await this.service.drill(request, requester());
+    this.watchDownload(started, progress);
+    return started;
+  }
+
+  private watchDownload(started: StartedRestore, progress: ProgressSink): void {
     const archiveBytes = started.plan.archive.size;
     const base = this.s3.bytesSent();
     progress.bytes(() => Math.min(archiveBytes, Math.max(0, this.s3.bytesSent() - base)), archiveBytes);
-    return started;
   }
 
   async wait(restoreId: string, progress: ProgressSink): Promise<RestoreRecord> {

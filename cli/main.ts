@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../functions/core/archive-key.ts';
-import { RestoreRequest } from '../functions/core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import { ApiBackend } from './api.ts';
 import type { Backend, ProgressSink } from './backend.ts';
 import { silentProgress } from './backend.ts';
@@ -132,14 +132,17 @@ async function restoreRequest(backend: Backend, volume: string, flags: RestoreFl
     ifVolumeExists: flags.preserve ? 'preserve' : 'fail',
     dryRun,
   });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const field = i.path.join('.');
-      return `${FLAG_OF[field] ?? field} ${i.message}`;
-    });
-    throw new CliError(EXIT.usage, problems.join('; '), 'nothing was done');
-  }
+  if (!parsed.success) throw usageFrom(parsed.error);
   return parsed.data;
+}
+
+/** A validation error in the words of the command line: each flag and what it allows. */
+function usageFrom(error: z.ZodError, flags: Record<string, string> = {}): CliError {
+  const problems = error.issues.map((i) => {
+    const field = i.path.join('.');
+    return `${flags[field] ?? FLAG_OF[field] ?? field} ${i.message}`;
+  });
+  return new CliError(EXIT.usage, problems.join('; '), 'nothing was done');
 }
 
 const defaultSource = (): string => {
@@ -298,6 +301,43 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       } finally {
         process.removeListener('SIGINT', stopOnInterrupt);
       }
+    });
+
+  program
+    .command('drill')
+    .description('prove the newest archive restores: restore it under throwaway names, check the database, remove everything')
+    .argument('<volume>', 'the protected volume', volumeArg)
+    .option('--to <instance>', 'instance id to drill on (local mode: this machine)')
+    .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
+    .option('--archive <key>', 'exactly this archive')
+    .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
+    .option('--check <select>', 'a read-only SELECT whose first line is recorded, e.g. "select count(*) from orders"')
+    .option('--expect-min <n>', "fail unless the check's answer is a number at least this big", intArg('--expect-min', 0, Number.MAX_SAFE_INTEGER))
+    .option('--image <image>', "image for the throwaway database (default: the archive manifest's)")
+    .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
+    .action(async (volume: string, flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; image?: string; timeout: number }) => {
+      const b = await connect();
+      if (flags.at !== undefined && flags.archive !== undefined) throw new CliError(EXIT.usage, '--at and --archive cannot be used together');
+      const instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? b.defaultInstanceId);
+      if (instanceId === undefined) throw new CliError(EXIT.usage, '--to is required: the instance to drill on (e.g. i-0123456789abcdef0)');
+      const parsed = DrillRequest.safeParse({
+        source: await sourceFor(b, volume, flags.source),
+        volume,
+        archive: flags.archive !== undefined ? { key: flags.archive } : flags.at !== undefined ? { before: flags.at } : 'latest',
+        instanceId,
+        verifyQuery: flags.check,
+        expectMinimum: flags.expectMin,
+        containerImage: flags.image,
+      });
+      if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min', containerImage: '--image' });
+      const sink = progress(`drill ${volume}`, 'preflight');
+      const started = await b.drill(parsed.data, sink);
+      if (!json) say(`Drill ${started.restoreId} sent to ${instanceId}: ${started.plan.volume} (throwaway).`);
+      const record = await b.wait(started.restoreId, sink, flags.timeout);
+      stopProgress();
+      if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
+      else print(recordText(record));
+      code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
     });
 
   program

@@ -58,16 +58,21 @@ export function planText(plan: RestorePlan): string {
 }
 
 export function recordText(r: RestoreRecord): string {
-  const lines = [`Restore ${r.id}: ${r.state.toUpperCase()}`, `  volume ${r.volume} on ${r.instanceId}, container ${r.containerName}`, `  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`];
+  const lines = r.drill
+    ? [`Drill ${r.id}: ${r.state.toUpperCase()}`, `  proves ${r.source}/${r.drill.volume} restorable, on ${r.instanceId} under the throwaway name ${r.volume}`]
+    : [`Restore ${r.id}: ${r.state.toUpperCase()}`, `  volume ${r.volume} on ${r.instanceId}, container ${r.containerName}`];
+  lines.push(`  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`);
   if (r.phases) {
     const phases = Object.entries(r.phases).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
     lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
   }
   if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
+  if (r.verifyOutput) lines.push(`  the database answered: ${r.verifyOutput}`);
   if (r.preservedVolume) lines.push(`  the previous data is kept, byte for byte, in volume ${r.preservedVolume}`);
   if (r.error) lines.push(`  error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);
   if (r.error?.includes('IfVolumeExists=preserve')) lines.push('  to keep the current data aside and restore anyway, add --preserve');
-  if (r.state === 'failed' || r.state === 'cancelled') lines.push('  the host was put back as it was before the restore');
+  if (r.drill && r.state !== 'planned' && r.state !== 'sent' && r.state !== 'running') lines.push(`  the throwaway volume and container were removed; ${r.drill.volume} was never touched`);
+  else if (r.state === 'failed' || r.state === 'cancelled') lines.push('  the host was put back as it was before the restore');
   return lines.join('\n');
 }
 

@@ -90,6 +90,7 @@ export class RestoreApi extends Construct {
     const restores = this.api.root.addResource('restores');
     restores.addMethod('POST', integration, { requestValidator: validator });
     restores.addResource('{id}').addMethod('GET', integration, { requestValidator: validator });
+    this.api.root.addResource('drills').addMethod('POST', integration, { requestValidator: validator });
     this.api.root.addResource('archives').addMethod('GET', integration, {
       requestValidator: validator,
       requestParameters: { 'method.request.querystring.source': true, 'method.request.querystring.volume': true },

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
 import type { Catalog } from '../core/catalog/model.ts';
 import { ClientError, NotFoundError } from '../core/restore/errors.ts';
-import { RestoreRequest } from '../core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '../core/restore/request.ts';
 import type { RestoreService, StartedRestore } from '../core/restore/service.ts';
 import { json } from '../commons/http-errors.ts';
 
@@ -70,6 +70,11 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       if (request.dryRun) return json(200, { dryRun: true, plan: await deps.service.plan(request) });
       const key = header(event, 'Idempotency-Key');
       const started = key === undefined ? await deps.service.start(request, principal) : await deps.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
+    }
+    case 'POST /drills': {
+      // A drill on demand: the archive restored under throwaway names, verified and removed.
+      const started = await deps.service.drill(DrillRequest.parse(bodyOf(event)), principal);
       return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
     }
     case 'GET /restores/{id}': {

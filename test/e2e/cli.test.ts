@@ -99,6 +99,16 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     const human = await lifeboat(['status', r.restoreId]);
     expect(human.stdout).toContain(`Restore ${r.restoreId}: SUCCEEDED`);
     expect(human.stdout).toMatch(/took \d+\.\d s on the host: preflight/);
+
+    // A drill proves the archive again, next to the restored database, and leaves nothing behind.
+    const drill = await lifeboat(['--json', 'drill', volume, '--check', 'select count(*) from lifeboat_test', '--expect-min', '3000']);
+    expect(drill.code, explain(drill)).toBe(0);
+    const d = JsonOutput.restore.parse(json(drill));
+    expect(d.record).toMatchObject({ state: 'succeeded', mode: 'drill', verifyOutput: '3000', drill: { volume } });
+    expect(await volumeExists(d.plan.volume)).toBe(false);
+    expect(await containerState(d.plan.containerName)).toBeUndefined();
+    const proven = JsonOutput.volumes.parse(json(await lifeboat(['--json', 'volumes']))).volumes.find((v) => v.volume === volume);
+    expect(proven?.lastProvenKey).toBe(b.archive.key);
   });
 
   it('says what is wrong, with a distinct exit code, and changes nothing', async () => {

@@ -184,6 +184,17 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     expect(status.out).toContain(`Restore ${r.restoreId}: SUCCEEDED`);
   });
 
+  it('starts a drill on demand through POST /drills', async () => {
+    const drill = await lifeboat('--json', 'drill', 'pgdata', '--to', INSTANCE, '--image', 'postgres:15', '--check', 'select count(*) from t', '--timeout', '1');
+    // The host never answers here: the CLI says so after its timeout, with the way to follow it.
+    expect(drill.code).toBe(5);
+    expect(drill.out).toContain('still sent');
+    const sent = ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters;
+    expect(sent).toMatchObject({ Mode: ['drill'], VerifyQuery: ['select count(*) from t'], ContainerImage: ['postgres:15'], IfVolumeExists: ['fail'] });
+    expect(sent?.VolumeName?.[0]).toMatch(/^lifeboat-drill-/);
+    expect(seen.find((s) => s.method === 'POST' && s.path === '/prod/drills')?.signed).toBe(true);
+  });
+
   it('maps refusals and bad credentials to exit codes with a way forward', async () => {
     // A second restore of a locked volume: 409 from the API, exit 4.
     const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait');
