@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { CommandFinishedEnv } from '../functions/command-finished/env.ts';
 import { ruleToFunction } from './event-target.ts';
 import { LifeboatFunction } from './lifeboat-function.ts';
+import { METRICS_NAMESPACE } from './metrics.ts';
 import { acknowledgeNag } from './nag.ts';
 
 export interface CompletionProps {
@@ -27,7 +28,7 @@ export class Completion extends Construct {
       TOPIC_ARN: props.topic.topicArn,
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
-      POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
     const fn = new LifeboatFunction(this, 'Function', { entry: 'command-finished/index.ts', environment, timeout: Duration.seconds(60) });
     this.function = fn;

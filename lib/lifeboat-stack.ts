@@ -7,6 +7,8 @@ import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
+import { Protection } from './protection.ts';
+import { ProtectionPolicy } from '../functions/core/protection.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
@@ -23,6 +25,14 @@ export const LifeboatConfig = z.strictObject({
   instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
   /** Archive key prefix. */
   archivePrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).default('archives'),
+  /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
+  protect: z
+    .array(ProtectionPolicy)
+    .max(100)
+    .refine((ps) => new Set(ps.map((p) => `${p.source}/${p.volume}`)).size === ps.length, { error: 'each source/volume may be protected once' })
+    .default([]),
+  /** How often backup freshness is checked (EventBridge Scheduler expression). */
+  freshnessSchedule: z.string().regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' }).default('rate(15 minutes)'),
 });
 export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 
@@ -40,10 +50,16 @@ export class LifeboatStack extends Stack {
   readonly catalog: Catalog;
   readonly completion: Completion;
   readonly notifications: Notifications;
+  readonly protection: Protection;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
-    const config = LifeboatConfig.parse(props.config ?? {});
+    const parsed = LifeboatConfig.safeParse(props.config ?? {});
+    if (!parsed.success) {
+      // Fail synth with every field that is wrong and what it allows.
+      throw new Error(`invalid lifeboat configuration: ${parsed.error.issues.map((i) => `${['lifeboat', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const config = parsed.data;
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     this.bucket = new ArchiveBucket(this, 'Archives', { existingBucketName: config.existingBucketName, objectLockDays: config.objectLockDays });
@@ -62,6 +78,18 @@ export class LifeboatStack extends Stack {
       prefix: config.archivePrefix,
     });
     this.completion = new Completion(this, 'Completion', { table: this.tables.catalog, topic: this.notifications.topic, restoreDocumentName, outputLogGroup });
+    this.protection = new Protection(this, 'Protection', {
+      policies: config.protect,
+      bucket: this.bucket.bucket,
+      table: this.tables.catalog,
+      topic: this.notifications.topic,
+      restoreDocumentName,
+      outputLogGroup,
+      helperImage: config.helperImage,
+      instanceTag: config.instanceTag,
+      prefix: config.archivePrefix,
+      freshnessSchedule: config.freshnessSchedule,
+    });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {

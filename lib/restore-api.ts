@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { RestoreApiEnv } from '../functions/restore-api/env.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
+import { METRICS_NAMESPACE } from './metrics.ts';
 import { acknowledgeNag } from './nag.ts';
 
 export interface RestoreApiProps {
@@ -26,6 +27,34 @@ export interface RestoreApiProps {
   readonly prefix?: string;
 }
 
+/**
+ * Lets a function send the restore document, only to instances carrying the Lifeboat
+ * tag, and check instances' SSM status.
+ */
+export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, props: { readonly restoreDocumentName: string; readonly instanceTag: { readonly key: string; readonly value: string } }): void {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [stack.formatArn({ service: 'ssm', resource: 'document', resourceName: props.restoreDocumentName })],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+      conditions: { StringEquals: { [`ssm:resourceTag/${props.instanceTag.key}`]: props.instanceTag.value } },
+    }),
+  );
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }));
+  acknowledgeNag(
+    fn,
+    'SendCommand reaches only instances carrying the Lifeboat tag (the condition above; instance ids are not known in advance); ' +
+      'DescribeInstanceInformation and X-Ray have no resource-level permissions.',
+    { rule: 'IAM5', findings: ['Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'Resource::*'] },
+  );
+}
+
 /** The restore API: REST, every route IAM-authorized, one function behind it. */
 export class RestoreApi extends Construct {
   readonly api: RestApi;
@@ -34,7 +63,6 @@ export class RestoreApi extends Construct {
   constructor(scope: Construct, id: string, props: RestoreApiProps) {
     super(scope, id);
     const prefix = props.prefix ?? 'archives';
-    const stack = Stack.of(this);
     const environment: RestoreApiEnv = {
       TABLE_NAME: props.table.tableName,
       IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
@@ -43,32 +71,14 @@ export class RestoreApi extends Construct {
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       HELPER_IMAGE: props.helperImage,
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
     const fn = new LifeboatFunction(this, 'Function', { entry: 'restore-api/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(29) });
     this.function = fn;
     props.table.grantReadWriteData(fn);
     props.idempotencyTable.grantReadWriteData(fn);
     readArchives(fn, props.bucket, prefix);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ssm:SendCommand'],
-        resources: [stack.formatArn({ service: 'ssm', resource: 'document', resourceName: props.restoreDocumentName })],
-      }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ssm:SendCommand'],
-        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-        conditions: { StringEquals: { [`ssm:resourceTag/${props.instanceTag.key}`]: props.instanceTag.value } },
-      }),
-    );
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }));
-    acknowledgeNag(
-      fn,
-      'SendCommand reaches only instances carrying the Lifeboat tag (the condition above; instance ids are not known in advance); ' +
-        'DescribeInstanceInformation and X-Ray have no resource-level permissions.',
-      { rule: 'IAM5', findings: ['Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'Resource::*'] },
-    );
+    grantSendRestore(fn, props);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
     this.api = new RestApi(this, 'Api', {

@@ -12,6 +12,7 @@ import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { snsClient } from '../commons/clients/sns.ts';
+import { volumeMetric } from '../commons/volume-metric.ts';
 import { SnsNotifier } from '../core/adapters/sns.ts';
 import { CommandFinishedEnv } from './env.ts';
 import { CommandInvocationEvent } from './schema.ts';
@@ -25,6 +26,12 @@ const restoreMetrics: RestoreMetrics = {
     if (totalSeconds !== undefined) metrics.addMetric('RestoreSeconds', MetricUnit.Seconds, totalSeconds);
     if (bytes !== undefined) metrics.addMetric('RestoreBytes', MetricUnit.Bytes, bytes);
     for (const [phase, seconds] of Object.entries(phases ?? {})) metrics.addMetric(`RestorePhaseSeconds_${phase}`, MetricUnit.Seconds, seconds);
+  },
+  drillFinished: ({ source, volume, outcome, totalSeconds }) => {
+    const dims = { source, volume };
+    volumeMetric(metrics, dims, 'DrillFailed', MetricUnit.Count, outcome === 'succeeded' ? 0 : 1);
+    volumeMetric(metrics, dims, 'DrillSucceeded', MetricUnit.Count, outcome === 'succeeded' ? 1 : 0);
+    if (totalSeconds !== undefined) volumeMetric(metrics, dims, 'DrillSeconds', MetricUnit.Seconds, totalSeconds);
   },
 };
 const runner = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });

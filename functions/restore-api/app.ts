@@ -22,6 +22,8 @@ export interface ApiDeps {
   /** `service.start` made idempotent (Powertools) for requests with an Idempotency-Key. */
   readonly startIdempotent: (input: StartInput) => Promise<StartedRestore>;
   readonly now?: () => Date;
+  /** Counts restores and drills started (the dashboard's "restores started"). */
+  readonly started?: (mode: 'restore' | 'drill') => void;
 }
 
 /**
@@ -70,11 +72,13 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       if (request.dryRun) return json(200, { dryRun: true, plan: await deps.service.plan(request) });
       const key = header(event, 'Idempotency-Key');
       const started = key === undefined ? await deps.service.start(request, principal) : await deps.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      deps.started?.('restore');
       return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
     }
     case 'POST /drills': {
       // A drill on demand: the archive restored under throwaway names, verified and removed.
       const started = await deps.service.drill(DrillRequest.parse(bodyOf(event)), principal);
+      deps.started?.('drill');
       return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
     }
     case 'GET /restores/{id}': {

@@ -9,5 +9,6 @@ export const RestoreApiEnv = z.object({
   OUTPUT_LOG_GROUP: z.string().min(1),
   HELPER_IMAGE: z.string().min(1),
   LIFEBOAT_RUNBOOKS_DIR: z.string().startsWith('/'),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
 });
 export type RestoreApiEnv = z.infer<typeof RestoreApiEnv>;

@@ -2,6 +2,8 @@ import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { S3ArchiveStore } from '../core/archive-store.ts';
@@ -19,6 +21,10 @@ import { RestoreApiEnv } from './env.ts';
 
 const env = RestoreApiEnv.parse(process.env);
 const logger = new Logger({ serviceName: 'lifeboat-restore-api' });
+const metrics = new Metrics({ serviceName: 'lifeboat' });
+const started = (mode: 'restore' | 'drill'): void => {
+  metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);
+};
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
 const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(
@@ -34,8 +40,9 @@ const startIdempotent = idempotentStart(
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
   .use(httpErrors({ log: (e) => { logger.error('unhandled error', e as Error); } }))
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
-    return handleApi({ service, catalog, startIdempotent }, event);
+    return handleApi({ service, catalog, startIdempotent, started }, event);
   });

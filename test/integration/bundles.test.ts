@@ -19,10 +19,12 @@ describe('Lambda bundles', () => {
     mkdirSync(join(outdir, 'node_modules'));
     symlinkSync(join(ROOT, 'node_modules/@aws-sdk'), join(outdir, 'node_modules/@aws-sdk'));
     const app = new App({ outdir });
-    const stack = new LifeboatStack(app, 'Bundles');
+    const stack = new LifeboatStack(app, 'Bundles', { config: { protect: [{ source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60 }] } });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Properties?: { Code?: { S3Key?: string } } }> };
-    const byName = { 'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function };
+    const { drillFunction, freshnessFunction } = stack.protection;
+    if (!drillFunction || !freshnessFunction) throw new Error('a protected volume makes the drill and freshness functions');
+    const byName = { 'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function, drill: drillFunction, freshness: freshnessFunction };
     assets = Object.fromEntries(
       Object.entries(byName).map(([name, fn]) => {
         const id = stack.getLogicalId(fn.node.defaultChild as CfnFunction);
@@ -39,7 +41,11 @@ describe('Lambda bundles', () => {
     expect(existsSync(join(assets['restore-api'] ?? '', 'runbooks/restore-volume.yaml'))).toBe(true);
   });
 
-  it.each(['restore-api', 'catalog', 'command-finished'])('%s loads in a fresh Node.js process with its environment', (name) => {
+  it('the drill bundle carries the runbooks too', () => {
+    expect(existsSync(join(assets.drill ?? '', 'runbooks/restore-volume.yaml'))).toBe(true);
+  });
+
+  it.each(['restore-api', 'catalog', 'command-finished', 'drill', 'freshness'])('%s loads in a fresh Node.js process with its environment', (name) => {
     const dir = assets[name] ?? '';
     const env = {
       PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TABLE_NAME: 'tbl', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'bkt',

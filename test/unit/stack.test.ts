@@ -56,7 +56,7 @@ describe('LifeboatStack', () => {
 
   it('every API route is IAM-authorized', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { HttpMethod: string; AuthorizationType: string } }[];
-    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
+    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'GET', 'GET', 'POST', 'POST']);
     for (const m of methods) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -145,6 +145,83 @@ describe('LifeboatStack', () => {
   it('a configuration mistake fails synth with a message naming the field', () => {
     expect(() => synth({ existingBucketName: 'Not_A_Bucket' })).toThrow(/existingBucketName[\s\S]*must be an S3 bucket name/);
     expect(() => synth({ objectLockDays: 0 })).toThrow(/objectLockDays/);
+  });
+});
+
+describe('protected volumes: drills, freshness alarms, dashboard', () => {
+  const policies = [
+    { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, drillSchedule: 'cron(0 4 * * ? *)', rpoMinutes: 60, verify: { query: 'select count(*) from orders', expectMinimum: 1000 }, notify: ['oncall@example.com'] },
+    { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } }, rpoMinutes: 1440 },
+  ];
+  let stack: LifeboatStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth({ protect: policies }));
+  });
+  const schedules = (): { Properties: { ScheduleExpression: string; Target: { Input: string } } }[] =>
+    Object.values(template.findResources('AWS::Scheduler::Schedule')) as never;
+
+  it('a drill schedule per protected volume, handing the drill function exactly that volume', () => {
+    const drills = schedules().filter((s) => s.Properties.Target.Input.includes('drillHost'));
+    expect(drills.map((d) => [d.Properties.ScheduleExpression, JSON.parse(d.Properties.Target.Input) as unknown])).toEqual([
+      ['cron(0 4 * * ? *)', { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, verifyQuery: 'select count(*) from orders', expectMinimum: 1000 }],
+      ['cron(0 4 * * ? *)', { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } } }],
+    ]);
+  });
+
+  it('one freshness schedule checks every protected volume against its RPO', () => {
+    const freshness = schedules().filter((s) => s.Properties.Target.Input.includes('rpoSeconds'));
+    expect(freshness).toHaveLength(1);
+    expect(freshness[0]?.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(JSON.parse(freshness[0]?.Properties.Target.Input ?? '{}')).toEqual({
+      volumes: [{ source: 'db1', volume: 'pgdata', rpoSeconds: 3600 }, { source: 'billing', volume: 'ledger', rpoSeconds: 86400 }],
+    });
+  });
+
+  it.each([['db1', 'pgdata'], ['billing', 'ledger']])('%s/%s has an overdue-backup alarm (no data = overdue) and a failed-drill alarm, both notifying', (source, volume) => {
+    const dims = [{ Name: 'Source', Value: source }, { Name: 'Volume', Value: volume }, { Name: 'service', Value: 'lifeboat' }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Lifeboat', MetricName: 'BackupOverdue', Dimensions: dims, Threshold: 1, TreatMissingData: 'breaching',
+      AlarmActions: Match.arrayWith([{ Ref: stack.getLogicalId(stack.notifications.topic.node.defaultChild as never) }]),
+      OKActions: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Lifeboat', MetricName: 'DrillFailed', Dimensions: dims, Threshold: 1, TreatMissingData: 'notBreaching' });
+  });
+
+  it('the people named for a volume get its alarms by e-mail', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  it('the dashboard has the restore widgets and a row per volume', () => {
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    for (const title of ['Restores started / succeeded / failed', 'Restore time on the host', 'db1/pgdata: backup age vs RPO', 'db1/pgdata: drill outcomes', 'billing/ledger: drill restore time']) {
+      expect(body).toContain(title);
+    }
+  });
+
+  it('drills send only the restore document to tagged instances; cdk-nag still has no findings', () => {
+    const send = statements(template).filter((s) => actions(s).includes('ssm:SendCommand'));
+    expect(send).toHaveLength(4);
+    for (const s of send.filter((x) => JSON.stringify(x.Resource).includes(':instance/*'))) {
+      expect(s.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/lifeboat:managed': 'true' } });
+    }
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  it.each([
+    [{ ...policies[1], rpoMinutes: 0 }, /lifeboat\.protect\.0\.rpoMinutes: must be at least 1 minute/],
+    [{ ...policies[1], drillSchedule: 'every day' }, /lifeboat\.protect\.0\.drillSchedule: must be an EventBridge Scheduler expression/],
+    [{ ...policies[1], drillHost: { instanceId: 'web-1' } }, /lifeboat\.protect\.0\.drillHost/],
+    [{ ...policies[1], volume: '../etc' }, /lifeboat\.protect\.0\.volume: must be a Docker volume name/],
+    [{ ...policies[1], verify: { expectMinimum: 5 } }, /lifeboat\.protect\.0\.verify\.expectMinimum: expectMinimum needs a query/],
+    [{ ...policies[1], notify: ['not-an-address'] }, /lifeboat\.protect\.0\.notify\.0: must be an e-mail address/],
+  ])('a policy mistake fails synth naming the field (%#)', (policy, message) => {
+    expect(() => synth({ protect: [policy as never] })).toThrow(message);
+  });
+
+  it('a volume can be protected once', () => {
+    expect(() => synth({ protect: [policies[1] as never, policies[1] as never] })).toThrow(/lifeboat\.protect: each source\/volume may be protected once/);
   });
 });
 

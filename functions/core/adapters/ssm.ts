@@ -63,6 +63,19 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     }
   }
 
+  /** An online managed instance carrying the tag (drill hosts chosen by tag), or undefined. */
+  async onlineInstanceWithTag(key: string, value: string): Promise<string | undefined> {
+    let token: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: `tag:${key}`, Values: [value] }], NextToken: token, MaxResults: 50 }));
+      const online = (out.InstanceInformationList ?? []).filter((i) => i.PingStatus === 'Online' && i.PlatformType === 'Linux' && i.InstanceId);
+      if (online[0]?.InstanceId) return online[0].InstanceId;
+      token = out.NextToken;
+      if (!token) return undefined;
+    }
+    return undefined;
+  }
+
   async status(instanceId: string): Promise<InstanceStatus> {
     const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
     const info = out.InstanceInformationList?.[0];
