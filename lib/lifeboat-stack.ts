@@ -8,6 +8,7 @@ import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
+import { Slack, SlackConfig } from './slack.ts';
 import { ProtectionPolicy } from '../functions/core/protection.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
@@ -31,6 +32,8 @@ export const LifeboatConfig = z.strictObject({
     .max(100)
     .refine((ps) => new Set(ps.map((p) => `${p.source}/${p.volume}`)).size === ps.length, { error: 'each source/volume may be protected once' })
     .default([]),
+  /** `/lifeboat` in Slack: who may use it. @default no Slack routes */
+  slack: SlackConfig.optional(),
   /** How often backup freshness is checked (EventBridge Scheduler expression). */
   freshnessSchedule: z.string().regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' }).default('rate(15 minutes)'),
 });
@@ -51,6 +54,7 @@ export class LifeboatStack extends Stack {
   readonly completion: Completion;
   readonly notifications: Notifications;
   readonly protection: Protection;
+  readonly slack?: Slack;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
@@ -90,6 +94,19 @@ export class LifeboatStack extends Stack {
       prefix: config.archivePrefix,
       freshnessSchedule: config.freshnessSchedule,
     });
+    if (config.slack) {
+      this.slack = new Slack(this, 'Slack', {
+        config: config.slack,
+        api: this.api.api,
+        bucket: this.bucket.bucket,
+        table: this.tables.catalog,
+        restoreDocumentName,
+        outputLogGroup,
+        helperImage: config.helperImage,
+        instanceTag: config.instanceTag,
+        prefix: config.archivePrefix,
+      });
+    }
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {

@@ -14,6 +14,7 @@ import { ssmClient } from '../commons/clients/ssm.ts';
 import { snsClient } from '../commons/clients/sns.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
 import { SnsNotifier } from '../core/adapters/sns.ts';
+import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
 import { CommandFinishedEnv } from './env.ts';
 import { CommandInvocationEvent } from './schema.ts';
 
@@ -38,7 +39,8 @@ const runner = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName
 const deps = {
   catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
   runner,
-  notifier: new SnsNotifier(snsClient, env.TOPIC_ARN),
+  // Everyone subscribed to the topic, and the Slack requester of a Slack-started restore.
+  notifier: new Notifiers(new SnsNotifier(snsClient, env.TOPIC_ARN), new SlackNotifier({ warn: (message, e) => { logger.warn(message, { error: String(e) }); } })),
   metrics: restoreMetrics,
 };
 

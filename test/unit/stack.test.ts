@@ -225,6 +225,45 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
   });
 });
 
+describe('Slack', () => {
+  const slack = { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'] };
+  let stack: LifeboatStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth({ slack }));
+  });
+
+  it('the two Slack routes skip IAM (Slack signing instead); every other route stays IAM-authorized', () => {
+    const resources = template.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    const paths = Object.fromEntries(
+      Object.entries(resources.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties.PathPart as string]),
+    );
+    const methods = Object.values(resources.Resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
+    const open = methods.filter((m) => m.Properties.AuthorizationType === 'NONE').map((m) => paths[(m.Properties.ResourceId as { Ref: string }).Ref]);
+    expect(open.sort()).toEqual(['commands', 'interactions']);
+    expect(methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM')).toHaveLength(5);
+  });
+
+  it('the signing secret is in Secrets Manager; the functions get its ARN, never its value', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    for (const fn of [stack.slack?.function, stack.slack?.worker]) {
+      const env = (template.toJSON() as { Resources: Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }> }).Resources[stack.getLogicalId(fn?.node.defaultChild as CfnFunction)]?.Properties.Environment.Variables;
+      expect(env?.SIGNING_SECRET_ARN).toEqual({ Ref: expect.stringContaining('SlackSigningSecret') as unknown });
+      expect(env).toMatchObject({ SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE,U0BOB' });
+    }
+  });
+
+  it('the worker takes the queue one message at a time and reports partial failures; cdk-nag is clean', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  it('an empty allowlist or a bad id fails synth naming the field', () => {
+    expect(() => synth({ slack: { ...slack, userIds: [] } })).toThrow(/lifeboat\.slack\.userIds: name at least one user id/);
+    expect(() => synth({ slack: { ...slack, channelIds: ['#oncall'] } })).toThrow(/lifeboat\.slack\.channelIds\.0: must be a Slack id/);
+  });
+});
+
 describe('document size', () => {
   it.each(DOCUMENTS)('%s stays under the 64 KB SSM document content limit', (name) => {
     expect(JSON.stringify(loadDocument(name)).length).toBeLessThan(64 * 1024);

@@ -78,6 +78,8 @@ export const RestoreRecord = z.object({
   commandStatus: z.string().optional(),
   /** First line of the verification query's output. */
   verifyOutput: z.string().nullable().optional(),
+  /** Where to tell the requester the outcome (a restore started from Slack): the interaction's response_url. */
+  notifySlack: z.object({ responseUrl: z.url(), channelId: z.string(), userId: z.string() }).optional(),
   /** Set for drills: the protected volume whose archive is proven (the record's volume is the throwaway one). */
   drill: z.object({ volume: z.string(), expectMinimum: z.number().int().nonnegative().optional() }).optional(),
 });

@@ -95,12 +95,12 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
       error: updated.error,
     });
     deps.metrics?.drillFinished?.({ source: updated.source, volume: updated.drill.volume, outcome: state, totalSeconds: result?.totalSeconds });
-    // A passing drill is routine; a failing one is news.
-    if (state !== 'succeeded') {
+    // A passing drill is routine; a failing one is news (and whoever asked from Slack hears either way).
+    if (state !== 'succeeded' || updated.notifySlack) {
       await deps.notifier?.restoreFinished({
         restoreId,
         state,
-        subject: `Lifeboat drill FAILED: ${updated.source}/${updated.drill.volume} (archive ${updated.archiveKey})`,
+        subject: `Lifeboat drill ${state === 'succeeded' ? 'passed' : 'FAILED'}: ${updated.source}/${updated.drill.volume} (archive ${updated.archiveKey})`,
         text: describe(updated),
         record: updated,
       });

@@ -163,7 +163,7 @@ export class RestoreService {
   }
 
   /** Plans, locks, presigns, sends the restore document and records it. */
-  async start(request: RestoreRequest, requestedBy: Requester): Promise<StartedRestore> {
+  async start(request: RestoreRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack'> = {}): Promise<StartedRestore> {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.plan(request, restoreId);
@@ -180,6 +180,7 @@ export class RestoreService {
       ifVolumeExists: request.ifVolumeExists,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
+      ...extra,
     });
   }
 
@@ -225,7 +226,7 @@ export class RestoreService {
   }
 
   /** Starts a drill of a protected volume's archive (scheduled, or on demand). */
-  async drill(request: DrillRequest, requestedBy: Requester): Promise<StartedRestore> {
+  async drill(request: DrillRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack'> = {}): Promise<StartedRestore> {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.planDrill(request, restoreId);
@@ -243,6 +244,7 @@ export class RestoreService {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       drill: { volume: request.volume, ...(request.expectMinimum === undefined ? {} : { expectMinimum: request.expectMinimum }) },
+      ...extra,
     });
   }
 
@@ -291,6 +293,7 @@ export class RestoreService {
   async get(id: string): Promise<RestoreRecord> {
     const record = await this.deps.catalog.getRestore(id);
     if (!record) throw new NotFoundError(`no restore ${id}`);
-    return record;
+    // The Slack response_url is a capability to post into a channel: it stays inside Lifeboat.
+    return { ...record, notifySlack: undefined };
   }
 }

@@ -1,0 +1,41 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SLACK_RESPONSE_URL, postToSlack } from '../core/adapters/slack.ts';
+import { SsmCommandRunner } from '../core/adapters/ssm.ts';
+import { S3ArchiveStore } from '../core/archive-store.ts';
+import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { RestoreService } from '../core/restore/service.ts';
+import { loadDocument } from '../core/runbooks/document.ts';
+import type { SlackDeps } from '../core/slack/app.ts';
+import { documentClient } from '../commons/clients/dynamodb.ts';
+import { logsClient } from '../commons/clients/logs.ts';
+import { s3Client } from '../commons/clients/s3.ts';
+import { sqsClient } from '../commons/clients/sqs.ts';
+import { ssmClient } from '../commons/clients/ssm.ts';
+import { SlackEnv } from './env.ts';
+
+/** What both Slack functions share, built once per container. */
+export function slackDeps(): SlackDeps {
+  const env = SlackEnv.parse(process.env);
+  const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
+  const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+  return {
+    service: new RestoreService(
+      { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
+      { document: loadDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+    ),
+    catalog,
+    access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS },
+    // Cached across invocations for 5 minutes (Powertools Parameters); never logged, never in the environment.
+    signingSecret: async () => {
+      const value = await getSecret(env.SIGNING_SECRET_ARN, { maxAge: 300 });
+      if (typeof value !== 'string' || value.length < 16) throw new Error('the Slack signing secret is not set');
+      return value;
+    },
+    responseUrlPattern: SLACK_RESPONSE_URL,
+    enqueue: async (work) => {
+      await sqsClient.send(new SendMessageCommand({ QueueUrl: env.WORK_QUEUE_URL, MessageBody: JSON.stringify(work) }));
+    },
+    post: (url, message) => postToSlack(url, message),
+  };
+}

@@ -1,0 +1,100 @@
+import { Duration } from 'aws-cdk-lib';
+import { AuthorizationType, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import type { SlackEnv } from '../functions/slack/env.ts';
+import { readArchives } from './catalog.ts';
+import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
+import { acknowledgeNag } from './nag.ts';
+import { grantSendRestore } from './restore-api.ts';
+
+const SLACK_ID = z.string().regex(/^[A-Z0-9]{2,32}$/, { error: 'must be a Slack id such as T0123ABCD' });
+
+/** Who may use `/lifeboat` (stack configuration). Every list must name someone: empty means nobody. */
+export const SlackConfig = z.strictObject({
+  teamIds: z.array(SLACK_ID).min(1, { error: 'name at least one Slack workspace (team) id' }),
+  channelIds: z.array(SLACK_ID).min(1, { error: 'name at least one channel id' }),
+  userIds: z.array(SLACK_ID).min(1, { error: 'name at least one user id' }),
+  /** An existing Secrets Manager secret holding the app's signing secret. @default a new secret to fill in after deploy */
+  signingSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' }).optional(),
+});
+export type SlackConfig = z.infer<typeof SlackConfig>;
+
+export interface SlackProps {
+  readonly config: SlackConfig;
+  readonly api: RestApi;
+  readonly bucket: IBucket;
+  readonly table: TableV2;
+  readonly restoreDocumentName: string;
+  readonly outputLogGroup: LogGroup;
+  readonly helperImage: string;
+  readonly instanceTag: { readonly key: string; readonly value: string };
+  readonly prefix: string;
+}
+
+/**
+ * `/lifeboat` in Slack: two routes on the API without IAM auth (Slack request
+ * signing instead, checked by the function), a function that answers within
+ * Slack's 3 seconds, a queue, and a worker that does the work.
+ */
+export class Slack extends Construct {
+  readonly secret: ISecret;
+  readonly function: LifeboatFunction<SlackEnv>;
+  readonly worker: LifeboatFunction<SlackEnv>;
+
+  constructor(scope: Construct, id: string, props: SlackProps) {
+    super(scope, id);
+    const { config } = props;
+    if (config.signingSecretArn) {
+      this.secret = Secret.fromSecretCompleteArn(this, 'SigningSecret', config.signingSecretArn);
+    } else {
+      const secret = new Secret(this, 'SigningSecret', { description: 'Lifeboat: the Slack app signing secret (paste it from the app settings, Basic Information)' });
+      acknowledgeNag(secret, 'Slack signing secrets are rotated in the Slack app settings, not by a Lambda rotation function.', { rule: 'SMG4' });
+      this.secret = secret;
+    }
+    const dlq = new Queue(this, 'WorkDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    acknowledgeNag(dlq, 'This queue is the dead-letter queue of the Slack work queue.', { rule: 'SQS3' });
+    const queue = new Queue(this, 'Work', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(120),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: 3 },
+    });
+    const environment: SlackEnv = {
+      TABLE_NAME: props.table.tableName,
+      BUCKET_NAME: props.bucket.bucketName,
+      RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
+      OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
+      HELPER_IMAGE: props.helperImage,
+      LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
+      SIGNING_SECRET_ARN: this.secret.secretArn,
+      WORK_QUEUE_URL: queue.queueUrl,
+      SLACK_TEAM_IDS: config.teamIds.join(','),
+      SLACK_CHANNEL_IDS: config.channelIds.join(','),
+      SLACK_USER_IDS: config.userIds.join(','),
+    };
+    this.function = new LifeboatFunction(this, 'Function', { entry: 'slack/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(10) });
+    this.worker = new LifeboatFunction(this, 'Worker', { entry: 'slack/worker.ts', environment, withRunbooks: true, timeout: Duration.seconds(60) });
+    for (const fn of [this.function, this.worker]) {
+      this.secret.grantRead(fn);
+      props.table.grantReadWriteData(fn);
+      readArchives(fn, props.bucket, props.prefix);
+      grantSendRestore(fn, props);
+    }
+    queue.grantSendMessages(this.function);
+    this.worker.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
+
+    const slack = props.api.root.addResource('slack');
+    const integration = new LambdaIntegration(this.function);
+    for (const route of ['commands', 'interactions']) {
+      const method = slack.addResource(route).addMethod('POST', integration, { authorizationType: AuthorizationType.NONE });
+      acknowledgeNag(method, 'Slack cannot sign requests with SigV4: this route checks Slack request signing (HMAC-SHA256 over the raw body, 5-minute window) before anything else.', { rule: 'APIG4' }, { rule: 'COG4' });
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import { Notifiers, SlackNotifier, postToSlack } from '#core/adapters/slack.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { completeRestore } from '#core/restore/completion.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
+import { slackSignature } from '#core/slack/signature.ts';
+import {
+  HELPER_IMAGE, containerState, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName, volumeExists, waitForPostgres,
+} from './support/docker.ts';
+import { backup, explain, restoreDocument } from './support/runbooks.ts';
+
+// Slack, end to end on 127.0.0.1: a signed slash command, the plan with buttons at a
+// local receiver standing in for response_url, a signed Confirm, the restore on real
+// Docker through the local runner, and the result with its timings posted back.
+describe('/lifeboat restore from Slack, on real Docker', () => {
+  const SECRET = 'e2e-signing-secret-0123456789abcdef';
+  const INSTANCE = 'i-00000000000051ac';
+  const volume = uniqueName('slack-data');
+  const db = uniqueName('slack-db');
+  let s3: LocalS3;
+  let dynamo: LocalDynamo;
+  let runner: LocalCommandRunner;
+  let deps: SlackDeps;
+  let slackApi: Server;
+  let receiver: Server;
+  let slackUrl: string;
+  let hookBase: string;
+  let rows: string;
+  const queue: SlackWork[] = [];
+  const received: { path: string; message: SlackMessage }[] = [];
+  let sends = 0;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dynamo = await startLocalDynamo();
+    const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    const store = new S3ArchiveStore(s3.client, s3.bucket);
+    // The receiver standing in for Slack's response_url.
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', message: JSON.parse(body) as SlackMessage });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port.toString()}`;
+    const responseUrlPattern = new RegExp(`^${hookBase}/`);
+
+    runner = new LocalCommandRunner(restoreDocument, {
+      instanceId: INSTANCE,
+      onStatusChange: (change) => completeRestore({ catalog, runner, notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) }, change),
+    });
+    // The runner, counting what reaches the host.
+    const counting = {
+      sendRestore: (r: Parameters<LocalCommandRunner['sendRestore']>[0]) => { sends++; return runner.sendRestore(r); },
+      invocationOutput: (commandId: string) => runner.invocationOutput(commandId),
+    };
+    const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE });
+    deps = {
+      service,
+      catalog,
+      access: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'] },
+      signingSecret: () => Promise.resolve(SECRET),
+      responseUrlPattern,
+      enqueue: (w) => { queue.push(w); return Promise.resolve(); },
+      post: (url, message) => postToSlack(url, message),
+    };
+    // Slack's side of the app: the two routes over HTTP on 127.0.0.1.
+    slackApi = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        void handleSlackHttp(deps, { path: req.url === '/slack/interactions' ? '/slack/interactions' : '/slack/commands', headers: req.headers as Record<string, string>, rawBody: body }).then((a) => {
+          res.writeHead(a.statusCode, a.headers).end(a.body);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => slackApi.listen(0, '127.0.0.1', resolve));
+    slackUrl = `http://127.0.0.1:${(slackApi.address() as AddressInfo).port.toString()}`;
+
+    // Production: a database, backed up by Lifeboat; then the host is lost.
+    await initPostgresVolume(volume);
+    await startPostgres(db, volume);
+    await seedRows(db, 1500);
+    rows = await rowsFingerprint(db);
+    const made = await backup(s3, { VolumeName: volume, ContainerName: db, Consistency: 'pause', Source: 'chat-host' });
+    expect(made.result?.outcome, explain(made)).toBe('succeeded');
+    await ingestCreated({ store, catalog }, made.result?.archiveKey ?? '', { decoded: true });
+    await ingestCreated({ store, catalog }, made.result?.manifestKey ?? '', { decoded: true });
+    await removeAll([db], [volume]);
+  });
+  afterAll(async () => {
+    await runner.settled();
+    await removeAll([db], [volume]);
+    await new Promise((resolve) => slackApi.close(resolve));
+    await new Promise((resolve) => receiver.close(resolve));
+    await s3.close();
+    await dynamo.close();
+  });
+
+  /** Slack sending a signed request. */
+  async function slack(path: '/slack/commands' | '/slack/interactions', fields: Record<string, string>): Promise<{ status: number; body: string }> {
+    const body = new URLSearchParams(fields).toString();
+    const ts = Math.floor(Date.now() / 1000).toString();
+    const res = await fetch(`${slackUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) },
+      body,
+    });
+    return { status: res.status, body: await res.text() };
+  }
+  const command = (text: string, user = 'U0ALICE', channel = 'C0ONCALL') =>
+    slack('/slack/commands', { command: '/lifeboat', text, team_id: 'T0LIFE', channel_id: channel, user_id: user, response_url: `${hookBase}/command` });
+  const click = (user: string, value: string, action = 'lifeboat_confirm') =>
+    slack('/slack/interactions', {
+      payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0LIFE' }, user: { id: user }, channel: { id: 'C0ONCALL' }, response_url: `${hookBase}/interaction`, actions: [{ action_id: action, value }] }),
+    });
+  /** The queue worker (SQS in AWS). */
+  async function drain(): Promise<void> {
+    for (let w = queue.shift(); w; w = queue.shift()) await performSlackWork(deps, w);
+  }
+
+  it('plan with buttons → confirm by the requester → restored on Docker → the result with timings posted back', async () => {
+    const ack = await command(`restore chat-host/${volume} to ${INSTANCE}`);
+    expect(ack.status).toBe(200);
+    expect(JSON.parse(ack.body)).toMatchObject({ response_type: 'ephemeral', text: 'Working on `restore`…' });
+    await drain();
+    const plan = received.at(-1)?.message;
+    expect(plan?.response_type).toBe('ephemeral');
+    expect(plan?.text).toContain('nothing is sent until <@U0ALICE> confirms');
+    const buttons = (plan?.blocks?.[1] as { elements: { action_id: string; value: string }[] }).elements;
+    expect(buttons.map((b) => b.action_id)).toEqual(['lifeboat_confirm', 'lifeboat_cancel']);
+    expect(sends).toBe(0);
+
+    // Bob clicks Alice's Confirm: refused, nothing sent.
+    await click('U0BOB', buttons[0]?.value ?? '');
+    await drain();
+    expect(received.at(-1)?.message.text).toContain('Only <@U0ALICE>');
+    expect(sends).toBe(0);
+
+    // Alice confirms: the restore runs on the engine.
+    expect((await click('U0ALICE', buttons[0]?.value ?? '')).status).toBe(200);
+    await drain();
+    expect(sends).toBe(1);
+    const startedMsg = received.at(-1);
+    expect(startedMsg).toMatchObject({ path: '/interaction', message: { response_type: 'in_channel', replace_original: true } });
+    const restoreId = /restore `(r-[a-z0-9]+-[a-f0-9]{8})`/.exec(startedMsg?.message.text ?? '')?.[1] ?? '';
+    expect(restoreId).not.toBe('');
+
+    await runner.settled();
+    const final = received.at(-1);
+    expect(final?.path).toBe('/interaction');
+    expect(final?.message.text).toContain(`Restore ${restoreId} of ${volume} on ${INSTANCE}: SUCCEEDED.`);
+    expect(final?.message.text).toMatch(/Phases \(s\): preflight \d+\.\d, download \d+\.\d, extract/);
+    expect(final?.message.text).toMatch(/total \d+\.\d s; \d+ bytes/);
+    expect((await deps.service.get(restoreId)).requestedBy).toBe('slack:T0LIFE/U0ALICE');
+
+    expect(await volumeExists(volume)).toBe(true);
+    await waitForPostgres(db);
+    expect(await rowsFingerprint(db)).toBe(rows);
+
+    // status answers with the same record.
+    await command(`status ${restoreId}`);
+    await drain();
+    expect(received.at(-1)?.message.text).toContain('SUCCEEDED');
+  });
+
+  it('an unauthorized user, or the wrong channel, is refused and nothing is sent', async () => {
+    for (const [user, channel, message] of [
+      ['U0MALLORY', 'C0ONCALL', "is not on Lifeboat's list"],
+      ['U0ALICE', 'C0RANDOM', 'does not take commands in this channel'],
+    ] as const) {
+      const ack = await command(`restore chat-host/${volume} to ${INSTANCE} preserve`, user, channel);
+      expect((JSON.parse(ack.body) as SlackMessage).text).toContain(message);
+    }
+    expect(queue).toEqual([]);
+    expect(sends).toBe(1); // only the one Alice confirmed above
+    expect(await containerState(db)).toBe('running');
+  });
+
+  it('a request with a bad signature gets 401', async () => {
+    const body = new URLSearchParams({ command: '/lifeboat', text: 'volumes', team_id: 'T0LIFE', channel_id: 'C0ONCALL', user_id: 'U0ALICE', response_url: `${hookBase}/command` }).toString();
+    const res = await fetch(`${slackUrl}/slack/commands`, {
+      method: 'POST',
+      headers: { 'x-slack-request-timestamp': Math.floor(Date.now() / 1000).toString(), 'x-slack-signature': slackSignature('wrong', '1', body) },
+      body,
+    });
+    expect(res.status).toBe(401);
+    expect(queue).toEqual([]);
+  });
+});
