@@ -30,9 +30,16 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 export function volumesText(volumes: readonly VolumeView[]): string {
   if (volumes.length === 0) return 'No archives cataloged yet. Back a volume up first: lifeboat backup <volume>';
+  const now = Date.now();
   return table(
-    ['SOURCE', 'VOLUME', 'NEWEST ARCHIVE', 'AGE'],
-    volumes.map((v) => [v.source, v.volume, v.newestTakenAt, age(v.newestAgeSeconds)]),
+    ['SOURCE', 'VOLUME', 'NEWEST ARCHIVE', 'AGE', 'LAST PROVEN RESTORABLE'],
+    volumes.map((v) => [
+      v.source,
+      v.volume,
+      v.newestTakenAt,
+      age(v.newestAgeSeconds),
+      v.lastProvenAt ? `${age((now - Date.parse(v.lastProvenAt)) / 1000)} ago` : v.lastDrill ? `never (last drill ${v.lastDrill.outcome})` : 'never (no drill yet)',
+    ]),
   );
 }
 
@@ -67,7 +74,8 @@ export function recordText(r: RestoreRecord): string {
     lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
   }
   if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
-  if (r.verifyOutput) lines.push(`  the database answered: ${r.verifyOutput}`);
+  if (r.drill && r.verifyOutput) lines.push(`  the check answered: ${r.verifyOutput}${r.drill.expectMinimum === undefined ? '' : ` (at least ${r.drill.expectMinimum.toString()} expected)`}`);
+  else if (r.state === 'succeeded') lines.push('  the database answers queries again');
   if (r.preservedVolume) lines.push(`  the previous data is kept, byte for byte, in volume ${r.preservedVolume}`);
   if (r.error) lines.push(`  error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);
   if (r.error?.includes('IfVolumeExists=preserve')) lines.push('  to keep the current data aside and restore anyway, add --preserve');
