@@ -1,0 +1,379 @@
+/**
+ * Lifeboat benchmarks: `npm run bench` (full, minutes) or `npm run bench -- --smoke` (seconds, in npm test).
+ *
+ * Every comparison runs side by side in this one run, on the same data, alternating
+ * the contenders, median of --runs (≥ 3 outside smoke mode); results are ratios
+ * against a baseline measured here, because this machine is shared and noisy.
+ * Writes bench/results.json (or --out) and prints a table.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
+import { S3ArchiveStore } from '../functions/core/archive-store.ts';
+import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '../functions/core/catalog/ingest.ts';
+import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
+import { ROOT } from '../functions/core/paths.ts';
+import { completeRestore } from '../functions/core/restore/completion.ts';
+import { RestoreService } from '../functions/core/restore/service.ts';
+import { loadDocument } from '../functions/core/runbooks/document.ts';
+import { runDocument } from '../functions/core/runbooks/local-runner.ts';
+import { BackupResult, RestoreResult } from '../functions/core/runbooks/results.ts';
+import { LifeboatStack } from '../lib/lifeboat-stack.ts';
+import { BenchResults, type BenchResult } from './results.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    scale: { type: 'string' },
+    runs: { type: 'string' },
+    'catalog-size': { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'bench/results.json') },
+  },
+});
+const SMOKE = args.smoke;
+const SCALE = Number(args.scale ?? (SMOKE ? 1 : 40));
+const RUNS = Number(args.runs ?? (SMOKE ? 1 : 3));
+const CATALOG_SIZE = Number(args['catalog-size'] ?? (SMOKE ? 200 : 100_000));
+const HELPER = process.env.LIFEBOAT_HELPER_IMAGE ?? 'local/lifeboat-helper:1';
+const POSTGRES = process.env.LIFEBOAT_POSTGRES_IMAGE ?? 'local/postgres:15';
+const PGDATA = '/var/lib/postgresql/data';
+const P = 'lifeboat-bench';
+const SRC = `${P}-src`;
+const DB = `${P}-db`;
+
+const results: BenchResult[] = [];
+const log = (text: string): void => { process.stderr.write(`[bench] ${text}\n`); };
+const docker = (...a: string[]): string => execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim();
+const quiet = (...a: string[]): void => void spawnSync('docker', a, { stdio: 'ignore' });
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+const seconds = async (fn: () => unknown): Promise<number> => {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+};
+/** Runs a shell line without blocking the event loop (the S3-compatible server lives in this process). */
+const sh = (script: string, env: Record<string, string> = {}): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+    child.on('error', reject);
+    child.on('close', (code) => { if (code === 0) resolve(); else reject(new Error(`${script.slice(0, 80)}: exit ${String(code)}`)); });
+  });
+const record = (r: Omit<BenchResult, 'ratio'> & { ratio?: number | null }): void => {
+  const full = { ratio: null, ...r };
+  results.push(full);
+  log(`${r.name}: ${r.value.toFixed(3)} ${r.unit}${full.ratio === null ? '' : ` (${full.ratio.toFixed(2)}× ${r.baseline})`}`);
+};
+
+/** Alternates the contenders run by run; each gets a fresh target first (not timed). */
+async function sideBySide(contenders: Record<string, { prepare?: () => void; run: () => Promise<number> }>): Promise<Record<string, number[]>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, c] of Object.entries(contenders)) {
+      c.prepare?.();
+      samples[name]?.push(await c.run());
+    }
+  }
+  return samples;
+}
+
+function freshVolume(name: string): void {
+  quiet('volume', 'rm', '-f', name);
+  docker('volume', 'create', name);
+}
+const volumeDir = (name: string): string => docker('volume', 'inspect', '-f', '{{.Mountpoint}}', name);
+
+function cleanup(): void {
+  quiet('rm', '-f', DB);
+  for (const v of docker('volume', 'ls', '-q', '--filter', `name=${P}`).split('\n').filter(Boolean)) quiet('volume', 'rm', '-f', v);
+}
+
+async function dataPaths(s3: LocalS3, work: string): Promise<void> {
+  log(`making a PostgreSQL volume with pgbench -i -s ${SCALE.toString()}`);
+  docker('volume', 'create', SRC);
+  docker('run', '--rm', '--network', 'none', '-v', `${SRC}:${PGDATA}`, POSTGRES, 'initdb', '-D', PGDATA, '-A', 'trust', '-U', 'postgres');
+  docker('run', '-d', '--name', DB, '--network', 'none', '--shm-size', '256m', '-v', `${SRC}:${PGDATA}`, POSTGRES);
+  for (let i = 0; i < 120 && spawnSync('docker', ['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql']).status !== 0; i++) await new Promise((r) => setTimeout(r, 250));
+  docker('exec', DB, 'pgbench', '-i', '-q', '-s', String(SCALE), '-h', '/var/run/postgresql', '-U', 'postgres', 'postgres');
+  docker('exec', DB, 'psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-XAtqc', 'checkpoint');
+  docker('stop', DB);
+  const dataBytes = Number(docker('run', '--rm', '-v', `${SRC}:/d:ro`, HELPER, 'du', '-sb', '/d').split(/\s+/)[0]);
+  log(`source volume: ${(dataBytes / 1e6).toFixed(0)} MB`);
+
+  // ---- backup: Lifeboat's document vs the classic tar czf through the helper
+  const backupDoc = loadDocument('backup-volume');
+  let archiveKey = '';
+  let archiveSha = '';
+  const backups = await sideBySide({
+    lifeboat: {
+      run: async () => {
+        let out: Awaited<ReturnType<typeof runDocument<BackupResult>>> | undefined;
+        const t = await seconds(async () => {
+          out = await runDocument(backupDoc, { BackupId: `bench-${Date.now().toString()}`, VolumeName: SRC, ContainerName: DB, Consistency: 'none', Bucket: s3.bucket, Source: 'bench', S3EndpointUrl: s3.endpoint, HelperImage: HELPER }, BackupResult, { env: s3.hostEnv });
+        });
+        if (out?.result?.outcome !== 'succeeded') throw new Error(`backup failed: ${out?.result?.error ?? out?.stderr.slice(-400) ?? ''}`);
+        archiveKey = out.result.archiveKey ?? '';
+        archiveSha = out.result.sha256 ?? '';
+        return t;
+      },
+    },
+    classic: {
+      run: () => seconds(() => { docker('run', '--rm', '--network', 'none', '-v', `${SRC}:/data:ro`, '-v', `${work}:/backup`, HELPER, '/bin/busybox', 'tar', 'czf', '/backup/classic.tar.gz', '-C', '/data', '.'); }),
+    },
+  });
+  record({ name: 'backup.classic_tar_czf', value: median(backups.classic ?? []), unit: 's', baseline: 'backup.lifeboat', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.classic ?? [] });
+  record({ name: 'backup.lifeboat', value: median(backups.lifeboat ?? []), unit: 's', baseline: 'backup.classic_tar_czf', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.lifeboat ?? [] });
+  const classicBytes = statSync(join(work, 'classic.tar.gz')).size;
+  // The floor's input: the same tar stream, already decompressed, on local disk.
+  log('restores: Lifeboat (presigned URL, streaming) vs classic (download, then tar xzf) vs floor (GNU tar, plain stream)');
+  await sh(`gzip -dc "${work}/classic.tar.gz" > "${work}/plain.tar"`);
+  await s3.put('bench/classic.tar.gz', readFileSync(join(work, 'classic.tar.gz')));
+
+  // ---- restore data path: Lifeboat (presigned URL, streaming) vs classic (download, then tar xzf) vs floor
+  const restoreDoc = loadDocument('restore-volume');
+  const phases: Record<string, number[]> = {};
+  const target = `${P}-target`;
+  const restores = await sideBySide({
+    lifeboat: {
+      prepare: () => { quiet('volume', 'rm', '-f', target); },
+      run: async () => {
+        const url = await s3.presignGet(archiveKey);
+        let out: Awaited<ReturnType<typeof runDocument<RestoreResult>>> | undefined;
+        const t = await seconds(async () => {
+          out = await runDocument(restoreDoc, { RestoreId: `bench-${Date.now().toString()}`, ArchiveUrl: url, ExpectedSha256: archiveSha, VolumeName: target, ContainerName: '', Verify: 'none', HelperImage: HELPER }, RestoreResult, {
+            ...(process.env.BENCH_VERBOSE ? { onStderr: (c: string) => process.stderr.write(c) } : {}),
+          });
+        });
+        if (out?.result?.outcome !== 'succeeded') throw new Error(`restore failed: ${out?.result?.error ?? out?.stderr.slice(-400) ?? ''}`);
+        for (const [k, v] of Object.entries(out.result.phases)) (phases[k] ??= []).push(v);
+        return t;
+      },
+    },
+    classic: {
+      prepare: () => { freshVolume(target); rmSync(join(work, 'download.tar.gz'), { force: true }); },
+      run: async () => {
+        const url = await s3.presignGet('bench/classic.tar.gz');
+        return seconds(async () => {
+          await sh(`curl -fsS -o "${work}/download.tar.gz" "$URL"`, { URL: url });
+          docker('run', '--rm', '--network', 'none', '-v', `${target}:/data`, '-v', `${work}:/backup`, HELPER, '/bin/busybox', 'tar', 'xzf', '/backup/download.tar.gz', '-C', '/data');
+        });
+      },
+    },
+    floor: {
+      prepare: () => { freshVolume(target); },
+      run: () => seconds(() => sh(`tar -xf "${work}/plain.tar" -C "${volumeDir(target)}" --numeric-owner --same-owner -p && sync -f "${volumeDir(target)}"`)),
+    },
+  });
+  const lb = median(restores.lifeboat ?? []);
+  record({ name: 'restore.lifeboat', value: lb, unit: 's', baseline: 'restore.classic', ratio: median(restores.classic ?? []) / lb, samples: restores.lifeboat ?? [] });
+  record({ name: 'restore.classic', value: median(restores.classic ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: median(restores.classic ?? []) / lb, samples: restores.classic ?? [] });
+  record({ name: 'restore.floor_gnu_tar_plain', value: median(restores.floor ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: lb / median(restores.floor ?? []), samples: restores.floor ?? [] });
+  for (const [k, v] of Object.entries(phases)) record({ name: `restore.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'restore.lifeboat', ratio: median(v) / lb, samples: v });
+  record({ name: 'data.volume_bytes', value: dataBytes, unit: 'B', baseline: 'none', samples: [dataBytes] });
+  record({ name: 'data.archive_bytes.lifeboat_zstd', value: (await s3.client.send(new (await import('@aws-sdk/client-s3')).HeadObjectCommand({ Bucket: s3.bucket, Key: archiveKey }))).ContentLength ?? 0, unit: 'B', baseline: 'data.archive_bytes.classic_gzip', ratio: null, samples: [] });
+  record({ name: 'data.archive_bytes.classic_gzip', value: classicBytes, unit: 'B', baseline: 'none', samples: [classicBytes] });
+  quiet('volume', 'rm', '-f', target);
+}
+
+/** Request → database answering through the core with local adapters; minus the host's own time = orchestration. */
+async function orchestration(s3: LocalS3): Promise<void> {
+  const dynamo = await startLocalDynamo();
+  try {
+    const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    const store = new S3ArchiveStore(s3.client, s3.bucket);
+    for (const o of (await s3.client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'archives/' }))).Contents ?? []) {
+      if (o.Key) await ingestCreated({ store, catalog }, o.Key, { decoded: true });
+    }
+    const document = loadDocument('restore-volume');
+    const INSTANCE = 'i-00000000000be4c4';
+    let done: (() => void) | undefined;
+    const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+      instanceId: INSTANCE,
+      onStatusChange: async (change) => {
+        await completeRestore({ catalog, runner }, change);
+        done?.();
+      },
+    });
+    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER });
+    const totals: number[] = [];
+    const overheads: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      quiet('rm', '-f', DB);
+      quiet('volume', 'rm', '-f', SRC);
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      const t = performance.now();
+      const started = await service.start({ source: 'bench', volume: SRC, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', dryRun: false }, 'bench');
+      await finished;
+      const wall = (performance.now() - t) / 1000;
+      const rec = await service.get(started.restoreId);
+      if (rec.state !== 'succeeded') throw new Error(`orchestrated restore ${rec.state}: ${rec.error ?? ''}`);
+      totals.push(wall);
+      overheads.push(wall - (rec.totalSeconds ?? 0));
+    }
+    record({ name: 'e2e.request_to_database_answering', value: median(totals), unit: 's', baseline: 'none', samples: totals });
+    record({ name: 'e2e.orchestration_overhead', value: median(overheads), unit: 's', baseline: 'target 1 s', ratio: median(overheads) / 1, samples: overheads });
+  } finally {
+    await dynamo.close();
+  }
+}
+
+/** The functions' bundles as the stack builds them, and module init in fresh Node.js processes. */
+function bundles(): void {
+  const outdir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-cdk-'));
+  try {
+    mkdirSync(join(outdir, 'node_modules'));
+    symlinkSync(join(ROOT, 'node_modules/@aws-sdk'), join(outdir, 'node_modules/@aws-sdk'));
+    const app = new App({ outdir });
+    const stack = new LifeboatStack(app, 'Bench', {
+      config: {
+        protect: [{ source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60 }],
+        slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
+      },
+    });
+    const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties?: { Code?: { S3Key?: string } } }> };
+    const fns = {
+      'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function,
+      drill: stack.protection.drillFunction, freshness: stack.protection.freshnessFunction, slack: stack.slack?.function, 'slack-worker': stack.slack?.worker,
+    };
+    const env = {
+      PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TABLE_NAME: 'tbl', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'bkt',
+      ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t',
+      POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat', SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf',
+      WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE',
+    };
+    const initRuns = SMOKE ? 3 : 10;
+    for (const [name, fn] of Object.entries(fns)) {
+      if (!fn) continue;
+      const hash = (template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]?.Properties?.Code?.S3Key ?? '').replace(/\.zip$/, '');
+      const dir = join(outdir, `asset.${hash}`);
+      const size = statSync(join(dir, 'index.mjs')).size;
+      record({ name: `lambda.${name}.bundle_bytes`, value: size, unit: 'B', baseline: 'target 300 KB', ratio: size / 300_000, samples: [size] });
+      const inits: number[] = [];
+      for (let i = 0; i < initRuns; i++) {
+        const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const t = performance.now(); await import('./index.mjs'); console.log(performance.now() - t);"], {
+          cwd: dir, env: { ...env, LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks') }, encoding: 'utf8',
+        });
+        inits.push(Number(out.trim().split('\n').pop()));
+      }
+      record({ name: `lambda.${name}.init_ms`, value: median(inits), unit: 'ms', baseline: 'target 100 ms', ratio: median(inits) / 100, samples: inits });
+    }
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** "latest" and "before T" with 10 and with CATALOG_SIZE archives: items read and time per lookup. */
+async function catalogScale(): Promise<void> {
+  const dynamo = await startLocalDynamo();
+  try {
+    const table = await dynamo.createCatalogTable();
+    let itemsRead = 0;
+    dynamo.doc.middlewareStack.add(
+      (next) => async (input) => {
+        const out = await next(input);
+        itemsRead += (out.output as { ScannedCount?: number }).ScannedCount ?? 0;
+        return out;
+      },
+      { step: 'initialize', name: 'countItemsRead' },
+    );
+    const catalog = new DynamoDbCatalog(dynamo.doc, table);
+    const t0 = Date.parse('2020-01-01T00:00:00Z');
+    const fill = async (volume: string, n: number): Promise<string> => {
+      let middle = '';
+      for (let i = 0; i < n; i += 25) {
+        const items = [];
+        for (let j = i; j < Math.min(n, i + 25); j++) {
+          const takenAt = new Date(t0 + j * 3_600_000).toISOString().replace('.000Z', 'Z');
+          const key = `archives/bench/${volume}/${takenAt.replace(/[-:]/g, '')}.tar.zst`;
+          if (j === Math.floor(n / 2)) middle = takenAt;
+          items.push({ PutRequest: { Item: { pk: `ARCHIVES#bench#${volume}`, sk: `${takenAt}#${key}`, key, source: 'bench', volume, takenAt, compression: 'zstd', size: 1000 + j, catalogedAt: takenAt } } });
+        }
+        await dynamo.doc.send(new BatchWriteCommand({ RequestItems: { [table]: items } }));
+      }
+      return middle;
+    };
+    for (const n of [10, CATALOG_SIZE]) {
+      const volume = `v${n.toString()}`;
+      log(`catalog: writing ${n.toString()} archives`);
+      const middle = await fill(volume, n);
+      for (const [kind, before] of [['latest', undefined], ['before_t', middle]] as const) {
+        const times: number[] = [];
+        const reads: number[] = [];
+        for (let i = 0; i < (SMOKE ? 5 : 50); i++) {
+          itemsRead = 0;
+          times.push(await seconds(() => catalog.latestArchive('bench', volume, before)) * 1000);
+          reads.push(itemsRead);
+        }
+        record({ name: `catalog.${kind}.${n.toString()}.items_read`, value: median(reads), unit: 'items', baseline: `catalog.${kind}.10.items_read`, ratio: null, samples: reads });
+        record({ name: `catalog.${kind}.${n.toString()}.ms`, value: median(times), unit: 'ms', baseline: 'none', samples: times });
+      }
+    }
+    for (const kind of ['latest', 'before_t']) {
+      const small = results.find((r) => r.name === `catalog.${kind}.10.items_read`)?.value ?? 0;
+      const big = results.find((r) => r.name === `catalog.${kind}.${CATALOG_SIZE.toString()}.items_read`);
+      if (big) big.ratio = small > 0 ? big.value / small : null;
+    }
+  } finally {
+    await dynamo.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) throw new Error('Docker is not running: the benchmark needs it (bash .ci/run starts it).');
+  for (const image of [HELPER, POSTGRES]) {
+    if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) throw new Error(`image ${image} is missing: bash scripts/test-images.sh`);
+  }
+  const started = new Date();
+  const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
+  const s3 = await startLocalS3('lifeboat-bench');
+  cleanup();
+  try {
+    await dataPaths(s3, work);
+    log('orchestration: request → database answering');
+    await orchestration(s3);
+    log('lambda bundles');
+    bundles();
+    await catalogScale();
+  } finally {
+    cleanup();
+    await s3.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const out = BenchResults.parse({
+    lifeboat: 'bench-results',
+    version: 1,
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, smoke: SMOKE, scale: SCALE, runs: RUNS, catalogSize: CATALOG_SIZE },
+    results,
+  });
+  if (!existsSync(join(args.out, '..'))) mkdirSync(join(args.out, '..'), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(table(out.results));
+}
+
+export function table(rs: readonly BenchResult[]): string {
+  const rows = rs.map((r) => [r.name, `${r.unit === 'B' ? (r.value / 1000).toFixed(0) : r.value.toFixed(r.unit === 'items' ? 0 : 2)} ${r.unit === 'B' ? 'KB' : r.unit}`, r.baseline, r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`, String(r.samples.length)]);
+  const head = ['name', 'value', 'baseline', 'ratio', 'samples'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [head, ...rows].map((r) => `| ${r.map((c, i) => c.padEnd(w[i] ?? 0)).join(' | ')} |`).join('\n').replace(/\n/, `\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n`);
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main().catch((e: unknown) => {
+    cleanup();
+    console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
