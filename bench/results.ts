@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One figure: its value, what it is compared with, and the ratio to that (or null when it stands alone). */
 export const BenchResult = z.strictObject({

@@ -27,6 +27,7 @@ import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '../functions/core/runbooks/results.ts';
 import { LifeboatStack } from '../lib/lifeboat-stack.ts';
+import { updateReadme } from './readme.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
 const { values: args } = parseArgs({
@@ -361,6 +362,7 @@ async function main(): Promise<void> {
   if (!existsSync(join(args.out, '..'))) mkdirSync(join(args.out, '..'), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(table(out.results));
+  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateReadme();
 }
 
 export function table(rs: readonly BenchResult[]): string {

@@ -3,7 +3,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArchiveEntry, RestoreRecord, TERMINAL_STATES, VolumeSummary } from '../functions/core/catalog/model.ts';
 import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';

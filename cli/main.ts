@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../functions/core/archive-key.ts';
 import { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import { ApiBackend } from './api.ts';

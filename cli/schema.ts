@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
 import { BackupResult } from '../functions/core/runbooks/results.ts';
 

@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArchiveBucket } from './archive-bucket.ts';
 import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';

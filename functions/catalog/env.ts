@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The catalog function's environment; the CDK construct sets it from this same schema. */
 export const CatalogEnv = z.object({

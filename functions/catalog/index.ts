@@ -1,17 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import middy from '@middy/core';
-import type { z } from 'zod';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type IngestDeps, type IngestOutcome, type ReconcileReport } from '../core/catalog/ingest.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { s3Client } from '../commons/clients/s3.ts';
+import { S3ObjectEvent } from '../commons/event-schemas.ts';
 import { CatalogEnv } from './env.ts';
 
-type S3Event = z.infer<typeof S3EventNotificationEventBridgeSchema>;
+type S3Event = S3ObjectEvent;
 
 const env = CatalogEnv.parse(process.env);
 const logger = new Logger({ serviceName: 'lifeboat-catalog' });
@@ -30,7 +29,7 @@ export async function onObjectEvent(d: IngestDeps, event: S3Event): Promise<Inge
 
 export const handler = middy<S3Event, IngestOutcome>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(parser({ schema: S3EventNotificationEventBridgeSchema }))
+  .use(parser({ schema: S3ObjectEvent }))
   .handler(async (event) => {
     const outcome = await onObjectEvent(deps, event);
     logger.info('catalog event handled', { outcome });

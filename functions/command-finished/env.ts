@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The completion function's environment; the CDK construct sets it from this same schema. */
 export const CommandFinishedEnv = z.object({

@@ -1,8 +1,8 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
+import { EventBridgeEnvelope } from '../commons/event-schemas.ts';
 
 /** "EC2 Command Invocation Status-change Notification" from aws.ssm. */
-export const CommandInvocationEvent = EventBridgeSchema.extend({
+export const CommandInvocationEvent = EventBridgeEnvelope.extend({
   source: z.literal('aws.ssm'),
   'detail-type': z.literal('EC2 Command Invocation Status-change Notification'),
   detail: z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The database container's spec as `backup-volume` records it (env NAMES only). */
 export const ContainerSpec = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import type { Catalog } from './catalog/model.ts';
 import { DrillRequest, INSTANCE_ID_PATTERN, VERIFY_QUERY_PATTERN } from './restore/request.ts';

@@ -1,7 +1,7 @@
 import { type IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
 import type { Catalog } from '../core/catalog/model.ts';
 import { ClientError, NotFoundError } from '../core/restore/errors.ts';

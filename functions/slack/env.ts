@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ids = z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,32}$/)).min(1));
 

@@ -7,13 +7,19 @@ import { ROOT } from '#core/paths.ts';
 import type { ArchiveEntry, Catalog } from '#core/catalog/model.ts';
 import type { ArchiveStore } from '#core/archive-store.ts';
 import { CommandInvocationEvent } from '#root/functions/command-finished/schema.ts';
+import { S3ObjectEvent } from '#root/functions/commons/event-schemas.ts';
 
 const fixture = (path: string): unknown => JSON.parse(readFileSync(join(ROOT, 'test/events', path), 'utf8'));
 
 describe('captured AWS events parse with the schemas the handlers use', () => {
-  it('S3 "Object Created" via EventBridge', () => {
-    const event = S3EventNotificationEventBridgeSchema.parse(fixture('s3/object-created.json'));
+  it('S3 "Object Created" via EventBridge (Lifeboat\'s lighter schema accepts what Powertools\' does)', () => {
+    const event = S3ObjectEvent.parse(fixture('s3/object-created.json'));
     expect(event.detail.object.key).toBe('archives/db1/pgdata/20261127T031500Z.tar.zst');
+    expect(S3EventNotificationEventBridgeSchema.parse(fixture('s3/object-created.json')).detail.object.key).toBe(event.detail.object.key);
+  });
+  it('anything but an S3 object event is refused', () => {
+    expect(S3ObjectEvent.safeParse({ ...(fixture('s3/object-created.json') as object), source: 'aws.ec2' }).success).toBe(false);
+    expect(S3ObjectEvent.safeParse({ ...(fixture('s3/object-created.json') as object), 'detail-type': 'Object Restore Completed' }).success).toBe(false);
   });
   it('SSM "EC2 Command Invocation Status-change Notification"', () => {
     const event = CommandInvocationEvent.parse(fixture('ssm/invocation-success.json'));
@@ -43,7 +49,7 @@ describe('catalog handler business function', () => {
       presignGet: () => Promise.reject(new Error('not used')),
       listKeys: async function* () { /* not used */ },
     };
-    const event = S3EventNotificationEventBridgeSchema.parse(fixture('s3/object-created.json'));
+    const event = S3ObjectEvent.parse(fixture('s3/object-created.json'));
     expect(await onObjectEvent({ store, catalog }, event)).toEqual({ action: 'cataloged', key: event.detail.object.key, withManifest: false });
     expect(put[0]).toMatchObject({ source: 'db1', volume: 'pgdata', takenAt: '2026-11-27T03:15:00Z', size: 60817408, compression: 'zstd' });
   });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArchiveManifest } from '../manifest.ts';
 
 /** What a restore drill proved (or failed to) about an archive. */

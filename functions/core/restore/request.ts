@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
 
 /** EC2 instances and hybrid managed nodes. */

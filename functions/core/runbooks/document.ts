@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentPath, type DocumentName } from '../paths.ts';
 
 /** One parameter of an SSM Command document (the subset Lifeboat uses). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const seconds = z.number().nonnegative();
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
 import { describe } from '../restore/completion.ts';
 import { ClientError } from '../restore/errors.ts';

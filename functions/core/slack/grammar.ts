@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
 import { INSTANCE_ID_PATTERN } from '../restore/request.ts';
 

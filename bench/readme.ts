@@ -1,0 +1,70 @@
+/**
+ * The README's benchmark table, generated from bench/results.json (`npm run bench`
+ * rewrites it; a unit test checks the two agree).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../functions/core/paths.ts';
+import { BenchResults, type BenchResult } from './results.ts';
+
+export const START = '<!-- bench:start (generated from bench/results.json by npm run bench) -->';
+export const END = '<!-- bench:end -->';
+
+const fmt = (r: BenchResult): string => {
+  if (r.unit === 'B') return r.value >= 1e6 ? `${(r.value / 1e6).toFixed(1)} MB` : `${(r.value / 1e3).toFixed(0)} KB`;
+  if (r.unit === 'items') return `${r.value.toFixed(0)} item${r.value === 1 ? '' : 's'}`;
+  return `${r.value.toFixed(r.unit === 'ms' ? 1 : 2)} ${r.unit}`;
+};
+
+interface Row {
+  readonly what: string;
+  readonly name: string;
+  /** How to read the ratio, and the target it is held to. */
+  readonly ratio: (r: BenchResult) => string;
+}
+
+const x = (r: BenchResult): string => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`);
+const ROWS: readonly Row[] = [
+  { what: 'Restore data path, Lifeboat (presigned URL → sha256 → zstd → GNU tar)', name: 'restore.lifeboat', ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 2.0×)` },
+  { what: 'Restore, classic recipe (download .tar.gz, then busybox `tar xzf`)', name: 'restore.classic', ratio: () => 'baseline' },
+  { what: 'Restore floor (GNU tar, already-decompressed stream, on the host)', name: 'restore.floor_gnu_tar_plain', ratio: (r) => `Lifeboat is ${x(r)} the floor (target ≤ 1.25×)` },
+  { what: '… of which preflight', name: 'restore.lifeboat.phase.preflight', ratio: () => '' },
+  { what: '… of which download + decompress + extract (streamed)', name: 'restore.lifeboat.phase.download', ratio: () => '' },
+  { what: '… of which extract tail (after the last byte)', name: 'restore.lifeboat.phase.extract', ratio: () => '' },
+  { what: 'Backup, Lifeboat (GNU tar → zstd -T0 → S3, manifest)', name: 'backup.lifeboat', ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 8×)` },
+  { what: 'Backup, classic recipe (busybox `tar czf` to a file)', name: 'backup.classic_tar_czf', ratio: () => 'baseline' },
+  { what: 'Request → database answering, through the core', name: 'e2e.request_to_database_answering', ratio: () => '' },
+  { what: 'Orchestration overhead (the above minus the host script)', name: 'e2e.orchestration_overhead', ratio: () => 'target ≤ 1 s' },
+];
+
+export function benchTable(results: BenchResults): string {
+  const byName = new Map(results.results.map((r) => [r.name, r]));
+  const lines = ['| measurement | median | compared |', '|---|---|---|'];
+  for (const row of ROWS) {
+    const r = byName.get(row.name);
+    if (r) lines.push(`| ${row.what} | ${fmt(r)} | ${row.ratio(r)} |`);
+  }
+  for (const r of results.results.filter((b) => b.name.startsWith('lambda.') && b.name.endsWith('.bundle_bytes'))) {
+    const fn = r.name.slice('lambda.'.length, -'.bundle_bytes'.length);
+    const init = byName.get(`lambda.${fn}.init_ms`);
+    lines.push(`| Lambda \`${fn}\`: bundle, module init | ${fmt(r)}, ${init ? fmt(init) : '?'} | targets ≤ 300 KB, ≤ 100 ms |`);
+  }
+  for (const kind of ['latest', 'before_t']) {
+    const small = byName.get(`catalog.${kind}.10.items_read`);
+    const big = results.results.find((r) => r.name.startsWith(`catalog.${kind}.`) && r.name.endsWith('.items_read') && r !== small);
+    const bigMs = big ? byName.get(big.name.replace('.items_read', '.ms')) : undefined;
+    if (small && big && bigMs) lines.push(`| Catalog "${kind === 'latest' ? 'latest' : 'before T'}": 10 vs ${big.name.split('.')[2] ?? '?'} archives | ${fmt(small)} vs ${fmt(big)}, ${fmt(bigMs)} | same items read (target) |`);
+  }
+  const m = results.machine;
+  lines.push('', `Measured ${results.startedAt.slice(0, 10)} on ${m.cpus.toString()} CPUs, pgbench scale ${m.scale.toString()} (${fmt(byName.get('data.volume_bytes') ?? { name: '', value: 0, unit: 'B', baseline: '', ratio: null, samples: [] })} of PGDATA), median of ${m.runs.toString()} alternating runs${m.smoke ? ' (SMOKE RUN)' : ''}.`);
+  return lines.join('\n');
+}
+
+export function updateReadme(resultsPath = join(ROOT, 'bench/results.json'), readmePath = join(ROOT, 'README.md')): void {
+  const results = BenchResults.parse(JSON.parse(readFileSync(resultsPath, 'utf8')));
+  const readme = readFileSync(readmePath, 'utf8');
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} section`);
+  writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${benchTable(results)}\n${readme.slice(b)}`);
+}
