@@ -40,6 +40,19 @@ describe('Lifeboat Command documents', () => {
     expect(scriptPatterns(name)).toEqual(declared);
   });
 
+  it('restore-volume: the script checks the same maxChars the document declares, and its patterns compile fast in bash', () => {
+    const doc = loadDocument('restore-volume');
+    const script = doc.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
+    const table = /declare -A MAXCHARS=\(\n([\s\S]*?)\n\s*\)\n/.exec(script)?.[1] ?? '';
+    const maxChars = Object.fromEntries([...table.matchAll(/\[(\w+)\]=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    const declared = Object.fromEntries(Object.entries(doc.parameters).filter(([, v]) => v.maxChars !== undefined).map(([k, v]) => [k, v.maxChars]));
+    expect(maxChars).toEqual(declared);
+    // Bounded repeats in the thousands made glibc regcomp (bash =~) take seconds; 500 costs 30 ms.
+    for (const [name, spec] of Object.entries(doc.parameters)) {
+      for (const m of spec.allowedPattern.matchAll(/\{(\d+),(\d+)\}/g)) expect(Number(m[2]), `${name} ${m[0]}`).toBeLessThanOrEqual(500);
+    }
+  });
+
   it.each(DOCUMENTS)('%s: no double braces anywhere, so SSM text substitution can never splice a value into the script', (name) => {
     const doc = loadDocument(name);
     expect(doc.mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');

@@ -10,6 +10,8 @@ export const DocumentParameter = z.strictObject({
   default: z.string().optional(),
   allowedPattern: z.string().min(2),
   allowedValues: z.array(z.string()).optional(),
+  /** SSM refuses longer values (the host script checks the same limit). */
+  maxChars: z.number().int().positive().optional(),
   interpolationType: z.literal('ENV_VAR').optional(),
 });
 export type DocumentParameter = z.infer<typeof DocumentParameter>;

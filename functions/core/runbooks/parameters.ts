@@ -35,6 +35,9 @@ export function resolveParameters(doc: CommandDocument, given: ParameterValues, 
       continue;
     }
     if (value === undefined) throw new ParameterError(name, 'is required');
+    if (spec.maxChars !== undefined && value.length > spec.maxChars) {
+      throw new ParameterError(name, `is longer than ${spec.maxChars.toString()} characters`);
+    }
     if (!new RegExp(spec.allowedPattern, 'u').test(value)) {
       throw new ParameterError(name, `must match ${spec.allowedPattern}`);
     }
