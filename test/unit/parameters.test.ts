@@ -44,7 +44,7 @@ describe('Lifeboat Command documents', () => {
     const doc = loadDocument('restore-volume');
     const script = doc.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
     const table = /declare -A MAXCHARS=\(\n([\s\S]*?)\n\s*\)\n/.exec(script)?.[1] ?? '';
-    const maxChars = Object.fromEntries([...table.matchAll(/\[(\w+)\]=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    const maxChars: Record<string, number> = Object.fromEntries([...table.matchAll(/\[(\w+)\]=(\d+)/g)].map((m) => [m[1] ?? '', Number(m[2])]));
     const declared = Object.fromEntries(Object.entries(doc.parameters).filter(([, v]) => v.maxChars !== undefined).map(([k, v]) => [k, v.maxChars]));
     expect(maxChars).toEqual(declared);
     // Bounded repeats in the thousands made glibc regcomp (bash =~) take seconds; 500 costs 30 ms.
