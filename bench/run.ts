@@ -180,7 +180,8 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
   record({ name: 'restore.lifeboat', value: lb, unit: 's', baseline: 'restore.classic', ratio: median(restores.classic ?? []) / lb, samples: restores.lifeboat ?? [] });
   record({ name: 'restore.classic', value: median(restores.classic ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: median(restores.classic ?? []) / lb, samples: restores.classic ?? [] });
   record({ name: 'restore.floor_gnu_tar_plain', value: median(restores.floor ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: lb / median(restores.floor ?? []), samples: restores.floor ?? [] });
-  for (const [k, v] of Object.entries(phases)) record({ name: `restore.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'restore.lifeboat', ratio: median(v) / lb, samples: v });
+  // Phases that do not apply to this restore (swap onto an absent volume, a drill's cleanup) stay out.
+  for (const [k, v] of Object.entries(phases).filter(([, xs]) => xs.some((x) => x > 0))) record({ name: `restore.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'restore.lifeboat', ratio: median(v) / lb, samples: v });
   record({ name: 'data.volume_bytes', value: dataBytes, unit: 'B', baseline: 'none', samples: [dataBytes] });
   record({ name: 'data.archive_bytes.lifeboat_zstd', value: (await s3.client.send(new (await import('@aws-sdk/client-s3')).HeadObjectCommand({ Bucket: s3.bucket, Key: archiveKey }))).ContentLength ?? 0, unit: 'B', baseline: 'data.archive_bytes.classic_gzip', ratio: null, samples: [] });
   record({ name: 'data.archive_bytes.classic_gzip', value: classicBytes, unit: 'B', baseline: 'none', samples: [classicBytes] });
