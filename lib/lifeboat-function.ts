@@ -4,9 +4,19 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { ROOT, RUNBOOKS_DIR } from '../functions/core/paths.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { DOCUMENTS, ROOT } from '../functions/core/paths.ts';
+import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { LAMBDA_RUNTIME } from './runtime.ts';
 import { LAMBDA_BASIC_EXECUTION, XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
+
+/** The documents as JSON (parsed from runbooks/*.yaml at synth), so bundles need no YAML parser. */
+export function bundledDocumentsDir(dir = join(tmpdir(), 'lifeboat-documents')): string {
+  mkdirSync(dir, { recursive: true });
+  for (const name of DOCUMENTS) writeFileSync(join(dir, `${name}.json`), JSON.stringify(loadDocument(name)));
+  return dir;
+}
 
 /** Where the runbooks sit inside a bundle that needs them. */
 export const BUNDLED_RUNBOOKS_DIR = '/var/task/runbooks';
@@ -65,7 +75,7 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (_input: string, output: string) =>
-            props.withRunbooks ? [`mkdir -p "${output}/runbooks"`, `cp "${RUNBOOKS_DIR}"/*.yaml "${output}/runbooks/"`] : [],
+            props.withRunbooks ? [`mkdir -p "${output}/runbooks"`, `cp "${bundledDocumentsDir()}"/*.json "${output}/runbooks/"`] : [],
         },
       },
     });

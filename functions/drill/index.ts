@@ -10,7 +10,7 @@ import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { ScheduledDrill } from '../core/protection.ts';
 import { RestoreService } from '../core/restore/service.ts';
-import { loadDocument } from '../core/runbooks/document.ts';
+import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
@@ -26,7 +26,7 @@ const metrics = new Metrics({ serviceName: 'lifeboat' });
 const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(
   { catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME), store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-  { document: loadDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
 );
 const deps = {
   service,

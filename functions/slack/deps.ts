@@ -5,7 +5,7 @@ import { SsmCommandRunner } from '../core/adapters/ssm.ts';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { RestoreService } from '../core/restore/service.ts';
-import { loadDocument } from '../core/runbooks/document.ts';
+import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
 import type { SlackDeps } from '../core/slack/app.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
@@ -22,7 +22,7 @@ export function slackDeps(): SlackDeps {
   return {
     service: new RestoreService(
       { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-      { document: loadDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+      { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
     ),
     catalog,
     access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS },

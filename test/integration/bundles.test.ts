@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -46,11 +46,15 @@ describe('Lambda bundles', () => {
   });
 
   it('the restore API bundle carries the runbooks it validates against', () => {
-    expect(existsSync(join(assets['restore-api'] ?? '', 'runbooks/restore-volume.yaml'))).toBe(true);
+    expect(existsSync(join(assets['restore-api'] ?? '', 'runbooks/restore-volume.json'))).toBe(true);
+  });
+
+  it('no bundle carries a YAML parser (the documents travel as JSON)', () => {
+    for (const [name, dir] of Object.entries(assets)) expect(readFileSync(join(dir, 'index.mjs'), 'utf8'), name).not.toContain('YAMLParseError');
   });
 
   it('the drill bundle carries the runbooks too', () => {
-    expect(existsSync(join(assets.drill ?? '', 'runbooks/restore-volume.yaml'))).toBe(true);
+    expect(existsSync(join(assets.drill ?? '', 'runbooks/restore-volume.json'))).toBe(true);
   });
 
   it.each(['restore-api', 'catalog', 'command-finished', 'drill', 'freshness', 'slack', 'slack-worker'])('%s loads in a fresh Node.js process with its environment', (name) => {

@@ -6,7 +6,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { ROOT } from '#core/paths.ts';
+import { bundledDocumentsDir } from '#root/lib/lifeboat-function.ts';
 import { errorToResponse } from '#root/functions/commons/http-errors.ts';
 
 // The catalog talks through the document client; nothing here leaves the process.
@@ -25,7 +27,7 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
     Object.assign(process.env, {
       AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives',
       RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
-      LIFEBOAT_RUNBOOKS_DIR: join(ROOT, 'runbooks'), POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
+      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     });
     ({ handler } = await import('#root/functions/restore-api/index.ts'));
   });

@@ -5,7 +5,9 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { ROOT } from '#core/paths.ts';
+import { bundledDocumentsDir } from '#root/lib/lifeboat-function.ts';
 import { slackSignature } from '#core/slack/signature.ts';
 
 // The deployed handler as API Gateway calls it: signature first, secret from Secrets Manager (cached).
@@ -19,7 +21,7 @@ describe('slack handler (Lambda wiring)', () => {
   beforeAll(async () => {
     Object.assign(process.env, {
       AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', BUCKET_NAME: 'archives-bucket', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out',
-      HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: join(ROOT, 'runbooks'), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
       SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE',
     });
