@@ -7,13 +7,11 @@
  * Writes bench/results.json (or --out) and prints a table.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { App } from 'aws-cdk-lib';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '../functions/core/archive-store.ts';
 import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
@@ -26,7 +24,7 @@ import { RestoreService } from '../functions/core/restore/service.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '../functions/core/runbooks/results.ts';
-import { LifeboatStack } from '../lib/lifeboat-stack.ts';
+import { bundleEnv, synthBundles } from '../test/support/bundles.ts';
 import { updateReadme } from './readme.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
@@ -232,46 +230,23 @@ async function orchestration(s3: LocalS3): Promise<void> {
 
 /** The functions' bundles as the stack builds them, and module init in fresh Node.js processes. */
 function bundles(): void {
-  const outdir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-cdk-'));
+  const built = synthBundles();
   try {
-    mkdirSync(join(outdir, 'node_modules'));
-    symlinkSync(join(ROOT, 'node_modules/@aws-sdk'), join(outdir, 'node_modules/@aws-sdk'));
-    const app = new App({ outdir });
-    const stack = new LifeboatStack(app, 'Bench', {
-      config: {
-        protect: [{ source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60 }],
-        slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
-      },
-    });
-    const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Properties?: { Code?: { S3Key?: string } } }> };
-    const fns = {
-      'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function,
-      drill: stack.protection.drillFunction, freshness: stack.protection.freshnessFunction, slack: stack.slack?.function, 'slack-worker': stack.slack?.worker,
-    };
-    const env = {
-      PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TABLE_NAME: 'tbl', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'bkt',
-      ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t',
-      POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat', SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf',
-      WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE',
-    };
     const initRuns = SMOKE ? 3 : 10;
-    for (const [name, fn] of Object.entries(fns)) {
-      if (!fn) continue;
-      const hash = (template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]?.Properties?.Code?.S3Key ?? '').replace(/\.zip$/, '');
-      const dir = join(outdir, `asset.${hash}`);
+    for (const [name, dir] of Object.entries(built.assets)) {
       const size = statSync(join(dir, 'index.mjs')).size;
       record({ name: `lambda.${name}.bundle_bytes`, value: size, unit: 'B', baseline: 'target 300 KB', ratio: size / 300_000, samples: [size] });
       const inits: number[] = [];
       for (let i = 0; i < initRuns; i++) {
         const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const t = performance.now(); await import('./index.mjs'); console.log(performance.now() - t);"], {
-          cwd: dir, env: { ...env, LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks') }, encoding: 'utf8',
+          cwd: dir, env: bundleEnv(dir), encoding: 'utf8',
         });
         inits.push(Number(out.trim().split('\n').pop()));
       }
       record({ name: `lambda.${name}.init_ms`, value: median(inits), unit: 'ms', baseline: 'target 100 ms', ratio: median(inits) / 100, samples: inits });
     }
   } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    built.close();
   }
 }
 
@@ -360,7 +335,7 @@ async function main(): Promise<void> {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version, smoke: SMOKE, scale: SCALE, runs: RUNS, catalogSize: CATALOG_SIZE },
     results,
   });
-  if (!existsSync(join(args.out, '..'))) mkdirSync(join(args.out, '..'), { recursive: true });
+  mkdirSync(join(args.out, '..'), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(table(out.results));
   if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateReadme();

@@ -154,26 +154,23 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
-    if (request.instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
-    this.progress = progress;
-    const started = await this.service.start(request, requester());
-    this.watchDownload(started, progress);
-    return started;
+  start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
+    return this.launch(request.instanceId, progress, () => this.service.start(request, requester()));
   }
 
-  async drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore> {
-    if (request.instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
-    this.progress = progress;
-    const started = await this.service.drill(request, requester());
-    this.watchDownload(started, progress);
-    return started;
+  drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore> {
+    return this.launch(request.instanceId, progress, () => this.service.drill(request, requester()));
   }
 
-  private watchDownload(started: StartedRestore, progress: ProgressSink): void {
+  /** Sends a restore or drill, reporting its phases and the bytes the embedded S3 server sends to the host. */
+  private async launch(instanceId: string, progress: ProgressSink, send: () => Promise<StartedRestore>): Promise<StartedRestore> {
+    if (instanceId === LOCAL_INSTANCE_ID) await this.needDocker([this.options.helperImage]);
+    this.progress = progress;
+    const started = await send();
     const archiveBytes = started.plan.archive.size;
     const base = this.s3.bytesSent();
     progress.bytes(() => Math.min(archiveBytes, Math.max(0, this.s3.bytesSent() - base)), archiveBytes);
+    return started;
   }
 
   async wait(restoreId: string, progress: ProgressSink): Promise<RestoreRecord> {

@@ -116,16 +116,22 @@ interface RestoreFlags {
   preserve?: boolean;
 }
 
-async function restoreRequest(backend: Backend, volume: string, flags: RestoreFlags, dryRun: boolean): Promise<RestoreRequest> {
+/** Where a restore or drill goes and from which archive: the flags both commands share. */
+async function target(backend: Backend, volume: string, flags: { source?: string; to?: string; at?: string; archive?: string }, purpose: string) {
   if (flags.at !== undefined && flags.archive !== undefined) throw new CliError(EXIT.usage, '--at and --archive cannot be used together', 'give a time or an archive key, not both');
-  let instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? backend.defaultInstanceId);
-  if (instanceId === undefined) throw new CliError(EXIT.usage, '--to is required: the instance to restore onto (e.g. i-0123456789abcdef0)');
-  instanceId = instanceId.trim();
-  const parsed = RestoreRequest.safeParse({
+  const instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? backend.defaultInstanceId);
+  if (instanceId === undefined) throw new CliError(EXIT.usage, `--to is required: the instance to ${purpose} (e.g. i-0123456789abcdef0)`);
+  return {
     source: await sourceFor(backend, volume, flags.source),
     volume,
-    archive: flags.archive !== undefined ? { key: flags.archive } : flags.at !== undefined ? { before: flags.at } : 'latest',
-    instanceId,
+    archive: flags.archive !== undefined ? { key: flags.archive } : flags.at !== undefined ? { before: flags.at } : ('latest' as const),
+    instanceId: instanceId.trim(),
+  };
+}
+
+async function restoreRequest(backend: Backend, volume: string, flags: RestoreFlags, dryRun: boolean): Promise<RestoreRequest> {
+  const parsed = RestoreRequest.safeParse({
+    ...(await target(backend, volume, flags, 'restore onto')),
     containerName: flags.container,
     mountPath: flags.mount,
     containerEnvFile: flags.envFile,
@@ -317,14 +323,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
     .action(async (volume: string, flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; image?: string; timeout: number }) => {
       const b = await connect();
-      if (flags.at !== undefined && flags.archive !== undefined) throw new CliError(EXIT.usage, '--at and --archive cannot be used together');
-      const instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? b.defaultInstanceId);
-      if (instanceId === undefined) throw new CliError(EXIT.usage, '--to is required: the instance to drill on (e.g. i-0123456789abcdef0)');
+      const where = await target(b, volume, flags, 'drill on');
       const parsed = DrillRequest.safeParse({
-        source: await sourceFor(b, volume, flags.source),
-        volume,
-        archive: flags.archive !== undefined ? { key: flags.archive } : flags.at !== undefined ? { before: flags.at } : 'latest',
-        instanceId,
+        ...where,
         verifyQuery: flags.check,
         expectMinimum: flags.expectMin,
         containerImage: flags.image,
@@ -332,7 +333,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min', containerImage: '--image' });
       const sink = progress(`drill ${volume}`, 'preflight');
       const started = await b.drill(parsed.data, sink);
-      if (!json) say(`Drill ${started.restoreId} sent to ${instanceId}: ${started.plan.volume} (throwaway).`);
+      if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
       const record = await b.wait(started.restoreId, sink, flags.timeout);
       stopProgress();
       if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });

@@ -167,21 +167,7 @@ export class RestoreService {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.plan(request, restoreId);
-    return this.send(plan, {
-      id: restoreId,
-      requestedBy,
-      mode: 'restore',
-      state: 'planned',
-      archiveKey: plan.archive.key,
-      source: request.source,
-      volume: request.volume,
-      instanceId: request.instanceId,
-      containerName: request.containerName,
-      ifVolumeExists: request.ifVolumeExists,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      ...extra,
-    });
+    return this.send(plan, { id: restoreId, requestedBy, mode: 'restore', source: request.source, ifVolumeExists: request.ifVolumeExists, createdAt: now.toISOString(), ...extra });
   }
 
   /**
@@ -234,22 +220,31 @@ export class RestoreService {
       id: restoreId,
       requestedBy,
       mode: 'drill',
-      state: 'planned',
-      archiveKey: plan.archive.key,
       source: request.source,
-      volume: plan.volume,
-      instanceId: request.instanceId,
-      containerName: plan.containerName,
       ifVolumeExists: 'fail',
       createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
       drill: { volume: request.volume, ...(request.expectMinimum === undefined ? {} : { expectMinimum: request.expectMinimum }) },
       ...extra,
     });
   }
 
-  /** Locks (instance, volume), records, presigns and sends; frees the lock if nothing reached the host. */
-  private async send(plan: RestorePlan, record: RestoreRecord): Promise<StartedRestore> {
+  /**
+   * Locks (instance, volume), records, presigns and sends; frees the lock if nothing
+   * reached the host. What the plan says (archive, target, names) goes into the record.
+   */
+  private async send(
+    plan: RestorePlan,
+    fields: Pick<RestoreRecord, 'id' | 'requestedBy' | 'mode' | 'source' | 'ifVolumeExists' | 'createdAt' | 'drill' | 'notifySlack'>,
+  ): Promise<StartedRestore> {
+    const record: RestoreRecord = {
+      ...fields,
+      state: 'planned',
+      archiveKey: plan.archive.key,
+      volume: plan.volume,
+      instanceId: plan.target.instanceId,
+      containerName: plan.containerName,
+      updatedAt: fields.createdAt,
+    };
     const { id: restoreId, instanceId, volume } = record;
     if (!plan.target.online) {
       throw new ConflictError(`instance ${instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
