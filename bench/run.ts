@@ -114,6 +114,8 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
   const backupDoc = loadDocument('backup-volume');
   let archiveKey = '';
   let archiveSha = '';
+  const backupPhases: Record<string, number[]> = {};
+  const srcDir = volumeDir(SRC);
   const backups = await sideBySide({
     lifeboat: {
       run: async () => {
@@ -124,15 +126,23 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
         if (out?.result?.outcome !== 'succeeded') throw new Error(`backup failed: ${out?.result?.error ?? out?.stderr.slice(-400) ?? ''}`);
         archiveKey = out.result.archiveKey ?? '';
         archiveSha = out.result.sha256 ?? '';
+        for (const [k, v] of Object.entries(out.result.phases)) (backupPhases[k] ??= []).push(v);
         return t;
       },
     },
     classic: {
       run: () => seconds(() => { docker('run', '--rm', '--network', 'none', '-v', `${SRC}:/data:ro`, '-v', `${work}:/backup`, HELPER, '/bin/busybox', 'tar', 'czf', '/backup/classic.tar.gz', '-C', '/data', '.'); }),
     },
+    // What this machine can do at all: the same tar | zstd | sha256 on the host, no container, no upload.
+    floor: {
+      run: () => seconds(() => sh(`tar -C "${srcDir}" -b 2048 -c -f - --numeric-owner . | zstd -q -c -T0 -3 | sha256sum >/dev/null`)),
+    },
   });
   record({ name: 'backup.classic_tar_czf', value: median(backups.classic ?? []), unit: 's', baseline: 'backup.lifeboat', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.classic ?? [] });
   record({ name: 'backup.lifeboat', value: median(backups.lifeboat ?? []), unit: 's', baseline: 'backup.classic_tar_czf', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.lifeboat ?? [] });
+  const lbBackup = median(backups.lifeboat ?? []);
+  record({ name: 'backup.floor_tar_zstd_host', value: median(backups.floor ?? []), unit: 's', baseline: 'backup.lifeboat', ratio: lbBackup / median(backups.floor ?? []), samples: backups.floor ?? [] });
+  for (const [k, v] of Object.entries(backupPhases).filter(([, xs]) => xs.some((x) => x > 0))) record({ name: `backup.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'backup.lifeboat', ratio: median(v) / lbBackup, samples: v });
   const classicBytes = statSync(join(work, 'classic.tar.gz')).size;
   // The floor's input: the same tar stream, already decompressed, on local disk.
   log('restores: Lifeboat (presigned URL, streaming) vs classic (download, then tar xzf) vs floor (GNU tar, plain stream)');
@@ -171,7 +181,8 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
     },
     floor: {
       prepare: () => { freshVolume(target); },
-      run: () => seconds(() => sh(`tar -xf "${work}/plain.tar" -C "${volumeDir(target)}" --numeric-owner --same-owner -p && sync -f "${volumeDir(target)}"`)),
+      // A stream (the archive arrives over the network, never as a local file), with the same 1 MiB records Lifeboat reads.
+      run: () => seconds(() => sh(`cat "${work}/plain.tar" | tar -x -b 2048 -f - -C "${volumeDir(target)}" --numeric-owner --same-owner -p && sync -f "${volumeDir(target)}"`)),
     },
   });
   const lb = median(restores.lifeboat ?? []);

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
@@ -9,11 +8,12 @@ import { documentClient } from '../commons/clients/dynamodb.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { S3ObjectEvent } from '../commons/event-schemas.ts';
 import { CatalogEnv } from './env.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
 type S3Event = S3ObjectEvent;
 
 const env = CatalogEnv.parse(process.env);
-const logger = new Logger({ serviceName: 'lifeboat-catalog' });
+const logger = lifeboatLogger('lifeboat-catalog');
 const deps: IngestDeps = {
   store: new S3ArchiveStore(s3Client, env.BUCKET_NAME),
   catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),

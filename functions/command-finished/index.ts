@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -17,9 +16,10 @@ import { SnsNotifier } from '../core/adapters/sns.ts';
 import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
 import { CommandFinishedEnv } from './env.ts';
 import { CommandInvocationEvent } from './schema.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = CommandFinishedEnv.parse(process.env);
-const logger = new Logger({ serviceName: 'lifeboat-command-finished' });
+const logger = lifeboatLogger('lifeboat-command-finished');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
 const restoreMetrics: RestoreMetrics = {
   restoreFinished: ({ outcome, totalSeconds, bytes, phases }) => {

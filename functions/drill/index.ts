@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -19,9 +18,10 @@ import { ssmClient } from '../commons/clients/ssm.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
 import { startScheduledDrill, type DrillStart } from './app.ts';
 import { DrillEnv } from './env.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = DrillEnv.parse(process.env);
-const logger = new Logger({ serviceName: 'lifeboat-drill' });
+const logger = lifeboatLogger('lifeboat-drill');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
 const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -9,9 +8,10 @@ import { FreshnessCheck, checkFreshness, type Freshness } from '../core/protecti
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
 import { FreshnessEnv } from './env.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = FreshnessEnv.parse(process.env);
-const logger = new Logger({ serviceName: 'lifeboat-freshness' });
+const logger = lifeboatLogger('lifeboat-freshness');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
 

@@ -1,6 +1,5 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -18,9 +17,10 @@ import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
 import { handleApi, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = RestoreApiEnv.parse(process.env);
-const logger = new Logger({ serviceName: 'lifeboat-restore-api' });
+const logger = lifeboatLogger('lifeboat-restore-api');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
 const started = (mode: 'restore' | 'drill'): void => {
   metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);

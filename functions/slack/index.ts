@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { handleSlackHttp } from '../core/slack/app.ts';
 import { slackDeps } from './deps.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
-const logger = new Logger({ serviceName: 'lifeboat-slack' });
+const logger = lifeboatLogger('lifeboat-slack');
 const deps = slackDeps();
 
 /**

@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SlackWork, performSlackWork } from '../core/slack/app.ts';
 import { slackDeps } from './deps.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 
-const logger = new Logger({ serviceName: 'lifeboat-slack-worker' });
+const logger = lifeboatLogger('lifeboat-slack-worker');
 const deps = slackDeps();
 
 /** The queue's consumer: does what a Slack request asked and posts the answer to its response_url. */

@@ -78,7 +78,7 @@ describe('restore faults leave the host as it was', () => {
     const outcome = await restore({ RestoreId: 'truncated-1', ArchiveUrl: await s3.presignGet(key('truncated.tar.gz')), VolumeName: absentVolume, Verify: 'none' });
     expect(outcome.exitCode).toBe(1);
     expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
-    expect(outcome.result?.error).toMatch(/extract failed: .*(unexpected end|Unexpected EOF)/i);
+    expect(outcome.result?.error).toMatch(/extract failed \(helper exit \d+\): .*(unexpected end|Unexpected EOF)/i);
     expect(await snapshotHost([prodVolume])).toEqual(before);
     await expectNoLeftovers('truncated-1');
   });

@@ -63,6 +63,7 @@ describe('recreateParameters', () => {
     ['pidMode', { pidMode: 'host' }],
     ['mounts', { mounts: [...spec.mounts, { type: 'bind', source: '/', destination: '/host', readOnly: false }] }],
     ['mounts', { mounts: [{ type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', readOnly: false }] }],
+    ['mounts', { mounts: [...spec.mounts, { type: 'volume', name: 'billing-data', source: '/var/lib/docker/volumes/billing-data/_data', destination: '/other', readOnly: false }] }],
   ])('refuses a tampered manifest that widens privileges: %s', (field, change) => {
     const tampered = { ...manifest, container: { ...spec, ...change } };
     expect(() => recreateParameters(tampered)).toThrow(UnsafeSpecError);
