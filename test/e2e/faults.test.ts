@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  HELPER_IMAGE, PGDATA, containerState, containersWithLabel, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
+  HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, containersWithLabel, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
 } from './support/docker.ts';
 import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
@@ -146,6 +146,36 @@ describe('restore faults leave the host as it was', () => {
     expect(await rowsFingerprint(prodDb)).toBe(prodRows);
     await docker('stop', prodDb);
     await docker('volume', 'rm', preserved);
+  });
+
+  // Fault: the database answers once, then crashes (a bad page at startup, an OOM kill).
+  it('database answers, then its container dies within the settle window: rolled back, old data live again, the record says why', async () => {
+    const crashVolume = uniqueName('crash');
+    const crashDb = uniqueName('crashdb');
+    try {
+      await stoppedDatabase(crashVolume, crashDb, 200);
+      // Same data, but a container whose database goes away 5 s after starting.
+      await docker('rm', crashDb);
+      await docker('create', '--name', crashDb, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${crashVolume},dst=${PGDATA}`,
+        '--entrypoint', '/bin/sh', POSTGRES_IMAGE, '-c', `postgres -D ${PGDATA} & sleep 5; exit 1`);
+      const before = await snapshotHost([crashVolume]);
+      const outcome = await restore({
+        RestoreId: 'crash-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), VolumeName: crashVolume,
+        ContainerName: crashDb, IfVolumeExists: 'preserve', StartTimeoutSeconds: '30', VerifySettleSeconds: '8',
+      });
+      expect(outcome.exitCode, explain(outcome)).toBe(1);
+      const preserved = `${crashVolume}.pre-restore.crash-1`;
+      expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'verify', rolledBack: true, preservedVolume: preserved });
+      expect(outcome.result?.verifyOutput).toBe('1'); // it did answer first
+      expect(outcome.result?.error).toContain(`container ${crashDb} answered, then stopped or restarted within 8s`);
+      // The old data is back in place, and also still in the preserved copy (as with any rollback).
+      expect(await volumeDigest(crashVolume)).toBe(before.digests[crashVolume]);
+      expect(await volumeDigest(preserved)).toBe(before.digests[crashVolume]);
+      expect(await volumesWithLabel('lifeboat.role=staging')).toEqual([]);
+      expect(await containersWithLabel('lifeboat.restore-id=crash-1')).toEqual([]);
+    } finally {
+      await removeAll([crashDb], [crashVolume, `${crashVolume}.pre-restore.crash-1`]);
+    }
   });
 
   it('IfVolumeExists=preserve: the new data goes live and the old data is kept byte for byte under the reported name', async () => {

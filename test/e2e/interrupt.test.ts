@@ -69,6 +69,37 @@ describe('a restore interrupted mid-transfer (SSM timeout or cancel)', () => {
     expect(await volumesWithLabel('lifeboat.restore-id=interrupt-1')).toEqual([]);
     expect(await containersWithLabel('lifeboat.restore-id=interrupt-1')).toEqual([]);
   });
+
+  // Threat: SSM redelivers, the SDK retries a SendCommand that did reach SSM, or
+  // a scheduled backup fires mid-restore. `docker volume create` returns an
+  // existing volume, so a second restore would merge into the first's.
+  it('a second restore, or a backup, of a volume being restored is refused at once and changes nothing', async () => {
+    const volume = uniqueName('v');
+    const s3 = await startLocalS3();
+    try {
+      const first = restore({ RestoreId: 'lock-first', ArchiveUrl: url, VolumeName: volume, Verify: 'none' }, { timeoutSeconds: 15 });
+      for (let i = 0; i < 100 && (await containersWithLabel('lifeboat.restore-id=lock-first')).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await containersWithLabel('lifeboat.restore-id=lock-first')).not.toEqual([]);
+
+      const second = await restore({ RestoreId: 'lock-second', ArchiveUrl: url, VolumeName: volume, Verify: 'none' }, { timeoutSeconds: 30 });
+      expect(second.result).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
+      expect(second.result?.error).toContain(`another Lifeboat restore or backup of ${volume} is running on this host`);
+      const during = await backup(s3, { BackupId: 'lock-backup', VolumeName: volume }, { timeoutSeconds: 30 });
+      expect(during.result).toMatchObject({ outcome: 'refused', archiveKey: null });
+      expect(during.result?.error).toContain('another Lifeboat restore or backup');
+      const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'archives/' }));
+      expect(listed.KeyCount ?? 0).toBe(0);
+      expect(await containersWithLabel('lifeboat.restore-id=lock-second')).toEqual([]);
+
+      // The first run is untouched by the refusals: it goes on until its own timeout, then cleans up.
+      const firstOutcome = await first;
+      expect(firstOutcome.result?.error).toContain('interrupted by a signal');
+      expect(await volumeExists(volume)).toBe(false);
+    } finally {
+      await s3.close();
+      await removeAll([], [volume]);
+    }
+  });
 });
 
 describe('a backup interrupted mid-upload', () => {
