@@ -6,10 +6,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
-  HELPER_IMAGE, containerState, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeExists, volumesWithLabel,
+  HELPER_IMAGE, containerState, containersWithLabel, docker, inVolume, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeDigest, volumeExists, volumesWithLabel,
 } from './support/docker.ts';
-import { backup, restore } from './support/runbooks.ts';
+import { run } from './support/exec.ts';
+import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
+import { runDocument } from '../../functions/core/runbooks/local-runner.ts';
+import { RestoreResult } from '../../functions/core/runbooks/results.ts';
 import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+
+/** Entries in a volume (0 when it does not exist: looking never creates it). */
+const inVolumeCount = async (volume: string): Promise<number> =>
+  (await volumeExists(volume)) ? Number((await inVolume(volume, 'find /data -mindepth 1 | wc -l')).trim()) : 0;
 
 // SSM stops a command at its timeout or on cancel with SIGTERM. The restore must
 // stop promptly and clean up, not finish a long transfer first.
@@ -99,6 +106,75 @@ describe('a restore interrupted mid-transfer (SSM timeout or cancel)', () => {
       await s3.close();
       await removeAll([], [volume]);
     }
+  });
+});
+
+// A host that reboots mid-restore runs no trap: the next run must recognise what
+// the dead run left (a half-filled volume it had created) and never take it for data.
+describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
+  const source = uniqueName('src');
+  const volume = uniqueName('v');
+  let s3: LocalS3;
+  let server: Server;
+  let slowUrl: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dir = await mkdtemp(join(tmpdir(), 'lifeboat-kill-'));
+    await initPostgresVolume(source);
+    await recipeArchive(source, dir, 'a.tar.gz');
+    const archive = await readFile(join(dir, 'a.tar.gz'));
+    await s3.put('archives/h/v/20261127T031500Z.tar.gz', archive);
+    // The first 1 MiB at once (files land in the volume), then nothing more.
+    server = createServer((req, res) => {
+      res.writeHead(req.headers.range ? 206 : 200, req.headers.range ? { 'content-range': `bytes 0-5/${archive.length}`, 'content-length': 6 } : { 'content-length': archive.length });
+      res.write(archive.subarray(0, req.headers.range ? 6 : 1024 * 1024));
+      if (req.headers.range) res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    slowUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}/archives/h/v/killed.tar.gz`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await removeAll([], [source, volume]);
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Every process of the run, as a reboot would end them: SIGKILL, no trap. */
+  async function killRunHard(restoreId: string): Promise<void> {
+    const main = (await run('pgrep', ['-o', '-f', 'lifeboat-run-.*/restoreVolume.sh'])).trim();
+    expect(main).toMatch(/^\d+$/);
+    const tree = [main];
+    for (let i = 0; i < tree.length && i < 200; i++) {
+      const children = await run('ps', ['-o', 'pid=', '--ppid', tree[i] ?? '']).catch(() => '');
+      tree.push(...children.split('\n').map((c) => c.trim()).filter(Boolean));
+    }
+    for (const pid of tree) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } }
+    // The reboot also stops every container; the helper ran with --rm.
+    const helpers = await containersWithLabel(`lifeboat.restore-id=${restoreId}`);
+    if (helpers.length > 0) await docker('rm', '-f', ...helpers);
+  }
+
+  it('the next run removes the half-filled volume the dead run created, then restores the whole archive', async () => {
+    const dead = runDocument(restoreDocument, { RestoreId: 'killed-1', HelperImage: HELPER_IMAGE, ArchiveUrl: slowUrl, VolumeName: volume, Verify: 'none' }, RestoreResult, { timeoutSeconds: 120 });
+    for (let i = 0; i < 150 && (await inVolumeCount(volume)) === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await inVolumeCount(volume)).toBeGreaterThan(0); // files of the dead run are in the volume
+    await killRunHard('killed-1');
+    expect((await dead).result).toBeUndefined(); // no trap ran, no result line
+    expect(await volumeExists(volume)).toBe(true);
+
+    const next = await restore({ RestoreId: 'after-kill', ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'), VolumeName: volume, Verify: 'none' });
+    expect(next.result, explain(next)).toMatchObject({ outcome: 'succeeded' });
+    expect(next.stderr).toContain(`removing volume ${volume}: restore killed-1 created it and was stopped before it finished`);
+    expect(await volumeDigest(volume)).toBe(await volumeDigest(source)); // the archive, and nothing of the dead run
+
+    // A volume a restore finished is the user's data: the next restore refuses it (nothing is reclaimed).
+    const again = await restore({ RestoreId: 'after-success', ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'), VolumeName: volume, Verify: 'none' });
+    expect(again.result).toMatchObject({ outcome: 'refused' });
+    expect(await volumeDigest(volume)).toBe(await volumeDigest(source));
   });
 });
 
