@@ -93,6 +93,19 @@ describe('restore faults leave the host as it was', () => {
     await expectNoLeftovers('missing-1');
   });
 
+  // (s3rver checks a presigned URL's expiry but not its signature: a tampered URL is a 403 on S3, the same path.)
+  it('archive URL answers 403 (expired presigned URL): refused before anything is created, the error says why', async () => {
+    const before = await snapshotHost([prodVolume]);
+    const url = await s3.presignGet(key('good.tar.gz'), 1);
+    await new Promise((r) => setTimeout(r, 2100));
+    const outcome = await restore({ RestoreId: 'forbidden-1', ArchiveUrl: url, VolumeName: absentVolume, Verify: 'none' });
+    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'download', bytes: 0 });
+    expect(outcome.result?.error).toContain('HTTP 403 (expired or wrong presigned URL?)');
+    expect(await snapshotHost([prodVolume])).toEqual(before);
+    expect(await volumeExists(absentVolume)).toBe(false);
+    await expectNoLeftovers('forbidden-1');
+  });
+
   it('non-empty target with IfVolumeExists=fail: refused, the running database is untouched', async () => {
     await docker('start', prodDb);
     await waitForPostgres(prodDb);
