@@ -158,6 +158,19 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
     if (helpers.length > 0) await docker('rm', '-f', ...helpers);
   }
 
+  // Fault: S3 (or the network) stops sending mid-archive without closing the connection.
+  it('a download that stalls is abandoned after StallSeconds; the volume it created is removed', async () => {
+    const stalled = uniqueName('stall');
+    const started = Date.now();
+    const outcome = await restore({ RestoreId: 'stall-1', ArchiveUrl: slowUrl, VolumeName: stalled, Verify: 'none', StallSeconds: '3' }, { timeoutSeconds: 60 });
+    expect(outcome.timedOut).toBe(false);
+    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'download' });
+    expect(outcome.result?.error).toMatch(/download failed after \d+ bytes: .*(too slow|Operation timed out)/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(await volumeExists(stalled)).toBe(false);
+    expect(await containersWithLabel('lifeboat.restore-id=stall-1')).toEqual([]);
+  });
+
   it('the next run removes the half-filled volume the dead run created, then restores the whole archive', async () => {
     const dead = runDocument(restoreDocument, { RestoreId: 'killed-1', HelperImage: HELPER_IMAGE, ArchiveUrl: slowUrl, VolumeName: volume, Verify: 'none' }, RestoreResult, { timeoutSeconds: 120 });
     for (let i = 0; i < 150 && (await inVolumeCount(volume)) === 0; i++) await new Promise((r) => setTimeout(r, 200));
