@@ -44,12 +44,12 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   });
 
   /** A sent restore holding its lock. */
-  async function sent(): Promise<{ id: string; commandId: string }> {
+  async function sent(archiveKey = 'archives/h/pgdata/20261127T000000Z.tar.gz'): Promise<{ id: string; commandId: string }> {
     const id = `r-${++n}`;
     const commandId = `cmd-${n}`;
     const now = new Date().toISOString();
     const record: RestoreRecord = {
-      id, requestedBy: 'tester', mode: 'restore', state: 'sent', archiveKey: 'archives/h/pgdata/20261127T000000Z.tar.gz', source: 'h', volume: `pgdata${n}`,
+      id, requestedBy: 'tester', mode: 'restore', state: 'sent', archiveKey, source: 'h', volume: `pgdata${n}`,
       instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', commandId, createdAt: now, updatedAt: now,
     };
     await catalog.createRestore(record);
@@ -86,6 +86,26 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     expect(await lockIsFree(id)).toBe(true);
     expect(notified.length).toBe(before + 1);
     expect(notified.at(-1)?.text).toContain(state.toUpperCase());
+  });
+
+  const CATALOGED = 'archives/h/pgdata/20261128T000000Z.tar.gz';
+  // Threat: a result line that lies (a truncated or substituted download reported as fine, a line from another run).
+  it.each([
+    ['the size', { bytes: 999 }, 'the host reported success after receiving 999 bytes, but archives/h/pgdata/20261128T000000Z.tar.gz has 2048: not trusted'],
+    ['the checksum', { sha256: 'ef'.repeat(32) }, `the host reported success with sha256 ${'ef'.repeat(32)}, but archives/h/pgdata/20261128T000000Z.tar.gz has ${'ab'.repeat(32)}: not trusted`],
+  ])('a success that contradicts the cataloged archive (%s) is recorded as failed, with why; the lock is released', async (_what, lie, error) => {
+    await catalog.putArchive({
+      key: CATALOGED, source: 'h', volume: 'pgdata', takenAt: '2026-11-28T00:00:00Z', compression: 'gzip', size: 2048,
+      sha256: 'ab'.repeat(32), catalogedAt: new Date().toISOString(),
+    });
+    const { id, commandId } = await sent(CATALOGED);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32), ...lie }) });
+    expect(await completeRestore(deps, { commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({ action: 'finished', record: { state: 'failed', error } });
+    expect(await lockIsFree(id)).toBe(true);
+    // The same line telling the truth is a success.
+    const honest = await sent(CATALOGED);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32) }) });
+    expect(await completeRestore(deps, { commandId: honest.commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({ record: { state: 'succeeded' } });
   });
 
   it('output beyond 24 000 characters is read from CloudWatch, where the result line is', async () => {

@@ -61,6 +61,13 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
     state = 'failed';
     error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
   }
+  if (state === 'succeeded' && result) {
+    const contradiction = await contradicts(deps.catalog, record, result);
+    if (contradiction) {
+      state = 'failed';
+      error = contradiction;
+    }
+  }
   if (record.drill && state === 'succeeded') {
     ({ state, error } = judgeDrill(record.drill, result));
   }
@@ -132,6 +139,23 @@ function judgeDrill(drill: NonNullable<RestoreRecord['drill']>, result: RestoreR
  * If the API failed after sending (before it linked the command), the command's
  * comment still names the restore; the link is repaired here.
  */
+/**
+ * A result line is the host's word. A success that contradicts what the catalog
+ * knows of the archive (its size, its checksum) is not trusted: a truncated or
+ * substituted download, or a line that is not this restore's.
+ */
+async function contradicts(catalog: Catalog, record: RestoreRecord, result: RestoreResult): Promise<string | null> {
+  const archive = await catalog.getArchive(record.archiveKey);
+  if (!archive) return null;
+  if (result.bytes !== archive.size) {
+    return `the host reported success after receiving ${result.bytes.toString()} bytes, but ${record.archiveKey} has ${archive.size.toString()}: not trusted`;
+  }
+  if (archive.sha256 && result.sha256 && result.sha256 !== archive.sha256) {
+    return `the host reported success with sha256 ${result.sha256}, but ${record.archiveKey} has ${archive.sha256}: not trusted`;
+  }
+  return null;
+}
+
 async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<{ restoreId?: string; output?: InvocationOutput }> {
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return {};
   const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
