@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
 import type { Catalog } from '#core/catalog/model.ts';
-import { INSTANCE_ID_PATTERN, type RestoreRequest } from '#core/restore/request.ts';
+import { INSTANCE_ID_PATTERN, RestoreRequest } from '#core/restore/request.ts';
+import { NASTY as CORPUS } from '../support/nasty.ts';
 import type { RestoreService } from '#core/restore/service.ts';
 import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { parseSlackText } from '#core/slack/grammar.ts';
@@ -180,6 +181,36 @@ describe('who may use it', () => {
     if (work) await performSlackWork(d, work);
     expect(sent).toEqual([request]);
     expect(posts.at(-1)?.message).toMatchObject({ response_type: 'in_channel', replace_original: true });
+  });
+
+  // Threat: a signed but crafted interaction (Slack signs whatever a client sends back in a
+  // button's value): a changed request, a hostile volume, broken JSON, odd shapes.
+  it('hostile interaction payloads never throw and never send anything but a valid request by its requester (property)', async () => {
+    const nasty = fc.oneof(fc.constantFrom(...CORPUS, 'i-0123456789abcdef0', 'pgdata'), fc.string({ maxLength: 30 }));
+    const value = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.record({ requester: fc.constantFrom('U0001', 'U0002', 'U0003'), request: fc.record({ source: nasty, volume: nasty, instanceId: nasty, containerName: nasty, archive: fc.oneof(nasty, fc.jsonValue()), ifVolumeExists: nasty }, { requiredKeys: [] }) }).map((v) => JSON.stringify(v)),
+    );
+    const payload = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.record({ type: fc.constantFrom('block_actions', 'view_submission', 'x'), user: fc.record({ id: fc.constantFrom('U0001', 'U0002', 'U9') }), team: fc.record({ id: fc.constantFrom('T0001', 'T9') }), channel: fc.record({ id: fc.constantFrom('C0001', 'C9') }), response_url: fc.constantFrom(HOOK, 'http://169.254.169.254/'), actions: fc.array(fc.record({ action_id: fc.constantFrom('lifeboat_confirm', 'lifeboat_cancel', 'x'), value }), { maxLength: 2 }) }, { requiredKeys: [] }).map((p) => JSON.stringify(p)),
+    );
+    await fc.assert(
+      fc.asyncProperty(payload, async (p) => {
+        const { d, queued, sent } = deps();
+        const body = form({ payload: p });
+        const res = await handleSlackHttp(d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
+        expect(res.statusCode).toBeLessThan(500);
+        for (const work of queued) await performSlackWork(d, work);
+        for (const r of sent) {
+          // Whatever got through is a request the schema accepts, confirmed by its requester (U0001 in this table).
+          expect(RestoreRequest.safeParse(r).success).toBe(true);
+          for (const v of Object.values(r)) if (typeof v === 'string') expect(v).toMatch(/^[A-Za-z0-9_.:/+-]+$/);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a response_url that is not Slack is never posted to', async () => {
