@@ -81,6 +81,8 @@ async function sideBySide(contenders: Record<string, { prepare?: () => void; run
   for (let i = 0; i < RUNS; i++) {
     for (const [name, c] of Object.entries(contenders)) {
       c.prepare?.();
+      // Untimed: the previous run's dirty pages and volume removal reach the disk before this one starts.
+      spawnSync('sync');
       samples[name]?.push(await c.run());
     }
   }
