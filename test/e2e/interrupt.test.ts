@@ -8,7 +8,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   HELPER_IMAGE, containerState, containersWithLabel, docker, inVolume, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeDigest, volumeExists, volumesWithLabel,
 } from './support/docker.ts';
-import { run } from './support/exec.ts';
+import { exec, run } from './support/exec.ts';
 import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
 import { runDocument } from '../../functions/core/runbooks/local-runner.ts';
 import { RestoreResult } from '../../functions/core/runbooks/results.ts';
@@ -153,9 +153,11 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
       tree.push(...children.split('\n').map((c) => c.trim()).filter(Boolean));
     }
     for (const pid of tree) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } }
-    // The reboot also stops every container; the helper ran with --rm.
+    // The reboot also stops every container; the helper ran with --rm (its removal may already be under way).
     const helpers = await containersWithLabel(`lifeboat.restore-id=${restoreId}`);
-    if (helpers.length > 0) await docker('rm', '-f', ...helpers);
+    if (helpers.length > 0) await exec('docker', ['rm', '-f', ...helpers]);
+    for (let i = 0; i < 100 && (await containersWithLabel(`lifeboat.restore-id=${restoreId}`)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await containersWithLabel(`lifeboat.restore-id=${restoreId}`)).toEqual([]);
   }
 
   // Fault: S3 (or the network) stops sending mid-archive without closing the connection.
