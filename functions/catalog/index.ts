@@ -7,10 +7,8 @@ import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type Inges
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { S3ObjectEvent } from '../commons/event-schemas.ts';
-import { CatalogEnv } from './env.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
-
-type S3Event = S3ObjectEvent;
+import { CatalogEnv } from './env.ts';
 
 const env = CatalogEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-catalog');
@@ -22,12 +20,12 @@ const deps: IngestDeps = {
 };
 
 /** S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. */
-export async function onObjectEvent(d: IngestDeps, event: S3Event): Promise<IngestOutcome> {
+export async function onObjectEvent(d: IngestDeps, event: S3ObjectEvent): Promise<IngestOutcome> {
   const key = event.detail.object.key;
   return event['detail-type'] === 'Object Deleted' ? ingestDeleted(d, key) : ingestCreated(d, key);
 }
 
-export const handler = middy<S3Event, IngestOutcome>()
+export const handler = middy<S3ObjectEvent, IngestOutcome>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(parser({ schema: S3ObjectEvent }))
   .handler(async (event) => {

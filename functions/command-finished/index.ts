@@ -12,11 +12,11 @@ import { logsClient } from '../commons/clients/logs.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { snsClient } from '../commons/clients/sns.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 import { SnsNotifier } from '../core/adapters/sns.ts';
 import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
 import { CommandFinishedEnv } from './env.ts';
 import { CommandInvocationEvent } from './schema.ts';
-import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = CommandFinishedEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-command-finished');

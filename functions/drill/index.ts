@@ -16,9 +16,9 @@ import { s3Client } from '../commons/clients/s3.ts';
 import { snsClient } from '../commons/clients/sns.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 import { startScheduledDrill, type DrillStart } from './app.ts';
 import { DrillEnv } from './env.ts';
-import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = DrillEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-drill');

@@ -7,8 +7,8 @@ import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { FreshnessCheck, checkFreshness, type Freshness } from '../core/protection.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { volumeMetric } from '../commons/volume-metric.ts';
-import { FreshnessEnv } from './env.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
+import { FreshnessEnv } from './env.ts';
 
 const env = FreshnessEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-freshness');

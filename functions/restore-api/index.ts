@@ -15,9 +15,9 @@ import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
+import { lifeboatLogger } from '../commons/logger.ts';
 import { handleApi, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
-import { lifeboatLogger } from '../commons/logger.ts';
 
 const env = RestoreApiEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-restore-api');

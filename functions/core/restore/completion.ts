@@ -136,10 +136,6 @@ function judgeDrill(drill: NonNullable<RestoreRecord['drill']>, result: RestoreR
 }
 
 /**
- * If the API failed after sending (before it linked the command), the command's
- * comment still names the restore; the link is repaired here.
- */
-/**
  * A result line is the host's word. A success that contradicts what the catalog
  * knows of the archive (its size, its checksum) is not trusted: a truncated or
  * substituted download, or a line that is not this restore's.
@@ -156,6 +152,10 @@ async function contradicts(catalog: Catalog, record: RestoreRecord, result: Rest
   return null;
 }
 
+/**
+ * If the API failed after sending (before it linked the command), the command's
+ * comment still names the restore; the link is repaired here.
+ */
 async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<{ restoreId?: string; output?: InvocationOutput }> {
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return {};
   const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
