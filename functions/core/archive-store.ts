@@ -15,8 +15,11 @@ export interface ArchiveStore {
   head(key: string): Promise<ObjectHead | undefined>;
   /** The object's text, or undefined when it does not exist. Refuses objects above `maxBytes`. */
   getText(key: string, maxBytes: number): Promise<string | undefined>;
-  /** A short-lived GET URL the host downloads the archive with. */
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * A short-lived GET URL the host downloads the archive with. With a version id, the URL
+   * reads exactly the cataloged version (a later overwrite of the key cannot substitute it).
+   */
+  presignGet(key: string, expiresInSeconds: number, versionId?: string): Promise<string>;
   /** Every key under a prefix, page by page. */
   listKeys(prefix: string): AsyncIterable<string>;
 }
@@ -52,8 +55,10 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
+  presignGet(key: string, expiresInSeconds: number, versionId?: string): Promise<string> {
+    // "null" is S3's id for an object written before versioning was enabled: a plain GET reads it.
+    const VersionId = versionId && versionId !== 'null' ? versionId : undefined;
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId }), { expiresIn: expiresInSeconds });
   }
 
   async *listKeys(prefix: string): AsyncIterable<string> {

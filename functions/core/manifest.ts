@@ -65,10 +65,12 @@ export class UnsafeSpecError extends Error {
   }
 }
 
-/** Restore-document parameters that recreate the volume and container a manifest describes. */
+/**
+ * Restore-document parameters that recreate the container a manifest describes.
+ * Never the volume's driver or options: those decide what the host mounts (a disk,
+ * someone else's NFS server), so they come from the operator, not from the archive.
+ */
 export interface RecreateParameters {
-  VolumeDriver: string;
-  VolumeDriverOpts: string;
   MountPath: string;
   ContainerImage: string;
   ContainerCommand: string;
@@ -87,15 +89,15 @@ const NO_NETWORK_CHANGE = new Set(['default', 'bridge', '']);
  * capabilities, host network or PID namespace, or mounts other than the data
  * volume itself. A manifest is data read from S3, so it is never trusted.
  */
+/** What the manifest recorded about the volume's driver (shown in plans, never used). */
+export function recordedVolumeDriver(manifest: ArchiveManifest | undefined): { driver: string; driverOpts: Record<string, string> } | null {
+  if (!manifest?.volume) return null;
+  return { driver: manifest.volume.driver, driverOpts: manifest.volume.driverOpts ?? {} };
+}
+
 export function recreateParameters(manifest: ArchiveManifest): RecreateParameters {
   const spec = manifest.container;
-  const volume = manifest.volume;
-  const driverOpts = Object.entries(volume?.driverOpts ?? {}).map(([k, v]) => `${k}=${v}`);
-  const base = {
-    VolumeDriver: volume?.driver === 'local' ? '' : (volume?.driver ?? ''),
-    VolumeDriverOpts: driverOpts.join(' '),
-    MountPath: manifest.mountPath,
-  };
+  const base = { MountPath: manifest.mountPath };
   if (!spec) {
     return { ...base, ContainerImage: '', ContainerCommand: '', ContainerEnvNames: '', ContainerPorts: '', ShmSize: '', RestartPolicy: '', ContainerNetwork: '' };
   }

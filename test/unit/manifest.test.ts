@@ -41,8 +41,6 @@ describe('recreateParameters', () => {
   it('turns a manifest into restore parameters the document accepts', () => {
     const params = recreateParameters(manifest);
     expect(params).toEqual({
-      VolumeDriver: '',
-      VolumeDriverOpts: 'type=nfs o=addr=10.0.0.5,rw device=:/exports/pg',
       MountPath: '/var/lib/postgresql/data',
       ContainerImage: 'postgres:16.4',
       ContainerCommand: 'postgres -c shared_buffers=256MB',
@@ -53,6 +51,14 @@ describe('recreateParameters', () => {
       ContainerNetwork: '',
     });
     expect(() => resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r', ArchiveUrl: 'https://b.s3.amazonaws.com/k', VolumeName: 'pgdata', ...params })).not.toThrow();
+  });
+
+  it("a manifest's volume driver options never reach the host (they would choose what the host mounts)", () => {
+    const hostile = ArchiveManifest.parse({ ...manifest, volume: { name: 'pgdata', driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' }, labels: null } });
+    const params = recreateParameters(hostile) as unknown as Record<string, string>;
+    expect(Object.keys(params)).not.toContain('VolumeDriver');
+    expect(Object.keys(params)).not.toContain('VolumeDriverOpts');
+    expect(JSON.stringify(params)).not.toContain('/dev/');
   });
 
   it.each([

@@ -10,10 +10,10 @@ const line = {
 
 describe('parseResultLine', () => {
   it('reads the last line of stdout (a line from before drills reads as a restore)', () => {
-    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual({ ...line, mode: 'restore', phases: { ...line.phases, cleanup: 0 } });
+    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual({ ...line, mode: 'restore', strippedSetid: 0, dataRoot: null, phases: { ...line.phases, cleanup: 0 } });
   });
   it('reads a drill result with its cleanup phase', () => {
-    const drill = { ...line, mode: 'drill', phases: { ...line.phases, cleanup: 0.4 } };
+    const drill = { ...line, mode: 'drill', strippedSetid: 2, dataRoot: '999:999:700', phases: { ...line.phases, cleanup: 0.4 } };
     expect(parseResultLine(RestoreResult, JSON.stringify(drill))).toEqual(drill);
   });
   it.each([

@@ -1,11 +1,14 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
+import { VolumeCreation } from '../policy.ts';
 
 /** EC2 instances and hybrid managed nodes. */
 export const INSTANCE_ID_PATTERN = /^(i|mi)-[0-9a-f]{8,17}$/;
 const CONTAINER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const MOUNT_PATH_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
-const ENV_FILE_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
+/** Env files live in one root-only directory on the host (root-owned, mode 0600; checked there). */
+export const ENV_FILE_DIR = '/etc/lifeboat/env';
+export const ENV_FILE_PATTERN = /^\/etc\/lifeboat\/env\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 const named = (pattern: RegExp, what: string) => z.string().regex(pattern, { error: `must be ${what} (${pattern.source})` });
 
@@ -28,14 +31,19 @@ export const RestoreRequest = z.strictObject({
   mountPath: named(MOUNT_PATH_PATTERN, 'an absolute path').optional(),
   ifVolumeExists: z.enum(['fail', 'preserve']).default('fail'),
   /** Host file with the values of the container's environment variables (bare-host recreate). */
-  containerEnvFile: named(ENV_FILE_PATTERN, 'an absolute path on the host').optional(),
+  containerEnvFile: named(ENV_FILE_PATTERN, `a file in ${ENV_FILE_DIR}/ on the host`).optional(),
+  /** Driver and options for the volume if this restore creates it. @default the protect config's, else a plain local volume (never the manifest's) */
+  ...VolumeCreation.shape,
+  /** Restore an archive that has no sha256 (made by hand or by another tool): nothing proves its bytes. @default false */
+  allowUnverified: z.boolean().default(false),
+  /** The archive's uncompressed size in bytes, when the catalog's figure is missing or wrong (bounds extraction and the free-space check). */
+  uncompressedBytes: z.number().int().positive().max(2 ** 50).optional(),
   dryRun: z.boolean().default(false),
 });
 export type RestoreRequest = z.infer<typeof RestoreRequest>;
 
 /** The restore document's VerifyQuery pattern: one read-only SELECT. */
 export const VERIFY_QUERY_PATTERN = /^(select|SELECT) [A-Za-z0-9_ ,.*()=<>']{1,500}$/;
-const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** A restore drill: the archive restored under throwaway names, verified, removed. */
 export const DrillRequest = z.strictObject({
@@ -47,10 +55,11 @@ export const DrillRequest = z.strictObject({
   verifyQuery: named(VERIFY_QUERY_PATTERN, "one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'").optional(),
   /** The drill fails unless verifyQuery's first line is a number at least this big. */
   expectMinimum: z.number().int().nonnegative().optional(),
-  /** Image for the throwaway database. @default the manifest's */
-  containerImage: named(IMAGE_PATTERN, 'a Docker image reference').optional(),
   /** Env file with the values of the manifest's environment variable names. */
-  containerEnvFile: named(ENV_FILE_PATTERN, 'an absolute path on the host').optional(),
+  containerEnvFile: named(ENV_FILE_PATTERN, `a file in ${ENV_FILE_DIR}/ on the host`).optional(),
+  /** Drill an archive that has no sha256 (see RestoreRequest.allowUnverified). @default false */
+  allowUnverified: z.boolean().default(false),
+  uncompressedBytes: z.number().int().positive().max(2 ** 50).optional(),
 }).refine((r) => r.expectMinimum === undefined || r.verifyQuery !== undefined, { error: 'expectMinimum needs a verifyQuery whose first line is a number', path: ['expectMinimum'] });
 export type DrillRequest = z.infer<typeof DrillRequest>;
 

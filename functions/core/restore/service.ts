@@ -2,17 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
-import { UnsafeSpecError, recreateParameters, type RecreateParameters } from '../manifest.ts';
+import { UnsafeSpecError, recordedVolumeDriver, recreateParameters, type RecreateParameters } from '../manifest.ts';
+import { RestorePolicy, driverOptsParameter, imageAllowed, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
 import { drillName, type DrillRequest, type RestoreRequest } from './request.ts';
+import { assertTargetReceives } from './targets.ts';
 
 export interface RestoreServiceConfig {
   /** The restore-volume document (its patterns are checked before anything is sent). */
   readonly document: CommandDocument;
   readonly helperImage: string;
+  /** What the operator allows (image allowlist, per-volume driver settings). @default allows no image, plain local volumes */
+  readonly policy?: RestorePolicy;
   /** Lifetime of the archive's presigned URL. @default 900 */
   readonly presignSeconds?: number;
   /** Lock lifetime: a restore that never reports frees its volume after this. @default 7200 + 900 */
@@ -40,12 +44,23 @@ export interface RestorePlan {
     readonly sha256: string | null;
     readonly compression: string;
     readonly hasManifest: boolean;
+    /** The S3 version the host downloads (when the bucket is versioned). */
+    readonly versionId?: string;
   };
   readonly target: { readonly instanceId: string } & InstanceStatus;
   readonly volume: string;
   readonly containerName: string;
   readonly existingVolume: string;
   readonly missingContainer: string;
+  /** How a volume this restore creates is made: what the manifest recorded beside what will be used. */
+  readonly volumeCreation: {
+    readonly manifestRecorded: { readonly driver: string; readonly driverOpts: Readonly<Record<string, string>> } | null;
+    readonly used: { readonly driver: string; readonly driverOpts: Readonly<Record<string, string>>; readonly from: 'request' | 'protect config' | 'default' };
+  };
+  /** How the archive's bytes are proven before the data goes live. */
+  readonly integrity: string;
+  /** The uncompressed size the host checks free space for and bounds extraction by. */
+  readonly expectedSize: { readonly bytes: number; readonly from: 'request' | 'manifest' | 'estimate' | 'archive size' };
   /** Document parameters except the presigned URL and the restore id. */
   readonly parameters: Readonly<Record<string, string>>;
 }
@@ -60,6 +75,9 @@ export interface StartedRestore {
 /** A request identity: an IAM principal ARN, or `slack:<team>/<user>`. */
 export type Requester = string;
 
+/** Assumed expansion of a compressed archive whose uncompressed size is unknown (database files compress about 5-25x). */
+export const UNKNOWN_EXPANSION = 32;
+
 export const newRestoreId = (now = new Date()): string => `r-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
 
 /** Plans and starts restores. Knows nothing of Lambda: the API and the CLI's local mode both use it. */
@@ -67,6 +85,7 @@ export class RestoreService {
   private readonly presignSeconds: number;
   private readonly lockSeconds: number;
   private readonly commandTimeoutSeconds: number;
+  private readonly policy: RestorePolicy;
 
   constructor(
     private readonly deps: RestoreServiceDeps,
@@ -75,6 +94,7 @@ export class RestoreService {
     this.presignSeconds = config.presignSeconds ?? 900;
     this.commandTimeoutSeconds = config.commandTimeoutSeconds ?? 7200;
     this.lockSeconds = config.lockSeconds ?? this.commandTimeoutSeconds + this.presignSeconds;
+    this.policy = config.policy ?? RestorePolicy.parse({});
   }
 
   private now(): Date {
@@ -126,16 +146,79 @@ export class RestoreService {
       sha256: entry.sha256 ?? null,
       compression: entry.compression,
       hasManifest: entry.manifest !== undefined,
+      ...(entry.versionId ? { versionId: entry.versionId } : {}),
     };
+  }
+
+  /**
+   * Driver and options for a volume the restore creates: the request's, else the protect
+   * config's, else a plain local volume. The manifest's are shown, never used: they decide
+   * what the host mounts (a disk, someone else's NFS server), and anyone who can write to
+   * the bucket writes the manifest.
+   */
+  private volumeCreation(request: RestoreRequest, entry: ArchiveEntry): { parameters: Record<string, string>; view: RestorePlan['volumeCreation'] } {
+    const settings = settingsFor(this.policy, request.source, request.volume);
+    const chosen =
+      request.volumeDriver !== undefined || request.volumeDriverOpts !== undefined
+        ? { driver: request.volumeDriver, driverOpts: request.volumeDriverOpts, from: 'request' as const }
+        : settings?.volumeDriver !== undefined || settings?.volumeDriverOpts !== undefined
+          ? { driver: settings.volumeDriver, driverOpts: settings.volumeDriverOpts, from: 'protect config' as const }
+          : { driver: undefined, driverOpts: undefined, from: 'default' as const };
+    const driver = chosen.driver ?? 'local';
+    return {
+      parameters: { VolumeDriver: driver === 'local' ? '' : driver, VolumeDriverOpts: driverOptsParameter(chosen.driverOpts) },
+      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: chosen.driverOpts ?? {}, from: chosen.from } },
+    };
+  }
+
+  /** An archive without a sha256 is restored only when the request says so. */
+  private integrity(entry: ArchiveEntry, allowUnverified: boolean): string {
+    if (entry.sha256) return `sha256 ${entry.sha256} and ${entry.size.toString()} bytes, checked on the host before the data goes live`;
+    if (!allowUnverified) {
+      throw new ClientError(422, `archive ${entry.key} has no sha256 (no manifest: made by hand or by another tool), so nothing can prove its bytes; set allowUnverified to restore it anyway`);
+    }
+    return `UNVERIFIED: the archive has no sha256; only its size (${entry.size.toString()} bytes) is checked (allowUnverified)`;
+  }
+
+  /**
+   * The uncompressed size the host must have room for and stops extraction at (plus a
+   * margin): the request's, else the manifest's (tar stream plus a block per file), else
+   * an estimate from the archive size.
+   */
+  private expectedSize(entry: ArchiveEntry, override: number | undefined): RestorePlan['expectedSize'] {
+    if (override !== undefined) return { bytes: override, from: 'request' };
+    const m = entry.manifest;
+    if (m && m.uncompressedBytes > 0) return { bytes: m.uncompressedBytes + m.fileCount * 4096, from: 'manifest' };
+    if (entry.compression === 'none') return { bytes: entry.size, from: 'archive size' };
+    return { bytes: entry.size * UNKNOWN_EXPANSION, from: 'estimate' };
+  }
+
+  private sizeParameters(entry: ArchiveEntry, size: RestorePlan['expectedSize']): Record<string, string> {
+    return { ExpectedArchiveBytes: entry.size.toString(), ExpectedUncompressedBytes: size.bytes.toString() };
+  }
+
+  /** An image a container may be created from: the allowlist decides, whoever named it. */
+  private allowedImage(image: string | undefined): { image: string; refused?: string } {
+    if (!image) return { image: '' };
+    if (imageAllowed(this.policy, image)) return { image };
+    return { image: '', refused: `image ${image} is not in the allowed images (allowedImages in the Lifeboat configuration)` };
   }
 
   async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
     const recreate = this.recreate(entry);
+    const integrity = this.integrity(entry, request.allowUnverified);
+    const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
     const mountPath = request.mountPath ?? recreate?.MountPath ?? '/var/lib/postgresql/data';
+    const creation = this.volumeCreation(request, entry);
+    const settings = settingsFor(this.policy, request.source, request.volume);
+    const image = this.allowedImage(recreate?.ContainerImage || settings?.containerImage);
     const parameters: Record<string, string> = {
       ...(recreate ?? {}),
+      ContainerImage: image.image,
+      ...creation.parameters,
+      ...this.sizeParameters(entry, expectedSize),
       ExpectedSha256: entry.sha256 ?? '',
       VolumeName: request.volume,
       ContainerName: request.containerName,
@@ -155,9 +238,12 @@ export class RestoreService {
         request.ifVolumeExists === 'fail'
           ? `if volume ${request.volume} already holds data on ${request.instanceId}, the restore is refused and nothing changes`
           : `if volume ${request.volume} already holds data, it is kept byte for byte as ${preserved} and the restored data replaces it`,
-      missingContainer: recreate?.ContainerImage
-        ? `if container ${request.containerName} does not exist, it is created from ${recreate.ContainerImage} as the archive's manifest describes`
-        : `container ${request.containerName} must exist on the host (the archive has no container spec)`,
+      missingContainer: image.image
+        ? `if container ${request.containerName} does not exist, it is created from ${image.image} as the archive's manifest describes`
+        : `container ${request.containerName} must exist on the host (${image.refused ?? 'the archive has no container spec'})`,
+      volumeCreation: creation.view,
+      integrity,
+      expectedSize,
       parameters,
     };
   }
@@ -179,14 +265,19 @@ export class RestoreService {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
     const recreate = this.recreate(entry);
-    const image = request.containerImage ?? recreate?.ContainerImage;
-    if (!image) {
-      throw new ClientError(422, `archive ${entry.key} has no container spec (made by hand?): a drill of it needs containerImage`);
+    const integrity = this.integrity(entry, request.allowUnverified);
+    const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
+    const named = recreate?.ContainerImage || settingsFor(this.policy, request.source, request.volume)?.containerImage;
+    if (!named) {
+      throw new ClientError(422, `archive ${entry.key} has no container spec (made by hand?): a drill of it needs containerImage for ${request.source}/${request.volume} in the protect config`);
     }
+    const { image, refused } = this.allowedImage(named);
+    if (refused) throw new ClientError(422, `a drill of ${entry.key} cannot start its database: ${refused}`);
     const name = drillName(restoreId);
     const env: Record<string, string> = request.containerEnvFile ? { ContainerEnvNames: recreate?.ContainerEnvNames ?? '', ContainerEnvFile: request.containerEnvFile } : {};
     const parameters: Record<string, string> = {
       Mode: 'drill',
+      ...this.sizeParameters(entry, expectedSize),
       ExpectedSha256: entry.sha256 ?? '',
       VolumeName: name,
       ContainerName: name,
@@ -207,6 +298,9 @@ export class RestoreService {
       containerName: name,
       existingVolume: `the drill restores into a new throwaway volume ${name}; volume ${request.volume} and its container are never touched`,
       missingContainer: `a throwaway container ${name} is created from ${image} with no network and no published ports, verified, and removed with its volume whatever the outcome`,
+      volumeCreation: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver: 'local', driverOpts: {}, from: 'default' } },
+      integrity,
+      expectedSize,
       parameters,
     };
   }
@@ -249,6 +343,7 @@ export class RestoreService {
     if (!plan.target.online) {
       throw new ConflictError(`instance ${instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
     }
+    assertTargetReceives(plan.target, record.source);
     const { catalog } = this.deps;
     try {
       await catalog.acquireLock(instanceId, volume, restoreId, this.lockSeconds, new Date(record.createdAt));
@@ -261,7 +356,7 @@ export class RestoreService {
     let commandId: string | undefined;
     try {
       await catalog.createRestore(record);
-      const url = await this.deps.store.presignGet(plan.archive.key, this.presignSeconds);
+      const url = await this.deps.store.presignGet(plan.archive.key, this.presignSeconds, plan.archive.versionId);
       const parameters = resolveParameters(this.config.document, { ...plan.parameters, RestoreId: restoreId, ArchiveUrl: url });
       commandId = await this.deps.runner.sendRestore({
         instanceId,

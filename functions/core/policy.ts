@@ -1,0 +1,108 @@
+import * as z from 'zod';
+import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
+
+/** A Docker image reference: `[registry/]repository[:tag][@sha256:digest]`. */
+export const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+/** A volume driver name (`local`, or a plugin such as `rexray/ebs:latest`). */
+export const VOLUME_DRIVER_PATTERN = /^[a-z0-9][a-z0-9_.:/-]{0,63}$/;
+export const DRIVER_OPT_KEY_PATTERN = /^[a-z0-9_.-]{1,32}$/;
+export const DRIVER_OPT_VALUE_PATTERN = /^[A-Za-z0-9_.,:=/@+-]{0,512}$/;
+/** An allowlist entry: a repository (any tag), a repository prefix ending in `/`, or `repository@sha256:…` (that digest only). */
+const ALLOWED_IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[0-9]{1,5}[a-z0-9._/-]*)?(@sha256:[a-f0-9]{64})?$/;
+
+/** Filesystem types the local driver may mount for a created volume (network filesystems and tmpfs; never a disk). */
+export const ALLOWED_VOLUME_TYPES = ['nfs', 'nfs4', 'cifs', 'tmpfs'] as const;
+
+export const DriverOpts = z
+  .record(
+    z.string().regex(DRIVER_OPT_KEY_PATTERN, { error: `option names must match ${DRIVER_OPT_KEY_PATTERN.source}` }),
+    z.string().regex(DRIVER_OPT_VALUE_PATTERN, { error: `option values must match ${DRIVER_OPT_VALUE_PATTERN.source}` }),
+  )
+  .superRefine((opts, ctx) => {
+    const problem = unsafeDriverOpts(opts);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+export type DriverOpts = z.infer<typeof DriverOpts>;
+
+/**
+ * Why a created volume's driver options are refused, or undefined. The host script
+ * applies the same rules (and checks device nodes, which only the host can see).
+ */
+export function unsafeDriverOpts(opts: Readonly<Record<string, string>>): string | undefined {
+  for (const [key, value] of Object.entries(opts)) {
+    if (key === 'device' && (value.startsWith('/dev/') || value === '/dev')) return `device=${value} names a host device; only network filesystems (${ALLOWED_VOLUME_TYPES.join(', ')}) may back a created volume`;
+    if (key === 'type' && !(ALLOWED_VOLUME_TYPES as readonly string[]).includes(value)) return `type=${value} is not allowed; allowed: ${ALLOWED_VOLUME_TYPES.join(', ')}`;
+    if (key === 'o' && value.split(',').some((o) => /^r?bind$/.test(o))) return `o=${value} would bind a host directory; use HostPath for bind targets`;
+  }
+  if (opts.device !== undefined && opts.type === undefined) return 'device= needs type= (one of nfs, nfs4, cifs, tmpfs)';
+  return undefined;
+}
+
+/** How a volume this restore creates is made: chosen by the operator, never by the archive's manifest. */
+export const VolumeCreation = z.strictObject({
+  /** @default local */
+  volumeDriver: z.string().regex(VOLUME_DRIVER_PATTERN, { error: `must be a volume driver name (${VOLUME_DRIVER_PATTERN.source})` }).optional(),
+  /** e.g. {"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/exports/pg"} @default none */
+  volumeDriverOpts: DriverOpts.optional(),
+});
+export type VolumeCreation = z.infer<typeof VolumeCreation>;
+
+/** Per-volume settings the operator declares (the protect config's entries carry them). */
+export const VolumeSettings = VolumeCreation.extend({
+  source: z.string().regex(SOURCE_PATTERN),
+  volume: z.string().regex(VOLUME_PATTERN),
+  /** Image for a recreated or drill container when the archive's manifest names none. */
+  containerImage: z.string().regex(IMAGE_PATTERN).optional(),
+});
+export type VolumeSettings = z.infer<typeof VolumeSettings>;
+
+/**
+ * What the operator allows restores to do on hosts (stack configuration, handed to
+ * every function that plans restores). A manifest can only ask within it.
+ */
+export const RestorePolicy = z.strictObject({
+  /** Images a recreated or drill container may run: repositories, prefixes ending in `/`, or pinned digests. @default none */
+  allowedImages: z.array(z.string().regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })).max(100).default([]),
+  volumes: z.array(VolumeSettings).max(500).default([]),
+});
+export type RestorePolicy = z.infer<typeof RestorePolicy>;
+
+/** `postgres` → `docker.io/library/postgres`; `local/pg` → `docker.io/local/pg`; registries kept. */
+function normalizeRepository(repository: string): string {
+  const first = repository.split('/')[0] ?? '';
+  const hasRegistry = repository.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry) return repository;
+  return repository.includes('/') ? `docker.io/${repository}` : `docker.io/library/${repository}`;
+}
+
+function splitImage(image: string): { repository: string; digest?: string } {
+  const [nameTag = '', digest] = image.split('@');
+  const lastSlash = nameTag.lastIndexOf('/');
+  const colon = nameTag.indexOf(':', lastSlash + 1);
+  const repository = colon === -1 ? nameTag : nameTag.slice(0, colon);
+  return { repository: normalizeRepository(repository), ...(digest ? { digest } : {}) };
+}
+
+/** Is this image allowed by the policy's allowlist? */
+export function imageAllowed(policy: Pick<RestorePolicy, 'allowedImages'>, image: string): boolean {
+  const wanted = splitImage(image);
+  return policy.allowedImages.some((entry) => {
+    if (entry.endsWith('/')) {
+      // `registry.example.com/` names a whole registry; `team/` a namespace on Docker Hub.
+      const prefix = entry.slice(0, -1);
+      const registry = !prefix.includes('/') && (prefix.includes('.') || prefix.includes(':') || prefix === 'localhost');
+      const base = registry ? prefix : prefix.includes('/') ? normalizeRepository(prefix) : `docker.io/${prefix}`;
+      return wanted.repository.startsWith(`${base}/`);
+    }
+    const allowed = splitImage(entry);
+    if (allowed.repository !== wanted.repository) return false;
+    return allowed.digest === undefined || allowed.digest === wanted.digest;
+  });
+}
+
+export const settingsFor = (policy: RestorePolicy, source: string, volume: string): VolumeSettings | undefined =>
+  policy.volumes.find((v) => v.source === source && v.volume === volume);
+
+/** `{type: nfs, o: …}` → `type=nfs o=…`, the restore document's VolumeDriverOpts. */
+export const driverOptsParameter = (opts: Readonly<Record<string, string>> | undefined): string =>
+  Object.entries(opts ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import type { ArchiveEntry } from '#core/catalog/model.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import type { ArchiveManifest } from '#core/manifest.ts';
+import { RestorePolicy, imageAllowed } from '#core/policy.ts';
+import { ClientError } from '#core/restore/errors.ts';
+import type { CommandRunner, InstanceDirectory, SendRestore } from '#core/restore/ports.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import { RestoreService, UNKNOWN_EXPANSION } from '#core/restore/service.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+
+// The plan is where the operator's choices and the archive's (untrusted) manifest meet.
+// Real DynamoDB-compatible server on 127.0.0.1; the store and the host are stand-ins that record.
+const INSTANCE = 'i-0123456789abcdef0';
+const SHA = 'ab'.repeat(32);
+
+const manifest = (over: Partial<ArchiveManifest> = {}): ArchiveManifest => ({
+  lifeboat: 'archive-manifest', version: 1, archiveKey: 'k', createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1', sha256: SHA,
+  compression: 'zstd', compressedBytes: 1000, uncompressedBytes: 50_000, fileCount: 10, consistency: 'pause',
+  volume: { name: 'pgdata', driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' }, labels: null },
+  hostPath: null, mountPath: '/var/lib/postgresql/data',
+  container: { name: '/db', image: 'evil.example.com/miner:1', envNames: [], command: null, shmSize: 0, restartPolicy: 'no', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: [] },
+  ...over,
+});
+
+describe('restore plans: what the manifest asks for beside what will be done', () => {
+  let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+  const sent: SendRestore[] = [];
+  const presigned: { key: string; versionId?: string }[] = [];
+  const store: ArchiveStore = {
+    head: () => Promise.resolve(undefined),
+    getText: () => Promise.resolve(undefined),
+    presignGet: (key, _s, versionId) => {
+      presigned.push({ key, ...(versionId ? { versionId } : {}) });
+      return Promise.resolve(`https://bucket.s3.eu-west-1.amazonaws.com/${key}?X-Amz-Signature=x`);
+    },
+    listKeys: async function* () {},
+  };
+  const runner: CommandRunner & InstanceDirectory = {
+    sendRestore: (r) => {
+      sent.push(r);
+      return Promise.resolve(`cmd-${sent.length.toString()}`);
+    },
+    invocationOutput: () => Promise.reject(new Error('not used')),
+    cancel: () => Promise.resolve(),
+    status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: ['*'] }),
+  } as CommandRunner & InstanceDirectory;
+  const put = (entry: Partial<ArchiveEntry> & { key: string; volume: string }): Promise<void> =>
+    catalog.putArchive({ source: 'db1', takenAt: '2026-11-27T03:15:00Z', compression: 'zstd', size: 1000, catalogedAt: '2026-11-27T03:16:00Z', ...entry });
+  const service = (policy: unknown = {}): RestoreService =>
+    new RestoreService({ catalog, store, runner, instances: runner }, { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse(policy) });
+  const request = (over: Record<string, unknown> = {}): RestoreRequest => RestoreRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ...over });
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    await put({ key: 'archives/db1/pgdata/20261127T031500Z.tar.zst', volume: 'pgdata', sha256: SHA, versionId: 'v-42', manifest: manifest() });
+    await put({ key: 'archives/db1/byhand/20261127T031500Z.tar.gz', volume: 'byhand', compression: 'gzip', size: 3000 });
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+  beforeEach(() => {
+    sent.length = 0;
+    presigned.length = 0;
+  });
+
+  it('a manifest asking to mount a host disk (type=ext4 device=/dev/…) gets a plain local volume; the plan shows both', async () => {
+    const plan = await service().plan(request());
+    expect(plan.volumeCreation).toEqual({
+      manifestRecorded: { driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' } },
+      used: { driver: 'local', driverOpts: {}, from: 'default' },
+    });
+    expect(plan.parameters).toMatchObject({ VolumeDriver: '', VolumeDriverOpts: '' });
+    expect(JSON.stringify(plan.parameters)).not.toContain('/dev/');
+  });
+
+  it("a created volume's driver options come from the request, else from the protect config", async () => {
+    const policy = { volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } }] };
+    const fromConfig = await service(policy).plan(request());
+    expect(fromConfig.volumeCreation.used).toEqual({ driver: 'local', driverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' }, from: 'protect config' });
+    expect(fromConfig.parameters.VolumeDriverOpts).toBe('type=nfs o=addr=10.0.0.5,rw device=:/exports/pg');
+
+    const fromRequest = await service(policy).plan(request({ volumeDriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m' } }));
+    expect(fromRequest.volumeCreation.used.from).toBe('request');
+    expect(fromRequest.parameters.VolumeDriverOpts).toBe('type=tmpfs device=tmpfs o=size=64m');
+  });
+
+  it.each([
+    [{ type: 'ext4', device: '/dev/nvme0n1p1' }, 'type=ext4'],
+    [{ type: 'nfs', device: '/dev/sda1' }, 'names a host device'],
+    [{ type: 'none', o: 'bind', device: '/etc' }, 'type=none'],
+    [{ type: 'nfs', o: 'addr=1.2.3.4,rbind' }, 'bind a host directory'],
+    [{ device: ':/exports/pg' }, 'needs type='],
+  ])('driver options that would mount a host disk or bind a directory are a 400 naming the field: %j', (opts, says) => {
+    const parsed = RestoreRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', volumeDriverOpts: opts });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['volumeDriverOpts']);
+    expect(parsed.error?.issues[0]?.message).toContain(says);
+  });
+
+  it('an image outside the allowlist is never sent to the host: the container must already exist', async () => {
+    const plan = await service({ allowedImages: ['postgres'] }).plan(request());
+    expect(plan.parameters.ContainerImage).toBe('');
+    expect(plan.missingContainer).toContain('evil.example.com/miner:1 is not in the allowed images');
+
+    const allowed = await service({ allowedImages: ['evil.example.com/'] }).plan(request());
+    expect(allowed.parameters.ContainerImage).toBe('evil.example.com/miner:1');
+  });
+
+  it("a drill's image comes from the manifest or the protect config and must be allowed; a caller cannot choose it", async () => {
+    expect(DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerImage: 'evil.example.com/miner:1' }).success).toBe(false);
+    const drill = DrillRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE });
+    await expect(service({ allowedImages: ['postgres'] }).drill(drill, 'test')).rejects.toThrow(/not in the allowed images/);
+    expect(sent).toEqual([]);
+  });
+
+  it('image allowlist entries: repository (any tag), prefix, pinned digest; Docker Hub names normalized', () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const policy = RestorePolicy.parse({ allowedImages: ['postgres', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/', `local/mysql@${digest}`] });
+    expect(imageAllowed(policy, 'postgres:16')).toBe(true);
+    expect(imageAllowed(policy, 'docker.io/library/postgres:15')).toBe(true);
+    expect(imageAllowed(policy, 'postgresql:16')).toBe(false);
+    expect(imageAllowed(policy, 'evil.io/postgres:16')).toBe(false);
+    expect(imageAllowed(policy, '123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/pg:1')).toBe(true);
+    expect(imageAllowed(policy, '123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbx:1')).toBe(false);
+    expect(imageAllowed(policy, `local/mysql@${digest}`)).toBe(true);
+    expect(imageAllowed(policy, 'local/mysql:8')).toBe(false);
+    const team = RestorePolicy.parse({ allowedImages: ['acme/'] });
+    expect(imageAllowed(team, 'acme/pg:16')).toBe(true);
+    expect(imageAllowed(team, 'docker.io/acme/pg:16')).toBe(true);
+    expect(imageAllowed(team, 'acmex/pg:16')).toBe(false);
+  });
+
+  it('an archive without a sha256 is refused unless the request says allowUnverified, and the plan says so', async () => {
+    const byHand = request({ volume: 'byhand' });
+    await expect(service().plan(byHand)).rejects.toThrow(ClientError);
+    await expect(service().plan(byHand)).rejects.toThrow(/no sha256.*allowUnverified/);
+    const plan = await service().plan({ ...byHand, allowUnverified: true });
+    expect(plan.integrity).toMatch(/^UNVERIFIED/);
+  });
+
+  it("the host gets the archive's size, checksum and expected uncompressed size (an estimate when unknown, said so)", async () => {
+    const withManifest = await service().plan(request());
+    expect(withManifest.expectedSize).toEqual({ bytes: 50_000 + 10 * 4096, from: 'manifest' });
+    expect(withManifest.parameters).toMatchObject({ ExpectedArchiveBytes: '1000', ExpectedUncompressedBytes: String(50_000 + 10 * 4096), ExpectedSha256: SHA });
+
+    const byHand = await service().plan(request({ volume: 'byhand', allowUnverified: true }));
+    expect(byHand.expectedSize).toEqual({ bytes: 3000 * UNKNOWN_EXPANSION, from: 'estimate' });
+    const told = await service().plan(request({ volume: 'byhand', allowUnverified: true, uncompressedBytes: 123_456 }));
+    expect(told.expectedSize).toEqual({ bytes: 123_456, from: 'request' });
+  });
+
+  it('the presigned URL names the cataloged S3 version, so an overwrite of the key cannot substitute the archive', async () => {
+    await service().start(request(), 'test');
+    expect(presigned).toEqual([{ key: 'archives/db1/pgdata/20261127T031500Z.tar.zst', versionId: 'v-42' }]);
+    expect(sent).toHaveLength(1);
+    await catalog.releaseLock(INSTANCE, 'pgdata', sent[0]?.restoreId ?? '');
+  });
+});
