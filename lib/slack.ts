@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { AuthorizationType, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { AuthorizationType, LambdaIntegration, type Method, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -8,6 +8,8 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import * as z from 'zod';
+import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
+import { ALL_SOURCES } from '../functions/core/slack/access.ts';
 import type { SlackEnv } from '../functions/slack/env.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
@@ -16,15 +18,49 @@ import { grantSendRestore } from './restore-api.ts';
 
 const SLACK_ID = z.string().regex(/^[A-Z0-9]{2,32}$/, { error: 'must be a Slack id such as T0123ABCD' });
 
+const GRANTED_SOURCE = z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN)], { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` });
+
 /** Who may use `/lifeboat` (stack configuration). Every list must name someone: empty means nobody. */
-export const SlackConfig = z.strictObject({
-  teamIds: z.array(SLACK_ID).min(1, { error: 'name at least one Slack workspace (team) id' }),
-  channelIds: z.array(SLACK_ID).min(1, { error: 'name at least one channel id' }),
-  userIds: z.array(SLACK_ID).min(1, { error: 'name at least one user id' }),
-  /** An existing Secrets Manager secret holding the app's signing secret. @default a new secret to fill in after deploy */
-  signingSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' }).optional(),
-});
+export const SlackConfig = z
+  .strictObject({
+    teamIds: z.array(SLACK_ID).min(1, { error: 'name at least one Slack workspace (team) id' }),
+    channelIds: z.array(SLACK_ID).min(1, { error: 'name at least one channel id' }),
+    /** Who may use `/lifeboat` at all: `volumes`, `list`, `status`, `help`. */
+    userIds: z.array(SLACK_ID).min(1, { error: 'name at least one user id' }),
+    /**
+     * The sources each user may act on (`plan`, `restore` and its Confirm, `drill`, `cancel`),
+     * e.g. `{ "U0ALICE": ["shop-db", "billing"], "U0BOB": ["*"] }`; `*` is every source.
+     * @default {} — nobody acts on any source from Slack
+     */
+    sources: z.record(SLACK_ID, z.array(GRANTED_SOURCE).min(1, { error: 'grant at least one source (or leave the user out)' })).default({}),
+    /** How long a plan shown in Slack can be confirmed, in seconds. @default 900 */
+    planSeconds: z.number().int().min(60, { error: 'must be at least 60 seconds' }).max(1800, { error: 'must be at most 1800 seconds (Slack response URLs last 30 minutes)' }).default(900),
+    /** An existing Secrets Manager secret holding the app's signing secret. @default a new secret to fill in after deploy */
+    signingSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    for (const user of Object.keys(c.sources)) {
+      if (!c.userIds.includes(user)) ctx.addIssue({ code: 'custom', path: ['sources', user], message: `${user} is granted sources but is not in userIds` });
+    }
+  });
 export type SlackConfig = z.infer<typeof SlackConfig>;
+
+/** The two routes Slack calls. */
+export const SLACK_ROUTES = ['commands', 'interactions'] as const;
+
+/** Why each Slack route may skip IAM (APIG4) and Cognito (COG4): the exact reasons given to cdk-nag. */
+export function slackRouteReason(route: (typeof SLACK_ROUTES)[number], rule: 'APIG4' | 'COG4'): string {
+  const who = route === 'commands' ? 'Slack posts /lifeboat slash commands here' : 'Slack posts button clicks (Confirm / Cancel of a stored plan) here';
+  const auth =
+    rule === 'APIG4'
+      ? 'it cannot sign requests with SigV4, so this method has no IAM authorization'
+      : 'it cannot present a Cognito token, so this method has no Cognito user pool authorizer';
+  return (
+    `POST /slack/${route}: ${who} and ${auth}. The function checks Slack request signing first ` +
+    '(HMAC-SHA256 of the raw body with the signing secret, constant-time compare, 5-minute window, each timestamp+signature accepted once) ' +
+    'and answers 401 before reading anything else; the workspace, channel, user and per-user source allowlists are checked after that.'
+  );
+}
 
 export interface SlackProps {
   readonly config: SlackConfig;
@@ -47,6 +83,8 @@ export class Slack extends Construct {
   readonly secret: ISecret;
   readonly function: LifeboatFunction<SlackEnv>;
   readonly worker: LifeboatFunction<SlackEnv>;
+  /** POST /slack/commands and POST /slack/interactions. */
+  readonly methods: readonly Method[];
 
   constructor(scope: Construct, id: string, props: SlackProps) {
     super(scope, id);
@@ -78,6 +116,8 @@ export class Slack extends Construct {
       SLACK_TEAM_IDS: config.teamIds.join(','),
       SLACK_CHANNEL_IDS: config.channelIds.join(','),
       SLACK_USER_IDS: config.userIds.join(','),
+      SLACK_USER_SOURCES: JSON.stringify(config.sources),
+      SLACK_PLAN_SECONDS: config.planSeconds.toString(),
     };
     this.function = new LifeboatFunction(this, 'Function', { entry: 'slack/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(10) });
     this.worker = new LifeboatFunction(this, 'Worker', { entry: 'slack/worker.ts', environment, withRunbooks: true, timeout: Duration.seconds(60) });
@@ -92,9 +132,12 @@ export class Slack extends Construct {
 
     const slack = props.api.root.addResource('slack');
     const integration = new LambdaIntegration(this.function);
-    for (const route of ['commands', 'interactions']) {
+    this.methods = SLACK_ROUTES.map((route) => {
       const method = slack.addResource(route).addMethod('POST', integration, { authorizationType: AuthorizationType.NONE });
-      acknowledgeNag(method, 'Slack cannot sign requests with SigV4: this route checks Slack request signing (HMAC-SHA256 over the raw body, 5-minute window) before anything else.', { rule: 'APIG4' }, { rule: 'COG4' });
-    }
+      // On these two methods only: every other route of the API stays IAM-authorized and checked.
+      acknowledgeNag(method, slackRouteReason(route, 'APIG4'), { rule: 'APIG4' });
+      acknowledgeNag(method, slackRouteReason(route, 'COG4'), { rule: 'COG4' });
+      return method;
+    });
   }
 }

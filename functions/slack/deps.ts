@@ -4,9 +4,11 @@ import { SLACK_RESPONSE_URL, postToSlack } from '../core/adapters/slack.ts';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { cancelRestore } from '../core/restore/cancel.ts';
 import { RestoreService } from '../core/restore/service.ts';
 import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
 import type { SlackDeps } from '../core/slack/app.ts';
+import { DynamoDbSlackStore } from '../core/slack/plans.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
@@ -25,7 +27,10 @@ export function slackDeps(): SlackDeps {
       { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
     ),
     catalog,
-    access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS },
+    access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS, sources: env.SLACK_USER_SOURCES },
+    plans: new DynamoDbSlackStore(documentClient, env.TABLE_NAME),
+    cancel: (id, requestedBy) => cancelRestore({ catalog, runner: ssm }, id, requestedBy),
+    planSeconds: env.SLACK_PLAN_SECONDS,
     // Cached across invocations for 5 minutes (Powertools Parameters); never logged, never in the environment.
     signingSecret: async () => {
       const value = await getSecret(env.SIGNING_SECRET_ARN, { maxAge: 300 });

@@ -1,6 +1,13 @@
 import * as z from 'zod';
+import { SOURCE_PATTERN } from '../core/archive-key.ts';
+import { ALL_SOURCES } from '../core/slack/access.ts';
 
-const ids = z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(z.string().regex(/^[A-Z0-9]{2,32}$/)).min(1));
+const SLACK_ID = /^[A-Z0-9]{2,32}$/;
+const ids = z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(z.string().regex(SLACK_ID)).min(1));
+
+/** `{"U0ALICE":["shop-db"],"U0BOB":["*"]}`: the sources each user may act on. */
+export const UserSources = z.record(z.string().regex(SLACK_ID), z.array(z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN)])).min(1));
+export type UserSources = z.infer<typeof UserSources>;
 
 /** The Slack functions' environment; the CDK construct sets it from this same schema's input. */
 export const SlackEnv = z.object({
@@ -16,5 +23,20 @@ export const SlackEnv = z.object({
   SLACK_TEAM_IDS: ids,
   SLACK_CHANNEL_IDS: ids,
   SLACK_USER_IDS: ids,
+  /** {@link UserSources} as JSON. @default nobody acts on any source */
+  SLACK_USER_SOURCES: z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(UserSources),
+  /** How long a Slack plan can be confirmed, in seconds. */
+  SLACK_PLAN_SECONDS: z.string().regex(/^[0-9]{1,5}$/).default('900').transform(Number).pipe(z.number().int().min(60).max(1800)),
 });
 export type SlackEnv = z.input<typeof SlackEnv>;

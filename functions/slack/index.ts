@@ -10,7 +10,7 @@ const deps = slackDeps();
 
 /**
  * POST /slack/commands and /slack/interactions (no IAM auth: Slack request signing,
- * checked first thing over the raw body). Answers within Slack's 3 seconds; the
+ * checked first thing over the raw body, each signed request accepted once). Answers within Slack's 3 seconds; the
  * work goes to the queue.
  */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
@@ -21,7 +21,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     const headers = Object.fromEntries(Object.entries(event.headers).map(([k, v]) => [k, v ?? undefined]));
     try {
       const answer = await handleSlackHttp(deps, { path, headers, rawBody });
-      if (answer.statusCode === 401) logger.warn('refused a Slack request with a bad signature', { path, sourceIp: event.requestContext.identity.sourceIp });
+      if (answer.statusCode === 401) logger.warn('refused a Slack request', { why: answer.body, path, sourceIp: event.requestContext.identity.sourceIp });
       return answer;
     } catch (e) {
       logger.error('Slack request failed', e as Error);

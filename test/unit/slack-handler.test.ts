@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { slackSignature } from '#core/slack/signature.ts';
 // The deployed handler as API Gateway calls it: signature first, secret from Secrets Manager (cached).
 const secrets = mockClient(SecretsManagerClient);
 const sqs = mockClient(SQSClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
 const SECRET = 'handler-test-signing-secret-0123';
 const context = { awsRequestId: 'req-1', functionName: 'slack', getRemainingTimeInMillis: () => 9000 } as unknown as Context;
 
@@ -30,6 +33,8 @@ describe('slack handler (Lambda wiring)', () => {
   beforeEach(() => {
     secrets.reset();
     sqs.reset();
+    dynamo.reset();
+    dynamo.on(PutCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   });
@@ -47,8 +52,9 @@ describe('slack handler (Lambda wiring)', () => {
   });
 
   it('a signed command is acknowledged at once and its work queued; the secret is fetched once and cached', async () => {
-    const ts = Math.floor(Date.now() / 1000).toString();
+    const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < 2; i++) {
+      const ts = (now - i).toString();
       const res = await handler(event({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': slackSignature(SECRET, ts, body) }), context);
       expect(res.statusCode).toBe(200);
       expect(JSON.parse(res.body)).toMatchObject({ response_type: 'ephemeral', text: 'Working on `volumes`…' });
@@ -56,5 +62,19 @@ describe('slack handler (Lambda wiring)', () => {
     expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 2);
     expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}')).toMatchObject({ kind: 'command', command: { verb: 'volumes' }, who: { userId: 'U0ALICE' } });
     expect(secrets.commandCalls(GetSecretValueCommand).length).toBeLessThanOrEqual(1);
+  });
+
+  it('each signed request is recorded once in the catalog table by a conditional put; a replay is 401 and nothing is queued', async () => {
+    const ts = Math.floor(Date.now() / 1000).toString();
+    const signature = slackSignature(SECRET, ts, body);
+    expect((await handler(event({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': signature }), context)).statusCode).toBe(200);
+    const put = dynamo.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put).toMatchObject({ TableName: 'catalog', Item: { pk: `SLACKSEEN#${ts}#${signature}`, sk: 'SLACKSEEN' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    // Kept (TTL) until after the request could no longer pass the five-minute check anyway.
+    expect(put?.Item?.expiration).toBeGreaterThan(Number(ts) + 300);
+    dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const replay = await handler(event({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': signature }), context);
+    expect(replay.statusCode).toBe(401);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
   });
 });

@@ -1,44 +1,151 @@
+import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
-import type { Catalog } from '#core/catalog/model.ts';
+import type { ArchiveEntry, Catalog, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import type { CancelOutcome } from '#core/restore/cancel.ts';
+import { NotFoundError } from '#core/restore/errors.ts';
 import { INSTANCE_ID_PATTERN, RestoreRequest } from '#core/restore/request.ts';
+import type { RestorePlan, RestoreService } from '#core/restore/service.ts';
 import { NASTY as CORPUS } from '../support/nasty.ts';
-import type { RestoreService } from '#core/restore/service.ts';
-import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
+import { REPLAYED, handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { parseSlackText } from '#core/slack/grammar.ts';
+import { escapeSlack } from '#core/slack/mrkdwn.ts';
+import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
 import { slackSignature, verifySlackSignature } from '#core/slack/signature.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = new Date('2026-11-27T03:00:00Z');
 const TS = String(NOW.getTime() / 1000);
 const HOOK = 'https://hooks.slack.com/commands/T0001/123/abc';
+const INSTANCE = 'i-0123456789abcdef0';
+const KEY_1 = 'archives/db1/pgdata/20261127T020000Z.tar.zst';
+const KEY_2 = 'archives/db1/pgdata/20261127T025500Z.tar.zst';
 
-function deps(overrides: Partial<SlackDeps> = {}) {
+// The plans and the replay record live in a DynamoDB-compatible server, as in the stack.
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+/** What the fake service knows: the newest archive now, and what reached a host. */
+interface World {
+  latestKey: string;
+  /** Strings an archive, a host or the catalog controls, shown in every answer. */
+  data: { container: string; error?: string; verify: string; key?: string; source: string };
+  sent: { request: RestoreRequest; requestedBy: string }[];
+  drills: unknown[];
+  cancels: { id: string; requestedBy: string }[];
+  records: Record<string, Partial<RestoreRecord>>;
+  startError?: Error;
+  now: Date;
+}
+
+function planFor(w: World, r: RestoreRequest): RestorePlan {
+  const key = typeof r.archive === 'object' && 'key' in r.archive ? r.archive.key : (w.data.key ?? w.latestKey);
+  return {
+    archive: { key, takenAt: '2026-11-27T02:00:00Z', ageSeconds: 3600, size: 1024, sha256: 'ab'.repeat(32), compression: 'zstd', hasManifest: true },
+    target: { instanceId: r.instanceId, online: true, pingStatus: 'Online' },
+    volume: r.volume,
+    containerName: r.containerName,
+    existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
+    missingContainer: `created from ${w.data.container}`,
+    parameters: {},
+  } as unknown as RestorePlan;
+}
+
+async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = {}) {
   const queued: SlackWork[] = [];
   const posts: { url: string; message: SlackMessage }[] = [];
-  const sent: RestoreRequest[] = [];
+  const w: World = { latestKey: KEY_1, data: { container: 'db', verify: '42', source: 'db1' }, sent: [], drills: [], cancels: [], records: {}, now: NOW, ...world };
   const service = {
-    start: (r: RestoreRequest) => { sent.push(r); return Promise.resolve({ restoreId: 'r-1-00000000', plan: { archive: { key: 'k' } } }); },
-    drill: () => { throw new Error('no drills here'); },
+    resolveArchive: (r: RestoreRequest) => Promise.resolve({ key: planFor(w, r).archive.key, manifest: { container: { name: `/${w.data.container}` } } } as unknown as ArchiveEntry),
+    plan: (r: RestoreRequest) => {
+      if (w.data.error) return Promise.reject(new NotFoundError(w.data.error));
+      return Promise.resolve(planFor(w, r));
+    },
+    start: (r: RestoreRequest, requestedBy: string) => {
+      if (w.startError) return Promise.reject(w.startError);
+      w.sent.push({ request: r, requestedBy });
+      return Promise.resolve({ restoreId: `r-1-0000000${w.sent.length.toString()}`, state: 'sent', commandId: 'c-1', plan: planFor(w, r) });
+    },
+    drill: (r: unknown) => {
+      w.drills.push(r);
+      return Promise.resolve({ restoreId: 'r-1-000000d1', plan: { volume: `lifeboat-drill-${w.data.container}` } });
+    },
+    get: (id: string) => {
+      const record = w.records[id];
+      if (!record) return Promise.reject(new NotFoundError(`no restore ${id}`));
+      return Promise.resolve(record as RestoreRecord);
+    },
   } as unknown as RestoreService;
+  const catalog = {
+    listVolumes: () => Promise.resolve([{ source: w.data.source, volume: 'pgdata', newestKey: w.data.key ?? KEY_1, newestTakenAt: '2026-11-27T02:00:00Z', lastProvenAt: w.data.verify }] as unknown as VolumeSummary[]),
+    listArchives: () => Promise.resolve([{ key: w.data.key ?? KEY_1, takenAt: '2026-11-27T02:00:00Z', size: 1, lastDrill: { outcome: w.data.verify } }] as unknown as ArchiveEntry[]),
+  } as unknown as Catalog;
+  const table = await dynamo.createCatalogTable();
+  // dynalite answers CreateTable before the table is ACTIVE.
+  await waitUntilTableExists({ client: dynamo.client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.05 }, { TableName: table });
+  const plans = new DynamoDbSlackStore(dynamo.doc, table);
   const d: SlackDeps = {
     service,
-    catalog: {} as Catalog,
-    access: { teamIds: ['T0001'], channelIds: ['C0001'], userIds: ['U0001', 'U0002'] },
+    catalog,
+    access: { teamIds: ['T0001'], channelIds: ['C0001'], userIds: ['U0001', 'U0002', 'U0003'], sources: { U0001: ['db1'], U0002: ['*'] } },
+    plans,
+    cancel: (id, requestedBy): Promise<CancelOutcome> => {
+      w.cancels.push({ id, requestedBy });
+      return Promise.resolve({ restoreId: id, state: 'cancelling', message: 'SSM was asked to cancel' });
+    },
     signingSecret: () => Promise.resolve(SECRET),
     responseUrlPattern: /^https:\/\/hooks\.slack\.com\//,
-    enqueue: (w) => { queued.push(w); return Promise.resolve(); },
+    enqueue: (work) => { queued.push(work); return Promise.resolve(); },
     post: (url, message) => { posts.push({ url, message }); return Promise.resolve(); },
-    now: () => NOW,
+    now: () => w.now,
     ...overrides,
   };
-  return { d, queued, posts, sent };
+  /** The queue worker (SQS in AWS). */
+  const drain = async (): Promise<void> => {
+    for (let work = queued.shift(); work; work = queued.shift()) await performSlackWork(d, work);
+  };
+  return { d, queued, posts, w, sent: w.sent, drain };
 }
+type Harness = Awaited<ReturnType<typeof deps>>;
+
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 const command = (text: string, who: Partial<Record<'team_id' | 'channel_id' | 'user_id', string>> = {}): string =>
   form({ command: '/lifeboat', text, team_id: 'T0001', channel_id: 'C0001', user_id: 'U0001', response_url: HOOK, ...who });
-const signed = (body: string, ts = TS, secret = SECRET) => ({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': slackSignature(secret, ts, body) });
+// Every request Slack sends has its own timestamp or body: a fresh timestamp per call, inside the window.
+let tick = 0;
+const freshTs = (now = NOW): string => String(Math.floor(now.getTime() / 1000) - (tick++ % 250));
+const signed = (body: string, ts = freshTs(), secret = SECRET) => ({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': slackSignature(secret, ts, body) });
+const click = (planId: string, user = 'U0001', action = 'lifeboat_confirm', channel = 'C0001'): string =>
+  form({ payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0001' }, user: { id: user }, channel: { id: channel }, response_url: HOOK, actions: [{ action_id: action, value: planId }] }) });
+
+async function slash(h: Harness, text: string, who: Parameters<typeof command>[1] = {}): Promise<SlackMessage | undefined> {
+  const body = command(text, who);
+  const res = await handleSlackHttp(h.d, { path: '/slack/commands', headers: signed(body, freshTs(h.w.now)), rawBody: body });
+  expect(res.statusCode).toBe(200);
+  await h.drain();
+  return h.posts.at(-1)?.message ?? (JSON.parse(res.body) as SlackMessage);
+}
+async function press(h: Harness, planId: string, user = 'U0001', action = 'lifeboat_confirm', channel = 'C0001'): Promise<SlackMessage | undefined> {
+  const body = click(planId, user, action, channel);
+  expect((await handleSlackHttp(h.d, { path: '/slack/interactions', headers: signed(body, freshTs(h.w.now)), rawBody: body })).statusCode).toBe(200);
+  await h.drain();
+  return h.posts.at(-1)?.message;
+}
+const buttons = (m: SlackMessage | undefined) => (m?.blocks?.[1] as { elements: { action_id: string; value: string }[] } | undefined)?.elements ?? [];
+/** Asks for a restore and returns the plan id its buttons carry. */
+async function planned(h: Harness, text = `restore db1/pgdata to ${INSTANCE}`, user = 'U0001'): Promise<string> {
+  const plan = await slash(h, text, { user_id: user });
+  const id = buttons(plan)[0]?.value ?? '';
+  expect(id, plan?.text).toMatch(PLAN_ID);
+  return id;
+}
 
 describe('Slack request signing', () => {
   const body = command('volumes');
@@ -62,12 +169,12 @@ describe('Slack request signing', () => {
   });
 
   it.each([
-    ['tampered body', { ...signed(command('volumes')), body: command('restore pgdata to i-0123456789abcdef0') }],
+    ['tampered body', { ...signed(command('volumes')), body: command(`restore pgdata to ${INSTANCE}`) }],
     ['wrong secret', { ...signed(command('volumes'), TS, 'not-the-secret'), body: command('volumes') }],
     ['stale', { ...signed(command('volumes'), String(Number(TS) - 3600)), body: command('volumes') }],
     ['no headers', { body: command('volumes') }],
   ])('the route answers 401 to a %s request, and nothing else happens', async (_case, req) => {
-    const { d, queued, posts } = deps();
+    const { d, queued, posts } = await deps();
     const { body: rawBody, ...headers } = req;
     const res = await handleSlackHttp(d, { path: '/slack/commands', headers, rawBody });
     expect(res.statusCode).toBe(401);
@@ -75,8 +182,24 @@ describe('Slack request signing', () => {
     expect(posts).toEqual([]);
   });
 
+  it.each(['/slack/commands', '/slack/interactions'] as const)('a replayed request on %s (same timestamp and signature, inside the window) is refused with 401 and does nothing', async (path) => {
+    const h = await deps();
+    const planId = path === '/slack/interactions' ? await planned(h) : '';
+    const body = path === '/slack/commands' ? command(`restore db1/pgdata to ${INSTANCE}`) : click(planId);
+    const headers = signed(body, TS);
+    expect((await handleSlackHttp(h.d, { path, headers, rawBody: body })).statusCode).toBe(200);
+    await h.drain();
+    const sentBefore = h.sent.length;
+    const postsBefore = h.posts.length;
+    const replay = await handleSlackHttp(h.d, { path, headers, rawBody: body });
+    expect(replay).toMatchObject({ statusCode: 401, body: REPLAYED });
+    expect(h.queued).toEqual([]);
+    expect(h.sent).toHaveLength(sentBefore);
+    expect(h.posts).toHaveLength(postsBefore);
+  });
+
   it('answers Slack ssl_check probes', async () => {
-    const { d, queued } = deps();
+    const { d, queued } = await deps();
     const body = form({ ssl_check: '1', token: 'x' });
     expect(await handleSlackHttp(d, { path: '/slack/commands', headers: signed(body), rawBody: body })).toMatchObject({ statusCode: 200, body: '' });
     expect(queued).toEqual([]);
@@ -92,6 +215,8 @@ describe('the /lifeboat grammar', () => {
     ['restore pgdata archive archives/db1/pgdata/20261127T031500Z.tar.zst to i-0123456789abcdef0 container db preserve', { verb: 'restore', volume: 'pgdata', archiveKey: 'archives/db1/pgdata/20261127T031500Z.tar.zst', instanceId: 'i-0123456789abcdef0', container: 'db', preserve: true }],
     ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false }],
     ['status r-mfx2k1a0-1a2b3c4d', { verb: 'status', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
+    ['cancel r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
+    ['CANCEL r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['drill pgdata to i-0123456789abcdef0', { verb: 'drill', volume: 'pgdata', instanceId: 'i-0123456789abcdef0' }],
   ])('%j parses', (text, expected) => {
     expect(parseSlackText(text)).toEqual({ ok: true, command: expected });
@@ -106,6 +231,10 @@ describe('the /lifeboat grammar', () => {
     ['restore pgdata to i-0123456789abcdef0 to i-0123456789abcdef1', 'given twice'],
     ['plan pgdata to i-0123456789abcdef0 preserve', 'is not understood here'],
     ['status ../../etc/passwd', 'restore id'],
+    ['cancel', '`cancel` takes one restore id'],
+    ['cancel r-mfx2k1a0-1a2b3c4d r-mfx2k1a0-1a2b3c4e', '`cancel` takes one restore id'],
+    ['cancel $(reboot)', '`cancel` takes one restore id'],
+    ['cancel p-0123456789abcdef0123456789abcdef', '`cancel` takes one restore id'],
     ['rm -rf /', 'is not a Lifeboat command'],
     [`restore ${'a'.repeat(3000)}`, 'too long'],
   ])('%j is refused with a reason', (text, reason) => {
@@ -115,7 +244,16 @@ describe('the /lifeboat grammar', () => {
   });
 
   const NASTY = ['; rm -rf /', '$(reboot)', '`id`', '\n', '\r\n', "' OR 1=1", '&&', '|', '../..', '%2e%2e', '\u0000', '\u202e', 'é', '🚀', '<@U0001>', '<!channel>', '*bold*'];
-  const hostile = fc.array(fc.oneof(fc.constantFrom(...NASTY, 'restore', 'plan', 'drill', 'to', 'at', 'archive', 'container', 'preserve', 'i-0123456789abcdef0', 'pgdata', 'db1/pgdata'), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 })), { maxLength: 12 }).map((w) => w.join(' '));
+  const hostile = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(...NASTY, 'restore', 'plan', 'drill', 'cancel', 'status', 'to', 'at', 'archive', 'container', 'preserve', 'i-0123456789abcdef0', 'pgdata', 'db1/pgdata', 'r-mfx2k1a0-1a2b3c4d'),
+        fc.string({ maxLength: 40 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+      ),
+      { maxLength: 12 },
+    )
+    .map((w) => w.join(' '));
 
   it('never throws, and every value it lets through matches its allow pattern (property)', () => {
     fc.assert(
@@ -130,6 +268,7 @@ describe('the /lifeboat grammar', () => {
         if (typeof c.volume === 'string') expect(c.volume).toMatch(VOLUME_PATTERN);
         if (typeof c.source === 'string') expect(c.source).toMatch(SOURCE_PATTERN);
         if (typeof c.instanceId === 'string') expect(c.instanceId).toMatch(INSTANCE_ID_PATTERN);
+        if (c.verb === 'cancel' || c.verb === 'status') expect(c.restoreId).toMatch(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/);
         for (const v of Object.values(c)) if (typeof v === 'string') expect(v).toMatch(/^[A-Za-z0-9_.:/+-]+$/);
       }),
       { numRuns: 2000 },
@@ -143,81 +282,318 @@ describe('who may use it', () => {
     ['another channel', { channel_id: 'C9999' }, 'does not take commands in this channel'],
     ['a user not on the list', { user_id: 'U9999' }, "is not on Lifeboat's list"],
   ])('%s is refused with a clear message and nothing is queued', async (_case, who, message) => {
-    const { d, queued } = deps();
-    const body = command('restore pgdata to i-0123456789abcdef0', who);
+    const { d, queued } = await deps();
+    const body = command(`restore pgdata to ${INSTANCE}`, who);
     const res = await handleSlackHttp(d, { path: '/slack/commands', headers: signed(body), rawBody: body });
     expect(res.statusCode).toBe(200);
     expect((JSON.parse(res.body) as SlackMessage).text).toContain(message);
     expect(queued).toEqual([]);
   });
 
-  const request: RestoreRequest = { source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: 'i-0123456789abcdef0', containerName: 'db', ifVolumeExists: 'fail', dryRun: false };
-  const click = (user: string, action = 'lifeboat_confirm', channel = 'C0001') =>
-    form({ payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0001' }, user: { id: user }, channel: { id: channel }, response_url: HOOK, actions: [{ action_id: action, value: JSON.stringify({ requester: 'U0001', request }) }] }) });
-
   it('a confirmation by someone other than the requester is refused; nothing is sent', async () => {
-    const { d, queued, posts, sent } = deps();
-    const body = click('U0002');
-    await handleSlackHttp(d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
-    expect(queued).toEqual([]);
-    expect(sent).toEqual([]);
-    expect(posts[0]?.message.text).toContain('Only <@U0001>, who asked for this restore, can confirm');
+    const h = await deps();
+    const planId = await planned(h);
+    const answer = await press(h, planId, 'U0002');
+    expect(h.sent).toEqual([]);
+    expect(answer?.text).toContain('Only <@U0001>, who asked for this restore, can confirm');
+    // The plan is still the requester's to confirm.
+    await press(h, planId, 'U0001');
+    expect(h.sent).toHaveLength(1);
   });
 
   it('a confirmation from another channel is refused; nothing is sent', async () => {
-    const { d, queued, sent } = deps();
-    const body = click('U0001', 'lifeboat_confirm', 'C9999');
-    await handleSlackHttp(d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
-    expect(queued).toEqual([]);
-    expect(sent).toEqual([]);
-  });
-
-  it("the requester's confirmation sends exactly the request shown, as requested by the Slack user", async () => {
-    const { d, queued, sent, posts } = deps();
-    const body = click('U0001');
-    await handleSlackHttp(d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
-    expect(queued).toHaveLength(1);
-    const work = queued[0];
-    if (work) await performSlackWork(d, work);
-    expect(sent).toEqual([request]);
-    expect(posts.at(-1)?.message).toMatchObject({ response_type: 'in_channel', replace_original: true });
+    const h = await deps();
+    const planId = await planned(h);
+    await press(h, planId, 'U0001', 'lifeboat_confirm', 'C9999');
+    expect(h.queued).toEqual([]);
+    expect(h.sent).toEqual([]);
   });
 
   // Threat: a signed but crafted interaction (Slack signs whatever a client sends back in a
-  // button's value): a changed request, a hostile volume, broken JSON, odd shapes.
+  // button's value): another plan's id, a request instead of an id, broken JSON, odd shapes.
   it('hostile interaction payloads never throw and never send anything but a valid request by its requester (property)', async () => {
-    const nasty = fc.oneof(fc.constantFrom(...CORPUS, 'i-0123456789abcdef0', 'pgdata'), fc.string({ maxLength: 30 }));
-    const value = fc.oneof(
-      fc.string({ maxLength: 200 }),
-      fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ requester: fc.constantFrom('U0001', 'U0002', 'U0003'), request: fc.record({ source: nasty, volume: nasty, instanceId: nasty, containerName: nasty, archive: fc.oneof(nasty, fc.jsonValue()), ifVolumeExists: nasty }, { requiredKeys: [] }) }).map((v) => JSON.stringify(v)),
-    );
+    const h = await deps();
+    const alicePlan = await planned(h);
+    const bobPlan = await planned(h, `restore db1/pgdata to ${INSTANCE} preserve`, 'U0002');
+    const request = { source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'preserve' };
+    const nasty = fc.oneof(fc.constantFrom(...CORPUS, alicePlan, bobPlan, 'p-' + '0'.repeat(32)), fc.string({ maxLength: 30 }));
+    const value = fc.oneof(nasty, fc.jsonValue().map((v) => JSON.stringify(v)), fc.constant(JSON.stringify({ requester: 'U0001', request })));
     const payload = fc.oneof(
       fc.string({ maxLength: 300 }),
-      fc.record({ type: fc.constantFrom('block_actions', 'view_submission', 'x'), user: fc.record({ id: fc.constantFrom('U0001', 'U0002', 'U9') }), team: fc.record({ id: fc.constantFrom('T0001', 'T9') }), channel: fc.record({ id: fc.constantFrom('C0001', 'C9') }), response_url: fc.constantFrom(HOOK, 'http://169.254.169.254/'), actions: fc.array(fc.record({ action_id: fc.constantFrom('lifeboat_confirm', 'lifeboat_cancel', 'x'), value }), { maxLength: 2 }) }, { requiredKeys: [] }).map((p) => JSON.stringify(p)),
+      fc
+        .record(
+          {
+            type: fc.constantFrom('block_actions', 'view_submission', 'x'),
+            user: fc.record({ id: fc.constantFrom('U0001', 'U0002', 'U0003', 'U9') }),
+            team: fc.record({ id: fc.constantFrom('T0001', 'T9') }),
+            channel: fc.record({ id: fc.constantFrom('C0001', 'C9') }),
+            response_url: fc.constantFrom(HOOK, 'http://169.254.169.254/'),
+            actions: fc.array(fc.record({ action_id: fc.constantFrom('lifeboat_confirm', 'lifeboat_cancel', 'x'), value }), { maxLength: 2 }),
+          },
+          { requiredKeys: [] },
+        )
+        .map((p) => JSON.stringify(p)),
     );
     await fc.assert(
       fc.asyncProperty(payload, async (p) => {
-        const { d, queued, sent } = deps();
         const body = form({ payload: p });
-        const res = await handleSlackHttp(d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
+        const res = await handleSlackHttp(h.d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
         expect(res.statusCode).toBeLessThan(500);
-        for (const work of queued) await performSlackWork(d, work);
-        for (const r of sent) {
-          // Whatever got through is a request the schema accepts, confirmed by its requester (U0001 in this table).
-          expect(RestoreRequest.safeParse(r).success).toBe(true);
-          for (const v of Object.values(r)) if (typeof v === 'string') expect(v).toMatch(/^[A-Za-z0-9_.:/+-]+$/);
-        }
+        await h.drain();
       }),
       { numRuns: 300 },
     );
+    // Whatever got through is one of the two stored plans, each by its own requester, each at most once.
+    expect(h.sent.length).toBeLessThanOrEqual(2);
+    for (const s of h.sent) {
+      expect(RestoreRequest.safeParse(s.request).success).toBe(true);
+      expect(s.request.archive).toEqual({ key: KEY_1 });
+      expect(['slack:T0001/U0001', 'slack:T0001/U0002']).toContain(s.requestedBy);
+      expect(s.request.ifVolumeExists).toBe(s.requestedBy === 'slack:T0001/U0002' ? 'preserve' : 'fail');
+    }
+    expect(new Set(h.sent.map((s) => s.requestedBy)).size).toBe(h.sent.length);
   });
 
   it('a response_url that is not Slack is never posted to', async () => {
-    const { d, queued } = deps();
+    const { d, queued } = await deps();
     const body = form({ command: '/lifeboat', text: 'volumes', team_id: 'T0001', channel_id: 'C0001', user_id: 'U0001', response_url: 'http://169.254.169.254/latest' });
     const res = await handleSlackHttp(d, { path: '/slack/commands', headers: signed(body), rawBody: body });
     expect(res.statusCode).toBe(200);
     expect(queued).toEqual([]);
+  });
+
+  it('the worker re-checks the allowlists: a user removed from the list after clicking Confirm is refused; nothing is sent', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    const body = click(planId);
+    await handleSlackHttp(h.d, { path: '/slack/interactions', headers: signed(body), rawBody: body });
+    expect(h.queued).toHaveLength(1);
+    // The configuration changes (a redeploy) before the worker takes the item off the queue.
+    const removed = await deps({ access: { ...h.d.access, userIds: ['U0002'] }, plans: h.d.plans }, h.w);
+    for (const work of h.queued.splice(0)) await performSlackWork(removed.d, work);
+    expect(h.sent).toEqual([]);
+    expect(removed.posts.at(-1)?.message.text).toContain("is not on Lifeboat's list");
+    const moved = await deps({ access: { ...h.d.access, channelIds: ['C0002'] }, plans: h.d.plans }, h.w);
+    await performSlackWork(moved.d, { kind: 'confirm', planId, who: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' }, responseUrl: HOOK });
+    expect(h.sent).toEqual([]);
+    expect(moved.posts.at(-1)?.message.text).toContain('does not take commands in this channel');
+  });
+});
+
+describe('a plan confirmed is the plan run (stored plans)', () => {
+  it('the Confirm button carries only the plan id; the stored plan pins the archive key shown, never latest', async () => {
+    const h = await deps();
+    const plan = await slash(h, `restore db1/pgdata to ${INSTANCE}`);
+    expect(buttons(plan).map((b) => b.action_id)).toEqual(['lifeboat_confirm', 'lifeboat_cancel']);
+    const [confirm, cancel] = buttons(plan);
+    expect(confirm?.value).toMatch(PLAN_ID);
+    expect(cancel?.value).toBe(confirm?.value);
+    expect(plan?.text).toContain(KEY_1);
+    expect(plan?.text).toContain('nothing is sent until <@U0001> confirms (before 2026-11-27T03:15:00.000Z)');
+    const stored = await h.d.plans.getPlan(confirm?.value ?? '');
+    expect(stored).toMatchObject({
+      state: 'pending',
+      requester: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' },
+      request: { source: 'db1', volume: 'pgdata', archive: { key: KEY_1 }, instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', dryRun: false },
+      createdAt: NOW.toISOString(),
+      expiresAt: '2026-11-27T03:15:00.000Z',
+    });
+  });
+
+  it('Confirm runs exactly the plan shown: its archive by key, even when a newer archive arrived after the plan', async () => {
+    const h = await deps();
+    const planId = await planned(h, `restore db1/pgdata to ${INSTANCE} container db preserve`);
+    h.w.latestKey = KEY_2; // a backup lands between the plan and the click
+    const started = await press(h, planId);
+    expect(h.sent).toEqual([
+      { request: { source: 'db1', volume: 'pgdata', archive: { key: KEY_1 }, instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'preserve', dryRun: false, allowUnverified: false }, requestedBy: 'slack:T0001/U0001' },
+    ]);
+    expect(started).toMatchObject({ response_type: 'in_channel', replace_original: true });
+    expect(started?.text).toContain(`started restore \`r-1-00000001\` of \`pgdata\` on \`${INSTANCE}\` from \`${KEY_1}\``);
+    expect((await h.d.plans.getPlan(planId))).toMatchObject({ state: 'started', restoreId: 'r-1-00000001' });
+  });
+
+  it('a second Confirm (another click, or the same click queued twice) answers "already started as r-…" and sends nothing more', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    await press(h, planId);
+    expect(h.sent).toHaveLength(1);
+    const again = await press(h, planId);
+    expect(again?.text).toContain('This plan was already started as `r-1-00000001`; nothing more was sent.');
+    expect(again?.replace_original).toBe(false);
+    // SQS delivers a work item at least once: the same item again changes nothing.
+    await performSlackWork(h.d, { kind: 'confirm', planId, who: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' }, responseUrl: HOOK });
+    expect(h.posts.at(-1)?.message.text).toContain('already started as `r-1-00000001`');
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('ten Confirms of one plan at the same moment start exactly one restore', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    const who = { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' };
+    await Promise.all(Array.from({ length: 10 }, () => performSlackWork(h.d, { kind: 'confirm', planId, who, responseUrl: HOOK })));
+    expect(h.sent).toHaveLength(1);
+    const texts = h.posts.slice(-10).map((p) => p.message.text);
+    expect(texts.filter((t) => t.includes('started restore'))).toHaveLength(1);
+    expect(texts.filter((t) => /already (being started|started as)/.test(t))).toHaveLength(9);
+  });
+
+  it('a plan past its expiry answers "expired" and sends nothing', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    h.w.now = new Date(NOW.getTime() + 15 * 60_000 + 1000);
+    const answer = await press(h, planId);
+    expect(answer?.text).toContain('This plan expired at 2026-11-27T03:15:00.000Z; nothing was sent.');
+    expect(h.sent).toEqual([]);
+  });
+
+  it('a plan dismissed with Cancel cannot be confirmed afterwards', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    expect((await press(h, planId, 'U0001', 'lifeboat_cancel'))?.text).toBe('Cancelled by <@U0001>; nothing was sent.');
+    const answer = await press(h, planId);
+    expect(answer?.text).toContain('This plan was cancelled by <@U0001>; nothing was sent.');
+    expect(h.sent).toEqual([]);
+  });
+
+  it('Cancel after Confirm says the restore already started and how to stop it', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    await press(h, planId);
+    const answer = await press(h, planId, 'U0001', 'lifeboat_cancel');
+    expect(answer?.text).toContain('already started as `r-1-00000001`');
+    expect(answer?.text).toContain('`/lifeboat cancel r-1-00000001` stops it');
+  });
+
+  it('a plan that failed to start is spent: a second Confirm does not try again', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    h.w.startError = new NotFoundError(`archive ${KEY_1} is not in the catalog (deleted)`);
+    const first = await press(h, planId);
+    expect(first?.text).toContain(`Lifeboat: archive ${KEY_1} is not in the catalog (deleted)`);
+    h.w.startError = undefined;
+    const second = await press(h, planId);
+    expect(second?.text).toContain('This plan could not be started');
+    expect(h.sent).toEqual([]);
+  });
+
+  it('an unknown plan id answers that nothing was sent', async () => {
+    const h = await deps();
+    const answer = await press(h, `p-${'0'.repeat(32)}`);
+    expect(answer?.text).toContain('This plan is unknown or long expired; nothing was sent.');
+    expect(h.sent).toEqual([]);
+  });
+});
+
+describe('sources per Slack user', () => {
+  it.each([
+    ['plan', `plan db1/pgdata to ${INSTANCE}`],
+    ['restore', `restore db1/pgdata to ${INSTANCE}`],
+    ['drill', `drill db1/pgdata to ${INSTANCE}`],
+  ])('%s of a source the user was not granted is refused with a clear message; nothing is planned or sent', async (_verb, text) => {
+    const h = await deps({}, { data: { container: 'db', verify: '1', source: 'db1' } });
+    const answer = await slash(h, text, { user_id: 'U0003' }); // on the user list, granted no source
+    expect(answer?.text).toBe('<@U0003> may not act on source `db1`; nothing was planned or sent. The Lifeboat owners grant sources per user (the Slack config\'s `sources`).');
+    expect(buttons(answer)).toEqual([]);
+    expect(h.sent).toEqual([]);
+    expect(h.w.drills).toEqual([]);
+    const other = await slash(h, text.replace('db1/', 'shop-db/'), { user_id: 'U0001' }); // granted db1 only
+    expect(other?.text).toContain('<@U0001> may not act on source `shop-db`');
+  });
+
+  it('a user granted "*" may act on any source; a user granted one source may act on that one', async () => {
+    const h = await deps();
+    expect(buttons(await slash(h, `restore shop-db/pgdata to ${INSTANCE}`, { user_id: 'U0002' }))).toHaveLength(2);
+    expect(buttons(await slash(h, `restore db1/pgdata to ${INSTANCE}`, { user_id: 'U0001' }))).toHaveLength(2);
+  });
+
+  it('Confirm re-checks the grant: a plan whose source was taken away since is refused; nothing is sent', async () => {
+    const h = await deps();
+    const planId = await planned(h);
+    const regranted = await deps({ access: { ...h.d.access, sources: { U0001: ['billing'] } }, plans: h.d.plans }, h.w);
+    await performSlackWork(regranted.d, { kind: 'confirm', planId, who: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' }, responseUrl: HOOK });
+    expect(regranted.posts.at(-1)?.message.text).toContain('<@U0001> may not act on source `db1`');
+    expect(h.sent).toEqual([]);
+  });
+});
+
+describe('cancel <restore-id> from Slack', () => {
+  const ID = 'r-mfx2k1a0-1a2b3c4d';
+  it('a user granted the restore\'s source cancels it: cancelRestore gets the Slack requester, the channel hears "cancelling r-…"', async () => {
+    const h = await deps({}, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0002', state: 'running' } } });
+    const answer = await slash(h, `cancel ${ID}`);
+    expect(h.w.cancels).toEqual([{ id: ID, requestedBy: 'slack:T0001/U0001' }]);
+    expect(answer).toMatchObject({ response_type: 'in_channel', text: `cancelling \`${ID}\` (the host puts things back; you'll get the result here) — asked by <@U0001>` });
+  });
+
+  it('a restore not started from Slack: the answer points at status instead of promising a post here', async () => {
+    const h = await deps({}, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'arn:aws:iam::123456789012:role/ops', state: 'sent' } } });
+    expect((await slash(h, `cancel ${ID}`))?.text).toContain(`(the host puts things back; \`/lifeboat status ${ID}\` shows the result)`);
+  });
+
+  it('a restore that already ended is not cancelled; the answer says what it is', async () => {
+    const h = await deps({ cancel: (id) => Promise.resolve({ restoreId: id, state: 'succeeded', message: 'already succeeded; nothing to cancel' }) }, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0001', state: 'succeeded' } } });
+    expect((await slash(h, `cancel ${ID}`))?.text).toBe(`\`${ID}\`: already succeeded; nothing to cancel`);
+  });
+
+  it("cancel by a user not granted the restore's source is refused; cancelRestore is never called", async () => {
+    const h = await deps({}, { records: { [ID]: { id: ID, source: 'billing', requestedBy: 'slack:T0001/U0002', state: 'running' } } });
+    expect((await slash(h, `cancel ${ID}`))?.text).toContain('<@U0001> may not act on source `billing`');
+    expect((await slash(h, `cancel ${ID}`, { user_id: 'U0003' }))?.text).toContain('<@U0003> may not act on source `billing`');
+    expect(h.w.cancels).toEqual([]);
+  });
+
+  it('cancel of an unknown restore says so and cancels nothing', async () => {
+    const h = await deps();
+    expect((await slash(h, `cancel ${ID}`))?.text).toBe(`Lifeboat: no restore ${ID}`);
+    expect(h.w.cancels).toEqual([]);
+  });
+});
+
+describe('escaping what Lifeboat posts', () => {
+  it('escapeSlack escapes &, < and > (in that order) and nothing else', () => {
+    expect(escapeSlack('<!channel> & <@U1|x> &amp; `k` *b*')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt; &amp;amp; `k` *b*');
+    fc.assert(fc.property(fc.string(), (s) => {
+      expect(escapeSlack(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(s);
+      expect(escapeSlack(s)).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+    }));
+  });
+
+  // Archive keys, container names, errors and verify output come from archives, manifests and hosts.
+  it('no posted text contains an unescaped <, > or & from data: plans, confirmations, lists, status, errors, results (property)', async () => {
+    const data = fc.oneof(fc.constantFrom('<!channel>', '<!here|x>', '<https://evil.example|click here>', '<@U0BOSS>', '&lt;', 'a&b', '<#C0001>', '>quote'), fc.string({ maxLength: 20 }));
+    await fc.assert(
+      fc.asyncProperty(data, data, data, data, async (container, key, verify, error) => {
+        const h = await deps({}, { data: { container, key: `archives/db1/pgdata/${key}`, verify, source: 'db1' } });
+        h.w.records['r-1-00000001'] = { id: 'r-1-00000001', mode: 'restore', state: 'failed', source: 'db1', volume: 'pgdata', instanceId: INSTANCE, archiveKey: key, verifyOutput: verify, error, requestedBy: 'slack:T0001/U0001', phases: {} };
+        await slash(h, 'volumes');
+        await slash(h, 'list db1/pgdata');
+        await slash(h, 'status r-1-00000001');
+        await slash(h, `plan db1/pgdata to ${INSTANCE}`);
+        const planId = await planned(h, `restore db1/pgdata to ${INSTANCE} container db`);
+        await press(h, planId);
+        await press(h, planId);
+        await press(h, planId, 'U0002');
+        await slash(h, 'help');
+        await slash(h, 'restore $(<b>) to x');
+        h.w.data.error = error;
+        await slash(h, `restore db1/pgdata to ${INSTANCE}`);
+        const { SlackNotifier } = await import('#core/adapters/slack.ts');
+        const notifyPosts: SlackMessage[] = [];
+        await new SlackNotifier({ post: (_u, m) => { notifyPosts.push(m); return Promise.resolve(); } }).restoreFinished({
+          restoreId: 'r-1-00000001', state: 'failed', subject: 's', text: `Restore of ${key}: ${error} ${verify}`,
+          record: { ...h.w.records['r-1-00000001'], containerName: container, ifVolumeExists: 'fail', createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(), notifySlack: { responseUrl: HOOK, channelId: 'C0001', userId: 'U0001' } },
+        });
+        expect(notifyPosts).toHaveLength(1);
+        const texts = [...h.posts.map((p) => p.message), ...notifyPosts].flatMap((m) => [m.text, ...(m.blocks ?? []).map((b) => JSON.stringify(b))]);
+        expect(texts.length).toBeGreaterThan(10);
+        for (const text of texts) {
+          // The only markup Lifeboat posts on purpose: mentions of the users in this table.
+          const rest = text.replace(/<@U000[123]>/g, '').replace(/&(amp|lt|gt);/g, '');
+          expect(rest, text).not.toMatch(/[<>&]/);
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { RestoreRecord } from '../catalog/model.ts';
 import type { Notifier, RestoreNotification } from '../restore/ports.ts';
-import type { SlackMessage } from '../slack/app.ts';
+import { md, mention, slackMessage, type SlackMessage } from '../slack/mrkdwn.ts';
 
 /** Only Slack's own hooks receive Lifeboat's posts (tests widen this to 127.0.0.1). */
 export const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\/[A-Za-z0-9_./-]{1,500}$/;
@@ -27,7 +27,8 @@ export class SlackNotifier implements Notifier {
     if (!target || !(this.options.responseUrlPattern ?? SLACK_RESPONSE_URL).test(target.responseUrl)) return;
     const icon = n.state === 'succeeded' ? ':white_check_mark:' : ':x:';
     try {
-      await (this.options.post ?? postToSlack)(target.responseUrl, { response_type: 'in_channel', replace_original: false, text: `${icon} <@${target.userId}> ${n.text}` });
+      // n.text carries archive keys, errors and verify output: data, escaped like every posted string.
+      await (this.options.post ?? postToSlack)(target.responseUrl, slackMessage(md`${icon} ${mention(target.userId)} ${n.text}`, { response_type: 'in_channel', replace_original: false }));
     } catch (e) {
       // An expired response_url (after 30 minutes) must not fail the completion: SNS still has it.
       this.options.warn?.('could not post the result to Slack', e);

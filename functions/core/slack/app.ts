@@ -1,36 +1,28 @@
 import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
+import type { CancelOutcome } from '../restore/cancel.ts';
 import { describe } from '../restore/completion.ts';
 import { ClientError } from '../restore/errors.ts';
 import { DrillRequest, RestoreRequest } from '../restore/request.ts';
 import type { RestorePlan, RestoreService } from '../restore/service.ts';
-import { USAGE, parseSlackText, type SlackCommand } from './grammar.ts';
-import { verifySlackSignature } from './signature.ts';
+import { SLACK_ID, Who, mayActOn, notGranted, refused, type SlackAccess } from './access.ts';
+import { USAGE, SlackCommand, parseSlackText } from './grammar.ts';
+import { joinMd, md, mention, slackMessage, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
+import { PLAN_ID, newPlanId, type PlanClaim, type SlackStateStore, type StoredPlan } from './plans.ts';
+import { MAX_SKEW_SECONDS, verifySlackSignature } from './signature.ts';
 
-/** Who may use Lifeboat from Slack (stack configuration). */
-export interface SlackAccess {
-  readonly teamIds: readonly string[];
-  readonly channelIds: readonly string[];
-  readonly userIds: readonly string[];
-}
+export type { SlackAccess } from './access.ts';
+export { slackMessage, type SlackMessage } from './mrkdwn.ts';
 
-/** A Slack message as response_url takes it. */
-export interface SlackMessage {
-  readonly response_type?: 'ephemeral' | 'in_channel';
-  readonly replace_original?: boolean;
-  readonly text: string;
-  readonly blocks?: readonly unknown[];
-}
-
-const SLACK_ID = /^[A-Z0-9]{2,32}$/;
-const Who = z.object({ teamId: z.string().regex(SLACK_ID), channelId: z.string().regex(SLACK_ID), userId: z.string().regex(SLACK_ID) });
-type Who = z.infer<typeof Who>;
+const ephemeral = (text: Mrkdwn, options: Omit<SlackMessage, 'text' | 'response_type'> = {}): SlackMessage => slackMessage(text, { response_type: 'ephemeral', ...options });
 
 /** Work done after the 3-second acknowledgement (a queue between the two in AWS). */
 export const SlackWork = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('command'), command: z.custom<SlackCommand>(), who: Who, responseUrl: z.url() }),
-  z.object({ kind: z.literal('confirm'), request: RestoreRequest, who: Who, responseUrl: z.url() }),
-  z.object({ kind: z.literal('cancel'), who: Who, responseUrl: z.url() }),
+  z.object({ kind: z.literal('command'), command: SlackCommand, who: Who, responseUrl: z.url() }),
+  /** The plan's Confirm button: the plan id is all it carries. */
+  z.object({ kind: z.literal('confirm'), planId: z.string().regex(PLAN_ID), who: Who, responseUrl: z.url() }),
+  /** The plan's Cancel button: the plan will never run. */
+  z.object({ kind: z.literal('dismiss'), planId: z.string().regex(PLAN_ID), who: Who, responseUrl: z.url() }),
 ]);
 export type SlackWork = z.infer<typeof SlackWork>;
 
@@ -38,6 +30,10 @@ export interface SlackDeps {
   readonly service: RestoreService;
   readonly catalog: Catalog;
   readonly access: SlackAccess;
+  /** Stored plans and the replay record (the catalog table in AWS). */
+  readonly plans: SlackStateStore;
+  /** Cancels a restore or drill: `cancelRestore` bound to its deps. */
+  readonly cancel: (id: string, requestedBy: string) => Promise<CancelOutcome>;
   /** The signing secret (Secrets Manager, cached). */
   readonly signingSecret: () => Promise<string>;
   /** Where a response_url may point: https://hooks.slack.com/ in production. */
@@ -45,6 +41,9 @@ export interface SlackDeps {
   readonly enqueue: (work: SlackWork) => Promise<void>;
   readonly post: (url: string, message: SlackMessage) => Promise<void>;
   readonly now?: () => Date;
+  /** How long a plan can be confirmed. @default 900 */
+  readonly planSeconds?: number;
+  readonly newPlanId?: () => string;
 }
 
 export interface HttpRequest {
@@ -59,11 +58,12 @@ export interface HttpAnswer {
 }
 
 const answer = (message?: SlackMessage): HttpAnswer => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: message ? JSON.stringify(message) : '' });
-const ephemeral = (text: string): SlackMessage => ({ response_type: 'ephemeral', text });
+const unauthorized = (why: string): HttpAnswer => ({ statusCode: 401, headers: { 'content-type': 'text/plain' }, body: why });
 const header = (headers: HttpRequest['headers'], name: string): string | undefined => {
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
   return undefined;
 };
+const nowOf = (deps: Pick<SlackDeps, 'now'>): Date => deps.now?.() ?? new Date();
 
 const CommandForm = z.object({
   team_id: z.string().regex(SLACK_ID),
@@ -80,43 +80,37 @@ const Interaction = z.object({
   response_url: z.url(),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
 });
-/** What a Confirm button carries: the exact request shown, and who asked. */
-const ConfirmValue = z.object({ requester: z.string().regex(SLACK_ID), request: RestoreRequest });
 
-function refused(access: SlackAccess, who: Who): string | undefined {
-  if (!access.teamIds.includes(who.teamId)) return 'Lifeboat is not enabled for this Slack workspace.';
-  if (!access.channelIds.includes(who.channelId)) return 'Lifeboat does not take commands in this channel; use the on-call channel.';
-  if (!access.userIds.includes(who.userId)) return `<@${who.userId}> is not on Lifeboat's list of people who may plan and run restores; ask the Lifeboat owners to add you.`;
-  return undefined;
-}
+/** Answered 401: refused before anything else happens. */
+export const REPLAYED = 'replayed Slack request: this timestamp and signature were already received';
 
 /**
  * The two Slack routes. The signature is checked before anything else; an
- * unsigned, tampered or stale request gets 401 and nothing happens. Everything
- * slow goes on the queue: Slack gets its answer within 3 s.
+ * unsigned, tampered, stale or replayed request gets 401 and nothing happens.
+ * Everything slow goes on the queue: Slack gets its answer within 3 s.
  */
 export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Promise<HttpAnswer> {
-  const check = verifySlackSignature({
-    rawBody: request.rawBody,
-    timestamp: header(request.headers, 'x-slack-request-timestamp'),
-    signature: header(request.headers, 'x-slack-signature'),
-    secret: await deps.signingSecret(),
-    now: deps.now?.() ?? new Date(),
-  });
-  if (!check.ok) return { statusCode: 401, headers: { 'content-type': 'text/plain' }, body: 'invalid Slack signature' };
+  const timestamp = header(request.headers, 'x-slack-request-timestamp') ?? '';
+  const signature = header(request.headers, 'x-slack-signature') ?? '';
+  const check = verifySlackSignature({ rawBody: request.rawBody, timestamp, signature, secret: await deps.signingSecret(), now: nowOf(deps) });
+  if (!check.ok) return unauthorized('invalid Slack signature');
+  // Signed and fresh, but maybe received before: remembered until it falls out of the window anyway.
+  const forgetAfter = new Date((Number(timestamp) + MAX_SKEW_SECONDS + 60) * 1000);
+  if (!(await deps.plans.firstSeen(timestamp, signature, forgetAfter))) return unauthorized(REPLAYED);
+
   const form = new URLSearchParams(request.rawBody);
   if (request.path === '/slack/commands') {
     if (form.get('ssl_check') === '1') return answer();
     const parsed = CommandForm.safeParse(Object.fromEntries(form));
-    if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url)) return answer(ephemeral('Lifeboat could not read this request from Slack.'));
+    if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url)) return answer(ephemeral(md`Lifeboat could not read this request from Slack.`));
     const who = { teamId: parsed.data.team_id, channelId: parsed.data.channel_id, userId: parsed.data.user_id };
     const no = refused(deps.access, who);
     if (no) return answer(ephemeral(no));
     const command = parseSlackText(parsed.data.text);
-    if (!command.ok) return answer(ephemeral(`${command.error}.\n\n${USAGE}`));
-    if (command.command.verb === 'help') return answer(ephemeral(USAGE));
+    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${USAGE}`));
+    if (command.command.verb === 'help') return answer(ephemeral(md`${USAGE}`));
     await deps.enqueue({ kind: 'command', command: command.command, who, responseUrl: parsed.data.response_url });
-    return answer(ephemeral(`Working on \`${command.command.verb}\`…`));
+    return answer(ephemeral(md`Working on \`${command.command.verb}\`…`));
   }
   let payload: unknown;
   try {
@@ -131,23 +125,14 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
   const responseUrl = i.response_url;
   const no = refused(deps.access, who);
   if (no) {
-    await deps.post(responseUrl, { ...ephemeral(no), replace_original: false });
+    await deps.post(responseUrl, ephemeral(no, { replace_original: false }));
     return answer();
   }
   const action = i.actions[0];
-  let value: z.infer<typeof ConfirmValue> | undefined;
-  try {
-    value = ConfirmValue.parse(JSON.parse(action?.value ?? ''));
-  } catch {
-    value = undefined;
-  }
-  if (!value) return answer();
-  if (value.requester !== who.userId) {
-    await deps.post(responseUrl, { ...ephemeral(`Only <@${value.requester}>, who asked for this restore, can confirm or cancel it.`), replace_original: false });
-    return answer();
-  }
-  if (action?.action_id === 'lifeboat_confirm') await deps.enqueue({ kind: 'confirm', request: value.request, who, responseUrl });
-  else if (action?.action_id === 'lifeboat_cancel') await deps.enqueue({ kind: 'cancel', who, responseUrl });
+  const planId = action?.value ?? '';
+  if (!PLAN_ID.test(planId)) return answer();
+  if (action?.action_id === 'lifeboat_confirm') await deps.enqueue({ kind: 'confirm', planId, who, responseUrl });
+  else if (action?.action_id === 'lifeboat_cancel') await deps.enqueue({ kind: 'dismiss', planId, who, responseUrl });
   return answer();
 }
 
@@ -160,34 +145,34 @@ async function sourceOf(deps: SlackDeps, ref: { source?: string; volume: string 
   throw new ClientError(400, sources.length === 0 ? `no archives of volume ${ref.volume} are cataloged` : `volume ${ref.volume} has archives from several sources (${sources.join(', ')}): write \`<source>/${ref.volume}\``);
 }
 
-function planText(plan: RestorePlan): string {
+function planText(plan: RestorePlan): Mrkdwn {
   const a = plan.archive;
-  return [
-    `*Archive* \`${a.key}\` — taken ${a.takenAt} (${Math.round(a.ageSeconds / 60).toString()} min ago), ${a.size.toString()} bytes ${a.compression}${a.sha256 ? ', sha256 checked' : ', no checksum'}`,
-    `*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), container \`${plan.containerName}\``,
-    `*If the volume has data:* ${plan.existingVolume}`,
-    `*If the container is missing:* ${plan.missingContainer}`,
-  ].join('\n');
+  return joinMd([
+    md`*Archive* \`${a.key}\` — taken ${a.takenAt} (${Math.round(a.ageSeconds / 60)} min ago), ${a.size} bytes ${a.compression}${a.sha256 ? ', sha256 checked' : ', no checksum'}`,
+    md`*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), container \`${plan.containerName}\``,
+    md`*If the volume has data:* ${plan.existingVolume}`,
+    md`*If the container is missing:* ${plan.missingContainer}`,
+  ]);
 }
 
-/** The plan with Confirm / Cancel: only the requester's Confirm sends it. */
-export function planMessage(plan: RestorePlan, request: RestoreRequest, who: Who): SlackMessage {
-  const value = JSON.stringify({ requester: who.userId, request });
-  const text = `Restore plan for \`${request.volume}\` — nothing is sent until <@${who.userId}> confirms.\n${planText(plan)}`;
-  return {
-    response_type: 'ephemeral',
-    text,
+/** The plan with Confirm / Cancel. The buttons carry only the stored plan's id. */
+export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage {
+  const text = joinMd([
+    md`Restore plan for \`${stored.request.volume}\` — nothing is sent until ${mention(stored.requester.userId)} confirms (before ${stored.expiresAt}). Confirm restores exactly this archive, even if a newer one arrives.`,
+    planText(plan),
+  ]);
+  return ephemeral(text, {
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text } },
+      { type: 'section', text: { type: 'mrkdwn', text: text.text } },
       {
         type: 'actions',
         elements: [
-          { type: 'button', action_id: 'lifeboat_confirm', style: 'danger', text: { type: 'plain_text', text: 'Confirm restore' }, value },
-          { type: 'button', action_id: 'lifeboat_cancel', text: { type: 'plain_text', text: 'Cancel' }, value },
+          { type: 'button', action_id: 'lifeboat_confirm', style: 'danger', text: { type: 'plain_text', text: 'Confirm restore' }, value: stored.id },
+          { type: 'button', action_id: 'lifeboat_cancel', text: { type: 'plain_text', text: 'Cancel' }, value: stored.id },
         ],
       },
     ],
-  };
+  });
 }
 
 /** Does the work of one acknowledged request and posts the answer to its response_url. */
@@ -195,56 +180,125 @@ export async function performSlackWork(deps: SlackDeps, work: SlackWork): Promis
   if (!deps.responseUrlPattern.test(work.responseUrl)) return;
   const post = (message: SlackMessage): Promise<void> => deps.post(work.responseUrl, message);
   try {
-    if (work.kind === 'cancel') {
-      await post({ response_type: 'ephemeral', replace_original: true, text: `Cancelled by <@${work.who.userId}>; nothing was sent.` });
+    // The allowlists are checked again here, when acting: the configuration may have changed since the request.
+    const no = refused(deps.access, work.who);
+    if (no) {
+      await post(ephemeral(no, { replace_original: false }));
       return;
     }
-    if (work.kind === 'confirm') {
-      const started = await deps.service.start(work.request, requester(work.who), {
-        notifySlack: { responseUrl: work.responseUrl, channelId: work.who.channelId, userId: work.who.userId },
-      });
-      await post({
-        response_type: 'in_channel',
-        replace_original: true,
-        text: `<@${work.who.userId}> started restore \`${started.restoreId}\` of \`${work.request.volume}\` on \`${work.request.instanceId}\` from \`${started.plan.archive.key}\`. The result will be posted here.`,
-      });
-      return;
-    }
-    await post(await commandAnswer(deps, work.command, work.who, work.responseUrl));
+    if (work.kind === 'confirm') await post(await confirmPlan(deps, work));
+    else if (work.kind === 'dismiss') await post(await dismissPlan(deps, work));
+    else await post(await commandAnswer(deps, work.command, work.who, work.responseUrl));
   } catch (e) {
     if (!(e instanceof ClientError)) {
-      await post(ephemeral('Lifeboat hit an internal error; nothing was sent. The on-call engineer can use the API or the CLI meanwhile.')).catch(() => undefined);
+      await post(ephemeral(md`Lifeboat hit an internal error. The on-call engineer can use the API or the CLI meanwhile.`)).catch(() => undefined);
       throw e;
     }
-    await post(ephemeral(`Lifeboat: ${e.message}`));
+    await post(ephemeral(md`Lifeboat: ${e.message}`));
   }
+}
+
+/** Why a click on a stored plan does nothing, said to the clicker. */
+function notClaimed(claim: Extract<PlanClaim, { ok: false }>): Mrkdwn {
+  const plan = claim.plan;
+  switch (claim.why) {
+    case 'unknown':
+      return md`This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+    case 'expired':
+      return md`This plan expired at ${plan?.expiresAt ?? '?'}; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+    case 'starting':
+      return md`This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.`;
+    case 'started':
+      return md`This plan was already started as \`${plan?.restoreId ?? '?'}\`; nothing more was sent. \`/lifeboat status ${plan?.restoreId ?? ''}\` shows how it is going; \`/lifeboat cancel ${plan?.restoreId ?? ''}\` stops it.`;
+    case 'failed':
+      return md`This plan could not be started (${plan?.error ?? 'unknown error'}); nothing more was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+    case 'cancelled':
+      return md`This plan was cancelled by ${mention(plan?.cancelledBy ?? '')}; nothing was sent.`;
+  }
+}
+
+/** Only the requester, still granted the plan's source, may confirm or cancel a plan. */
+async function ownPlan(deps: SlackDeps, work: Extract<SlackWork, { planId: string }>): Promise<StoredPlan | SlackMessage> {
+  const stored = await deps.plans.getPlan(work.planId);
+  if (!stored) return ephemeral(notClaimed({ ok: false, why: 'unknown' }), { replace_original: false });
+  if (stored.requester.userId !== work.who.userId || stored.requester.teamId !== work.who.teamId) {
+    return ephemeral(md`Only ${mention(stored.requester.userId)}, who asked for this restore, can confirm or cancel it.`, { replace_original: false });
+  }
+  if (!mayActOn(deps.access, work.who.userId, stored.request.source)) return ephemeral(notGranted(work.who.userId, stored.request.source), { replace_original: false });
+  return stored;
+}
+
+/** Confirm: runs exactly the stored plan (its archive by key), once. */
+async function confirmPlan(deps: SlackDeps, work: Extract<SlackWork, { kind: 'confirm' }>): Promise<SlackMessage> {
+  const own = await ownPlan(deps, work);
+  if ('text' in own) return own;
+  const claim = await deps.plans.claimPlan(own.id, nowOf(deps));
+  if (!claim.ok) return ephemeral(notClaimed(claim), { replace_original: false });
+  const { request } = claim.plan;
+  const { who } = work;
+  let started: Awaited<ReturnType<RestoreService['start']>>;
+  try {
+    started = await deps.service.start(request, requester(who), { notifySlack: { responseUrl: work.responseUrl, channelId: who.channelId, userId: who.userId } });
+  } catch (e) {
+    // The plan is spent either way: a second click must not try again behind the first one's back.
+    await deps.plans.settlePlan(own.id, { error: e instanceof ClientError ? e.message : 'internal error' }).catch(() => undefined);
+    throw e;
+  }
+  // The restore runs whatever happens to this bookkeeping; the plan stays `starting`, which still refuses a second run.
+  await deps.plans.settlePlan(own.id, { restoreId: started.restoreId }).catch(() => undefined);
+  return slackMessage(
+    md`${mention(who.userId)} started restore \`${started.restoreId}\` of \`${request.volume}\` on \`${request.instanceId}\` from \`${started.plan.archive.key}\`. The result will be posted here.`,
+    { response_type: 'in_channel', replace_original: true },
+  );
+}
+
+/** The plan's Cancel button: the plan can no longer be confirmed. */
+async function dismissPlan(deps: SlackDeps, work: Extract<SlackWork, { kind: 'dismiss' }>): Promise<SlackMessage> {
+  const own = await ownPlan(deps, work);
+  if ('text' in own) return own;
+  const claim = await deps.plans.cancelPlan(own.id, work.who.userId, nowOf(deps));
+  if (!claim.ok) return ephemeral(notClaimed(claim), { replace_original: false });
+  return ephemeral(md`Cancelled by ${mention(work.who.userId)}; nothing was sent.`, { replace_original: true });
 }
 
 async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, responseUrl: string): Promise<SlackMessage> {
   switch (command.verb) {
     case 'help':
-      return ephemeral(USAGE);
+      return ephemeral(md`${USAGE}`);
     case 'volumes': {
-      const now = (deps.now?.() ?? new Date()).getTime();
+      const now = nowOf(deps).getTime();
       const volumes = await deps.catalog.listVolumes();
-      if (volumes.length === 0) return ephemeral('No archives are cataloged yet.');
+      if (volumes.length === 0) return ephemeral(md`No archives are cataloged yet.`);
       return ephemeral(
-        volumes
-          .map((v) => `• \`${v.source}/${v.volume}\` newest ${v.newestTakenAt} (${Math.round((now - Date.parse(v.newestTakenAt)) / 60_000).toString()} min ago)${v.lastProvenAt ? `, last proven restorable ${v.lastProvenAt}` : ''}`)
-          .join('\n'),
+        joinMd(
+          volumes.map(
+            (v) =>
+              md`• \`${v.source}/${v.volume}\` newest ${v.newestTakenAt} (${Math.round((now - Date.parse(v.newestTakenAt)) / 60_000)} min ago)${v.lastProvenAt ? md`, last proven restorable ${v.lastProvenAt}` : ''}`,
+          ),
+        ),
       );
     }
     case 'list': {
       const source = await sourceOf(deps, command);
       const archives = await deps.catalog.listArchives(source, command.volume, { limit: 10 });
-      if (archives.length === 0) return ephemeral(`No archives of ${source}/${command.volume}.`);
-      return ephemeral(archives.map((a) => `• ${a.takenAt} \`${a.key}\` ${a.size.toString()} bytes${a.lastDrill ? ` (drill ${a.lastDrill.outcome})` : ''}`).join('\n'));
+      if (archives.length === 0) return ephemeral(md`No archives of ${source}/${command.volume}.`);
+      return ephemeral(joinMd(archives.map((a) => md`• ${a.takenAt} \`${a.key}\` ${a.size} bytes${a.lastDrill ? md` (drill ${a.lastDrill.outcome})` : ''}`)));
     }
     case 'status':
-      return ephemeral(describe(await deps.service.get(command.restoreId)));
+      return ephemeral(md`${describe(await deps.service.get(command.restoreId))}`);
+    case 'cancel': {
+      const record = await deps.service.get(command.restoreId);
+      if (!mayActOn(deps.access, who.userId, record.source)) return ephemeral(notGranted(who.userId, record.source));
+      const outcome = await deps.cancel(command.restoreId, requester(who));
+      if (outcome.state !== 'cancelling') return ephemeral(md`\`${command.restoreId}\`: ${outcome.message}`);
+      // The result reaches this channel only for a restore started from Slack (its record keeps that response_url).
+      const where = record.requestedBy.startsWith('slack:') ? md`you'll get the result here` : md`\`/lifeboat status ${command.restoreId}\` shows the result`;
+      return slackMessage(md`cancelling \`${command.restoreId}\` (the host puts things back; ${where}) — asked by ${mention(who.userId)}`, { response_type: 'in_channel' });
+    }
     case 'plan':
     case 'restore': {
       const source = await sourceOf(deps, command);
+      if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
       const archive = command.verb === 'restore' && command.archiveKey ? { key: command.archiveKey } : command.at ? { before: command.at } : ('latest' as const);
       let container = command.verb === 'restore' ? command.container : undefined;
       if (container === undefined) {
@@ -252,7 +306,7 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         container = entry.manifest?.container?.name.replace(/^\//, '');
         if (!container) throw new ClientError(400, `archive ${entry.key} does not name its container: add \`container <name>\``);
       }
-      const request = RestoreRequest.parse({
+      const parsed = RestoreRequest.safeParse({
         source,
         volume: command.volume,
         archive,
@@ -261,16 +315,34 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         ifVolumeExists: command.verb === 'restore' && command.preserve ? 'preserve' : 'fail',
         dryRun: command.verb === 'plan',
       });
+      // The container name may come from the archive's manifest: data, checked like any request field.
+      if (!parsed.success) throw new ClientError(400, `this restore cannot be planned: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}; name the container with \`container <name>\``);
+      const request = parsed.data;
       const plan = await deps.service.plan(request);
-      if (command.verb === 'plan') return ephemeral(`Plan (nothing sent):\n${planText(plan)}`);
-      return planMessage(plan, { ...request, dryRun: false }, who);
+      if (command.verb === 'plan') return ephemeral(joinMd([md`Plan (nothing sent):`, planText(plan)]));
+      // What Confirm will run: this request with the archive pinned to the key just shown.
+      const now = nowOf(deps);
+      const stored: StoredPlan = {
+        id: deps.newPlanId?.() ?? newPlanId(),
+        request: { ...request, archive: { key: plan.archive.key }, dryRun: false },
+        requester: who,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + (deps.planSeconds ?? 900) * 1000).toISOString(),
+        state: 'pending',
+      };
+      await deps.plans.savePlan(stored);
+      return planMessage(plan, stored);
     }
     case 'drill': {
       const source = await sourceOf(deps, command);
+      if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
       const started = await deps.service.drill(DrillRequest.parse({ source, volume: command.volume, instanceId: command.instanceId }), requester(who), {
         notifySlack: { responseUrl, channelId: who.channelId, userId: who.userId },
       });
-      return { response_type: 'in_channel', text: `<@${who.userId}> started drill \`${started.restoreId}\` of \`${source}/${command.volume}\` on \`${command.instanceId}\` (throwaway \`${started.plan.volume}\`). The result will be posted here.` };
+      return slackMessage(
+        md`${mention(who.userId)} started drill \`${started.restoreId}\` of \`${source}/${command.volume}\` on \`${command.instanceId}\` (throwaway \`${started.plan.volume}\`). The result will be posted here.`,
+        { response_type: 'in_channel' },
+      );
     }
   }
 }

@@ -17,6 +17,7 @@ export const USAGE = [
   '`/lifeboat plan <volume> [at <ISO time>] to <instance-id>` — what a restore would do',
   '`/lifeboat restore <volume> [at <ISO time> | archive <key>] to <instance-id> [container <name>] [preserve]` — shows the plan, then Confirm / Cancel',
   '`/lifeboat status <restore-id>`',
+  '`/lifeboat cancel <restore-id>` — stop a running restore or drill (the host puts things back first)',
   '`/lifeboat drill <volume> to <instance-id>` — prove the newest archive restores (throwaway names, removed after)',
   '`<volume>` may be written `<source>/<volume>`; times look like `2026-11-27T03:00:00Z`.',
 ].join('\n');
@@ -39,6 +40,7 @@ export const SlackCommand = z.discriminatedUnion('verb', [
     preserve: z.boolean(),
   }),
   z.object({ verb: z.literal('status'), restoreId: z.string().regex(RESTORE_ID) }),
+  z.object({ verb: z.literal('cancel'), restoreId: z.string().regex(RESTORE_ID) }),
   z.object({ verb: z.literal('drill'), ...VolumeRef.shape, instanceId: z.string().regex(INSTANCE_ID_PATTERN) }),
 ]);
 export type SlackCommand = z.infer<typeof SlackCommand>;
@@ -101,9 +103,12 @@ export function parseSlackText(text: string): Parsed {
       break;
     }
     case 'status':
-      if (rest.length !== 1 || !RESTORE_ID.test(rest[0] ?? '')) return fail('`status` takes one restore id such as `r-mfx2k1a0-1a2b3c4d`');
-      candidate = { verb: 'status', restoreId: rest[0] };
+    case 'cancel': {
+      const v = verb.toLowerCase();
+      if (rest.length !== 1 || !RESTORE_ID.test(rest[0] ?? '')) return fail(`\`${v}\` takes one restore id such as \`r-mfx2k1a0-1a2b3c4d\``);
+      candidate = { verb: v, restoreId: rest[0] };
       break;
+    }
     case 'plan':
     case 'restore':
     case 'drill': {
