@@ -18,7 +18,7 @@ import { grantSendRestore } from './restore-api.ts';
 
 const SLACK_ID = z.string().regex(/^[A-Z0-9]{2,32}$/, { error: 'must be a Slack id such as T0123ABCD' });
 
-const GRANTED_SOURCE = z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN)], { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` });
+const GRANTED_SOURCE = z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` })]);
 
 /** Who may use `/lifeboat` (stack configuration). Every list must name someone: empty means nobody. */
 export const SlackConfig = z
