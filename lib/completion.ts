@@ -17,26 +17,45 @@ export interface CompletionProps {
   readonly outputLogGroup: LogGroup;
 }
 
+/** The environment of a function that finishes restores (the completion event's, the sweeper's). */
+export function completionEnvironment(props: CompletionProps): CommandFinishedEnv {
+  return {
+    TABLE_NAME: props.table.tableName,
+    TOPIC_ARN: props.topic.topicArn,
+    OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
+    RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  };
+}
+
+/**
+ * What finishing a restore takes: the catalog, the notification topic, the command's
+ * output (GetCommandInvocation, and the output log group beyond 24 000 characters),
+ * plus any other read-only SSM question (`ssmReads`).
+ */
+export function grantFinishRestores(fn: LifeboatFunction<Record<string, string>>, props: CompletionProps, ssmReads: readonly string[] = []): void {
+  props.table.grantReadWriteData(fn);
+  props.topic.grantPublish(fn);
+  props.outputLogGroup.grant(fn, 'logs:GetLogEvents');
+  const actions = ['ssm:GetCommandInvocation', ...ssmReads];
+  fn.addToRolePolicy(new PolicyStatement({ actions, resources: ['*'] }));
+  acknowledgeNag(
+    fn,
+    `${actions.join(' and ')} ${actions.length > 1 ? 'have' : 'has'} no resource-level permissions (the Service Authorization Reference lists no resource type); ` +
+      'read-only: what became of a command. xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have none either.',
+    { rule: 'IAM5', findings: ['Resource::*'] },
+  );
+}
+
 /** SSM invocation status changes for Lifeboat's document -> record, lock, metrics, notification. */
 export class Completion extends Construct {
   readonly function: LifeboatFunction<CommandFinishedEnv>;
 
   constructor(scope: Construct, id: string, props: CompletionProps) {
     super(scope, id);
-    const environment: CommandFinishedEnv = {
-      TABLE_NAME: props.table.tableName,
-      TOPIC_ARN: props.topic.topicArn,
-      OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
-      RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    };
-    const fn = new LifeboatFunction(this, 'Function', { entry: 'command-finished/index.ts', environment, timeout: Duration.seconds(60) });
+    const fn = new LifeboatFunction(this, 'Function', { entry: 'command-finished/index.ts', environment: completionEnvironment(props), timeout: Duration.seconds(60) });
     this.function = fn;
-    props.table.grantReadWriteData(fn);
-    props.topic.grantPublish(fn);
-    props.outputLogGroup.grant(fn, 'logs:GetLogEvents');
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
-    acknowledgeNag(fn, 'ssm:GetCommandInvocation and X-Ray have no resource-level permissions.', { rule: 'IAM5', findings: ['Resource::*'] });
+    grantFinishRestores(fn, props);
     ruleToFunction(this, 'InvocationStatus', {
       description: 'Lifeboat: restore commands changing status',
       eventPattern: {

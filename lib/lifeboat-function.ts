@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { DOCUMENTS, ROOT } from '../functions/core/paths.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { LAMBDA_RUNTIME } from './runtime.ts';
-import { LAMBDA_BASIC_EXECUTION, XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
+import { XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
 
 /** The documents as JSON (parsed from runbooks/*.yaml at synth), so bundles need no YAML parser. */
 export function bundledDocumentsDir(dir = join(tmpdir(), 'lifeboat-documents')): string {
@@ -41,7 +42,9 @@ export interface LifeboatFunctionProps<Env extends Record<string, string>> {
 /**
  * A Lifeboat Lambda function with the house defaults: latest Node.js runtime,
  * ARM64, ESM bundle minified by the local esbuild, JSON logs into an explicit
- * log group with retention, X-Ray tracing.
+ * log group with retention, X-Ray tracing. Its role may write logs to that log group
+ * only (logs:CreateLogStream and logs:PutLogEvents on it), not the
+ * AWSLambdaBasicExecutionRole's CreateLogGroup/CreateLogStream/PutLogEvents on every log group.
  */
 export class LifeboatFunction<Env extends Record<string, string>> extends NodejsFunction {
   constructor(scope: Construct, id: string, props: LifeboatFunctionProps<Env>) {
@@ -49,7 +52,10 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
       entry: join(ROOT, 'functions', props.entry),
       handler: props.handler ?? 'handler',
       runtime: LAMBDA_RUNTIME,
@@ -79,7 +85,6 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
         },
       },
     });
-    acknowledgeNag(this, 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs.', { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] });
-    acknowledgeNag(this, 'X-Ray trace segments cannot be scoped to a resource (xray:PutTraceSegments has no resource-level permissions).', { rule: 'IAM5', findings: [XRAY_WILDCARD] });
+    acknowledgeNag(role, 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.', { rule: 'IAM5', findings: [XRAY_WILDCARD] });
   }
 }

@@ -1,8 +1,10 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { FailureAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
+import { ArchiveWriters } from './archive-writers.ts';
 import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
@@ -10,8 +12,10 @@ import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
 import { Slack, SlackConfig } from './slack.ts';
 import { ProtectionPolicy } from '../functions/core/protection.ts';
+import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
+import { Sweeper } from './sweeper.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
 /** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
@@ -36,6 +40,20 @@ export const LifeboatConfig = z.strictObject({
   slack: SlackConfig.optional(),
   /** How often backup freshness is checked (EventBridge Scheduler expression). */
   freshnessSchedule: z.string().regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' }).default('rate(15 minutes)'),
+  /** Sources that back up but are not protected (each protected source gets its writer policy anyway). */
+  backupSources: z
+    .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
+    .max(200)
+    .default([]),
+  /** The sweeper: finishes restores whose completion event was lost. */
+  sweeper: z
+    .strictObject({
+      /** How often it runs, in minutes. */
+      everyMinutes: z.number({ error: 'must be a whole number of minutes from 1 to 60' }).int({ error: 'must be a whole number of minutes from 1 to 60' }).min(1, { error: 'must be at least 1 minute' }).max(60, { error: 'must be at most 60 minutes' }).default(5),
+      /** A restore without progress for this many minutes is checked with SSM (the completion event normally comes within seconds). */
+      staleAfterMinutes: z.number({ error: 'must be a whole number of minutes from 2 to 1440' }).int({ error: 'must be a whole number of minutes from 2 to 1440' }).min(2, { error: 'must be at least 2 minutes' }).max(1440, { error: 'must be at most 1440 minutes (a day)' }).default(10),
+    })
+    .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
 });
 export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 
@@ -55,6 +73,9 @@ export class LifeboatStack extends Stack {
   readonly notifications: Notifications;
   readonly protection: Protection;
   readonly slack?: Slack;
+  readonly sweeper: Sweeper;
+  readonly writers: ArchiveWriters;
+  readonly failureAlarms: FailureAlarms;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
@@ -107,12 +128,32 @@ export class LifeboatStack extends Stack {
         prefix: config.archivePrefix,
       });
     }
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      table: this.tables.catalog,
+      topic: this.notifications.topic,
+      restoreDocumentName,
+      outputLogGroup,
+      every: Duration.minutes(config.sweeper.everyMinutes),
+      staleAfter: Duration.minutes(config.sweeper.staleAfterMinutes),
+    });
+    this.writers = new ArchiveWriters(this, 'ArchiveWriters', {
+      bucket: this.bucket.bucket,
+      prefix: config.archivePrefix,
+      sources: [...config.protect.map((p) => p.source), ...config.backupSources],
+    });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
-        acknowledgeNag(child, "CDK's bucket-notifications custom resource only writes its own logs.", { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] });
+        acknowledgeNag(
+          child,
+          "CDK's bucket-notifications handler runs once per deployment to turn on the bucket's EventBridge notifications; its AWSLambdaBasicExecutionRole " +
+            'grants logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents (CDK creates its role; it cannot be narrowed from here).',
+          { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] },
+        );
       }
     }
+    // Last: it walks everything above (every function, dead-letter queue and alarm topic).
+    this.failureAlarms = new FailureAlarms(this, 'FailureAlarms', { topic: this.notifications.topic, key: this.notifications.key });
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.bucket.bucket.bucketName });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });

@@ -1,21 +1,26 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { CfnBucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 
 /**
  * Acknowledges cdk-nag AwsSolutions findings on a construct and its children, each
  * with the reason it is acceptable. `finding` narrows a rule to one finding, e.g.
- * `Resource::*` for IAM5, so other wildcards are still reported.
+ * `Resource::*` for IAM5, so other wildcards are still reported. A function's
+ * findings include its role's (a LifeboatFunction's role sits beside it, not under it).
  */
 export function acknowledgeNag(scope: IConstruct, reason: string, ...rules: { rule: string; findings?: string[] }[]): void {
+  const scopes: IConstruct[] = [scope];
+  if (scope instanceof LambdaFunction && scope.role && !scope.role.node.path.startsWith(`${scope.node.path}/`)) scopes.push(scope.role);
   for (const { rule, findings } of rules) {
     const ids = findings ? findings.map((f) => `AwsSolutions-${rule}[${f}]`) : [`AwsSolutions-${rule}`];
-    for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
+    for (const s of scopes) for (const id of ids) Validations.of(s).acknowledge({ id, reason });
   }
 }
 
 /** The wildcard X-Ray puts in every traced function's policy: AWS offers nothing narrower. */
 export const XRAY_WILDCARD = 'Resource::*';
+/** CDK's own singleton functions (bucket notifications) still use this: logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents on every log group. */
 export const LAMBDA_BASIC_EXECUTION = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 
 /** How cdk-nag spells the ARN of an archive-prefix wildcard, for a new or an imported bucket. */

@@ -27,7 +27,7 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
     for (let i = 0; i < order.length; i += 50) {
       await Promise.all(order.slice(i, i + 50).map((n) => catalog.putArchive(entry('big', isoAt(n)))));
     }
-  });
+  }, 60_000); // 3 000 writes: seconds on a busy 2-core machine
   afterAll(async () => {
     await dynamo.close();
   });
@@ -97,5 +97,26 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
     await catalog.linkCommand('cmd-1', 'r-100');
     expect(await catalog.restoreIdForCommand('cmd-1')).toBe('r-100');
     expect(await catalog.restoreIdForCommand('cmd-unknown')).toBeUndefined();
+  });
+
+  it('the active index lists exactly the restores not yet final: written with the record, gone when it ends', async () => {
+    const open = (id: string, state: RestoreRecord['state']): RestoreRecord => ({
+      id, requestedBy: 'tester', mode: 'restore', state, archiveKey: 'archives/h1/big/x.tar.zst', source: 'h1', volume: 'big',
+      instanceId: 'i-0act', containerName: 'db', ifVolumeExists: 'fail', createdAt: isoAt(1), updatedAt: isoAt(1),
+    });
+    const before = (await catalog.listActiveRestores()).map((a) => a.id);
+    await catalog.createRestore(open('r-act-1', 'planned'));
+    await catalog.createRestore(open('r-act-2', 'sent'));
+    await catalog.createRestore(open('r-act-3', 'failed')); // refused before sending: never active
+    const ids = async (): Promise<string[]> => (await catalog.listActiveRestores()).map((a) => a.id).filter((id) => !before.includes(id));
+    expect(await ids()).toEqual(['r-act-1', 'r-act-2']);
+    await catalog.updateRestore('r-act-1', ['planned'], { state: 'sent', commandId: 'cmd-a' });
+    expect(await ids()).toEqual(['r-act-1', 'r-act-2']);
+    await catalog.updateRestore('r-act-1', ['sent', 'running'], { state: 'failed', error: 'x' });
+    await catalog.updateRestore('r-act-2', ['sent', 'running'], { state: 'succeeded' });
+    expect(await ids()).toEqual([]);
+    // A late duplicate that cannot change a final record does not bring it back either.
+    expect(await catalog.updateRestore('r-act-2', ['sent', 'running'], { state: 'failed' })).toBeUndefined();
+    expect(await ids()).toEqual([]);
   });
 });

@@ -8,18 +8,11 @@ import type { RestoreRecord } from '#core/catalog/model.ts';
 import { completeRestore, type CompletionDeps } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
 import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { resultLine } from '../support/restores.ts';
 
 const ssmMock = mockClient(SSMClient);
 const logsMock = mockClient(CloudWatchLogsClient);
 const INSTANCE = 'i-0123456789abcdef0';
-
-const resultLine = (outcome: string, extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({
-    lifeboat: 'restore-result', version: 1, restoreId: 'x', outcome, failedPhase: outcome === 'succeeded' ? null : 'extract',
-    error: outcome === 'succeeded' ? null : 'extract failed: Unexpected EOF', volume: 'pgdata', hostPath: null, container: 'db',
-    containerAction: 'none', bytes: 10, sha256: null, compression: 'gzip', preservedVolume: null, rolledBack: false, verifyOutput: null,
-    phases: { preflight: 1, download: 1, extract: 1, swap: 0, start: 0, verify: 0 }, totalSeconds: 3, ...extra,
-  });
 
 describe('completion handling for every terminal status (DynamoDB-compatible server; SSM and CloudWatch mocked)', () => {
   let dynamo: LocalDynamo;

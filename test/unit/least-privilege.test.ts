@@ -21,6 +21,8 @@ const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'xray:PutTelemetryRecords': 'X-Ray trace APIs have no resource-level permissions',
   'ssm:DescribeInstanceInformation': 'has no resource-level permissions; read-only (is the host online?)',
   'ssm:GetCommandInvocation': 'has no resource-level permissions; read-only (the result of a command)',
+  'ec2:DescribeTags': 'has no resource-level permissions; read-only (the sources a target host declares in its tags)',
+  'ssm:ListCommandInvocations': 'has no resource-level permissions; read-only (the sweeper finds what became of a command)',
 };
 
 describe('least privilege on the synthesized template', () => {

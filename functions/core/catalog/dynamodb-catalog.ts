@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  ArchiveEntry, DrillProof, LockHeldError, RestoreRecord, VolumeSummary, type Catalog, type RestoreState,
+  ActiveRestore, ArchiveEntry, DrillProof, LockHeldError, RestoreRecord, TERMINAL_STATES, VolumeSummary, type Catalog, type RestoreState,
 } from './model.ts';
 
 /*
@@ -13,12 +13,14 @@ import {
  *   RESTORE#<id>                RESTORE           restore record
  *   COMMAND#<commandId>         COMMAND           command -> restore id
  *   LOCK#<instance>#<volume>    LOCK              one restore per (instance, volume), with expiry
+ *   ACTIVE                      <id>              a restore not yet final (the sweeper's Query, never a Scan)
  * "latest", "latest at or before T" and "list newest first" are each one Query
  * with ScanIndexForward=false on an archive partition.
  * No transactions (not every DynamoDB-compatible server has them): writes are
  * ordered so that a retried event completes an interrupted change.
  */
 
+const ACTIVE_PK = 'ACTIVE';
 const archivesPk = (source: string, volume: string): string => `ARCHIVES#${source}#${volume}`;
 const deletedPk = (source: string, volume: string): string => `DELETED#${source}#${volume}`;
 const archiveSk = (e: { takenAt: string; key: string }): string => `${e.takenAt}#${e.key}`;
@@ -182,6 +184,11 @@ export class DynamoDbCatalog implements Catalog {
 
   async createRestore(record: RestoreRecord): Promise<void> {
     const item = RestoreRecord.parse(record);
+    // The index entry first: a crash in between leaves an entry without a record (tidied by the
+    // sweeper), never an unfinished restore nobody can find.
+    if (!TERMINAL_STATES.includes(item.state)) {
+      await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: ACTIVE_PK, sk: item.id, id: item.id, createdAt: item.createdAt } }));
+    }
     await this.db.send(
       new PutCommand({ TableName: this.tableName, Item: { pk: `RESTORE#${item.id}`, sk: 'RESTORE', ...item }, ConditionExpression: 'attribute_not_exists(pk)' }),
     );
@@ -220,11 +227,30 @@ export class DynamoDbCatalog implements Catalog {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return RestoreRecord.parse(out.Attributes);
+      const updated = RestoreRecord.parse(out.Attributes);
+      if (TERMINAL_STATES.includes(updated.state)) await this.forgetActiveRestore(id);
+      return updated;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return undefined;
       throw e;
     }
+  }
+
+  async listActiveRestores(): Promise<ActiveRestore[]> {
+    const active: ActiveRestore[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': ACTIVE_PK }, ExclusiveStartKey: start }),
+      );
+      for (const i of out.Items ?? []) active.push(ActiveRestore.parse(i));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return active;
+  }
+
+  async forgetActiveRestore(id: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: ACTIVE_PK, sk: id } }));
   }
 
   async linkCommand(commandId: string, restoreId: string): Promise<void> {

@@ -82,8 +82,17 @@ export const RestoreRecord = z.object({
   notifySlack: z.object({ responseUrl: z.url(), channelId: z.string(), userId: z.string() }).optional(),
   /** Set for drills: the protected volume whose archive is proven (the record's volume is the throwaway one). */
   drill: z.object({ volume: z.string(), expectMinimum: z.number().int().nonnegative().optional() }).optional(),
+  /** Someone asked to cancel: who and when (the record turns `cancelled` once the host has put things back). */
+  cancelRequestedBy: z.string().optional(),
+  cancelRequestedAt: z.iso.datetime().optional(),
+  /** The command's own timeout on the host, as sent: after it (plus a margin) the sweeper may call a silent command lost. */
+  commandTimeoutSeconds: z.number().int().positive().optional(),
 });
 export type RestoreRecord = z.infer<typeof RestoreRecord>;
+
+/** An entry of the index of unfinished restores (written with the record, removed when it reaches a final state). */
+export const ActiveRestore = z.object({ id: z.string(), createdAt: z.iso.datetime() });
+export type ActiveRestore = z.infer<typeof ActiveRestore>;
 
 /** Another restore holds the (instance, volume) lock. */
 export class LockHeldError extends Error {
@@ -118,6 +127,13 @@ export interface Catalog {
    * undefined when the state did not allow it.
    */
   updateRestore(id: string, from: readonly RestoreState[], change: Partial<Omit<RestoreRecord, 'id'>>): Promise<RestoreRecord | undefined>;
+  /**
+   * Restores and drills not yet in a final state (planned, sent, running): a Query
+   * on the index of active restores, whatever the number of finished ones.
+   */
+  listActiveRestores(): Promise<ActiveRestore[]>;
+  /** Drops a restore from that index (for an entry whose record is final or missing). */
+  forgetActiveRestore(id: string): Promise<void>;
   /** Links an SSM command to its restore (the completion event names only the command). */
   linkCommand(commandId: string, restoreId: string): Promise<void>;
   restoreIdForCommand(commandId: string): Promise<string | undefined>;

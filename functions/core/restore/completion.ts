@@ -24,7 +24,8 @@ export type CompletionOutcome =
   | { readonly action: 'duplicate'; readonly restoreId: string }
   | { readonly action: 'finished'; readonly restoreId: string; readonly record: RestoreRecord };
 
-const OPEN: readonly RestoreState[] = ['planned', 'sent', 'running'];
+/** States in which a restore may still end (and its host may still be working). */
+export const OPEN_STATES: readonly RestoreState[] = ['planned', 'sent', 'running'];
 
 /**
  * An SSM invocation changed status. On a terminal status: read the host's
@@ -42,7 +43,7 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   }
   const record = await deps.catalog.getRestore(restoreId);
   if (!record) return { action: 'ignored', reason: `restore ${restoreId} has no record` };
-  if (!OPEN.includes(record.state)) {
+  if (!OPEN_STATES.includes(record.state)) {
     await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
     return { action: 'duplicate', restoreId };
   }
@@ -50,17 +51,32 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   output ??= await deps.runner.invocationOutput(change.commandId, change.instanceId);
   const result = parseResultLine(RestoreResult, output.stdout);
   const status = output.status || change.status;
-  let state: RestoreState;
-  let error: string | null = null;
-  if (status === 'Success' && result?.outcome === 'succeeded') {
-    state = 'succeeded';
-  } else if (status === 'Cancelled') {
-    state = 'cancelled';
-    error = result?.error ?? 'the command was cancelled';
-  } else {
-    state = 'failed';
-    error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
-  }
+  if (status === 'Success' && result?.outcome === 'succeeded') return finishRestore(deps, record, { state: 'succeeded', error: null, commandStatus: status, result });
+  if (status === 'Cancelled') return finishRestore(deps, record, { state: 'cancelled', error: result?.error ?? 'the command was cancelled', commandStatus: status, result });
+  const error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
+  return finishRestore(deps, record, { state: 'failed', error, commandStatus: status, result });
+}
+
+/** How a restore ended, before the checks that may still turn a success into a failure. */
+export interface Ending {
+  readonly state: RestoreState;
+  readonly error: string | null;
+  /** SSM's final invocation status, or what the sweeper made of a command SSM cannot account for. */
+  readonly commandStatus: string;
+  /** The host's result line, when there was one. */
+  readonly result?: RestoreResult;
+}
+
+/**
+ * The one way a restore or drill ends, whoever noticed (the completion event or the
+ * sweeper): the record takes its final state (only from an open one, so a duplicate
+ * changes nothing), the lock is released, drills are recorded on the catalog, metrics
+ * and one notification go out.
+ */
+export async function finishRestore(deps: CompletionDeps, record: RestoreRecord, ending: Ending): Promise<CompletionOutcome> {
+  const restoreId = record.id;
+  const { result, commandStatus } = ending;
+  let { state, error } = ending;
   if (state === 'succeeded' && result) {
     const contradiction = await contradicts(deps.catalog, record, result);
     if (contradiction) {
@@ -71,9 +87,9 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   if (record.drill && state === 'succeeded') {
     ({ state, error } = judgeDrill(record.drill, result));
   }
-  const updated = await deps.catalog.updateRestore(restoreId, OPEN, {
+  const updated = await deps.catalog.updateRestore(restoreId, OPEN_STATES, {
     state,
-    commandStatus: status,
+    commandStatus,
     error,
     ...(result
       ? {
@@ -159,13 +175,23 @@ async function contradicts(catalog: Catalog, record: RestoreRecord, result: Rest
 async function restoreIdFromComment(deps: CompletionDeps, change: CommandStatusChange): Promise<{ restoreId?: string; output?: InvocationOutput }> {
   if (!(TERMINAL_COMMAND_STATUSES as readonly string[]).includes(change.status)) return {};
   const output = await deps.runner.invocationOutput(change.commandId, change.instanceId);
-  const id = /^lifeboat (?:restore|drill) (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(output.comment ?? '')?.[1];
+  const id = restoreIdInComment(output.comment);
   if (!id) return {};
   const record = await deps.catalog.getRestore(id);
   if (record?.instanceId !== change.instanceId) return {};
-  await deps.catalog.linkCommand(change.commandId, id);
-  await deps.catalog.updateRestore(id, ['planned'], { state: 'sent', commandId: change.commandId });
+  await adoptCommand(deps.catalog, change.commandId, id);
   return { restoreId: id, output };
+}
+
+/** The restore a Lifeboat command's comment names (`lifeboat restore <id>` / `lifeboat drill <id>`). */
+export function restoreIdInComment(comment: string | undefined): string | undefined {
+  return /^lifeboat (?:restore|drill) (r-[a-z0-9]{1,16}-[a-f0-9]{8})$/.exec(comment ?? '')?.[1];
+}
+
+/** Links a command found by its comment to its restore, which moves from planned to sent. */
+export async function adoptCommand(catalog: Catalog, commandId: string, restoreId: string): Promise<void> {
+  await catalog.linkCommand(commandId, restoreId);
+  await catalog.updateRestore(restoreId, ['planned'], { state: 'sent', commandId });
 }
 
 /** One human paragraph: what happened, how long each phase took, where old data went. */

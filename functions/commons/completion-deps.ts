@@ -1,0 +1,55 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { SsmCommandRunner } from '../core/adapters/ssm.ts';
+import { SnsNotifier } from '../core/adapters/sns.ts';
+import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
+import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import type { CompletionDeps } from '../core/restore/completion.ts';
+import type { RestoreMetrics } from '../core/restore/ports.ts';
+import { documentClient } from './clients/dynamodb.ts';
+import { logsClient } from './clients/logs.ts';
+import { snsClient } from './clients/sns.ts';
+import { ssmClient } from './clients/ssm.ts';
+import { volumeMetric } from './volume-metric.ts';
+
+/** What a function that finishes restores is told (the completion and sweeper functions' env schemas include it). */
+export interface CompletionEnv {
+  readonly TABLE_NAME: string;
+  readonly TOPIC_ARN: string;
+  readonly OUTPUT_LOG_GROUP: string;
+  readonly RESTORE_DOCUMENT_NAME: string;
+}
+
+/** Powertools metrics of finished restores and drills (the dashboard and the failed-drill alarms read them). */
+export function restoreMetrics(metrics: Metrics): RestoreMetrics {
+  return {
+    restoreFinished: ({ outcome, totalSeconds, bytes, phases }) => {
+      metrics.addMetric(outcome === 'succeeded' ? 'RestoreSucceeded' : 'RestoreFailed', MetricUnit.Count, 1);
+      if (totalSeconds !== undefined) metrics.addMetric('RestoreSeconds', MetricUnit.Seconds, totalSeconds);
+      if (bytes !== undefined) metrics.addMetric('RestoreBytes', MetricUnit.Bytes, bytes);
+      for (const [phase, seconds] of Object.entries(phases ?? {})) metrics.addMetric(`RestorePhaseSeconds_${phase}`, MetricUnit.Seconds, seconds);
+    },
+    drillFinished: ({ source, volume, outcome, totalSeconds }) => {
+      const dims = { source, volume };
+      volumeMetric(metrics, dims, 'DrillFailed', MetricUnit.Count, outcome === 'succeeded' ? 0 : 1);
+      volumeMetric(metrics, dims, 'DrillSucceeded', MetricUnit.Count, outcome === 'succeeded' ? 1 : 0);
+      if (totalSeconds !== undefined) volumeMetric(metrics, dims, 'DrillSeconds', MetricUnit.Seconds, totalSeconds);
+    },
+  };
+}
+
+/**
+ * The completion path as the Lambda functions wire it: the catalog, SSM for the
+ * command's output, SNS (and the Slack requester) for the notification, metrics.
+ * The completion event's function and the sweeper share it, so a restore ends the
+ * same way whoever notices.
+ */
+export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metrics): CompletionDeps {
+  return {
+    catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
+    runner: new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP }),
+    // Everyone subscribed to the topic, and the Slack requester of a Slack-started restore.
+    notifier: new Notifiers(new SnsNotifier(snsClient, env.TOPIC_ARN), new SlackNotifier({ warn: (message, e) => { logger.warn(message, { error: String(e) }); } })),
+    metrics: restoreMetrics(metrics),
+  };
+}
