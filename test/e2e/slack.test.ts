@@ -8,18 +8,23 @@ import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { cancelRestore } from '#core/restore/cancel.ts';
 import { completeRestore } from '#core/restore/completion.ts';
+import type { CommandRunner } from '#core/restore/ports.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
+import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
 import { slackSignature } from '#core/slack/signature.ts';
 import {
   HELPER_IMAGE, containerState, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName, volumeExists, waitForPostgres,
 } from './support/docker.ts';
 import { backup, explain, restoreDocument } from './support/runbooks.ts';
 
-// Slack, end to end on 127.0.0.1: a signed slash command, the plan with buttons at a
-// local receiver standing in for response_url, a signed Confirm, the restore on real
-// Docker through the local runner, and the result with its timings posted back.
+// Slack, end to end on 127.0.0.1: a signed slash command, the plan stored server-side and
+// shown with buttons (carrying only its id) at a local receiver standing in for
+// response_url, a newer archive landing meanwhile, a signed Confirm, the restore of exactly
+// the archive shown on real Docker through the local runner, the result with its timings
+// posted back, and a second Confirm or a replayed click that start nothing.
 describe('/lifeboat restore from Slack, on real Docker', () => {
   const SECRET = 'e2e-signing-secret-0123456789abcdef';
   const INSTANCE = 'i-00000000000051ac';
@@ -27,6 +32,8 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
   const db = uniqueName('slack-db');
   let s3: LocalS3;
   let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+  let archiveKey: string;
   let runner: LocalCommandRunner;
   let deps: SlackDeps;
   let slackApi: Server;
@@ -41,7 +48,8 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
   beforeAll(async () => {
     s3 = await startLocalS3();
     dynamo = await startLocalDynamo();
-    const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    const table = await dynamo.createCatalogTable();
+    catalog = new DynamoDbCatalog(dynamo.doc, table);
     const store = new S3ArchiveStore(s3.client, s3.bucket);
     // The receiver standing in for Slack's response_url.
     receiver = createServer((req, res) => {
@@ -61,15 +69,19 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
       onStatusChange: (change) => completeRestore({ catalog, runner, notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) }, change),
     });
     // The runner, counting what reaches the host.
-    const counting = {
-      sendRestore: (r: Parameters<LocalCommandRunner['sendRestore']>[0]) => { sends++; return runner.sendRestore(r); },
-      invocationOutput: (commandId: string) => runner.invocationOutput(commandId),
+    const counting: CommandRunner = {
+      sendRestore: (r) => { sends++; return runner.sendRestore(r); },
+      invocationOutput: (commandId) => runner.invocationOutput(commandId),
+      cancel: (commandId) => runner.cancel(commandId),
+      commandFor: (restoreId) => runner.commandFor(restoreId),
     };
     const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE });
     deps = {
       service,
       catalog,
-      access: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'] },
+      access: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'], sources: { U0ALICE: ['chat-host'], U0BOB: ['*'] } },
+      plans: new DynamoDbSlackStore(dynamo.doc, table),
+      cancel: (id, requestedBy) => cancelRestore({ catalog, runner: counting }, id, requestedBy),
       signingSecret: () => Promise.resolve(SECRET),
       responseUrlPattern,
       enqueue: (w) => { queue.push(w); return Promise.resolve(); },
@@ -95,7 +107,8 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     rows = await rowsFingerprint(db);
     const made = await backup(s3, { VolumeName: volume, ContainerName: db, Consistency: 'pause', Source: 'chat-host' });
     expect(made.result?.outcome, explain(made)).toBe('succeeded');
-    await ingestCreated({ store, catalog }, made.result?.archiveKey ?? '', { decoded: true });
+    archiveKey = made.result?.archiveKey ?? '';
+    await ingestCreated({ store, catalog }, archiveKey, { decoded: true });
     await ingestCreated({ store, catalog }, made.result?.manifestKey ?? '', { decoded: true });
     await removeAll([db], [volume]);
   });
@@ -108,29 +121,33 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     await dynamo.close();
   });
 
-  /** Slack sending a signed request. */
-  async function slack(path: '/slack/commands' | '/slack/interactions', fields: Record<string, string>): Promise<{ status: number; body: string }> {
+  /** Slack sending a signed request (the raw request too, to replay it). */
+  async function slack(path: '/slack/commands' | '/slack/interactions', fields: Record<string, string>): Promise<{ status: number; body: string; replay: () => Promise<number> }> {
     const body = new URLSearchParams(fields).toString();
     const ts = Math.floor(Date.now() / 1000).toString();
-    const res = await fetch(`${slackUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) },
-      body,
-    });
-    return { status: res.status, body: await res.text() };
+    const send = () =>
+      fetch(`${slackUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) },
+        body,
+      });
+    const res = await send();
+    return { status: res.status, body: await res.text(), replay: async () => (await send()).status };
   }
+  // Slack gives every command and click its own trigger id / action timestamp.
+  let trigger = 0;
   const command = (text: string, user = 'U0ALICE', channel = 'C0ONCALL') =>
-    slack('/slack/commands', { command: '/lifeboat', text, team_id: 'T0LIFE', channel_id: channel, user_id: user, response_url: `${hookBase}/command` });
+    slack('/slack/commands', { command: '/lifeboat', text, team_id: 'T0LIFE', channel_id: channel, user_id: user, response_url: `${hookBase}/command`, trigger_id: `t${(++trigger).toString()}` });
   const click = (user: string, value: string, action = 'lifeboat_confirm') =>
     slack('/slack/interactions', {
-      payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0LIFE' }, user: { id: user }, channel: { id: 'C0ONCALL' }, response_url: `${hookBase}/interaction`, actions: [{ action_id: action, value }] }),
+      payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0LIFE' }, user: { id: user }, channel: { id: 'C0ONCALL' }, response_url: `${hookBase}/interaction`, actions: [{ action_id: action, value, action_ts: `${Date.now().toString()}.${(++trigger).toString()}` }] }),
     });
   /** The queue worker (SQS in AWS). */
   async function drain(): Promise<void> {
     for (let w = queue.shift(); w; w = queue.shift()) await performSlackWork(deps, w);
   }
 
-  it('plan with buttons → confirm by the requester → restored on Docker → the result with timings posted back', async () => {
+  it('plan stored with buttons → a newer archive lands → confirm by the requester → exactly the archive shown restored on Docker → the result posted back; a second Confirm or a replayed click starts nothing', async () => {
     const ack = await command(`restore chat-host/${volume} to ${INSTANCE}`);
     expect(ack.status).toBe(200);
     expect(JSON.parse(ack.body)).toMatchObject({ response_type: 'ephemeral', text: 'Working on `restore`…' });
@@ -138,9 +155,22 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     const plan = received.at(-1)?.message;
     expect(plan?.response_type).toBe('ephemeral');
     expect(plan?.text).toContain('nothing is sent until <@U0ALICE> confirms');
+    expect(plan?.text).toContain(archiveKey);
     const buttons = (plan?.blocks?.[1] as { elements: { action_id: string; value: string }[] }).elements;
     expect(buttons.map((b) => b.action_id)).toEqual(['lifeboat_confirm', 'lifeboat_cancel']);
+    // The button carries only the id of the plan stored server-side, which pins the archive by key.
+    const planId = buttons[0]?.value ?? '';
+    expect(planId).toMatch(PLAN_ID);
+    expect((await deps.plans.getPlan(planId))?.request.archive).toEqual({ key: archiveKey });
     expect(sends).toBe(0);
+
+    // A newer archive is cataloged between the plan and the click (its object does not even exist:
+    // restoring it would fail). Confirm must restore the archive the plan showed.
+    const shown = await catalog.getArchive(archiveKey);
+    if (!shown) throw new Error('the archive is not cataloged');
+    const newerKey = archiveKey.replace(/\/[^/]+$/, '/29991231T000000Z.tar.zst');
+    await catalog.putArchive({ ...shown, key: newerKey, takenAt: '2999-12-31T00:00:00Z' });
+    expect((await catalog.latestArchive('chat-host', volume))?.key).toBe(newerKey);
 
     // Bob clicks Alice's Confirm: refused, nothing sent.
     await click('U0BOB', buttons[0]?.value ?? '');
@@ -149,13 +179,16 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     expect(sends).toBe(0);
 
     // Alice confirms: the restore runs on the engine.
-    expect((await click('U0ALICE', buttons[0]?.value ?? '')).status).toBe(200);
+    const confirmed = await click('U0ALICE', planId);
+    expect(confirmed.status).toBe(200);
     await drain();
     expect(sends).toBe(1);
     const startedMsg = received.at(-1);
     expect(startedMsg).toMatchObject({ path: '/interaction', message: { response_type: 'in_channel', replace_original: true } });
     const restoreId = /restore `(r-[a-z0-9]+-[a-f0-9]{8})`/.exec(startedMsg?.message.text ?? '')?.[1] ?? '';
     expect(restoreId).not.toBe('');
+    expect(startedMsg?.message.text).toContain(`from \`${archiveKey}\``);
+    expect((await deps.service.get(restoreId)).archiveKey).toBe(archiveKey);
 
     await runner.settled();
     const final = received.at(-1);
@@ -164,6 +197,7 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     expect(final?.message.text).toMatch(/Phases \(s\): preflight \d+\.\d, download \d+\.\d, extract/);
     expect(final?.message.text).toMatch(/total \d+\.\d s; \d+ bytes/);
     expect((await deps.service.get(restoreId)).requestedBy).toBe('slack:T0LIFE/U0ALICE');
+    expect(final?.message.text).toContain(`Archive: ${archiveKey}.`);
 
     expect(await volumeExists(volume)).toBe(true);
     await waitForPostgres(db);
@@ -173,6 +207,14 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     await command(`status ${restoreId}`);
     await drain();
     expect(received.at(-1)?.message.text).toContain('SUCCEEDED');
+
+    // A second Confirm: already started, nothing more sent. The first click replayed: 401.
+    await click('U0ALICE', planId);
+    await drain();
+    expect(received.at(-1)?.message.text).toContain(`This plan was already started as \`${restoreId}\`; nothing more was sent.`);
+    expect(await confirmed.replay()).toBe(401);
+    await drain();
+    expect(sends).toBe(1);
   });
 
   it('an unauthorized user, or the wrong channel, is refused and nothing is sent', async () => {
