@@ -4,11 +4,12 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import * as z from 'zod';
-import { ArchiveEntry, RestoreRecord, TERMINAL_STATES, VolumeSummary } from '../functions/core/catalog/model.ts';
+import { RestoreRecord, TERMINAL_STATES } from '../functions/core/catalog/model.ts';
+import type { CancelOutcome } from '../functions/core/restore/cancel.ts';
 import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
-import { RestorePlanSchema, StartedRestoreSchema } from './schema.ts';
-import type { ArchiveListItem, Backend, ProgressSink, VolumeView } from './backend.ts';
+import { ArchiveListItemSchema, CancelOutcomeSchema, RestorePlanSchema, StartedRestoreSchema, VolumeViewSchema } from './schema.ts';
+import type { ArchiveListItem, Backend, ProgressSink, RestoreRef, VolumeView } from './backend.ts';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
 
 export interface ApiOptions {
@@ -29,6 +30,16 @@ const ErrorBody = z.looseObject({ error: z.string(), fields: z.array(z.object({ 
 /** The region of an execute-api URL (`<id>.execute-api.<region>.amazonaws.com`). */
 export function regionOf(url: URL): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+}
+
+const sourcePath = (source: string): string => `sources/${encodeURIComponent(source)}`;
+
+/** Where the API keeps a restore: under its source, the part of the path IAM scopes. */
+function restorePath(ref: RestoreRef): string {
+  if (ref.source === undefined) {
+    throw new CliError(EXIT.usage, `--source is required to find restore ${ref.restoreId} in a deployed Lifeboat`, 'the API keeps each restore under its source (/sources/<source>/restores/<id>): add --source <name>, as `lifeboat restore` printed');
+  }
+  return `${sourcePath(ref.source)}/restores/${encodeURIComponent(ref.restoreId)}`;
 }
 
 /** A deployed Lifeboat, through its IAM-authorized API, every request signed with SigV4. */
@@ -56,7 +67,7 @@ export class ApiBackend implements Backend {
     this.fetch = options.fetch ?? fetch;
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, options: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: z.ZodType<T>, options: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<T> {
     const url = new URL(path, this.base);
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query[k] = v;
@@ -96,59 +107,70 @@ export class ApiBackend implements Backend {
       const error = ErrorBody.safeParse(json);
       const fields = error.success && error.data.fields ? `: ${error.data.fields.map((f) => `${f.field} ${f.problem}`).join('; ')}` : '';
       const message = error.success ? `${error.data.error}${fields}` : `HTTP ${response.status.toString()}`;
-      const hint = response.status === 403 ? 'the API refused these credentials: the identity needs execute-api:Invoke on the Lifeboat API' : error.success && error.data.requestId ? `request id ${error.data.requestId}` : undefined;
-      throw new CliError(CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed), message, hint);
+      // A 403 from API Gateway (no Lifeboat error body) is IAM saying no; one from Lifeboat is a refusal (a target that does not receive the source).
+      const denied = response.status === 403 && !error.success;
+      const hint = denied
+        ? `the API refused these credentials: the identity needs execute-api:Invoke on this route of the Lifeboat API (${method} ${url.pathname}; per-source grants cover /sources/<source>/…)`
+        : error.success && error.data.requestId ? `request id ${error.data.requestId}` : undefined;
+      const code = response.status === 403 && !denied ? EXIT.refused : (CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed));
+      throw new CliError(code, message, hint);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new CliError(EXIT.unavailable, `the API at ${this.base.origin} answered ${path} with something unexpected`, 'is this a Lifeboat API of a compatible version?');
     return parsed.data;
   }
 
-  async volumes(): Promise<VolumeView[]> {
-    const out = await this.call('GET', 'volumes', z.object({ volumes: z.array(VolumeSummary.extend({ newestAgeSeconds: z.number() })) }));
+  /** Every source's volumes (an operator's view; a team scoped to its sources lists with --source). */
+  async volumes(source?: string): Promise<VolumeView[]> {
+    const out = await this.call('GET', source === undefined ? 'volumes' : `${sourcePath(source)}/volumes`, z.object({ volumes: z.array(VolumeViewSchema) }));
     return out.volumes;
   }
 
   async archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]> {
-    const out = await this.call('GET', 'archives', z.object({ archives: z.array(ArchiveEntry.omit({ manifest: true }).extend({ hasManifest: z.boolean() })) }), {
-      query: { source, volume, before: options.before, limit: String(options.limit) },
+    const out = await this.call('GET', `${sourcePath(source)}/archives`, z.object({ archives: z.array(ArchiveListItemSchema) }), {
+      query: { volume, before: options.before, limit: String(options.limit) },
     });
     return out.archives;
   }
 
   async plan(request: RestoreRequest): Promise<RestorePlan> {
-    const out = await this.call('POST', 'restores', z.object({ plan: RestorePlanSchema }), { body: { ...request, dryRun: true } });
+    const out = await this.call('POST', `${sourcePath(request.source)}/restores`, z.object({ plan: RestorePlanSchema }), { body: { ...request, dryRun: true } });
     return out.plan;
   }
 
   async start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore> {
-    const started = await this.call('POST', 'restores', StartedRestoreSchema, { body: { ...request, dryRun: false } });
+    const started = await this.call('POST', `${sourcePath(request.source)}/restores`, StartedRestoreSchema, { body: { ...request, dryRun: false } });
     progress.state(started.state);
     return started;
   }
 
   async drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore> {
-    const started = await this.call('POST', 'drills', StartedRestoreSchema, { body: request });
+    const started = await this.call('POST', `${sourcePath(request.source)}/drills`, StartedRestoreSchema, { body: request });
     progress.state(started.state);
     return started;
   }
 
-  async wait(restoreId: string, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord> {
+  async wait(ref: RestoreRef, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord> {
+    const { restoreId } = ref;
     const deadline = Date.now() + timeoutSeconds * 1000;
     const poll = (this.options.pollSeconds ?? 2) * 1000;
     for (;;) {
-      const record = await this.status(restoreId);
+      const record = await this.status(ref);
       progress.state(record.state);
       if (TERMINAL_STATES.includes(record.state)) return record;
       if (Date.now() + poll > deadline) {
-        throw new CliError(EXIT.unavailable, `restore ${restoreId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`, `it goes on without the CLI: lifeboat status ${restoreId} --watch`);
+        throw new CliError(EXIT.unavailable, `restore ${restoreId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`, `it goes on without the CLI: lifeboat status ${restoreId} --source ${ref.source ?? '<source>'} --watch`);
       }
       await new Promise((resolve) => setTimeout(resolve, poll));
     }
   }
 
-  status(restoreId: string): Promise<RestoreRecord> {
-    return this.call('GET', `restores/${encodeURIComponent(restoreId)}`, RestoreRecord);
+  status(ref: RestoreRef): Promise<RestoreRecord> {
+    return this.call('GET', restorePath(ref), RestoreRecord);
+  }
+
+  cancel(ref: RestoreRef): Promise<CancelOutcome> {
+    return this.call('DELETE', restorePath(ref), CancelOutcomeSchema);
   }
 
   backup(): Promise<never> {

@@ -1,4 +1,5 @@
 import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
+import type { CancelOutcome } from '../functions/core/restore/cancel.ts';
 import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
 import type { BackupResult } from '../functions/core/runbooks/results.ts';
@@ -38,22 +39,34 @@ export type VolumeView = VolumeSummary & { readonly newestAgeSeconds: number };
 
 export const listItem = ({ manifest, ...entry }: ArchiveEntry): ArchiveListItem => ({ ...entry, hasManifest: manifest !== undefined });
 
+/**
+ * A restore as the CLI names it: its id, and its source (the API addresses every restore
+ * under its source, which is what IAM scopes; local mode needs only the id).
+ */
+export interface RestoreRef {
+  readonly restoreId: string;
+  readonly source?: string;
+}
+
 /** One Lifeboat: the local mode on this machine, or a deployed stack's API. */
 export interface Backend {
   /** For humans: where this Lifeboat is. */
   readonly description: string;
   /** The instance id restores go to when the operator gives none (local mode only). */
   readonly defaultInstanceId?: string;
-  volumes(): Promise<VolumeView[]>;
+  /** The protected volumes: of one source, or of every source. */
+  volumes(source?: string): Promise<VolumeView[]>;
   archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]>;
   plan(request: RestoreRequest): Promise<RestorePlan>;
   start(request: RestoreRequest, progress: ProgressSink): Promise<StartedRestore>;
   /** Starts a restore drill (throwaway names, verified, removed). */
   drill(request: DrillRequest, progress: ProgressSink): Promise<StartedRestore>;
   /** Waits until the restore is over (bounded by timeoutSeconds) and returns its record. */
-  wait(restoreId: string, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord>;
-  status(restoreId: string): Promise<RestoreRecord>;
+  wait(ref: RestoreRef, progress: ProgressSink, timeoutSeconds: number): Promise<RestoreRecord>;
+  status(ref: RestoreRef): Promise<RestoreRecord>;
+  /** Asks for a restore or drill to stop; the host's trap puts things back, then it is `cancelled`. */
+  cancel(ref: RestoreRef): Promise<CancelOutcome>;
   backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome>;
-  /** Stops what the backend started; a local restore in flight is cancelled (its trap cleans up). */
+  /** Stops what the backend started; a local restore or backup in flight is cancelled (its trap cleans up). */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,10 @@ import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '../functions/core/archive-store.ts';
 import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '../functions/core/catalog/ingest.ts';
-import type { RestoreRecord } from '../functions/core/catalog/model.ts';
+import * as z from 'zod';
+import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
+import { TERMINAL_STATES, type RestoreRecord } from '../functions/core/catalog/model.ts';
+import { cancelRestore, type CancelOutcome } from '../functions/core/restore/cancel.ts';
 import { startLocalDynamo, type LocalDynamo } from '../functions/core/local/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
 import { completeRestore } from '../functions/core/restore/completion.ts';
@@ -16,8 +19,9 @@ import { RestoreService, type RestorePlan, type StartedRestore } from '../functi
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
 import { BackupResult } from '../functions/core/runbooks/results.ts';
-import { listItem, type ArchiveListItem, type Backend, type BackupOptions, type BackupOutcome, type ProgressSink, type VolumeView } from './backend.ts';
-import { CliError, EXIT } from './errors.ts';
+import { listItem, type ArchiveListItem, type Backend, type BackupOptions, type BackupOutcome, type ProgressSink, type RestoreRef, type VolumeView } from './backend.ts';
+import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
+import { CancelOutcomeSchema } from './schema.ts';
 
 const run = promisify(execFile);
 
@@ -30,6 +34,47 @@ export interface LocalOptions {
   /** The state folder: archives under s3/, the catalog under catalog/. */
   readonly home: string;
   readonly helperImage: string;
+}
+
+/** Where `lifeboat cancel` leaves a request for the process that holds the state folder. */
+const CANCEL_DIR = 'cancel-requests';
+const RESTORE_ID = /^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/;
+const CancelRequest = z.object({ requestedBy: z.string().max(300), source: z.string().regex(SOURCE_PATTERN).optional() });
+const CancelAnswer = z.union([CancelOutcomeSchema, z.object({ error: z.object({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional() }) })]);
+
+/**
+ * `lifeboat cancel` in local mode while another lifeboat process runs the restore (and so
+ * holds the state folder and the catalog): leaves a request in the folder, signals that
+ * process (SIGUSR2), and returns its answer. Undefined when no live process holds the folder.
+ */
+export async function requestCancel(home: string, ref: RestoreRef, waitSeconds = 15): Promise<CancelOutcome | undefined> {
+  const pid = Number((await readFile(join(home, 'lock'), 'utf8').catch(() => '')).trim());
+  if (!(pid > 0) || pid === process.pid || !alive(pid)) return undefined;
+  const dir = join(home, CANCEL_DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const answerFile = join(dir, `${ref.restoreId}.answer.json`);
+  await rm(answerFile, { force: true });
+  await writeFile(join(dir, `${ref.restoreId}.request.json`), JSON.stringify({ requestedBy: requester(), source: ref.source }), { mode: 0o600 });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < waitSeconds * 10; i++) {
+    const text = await readFile(answerFile, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      await rm(answerFile, { force: true });
+      const answer = CancelAnswer.parse(JSON.parse(text));
+      if ('error' in answer) throw new CliError(answer.error.exitCode as ExitCode, answer.error.message, answer.error.hint);
+      return answer;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new CliError(EXIT.unavailable, `lifeboat process ${pid.toString()} (which holds ${home}) did not answer the cancel request within ${waitSeconds.toString()} s`, `press Ctrl-C where it runs, or \`kill -INT ${pid.toString()}\`: either cancels what it runs`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    return process.kill(pid, 0);
+  } catch {
+    return false;
+  }
 }
 
 /** `phase: download` lines on the runbook's stderr. */
@@ -62,13 +107,7 @@ async function takeFolder(home: string): Promise<() => Promise<void>> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      let alive: boolean;
-      try {
-        alive = pid > 0 && process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-      if (alive) {
+      if (pid > 0 && alive(pid)) {
         throw new CliError(EXIT.unavailable, `another lifeboat command (pid ${pid}) is using ${home}`, 'wait for it to finish, or point this one elsewhere with --home');
       }
       await rm(lock, { force: true }); // left by a process that died
@@ -86,6 +125,11 @@ async function takeFolder(home: string): Promise<() => Promise<void>> {
 export class LocalBackend implements Backend {
   readonly defaultInstanceId = LOCAL_INSTANCE_ID;
   private progress: ProgressSink | undefined;
+  /** Aborted on Ctrl-C: the runbooks run in their own process group, so the terminal's signal does not reach them. */
+  private readonly interrupted = new AbortController();
+  private readonly onCancelRequest = (): void => {
+    void this.answerCancelRequests();
+  };
 
   private constructor(
     readonly description: string,
@@ -120,6 +164,7 @@ export class LocalBackend implements Backend {
       });
       const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage });
       self.backend = new LocalBackend(`local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`, options, s3, dynamo, catalog, release, runner, service);
+      process.on('SIGUSR2', self.backend.onCancelRequest);
       return self.backend;
     } catch (e) {
       await s3?.close().catch(() => undefined);
@@ -129,9 +174,9 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async volumes(): Promise<VolumeView[]> {
+  async volumes(source?: string): Promise<VolumeView[]> {
     const now = Date.now();
-    return (await this.catalog.listVolumes()).map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) }));
+    return (await this.catalog.listVolumes()).filter((v) => source === undefined || v.source === source).map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) }));
   }
 
   async archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]> {
@@ -173,7 +218,7 @@ export class LocalBackend implements Backend {
     return started;
   }
 
-  async wait(restoreId: string, progress: ProgressSink): Promise<RestoreRecord> {
+  async wait({ restoreId }: RestoreRef, progress: ProgressSink): Promise<RestoreRecord> {
     this.progress = progress;
     const record = await this.service.get(restoreId);
     if (record.commandId) await this.runner.finished(record.commandId);
@@ -184,8 +229,41 @@ export class LocalBackend implements Backend {
     return final;
   }
 
-  status(restoreId: string): Promise<RestoreRecord> {
+  status({ restoreId }: RestoreRef): Promise<RestoreRecord> {
     return this.service.get(restoreId);
+  }
+
+  /**
+   * Cancels a restore this process runs (its own, or one another `lifeboat cancel` asked
+   * for through {@link requestCancel}): the same core as the API, with the local runner
+   * sending TERM to the runbook's process group.
+   */
+  async cancel({ restoreId, source }: RestoreRef, requestedBy = requester()): Promise<CancelOutcome> {
+    const record = await this.service.get(restoreId);
+    if (record.commandId !== undefined && !TERMINAL_STATES.includes(record.state) && !this.runner.runs(record.commandId)) {
+      throw new CliError(EXIT.unavailable, `restore ${restoreId} is ${record.state}, but no lifeboat process is running it any more`, `nothing to cancel here; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``);
+    }
+    return cancelRestore({ catalog: this.catalog, runner: this.runner }, restoreId, requestedBy, source === undefined ? {} : { sources: [source] });
+  }
+
+  /** Answers the cancel requests another `lifeboat cancel` left for this process (it holds the catalog). */
+  private async answerCancelRequests(): Promise<void> {
+    const dir = join(this.options.home, CANCEL_DIR);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.endsWith('.request.json'))) {
+      const id = name.slice(0, -'.request.json'.length);
+      const request = CancelRequest.safeParse(JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => 'null')));
+      await rm(join(dir, name), { force: true });
+      if (!request.success || !RESTORE_ID.test(id)) continue;
+      let answer: unknown;
+      try {
+        answer = await this.cancel({ restoreId: id, source: request.data.source }, request.data.requestedBy);
+      } catch (e) {
+        const error = toCliError(e);
+        answer = { error: { exitCode: error.exitCode, message: error.message, hint: error.hint } };
+      }
+      await writeFile(join(dir, `${id}.answer.json`), JSON.stringify(answer), { mode: 0o600 });
+    }
   }
 
   async backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome> {
@@ -213,7 +291,7 @@ export class LocalBackend implements Backend {
         HelperImage: this.options.helperImage,
       },
       BackupResult,
-      { env: this.s3.hostEnv, onStderr: (chunk) => { for (const m of chunk.matchAll(PHASE_LINE)) progress.phase(m[1] ?? ''); } },
+      { env: this.s3.hostEnv, signal: this.interrupted.signal, onStderr: (chunk) => { for (const m of chunk.matchAll(PHASE_LINE)) progress.phase(m[1] ?? ''); } },
     );
     const result = outcome.result;
     if (!result) throw new CliError(EXIT.failed, `the backup runbook printed no result (exit ${String(outcome.exitCode)}): ${outcome.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -229,13 +307,15 @@ export class LocalBackend implements Backend {
     return { result, archive, container: container ?? null };
   }
 
-  /** Cancels the restore in flight, as SSM CancelCommand would: the runbook's trap puts the host back. */
-  cancel(): void {
+  /** Cancels the restore or backup in flight, as SSM CancelCommand would: the runbook's trap puts the host back. */
+  cancelInFlight(): void {
+    this.interrupted.abort();
     this.runner.cancelAll();
   }
 
   async close(): Promise<void> {
-    this.runner.cancelAll();
+    process.removeListener('SIGUSR2', this.onCancelRequest);
+    this.cancelInFlight();
     await this.runner.settled();
     await this.s3.close();
     await this.dynamo.close();

@@ -10,7 +10,7 @@ import { ApiBackend } from './api.ts';
 import type { Backend, ProgressSink } from './backend.ts';
 import { silentProgress } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
-import { LOCAL_INSTANCE_ID, LocalBackend } from './local.ts';
+import { LOCAL_INSTANCE_ID, LocalBackend, requestCancel } from './local.ts';
 import { ProgressDisplay, archivesText, backupText, planText, recordText, volumesText } from './output.ts';
 import { JsonOutput } from './schema.ts';
 
@@ -71,21 +71,34 @@ function apiUrlFromOutputs(file: string): string | undefined {
   return typeof url === 'string' ? url : undefined;
 }
 
-export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
-  if (!options.local) {
-    const outputsFile = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
-    const url = options.api ?? env.LIFEBOAT_API_URL ?? (outputsFile ? apiUrlFromOutputs(outputsFile) : undefined);
-    if (url !== undefined) return new ApiBackend({ url, region: options.region });
-  }
-  const home = resolve(options.home ?? env.LIFEBOAT_HOME ?? '.lifeboat');
-  return LocalBackend.open({ home, helperImage: options.helperImage });
+/** The deployed API's URL, when one is configured and --local is not given. */
+function apiUrl(options: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (options.local) return undefined;
+  const outputsFile = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
+  return options.api ?? env.LIFEBOAT_API_URL ?? (outputsFile ? apiUrlFromOutputs(outputsFile) : undefined);
 }
+
+/** Local mode's state folder, or undefined when a deployed API is used. */
+function localHome(options: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
+  return apiUrl(options, env) === undefined ? resolve(options.home ?? env.LIFEBOAT_HOME ?? '.lifeboat') : undefined;
+}
+
+export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  const url = apiUrl(options, env);
+  if (url !== undefined) return new ApiBackend({ url, region: options.region });
+  return LocalBackend.open({ home: localHome(options, env) ?? '', helperImage: options.helperImage });
+}
+
+/** The command that follows up on a restore, with the source the API needs. */
+const followUp = (command: 'status' | 'cancel', ref: { restoreId: string; source?: string }): string =>
+  `lifeboat ${command} ${ref.restoreId}${ref.source === undefined ? '' : ` --source ${ref.source}`}`;
 
 const pattern = (p: RegExp, what: string) => (value: string): string => {
   if (!p.test(value)) throw new CliError(EXIT.usage, `${what} ${JSON.stringify(value.slice(0, 120))} is not allowed: it must match ${p.source}`, 'nothing was done');
   return value;
 };
 const volumeArg = pattern(VOLUME_PATTERN, 'volume');
+const restoreIdArg = pattern(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, 'restore id (r-<time>-<8 hex>, as `lifeboat restore` prints)');
 const sourceArg = pattern(SOURCE_PATTERN, '--source');
 
 function intArg(name: string, min: number, max: number) {
@@ -114,6 +127,7 @@ interface RestoreFlags {
   mount?: string;
   envFile?: string;
   preserve?: boolean;
+  allowUnverified?: boolean;
 }
 
 /** Where a restore or drill goes and from which archive: the flags both commands share. */
@@ -136,6 +150,7 @@ async function restoreRequest(backend: Backend, volume: string, flags: RestoreFl
     mountPath: flags.mount,
     containerEnvFile: flags.envFile,
     ifVolumeExists: flags.preserve ? 'preserve' : 'fail',
+    allowUnverified: flags.allowUnverified ?? false,
     dryRun,
   });
   if (!parsed.success) throw usageFrom(parsed.error);
@@ -202,17 +217,29 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .addOption(new Option('--helper-image <image>', 'helper image with GNU tar/zstd (local mode)').env('LIFEBOAT_HELPER_IMAGE').default('local/lifeboat-helper:1'))
     .addHelpText('after', EXIT_HELP);
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  // Local mode: the runbooks run in their own process group (as under SSM), so Ctrl-C does
+  // not reach them; it cancels what runs (the trap puts the host back). A second one quits.
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    if (!(backend instanceof LocalBackend) || ++interrupts > 1) process.exit(130);
+    say('\nInterrupted: cancelling; the runbook is putting the host back as it was… (Ctrl-C again to quit at once)');
+    backend.cancelInFlight();
+  };
   const connect = async (): Promise<Backend> => {
     json = globals().json ?? false;
-    backend ??= await openBackend(globals(), io.env);
+    if (backend === undefined) {
+      backend = await openBackend(globals(), io.env);
+      if (backend instanceof LocalBackend) process.on('SIGINT', onInterrupt);
+    }
     return backend;
   };
 
   program
     .command('volumes')
     .description('the protected volumes, each with its newest archive and its age')
-    .action(async () => {
-      const volumes = await (await connect()).volumes();
+    .option('--source <name>', "only this source's volumes (a deployed Lifeboat lists every source only for callers allowed GET /volumes)", sourceArg)
+    .action(async (flags: { source?: string }) => {
+      const volumes = await (await connect()).volumes(flags.source);
       if (json) emit(JsonOutput.volumes, { volumes });
       else print(volumesText(volumes));
     });
@@ -245,7 +272,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
       .option('--mount <path>', "where the container mounts the data (default: the manifest's, else /var/lib/postgresql/data)")
       .option('--env-file <path>', "host file with the container's environment values (bare-host recreate)")
-      .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing');
+      .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing')
+      .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked');
 
   restoreOptions(program.command('plan'))
     .description('what a restore would do (a dry run: nothing is sent)')
@@ -282,30 +310,27 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       const sink = progress(`restore ${volume}`, 'preflight');
       const started = await b.start(request, sink);
       if (!json) say(`Restore ${started.restoreId} sent to ${request.instanceId}.`);
+      const ref = { restoreId: started.restoreId, source: request.source };
       if (!flags.wait && !(b instanceof LocalBackend)) {
         stopProgress();
         if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record: null });
-        else print(`Follow it with: lifeboat status ${started.restoreId} --watch`);
+        else print(`Follow it with: ${followUp('status', ref)} --watch\nStop it with:   ${followUp('cancel', ref)}`);
         return;
       }
-      const stopOnInterrupt = (): void => {
-        if (b instanceof LocalBackend) {
-          say('\nInterrupted: cancelling; the runbook is putting the host back as it was…');
-          b.cancel();
-        } else {
-          say(`\nStopped waiting. The restore goes on: lifeboat status ${started.restoreId} --watch`);
-          process.exit(130);
-        }
+      // Local mode: Ctrl-C cancels (see connect). Here: stop waiting; the restore goes on.
+      const stopWaiting = (): void => {
+        say(`\nStopped waiting. The restore goes on: ${followUp('status', ref)} --watch (stop it with: ${followUp('cancel', ref)})`);
+        process.exit(130);
       };
-      process.once('SIGINT', stopOnInterrupt);
+      if (!(b instanceof LocalBackend)) process.once('SIGINT', stopWaiting);
       try {
-        const record = await b.wait(started.restoreId, sink, flags.timeout);
+        const record = await b.wait(ref, sink, flags.timeout);
         stopProgress();
         if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
         else print(recordText(record));
         code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
       } finally {
-        process.removeListener('SIGINT', stopOnInterrupt);
+        process.removeListener('SIGINT', stopWaiting);
       }
     });
 
@@ -319,22 +344,22 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
     .option('--check <select>', 'a read-only SELECT whose first line is recorded, e.g. "select count(*) from orders"')
     .option('--expect-min <n>', "fail unless the check's answer is a number at least this big", intArg('--expect-min', 0, Number.MAX_SAFE_INTEGER))
-    .option('--image <image>', "image for the throwaway database (default: the archive manifest's)")
+    .option('--allow-unverified', 'drill an archive that has no sha256 (made by hand): only its size is checked')
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
-    .action(async (volume: string, flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; image?: string; timeout: number }) => {
+    .action(async (volume: string, flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; allowUnverified?: boolean; timeout: number }) => {
       const b = await connect();
       const where = await target(b, volume, flags, 'drill on');
       const parsed = DrillRequest.safeParse({
         ...where,
         verifyQuery: flags.check,
         expectMinimum: flags.expectMin,
-        containerImage: flags.image,
+        allowUnverified: flags.allowUnverified ?? false,
       });
-      if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min', containerImage: '--image' });
+      if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min' });
       const sink = progress(`drill ${volume}`, 'preflight');
       const started = await b.drill(parsed.data, sink);
       if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
-      const record = await b.wait(started.restoreId, sink, flags.timeout);
+      const record = await b.wait({ restoreId: started.restoreId, source: where.source }, sink, flags.timeout);
       stopProgress();
       if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
       else print(recordText(record));
@@ -344,21 +369,38 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('status')
     .description('what became of a restore')
-    .argument('<id>', 'the restore id (r-…)')
+    .argument('<id>', 'the restore id (r-…)', restoreIdArg)
+    .option('--source <name>', 'the source the restore belongs to (required with a deployed Lifeboat, which keeps restores under their source)', sourceArg)
     .option('--watch', 'wait until it is over, showing its state')
     .option('--timeout <seconds>', 'how long --watch waits', intArg('--timeout', 1, 86_400), 7200)
-    .action(async (id: string, flags: { watch?: boolean; timeout: number }) => {
+    .action(async (id: string, flags: { source?: string; watch?: boolean; timeout: number }) => {
       const b = await connect();
-      if (!/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/.test(id)) throw new CliError(EXIT.usage, `${JSON.stringify(id.slice(0, 80))} is not a restore id (r-<time>-<8 hex>, as \`lifeboat restore\` prints)`);
-      let record = await b.status(id);
+      const ref = { restoreId: id, source: flags.source };
+      let record = await b.status(ref);
       if (flags.watch && !['succeeded', 'failed', 'cancelled'].includes(record.state)) {
         const sink = progress(`restore ${id}`);
-        record = await b.wait(id, sink, flags.timeout);
+        record = await b.wait(ref, sink, flags.timeout);
         stopProgress();
       }
       if (json) emit(JsonOutput.status, { record });
       else print(recordText(record));
       code = record.state === 'failed' || record.state === 'cancelled' ? EXIT.failed : EXIT.ok;
+    });
+
+  program
+    .command('cancel')
+    .description('stop a restore or drill: the host puts things back as they were, then it is cancelled and its volume free')
+    .argument('<id>', 'the restore id (r-…)', restoreIdArg)
+    .option('--source <name>', 'the source the restore belongs to (required with a deployed Lifeboat)', sourceArg)
+    .action(async (id: string, flags: { source?: string }) => {
+      const ref = { restoreId: id, source: flags.source };
+      json = globals().json ?? false;
+      // Local mode: the restore runs inside the lifeboat process that started it, which holds the state folder.
+      const home = localHome(globals(), io.env);
+      const outcome = (home !== undefined ? await requestCancel(home, ref) : undefined) ?? (await (await connect()).cancel(ref));
+      if (json) emit(JsonOutput.cancel, outcome);
+      else print(outcome.message);
+      if (!json && outcome.state === 'cancelling') print(`Follow it with: ${followUp('status', ref)} --watch`);
     });
 
   program
@@ -393,6 +435,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (error.hint) say(`  ${error.hint}`);
     return error.exitCode;
   } finally {
+    process.removeListener('SIGINT', onInterrupt);
     await backend?.close();
   }
 }

@@ -13,13 +13,29 @@ export const RestorePlanSchema = z.object({
     compression: z.string(),
     hasManifest: z.boolean(),
   }),
-  target: z.object({ instanceId: z.string(), online: z.boolean(), pingStatus: z.string(), platform: z.string().optional(), agentVersion: z.string().optional() }),
+  target: z.object({
+    instanceId: z.string(),
+    online: z.boolean(),
+    pingStatus: z.string(),
+    platform: z.string().optional(),
+    agentVersion: z.string().optional(),
+    sources: z.array(z.string()).readonly().optional(),
+  }),
   volume: z.string(),
   containerName: z.string(),
   existingVolume: z.string(),
   missingContainer: z.string(),
+  volumeCreation: z.object({
+    manifestRecorded: z.object({ driver: z.string(), driverOpts: z.record(z.string(), z.string()) }).nullable(),
+    used: z.object({ driver: z.string(), driverOpts: z.record(z.string(), z.string()), from: z.enum(['request', 'protect config', 'default']) }),
+  }),
+  integrity: z.string(),
+  expectedSize: z.object({ bytes: z.number().int().nonnegative(), from: z.enum(['request', 'manifest', 'estimate', 'archive size']) }),
   parameters: z.record(z.string(), z.string()),
 });
+
+/** What `DELETE /sources/{source}/restores/{id}` (and `lifeboat cancel`) answers. */
+export const CancelOutcomeSchema = z.object({ restoreId: z.string(), state: z.enum(['cancelling', ...RESTORE_STATES]), message: z.string() });
 
 export const StartedRestoreSchema = z.object({ restoreId: z.string(), state: z.enum(RESTORE_STATES), commandId: z.string(), plan: RestorePlanSchema });
 
@@ -33,6 +49,7 @@ export const JsonOutput = {
   plan: z.strictObject({ plan: RestorePlanSchema }),
   restore: z.strictObject({ restoreId: z.string(), plan: RestorePlanSchema, record: RestoreRecord.nullable() }),
   status: z.strictObject({ record: RestoreRecord }),
+  cancel: z.strictObject({ restoreId: z.string(), state: z.enum(['cancelling', ...RESTORE_STATES]), message: z.string() }),
   backup: z.strictObject({ result: BackupResult, archive: ArchiveEntry, container: z.string().nullable() }),
   error: z.strictObject({ error: z.strictObject({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() }) }),
 };

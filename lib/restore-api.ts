@@ -3,11 +3,13 @@ import {
   AccessLogFormat, AuthorizationType, LambdaIntegration, LogGroupLogDestination, MethodLoggingLevel, RequestValidator, RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
 import type { RestoreApiEnv } from '../functions/restore-api/env.ts';
+import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE } from './metrics.ts';
@@ -28,11 +30,13 @@ export interface RestoreApiProps {
 }
 
 /**
- * Lets a function send the restore document, only to instances carrying the Lifeboat
- * tag, and check instances' SSM status.
+ * Lets a function send the restore document, only to instances and managed nodes carrying
+ * the Lifeboat tag, check instances' SSM status, and read the sources a target host
+ * declares it may receive (its `lifeboat:sources` tag).
  */
 export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, props: { readonly restoreDocumentName: string; readonly instanceTag: { readonly key: string; readonly value: string } }): void {
   const stack = Stack.of(fn);
+  const managedInstances = stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' });
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ssm:SendCommand'],
@@ -42,16 +46,41 @@ export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, p
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ssm:SendCommand'],
-      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+      // EC2 instances (i-…) and hybrid managed nodes (mi-…), both only with the Lifeboat tag.
+      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }), managedInstances],
       conditions: { StringEquals: { [`ssm:resourceTag/${props.instanceTag.key}`]: props.instanceTag.value } },
     }),
   );
-  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }));
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:DescribeInstanceInformation', 'ec2:DescribeTags'], resources: ['*'] }));
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:ListTagsForResource'], resources: [managedInstances] }));
   acknowledgeNag(
     fn,
-    'SendCommand reaches only instances carrying the Lifeboat tag (the condition above; instance ids are not known in advance); ' +
-      'DescribeInstanceInformation and X-Ray have no resource-level permissions.',
-    { rule: 'IAM5', findings: ['Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'Resource::*'] },
+    'SendCommand reaches only EC2 instances and managed nodes carrying the Lifeboat tag (the condition above; their ids are not known in advance); ' +
+      'ListTagsForResource only reads managed nodes\' tags (a target\'s lifeboat:sources); ' +
+      'DescribeInstanceInformation, ec2:DescribeTags (read-only: a target\'s lifeboat:sources tag) and X-Ray have no resource-level permissions.',
+    {
+      rule: 'IAM5',
+      findings: [
+        'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*',
+        'Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*',
+        'Resource::*',
+      ],
+    },
+  );
+}
+
+/**
+ * Lets a function cancel Lifeboat's commands (`DELETE /sources/{source}/restores/{id}`, Slack
+ * `cancel <id>`): CancelCommand, and ListCommands to find a command whose sender stopped
+ * before recording it. Neither has resource-level permissions; the function only ever
+ * names command ids taken from Lifeboat's own restore records.
+ */
+export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
+  acknowledgeNag(
+    fn,
+    'ssm:CancelCommand and ssm:ListCommands have no resource-level permissions; the function names only command ids from Lifeboat\'s restore records.',
+    { rule: 'IAM5', findings: ['Resource::*'] },
   );
 }
 
@@ -79,6 +108,7 @@ export class RestoreApi extends Construct {
     props.idempotencyTable.grantReadWriteData(fn);
     readArchives(fn, props.bucket, prefix);
     grantSendRestore(fn, props);
+    grantCancelRestore(fn);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
     this.api = new RestApi(this, 'Api', {
@@ -97,19 +127,38 @@ export class RestoreApi extends Construct {
     });
     const validator = new RequestValidator(this, 'Validator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
     const integration = new LambdaIntegration(fn);
-    const restores = this.api.root.addResource('restores');
-    restores.addMethod('POST', integration, { requestValidator: validator });
-    restores.addResource('{id}').addMethod('GET', integration, { requestValidator: validator });
-    this.api.root.addResource('drills').addMethod('POST', integration, { requestValidator: validator });
-    this.api.root.addResource('archives').addMethod('GET', integration, {
-      requestValidator: validator,
-      requestParameters: { 'method.request.querystring.source': true, 'method.request.querystring.volume': true },
-    });
-    this.api.root.addResource('volumes').addMethod('GET', integration, { requestValidator: validator });
+    // Everything about one source's archives and restores is under /sources/{source}/…, so that
+    // plain IAM scopes a caller to its sources (grantSourceAccess); nothing else reaches them.
+    for (const route of SOURCE_ROUTES) {
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        requestValidator: validator,
+        ...(route.path.endsWith('/archives') ? { requestParameters: { 'method.request.querystring.volume': true } } : {}),
+      });
+    }
+    this.api.root.resourceForPath(ALL_VOLUMES_ROUTE.path).addMethod(ALL_VOLUMES_ROUTE.method, integration, { requestValidator: validator });
     acknowledgeNag(this.api, 'Every route is IAM-authorized (SigV4); callers are operators and Lifeboat itself, not the public.', { rule: 'APIG3' }, { rule: 'COG4' });
     acknowledgeNag(this.api, 'The API Gateway account role uses the AWS managed push-to-CloudWatch-Logs policy, which only writes logs.', {
       rule: 'IAM4',
       findings: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
     });
+  }
+
+  /**
+   * Lets `grantee` call the API for these sources only: `execute-api:Invoke` on each
+   * per-source route with the source spelled out (`…/v1/POST/sources/team-a/restores`,
+   * `…/v1/GET/sources/team-a/restores/*`), never a pattern that could reach another
+   * source. `GET /volumes` (every source's volumes) is not included.
+   * @param access what the grantee may do. @default read, restore, drill and cancel
+   */
+  grantSourceAccess(grantee: IGrantable, sources: readonly string[], access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel']): Grant {
+    if (sources.length === 0) throw new Error('grantSourceAccess: name at least one source');
+    for (const source of sources) {
+      if (!SOURCE_PATTERN.test(source)) throw new Error(`grantSourceAccess: ${JSON.stringify(source)} is not a source name (${SOURCE_PATTERN.source}); wildcards are not allowed`);
+    }
+    const routes = SOURCE_ROUTES.filter((r) => access.includes(r.access));
+    const resourceArns = sources.flatMap((source) =>
+      routes.map((r) => this.api.arnForExecuteApi(r.method, r.path.replace('{source}', source).replace('{id}', '*'), this.api.deploymentStage.stageName)),
+    );
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
   }
 }

@@ -4,9 +4,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
 import type { Catalog } from '../core/catalog/model.ts';
+import { cancelRestore } from '../core/restore/cancel.ts';
 import { ClientError, NotFoundError } from '../core/restore/errors.ts';
+import type { CommandRunner } from '../core/restore/ports.ts';
 import { DrillRequest, RestoreRequest } from '../core/restore/request.ts';
 import type { RestoreService, StartedRestore } from '../core/restore/service.ts';
+import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from './routes.ts';
 import { json } from '../commons/http-errors.ts';
 
 /** What the idempotent start is keyed on: the caller and their Idempotency-Key. */
@@ -19,6 +22,8 @@ export interface StartInput {
 export interface ApiDeps {
   readonly service: RestoreService;
   readonly catalog: Catalog;
+  /** Where restores run: cancel asks it to stop a command. */
+  readonly runner: CommandRunner;
   /** `service.start` made idempotent (Powertools) for requests with an Idempotency-Key. */
   readonly startIdempotent: (input: StartInput) => Promise<StartedRestore>;
   readonly now?: () => Date;
@@ -41,7 +46,6 @@ export function idempotentStart(service: RestoreService, persistenceStore: BaseP
 const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'Idempotency-Key must be 1-128 of A-Z a-z 0-9 _ . : -' });
 const RestoreId = z.string().regex(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, { error: 'must be a restore id such as r-mfx2k1a0-1a2b3c4d' });
 const ArchivesQuery = z.strictObject({
-  source: z.string().regex(SOURCE_PATTERN, { error: `must match ${SOURCE_PATTERN.source}` }),
   volume: z.string().regex(VOLUME_PATTERN, { error: `must match ${VOLUME_PATTERN.source}` }),
   before: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -62,37 +66,82 @@ function bodyOf(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-/** Routes one API Gateway (REST, IAM-authorized) request. Errors propagate to the one error mapper. */
+/** The source in the path: what IAM authorized (`execute-api:Invoke` on `…/sources/<source>/*`). */
+const PathSource = z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` });
+
+/**
+ * The body with the path's source: a body naming another source is refused (a caller
+ * allowed /sources/a/… must not act on b's archives), one naming none gets the path's.
+ */
+function withPathSource(body: unknown, source: string): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const named = (body as Record<string, unknown>).source;
+  if (named !== undefined && named !== source) {
+    throw new ClientError(400, `the body's source ${(JSON.stringify(named) as string | undefined ?? 'a non-JSON value').slice(0, 80)} is not the path's source ${source}; nothing was done`, {
+      fields: [{ field: 'source', problem: `must be ${source} (the source in the path /sources/${source}/…) or left out` }],
+    });
+  }
+  return { ...body, source };
+}
+
+/** A restore record, only through its own source's path (another source's is not found there). */
+async function recordOf(deps: ApiDeps, source: string, id: string) {
+  const record = await deps.service.get(id);
+  if (record.source !== source) throw new NotFoundError(`no restore ${id} of source ${source}`);
+  return record;
+}
+
+const statusUrl = (source: string, id: string): string => `/sources/${source}/restores/${id}`;
+
+/**
+ * Routes one API Gateway (REST, IAM-authorized) request. Everything that reads or acts on
+ * a source's archives and restores is under `/sources/{source}/…`, so that plain IAM
+ * (`execute-api:Invoke` on `…/v1/POST/sources/team-a/restores`) scopes a caller to its
+ * sources. Errors propagate to the one error mapper.
+ */
 export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const principal = event.requestContext.identity.userArn ?? event.requestContext.identity.caller ?? 'unknown';
   const route = `${event.httpMethod} ${event.resource}`;
+  if (route === `${ALL_VOLUMES_ROUTE.method} ${ALL_VOLUMES_ROUTE.path}`) {
+    // Every source's volumes: grant it to operators, not to teams scoped to their sources.
+    const now = (deps.now?.() ?? new Date()).getTime();
+    const volumes = await deps.catalog.listVolumes();
+    return json(200, { volumes: volumes.map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) })) });
+  }
+  if (!SOURCE_ROUTES.some((r) => route === `${r.method} ${r.path}`)) throw new NotFoundError(`no route ${route}`);
+  const source = z.object({ source: PathSource }).parse(event.pathParameters ?? {}).source;
+  const id = (): string => RestoreId.parse(event.pathParameters?.id ?? '');
   switch (route) {
-    case 'POST /restores': {
-      const request = RestoreRequest.parse(bodyOf(event));
+    case 'POST /sources/{source}/restores': {
+      const request = RestoreRequest.parse(withPathSource(bodyOf(event), source));
       if (request.dryRun) return json(200, { dryRun: true, plan: await deps.service.plan(request) });
       const key = header(event, 'Idempotency-Key');
       const started = key === undefined ? await deps.service.start(request, principal) : await deps.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
       deps.started?.('restore');
-      return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
+      const url = statusUrl(source, started.restoreId);
+      return json(202, { ...started, statusUrl: url }, { location: url });
     }
-    case 'POST /drills': {
+    case 'POST /sources/{source}/drills': {
       // A drill on demand: the archive restored under throwaway names, verified and removed.
-      const started = await deps.service.drill(DrillRequest.parse(bodyOf(event)), principal);
+      const started = await deps.service.drill(DrillRequest.parse(withPathSource(bodyOf(event), source)), principal);
       deps.started?.('drill');
-      return json(202, { ...started, statusUrl: `/restores/${started.restoreId}` }, { location: `/restores/${started.restoreId}` });
+      const url = statusUrl(source, started.restoreId);
+      return json(202, { ...started, statusUrl: url }, { location: url });
     }
-    case 'GET /restores/{id}': {
-      const id = RestoreId.parse(event.pathParameters?.id ?? '');
-      return json(200, await deps.service.get(id));
+    case 'GET /sources/{source}/restores/{id}':
+      return json(200, await recordOf(deps, source, id()));
+    case 'DELETE /sources/{source}/restores/{id}': {
+      const outcome = await cancelRestore({ catalog: deps.catalog, runner: deps.runner, now: deps.now }, id(), principal, { sources: [source] });
+      return json(outcome.state === 'cancelling' ? 202 : 200, { ...outcome, statusUrl: statusUrl(source, outcome.restoreId) });
     }
-    case 'GET /archives': {
+    case 'GET /sources/{source}/archives': {
       const q = ArchivesQuery.parse(event.queryStringParameters ?? {});
-      const archives = await deps.catalog.listArchives(q.source, q.volume, { atOrBefore: q.before, limit: q.limit });
-      return json(200, { source: q.source, volume: q.volume, archives: archives.map(({ manifest, ...a }) => ({ ...a, hasManifest: manifest !== undefined })) });
+      const archives = await deps.catalog.listArchives(source, q.volume, { atOrBefore: q.before, limit: q.limit });
+      return json(200, { source, volume: q.volume, archives: archives.map(({ manifest, ...a }) => ({ ...a, hasManifest: manifest !== undefined })) });
     }
-    case 'GET /volumes': {
+    case 'GET /sources/{source}/volumes': {
       const now = (deps.now?.() ?? new Date()).getTime();
-      const volumes = await deps.catalog.listVolumes();
+      const volumes = (await deps.catalog.listVolumes()).filter((v) => v.source === source);
       return json(200, { volumes: volumes.map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) })) });
     }
     default:

@@ -44,5 +44,5 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(httpErrors({ log: (e) => { logger.error('unhandled error', e as Error); } }))
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
-    return handleApi({ service, catalog, startIdempotent, started }, event);
+    return handleApi({ service, catalog, runner: ssm, startIdempotent, started }, event);
   });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -12,7 +12,7 @@ import { completeRestore } from '#core/restore/completion.ts';
 import { regionOf } from '#root/cli/api.ts';
 import { main, type Io } from '#root/cli/main.ts';
 import { JsonOutput } from '#root/cli/schema.ts';
-import { apiEvent, startApiStack, type ApiStack } from '../support/api.ts';
+import { routeEvent, startApiStack, type ApiStack } from '../support/api.ts';
 
 // The CLI's API backend against a local HTTP server standing in for API Gateway with IAM
 // auth: it checks each request's SigV4 signature, then hands it to the real restore API
@@ -20,6 +20,8 @@ import { apiEvent, startApiStack, type ApiStack } from '../support/api.ts';
 const ssmMock = mockClient(SSMClient);
 const INSTANCE = 'i-0123456789abcdef0';
 const KEY = 'archives/db1.prod/pgdata/20261127T031500Z.tar.gz';
+/** An archive with a manifest (a container spec to drill with). */
+const LEDGER = 'archives/db1.prod/ledger/20261127T031500Z.tar.zst';
 const CREDENTIALS = { accessKeyId: 'AKIDLIFEBOATTEST', secretAccessKey: 'lifeboat-test-secret' };
 const REGION = 'eu-west-1';
 
@@ -80,6 +82,15 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     stack = await startApiStack(REGION);
     await stack.s3.put(KEY, Buffer.alloc(4096, 7));
     await ingestCreated(stack, KEY, { decoded: true });
+    await stack.s3.put(LEDGER, Buffer.alloc(2048, 3));
+    await stack.s3.put(`${LEDGER}.manifest.json`, JSON.stringify({
+      lifeboat: 'archive-manifest', version: 1, archiveKey: LEDGER, createdAt: '2026-11-27T03:15:02Z', source: 'db1.prod', backupId: 'b-1', sha256: 'cd'.repeat(32),
+      compression: 'zstd', compressedBytes: 2048, uncompressedBytes: 9000, fileCount: 12, consistency: 'pause',
+      volume: { name: 'ledger', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data',
+      container: { name: '/ledger', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 268435456, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: [] },
+    }));
+    await ingestCreated(stack, LEDGER, { decoded: true });
+    await ingestCreated(stack, `${LEDGER}.manifest.json`, { decoded: true });
 
     server = createServer((req, res) => {
       let body = '';
@@ -96,12 +107,7 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
           }
           // API Gateway's REST proxy event for the IAM-authorized stage "prod".
           const path = url.pathname.replace(/^\/prod/, '');
-          const id = /^\/restores\/([^/]+)$/.exec(path)?.[1];
-          const event = apiEvent({
-            httpMethod: req.method ?? 'GET',
-            path,
-            resource: id === undefined ? path : '/restores/{id}',
-            pathParameters: id === undefined ? null : { id: decodeURIComponent(id) },
+          const event = routeEvent(req.method ?? 'GET', path, {
             queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
             headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
             body: body === '' ? null : body,
@@ -123,6 +129,7 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     ssmMock.reset();
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
     ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${(++commands).toString()}` } }));
+    stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1.prod' });
     vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
     vi.stubEnv('AWS_SESSION_TOKEN', '');
@@ -138,17 +145,23 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
   it('lists volumes and archives with signed requests (query strings included)', async () => {
     const volumes = await lifeboat('--json', 'volumes');
     expect(volumes.code, volumes.err).toBe(0);
-    expect(JsonOutput.volumes.parse(JSON.parse(volumes.out)).volumes).toEqual([expect.objectContaining({ source: 'db1.prod', volume: 'pgdata', newestKey: KEY })]);
+    expect(JsonOutput.volumes.parse(JSON.parse(volumes.out)).volumes).toEqual([
+      expect.objectContaining({ source: 'db1.prod', volume: 'ledger', newestKey: LEDGER }),
+      expect.objectContaining({ source: 'db1.prod', volume: 'pgdata', newestKey: KEY }),
+    ]);
+    const ofSource = await lifeboat('--json', 'volumes', '--source', 'db1.prod');
+    expect(JsonOutput.volumes.parse(JSON.parse(ofSource.out)).volumes).toHaveLength(2);
+    expect(seen.map((s) => `${s.method} ${s.path}`).slice(0, 2)).toEqual(['GET /prod/volumes', 'GET /prod/sources/db1.prod/volumes']);
 
     const archives = await lifeboat('--json', 'archives', 'pgdata', '--before', '2026-11-27T04:00:00+00:00', '--limit', '5');
     expect(archives.code, archives.err).toBe(0);
     expect(JsonOutput.archives.parse(JSON.parse(archives.out))).toMatchObject({ source: 'db1.prod', archives: [{ key: KEY, compression: 'gzip', hasManifest: false }] });
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toContain('GET /prod/archives?source=db1.prod&volume=pgdata&before=2026-11-27T04%3A00%3A00%2B00%3A00&limit=5');
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toContain('GET /prod/sources/db1.prod/archives?volume=pgdata&before=2026-11-27T04%3A00%3A00%2B00%3A00&limit=5');
     expect(seen.every((s) => s.signed), JSON.stringify(seen)).toBe(true);
   });
 
   it('plans, restores and follows the restore to its end; the body is signed too', async () => {
-    const plan = await lifeboat('--json', 'plan', 'pgdata', '--to', INSTANCE, '--container', 'db');
+    const plan = await lifeboat('--json', 'plan', 'pgdata', '--to', INSTANCE, '--container', 'db', '--allow-unverified');
     expect(plan.code, plan.err).toBe(0);
     expect(JsonOutput.plan.parse(JSON.parse(plan.out)).plan).toMatchObject({ archive: { key: KEY }, target: { instanceId: INSTANCE, online: true } });
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
@@ -172,39 +185,45 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
       },
       { timeout: 20_000, interval: 100 },
     );
-    const restore = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--yes');
+    const restore = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--yes', '--allow-unverified');
     await finishing;
     expect(restore.code, restore.err).toBe(0);
     const r = JsonOutput.restore.parse(JSON.parse(restore.out));
     expect(r.record).toMatchObject({ state: 'succeeded', totalSeconds: 3.75, requestedBy: expect.any(String) as unknown });
-    expect(seen.filter((s) => s.method === 'POST').map((s) => s.signed)).toEqual([true, true, true]);
+    expect(seen.filter((s) => s.method === 'POST').map((s) => `${s.path} ${String(s.signed)}`)).toEqual(Array(3).fill('/prod/sources/db1.prod/restores true'));
 
-    const status = await lifeboat('status', r.restoreId);
+    const status = await lifeboat('status', r.restoreId, '--source', 'db1.prod');
     expect(status.code, status.err).toBe(0);
     expect(status.out).toContain(`Restore ${r.restoreId}: SUCCEEDED`);
   });
 
-  it('starts a drill on demand through POST /drills', async () => {
-    const drill = await lifeboat('--json', 'drill', 'pgdata', '--to', INSTANCE, '--image', 'postgres:15', '--check', 'select count(*) from t', '--timeout', '1');
+  it('starts a drill on demand through POST /sources/{source}/drills', async () => {
+    const drill = await lifeboat('--json', 'drill', 'ledger', '--to', INSTANCE, '--check', 'select count(*) from t', '--timeout', '1');
     // The host never answers here: the CLI says so after its timeout, with the way to follow it.
     expect(drill.code).toBe(5);
     expect(drill.out).toContain('still sent');
     const sent = ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters;
     expect(sent).toMatchObject({ Mode: ['drill'], VerifyQuery: ['select count(*) from t'], ContainerImage: ['postgres:15'], IfVolumeExists: ['fail'] });
     expect(sent?.VolumeName?.[0]).toMatch(/^lifeboat-drill-/);
-    expect(seen.find((s) => s.method === 'POST' && s.path === '/prod/drills')?.signed).toBe(true);
+    expect(seen.find((s) => s.method === 'POST' && s.path === '/prod/sources/db1.prod/drills')?.signed).toBe(true);
   });
 
   it('maps refusals and bad credentials to exit codes with a way forward', async () => {
     // A second restore of a locked volume: 409 from the API, exit 4.
-    const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait');
+    const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified');
     expect(first.code, first.err).toBe(0);
-    const second = await lifeboat('restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait');
+    const second = await lifeboat('restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified');
     expect(second.code, second.err).toBe(4);
     expect(second.err).toContain('is already running for volume pgdata');
 
-    const missing = await lifeboat('status', 'r-zzzzzzzz-0badc0de');
+    const missing = await lifeboat('status', 'r-zzzzzzzz-0badc0de', '--source', 'db1.prod');
     expect(missing.code).toBe(3);
+    // A target that does not declare the source: 403 from the service (not from IAM), exit 4, nothing sent.
+    stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'billing' });
+    const refused = await lifeboat('restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait');
+    expect(refused.code, refused.err).toBe(4);
+    expect(refused.err).toContain('may not receive source db1.prod');
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
 
     // Wrong secret: the server's signature check fails, API Gateway answers 403.
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'not-the-secret');
@@ -212,6 +231,27 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     expect(denied.code).toBe(5);
     expect(denied.err).toContain('execute-api:Invoke');
     expect(seen.at(-1)).toMatchObject({ signed: false, reason: 'signature does not match' });
+  });
+
+  it('cancels a restore through DELETE /sources/{source}/restores/{id}: SSM is asked, the answer says cancelling, again the same', async () => {
+    const started = await lifeboat('--json', 'restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait');
+    expect(started.code, started.err).toBe(0);
+    const { restoreId } = JsonOutput.restore.parse(JSON.parse(started.out));
+    const commandId = (await ssmMock.commandCalls(SendCommandCommand)[0]?.returnValue)?.Command?.CommandId;
+
+    const noSource = await lifeboat('cancel', restoreId);
+    expect(noSource.code).toBe(2);
+    expect(noSource.err).toContain('--source is required');
+
+    for (const attempt of [1, 2]) {
+      const cancel = await lifeboat('--json', 'cancel', restoreId, '--source', 'db1.prod');
+      expect(cancel.code, cancel.err).toBe(0);
+      expect(JsonOutput.cancel.parse(JSON.parse(cancel.out)), `attempt ${attempt.toString()}`).toMatchObject({ restoreId, state: 'cancelling' });
+    }
+    expect(ssmMock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: commandId, InstanceIds: [INSTANCE] });
+    expect(seen.filter((s) => s.method === 'DELETE').map((s) => `${s.path} ${String(s.signed)}`)).toEqual(Array(2).fill(`/prod/sources/db1.prod/restores/${restoreId} true`));
+    expect(await stack.catalog.getRestore(restoreId)).toMatchObject({ state: 'sent', cancelRequestedBy: expect.any(String) as unknown });
+    await stack.catalog.releaseLock(INSTANCE, 'ledger', restoreId);
   });
 
   it('knows the region of an execute-api URL', () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListTagsForResourceCommand, SendCommandCommand, SSMClient,
+} from '@aws-sdk/client-ssm';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,7 +14,7 @@ import { ingestCreated } from '#core/catalog/ingest.ts';
 import { ROOT } from '#core/paths.ts';
 import { completeRestore } from '#core/restore/completion.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
-import { apiEvent, startApiStack } from '../support/api.ts';
+import { apiEvent, routeEvent, startApiStack, type FakeInstanceTags } from '../support/api.ts';
 import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
 import type { LocalS3 } from '../../functions/core/local/s3.ts';
 
@@ -31,11 +33,12 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
   let catalog: DynamoDbCatalog;
   let api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   let runner: SsmCommandRunner;
+  let hostTags: FakeInstanceTags;
   let commands = 0;
 
   beforeAll(async () => {
     const stack = await startApiStack();
-    ({ s3, dynamo, catalog, runner, api } = stack);
+    ({ s3, dynamo, catalog, runner, api, hostTags } = stack);
     const { store } = stack;
     await s3.put(KEY, Buffer.alloc(2048));
     await s3.put(`${KEY}.manifest.json`, JSON.stringify({
@@ -53,6 +56,8 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
   beforeEach(() => {
     ssmMock.reset();
     snsMock.reset();
+    // The target declares it may receive db1's archives.
+    hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1' });
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
     ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${++commands}` } }));
   });
@@ -79,7 +84,7 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     const res = await post(body);
     expect(res.statusCode, res.body).toBe(202);
     const answer = parse(res) as { restoreId: string; statusUrl: string; commandId: string };
-    expect(answer.statusUrl).toBe(`/restores/${answer.restoreId}`);
+    expect(answer.statusUrl).toBe(`/sources/db1/restores/${answer.restoreId}`);
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     const input = ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
@@ -182,13 +187,121 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
   it('no archive is a 404; GET routes answer', async () => {
     expect((await post({ ...body, volume: 'nothing' })).statusCode).toBe(404);
     expect((await post({ ...body, archive: { before: '2020-01-01T00:00:00Z' } })).statusCode).toBe(404);
-    const archives = await api(apiEvent({ httpMethod: 'GET', resource: '/archives', body: null, queryStringParameters: { source: 'db1', volume: 'pgdata' } }));
-    expect(parse(archives)).toMatchObject({ archives: [{ key: KEY, hasManifest: true }] });
-    const volumes = await api(apiEvent({ httpMethod: 'GET', resource: '/volumes', body: null }));
+    const archives = await api(routeEvent('GET', '/sources/db1/archives', { queryStringParameters: { volume: 'pgdata' } }));
+    expect(parse(archives)).toMatchObject({ source: 'db1', archives: [{ key: KEY, hasManifest: true }] });
+    const volumes = await api(routeEvent('GET', '/volumes'));
     expect(parse(volumes)).toMatchObject({ volumes: [{ source: 'db1', volume: 'pgdata', newestKey: KEY }] });
-    const missing = await api(apiEvent({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: 'r-zzz-00000000' } }));
+    const ofSource = await api(routeEvent('GET', '/sources/db1/volumes'));
+    expect(parse(ofSource)).toMatchObject({ volumes: [{ source: 'db1', volume: 'pgdata' }] });
+    expect(parse(await api(routeEvent('GET', '/sources/db2/volumes')))).toEqual({ volumes: [] });
+    const missing = await api(routeEvent('GET', '/sources/db1/restores/r-zzz-00000000'));
     expect(missing.statusCode).toBe(404);
-    const bad = await api(apiEvent({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: '../../etc' } }));
+    const bad = await api(routeEvent('GET', '/sources/db1/restores/x', { pathParameters: { source: 'db1', id: '../../etc' } }));
     expect(bad.statusCode).toBe(400);
+  });
+
+  // Threat: a caller allowed only /sources/a/… (execute-api:Invoke scoped by path) acts on source b.
+  describe('per-source scoping: the path\'s source is the only one a request can reach', () => {
+    it('a restore on /sources/a/… naming source b in its body is a 400 naming source: nothing is read, locked or sent', async () => {
+      const res = await api(apiEvent({ path: '/sources/other/restores', pathParameters: { source: 'other' }, bodyJson: body }));
+      expect(res.statusCode).toBe(400);
+      expect(parse(res)).toMatchObject({ fields: [{ field: 'source', problem: expect.stringContaining('must be other') as unknown }] });
+      expect(ssmMock).not.toHaveReceivedAnyCommand();
+      await expect(catalog.acquireLock(INSTANCE, 'pgdata', 'probe', 1)).resolves.toBeUndefined();
+      await catalog.releaseLock(INSTANCE, 'pgdata', 'probe');
+      // The same body with no source goes to the path's source (here db1's own path).
+      const plan = await api(apiEvent({ bodyJson: { ...body, source: undefined, dryRun: true } }));
+      expect(plan.statusCode, plan.body).toBe(200);
+    });
+
+    it('a drill on /sources/a/… for source b is refused the same way', async () => {
+      const res = await api(routeEvent('POST', '/sources/other/drills', { bodyJson: { source: 'db1', volume: 'pgdata', instanceId: INSTANCE } }));
+      expect(res.statusCode).toBe(400);
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    });
+
+    it('another source\'s restore is not found under /sources/a/…: GET and DELETE change nothing', async () => {
+      const started = parse(await post(body)) as { restoreId: string };
+      const before = await catalog.getRestore(started.restoreId);
+      for (const method of ['GET', 'DELETE']) {
+        const res = await api(routeEvent(method, `/sources/other/restores/${started.restoreId}`));
+        expect(res.statusCode, method).toBe(404);
+        expect(String(parse(res).error)).toContain(`no restore ${started.restoreId} of source other`);
+      }
+      expect(await catalog.getRestore(started.restoreId)).toEqual(before);
+      expect(ssmMock).not.toHaveReceivedCommand(CancelCommandCommand);
+      const own = await api(routeEvent('GET', `/sources/db1/restores/${started.restoreId}`));
+      expect(parse(own)).toMatchObject({ id: started.restoreId, source: 'db1', state: 'sent' });
+      await catalog.releaseLock(INSTANCE, 'pgdata', started.restoreId);
+    });
+
+    it('archives are listed only under their own source\'s path', async () => {
+      const other = await api(routeEvent('GET', '/sources/other/archives', { queryStringParameters: { volume: 'pgdata' } }));
+      expect(parse(other)).toMatchObject({ source: 'other', archives: [] });
+      const smuggled = await api(routeEvent('GET', '/sources/other/archives', { queryStringParameters: { source: 'db1', volume: 'pgdata' } }));
+      expect(smuggled.statusCode).toBe(400);
+    });
+  });
+
+  // Threat: production data restored onto a box the caller can log into.
+  describe('target hosts declare the sources they may receive (lifeboat:sources)', () => {
+    it.each([
+      ['has no lifeboat:sources tag', undefined, 'has no lifeboat:sources tag'],
+      ['lists other sources only', 'db2, billing', 'has lifeboat:sources="db2,billing", which does not list it'],
+      ['names a prefix of the source', 'db', 'which does not list it'],
+    ])('a target that %s is refused with 403 naming the instance, the tag and the source; nothing locked or sent', async (_, tag, says) => {
+      hostTags.tags.set(INSTANCE, tag === undefined ? {} : { 'lifeboat:sources': tag });
+      for (const res of [await post(body), await api(routeEvent('POST', '/sources/db1/drills', { bodyJson: { volume: 'pgdata', instanceId: INSTANCE } }))]) {
+        expect(res.statusCode, res.body).toBe(403);
+        const error = String(parse(res).error);
+        expect(error).toContain(`instance ${INSTANCE} may not receive source db1`);
+        expect(error).toContain(says);
+        expect(parse(res)).toMatchObject({ instanceId: INSTANCE, source: 'db1', tag: 'lifeboat:sources' });
+      }
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+      await expect(catalog.acquireLock(INSTANCE, 'pgdata', 'probe', 1)).resolves.toBeUndefined();
+      await catalog.releaseLock(INSTANCE, 'pgdata', 'probe');
+    });
+
+    it('a spare host (lifeboat:sources=*) or one listing the source receives it; the plan shows what it declares', async () => {
+      for (const tag of ['*', 'billing, db1']) {
+        hostTags.tags.set(INSTANCE, { 'lifeboat:sources': tag });
+        const res = await post({ ...body, dryRun: true });
+        expect(res.statusCode, res.body).toBe(200);
+        expect(parse(res)).toMatchObject({ plan: { target: { sources: tag.split(',').map((t) => t.trim()) } } });
+      }
+      const sent = parse(await post(body)) as { restoreId: string };
+      expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+      await catalog.releaseLock(INSTANCE, 'pgdata', sent.restoreId);
+    });
+  });
+
+  // Item 10: hybrid managed nodes (mi-…) are granted like EC2 instances (same tag condition), their tags read from SSM.
+  describe('managed nodes (mi-…)', () => {
+    const NODE = 'mi-0123456789abcdef0';
+
+    it('an mi- node declaring the source is restored to: its tags come from SSM ListTagsForResource, SendCommand names it', async () => {
+      ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: NODE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+      ssmMock.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: 'lifeboat:managed', Value: 'true' }, { Key: 'lifeboat:sources', Value: 'db1' }] });
+      const res = await post({ ...body, instanceId: NODE });
+      expect(res.statusCode, res.body).toBe(202);
+      expect(ssmMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceType: 'ManagedInstance', ResourceId: NODE });
+      expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { InstanceIds: [NODE] });
+      expect(hostTags.calls).not.toContain(NODE); // never asked EC2 about a managed node
+      await catalog.releaseLock(NODE, 'pgdata', String(parse(res).restoreId));
+    });
+
+    it('an mi- node without the tag is a 403, and an id SSM calls invalid is a 400 naming instanceId, never a 500', async () => {
+      ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: NODE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+      ssmMock.on(ListTagsForResourceCommand).resolves({ TagList: [] });
+      expect((await post({ ...body, instanceId: NODE })).statusCode).toBe(403);
+
+      const invalid = Object.assign(new Error('Invalid instance id'), { name: 'InvalidInstanceInformationFilterValue' });
+      ssmMock.on(DescribeInstanceInformationCommand).rejects(invalid);
+      const res = await post({ ...body, instanceId: 'mi-0123abcd' });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(parse(res)).toMatchObject({ fields: [{ field: 'instanceId' }] });
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    });
   });
 });

@@ -30,12 +30,12 @@ const SAFE = /^[A-Za-z0-9_.:/@=+,-]*$/;
 const dynamoMock = mockClient(DynamoDBDocumentClient);
 const ssmMock = mockClient(SSMClient);
 const context = { awsRequestId: 'req-hostile', functionName: 'restore-api', getRemainingTimeInMillis: () => 20_000 } as unknown as Context;
-const base = JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-restores.json'), 'utf8')) as APIGatewayProxyEvent;
-const GOOD = JSON.parse(base.body ?? '{}') as Record<string, unknown>;
+const base = JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-source-restores.json'), 'utf8')) as APIGatewayProxyEvent;
+const GOOD = { source: 'db1', ...(JSON.parse(base.body ?? '{}') as Record<string, unknown>) };
 const event = (changes: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent => ({ ...base, ...changes });
 const fieldsOf = (res: APIGatewayProxyResult): string[] => ((JSON.parse(res.body) as { fields?: { field: string }[] }).fields ?? []).map((f) => f.field);
 
-describe('hostile input at the API (POST /restores, POST /drills, GET /archives, GET /restores/{id})', () => {
+describe('hostile input at the API (POST /sources/{source}/restores and /drills, GET /sources/{source}/archives, GET and DELETE /sources/{source}/restores/{id})', () => {
   let handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult>;
 
   beforeAll(async () => {
@@ -62,7 +62,7 @@ describe('hostile input at the API (POST /restores, POST /drills, GET /archives,
   };
 
   const restoreFields = ['source', 'volume', 'instanceId', 'containerName', 'mountPath', 'containerEnvFile', 'archive', 'ifVolumeExists'] as const;
-  it.each(restoreFields)('POST /restores: every nasty %s is a 400 naming the field, or a value of allowed characters only', async (field) => {
+  it.each(restoreFields)('POST /sources/{source}/restores: every nasty %s is a 400 naming the field, or a value of allowed characters only', async (field) => {
     for (const bad of NASTY) {
       const body = { ...GOOD, [field]: bad };
       const res = await handler(event({ body: JSON.stringify(body) }), context);
@@ -79,12 +79,12 @@ describe('hostile input at the API (POST /restores, POST /drills, GET /archives,
     }
   });
 
-  it('POST /drills: a nasty verify query, image or env file is a 400 naming the field', async () => {
-    for (const field of ['verifyQuery', 'containerImage', 'containerEnvFile', 'volume', 'instanceId'] as const) {
+  it('POST /sources/{source}/drills: a nasty verify query or env file is a 400 naming the field', async () => {
+    for (const field of ['verifyQuery', 'containerEnvFile', 'volume', 'instanceId'] as const) {
       for (const bad of NASTY) {
         const body = { source: 'db1', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', [field]: bad };
         if (DrillRequest.safeParse(body).success) continue;
-        const res = await handler(event({ resource: '/drills', body: JSON.stringify(body) }), context);
+        const res = await handler(event({ resource: '/sources/{source}/drills', body: JSON.stringify(body) }), context);
         expect(res.statusCode, `${field}=${JSON.stringify(bad)}`).toBe(400);
         expect(fieldsOf(res)).toContain(field);
       }
@@ -95,7 +95,7 @@ describe('hostile input at the API (POST /restores, POST /drills, GET /archives,
   it('any JSON body at all: never a 5xx, never a command (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ source: fc.string(), volume: fc.string(), instanceId: fc.string(), containerName: fc.string(), archive: fc.jsonValue() }, { requiredKeys: [] })), async (body) => {
-        for (const resource of ['/restores', '/drills']) {
+        for (const resource of ['/sources/{source}/restores', '/sources/{source}/drills']) {
           const res = await handler(event({ resource, body: JSON.stringify(body) }), context);
           expect(res.statusCode).toBeLessThan(500);
         }
@@ -113,11 +113,12 @@ describe('hostile input at the API (POST /restores, POST /drills, GET /archives,
     nothingChanged();
   });
 
-  it('GET /archives: any query string is a 400 naming the field or a read of a well-formed volume (property)', async () => {
+  it('GET /sources/{source}/archives: any source and query string is a 400 naming the field or a read of a well-formed volume (property)', async () => {
+    const anything = fc.oneof(fc.constantFrom(...NASTY), fc.string());
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.constantFrom('source', 'volume', 'before', 'limit', 'x'), fc.oneof(fc.constantFrom(...NASTY), fc.string())), async (query) => {
+      fc.asyncProperty(anything, fc.dictionary(fc.constantFrom('source', 'volume', 'before', 'limit', 'x'), anything), async (source, query) => {
         dynamoMock.resetHistory();
-        const res = await handler(event({ httpMethod: 'GET', resource: '/archives', body: null, queryStringParameters: query }), context);
+        const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/archives', body: null, pathParameters: { source }, queryStringParameters: query }), context);
         expect([200, 400]).toContain(res.statusCode);
         for (const call of dynamoMock.commandCalls(QueryCommand)) {
           const pk = String((call.args[0].input.ExpressionAttributeValues as Record<string, unknown>)[':pk']);
@@ -132,13 +133,27 @@ describe('hostile input at the API (POST /restores, POST /drills, GET /archives,
     nothingChanged();
   });
 
-  it('GET /restores/{id}: a nasty id is a 400 and never reaches DynamoDB', async () => {
-    for (const id of NASTY) {
-      dynamoMock.resetHistory();
-      const res = await handler(event({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id } }), context);
-      expect(res.statusCode, id).toBe(400);
-      expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(0);
+  it('GET and DELETE /sources/{source}/restores/{id}: a nasty id or source is a 400 and never reaches DynamoDB or SSM', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      for (const [source, id] of [...NASTY.map((n) => ['db1', n]), ...NASTY.filter((n) => !SOURCE_PATTERN.test(n)).map((n) => [n, 'r-abc-12345678'])]) {
+        dynamoMock.resetHistory();
+        const res = await handler(event({ httpMethod: method, resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source, id } }), context);
+        expect(res.statusCode, `${method} ${String(source)} ${String(id)}`).toBe(400);
+        expect(dynamoMock.calls()).toHaveLength(0);
+        expect(ssmMock.calls()).toHaveLength(0);
+      }
     }
+  });
+
+  it('a nasty source in the path is a 400 naming source, whatever the body says, and nothing is read', async () => {
+    for (const source of NASTY) {
+      dynamoMock.resetHistory();
+      const res = await handler(event({ pathParameters: { source }, body: JSON.stringify(GOOD) }), context);
+      expect(res.statusCode, source).toBe(400);
+      expect(fieldsOf(res)).toContain('source');
+      expect(dynamoMock.calls()).toHaveLength(0);
+    }
+    nothingChanged();
   });
 });
 

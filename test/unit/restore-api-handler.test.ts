@@ -16,7 +16,7 @@ const dynamoMock = mockClient(DynamoDBDocumentClient);
 const ssmMock = mockClient(SSMClient);
 const context = { awsRequestId: 'req-123', functionName: 'restore-api', getRemainingTimeInMillis: () => 20_000 } as unknown as Context;
 const event = (changes: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent => ({
-  ...(JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-restores.json'), 'utf8')) as APIGatewayProxyEvent),
+  ...(JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-source-restores.json'), 'utf8')) as APIGatewayProxyEvent),
   ...changes,
 });
 
@@ -50,22 +50,25 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
   it('DynamoDB throttling is a 429 with Retry-After', async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
     dynamoMock.on(GetCommand).rejects(throttled);
-    const res = await handler(event({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: 'r-abc-12345678' } }), context);
+    const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }), context);
     expect(res.statusCode).toBe(429);
     expect(res.headers?.['retry-after']).toBe('2');
   });
 
   it('an unexpected failure is a generic 500 with the request id and no internals', async () => {
     dynamoMock.on(GetCommand).rejects(new Error('socket hang up at /var/task/index.mjs:1:2345 secret=abc'));
-    const res = await handler(event({ httpMethod: 'GET', resource: '/restores/{id}', body: null, pathParameters: { id: 'r-abc-12345678' } }), context);
+    const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }), context);
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body)).toEqual({ error: 'internal error', requestId: 'req-123' });
     expect(dynamoMock).toHaveReceivedCommandWith(GetCommand, { TableName: 'catalog', Key: { pk: 'RESTORE#r-abc-12345678', sk: 'RESTORE' } });
   });
 
-  it('an unknown route is a 404', async () => {
-    const res = await handler(event({ httpMethod: 'DELETE', resource: '/restores/{id}' }), context);
-    expect(res.statusCode).toBe(404);
+  it('an unknown route is a 404, and the routes that bypassed per-source scoping are gone', async () => {
+    for (const [httpMethod, resource] of [['PUT', '/sources/{source}/restores'], ['POST', '/restores'], ['POST', '/drills'], ['GET', '/archives'], ['GET', '/restores/{id}'], ['DELETE', '/restores/{id}']] as const) {
+      const res = await handler(event({ httpMethod, resource, pathParameters: { id: 'r-abc-12345678' } }), context);
+      expect(res.statusCode, `${httpMethod} ${resource}`).toBe(404);
+    }
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
   });
 });
 

@@ -4,6 +4,7 @@ import type { CommandDocument } from '../runbooks/document.ts';
 import { RestoreResult } from '../runbooks/results.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
 import type { CommandStatusChange } from '../restore/completion.ts';
+import { ANY_SOURCE } from '../restore/targets.ts';
 
 /**
  * Runs the restore document on this machine's Docker engine in place of SSM
@@ -14,6 +15,9 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
   private readonly outputs = new Map<string, InvocationOutput>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly cancels = new Map<string, AbortController>();
+  private readonly byRestore = new Map<string, string>();
+  /** Commands whose end (and its status-change delivery) is over. */
+  private readonly done = new Set<string>();
 
   constructor(
     private readonly document: CommandDocument,
@@ -22,12 +26,20 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
       readonly env?: Readonly<Record<string, string>>;
       readonly onStatusChange?: (change: CommandStatusChange) => Promise<unknown>;
       readonly onStderr?: (chunk: string) => void;
+      /**
+       * The sources this machine declares it may receive (a host's `lifeboat:sources` tag).
+       * @default ['*'] — local mode, the end-to-end tests, the demo and the bench restore
+       * whatever they back up on this one machine: it is everyone's spare host.
+       */
+      readonly sources?: readonly string[];
     },
   ) {}
 
   status(instanceId: string): Promise<InstanceStatus> {
     return Promise.resolve(
-      instanceId === this.options.instanceId ? { online: true, pingStatus: 'Online', platform: 'Linux' } : { online: false, pingStatus: 'NotRegistered' },
+      instanceId === this.options.instanceId
+        ? { online: true, pingStatus: 'Online', platform: 'Linux', sources: this.options.sources ?? [ANY_SOURCE] }
+        : { online: false, pingStatus: 'NotRegistered' },
     );
   }
 
@@ -35,6 +47,7 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
     const commandId = randomUUID();
     const cancel = new AbortController();
     this.cancels.set(commandId, cancel);
+    this.byRestore.set(request.restoreId, commandId);
     const run = runDocument(this.document, request.parameters, RestoreResult, {
       env: this.options.env,
       onStderr: this.options.onStderr,
@@ -43,7 +56,11 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
     }).then(async (outcome) => {
       const status = outcome.timedOut ? 'TimedOut' : cancel.signal.aborted ? 'Cancelled' : outcome.exitCode === 0 ? 'Success' : 'Failed';
       this.outputs.set(commandId, { status, stdout: outcome.stdout });
-      await this.options.onStatusChange?.({ commandId, instanceId: request.instanceId, status });
+      try {
+        await this.options.onStatusChange?.({ commandId, instanceId: request.instanceId, status });
+      } finally {
+        this.done.add(commandId);
+      }
     });
     this.running.set(commandId, run);
     return Promise.resolve(commandId);
@@ -53,9 +70,22 @@ export class LocalCommandRunner implements CommandRunner, InstanceDirectory {
     return Promise.resolve(this.outputs.get(commandId) ?? { status: 'InProgress', stdout: '' });
   }
 
-  /** Like SSM CancelCommand: TERM to the script, whose trap puts the host back; the status becomes Cancelled. */
-  cancel(commandId: string): void {
+  /**
+   * Like SSM CancelCommand: TERM to the script's process group, whose trap puts the
+   * host back; the status becomes Cancelled when the script has ended.
+   */
+  cancel(commandId: string): Promise<void> {
     this.cancels.get(commandId)?.abort();
+    return Promise.resolve();
+  }
+
+  /** Is this command still running here? */
+  runs(commandId: string): boolean {
+    return this.cancels.has(commandId) && !this.done.has(commandId);
+  }
+
+  commandFor(restoreId: string): Promise<string | undefined> {
+    return Promise.resolve(this.byRestore.get(restoreId));
   }
 
   /** Cancels every command still running. */

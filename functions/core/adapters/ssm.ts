@@ -1,6 +1,11 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, ListTagsForResourceCommand, SendCommandCommand, type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { ClientError } from '../restore/errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
+import { TARGET_SOURCES_TAG, parseSourcesTag } from '../restore/targets.ts';
+import { Ec2InstanceTags, type InstanceTagReader } from './ec2-tags.ts';
 
 /** GetCommandInvocation returns at most this much stdout; beyond it, read CloudWatch. */
 export const SSM_STDOUT_LIMIT = 24_000;
@@ -12,15 +17,24 @@ export interface SsmRunnerConfig {
   readonly outputLogGroup: string;
   /** The document's step name: the CloudWatch stream is `<command>/<instance>/<step>/stdout`. @default 'restoreVolume' */
   readonly stepName?: string;
+  /** Reads EC2 instances' tags. @default EC2 DescribeTags with the SSM client's region and credentials */
+  readonly ec2Tags?: InstanceTagReader;
 }
+
+/** SSM's answers to an instance id it cannot use: the caller's input, never a 500. */
+const INVALID_INSTANCE_ERRORS = new Set(['InvalidInstanceId', 'InvalidInstanceInformationFilterValue', 'InvalidResourceId']);
 
 /** Runs the restore document through SSM Run Command. */
 export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
+  private readonly ec2Tags: InstanceTagReader;
+
   constructor(
     private readonly ssm: SSMClient,
     private readonly logs: CloudWatchLogsClient,
     private readonly config: SsmRunnerConfig,
-  ) {}
+  ) {
+    this.ec2Tags = config.ec2Tags ?? new Ec2InstanceTags({ region: ssm.config.region, credentials: ssm.config.credentials });
+  }
 
   async sendRestore(request: SendRestore): Promise<string> {
     const out = await this.ssm.send(
@@ -43,6 +57,38 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     let stdout = inv.StandardOutputContent ?? '';
     if (stdout.length >= SSM_STDOUT_LIMIT) stdout = await this.tailFromCloudWatch(commandId, instanceId, stdout);
     return { status: inv.Status ?? 'Unknown', statusDetails: inv.StatusDetails, stdout, comment: inv.Comment };
+  }
+
+  /**
+   * SSM CancelCommand for this command on this instance: the agent sends TERM to the
+   * script's process group and its trap puts the host back; the invocation then ends
+   * `Cancelled` and the completion path records it. A command that already ended
+   * cannot be cancelled: SSM refuses, and that is not an error here.
+   */
+  async cancel(commandId: string, instanceId: string): Promise<void> {
+    try {
+      await this.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }));
+    } catch (e) {
+      // InvalidCommandId: SSM no longer knows the command as cancellable (finished, or aged out); the completion path has the last word.
+      if (e instanceof Error && e.name === 'InvalidCommandId') return;
+      throw e;
+    }
+  }
+
+  /** A Lifeboat command for this restore sent to the instance since `since` (SSM keeps commands 30 days). */
+  async commandFor(restoreId: string, instanceId: string, since: Date): Promise<string | undefined> {
+    const comment = new RegExp(`^lifeboat (restore|drill) ${restoreId.replace(/[^a-z0-9-]/g, '')}$`);
+    // A minute's slack for clocks: the record's time is the sender's, the command's is SSM's.
+    const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    let token: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const out = await this.ssm.send(new ListCommandsCommand({ InstanceId: instanceId, Filters: [{ key: 'InvokedAfter', value: after }, { key: 'DocumentName', value: this.config.restoreDocumentName }], NextToken: token, MaxResults: 50 }));
+      const found = (out.Commands ?? []).find((c) => comment.test(c.Comment ?? ''));
+      if (found?.CommandId) return found.CommandId;
+      token = out.NextToken;
+      if (!token) return undefined;
+    }
+    return undefined;
   }
 
   /** The result line is last: the newest CloudWatch events hold it. */
@@ -76,10 +122,44 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     return undefined;
   }
 
+  /**
+   * Online in SSM, and which sources the host declares it may receive (its
+   * `lifeboat:sources` tag: EC2 tags for `i-` instances, SSM tags for `mi-` managed nodes).
+   */
   async status(instanceId: string): Promise<InstanceStatus> {
-    const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
-    const info = out.InstanceInformationList?.[0];
+    const info = await this.refusingBadIds(instanceId, async () => {
+      const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
+      return out.InstanceInformationList?.[0];
+    });
     if (!info) return { online: false, pingStatus: 'NotRegistered' };
-    return { online: info.PingStatus === 'Online', pingStatus: info.PingStatus ?? 'Unknown', platform: info.PlatformType, agentVersion: info.AgentVersion };
+    const tag = await this.refusingBadIds(instanceId, () => this.sourcesTag(instanceId));
+    const sources = parseSourcesTag(tag);
+    return {
+      online: info.PingStatus === 'Online',
+      pingStatus: info.PingStatus ?? 'Unknown',
+      platform: info.PlatformType,
+      agentVersion: info.AgentVersion,
+      ...(sources === undefined ? {} : { sources }),
+    };
+  }
+
+  private async sourcesTag(instanceId: string): Promise<string | undefined> {
+    if (!instanceId.startsWith('mi-')) return this.ec2Tags.tag(instanceId, TARGET_SOURCES_TAG);
+    const out = await this.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instanceId }));
+    return out.TagList?.find((t) => t.Key === TARGET_SOURCES_TAG)?.Value;
+  }
+
+  /** An id SSM or EC2 calls invalid is the caller's mistake: a 400 naming it, never a generic 500. */
+  private async refusingBadIds<T>(instanceId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof Error && (INVALID_INSTANCE_ERRORS.has(e.name) || e.name.startsWith('InvalidInstanceID'))) {
+        throw new ClientError(400, `instanceId ${instanceId} is not an instance id AWS accepts (EC2: i- and 8 or 17 hex digits; managed node: mi- and 17 hex digits)`, {
+          fields: [{ field: 'instanceId', problem: 'must be i-<8 or 17 hex digits> or mi-<17 hex digits>' }],
+        });
+      }
+      throw e;
+    }
   }
 }

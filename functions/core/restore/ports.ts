@@ -4,6 +4,17 @@ export interface CommandRunner {
   sendRestore(request: SendRestore): Promise<string>;
   /** The invocation's final status and its full standard output. */
   invocationOutput(commandId: string, instanceId: string): Promise<InvocationOutput>;
+  /**
+   * Asks for the command to stop on the host (SSM CancelCommand: TERM to the script's
+   * process group, whose trap puts the host back). Returns at once: the command's
+   * terminal status arrives later, through the same status-change path as any other.
+   */
+  cancel(commandId: string, instanceId: string): Promise<void>;
+  /**
+   * The command already sent for this restore, found by its comment (`lifeboat <mode> <id>`),
+   * or undefined when none was sent to the instance since `since`.
+   */
+  commandFor(restoreId: string, instanceId: string, since: Date): Promise<string | undefined>;
 }
 
 export interface SendRestore {
@@ -35,6 +46,12 @@ export interface InstanceStatus {
   readonly pingStatus: string;
   readonly platform?: string;
   readonly agentVersion?: string;
+  /**
+   * The sources this host declares it may receive, from its `lifeboat:sources` tag
+   * (comma-separated names; `*` for a spare host that may receive any). Undefined when
+   * the host has no such tag: it receives nothing.
+   */
+  readonly sources?: readonly string[];
 }
 
 /** Where people hear about finished restores (SNS; Slack later; the console locally). */

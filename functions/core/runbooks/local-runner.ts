@@ -61,12 +61,24 @@ export async function runDocument<T>(
       await writeFile(script, renderScript(step.inputs.runCommand, values), { mode: 0o700 });
       const timeout = options.timeoutSeconds ?? Number(step.inputs.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS);
       last = await new Promise((resolve, reject) => {
-        const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        // Its own process group, as the SSM Agent starts a step, so that a signal reaches
+        // the script and everything it started (curl, the helper's docker client, …).
+        const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
         let timedOut = false;
-        // The agent kills a step at its timeout; so do we (TERM lets the trap clean up).
+        let closed = false;
+        const signalGroup = (signal: NodeJS.Signals): void => {
+          if (closed || child.pid === undefined) return;
+          try {
+            process.kill(-child.pid, signal);
+          } catch {
+            child.kill(signal); // the group is already gone; the script itself may not be
+          }
+        };
+        // The agent stops a step at its timeout or on cancel: TERM to the process group
+        // (the script's trap cleans up), KILL if it is still there 30 s later.
         const terminate = (): void => {
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+          signalGroup('SIGTERM');
+          setTimeout(() => { signalGroup('SIGKILL'); }, 30_000).unref();
         };
         const timer = setTimeout(() => {
           timedOut = true;
@@ -84,6 +96,7 @@ export async function runDocument<T>(
           reject(error);
         });
         child.on('close', (exitCode, signal) => {
+          closed = true;
           clearTimeout(timer);
           options.signal?.removeEventListener('abort', terminate);
           resolve({ exitCode, signal, timedOut });

@@ -1,0 +1,19 @@
+/** What a per-source route lets its caller do (the unit `RestoreApi.grantSourceAccess` grants). */
+export type SourceAccess = 'read' | 'restore' | 'drill' | 'cancel';
+
+/**
+ * Every route that reads or acts on one source's archives and restores, declared once:
+ * the API construct creates exactly these (IAM-authorized), the handler routes them, and
+ * the grant helper scopes `execute-api:Invoke` to them per source.
+ */
+export const SOURCE_ROUTES = [
+  { method: 'POST', path: '/sources/{source}/restores', access: 'restore' },
+  { method: 'POST', path: '/sources/{source}/drills', access: 'drill' },
+  { method: 'GET', path: '/sources/{source}/restores/{id}', access: 'read' },
+  { method: 'DELETE', path: '/sources/{source}/restores/{id}', access: 'cancel' },
+  { method: 'GET', path: '/sources/{source}/archives', access: 'read' },
+  { method: 'GET', path: '/sources/{source}/volumes', access: 'read' },
+] as const satisfies readonly { method: string; path: string; access: SourceAccess }[];
+
+/** Every source's volumes at once: for operators (it is not scoped to a source). */
+export const ALL_VOLUMES_ROUTE = { method: 'GET', path: '/volumes' } as const;
