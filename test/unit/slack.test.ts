@@ -519,7 +519,7 @@ describe('sources per Slack user', () => {
 
 describe('cancel <restore-id> from Slack', () => {
   const ID = 'r-mfx2k1a0-1a2b3c4d';
-  it('a user granted the restore\'s source cancels it: cancelRestore gets the Slack requester, the channel hears "cancelling r-…"', async () => {
+  it(`a user granted the restore's source cancels it: cancelRestore gets the Slack requester, the channel hears "cancelling r-…"`, async () => {
     const h = await deps({}, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0002', state: 'running' } } });
     const answer = await slash(h, `cancel ${ID}`);
     expect(h.w.cancels).toEqual([{ id: ID, requestedBy: 'slack:T0001/U0001' }]);
