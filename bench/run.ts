@@ -226,7 +226,7 @@ async function orchestration(s3: LocalS3): Promise<void> {
       quiet('volume', 'rm', '-f', SRC);
       const finished = new Promise<void>((resolve) => (done = resolve));
       const t = performance.now();
-      const started = await service.start({ source: 'bench', volume: SRC, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', dryRun: false }, 'bench');
+      const started = await service.start({ source: 'bench', volume: SRC, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'bench');
       await finished;
       const wall = (performance.now() - t) / 1000;
       const rec = await service.get(started.restoreId);

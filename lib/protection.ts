@@ -4,7 +4,6 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, TextWidget, TreatMissingData, type IWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -15,11 +14,12 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DrillEnv } from '../functions/drill/env.ts';
 import type { FreshnessEnv } from '../functions/freshness/env.ts';
-import { scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '../functions/core/protection.ts';
+import { restorePolicyFor, scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '../functions/core/protection.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics.ts';
 import { acknowledgeNag } from './nag.ts';
+import { AlarmTopic } from './notifications.ts';
 import { grantSendRestore } from './restore-api.ts';
 
 export interface ProtectionProps {
@@ -34,6 +34,8 @@ export interface ProtectionProps {
   readonly prefix: string;
   /** How often backup freshness is checked. @default rate(15 minutes) */
   readonly freshnessSchedule?: string;
+  /** Images drill containers may run (the protect config's and the manifests' must be in it). @default none */
+  readonly allowedImages?: readonly string[];
 }
 
 const metric = (name: string, statistic: string, period: Duration, dimensions: Record<string, string> = {}): Metric =>
@@ -81,6 +83,7 @@ export class Protection extends Construct {
           OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
           HELPER_IMAGE: props.helperImage,
           TOPIC_ARN: props.topic.topicArn,
+          LIFEBOAT_POLICY: JSON.stringify(restorePolicyFor(props.allowedImages ?? [], props.policies)),
           LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         },
@@ -123,11 +126,10 @@ export class Protection extends Construct {
         });
         const actions = [new SnsAction(props.topic)];
         if (policy.notify.length > 0) {
-          const volumeTopic = new Topic(this, `Alerts${i.toString()}`, {
-            displayName: `Lifeboat alerts for ${name}`.slice(0, 100),
-            enforceSSL: true,
-            masterKey: Alias.fromAliasName(this, `AlertsKey${i.toString()}`, 'alias/aws/sns'),
-          });
+          // Under the notification topic's key: CloudWatch cannot publish to a topic under alias/aws/sns.
+          const key = props.topic.masterKey;
+          if (!key) throw new Error('the notification topic must be encrypted with a key CloudWatch may use');
+          const volumeTopic = new AlarmTopic(this, `Alerts${i.toString()}`, { displayName: `Lifeboat alerts for ${name}`.slice(0, 100), key });
           for (const email of policy.notify) volumeTopic.addSubscription(new EmailSubscription(email));
           actions.push(new SnsAction(volumeTopic));
         }

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       },
     });
     const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER });
-    const started = await service.start({ source: 'demo-host', volume: VOLUME, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', dryRun: false }, 'demo');
+    const started = await service.start({ source: 'demo-host', volume: VOLUME, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'demo');
     say(`   restore ${started.restoreId} sent: ${started.plan.missingContainer}`);
     await done;
     const record = await service.get(started.restoreId);

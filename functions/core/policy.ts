@@ -67,6 +67,11 @@ export const RestorePolicy = z.strictObject({
 });
 export type RestorePolicy = z.infer<typeof RestorePolicy>;
 
+/** The policy as a function's environment carries it (LIFEBOAT_POLICY, JSON written at synth); checked at cold start. */
+export function policyFromJson(text: string): RestorePolicy {
+  return RestorePolicy.parse(JSON.parse(text));
+}
+
 /** `postgres` → `docker.io/library/postgres`; `local/pg` → `docker.io/local/pg`; registries kept. */
 function normalizeRepository(repository: string): string {
   const first = repository.split('/')[0] ?? '';

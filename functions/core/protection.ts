@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import type { Catalog } from './catalog/model.ts';
+import { IMAGE_PATTERN, RestorePolicy, VolumeCreation } from './policy.ts';
 import { DrillRequest, INSTANCE_ID_PATTERN, VERIFY_QUERY_PATTERN } from './restore/request.ts';
 
 const TAG_PART = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
@@ -37,8 +38,10 @@ export const ProtectionPolicy = z.strictObject({
     })
     .refine((v) => v.expectMinimum === undefined || v.query !== undefined, { error: 'expectMinimum needs a query', path: ['expectMinimum'] })
     .default({}),
-  /** Image for the drill's throwaway database when the archive has no manifest. */
-  containerImage: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, { error: 'must be a Docker image reference' }).optional(),
+  /** Image for a drill's or a recreated container when the archive's manifest names none (must be in allowedImages). */
+  containerImage: z.string().regex(IMAGE_PATTERN, { error: 'must be a Docker image reference' }).optional(),
+  /** Driver and options when a restore creates this volume (never taken from the archive's manifest). @default a plain local volume */
+  ...VolumeCreation.shape,
   /** E-mail addresses told about this volume's failed drills and overdue backups. */
   notify: z.array(z.email({ error: 'must be an e-mail address' })).max(10).default([]),
 });
@@ -51,7 +54,6 @@ export const ScheduledDrill = z.strictObject({
   drillHost: DrillHost,
   verifyQuery: z.string().regex(VERIFY_QUERY_PATTERN).optional(),
   expectMinimum: z.number().int().nonnegative().optional(),
-  containerImage: z.string().optional(),
 });
 export type ScheduledDrill = z.infer<typeof ScheduledDrill>;
 
@@ -61,8 +63,23 @@ export const scheduledDrill = (p: ProtectionPolicy): ScheduledDrill => ({
   drillHost: p.drillHost,
   ...(p.verify.query === undefined ? {} : { verifyQuery: p.verify.query }),
   ...(p.verify.expectMinimum === undefined ? {} : { expectMinimum: p.verify.expectMinimum }),
-  ...(p.containerImage === undefined ? {} : { containerImage: p.containerImage }),
 });
+
+/**
+ * What the operator allows restores to do, from the stack configuration: the image
+ * allowlist and each protected volume's image and volume driver settings.
+ */
+export const restorePolicyFor = (allowedImages: readonly string[], protect: readonly ProtectionPolicy[]): RestorePolicy =>
+  RestorePolicy.parse({
+    allowedImages,
+    volumes: protect.map((p) => ({
+      source: p.source,
+      volume: p.volume,
+      ...(p.containerImage === undefined ? {} : { containerImage: p.containerImage }),
+      ...(p.volumeDriver === undefined ? {} : { volumeDriver: p.volumeDriver }),
+      ...(p.volumeDriverOpts === undefined ? {} : { volumeDriverOpts: p.volumeDriverOpts }),
+    })),
+  });
 
 /** The drill request for a scheduled drill once its host is known. */
 export const drillRequestFor = (d: ScheduledDrill, instanceId: string): DrillRequest =>
@@ -73,7 +90,6 @@ export const drillRequestFor = (d: ScheduledDrill, instanceId: string): DrillReq
     instanceId,
     verifyQuery: d.verifyQuery,
     expectMinimum: d.expectMinimum,
-    containerImage: d.containerImage,
   });
 
 /** What the freshness schedule hands the freshness function. */

@@ -8,6 +8,8 @@ export const DrillEnv = z.object({
   OUTPUT_LOG_GROUP: z.string().min(1),
   HELPER_IMAGE: z.string().min(1),
   TOPIC_ARN: z.string().startsWith('arn:'),
+  /** What the operator allows (image allowlist, per-volume settings), as JSON. */
+  LIFEBOAT_POLICY: z.string().min(2),
   LIFEBOAT_RUNBOOKS_DIR: z.string().startsWith('/'),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
 });

@@ -7,6 +7,7 @@ import { SnsNotifier } from '../core/adapters/sns.ts';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { policyFromJson } from '../core/policy.ts';
 import { ScheduledDrill } from '../core/protection.ts';
 import { RestoreService } from '../core/restore/service.ts';
 import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
@@ -26,7 +27,7 @@ const metrics = new Metrics({ serviceName: 'lifeboat' });
 const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(
   { catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME), store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
 );
 const deps = {
   service,

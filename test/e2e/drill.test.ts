@@ -9,6 +9,7 @@ import { completeRestore } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
 import type { DrillRequest } from '#core/restore/request.ts';
 import { RestoreService } from '#core/restore/service.ts';
+import { RestorePolicy } from '#core/policy.ts';
 import { HELPER_IMAGE, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
@@ -48,7 +49,8 @@ describe('restore drills on real Docker', () => {
           change,
         ),
     });
-    service = new RestoreService({ catalog, store, runner, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE });
+    // The operator allows the test's database image (the manifest names it; the allowlist decides).
+    service = new RestoreService({ catalog, store, runner, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
 
     // Production: a running database on a named volume, backed up by Lifeboat.
     await initPostgresVolume(volume);
@@ -67,7 +69,7 @@ describe('restore drills on real Docker', () => {
     await dynamo.close();
   });
 
-  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({ source: 'prod-host', volume, archive: 'latest', instanceId: INSTANCE, ...extra });
+  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({ source: 'prod-host', volume, archive: 'latest', instanceId: INSTANCE, allowUnverified: false, ...extra });
   async function drill(extra: Partial<DrillRequest> = {}) {
     const started = await service.drill(request(extra), 'schedule:test');
     await runner.finished(started.commandId);

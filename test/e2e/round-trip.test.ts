@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ArchiveManifest, recreateParameters } from '#core/manifest.ts';
 import {
   PGDATA, containerState, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres,
@@ -67,8 +67,11 @@ describe('backup runbook -> bare host -> restore runbook recreates volume and co
     // The host is lost.
     await removeAll([container], [volume]);
     expect(await volumeExists(volume)).toBe(false);
-    const envFile = join(dir, 'db.env');
+    // Env files live in the root-only /etc/lifeboat/env (root, 0600); only the named variables reach the container.
+    await mkdir('/etc/lifeboat/env', { recursive: true, mode: 0o700 });
+    const envFile = `/etc/lifeboat/env/${uniqueName('db')}.env`;
     await writeFile(envFile, `APP_SECRET=${secret}\n`, { mode: 0o600 });
+    onTestFinished(() => rm(envFile, { force: true }));
 
     // Act: restore onto the bare host from the manifest alone.
     const restored = await restore({

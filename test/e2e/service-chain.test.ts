@@ -72,7 +72,8 @@ describe('the service chain on real Docker', () => {
 
   async function restore(archive: unknown): Promise<{ restoreId: string; commandId: string }> {
     const res = await api(apiEvent({
-      bodyJson: { source: 'old-host', volume, archive, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data' },
+      // Made by the classic recipe: no manifest, so no checksum; the request says so.
+      bodyJson: { source: 'old-host', volume, archive, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
     }));
     expect(res.statusCode, res.body).toBe(202);
     const answer = JSON.parse(res.body) as { restoreId: string; commandId: string };
@@ -99,7 +100,7 @@ describe('the service chain on real Docker', () => {
     expect(record?.bytes).toBeGreaterThan(1000);
     expect(await rowsFingerprint(db)).toBe(rows);
     // The lock is free: a plan for the same volume is accepted again (dry run sends nothing).
-    const again = await api(apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, dryRun: true } }));
+    const again = await api(apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, allowUnverified: true, dryRun: true } }));
     expect(again.statusCode).toBe(200);
     await expect(catalog.acquireLock(INSTANCE, volume, 'probe', 1)).resolves.toBeUndefined();
   });

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, docker, inVolume, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, stoppedDatabase, uniqueName, volumeDigest, volumeRootStat,
 } from './support/docker.ts';
@@ -67,7 +67,10 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
   });
 
   it('restores into a bind-mounted host directory; with preserve the old directory is kept under the reported name', async () => {
-    const hostDir = join(dir, 'srv', 'pgdata');
+    // Host paths live outside shared directories such as /tmp, under root-owned ancestors.
+    const base = `/srv/${uniqueName('fmt')}`;
+    onTestFinished(() => rm(base, { recursive: true, force: true }));
+    const hostDir = join(base, 'pgdata');
     await mkdir(hostDir, { recursive: true });
     await writeFile(join(hostDir, 'old-file'), 'old data\n');
     const db = uniqueName('binddb');
@@ -85,7 +88,7 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
     expect((await stat(hostDir)).mode & 0o777).toBe(0o700);
     expect(await rowsFingerprint(db)).toBe(rows);
     expect(await containerState(db)).toBe('running');
-    expect((await readdir(join(dir, 'srv'))).filter((f) => f.startsWith('.lifeboat'))).toEqual([]);
+    expect((await readdir(base)).filter((f) => f.startsWith('.lifeboat'))).toEqual([]);
   });
 });
 
@@ -121,7 +124,7 @@ describe('backup consistency', () => {
   });
 
   it('backs up a host directory (bind target) and the archive restores into a volume with the same files', async () => {
-    const hostDir = await mkdtemp(join(tmpdir(), 'lifeboat-hostdir-'));
+    const hostDir = `/srv/${uniqueName('hostdir')}`; // not under /tmp: shared directories are never backed up
     const target = uniqueName('fromdir');
     try {
       await mkdir(join(hostDir, 'data', 'sub'), { recursive: true });

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DOCUMENTS, documentPath } from '#core/paths.ts';
+import { compactScript, loadDocument } from '#core/runbooks/document.ts';
+
+/** SSM's quota for a document's content plus the parameter values of one run (MaxDocumentSizeExceeded). */
+const SSM_DOCUMENT_QUOTA = 64 * 1024;
+
+/**
+ * The longest string an allow pattern accepts, for the pattern forms the documents use
+ * (literals, escapes, classes, groups with alternatives, ?, {n}, {m,n}). Unbounded
+ * repeats (+, *) need maxChars, so they count as Infinity here.
+ */
+export function longestMatch(pattern: string): number {
+  let i = 0;
+  const atom = (): number => {
+    const c = pattern[i];
+    if (c === '(') {
+      i++;
+      const n = alternatives();
+      i++; // ')'
+      return n;
+    }
+    if (c === '[') {
+      i = pattern.indexOf(']', i + 2) + 1;
+      return 1;
+    }
+    if (c === '\\') {
+      i += 2;
+      return 1;
+    }
+    i++;
+    return c === '^' || c === '$' ? 0 : 1;
+  };
+  const quantified = (): number => {
+    const n = atom();
+    const q = pattern[i];
+    if (q === '?') return (i++, n);
+    if (q === '+' || q === '*') return (i++, Infinity);
+    if (q === '{') {
+      const end = pattern.indexOf('}', i);
+      const [, max = ''] = /^\{(?:\d+,)?(\d+)\}$/.exec(pattern.slice(i, end + 1)) ?? [];
+      i = end + 1;
+      return n * Number(max);
+    }
+    return n;
+  };
+  const sequence = (): number => {
+    let total = 0;
+    while (i < pattern.length && pattern[i] !== '|' && pattern[i] !== ')') total += quantified();
+    return total;
+  };
+  const alternatives = (): number => {
+    let best = sequence();
+    while (pattern[i] === '|') {
+      i++;
+      best = Math.max(best, sequence());
+    }
+    return best;
+  };
+  return alternatives();
+}
+
+describe('SSM document size', () => {
+  it('reads the longest value of the allow patterns used', () => {
+    expect(longestMatch('^([a-f0-9]{64})?$')).toBe(64);
+    expect(longestMatch('^(fail|preserve)$')).toBe(8);
+    expect(longestMatch('^((/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){2,16})?$')).toBe(16 * 65);
+    expect(longestMatch('^[a-z]+$')).toBe(Infinity);
+  });
+
+  it.each(DOCUMENTS)('%s: the deployed content plus the largest parameter values stays under the 64 KB quota with room to grow', (name) => {
+    const doc = loadDocument(name);
+    const content = Buffer.byteLength(JSON.stringify(doc));
+    let values = 0;
+    for (const [param, spec] of Object.entries(doc.parameters)) {
+      const longest = spec.maxChars ?? longestMatch(spec.allowedPattern);
+      expect(longest, `${param} needs maxChars (its pattern is unbounded)`).toBeLessThan(Infinity);
+      values += longest;
+    }
+    // 1 KB kept free: the next change should have to think about size, not discover it in production.
+    expect(content + values, `${name}: ${content.toString()} bytes of content + ${values.toString()} of values`).toBeLessThanOrEqual(SSM_DOCUMENT_QUOTA - 1024);
+  });
+
+  it('compaction keeps the shebang and every line of code, and drops only comments, indentation and blank lines', () => {
+    const script = '#!/usr/bin/env bash\n  # why\n\n  set -e\n    printf "%s # not a comment" x  # trailing stays\n';
+    expect(compactScript(script)).toBe('#!/usr/bin/env bash\nset -e\nprintf "%s # not a comment" x  # trailing stays\n');
+  });
+});
+
+describe('host path denylist', () => {
+  it('restore and backup refuse the same system and shared directories', () => {
+    const list = (name: (typeof DOCUMENTS)[number]): string => {
+      const text = readFileSync(documentPath(name), 'utf8');
+      const m = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(text);
+      return m?.[1] ?? '';
+    };
+    expect(list('restore-volume')).toContain('/home/*');
+    expect(list('restore-volume')).toContain('/tmp/*');
+    expect(list('restore-volume')).toBe(list('backup-volume'));
+  });
+});
