@@ -54,8 +54,12 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
     containerName: r.containerName,
     existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
     missingContainer: `created from ${w.data.container}`,
+    // Archive-controlled text (a manifest's driver options) is posted too: it must be escaped like the rest.
+    volumeCreation: { manifestRecorded: { driver: 'local', driverOpts: { o: w.data.container } }, used: { driver: 'local', driverOpts: {}, from: 'default' } },
+    integrity: `sha256 ${'ab'.repeat(32)} checked on the host`,
+    expectedSize: { bytes: 4096, from: 'manifest' },
     parameters: {},
-  } as unknown as RestorePlan;
+  } satisfies RestorePlan;
 }
 
 async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = {}) {

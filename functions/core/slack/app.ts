@@ -152,8 +152,14 @@ function planText(plan: RestorePlan): Mrkdwn {
     md`*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), container \`${plan.containerName}\``,
     md`*If the volume has data:* ${plan.existingVolume}`,
     md`*If the container is missing:* ${plan.missingContainer}`,
+    md`*Integrity:* ${plan.integrity}`,
+    md`*Size:* ${plan.expectedSize.bytes} bytes uncompressed (${plan.expectedSize.from}); the host needs that much free space and stops extracting beyond it`,
+    md`*A new volume is made with:* ${driverText(plan.volumeCreation.used)} (${plan.volumeCreation.used.from})${plan.volumeCreation.manifestRecorded ? md` — the manifest recorded ${driverText(plan.volumeCreation.manifestRecorded)}, not used` : ''}`,
   ]);
 }
+
+const driverText = (d: { readonly driver: string; readonly driverOpts: Readonly<Record<string, string>> }): string =>
+  `${d.driver}${Object.keys(d.driverOpts).length > 0 ? ` ${Object.entries(d.driverOpts).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
 
 /** The plan with Confirm / Cancel. The buttons carry only the stored plan's id. */
 export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage {
