@@ -91,7 +91,7 @@ function endedOutcome(record: RestoreRecord): CancelOutcome {
   if (record.state === 'cancelled' && record.cancelRequestedAt !== undefined) {
     return { restoreId: record.id, state: 'cancelled', message: `restore ${record.id} was cancelled (asked by ${record.cancelRequestedBy ?? 'unknown'} at ${record.cancelRequestedAt})` };
   }
-  throw new ConflictError(ended(record), { restoreId: record.id, state: record.state, endedAt: record.updatedAt, error: record.error ?? null });
+  throw new ConflictError(ended(record), { restoreId: record.id, state: record.state, endedAt: record.updatedAt, restoreError: record.error ?? null });
 }
 
 /** Nothing reached a host: recorded cancelled, lock released, now. Unless a sender may still be sending it. */
