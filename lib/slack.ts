@@ -7,6 +7,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RestorePolicy } from '../functions/core/policy.ts';
 import * as z from 'zod';
 import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
 import { ALL_SOURCES } from '../functions/core/slack/access.ts';
@@ -72,6 +73,8 @@ export interface SlackProps {
   readonly helperImage: string;
   readonly instanceTag: { readonly key: string; readonly value: string };
   readonly prefix: string;
+  /** What restores may do (image allowlist, protected volumes' settings). @default allows no image, plain local volumes */
+  readonly restorePolicy?: RestorePolicy;
 }
 
 /**
@@ -118,6 +121,7 @@ export class Slack extends Construct {
       SLACK_USER_IDS: config.userIds.join(','),
       SLACK_USER_SOURCES: JSON.stringify(config.sources),
       SLACK_PLAN_SECONDS: config.planSeconds.toString(),
+      LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
     };
     this.function = new LifeboatFunction(this, 'Function', { entry: 'slack/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(10) });
     this.worker = new LifeboatFunction(this, 'Worker', { entry: 'slack/worker.ts', environment, withRunbooks: true, timeout: Duration.seconds(60) });

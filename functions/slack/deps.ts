@@ -4,6 +4,7 @@ import { SLACK_RESPONSE_URL, postToSlack } from '../core/adapters/slack.ts';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
+import { policyFromJson } from '../core/policy.ts';
 import { cancelRestore } from '../core/restore/cancel.ts';
 import { RestoreService } from '../core/restore/service.ts';
 import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
@@ -24,7 +25,7 @@ export function slackDeps(): SlackDeps {
   return {
     service: new RestoreService(
       { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-      { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+      { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
     ),
     catalog,
     access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS, sources: env.SLACK_USER_SOURCES },

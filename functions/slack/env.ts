@@ -36,6 +36,8 @@ export const SlackEnv = z.object({
       }
     })
     .pipe(UserSources),
+  /** What restores may do (RestorePolicy as JSON, written at synth). */
+  LIFEBOAT_POLICY: z.string().min(2),
   /** How long a Slack plan can be confirmed, in seconds. */
   SLACK_PLAN_SECONDS: z.string().regex(/^[0-9]{1,5}$/).default('900').transform(Number).pipe(z.number().int().min(60).max(1800)),
 });

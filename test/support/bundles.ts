@@ -52,6 +52,6 @@ export function bundleEnv(dir: string): Record<string, string> {
     ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks'),
     TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
-    SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE',
+    SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',
   };
 }

@@ -26,7 +26,7 @@ describe('slack handler (Lambda wiring)', () => {
       AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', BUCKET_NAME: 'archives-bucket', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out',
       HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
-      SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE',
+      SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',
     });
     ({ handler } = await import('#root/functions/slack/index.ts'));
   });
