@@ -55,6 +55,14 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
       return false;
     }
   };
+  /** A restore left `planned` with no command id (a sender that stopped), `ageSeconds` old, holding the volume's lock. */
+  const planned = async (id: string, ageSeconds: number, lock = true): Promise<void> => {
+    const createdAt = new Date(Date.now() - ageSeconds * 1000).toISOString();
+    if (lock) await stack.catalog.acquireLock(INSTANCE, 'pgdata', id, 3600);
+    await stack.catalog.createRestore({
+      id, requestedBy: CALLER, mode: 'restore', state: 'planned', archiveKey: KEY, source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt, updatedAt: createdAt,
+    });
+  };
   /** The host's trap has put things back and SSM reports the invocation Cancelled, with the script's result line. */
   const hostEnds = async (restoreId: string, commandId: string, status = 'Cancelled'): Promise<void> => {
     ssmMock.on(GetCommandInvocationCommand).resolves({
@@ -118,12 +126,8 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   });
 
   it('a restore never sent (planned, no command in SSM, older than any sender): cancelled and its lock released at once', async () => {
-    const createdAt = new Date(Date.now() - 3600_000).toISOString();
     const id = 'r-neversent-0000a0a0';
-    await stack.catalog.acquireLock(INSTANCE, 'pgdata', id, 3600);
-    await stack.catalog.createRestore({
-      id, requestedBy: CALLER, mode: 'restore', state: 'planned', archiveKey: KEY, source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt, updatedAt: createdAt,
-    });
+    await planned(id, 3600);
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'other', Comment: 'lifeboat restore r-other-11111111' }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(200);
@@ -135,12 +139,8 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   });
 
   it('a planned restore whose command did reach SSM (the sender stopped before recording it) is linked and cancelled, its lock kept', async () => {
-    const createdAt = new Date(Date.now() - 3600_000).toISOString();
     const id = 'r-sentlost-0000b0b0';
-    await stack.catalog.acquireLock(INSTANCE, 'pgdata', id, 3600);
-    await stack.catalog.createRestore({
-      id, requestedBy: CALLER, mode: 'restore', state: 'planned', archiveKey: KEY, source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt, updatedAt: createdAt,
-    });
+    await planned(id, 3600);
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'cmd-lost', Comment: `lifeboat restore ${id}` }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(202);
@@ -153,11 +153,8 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   });
 
   it('a planned restore younger than a sender can take is left alone: 409, nothing changed', async () => {
-    const now = new Date().toISOString();
     const id = 'r-sending-0000c0c0';
-    await stack.catalog.createRestore({
-      id, requestedBy: CALLER, mode: 'restore', state: 'planned', archiveKey: KEY, source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt: now, updatedAt: now,
-    });
+    await planned(id, 0, false);
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     const res = await cancel(id);
     expect(res.statusCode).toBe(409);
