@@ -4,7 +4,9 @@
  * command; only the completion path, once the command has ended, records `cancelled` and
  * frees the volume. S3 and DynamoDB are real servers on 127.0.0.1; SSM is mocked.
  */
-import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient, type CommandInvocationStatus,
+} from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -64,7 +66,7 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
     });
   };
   /** The host's trap has put things back and SSM reports the invocation Cancelled, with the script's result line. */
-  const hostEnds = async (restoreId: string, commandId: string, status = 'Cancelled'): Promise<void> => {
+  const hostEnds = async (restoreId: string, commandId: string, status: CommandInvocationStatus = 'Cancelled'): Promise<void> => {
     ssmMock.on(GetCommandInvocationCommand).resolves({
       Status: status,
       StandardOutputContent: JSON.stringify({

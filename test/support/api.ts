@@ -24,7 +24,10 @@ import { errorToResponse } from '#root/functions/commons/http-errors.ts';
 export function apiEvent(changes: Partial<APIGatewayProxyEvent> & { bodyJson?: unknown }): APIGatewayProxyEvent {
   const base = JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-source-restores.json'), 'utf8')) as APIGatewayProxyEvent;
   const { bodyJson, ...rest } = changes;
-  return { ...base, ...rest, ...(bodyJson !== undefined ? { body: JSON.stringify(bodyJson) } : {}) };
+  // A body naming its source is posted under that source's path, as the CLI does.
+  const named = (bodyJson as { source?: unknown } | undefined)?.source;
+  const path = typeof named === 'string' && rest.pathParameters === undefined ? { path: `/sources/${named}/restores`, pathParameters: { source: named } } : {};
+  return { ...base, ...path, ...rest, ...(bodyJson !== undefined ? { body: JSON.stringify(bodyJson) } : {}) };
 }
 
 /**
@@ -54,8 +57,13 @@ export class FakeInstanceTags implements InstanceTagReader {
   }
 }
 
+/** For tests that never cancel: any use of the runner through the API says so. */
+const cancelNotWired: CommandRunner = new Proxy({} as CommandRunner, {
+  get: () => () => Promise.reject(new Error('this test wired no runner into the API (pass one to localApi)')),
+});
+
 /** The restore API as the Lambda wires it (idempotency on a DynamoDB-compatible table), minus middy. */
-export async function localApi(service: RestoreService, catalog: Catalog, runner: CommandRunner, dynamo: LocalDynamo): Promise<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
+export async function localApi(service: RestoreService, catalog: Catalog, dynamo: LocalDynamo, runner: CommandRunner = cancelNotWired): Promise<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
   const config = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 3600 });
   const startIdempotent = idempotentStart(service, new DynamoDBPersistenceLayer({ tableName: await dynamo.createIdempotencyTable(), awsSdkV3Client: dynamo.client }), config);
   return async (event) => {
@@ -98,7 +106,7 @@ export async function startApiStack(region = 'eu-west-1'): Promise<ApiStack> {
     store,
     runner,
     hostTags,
-    api: await localApi(service, catalog, runner, dynamo),
+    api: await localApi(service, catalog, dynamo, runner),
     async close() {
       await s3.close();
       await dynamo.close();
