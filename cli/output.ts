@@ -57,8 +57,12 @@ export function planText(plan: RestorePlan): string {
   return [
     `Archive:   ${a.key}`,
     `           taken ${a.takenAt} (${age(a.ageSeconds)} ago), ${bytes(a.size)} ${a.compression}, ${a.sha256 ? `sha256 ${a.sha256}` : 'no checksum (no manifest)'}`,
-    `Target:    volume ${plan.volume} on ${t.instanceId} (${t.online ? 'online' : `NOT ONLINE: ${t.pingStatus}`})`,
+    `Target:    volume ${plan.volume} on ${t.instanceId} (${t.online ? 'online' : `NOT ONLINE: ${t.pingStatus}`}), ` +
+      `receives ${t.sources === undefined ? 'no source (no lifeboat:sources tag)' : t.sources.includes('*') ? 'any source (spare host)' : `sources ${t.sources.join(', ')}`}`,
     `Container: ${plan.containerName}`,
+    `Integrity: ${plan.integrity}`,
+    `New volume: ${plan.volumeCreation.used.driver}${Object.keys(plan.volumeCreation.used.driverOpts).length > 0 ? ` ${JSON.stringify(plan.volumeCreation.used.driverOpts)}` : ''} (from the ${plan.volumeCreation.used.from})` +
+      (plan.volumeCreation.manifestRecorded ? `; the manifest recorded ${plan.volumeCreation.manifestRecorded.driver} (not used)` : ''),
     `If the volume has data: ${plan.existingVolume}`,
     `If the container is missing: ${plan.missingContainer}`,
   ].join('\n');
@@ -69,6 +73,7 @@ export function recordText(r: RestoreRecord): string {
     ? [`Drill ${r.id}: ${r.state.toUpperCase()}`, `  proves ${r.source}/${r.drill.volume} restorable, on ${r.instanceId} under the throwaway name ${r.volume}`]
     : [`Restore ${r.id}: ${r.state.toUpperCase()}`, `  volume ${r.volume} on ${r.instanceId}, container ${r.containerName}`];
   lines.push(`  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`);
+  if (r.cancelRequestedAt) lines.push(`  cancel asked by ${r.cancelRequestedBy ?? 'unknown'} at ${r.cancelRequestedAt}`);
   if (r.phases) {
     const phases = Object.entries(r.phases).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
     lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
