@@ -11,7 +11,7 @@ import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
 import { Slack, SlackConfig } from './slack.ts';
-import { ProtectionPolicy } from '../functions/core/protection.ts';
+import { ProtectionPolicy, restorePolicyFor } from '../functions/core/protection.ts';
 import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
@@ -40,6 +40,13 @@ export const LifeboatConfig = z.strictObject({
   slack: SlackConfig.optional(),
   /** How often backup freshness is checked (EventBridge Scheduler expression). */
   freshnessSchedule: z.string().regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' }).default('rate(15 minutes)'),
+  /**
+   * Images a recreated or drill container may run: repositories (`postgres`, any tag),
+   * prefixes ending in `/` (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/`), or
+   * pinned digests (`repo@sha256:…`). An archive's manifest names an image; only these run.
+   * @default none (restores need the existing container; drills are refused)
+   */
+  allowedImages: z.array(z.string()).max(100).default([]),
   /** Sources that back up but are not protected (each protected source gets its writer policy anyway). */
   backupSources: z
     .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
@@ -85,6 +92,14 @@ export class LifeboatStack extends Stack {
       throw new Error(`invalid lifeboat configuration: ${parsed.error.issues.map((i) => `${['lifeboat', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
     }
     const config = parsed.data;
+    const restorePolicy = (() => {
+      try {
+        return restorePolicyFor(config.allowedImages, config.protect);
+      } catch (e) {
+        // The policy's own schema names what is wrong (an allowlist entry's form).
+        throw new Error(`invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`);
+      }
+    })();
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     this.bucket = new ArchiveBucket(this, 'Archives', { existingBucketName: config.existingBucketName, objectLockDays: config.objectLockDays });
@@ -114,6 +129,7 @@ export class LifeboatStack extends Stack {
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       freshnessSchedule: config.freshnessSchedule,
+      allowedImages: restorePolicy.allowedImages,
     });
     if (config.slack) {
       this.slack = new Slack(this, 'Slack', {
@@ -126,6 +142,7 @@ export class LifeboatStack extends Stack {
         helperImage: config.helperImage,
         instanceTag: config.instanceTag,
         prefix: config.archivePrefix,
+        restorePolicy,
       });
     }
     this.sweeper = new Sweeper(this, 'Sweeper', {

@@ -33,7 +33,7 @@ export function synthBundles(): Bundles {
   if (!drillFunction || !freshnessFunction || !stack.slack) throw new Error('a protected volume and Slack make their functions');
   const byName = {
     'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function, drill: drillFunction, freshness: freshnessFunction,
-    slack: stack.slack.function, 'slack-worker': stack.slack.worker,
+    slack: stack.slack.function, 'slack-worker': stack.slack.worker, sweeper: stack.sweeper.function,
   };
   const assets = Object.fromEntries(
     Object.entries(byName).map(([name, fn]) => {
@@ -53,5 +53,6 @@ export function bundleEnv(dir: string): Record<string, string> {
     TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
     SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',
+    STALE_SECONDS: '600', COMMAND_TIMEOUT_SECONDS: '7200', MARGIN_SECONDS: '900',
   };
 }

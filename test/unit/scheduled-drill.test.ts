@@ -26,7 +26,7 @@ describe('a scheduled drill', () => {
     const h = harness(() => Promise.resolve({ restoreId: 'r-1-00000000' }), 'i-0123456789abcdef0');
     const out = await startScheduledDrill(h.deps, byTag);
     expect(out.started).toBe(true);
-    expect(h.requests).toEqual([{ source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: 'i-0123456789abcdef0', verifyQuery: 'select count(*) from t', expectMinimum: 10 }]);
+    expect(h.requests).toEqual([{ source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: 'i-0123456789abcdef0', verifyQuery: 'select count(*) from t', expectMinimum: 10, allowUnverified: false }]);
     expect(h.failed).toEqual([]);
   });
 

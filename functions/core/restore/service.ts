@@ -338,6 +338,8 @@ export class RestoreService {
       instanceId: plan.target.instanceId,
       containerName: plan.containerName,
       updatedAt: fields.createdAt,
+      // The sweeper treats a restore as lost only after its own command's timeout (plus a margin).
+      commandTimeoutSeconds: this.commandTimeoutSeconds,
     };
     const { id: restoreId, instanceId, volume } = record;
     if (!plan.target.online) {
