@@ -71,15 +71,15 @@ export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, p
 
 /**
  * Lets a function cancel Lifeboat's commands (`DELETE /sources/{source}/restores/{id}`, Slack
- * `cancel <id>`): CancelCommand, and ListCommands to find a command whose sender stopped
+ * `cancel <id>`): CancelCommand, and ListCommandInvocations to find a command whose sender stopped
  * before recording it. Neither has resource-level permissions; the function only ever
  * names command ids taken from Lifeboat's own restore records.
  */
 export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>): void {
-  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:CancelCommand', 'ssm:ListCommandInvocations'], resources: ['*'] }));
   acknowledgeNag(
     fn,
-    'ssm:CancelCommand and ssm:ListCommands have no resource-level permissions; the function names only command ids from Lifeboat\'s restore records.',
+    'ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat\'s restore records.',
     { rule: 'IAM5', findings: ['Resource::*'] },
   );
 }

@@ -5,7 +5,7 @@
  * frees the volume. S3 and DynamoDB are real servers on 127.0.0.1; SSM is mocked.
  */
 import {
-  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient, type CommandInvocationStatus,
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, SendCommandCommand, SSMClient, type CommandInvocationStatus,
 } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -130,11 +130,11 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   it('a restore never sent (planned, no command in SSM, older than any sender): cancelled and its lock released at once', async () => {
     const id = 'r-neversent-0000a0a0';
     await planned(id, 3600);
-    ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'other', Comment: 'lifeboat restore r-other-11111111' }] });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'other', InstanceId: INSTANCE, Comment: 'lifeboat restore r-other-11111111' }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(200);
     expect(parse(res)).toMatchObject({ restoreId: id, state: 'cancelled' });
-    expect(ssmMock).toHaveReceivedCommandWith(ListCommandsCommand, { InstanceId: INSTANCE });
+    expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { InstanceId: INSTANCE });
     expect(ssmMock).not.toHaveReceivedCommand(CancelCommandCommand);
     expect(await stack.catalog.getRestore(id)).toMatchObject({ state: 'cancelled', cancelRequestedBy: CALLER, error: expect.stringContaining('nothing reached the host') as unknown });
     expect(await volumeFree()).toBe(true);
@@ -143,7 +143,7 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   it('a planned restore whose command did reach SSM (the sender stopped before recording it) is linked and cancelled, its lock kept', async () => {
     const id = 'r-sentlost-0000b0b0';
     await planned(id, 3600);
-    ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'cmd-lost', Comment: `lifeboat restore ${id}` }] });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'cmd-lost', InstanceId: INSTANCE, Comment: `lifeboat restore ${id}` }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(202);
     expect(ssmMock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-lost', InstanceIds: [INSTANCE] });
@@ -157,7 +157,7 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   it('a planned restore younger than a sender can take is left alone: 409, nothing changed', async () => {
     const id = 'r-sending-0000c0c0';
     await planned(id, 0, false);
-    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
     const res = await cancel(id);
     expect(res.statusCode).toBe(409);
     expect(String(parse(res).error)).toContain('is being sent right now');

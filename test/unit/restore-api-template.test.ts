@@ -148,6 +148,6 @@ describe('restore API: per-source routes and grants', () => {
     expect(granted('ssm:ListTagsForResource', 'arn:aws:ssm:eu-west-1:123456789012:parameter/secret')).toBe(false);
     expect(granted('ec2:DescribeTags', '*')).toBe(true);
     expect(granted('ssm:CancelCommand', '*')).toBe(true);
-    expect(granted('ssm:ListCommands', '*')).toBe(true);
+    expect(granted('ssm:ListCommandInvocations', '*')).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
-  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, ListTagsForResourceCommand, SendCommandCommand, type SSMClient,
+  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, ListTagsForResourceCommand, SendCommandCommand, type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { ClientError } from '../restore/errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
@@ -82,8 +82,10 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     let token: string | undefined;
     for (let page = 0; page < 20; page++) {
-      const out = await this.ssm.send(new ListCommandsCommand({ InstanceId: instanceId, Filters: [{ key: 'InvokedAfter', value: after }, { key: 'DocumentName', value: this.config.restoreDocumentName }], NextToken: token, MaxResults: 50 }));
-      const found = (out.Commands ?? []).find((c) => comment.test(c.Comment ?? ''));
+      const out = await this.ssm.send(
+        new ListCommandInvocationsCommand({ InstanceId: instanceId, Filters: [{ key: 'InvokedAfter', value: after }, { key: 'DocumentName', value: this.config.restoreDocumentName }], NextToken: token, MaxResults: 50 }),
+      );
+      const found = (out.CommandInvocations ?? []).find((c) => comment.test(c.Comment ?? ''));
       if (found?.CommandId) return found.CommandId;
       token = out.NextToken;
       if (!token) return undefined;
