@@ -118,7 +118,7 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
     expect(ssmMock).not.toHaveReceivedCommand(CancelCommandCommand);
   });
 
-  it('an unknown id is a 404, another source\'s is a 404 there, and neither reaches SSM', async () => {
+  it('an unknown id is a 404, a restore of another source is a 404 there, and neither reaches SSM', async () => {
     expect((await cancel('r-zzzzzzzz-0badc0de')).statusCode).toBe(404);
     const { restoreId } = await start();
     expect((await cancel(restoreId, 'db2')).statusCode).toBe(404);

@@ -52,7 +52,7 @@ describe('the local runner stops a command as SSM does (TERM to the process grou
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'lifeboat-pg-')); });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  it('on cancel the script\'s trap runs and the process it started is stopped too; the command ends Cancelled', async () => {
+  it('on cancel the trap of the script runs and the process it started is stopped too; the command ends Cancelled', async () => {
     const changes: CommandStatusChange[] = [];
     const runner = new LocalCommandRunner(DOCUMENT, { instanceId: 'i-000000000010ca1', onStatusChange: (c) => { changes.push(c); return Promise.resolve(); } });
     const commandId = await runner.sendRestore({ instanceId: 'i-000000000010ca1', restoreId: 'r-pg-00000001', parameters: { Dir: dir }, comment: 'lifeboat restore r-pg-00000001', timeoutSeconds: 60 });

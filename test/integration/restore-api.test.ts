@@ -201,7 +201,7 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
   });
 
   // Threat: a caller allowed only /sources/a/… (execute-api:Invoke scoped by path) acts on source b.
-  describe('per-source scoping: the path\'s source is the only one a request can reach', () => {
+  describe('per-source scoping: the source in the path is the only one a request can reach', () => {
     it('a restore on /sources/a/… naming source b in its body is a 400 naming source: nothing is read, locked or sent', async () => {
       const res = await api(apiEvent({ path: '/sources/other/restores', pathParameters: { source: 'other' }, bodyJson: body }));
       expect(res.statusCode).toBe(400);
@@ -220,7 +220,7 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
       expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     });
 
-    it('another source\'s restore is not found under /sources/a/…: GET and DELETE change nothing', async () => {
+    it('a restore of another source is not found under /sources/a/…: GET and DELETE change nothing', async () => {
       const started = parse(await post(body)) as { restoreId: string };
       const before = await catalog.getRestore(started.restoreId);
       for (const method of ['GET', 'DELETE']) {
@@ -235,7 +235,7 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
       await catalog.releaseLock(INSTANCE, 'pgdata', started.restoreId);
     });
 
-    it('archives are listed only under their own source\'s path', async () => {
+    it('archives are listed only under the path of their own source', async () => {
       const other = await api(routeEvent('GET', '/sources/other/archives', { queryStringParameters: { volume: 'pgdata' } }));
       expect(parse(other)).toMatchObject({ source: 'other', archives: [] });
       const smuggled = await api(routeEvent('GET', '/sources/other/archives', { queryStringParameters: { source: 'db1', volume: 'pgdata' } }));
