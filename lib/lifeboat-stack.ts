@@ -116,6 +116,7 @@ export class LifeboatStack extends Stack {
       helperImage: config.helperImage,
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
+      restorePolicy,
     });
     this.completion = new Completion(this, 'Completion', { table: this.tables.catalog, topic: this.notifications.topic, restoreDocumentName, outputLogGroup });
     this.protection = new Protection(this, 'Protection', {

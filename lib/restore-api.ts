@@ -7,6 +7,7 @@ import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { RestorePolicy } from '../functions/core/policy.ts';
 import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
 import type { RestoreApiEnv } from '../functions/restore-api/env.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
@@ -27,6 +28,8 @@ export interface RestoreApiProps {
   readonly instanceTag: { readonly key: string; readonly value: string };
   /** @default 'archives' */
   readonly prefix?: string;
+  /** What restores may do (image allowlist, protected volumes' settings). @default allows no image, plain local volumes */
+  readonly restorePolicy?: RestorePolicy;
 }
 
 /**
@@ -101,6 +104,7 @@ export class RestoreApi extends Construct {
       HELPER_IMAGE: props.helperImage,
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
     };
     const fn = new LifeboatFunction(this, 'Function', { entry: 'restore-api/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(29) });
     this.function = fn;
@@ -129,14 +133,16 @@ export class RestoreApi extends Construct {
     const integration = new LambdaIntegration(fn);
     // Everything about one source's archives and restores is under /sources/{source}/…, so that
     // plain IAM scopes a caller to its sources (grantSourceAccess); nothing else reaches them.
-    for (const route of SOURCE_ROUTES) {
+    const methods = SOURCE_ROUTES.map((route) =>
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
         requestValidator: validator,
         ...(route.path.endsWith('/archives') ? { requestParameters: { 'method.request.querystring.volume': true } } : {}),
-      });
-    }
-    this.api.root.resourceForPath(ALL_VOLUMES_ROUTE.path).addMethod(ALL_VOLUMES_ROUTE.method, integration, { requestValidator: validator });
-    acknowledgeNag(this.api, 'Every route is IAM-authorized (SigV4); callers are operators and Lifeboat itself, not the public.', { rule: 'APIG3' }, { rule: 'COG4' });
+      }),
+    );
+    methods.push(this.api.root.resourceForPath(ALL_VOLUMES_ROUTE.path).addMethod(ALL_VOLUMES_ROUTE.method, integration, { requestValidator: validator }));
+    // Per method, not on the whole API: a method added later without IAM (Slack's) must carry its own reason.
+    for (const method of methods) acknowledgeNag(method, 'IAM-authorized (SigV4): callers are operators and Lifeboat itself; a Cognito user pool would add nothing.', { rule: 'COG4' });
+    acknowledgeNag(this.api, 'Every Lifeboat route is authenticated (SigV4, or the Slack signature checked first); callers are operators, Slack and Lifeboat itself, not the public: no WAF.', { rule: 'APIG3' });
     acknowledgeNag(this.api, 'The API Gateway account role uses the AWS managed push-to-CloudWatch-Logs policy, which only writes logs.', {
       rule: 'IAM4',
       findings: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],

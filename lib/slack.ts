@@ -15,7 +15,7 @@ import type { SlackEnv } from '../functions/slack/env.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { acknowledgeNag } from './nag.ts';
-import { grantSendRestore } from './restore-api.ts';
+import { grantCancelRestore, grantSendRestore } from './restore-api.ts';
 
 const SLACK_ID = z.string().regex(/^[A-Z0-9]{2,32}$/, { error: 'must be a Slack id such as T0123ABCD' });
 
@@ -132,6 +132,8 @@ export class Slack extends Construct {
       grantSendRestore(fn, props);
     }
     queue.grantSendMessages(this.function);
+    // `cancel <id>` runs in the worker.
+    grantCancelRestore(this.worker);
     this.worker.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     const slack = props.api.root.addResource('slack');

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { S3ArchiveStore } from '../core/archive-store.ts';
 import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
 import { SsmCommandRunner } from '../core/adapters/ssm.ts';
+import { policyFromJson } from '../core/policy.ts';
 import { RestoreService } from '../core/restore/service.ts';
 import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
 import { documentClient, dynamoDbClient } from '../commons/clients/dynamodb.ts';
@@ -29,7 +30,7 @@ const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
 const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(
   { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE },
+  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
 );
 const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 24 * 3600 });
 const startIdempotent = idempotentStart(

@@ -46,6 +46,7 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     },
     invocationOutput: () => Promise.reject(new Error('not used')),
     cancel: () => Promise.resolve(),
+    commandFor: () => Promise.resolve(undefined),
     status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: ['*'] }),
   } as CommandRunner & InstanceDirectory;
   const put = (entry: Partial<ArchiveEntry> & { key: string; volume: string }): Promise<void> =>

@@ -23,6 +23,7 @@ const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'ssm:GetCommandInvocation': 'has no resource-level permissions; read-only (the result of a command)',
   'ec2:DescribeTags': 'has no resource-level permissions; read-only (the sources a target host declares in its tags)',
   'ssm:ListCommandInvocations': 'has no resource-level permissions; read-only (the sweeper finds what became of a command)',
+  'ssm:CancelCommand': 'has no resource-level permissions; the API and the Slack worker cancel only command ids from Lifeboat restore records',
 };
 
 describe('least privilege on the synthesized template', () => {

@@ -31,7 +31,7 @@ describe('the restore policy in the stack', () => {
   it('the allowlist and each protected volume’s image and driver settings reach every function that plans restores', () => {
     const found = policies(synth(config));
     // The restore API, the drill function and both Slack functions.
-    expect(found.length).toBeGreaterThanOrEqual(3);
+    expect(found).toHaveLength(4);
     for (const p of found) {
       expect(p.allowedImages).toEqual(config.allowedImages);
       expect(p.volumes).toEqual([{ source: 'shop', volume: 'pgdata', containerImage: 'postgres:16', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } }]);
