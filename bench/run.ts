@@ -20,6 +20,7 @@ import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
 import { ROOT } from '../functions/core/paths.ts';
 import { completeRestore } from '../functions/core/restore/completion.ts';
+import { RestorePolicy } from '../functions/core/policy.ts';
 import { RestoreService } from '../functions/core/restore/service.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
@@ -218,7 +219,7 @@ async function orchestration(s3: LocalS3): Promise<void> {
         done?.();
       },
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER });
+    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     const totals: number[] = [];
     const overheads: number[] = [];
     for (let i = 0; i < RUNS; i++) {

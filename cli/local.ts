@@ -13,6 +13,7 @@ import { TERMINAL_STATES, type RestoreRecord } from '../functions/core/catalog/m
 import { cancelRestore, type CancelOutcome } from '../functions/core/restore/cancel.ts';
 import { startLocalDynamo, type LocalDynamo } from '../functions/core/local/dynamodb.ts';
 import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
+import { RestorePolicy } from '../functions/core/policy.ts';
 import { completeRestore } from '../functions/core/restore/completion.ts';
 import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
 import { RestoreService, type RestorePlan, type StartedRestore } from '../functions/core/restore/service.ts';
@@ -34,6 +35,15 @@ export interface LocalOptions {
   /** The state folder: archives under s3/, the catalog under catalog/. */
   readonly home: string;
   readonly helperImage: string;
+  /** Images a recreated or drill container may run (`--allow-image`). @default none */
+  readonly allowedImages?: readonly string[];
+}
+
+/** Local mode's restore policy: the images named on the command line; a bad entry is a usage error. */
+function localPolicy(options: LocalOptions): RestorePolicy {
+  const parsed = RestorePolicy.safeParse({ allowedImages: options.allowedImages ?? [] });
+  if (!parsed.success) throw new CliError(EXIT.usage, `--allow-image: ${parsed.error.issues.map((i) => i.message).join('; ')}`, 'nothing was done');
+  return parsed.data;
 }
 
 /** Where `lifeboat cancel` leaves a request for the process that holds the state folder. */
@@ -162,7 +172,7 @@ export class LocalBackend implements Backend {
           for (const m of chunk.matchAll(PHASE_LINE)) self.backend?.progress?.phase(m[1] ?? '');
         },
       });
-      const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage });
+      const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage, policy: localPolicy(options) });
       self.backend = new LocalBackend(`local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`, options, s3, dynamo, catalog, release, runner, service);
       process.on('SIGUSR2', self.backend.onCancelRequest);
       return self.backend;

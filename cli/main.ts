@@ -22,6 +22,7 @@ interface GlobalOptions {
   local?: boolean;
   home?: string;
   helperImage: string;
+  allowImage: string[];
 }
 
 /** Where each RestoreRequest field comes from on the command line, for error messages. */
@@ -32,6 +33,8 @@ const FLAG_OF: Record<string, string> = {
   containerName: '--container',
   mountPath: '--mount',
   containerEnvFile: '--env-file',
+  volumeDriver: '--volume-driver',
+  volumeDriverOpts: '--volume-opt',
   'archive.before': '--at',
   'archive.key': '--archive',
   archive: '--at/--archive',
@@ -86,7 +89,7 @@ function localHome(options: GlobalOptions, env: NodeJS.ProcessEnv): string | und
 export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const url = apiUrl(options, env);
   if (url !== undefined) return new ApiBackend({ url, region: options.region });
-  return LocalBackend.open({ home: localHome(options, env) ?? '', helperImage: options.helperImage });
+  return LocalBackend.open({ home: localHome(options, env) ?? '', helperImage: options.helperImage, allowedImages: options.allowImage });
 }
 
 /** The command that follows up on a restore, with the source the API needs. */
@@ -128,6 +131,20 @@ interface RestoreFlags {
   envFile?: string;
   preserve?: boolean;
   allowUnverified?: boolean;
+  volumeDriver?: string;
+  volumeOpt?: string[];
+}
+
+/** `--volume-opt type=nfs --volume-opt o=addr=10.0.0.5,rw` → `{type: 'nfs', o: 'addr=10.0.0.5,rw'}`. */
+function driverOpts(opts: readonly string[] | undefined): Record<string, string> | undefined {
+  if (opts === undefined || opts.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const opt of opts) {
+    const eq = opt.indexOf('=');
+    if (eq < 1) throw new CliError(EXIT.usage, `--volume-opt ${JSON.stringify(opt.slice(0, 120))} must be key=value (e.g. type=nfs)`, 'nothing was done');
+    out[opt.slice(0, eq)] = opt.slice(eq + 1);
+  }
+  return out;
 }
 
 /** Where a restore or drill goes and from which archive: the flags both commands share. */
@@ -151,6 +168,8 @@ async function restoreRequest(backend: Backend, volume: string, flags: RestoreFl
     containerEnvFile: flags.envFile,
     ifVolumeExists: flags.preserve ? 'preserve' : 'fail',
     allowUnverified: flags.allowUnverified ?? false,
+    volumeDriver: flags.volumeDriver,
+    volumeDriverOpts: driverOpts(flags.volumeOpt),
     dryRun,
   });
   if (!parsed.success) throw usageFrom(parsed.error);
@@ -215,6 +234,12 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--local', 'local mode even when an API is configured')
     .option('--home <dir>', 'local mode state folder (default ./.lifeboat, or LIFEBOAT_HOME)')
     .addOption(new Option('--helper-image <image>', 'helper image with GNU tar/zstd (local mode)').env('LIFEBOAT_HELPER_IMAGE').default('local/lifeboat-helper:1'))
+    .addOption(
+      new Option('--allow-image <repository>', 'local mode: an image repository a recreated or drill container may run, repeatable (a deployed Lifeboat uses allowedImages in its configuration)')
+        .env('LIFEBOAT_ALLOWED_IMAGES')
+        .argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(',').filter(Boolean)])
+        .default([]),
+    )
     .addHelpText('after', EXIT_HELP);
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   // Local mode: the runbooks run in their own process group (as under SSM), so Ctrl-C does
@@ -273,7 +298,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       .option('--mount <path>', "where the container mounts the data (default: the manifest's, else /var/lib/postgresql/data)")
       .option('--env-file <path>', "host file with the container's environment values (bare-host recreate)")
       .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing')
-      .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked');
+      .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked')
+      .option('--volume-driver <name>', "driver for the volume if the restore creates it (default local; never the archive manifest's)")
+      .option('--volume-opt <key=value>', 'driver option for a created volume, repeatable (type=nfs|nfs4|cifs|tmpfs, o=…, device=…)', (v: string, prev?: string[]) => [...(prev ?? []), v]);
 
   restoreOptions(program.command('plan'))
     .description('what a restore would do (a dry run: nothing is sent)')

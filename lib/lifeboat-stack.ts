@@ -97,7 +97,7 @@ export class LifeboatStack extends Stack {
         return restorePolicyFor(config.allowedImages, config.protect);
       } catch (e) {
         // The policy's own schema names what is wrong (an allowlist entry's form).
-        throw new Error(`invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`);
+        throw new Error(`invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`, { cause: e });
       }
     })();
     this.runbooks = new RunbookDocuments(this, 'Runbooks');

@@ -17,6 +17,7 @@ import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '../functions/core/catalog/ingest.ts';
 import { ROOT } from '../functions/core/paths.ts';
 import { completeRestore, describe } from '../functions/core/restore/completion.ts';
+import { RestorePolicy } from '../functions/core/policy.ts';
 import { RestoreService } from '../functions/core/restore/service.ts';
 import { loadDocument } from '../functions/core/runbooks/document.ts';
 import { runDocument } from '../functions/core/runbooks/local-runner.ts';
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
         finished?.();
       },
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER });
+    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     const started = await service.start({ source: 'demo-host', volume: VOLUME, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'demo');
     say(`   restore ${started.restoreId} sent: ${started.plan.missingContainer}`);
     await done;

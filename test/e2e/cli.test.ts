@@ -30,7 +30,8 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
   const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
     // Local mode: no API configured anywhere.
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['LIFEBOAT_API_URL', 'LIFEBOAT_OUTPUTS', 'AWS_ENDPOINT_URL'].includes(k)));
-    return { ...clean, LIFEBOAT_HOME: join(dir, 'state'), ...extra };
+    // The operator allows the test's database image: the manifest names it, the allowlist decides.
+    return { ...clean, LIFEBOAT_HOME: join(dir, 'state'), LIFEBOAT_ALLOWED_IMAGES: 'local/postgres', ...extra };
   };
   const lifeboat = (args: string[], extra?: NodeJS.ProcessEnv): Promise<ExecResult> => exec(NODE, [CLI, ...args], { cwd: dir, env: env(extra), timeoutMs: 240_000 });
   const json = (out: ExecResult): unknown => JSON.parse(out.stdout);

@@ -11,6 +11,7 @@ import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
 import { completeRestore } from '#core/restore/completion.ts';
 import type { CommandRunner } from '#core/restore/ports.ts';
+import { RestorePolicy } from '#core/policy.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
@@ -75,7 +76,7 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
       cancel: (commandId) => runner.cancel(commandId),
       commandFor: (restoreId) => runner.commandFor(restoreId),
     };
-    const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE });
+    const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     deps = {
       service,
       catalog,

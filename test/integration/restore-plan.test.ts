@@ -48,7 +48,7 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     cancel: () => Promise.resolve(),
     commandFor: () => Promise.resolve(undefined),
     status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: ['*'] }),
-  } as CommandRunner & InstanceDirectory;
+  };
   const put = (entry: Partial<ArchiveEntry> & { key: string; volume: string }): Promise<void> =>
     catalog.putArchive({ source: 'db1', takenAt: '2026-11-27T03:15:00Z', compression: 'zstd', size: 1000, catalogedAt: '2026-11-27T03:16:00Z', ...entry });
   const service = (policy: unknown = {}): RestoreService =>
