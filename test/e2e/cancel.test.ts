@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +16,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/d
 import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
 import { HELPER_IMAGE, POSTGRES_IMAGE, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumesWithLabel } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
+import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
 
 // Threat: a restore that must be stopped keeps writing, or its volume is unlocked while
 // the host may still be writing. Cancel through the API, the local runner standing in for
@@ -34,7 +33,7 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
   let catalog: DynamoDbCatalog;
   let runner: LocalCommandRunner;
   let api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-  let server: Server;
+  let slow: SlowArchiveServer;
   let dir: string;
   let downloading: Promise<void>;
 
@@ -52,27 +51,8 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
     // The archive served at ~16 KiB every 250 ms: the download lasts far longer than the test.
     let started: () => void = () => undefined;
     downloading = new Promise((resolve) => { started = resolve; });
-    server = createServer((req, res) => {
-      if (req.headers.range) {
-        res.writeHead(206, { 'content-range': `bytes 0-5/${archive.length.toString()}`, 'content-length': 6 }).end(archive.subarray(0, 6));
-        return;
-      }
-      res.writeHead(200, { 'content-length': archive.length });
-      started();
-      let offset = 0;
-      const timer = setInterval(() => {
-        if (offset >= archive.length || res.destroyed) {
-          clearInterval(timer);
-          res.end();
-          return;
-        }
-        res.write(archive.subarray(offset, offset + 16 * 1024));
-        offset += 16 * 1024;
-      }, 250);
-      res.on('close', () => { clearInterval(timer); });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const slowUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}/${key}`;
+    slow = await slowArchiveServer(archive, () => { started(); });
+    const slowUrl = slow.url(key);
 
     // The real store, except that the host is handed the slow URL.
     const real = new S3ArchiveStore(s3.client, s3.bucket);
@@ -97,8 +77,7 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
   afterAll(async () => {
     runner.cancelAll();
     await runner.settled();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await removeAll([db], [seed, volume]);
     await s3.close();
     await dynamo.close();

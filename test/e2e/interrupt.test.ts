@@ -10,6 +10,7 @@ import {
 } from './support/docker.ts';
 import { exec, run } from './support/exec.ts';
 import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
+import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
 import { runDocument } from '../../functions/core/runbooks/local-runner.ts';
 import { RestoreResult } from '../../functions/core/runbooks/results.ts';
 import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
@@ -22,7 +23,7 @@ const inVolumeCount = async (volume: string): Promise<number> =>
 // stop promptly and clean up, not finish a long transfer first.
 describe('a restore interrupted mid-transfer (SSM timeout or cancel)', () => {
   const source = uniqueName('src');
-  let server: Server;
+  let slow: SlowArchiveServer;
   let url: string;
   let dir: string;
 
@@ -31,33 +32,12 @@ describe('a restore interrupted mid-transfer (SSM timeout or cancel)', () => {
     await initPostgresVolume(source);
     await recipeArchive(source, dir, 'a.tar.gz');
     const archive = await readFile(join(dir, 'a.tar.gz'));
-    // Serves the archive at ~16 KiB every 250 ms: far longer than the test waits.
-    server = createServer((req, res) => {
-      if (req.headers.range) {
-        res.writeHead(206, { 'content-range': `bytes 0-5/${archive.length}`, 'content-length': 6 });
-        res.end(archive.subarray(0, 6));
-        return;
-      }
-      res.writeHead(200, { 'content-length': archive.length });
-      let offset = 0;
-      const timer = setInterval(() => {
-        if (offset >= archive.length || res.destroyed) {
-          clearInterval(timer);
-          res.end();
-          return;
-        }
-        res.write(archive.subarray(offset, offset + 16 * 1024));
-        offset += 16 * 1024;
-      }, 250);
-      res.on('close', () => { clearInterval(timer); });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/archives/h/v/slow.tar.gz`;
+    slow = await slowArchiveServer(archive);
+    url = slow.url('archives/h/v/slow.tar.gz');
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await removeAll([], [source]);
     await rm(dir, { recursive: true, force: true });
   });
