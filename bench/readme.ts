@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../functions/core/paths.ts';
+import { ROOT } from '#core/paths.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
 export const START = '<!-- bench:start (generated from bench/results.json by npm run bench) -->';

@@ -1,7 +1,7 @@
 import { ZodError } from 'zod';
-import { LockHeldError } from '../functions/core/catalog/model.ts';
-import { ClientError } from '../functions/core/restore/errors.ts';
-import { ParameterError } from '../functions/core/runbooks/parameters.ts';
+import { LockHeldError } from '#core/catalog/model.ts';
+import { ClientError } from '#core/restore/errors.ts';
+import { ParameterError } from '#core/runbooks/parameters.ts';
 
 /** Exit codes, documented in the README and `lifeboat --help`. */
 export const EXIT = {

@@ -1,6 +1,6 @@
-import type { RestoreRecord } from '../functions/core/catalog/model.ts';
-import type { RestorePlan } from '../functions/core/restore/service.ts';
-import type { BackupResult } from '../functions/core/runbooks/results.ts';
+import type { RestoreRecord } from '#core/catalog/model.ts';
+import type { RestorePlan } from '#core/restore/service.ts';
+import type { BackupResult } from '#core/runbooks/results.ts';
 import type { ArchiveListItem, ProgressSink, VolumeView } from './backend.ts';
 
 export function bytes(n: number): string {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
-import { BackupResult } from '../functions/core/runbooks/results.ts';
+import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
 export const RestorePlanSchema = z.object({

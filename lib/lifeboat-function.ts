@@ -7,8 +7,8 @@ import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { DOCUMENTS, ROOT } from '../functions/core/paths.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
+import { DOCUMENTS, ROOT } from '#core/paths.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
 import { LAMBDA_RUNTIME } from './runtime.ts';
 import { XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
 

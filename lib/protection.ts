@@ -14,7 +14,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DrillEnv } from '../functions/drill/env.ts';
 import type { FreshnessEnv } from '../functions/freshness/env.ts';
-import { restorePolicyFor, scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '../functions/core/protection.ts';
+import { restorePolicyFor, scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '#core/protection.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics.ts';

@@ -11,19 +11,19 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
-import { S3ArchiveStore } from '../functions/core/archive-store.ts';
-import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
-import { ingestCreated } from '../functions/core/catalog/ingest.ts';
-import { ROOT } from '../functions/core/paths.ts';
-import { completeRestore, describe } from '../functions/core/restore/completion.ts';
-import { RestorePolicy } from '../functions/core/policy.ts';
-import { RestoreService } from '../functions/core/restore/service.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
-import { runDocument } from '../functions/core/runbooks/local-runner.ts';
-import { BackupResult } from '../functions/core/runbooks/results.ts';
-import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
-import { startLocalS3 } from '../functions/core/local/s3.ts';
+import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { ROOT } from '#core/paths.ts';
+import { completeRestore, describe } from '#core/restore/completion.ts';
+import { RestorePolicy } from '#core/policy.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { BackupResult } from '#core/runbooks/results.ts';
+import { startLocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3 } from '#core/local/s3.ts';
 
 const VOLUME = 'lifeboat-demo-pgdata';
 const DB = 'lifeboat-demo-db';

@@ -1,9 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { S3ArchiveStore } from '../core/archive-store.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type IngestDeps, type IngestOutcome, type ReconcileReport } from '../core/catalog/ingest.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type IngestDeps, type IngestOutcome, type ReconcileReport } from '#core/catalog/ingest.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { S3ObjectEvent } from '../commons/event-schemas.ts';

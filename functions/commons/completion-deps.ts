@@ -1,11 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { SsmCommandRunner } from '../core/adapters/ssm.ts';
-import { SnsNotifier } from '../core/adapters/sns.ts';
-import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import type { CompletionDeps } from '../core/restore/completion.ts';
-import type { RestoreMetrics } from '../core/restore/ports.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { SnsNotifier } from '#core/adapters/sns.ts';
+import { Notifiers, SlackNotifier } from '#core/adapters/slack.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import type { CompletionDeps } from '#core/restore/completion.ts';
+import type { RestoreMetrics } from '#core/restore/ports.ts';
 import { documentClient } from './clients/dynamodb.ts';
 import { logsClient } from './clients/logs.ts';
 import { snsClient } from './clients/sns.ts';

@@ -2,13 +2,13 @@ import { type IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/i
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
-import type { Catalog } from '../core/catalog/model.ts';
-import { cancelRestore } from '../core/restore/cancel.ts';
-import { ClientError, NotFoundError } from '../core/restore/errors.ts';
-import type { CommandRunner } from '../core/restore/ports.ts';
-import { DrillRequest, RestoreRequest } from '../core/restore/request.ts';
-import type { RestoreService, StartedRestore } from '../core/restore/service.ts';
+import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
+import type { Catalog } from '#core/catalog/model.ts';
+import { cancelRestore } from '#core/restore/cancel.ts';
+import { ClientError, NotFoundError } from '#core/restore/errors.ts';
+import type { CommandRunner } from '#core/restore/ports.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { RestoreService, StartedRestore } from '#core/restore/service.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from './routes.ts';
 import { json } from '../commons/http-errors.ts';
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { SOURCE_PATTERN } from '../core/archive-key.ts';
-import { ALL_SOURCES } from '../core/slack/access.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { ALL_SOURCES } from '#core/slack/access.ts';
 
 const SLACK_ID = /^[A-Z0-9]{2,32}$/;
 const ids = z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(z.string().regex(SLACK_ID)).min(1));

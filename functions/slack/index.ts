@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { handleSlackHttp } from '../core/slack/app.ts';
+import { handleSlackHttp } from '#core/slack/app.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
 import { slackDeps } from './deps.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, containersWithLabel, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 import { snapshotHost } from './support/host.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_IMAGE, docker, inVolume, uniqueName, volumeExists, volumesWithLabel } from './support/docker.ts';
 import { run } from './support/exec.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 
 // The archive and its manifest are untrusted (every backed-up host can write the bucket);

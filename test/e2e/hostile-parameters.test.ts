@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ParameterError } from '#core/runbooks/parameters.ts';
 import { docker } from './support/docker.ts';
 import { backup, restore, restoreDocument } from './support/runbooks.ts';
-import { startLocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3 } from '#core/local/s3.ts';
 
 const marker = `/tmp/lifeboat-pwned-${randomBytes(4).toString('hex')}`;
 const payloads = [

@@ -11,9 +11,9 @@ import {
 import { exec, run } from './support/exec.ts';
 import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
 import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
-import { runDocument } from '../../functions/core/runbooks/local-runner.ts';
-import { RestoreResult } from '../../functions/core/runbooks/results.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { RestoreResult } from '#core/runbooks/results.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 
 /** Entries in a volume (0 when it does not exist: looking never creates it). */
 const inVolumeCount = async (volume: string): Promise<number> =>

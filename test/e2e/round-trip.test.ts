@@ -8,7 +8,7 @@ import {
   PGDATA, containerState, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres,
   uniqueName, volumeExists, volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
 describe('backup runbook -> bare host -> restore runbook recreates volume and container from the manifest', () => {

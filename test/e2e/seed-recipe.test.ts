@@ -7,7 +7,7 @@ import {
   HELPER_IMAGE, POSTGRES_IMAGE, PGDATA, containerState, docker, initPostgresVolume, removeAll, rowsFingerprint,
   seedRows, startPostgres, uniqueName, volumeExists, volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 
 // The classic manual recipe from the Docker persistence guide must always be

@@ -11,8 +11,8 @@ import { completeRestore, type CompletionOutcome } from '#core/restore/completio
 import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, localApi } from '../support/api.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import {
   HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName,
 } from './support/docker.ts';

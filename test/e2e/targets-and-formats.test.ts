@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import {
   HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, docker, inVolume, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, stoppedDatabase, uniqueName, volumeDigest, volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
 describe('archive formats, sub-paths and bind-mounted targets', () => {

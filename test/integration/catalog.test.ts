@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 
 const entry = (volume: string, takenAt: string, extra: Partial<ArchiveEntry> = {}): ArchiveEntry => ({
   key: `archives/h1/${volume}/${takenAt.replace(/[-:]/g, '')}.tar.zst`,

@@ -7,7 +7,7 @@ import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import type { RestoreRecord } from '#core/catalog/model.ts';
 import { completeRestore, type CompletionDeps } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { resultLine } from '../support/restores.ts';
 
 const ssmMock = mockClient(SSMClient);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated, ingestDeleted, reconcile, type IngestDeps } from '#core/catalog/ingest.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 
 const manifestFor = (archiveKey: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({

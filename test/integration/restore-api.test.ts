@@ -15,8 +15,8 @@ import { ROOT } from '#core/paths.ts';
 import { completeRestore } from '#core/restore/completion.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, routeEvent, startApiStack, type FakeInstanceTags } from '../support/api.ts';
-import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import type { LocalS3 } from '../../functions/core/local/s3.ts';
+import type { LocalDynamo } from '#core/local/dynamodb.ts';
+import type { LocalS3 } from '#core/local/s3.ts';
 
 // SSM has no local server: it is the one AWS API mocked here. S3 and DynamoDB are real HTTP servers on 127.0.0.1.
 const ssmMock = mockClient(SSMClient);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ROOT } from '../../functions/core/paths.ts';
+import { ROOT } from '#core/paths.ts';
 import { LifeboatStack } from '../../lib/lifeboat-stack.ts';
 
 export interface Bundles {

@@ -1,7 +1,7 @@
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument, type RunOptions, type RunOutcome } from '#core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
-import type { LocalS3 } from '../../../functions/core/local/s3.ts';
+import type { LocalS3 } from '#core/local/s3.ts';
 import { HELPER_IMAGE, uniqueName } from './docker.ts';
 
 export const restoreDocument = loadDocument('restore-volume');
