@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DOCUMENTS, documentPath } from '#core/paths.ts';
+import { DOCUMENTS, ROOT } from '#core/paths.ts';
 import { compactScript, loadDocument } from '#core/runbooks/document.ts';
 
 /** SSM's quota for a document's content plus the parameter values of one run (MaxDocumentSizeExceeded). */
@@ -89,14 +90,14 @@ describe('SSM document size', () => {
 });
 
 describe('host path denylist', () => {
-  it('restore and backup refuse the same system and shared directories', () => {
-    const list = (name: (typeof DOCUMENTS)[number]): string => {
-      const text = readFileSync(documentPath(name), 'utf8');
-      const m = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(text);
-      return m?.[1] ?? '';
-    };
-    expect(list('restore-volume')).toContain('/home/*');
-    expect(list('restore-volume')).toContain('/tmp/*');
-    expect(list('restore-volume')).toBe(list('backup-volume'));
+  it('is written once, in runbooks/lib, and both documents deploy it', () => {
+    const lib = readFileSync(join(ROOT, 'runbooks/lib/params.sh'), 'utf8');
+    const list = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(lib)?.[1] ?? '';
+    expect(list).toContain('/home/*');
+    expect(list).toContain('/tmp/*');
+    for (const name of DOCUMENTS) {
+      const script = loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n');
+      expect(script.split(list).length - 1, name).toBe(1);
+    }
   });
 });

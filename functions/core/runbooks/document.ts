@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import * as z from 'zod';
 import { documentPath, type DocumentName } from '../paths.ts';
+import { assembleScript } from './assemble.ts';
 
 export { CommandDocument, DocumentParameter } from './document-schema.ts';
 import { CommandDocument } from './document-schema.ts';
@@ -17,16 +20,36 @@ export function compactScript(script: string): string {
   return [first, ...body].join('\n') + (script.endsWith('\n') && body.length > 0 ? '\n' : '');
 }
 
-/** Parses and checks a Command document's text; its scripts are compacted as they deploy. */
-export function parseDocument(text: string): CommandDocument {
-  const doc = CommandDocument.parse(parse(text));
+/**
+ * A document as written in `runbooks/<name>/`: a step names its script file
+ * (`inputs.scriptFile`) instead of inlining it; everything else is the deployed form.
+ */
+const SourceDocument = z.looseObject({
+  parameters: CommandDocument.shape.parameters,
+  mainSteps: z.array(z.looseObject({ inputs: z.looseObject({ scriptFile: z.string().regex(/^[A-Za-z0-9_.-]+\.sh$/).optional() }) })),
+});
+
+/**
+ * Parses and checks a Command document's text. A step's `scriptFile` (in `dir`, the
+ * document's folder) is assembled into one self-contained script; every script is
+ * compacted as it deploys.
+ */
+export function parseDocument(text: string, dir?: string): CommandDocument {
+  const source = SourceDocument.parse(parse(text));
+  const mainSteps = source.mainSteps.map(({ inputs: { scriptFile, ...inputs }, ...step }) => {
+    if (scriptFile === undefined) return { ...step, inputs };
+    if (dir === undefined) throw new Error(`step script ${scriptFile} needs the document's folder`);
+    return { ...step, inputs: { ...inputs, runCommand: [assembleScript(join(dir, scriptFile), source.parameters)] } };
+  });
+  const doc = CommandDocument.parse({ ...source, mainSteps });
   return {
     ...doc,
     mainSteps: doc.mainSteps.map((step) => ({ ...step, inputs: { ...step.inputs, runCommand: step.inputs.runCommand.map(compactScript) } })),
   };
 }
 
-/** Loads one of Lifeboat's documents from `runbooks/`. */
+/** Loads and assembles one of Lifeboat's documents from `runbooks/<name>/`. */
 export function loadDocument(name: DocumentName): CommandDocument {
-  return parseDocument(readFileSync(documentPath(name), 'utf8'));
+  const file = documentPath(name);
+  return parseDocument(readFileSync(file, 'utf8'), dirname(file));
 }

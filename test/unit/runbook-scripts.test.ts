@@ -1,0 +1,119 @@
+/**
+ * Single functions of the host scripts (runbooks/<document>/<document>.sh and
+ * runbooks/lib/*.sh), sourced into bash without Docker: the `_main` guard keeps
+ * a sourced script from running. Each function is tested in the assembled script,
+ * exactly as it deploys.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENTS, ROOT, type DocumentName } from '#core/paths.ts';
+import { assembledScriptFile, sourced, sourcedEach } from '../support/bash.ts';
+
+const scripts = {} as Record<DocumentName, string>;
+beforeAll(() => {
+  for (const name of DOCUMENTS) scripts[name] = assembledScriptFile(name);
+});
+
+/** Prints `OUTCOME|ERROR` when the function ends the shell (as `fail` does). */
+const REPORT = `trap 'printf "%s|%s" "$OUTCOME" "$ERROR"' EXIT;`;
+
+describe('json_str (every string in a result line)', () => {
+  const cases = [
+    ['plain', 'pgdata', 'pgdata'],
+    ['quotes and backslashes', 'a "quoted" \\ back\\slash', 'a "quoted" \\ back\\slash'],
+    ['newline, tab and carriage return', 'line 1\nline\t2\r', 'line 1\nline\t2\r'],
+    ['unicode', 'données ✓', 'données ✓'],
+    ['other control characters (dropped)', 'a\x01b\x1bc\x7fd', 'abcd'],
+  ] as const;
+  let printed: string[] = [];
+  beforeAll(() => {
+    printed = sourcedEach(scripts['restore-volume'], 'V', cases.map(([, value]) => value), 'json_str "$V"');
+  });
+
+  it.each(cases.map(([label, , expected], i) => [label, i, expected] as const))('%s: prints valid JSON that reads back as the text', (_, i, expected) => {
+    const [json = '', status] = (printed[i] ?? '').split('|');
+    expect(status).toBe('0');
+    expect(JSON.parse(json)).toBe(expected);
+  });
+
+  it('json_or_null: empty is null', () => {
+    expect(sourced(scripts['backup-volume'], 'json_or_null ""; json_or_null x').stdout).toBe('null"x"');
+  });
+});
+
+describe('check_driver_opts (options of a volume the restore creates)', () => {
+  const refused = [
+    ['type=none o=bind device=/srv/other', 'would bind a host directory'],
+    ['o=rbind', 'would bind a host directory'],
+    ['type=bind', 'would bind a host directory'],
+    ['type=ext4 device=/dev/xvdf', 'only network filesystems'],
+    ['device=:/exports/pg', 'needs type='],
+    ['type=tmpfs device=/dev/sda1', 'names a device of this host'],
+    ['type=nfs device=/dev', 'names a device of this host'],
+    ['type=nfs device=/srv/../dev/sda', 'names a device of this host'],
+  ] as const;
+  const accepted = ['', 'type=nfs o=addr=10.0.0.5,rw device=:/exports/pg', 'type=tmpfs device=tmpfs o=size=64m'];
+  const values = [...refused.map(([opts]) => opts), ...accepted];
+  let printed: string[] = [];
+  beforeAll(() => {
+    printed = sourcedEach(scripts['restore-volume'], 'P_VolumeDriverOpts', values, `${REPORT} check_driver_opts`);
+  });
+
+  it.each(refused.map(([opts, reason]) => [opts, reason, values.indexOf(opts)] as const))('refuses %j: %s', (_, reason, i) => {
+    const [outcome, error = '', status] = (printed[i] ?? '').split('|');
+    expect([outcome, status]).toEqual(['refused', '1']);
+    expect(error).toContain(reason);
+  });
+
+  it.each(accepted.map((opts) => [opts, values.indexOf(opts)] as const))('accepts %j', (_, i) => {
+    expect(printed[i]).toBe('failed||0');
+  });
+});
+
+describe('check_host_path (one denylist, shared by restore and backup)', () => {
+  const system = ['/home/alice/db', '/etc/ssl', '/tmp/x', '/var/lib/docker/volumes/x', '/root/data', '/lib64/x', '/var/lib/lifeboat/runs', '/boot/efi'];
+  const dots = ['/srv/a/../../etc', '/srv/.hidden'];
+  const data = ['/srv/pgdata', '/data/pg/main', '/var/lib/postgresql/data'];
+  const values = [...system, ...dots, ...data];
+  const printed = {} as Record<DocumentName, string[]>;
+  beforeAll(() => {
+    for (const name of DOCUMENTS) printed[name] = sourcedEach(scripts[name], 'P_HostPath', values, `${REPORT} check_host_path "ADVICE"`);
+  });
+  const row = (name: DocumentName, path: string): string | undefined => printed[name][values.indexOf(path)];
+
+  it.each(DOCUMENTS.flatMap((name) => system.map((path) => [name, path] as const)))('%s refuses %s', (name, path) => {
+    expect(row(name, path)).toBe(`refused|HostPath ${path} is inside a system directory; ADVICE|1`);
+  });
+
+  it.each(DOCUMENTS.flatMap((name) => dots.map((path) => [name, path] as const)))('%s refuses the dot segments of %s', (name, path) => {
+    expect(row(name, path)).toBe('refused|HostPath must not contain dot segments|1');
+  });
+
+  it.each(DOCUMENTS.flatMap((name) => data.map((path) => [name, path] as const)))('%s accepts the data directory %s', (name, path) => {
+    expect(row(name, path)).toBe('failed||0');
+  });
+});
+
+describe('read_params (the host checks every parameter again)', () => {
+  it('names a missing parameter and changes nothing', () => {
+    const { stdout } = sourced(scripts['restore-volume'], `${REPORT} read_params`, { SSM_RestoreId: 'r-1', SSM_ArchiveUrl: 'https://x/a' });
+    expect(stdout).toMatch(/^refused\|parameter \w+ is missing \(SSM_\w+ not set/);
+  });
+
+  it('names a value that does not match its pattern, without echoing it', () => {
+    const valid = { BackupId: 'b-1', VolumeName: 'pgdata', HostPath: '', ContainerName: '', MountPath: '/var/lib/postgresql/data', Consistency: 'pause', Bucket: 'lifeboat-archives', KeyPrefix: 'archives', CompressionLevel: '3', HelperImage: 'local/lifeboat-helper:1', S3EndpointUrl: '', Region: '' };
+    const env = Object.fromEntries(Object.entries({ ...valid, Source: 'db1;touch-pwned' }).map(([k, v]) => [`SSM_${k}`, v]));
+    const { stdout } = sourced(scripts['backup-volume'], `${REPORT} read_params`, env);
+    expect(stdout).toMatch(/^refused\|parameter Source does not match its allowed pattern \^/);
+    expect(stdout).not.toContain('pwned');
+  });
+});
+
+describe('the script files as written', () => {
+  it.each(DOCUMENTS)('%s.sh can be sourced from runbooks/ (shared files and helper read from beside it)', (name) => {
+    const file = join(ROOT, 'runbooks', name, `${name}.sh`);
+    const { status, stdout } = sourced(file, 'json_str "$V"; printf "\\n%s" "${HELPER_SH%%$\'\\n\'*}"; declare -F _main >/dev/null', { V: 'x"y' });
+    expect(status).toBe(0);
+    expect(stdout).toBe('"x\\"y"\n# shellcheck shell=sh');
+  });
+});
