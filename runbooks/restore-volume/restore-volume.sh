@@ -40,15 +40,27 @@ VERIFY_OUTPUT=""
 STRIPPED_SETID=0
 DATA_ROOT=""
 WORK=""
-# What this run created or changed, for cleanup / rollback.
-CREATED_TARGET=0
-FILLED_EMPTY_TARGET=0
 STAGE=""
-SWAPPED=0
-CREATED_CONTAINER=0
 STOPPED_CONTAINER=0
 ORIGINAL_DIGEST=""
-NEW_DATA_LIVE=0
+
+# The compensation stack: each host-side change registers its undo (a function name)
+# where it is made; a failed run unwinds them newest first (rollback).
+UNDO=()
+on_undo() { UNDO+=("$1"); }
+# The database comes back last, once its data is back: at the bottom of the stack, once.
+on_undo_at_end() {
+  local f
+  for f in "${UNDO[@]}"; do [[ "$f" != "$1" ]] || return 0; done
+  UNDO=("$1" "${UNDO[@]}")
+}
+# An undo no longer needed (or no longer wanted) leaves the stack.
+drop_undo() {
+  local f
+  local -a kept=()
+  for f in "${UNDO[@]}"; do [[ "$f" == "$1" ]] || kept+=("$f"); done
+  UNDO=("${kept[@]}")
+}
 
 log() { printf '[lifeboat restore %s] %s\n' "${P_RestoreId:-?}" "$*" >&2; }
 
@@ -335,7 +347,7 @@ check_created_volume() {
   read -r n free <<<"$probe"
   if [[ "$n" != 0 ]]; then
     if [[ -n "$P_VolumeDriver" && "$P_VolumeDriver" != local ]]; then
-      CREATED_TARGET=0  # removing a plugin's volume may delete its storage: keep it
+      drop_undo remove_created_volume  # removing a plugin's volume may delete its storage: keep it
       rm -f -- "$MARKER"; MARKER=""
       fail refused "volume $TARGET was created on storage that already holds data ($n entries); nothing was written to it. It is left as it is (driver $P_VolumeDriver): check what it points at"
     fi
@@ -484,26 +496,28 @@ restore_data() {
       absent)
         mark_created_target
         create_volume "$TARGET" restored with-driver
-        CREATED_TARGET=1
+        on_undo remove_created_volume
         check_created_volume
         stop_container
         transfer volume "$TARGET"
         ;;
       empty)
         stop_container
-        FILLED_EMPTY_TARGET=1
+        on_undo wipe_target_volume
         transfer volume "$TARGET"
         ;;
       nonempty)
         # Old data stays live (and the database up) until the new data is
         # complete and verified; only then is the target swapped.
         STAGE="lifeboat-stage-$P_RestoreId"
+        on_undo remove_stage
         create_volume "$STAGE" staging
         transfer volume "$STAGE"
         ;;
     esac
   else
     STAGE="$(dirname -- "$TARGET")/.lifeboat-stage-$P_RestoreId"
+    on_undo remove_stage
     mkdir -p -- "$(dirname -- "$TARGET")"
     mkdir -m 0700 -- "$STAGE"
     transfer bind "$STAGE"
@@ -515,6 +529,17 @@ stop_container() {
   log "stopping container $P_ContainerName"
   docker stop --time 60 "$P_ContainerName" >/dev/null
   STOPPED_CONTAINER=1
+  on_undo_at_end restart_container
+}
+
+# Undos of restore_data and stop_container.
+remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null; }
+wipe_target_volume() { helper --mount "$(mnt volume "$TARGET" /data)" -- wipe; }
+remove_stage() {
+  if [[ "$TARGET_KIND" == volume ]]; then docker volume rm -f "$STAGE" >/dev/null; else rm -rf -- "$STAGE"; fi
+}
+restart_container() {
+  docker start "$P_ContainerName" >/dev/null 2>&1 || ERROR+="; could not restart $P_ContainerName"
 }
 
 # ------------------------------------------------------------- swap
@@ -524,6 +549,7 @@ swap() {
     [[ "$TARGET_STATE" == nonempty ]] || return 0
     stop_container
     PRESERVED="$TARGET.pre-restore.$P_RestoreId"
+    on_undo remove_preserved_copy
     log "preserving current contents of $TARGET in volume $PRESERVED"
     ORIGINAL_DIGEST="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)"
     create_volume "$PRESERVED" preserved
@@ -531,29 +557,58 @@ swap() {
       || fail failed "could not copy the current contents of $TARGET to $PRESERVED; $TARGET is unchanged"
     [[ "$(helper --mount "$(mnt volume "$PRESERVED" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
       || fail failed "the preserved copy $PRESERVED does not match $TARGET; $TARGET is unchanged"
-    SWAPPED=1
+    # From here the target changes: undone by copying the preserved contents back.
+    drop_undo remove_preserved_copy
+    on_undo restore_preserved_volume
     helper --mount "$(mnt volume "$TARGET" /data)" -- wipe
     helper --mount "$(mnt volume "$STAGE" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
       || fail failed "could not copy the restored data into $TARGET"
     docker volume rm "$STAGE" >/dev/null
-    STAGE=""
+    drop_undo remove_stage
   else
     if [[ "$TARGET_STATE" == nonempty ]]; then
       stop_container
       PRESERVED="$TARGET.pre-restore.$P_RestoreId"
       mv -T -- "$TARGET" "$PRESERVED"
-      SWAPPED=1
+      on_undo put_back_moved_target
     elif [[ "$TARGET_STATE" == empty ]]; then
       stop_container
       ORIGINAL_DIGEST="$(stat -c '%a %u %g' -- "$TARGET")"
       rmdir -- "$TARGET"
-      SWAPPED=1
+      on_undo recreate_empty_target
     fi
     mv -T -- "$STAGE" "$TARGET"
-    STAGE=""
-    [[ "$TARGET_STATE" != absent ]] || CREATED_TARGET=1
+    drop_undo remove_stage
+    [[ "$TARGET_STATE" != absent ]] || on_undo remove_created_dir
   fi
 }
+
+# Undos of swap. A volume's old contents are copied back and checked against their digest.
+# The target never changed: the preserved copy is redundant.
+remove_preserved_copy() { docker volume rm -f "$PRESERVED" >/dev/null; PRESERVED=""; }
+restore_preserved_volume() {
+  helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
+    && helper --mount "$(mnt volume "$PRESERVED" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
+    && [[ "$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
+    && ROLLED_BACK=true
+  [[ "$ROLLED_BACK" == true ]] || ERROR+="; ROLLBACK FAILED: the previous data is safe in volume $PRESERVED"
+}
+# A host directory's new data is moved aside and deleted; the old directory comes back.
+move_new_data_aside() {
+  local failed_dir
+  failed_dir="$(dirname -- "$TARGET")/.lifeboat-failed-$P_RestoreId"
+  mv -T -- "$TARGET" "$failed_dir" && rm -rf -- "$failed_dir"
+}
+put_back_moved_target() {
+  move_new_data_aside
+  mv -T -- "$PRESERVED" "$TARGET" && ROLLED_BACK=true && PRESERVED=""
+}
+recreate_empty_target() {
+  move_new_data_aside
+  local m u g; read -r m u g <<<"$ORIGINAL_DIGEST"
+  mkdir -m "$m" -- "$TARGET" && chown "$u:$g" -- "$TARGET" && ROLLED_BACK=true
+}
+remove_created_dir() { rm -rf -- "$TARGET"; }
 
 # ------------------------------------------------------ start+verify
 create_container() {
@@ -592,15 +647,22 @@ start_container() {
   if [[ "$CONTAINER_WAS" == absent ]]; then
     log "creating container $P_ContainerName from $P_ContainerImage"
     create_container || fail failed "could not create container $P_ContainerName"
-    CREATED_CONTAINER=1
+    on_undo remove_created_container
     CONTAINER_ACTION=created
   else
     CONTAINER_ACTION=restarted
   fi
   docker start "$P_ContainerName" >/dev/null || fail failed "container $P_ContainerName did not start"
-  NEW_DATA_LIVE=1
+  if [[ "$CONTAINER_WAS" != absent ]]; then
+    on_undo stop_container_on_new_data
+    [[ "$CONTAINER_WAS" != running ]] || on_undo_at_end restart_container
+  fi
   STARTED_AS="$(docker inspect -f "$(gotpl '<%.State.StartedAt%> <%.RestartCount%>')" "$P_ContainerName" 2>/dev/null || :)"
 }
+
+# Undos of start_container.
+remove_created_container() { docker rm -f "$P_ContainerName" >/dev/null 2>&1; }
+stop_container_on_new_data() { docker stop --time 30 "$P_ContainerName" >/dev/null 2>&1; }
 
 # A database can answer once and crash a moment later (a bad page read at
 # startup, an OOM kill): it must still be the same running container, not
@@ -655,55 +717,23 @@ drill_cleanup() {
   [[ "$P_Mode" == drill ]] || return 0
   phase cleanup
   docker rm -f "$P_ContainerName" >/dev/null || fail failed "drill cleanup: could not remove container $P_ContainerName"
-  CREATED_CONTAINER=0
+  drop_undo remove_created_container
   docker volume rm -f "$TARGET" >/dev/null || fail failed "drill cleanup: could not remove volume $TARGET"
-  CREATED_TARGET=0
+  drop_undo remove_created_volume
   log "drill cleaned up: container $P_ContainerName and volume $TARGET removed"
 }
 
 # ----------------------------------------------------- cleanup
+# Removes any helper still running, then unwinds the compensation stack: every change
+# this run made is undone, newest first, and the database comes back last.
 rollback() {
   set +e
   log "rolling back ($ERROR)"
   local -a ids=()
   mapfile -t ids < <(docker ps -aq --filter "label=lifeboat.restore-id=$P_RestoreId" --filter label=lifeboat.role=helper)
   (( ${#ids[@]} == 0 )) || docker rm -f "${ids[@]}" >/dev/null 2>&1
-  if [[ "$CREATED_CONTAINER" == 1 ]]; then
-    docker rm -f "$P_ContainerName" >/dev/null 2>&1
-  elif [[ "$NEW_DATA_LIVE" == 1 ]]; then
-    docker stop --time 30 "$P_ContainerName" >/dev/null 2>&1
-  fi
-  if [[ "$TARGET_KIND" == volume ]]; then
-    [[ "$CREATED_TARGET" == 1 ]] && docker volume rm -f "$TARGET" >/dev/null
-    [[ "$FILLED_EMPTY_TARGET" == 1 ]] && helper --mount "$(mnt volume "$TARGET" /data)" -- wipe
-    if [[ "$SWAPPED" == 1 ]]; then
-      helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
-        && helper --mount "$(mnt volume "$PRESERVED" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
-        && [[ "$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
-        && ROLLED_BACK=true
-      [[ "$ROLLED_BACK" == true ]] || ERROR+="; ROLLBACK FAILED: the previous data is safe in volume $PRESERVED"
-    elif [[ -n "$PRESERVED" ]]; then
-      docker volume rm -f "$PRESERVED" >/dev/null; PRESERVED=""  # target never changed: the copy is redundant
-    fi
-    [[ -n "$STAGE" ]] && docker volume rm -f "$STAGE" >/dev/null
-  else
-    [[ "$CREATED_TARGET" == 1 ]] && rm -rf -- "$TARGET"
-    if [[ "$SWAPPED" == 1 ]]; then
-      local failed_dir
-      failed_dir="$(dirname -- "$TARGET")/.lifeboat-failed-$P_RestoreId"
-      mv -T -- "$TARGET" "$failed_dir" && rm -rf -- "$failed_dir"
-      if [[ -n "$PRESERVED" ]]; then
-        mv -T -- "$PRESERVED" "$TARGET" && ROLLED_BACK=true && PRESERVED=""
-      else
-        local m u g; read -r m u g <<<"$ORIGINAL_DIGEST"
-        mkdir -m "$m" -- "$TARGET" && chown "$u:$g" -- "$TARGET" && ROLLED_BACK=true
-      fi
-    fi
-    [[ -n "$STAGE" ]] && rm -rf -- "$STAGE"
-  fi
-  if [[ "$STOPPED_CONTAINER" == 1 || "$NEW_DATA_LIVE" == 1 ]] && [[ "$CONTAINER_WAS" == running ]]; then
-    docker start "$P_ContainerName" >/dev/null 2>&1 || ERROR+="; could not restart $P_ContainerName"
-  fi
+  local i
+  for (( i = ${#UNDO[@]} - 1; i >= 0; i-- )); do "${UNDO[i]}"; done
   set -e
 }
 

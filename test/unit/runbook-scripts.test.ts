@@ -4,6 +4,8 @@
  * a sourced script from running. Each function is tested in the assembled script,
  * exactly as it deploys.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENTS, ROOT, type DocumentName } from '#core/paths.ts';
@@ -115,5 +117,36 @@ describe('the script files as written', () => {
     const { status, stdout } = sourced(file, 'json_str "$V"; printf "\\n%s" "${HELPER_SH%%$\'\\n\'*}"; declare -F _main >/dev/null', { V: 'x"y' });
     expect(status).toBe(0);
     expect(stdout).toBe('"x\\"y"\n# shellcheck shell=sh');
+  });
+});
+
+describe('rollback (the compensation stack the EXIT trap unwinds)', () => {
+  /** Docker is never reached: the helper-container sweep at the start of rollback finds none. */
+  const NO_DOCKER = 'docker() { :; }\n';
+
+  it('unwinds the undos newest first, the database restart last, without the dropped ones', () => {
+    const body = `${NO_DOCKER}P_RestoreId=t; a() { printf a; }; b() { printf b; }; c() { printf c; }; r() { printf r; }
+on_undo a; stop_like() { on_undo_at_end r; }; stop_like; on_undo b; on_undo_at_end r; drop_undo a; on_undo c
+rollback 2>/dev/null`;
+    expect(sourced(scripts['restore-volume'], body).stdout).toBe('cbr');
+  });
+
+  const bindRestore = (state: 'nonempty' | 'empty'): string => `${NO_DOCKER}set +e
+P_RestoreId=t1; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=${state}; CONTAINER_WAS=absent
+mkdir -m 0750 "$TARGET"; ${state === 'nonempty' ? 'printf old >"$TARGET/f"' : ':'}
+STAGE="$D/.lifeboat-stage-t1"; on_undo remove_stage; mkdir -m 0700 "$STAGE"; printf new >"$STAGE/f"
+swap 2>/dev/null
+printf '%s|' "$(cat "$TARGET/f")"
+rollback 2>/dev/null
+printf '%s|%s|%s|%s' "$(cat "$TARGET/f" 2>/dev/null)" "$(stat -c %a "$TARGET")" "$(ls -A "$D" | tr '\\n' ' ')" "$ROLLED_BACK"`;
+
+  it('a host directory that held data: the new data goes live, then the old directory is back as it was, nothing left beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
+    expect(sourced(scripts['restore-volume'], bindRestore('nonempty'), { D: d }).stdout).toBe('new|old|750|data |true');
+  });
+
+  it('an empty host directory: it is empty again with its old mode, nothing left beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
+    expect(sourced(scripts['restore-volume'], bindRestore('empty'), { D: d }).stdout).toBe('new||750|data |true');
   });
 });
