@@ -12,7 +12,7 @@ import { loadDocument } from '#core/runbooks/document.ts';
 import { LAMBDA_RUNTIME } from './runtime.ts';
 import { XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
 
-/** The documents as JSON (parsed from runbooks/*.yaml at synth), so bundles need no YAML parser. */
+/** The documents as JSON (assembled from runbooks/<name>/ at synth), so bundles need no YAML parser. */
 export function bundledDocumentsDir(dir = join(tmpdir(), 'lifeboat-documents')): string {
   mkdirSync(dir, { recursive: true });
   for (const name of DOCUMENTS) writeFileSync(join(dir, `${name}.json`), JSON.stringify(loadDocument(name)));
@@ -29,7 +29,7 @@ export interface LifeboatFunctionProps<Env extends Record<string, string>> {
   readonly handler?: string;
   /** Typed by the function's own zod env schema, so the compiler proves every variable is set. */
   readonly environment: Env;
-  /** Copy `runbooks/*.yaml` into the bundle (functions that load a document). @default false */
+  /** Copy the assembled documents (JSON) into the bundle (functions that load a document). @default false */
   readonly withRunbooks?: boolean;
   /** @default 30 seconds */
   readonly timeout?: Duration;
