@@ -12,16 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { ROOT } from '#core/paths.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
@@ -209,17 +207,16 @@ async function orchestration(s3: LocalS3): Promise<void> {
     for (const o of (await s3.client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'archives/' }))).Contents ?? []) {
       if (o.Key) await ingestCreated({ store, catalog }, o.Key, { decoded: true });
     }
-    const document = loadDocument('restore-volume');
     const INSTANCE = 'i-00000000000be4c4';
     let done: (() => void) | undefined;
-    const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+    const { service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: async (change) => {
-        await completeRestore({ catalog, runner }, change);
-        done?.();
-      },
+      helperImage: HELPER,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      onCompleted: () => done?.(),
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     const totals: number[] = [];
     const overheads: number[] = [];
     for (let i = 0; i < RUNS; i++) {

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
@@ -12,11 +12,11 @@ import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { TERMINAL_STATES, type RestoreRecord } from '#core/catalog/model.ts';
 import { cancelRestore, type CancelOutcome } from '#core/restore/cancel.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
-import { RestoreService, type RestorePlan, type StartedRestore } from '#core/restore/service.ts';
+import type { RestoreService, RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
@@ -162,17 +162,17 @@ export class LocalBackend implements Backend {
       dynamo = await startLocalDynamo({ path: join(options.home, 'catalog') });
       const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable(TABLE));
       const store = new S3ArchiveStore(s3.client, s3.bucket);
-      const document = loadDocument('restore-volume');
       const self: { backend?: LocalBackend } = {};
-      const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+      const { runner, service } = localRestore({
+        catalog,
+        store,
         instanceId: LOCAL_INSTANCE_ID,
-        // What EventBridge + the command-finished Lambda do in AWS.
-        onStatusChange: (change) => completeRestore({ catalog, runner }, change),
+        helperImage: options.helperImage,
+        policy: localPolicy(options),
         onStderr: (chunk) => {
           for (const m of chunk.matchAll(PHASE_LINE)) self.backend?.progress?.phase(m[1] ?? '');
         },
       });
-      const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage, policy: localPolicy(options) });
       self.backend = new LocalBackend(`local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`, options, s3, dynamo, catalog, release, runner, service);
       process.on('SIGUSR2', self.backend.onCancelRequest);
       return self.backend;

@@ -11,18 +11,17 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { ROOT } from '#core/paths.ts';
-import { completeRestore, describe } from '#core/restore/completion.ts';
+import { describe } from '#core/restore/completion.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
 import { startLocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3 } from '#core/local/s3.ts';
 
 const VOLUME = 'lifeboat-demo-pgdata';
@@ -104,17 +103,16 @@ async function main(): Promise<void> {
     say(`   docker volume inspect ${VOLUME}: ${spawnSync('docker', ['volume', 'inspect', VOLUME], { stdio: 'ignore' }).status === 0 ? 'still there?!' : 'no such volume'}`);
 
     say('4. Lifeboat restores the latest archive (restore service + restore-volume runbook on this Docker engine).');
-    const document = loadDocument('restore-volume');
     let finished: (() => void) | undefined;
     const done = new Promise<void>((resolve) => (finished = resolve));
-    const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+    const { service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: async (change) => {
-        await completeRestore({ catalog, runner }, change);
-        finished?.();
-      },
+      helperImage: HELPER,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      onCompleted: () => finished?.(),
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     const started = await service.start({ source: 'demo-host', volume: VOLUME, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'demo');
     say(`   restore ${started.restoreId} sent: ${started.plan.missingContainer}`);
     await done;

@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore, type ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { LockHeldError } from '#core/catalog/model.ts';
-import { completeRestore } from '#core/restore/completion.ts';
-import { RestoreService } from '#core/restore/service.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, localApi, routeEvent } from '../support/api.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { HELPER_IMAGE, POSTGRES_IMAGE, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumesWithLabel } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
@@ -63,12 +61,9 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
       presignGet: () => Promise.resolve(slowUrl),
     };
     await ingestCreated({ store, catalog }, key);
-    const document = loadDocument('restore-volume');
-    runner = new LocalCommandRunner(document, {
-      instanceId: INSTANCE,
-      onStatusChange: (change) => completeRestore({ catalog, runner }, change),
-    });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER_IMAGE });
+    const local = localRestore({ catalog, store, instanceId: INSTANCE, helperImage: HELPER_IMAGE });
+    runner = local.runner;
+    const service = local.service;
     api = await localApi(service, catalog, dynamo, runner);
     // The target: the database container defined, its volume empty (a replacement host).
     await docker('create', '--name', db, '--network', 'none', '--mount', `type=volume,src=${volume},dst=/var/lib/postgresql/data`, POSTGRES_IMAGE);

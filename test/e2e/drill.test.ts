@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
 import type { DrillRequest } from '#core/restore/request.ts';
-import { RestoreService } from '#core/restore/service.ts';
+import type { RestoreService } from '#core/restore/service.ts';
 import { RestorePolicy } from '#core/policy.ts';
 import { HELPER_IMAGE, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
@@ -36,21 +36,19 @@ describe('restore drills on real Docker', () => {
     dynamo = await startLocalDynamo();
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     store = new S3ArchiveStore(s3.client, s3.bucket);
-    runner = new LocalCommandRunner(restoreDocument, {
+    ({ runner, service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: (change) =>
-        completeRestore(
-          {
-            catalog,
-            runner,
-            notifier: { restoreFinished: (n) => { notifications.push(n); return Promise.resolve(); } },
-            metrics: { restoreFinished: () => undefined, drillFinished: (v) => drilled.push(v) },
-          },
-          change,
-        ),
-    });
-    // The operator allows the test's database image (the manifest names it; the allowlist decides).
-    service = new RestoreService({ catalog, store, runner, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
+      document: restoreDocument,
+      helperImage: HELPER_IMAGE,
+      // The operator allows the test's database image (the manifest names it; the allowlist decides).
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      completion: {
+        notifier: { restoreFinished: (n) => { notifications.push(n); return Promise.resolve(); } },
+        metrics: { restoreFinished: () => undefined, drillFinished: (v) => drilled.push(v) },
+      },
+    }));
 
     // Production: a running database on a named volume, backed up by Lifeboat.
     await initPostgresVolume(volume);

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
-import { completeRestore, type CompletionOutcome } from '#core/restore/completion.ts';
-import { RestoreService } from '#core/restore/service.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
+import type { CompletionOutcome } from '#core/restore/completion.ts';
 import { apiEvent, localApi } from '../support/api.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import {
   HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName,
@@ -42,13 +41,9 @@ describe('the service chain on real Docker', () => {
     dir = await mkdtemp(join(tmpdir(), 'lifeboat-chain-'));
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     const store = new S3ArchiveStore(s3.client, s3.bucket);
-    const document = loadDocument('restore-volume');
-    runner = new LocalCommandRunner(document, {
-      instanceId: INSTANCE,
-      // The completion event, as EventBridge would deliver it.
-      onStatusChange: async (change) => completions.push(await completeRestore({ catalog, runner }, change)),
-    });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER_IMAGE });
+    const local = localRestore({ catalog, store, instanceId: INSTANCE, helperImage: HELPER_IMAGE, onCompleted: (outcome) => completions.push(outcome) });
+    runner = local.runner;
+    const service = local.service;
     api = await localApi(service, catalog, dynamo);
 
     rows = await stoppedDatabase(source, sourceDb, 4000);

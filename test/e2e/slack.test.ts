@@ -1,18 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { Notifiers, SlackNotifier, postToSlack } from '#core/adapters/slack.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import type { CommandRunner } from '#core/restore/ports.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { RestoreService } from '#core/restore/service.ts';
 import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
 import { slackSignature } from '#core/slack/signature.ts';
@@ -65,24 +64,31 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port.toString()}`;
     const responseUrlPattern = new RegExp(`^${hookBase}/`);
 
-    runner = new LocalCommandRunner(restoreDocument, {
-      instanceId: INSTANCE,
-      onStatusChange: (change) => completeRestore({ catalog, runner, notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) }, change),
-    });
     // The runner, counting what reaches the host.
-    const counting: CommandRunner = {
-      sendRestore: (r) => { sends++; return runner.sendRestore(r); },
-      invocationOutput: (commandId) => runner.invocationOutput(commandId),
-      cancel: (commandId) => runner.cancel(commandId),
-      commandFor: (restoreId) => runner.commandFor(restoreId),
-    };
-    const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
+    const counting = (inner: LocalCommandRunner): CommandRunner => ({
+      sendRestore: (r) => { sends++; return inner.sendRestore(r); },
+      invocationOutput: (commandId) => inner.invocationOutput(commandId),
+      cancel: (commandId) => inner.cancel(commandId),
+      commandFor: (restoreId) => inner.commandFor(restoreId),
+    });
+    const local = localRestore({
+      catalog,
+      store,
+      instanceId: INSTANCE,
+      document: restoreDocument,
+      helperImage: HELPER_IMAGE,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      completion: { notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) },
+      serviceRunner: counting,
+    });
+    runner = local.runner;
+    const service = local.service;
     deps = {
       service,
       catalog,
       access: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'], sources: { U0ALICE: ['chat-host'], U0BOB: ['*'] } },
       plans: new DynamoDbSlackStore(dynamo.doc, table),
-      cancel: (id, requestedBy) => cancelRestore({ catalog, runner: counting }, id, requestedBy),
+      cancel: (id, requestedBy) => cancelRestore({ catalog, runner: counting(runner) }, id, requestedBy),
       signingSecret: () => Promise.resolve(SECRET),
       responseUrlPattern,
       enqueue: (w) => { queue.push(w); return Promise.resolve(); },
