@@ -4,7 +4,8 @@
  * Every comparison runs side by side in this one run, on the same data, alternating
  * the contenders, median of --runs (≥ 3 outside smoke mode); results are ratios
  * against a baseline measured here, because this machine is shared and noisy.
- * Writes bench/results.json (or --out) and prints a table.
+ * Writes bench/results.json (or --out) and prints a table; a full run into
+ * bench/results.json also rewrites the table in docs/benchmarks.md (bench/table.ts).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
 import { bundleEnv, synthBundles } from '../test/support/bundles.ts';
-import { updateReadme } from './readme.ts';
+import { updateBenchPage } from './table.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
 const { values: args } = parseArgs({
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
   mkdirSync(join(args.out, '..'), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(table(out.results));
-  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateReadme();
+  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateBenchPage();
 }
 
 export function table(rs: readonly BenchResult[]): string {

@@ -3,7 +3,7 @@ import { LockHeldError } from '#core/catalog/model.ts';
 import { ClientError } from '#core/restore/errors.ts';
 import { ParameterError } from '#core/runbooks/parameters.ts';
 
-/** Exit codes, documented in the README and `lifeboat --help`. */
+/** Exit codes, documented in docs/cli.md and `lifeboat --help`. */
 export const EXIT = {
   ok: 0,
   /** The restore or backup ran and failed (or was refused by the host); the host is as it was. */

@@ -1,6 +1,6 @@
 /**
- * The README's benchmark table, generated from bench/results.json (`npm run bench`
- * rewrites it; a unit test checks the two agree).
+ * The benchmark table in docs/benchmarks.md, generated from bench/results.json
+ * (`npm run bench` rewrites it; a unit test checks the two agree).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,11 +64,21 @@ export function benchTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
-export function updateReadme(resultsPath = join(ROOT, 'bench/results.json'), readmePath = join(ROOT, 'README.md')): void {
+/** The page that carries the generated table. */
+export const BENCH_PAGE = join(ROOT, 'docs/benchmarks.md');
+
+/** The generated section of a page: the text between START and END. */
+export function tableSection(page: string): string | undefined {
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
+  return a < 0 || b < a ? undefined : page.slice(a + START.length, b).trim();
+}
+
+/** Rewrites the table in docs/benchmarks.md from bench/results.json. */
+export function updateBenchPage(resultsPath = join(ROOT, 'bench/results.json'), pagePath = BENCH_PAGE): void {
   const results = BenchResults.parse(JSON.parse(readFileSync(resultsPath, 'utf8')));
-  const readme = readFileSync(readmePath, 'utf8');
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} section`);
-  writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${benchTable(results)}\n${readme.slice(b)}`);
+  const page = readFileSync(pagePath, 'utf8');
+  if (tableSection(page) === undefined) throw new Error(`${pagePath} has no ${START} … ${END} section`);
+  const a = page.indexOf(START);
+  writeFileSync(pagePath, `${page.slice(0, a + START.length)}\n${benchTable(results)}\n${page.slice(page.indexOf(END))}`);
 }
