@@ -62,7 +62,16 @@ export type VolumeSettings = z.infer<typeof VolumeSettings>;
  */
 export const RestorePolicy = z.strictObject({
   /** Images a recreated or drill container may run: repositories, prefixes ending in `/`, or pinned digests. @default none */
-  allowedImages: z.array(z.string().regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })).max(100).default([]),
+  allowedImages: z
+    .array(
+      z
+        .string()
+        .regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })
+        // A tag would be ignored (tags move): pin with a digest instead.
+        .refine((e) => !/:[^/@]*$/.test(e.split('@')[0] ?? ''), { error: 'must name a repository without a tag (tags move: pin with @sha256:<digest> instead)' }),
+    )
+    .max(100)
+    .default([]),
   volumes: z.array(VolumeSettings).max(500).default([]),
 });
 export type RestorePolicy = z.infer<typeof RestorePolicy>;

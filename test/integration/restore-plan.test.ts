@@ -103,6 +103,17 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(parsed.error?.issues[0]?.message).toContain(says);
   });
 
+  it('a request may only choose the local driver: a plugin driver (whose options the host cannot check) comes only from the protect config', async () => {
+    await expect(service().plan(request({ volumeDriver: 'local-persist', volumeDriverOpts: { mountpoint: '/root/.ssh' } }))).rejects.toThrow(/volumeDriver: a request may only use the local driver/);
+    const configured = await service({ volumes: [{ source: 'db1', volume: 'pgdata', volumeDriver: 'rexray/ebs' }] }).plan(request());
+    expect(configured.parameters.VolumeDriver).toBe('rexray/ebs');
+  });
+
+  it('an allowlist entry with a tag is refused (tags move): repositories or pinned digests only', () => {
+    expect(RestorePolicy.safeParse({ allowedImages: ['postgres:16'] }).error?.issues[0]?.message).toContain('without a tag');
+    expect(RestorePolicy.safeParse({ allowedImages: ['localhost:5000/pg', `pg@sha256:${'a'.repeat(64)}`] }).success).toBe(true);
+  });
+
   it('an image outside the allowlist is never sent to the host: the container must already exist', async () => {
     const plan = await service({ allowedImages: ['postgres'] }).plan(request());
     expect(plan.parameters.ContainerImage).toBe('');
