@@ -11,7 +11,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RUNBOOKS_DIR = process.env.LIFEBOAT_RUNBOOKS_DIR ?? join(ROOT, 'runbooks');
 
 /** Names of Lifeboat's Command documents (file `runbooks/<name>.yaml`). */
-export const DOCUMENTS = ['restore-volume', 'backup-volume'] as const;
+export const DOCUMENTS = ['restore-volume', 'backup-volume', 'cancel-restore'] as const;
 export type DocumentName = (typeof DOCUMENTS)[number];
 
 export const documentPath = (name: DocumentName): string => join(RUNBOOKS_DIR, `${name}.yaml`);
