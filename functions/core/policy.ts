@@ -117,6 +117,17 @@ export function imageAllowed(policy: Pick<RestorePolicy, 'allowedImages'>, image
 export const settingsFor = (policy: RestorePolicy, source: string, volume: string): VolumeSettings | undefined =>
   policy.volumes.find((v) => v.source === source && v.volume === volume);
 
+/**
+ * Driver options as plans and records show them: credentials inside `o=` (a CIFS
+ * `password=`, `credentials=` file, anything named secret or token) replaced by `***`.
+ */
+export function redactDriverOpts(opts: Readonly<Record<string, string>>): Record<string, string> {
+  const secret = /^(pass(word)?|credentials|.*secret.*|.*token.*)$/i;
+  return Object.fromEntries(
+    Object.entries(opts).map(([k, v]) => [k, secret.test(k) ? '***' : v.split(',').map((part) => (secret.test(part.split('=')[0] ?? '') && part.includes('=') ? `${part.split('=')[0] ?? ''}=***` : part)).join(',')]),
+  );
+}
+
 /** `{type: nfs, o: …}` → `type=nfs o=…`, the restore document's VolumeDriverOpts. */
 export const driverOptsParameter = (opts: Readonly<Record<string, string>> | undefined): string =>
   Object.entries(opts ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');

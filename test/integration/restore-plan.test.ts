@@ -90,6 +90,15 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(fromRequest.parameters.VolumeDriverOpts).toBe('type=tmpfs device=tmpfs o=size=64m');
   });
 
+  it('credentials in driver options (a CIFS password) are never shown in a plan, whoever wrote them', async () => {
+    const policy = { volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'cifs', device: '//fs/pg', o: 'username=pg,password=hunter2,vers=3.0' } }] };
+    const plan = await service(policy).plan(request());
+    expect(plan.volumeCreation.used.driverOpts).toEqual({ type: 'cifs', device: '//fs/pg', o: 'username=pg,password=***,vers=3.0' });
+    expect(plan.parameters.VolumeDriverOpts).toContain('password=hunter2'); // the host still gets them
+    const shown = JSON.stringify({ ...plan, parameters: undefined });
+    expect(shown).not.toContain('hunter2');
+  });
+
   it.each([
     [{ type: 'ext4', device: '/dev/nvme0n1p1' }, 'type=ext4'],
     [{ type: 'nfs', device: '/dev/sda1' }, 'names a host device'],

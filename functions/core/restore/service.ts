@@ -3,7 +3,7 @@ import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
 import { UnsafeSpecError, recordedVolumeDriver, recreateParameters, type RecreateParameters } from '../manifest.ts';
-import { RestorePolicy, driverOptsParameter, imageAllowed, settingsFor } from '../policy.ts';
+import { RestorePolicy, driverOptsParameter, imageAllowed, redactDriverOpts, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
@@ -172,7 +172,7 @@ export class RestoreService {
     }
     return {
       parameters: { VolumeDriver: driver === 'local' ? '' : driver, VolumeDriverOpts: driverOptsParameter(chosen.driverOpts) },
-      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: chosen.driverOpts ?? {}, from: chosen.from } },
+      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: redactDriverOpts(chosen.driverOpts ?? {}), from: chosen.from } },
     };
   }
 
