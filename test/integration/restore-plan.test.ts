@@ -118,6 +118,19 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(configured.parameters.VolumeDriver).toBe('rexray/ebs');
   });
 
+  it.each([
+    "select encode(pg_read_binary_file(concat(chr(47),'proc',chr(47),'1',chr(47),'environ')),'escape')",
+    "select query_to_xml('select 1',true,true,'')",
+    "select current_setting('data_directory')",
+    'SELECT PG_LS_DIR(chr(47))',
+    'select lo_get(1)',
+  ])('a verify query that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (verifyQuery) => {
+    const parsed = DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery });
+    expect(parsed.error?.issues[0]?.path).toEqual(['verifyQuery']);
+    expect(parsed.error?.issues[0]?.message).toContain('may not name server-file');
+    expect(DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery: 'select count(*) from orders' }).success).toBe(true);
+  });
+
   it('an allowlist entry with a tag is refused (tags move): repositories or pinned digests only', () => {
     expect(RestorePolicy.safeParse({ allowedImages: ['postgres:16'] }).error?.issues[0]?.message).toContain('without a tag');
     expect(RestorePolicy.safeParse({ allowedImages: ['localhost:5000/pg', `pg@sha256:${'a'.repeat(64)}`] }).success).toBe(true);
