@@ -102,6 +102,7 @@ export class LifeboatStack extends Stack {
     })();
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
+    const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
     this.bucket = new ArchiveBucket(this, 'Archives', { existingBucketName: config.existingBucketName, objectLockDays: config.objectLockDays });
     this.tables = new CatalogTables(this, 'Tables');
     this.notifications = new Notifications(this, 'Notifications');
@@ -112,6 +113,7 @@ export class LifeboatStack extends Stack {
       table: this.tables.catalog,
       idempotencyTable: this.tables.idempotency,
       restoreDocumentName,
+      cancelDocumentName,
       outputLogGroup,
       helperImage: config.helperImage,
       instanceTag: config.instanceTag,
@@ -139,6 +141,7 @@ export class LifeboatStack extends Stack {
         bucket: this.bucket.bucket,
         table: this.tables.catalog,
         restoreDocumentName,
+        cancelDocumentName,
         outputLogGroup,
         helperImage: config.helperImage,
         instanceTag: config.instanceTag,

@@ -21,6 +21,8 @@ export interface RestoreApiProps {
   readonly table: TableV2;
   readonly idempotencyTable: TableV2;
   readonly restoreDocumentName: string;
+  /** The cancel-restore document (asks a running restore to stop so that it puts the host back). */
+  readonly cancelDocumentName: string;
   readonly outputLogGroup: LogGroup;
   /** Helper image present on target hosts. */
   readonly helperImage: string;
@@ -78,8 +80,13 @@ export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, p
  * before recording it. Neither has resource-level permissions; the function only ever
  * names command ids taken from Lifeboat's own restore records.
  */
-export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>): void {
+export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>, props: { readonly cancelDocumentName: string }): void {
   fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:CancelCommand', 'ssm:ListCommandInvocations'], resources: ['*'] }));
+  // A running restore is stopped by the cancel-restore document (TERM: its trap puts the host back);
+  // the instances it may go to are those grantSendRestore names (the Lifeboat tag).
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['ssm:SendCommand'], resources: [Stack.of(fn).formatArn({ service: 'ssm', resource: 'document', resourceName: props.cancelDocumentName })] }),
+  );
   acknowledgeNag(
     fn,
     'ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat\'s restore records.',
@@ -100,6 +107,7 @@ export class RestoreApi extends Construct {
       IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
+      CANCEL_DOCUMENT_NAME: props.cancelDocumentName,
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       HELPER_IMAGE: props.helperImage,
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
@@ -112,7 +120,7 @@ export class RestoreApi extends Construct {
     props.idempotencyTable.grantReadWriteData(fn);
     readArchives(fn, props.bucket, prefix);
     grantSendRestore(fn, props);
-    grantCancelRestore(fn);
+    grantCancelRestore(fn, props);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
     this.api = new RestApi(this, 'Api', {

@@ -69,6 +69,8 @@ export interface SlackProps {
   readonly bucket: IBucket;
   readonly table: TableV2;
   readonly restoreDocumentName: string;
+  /** The cancel-restore document (Slack `cancel <id>`). */
+  readonly cancelDocumentName: string;
   readonly outputLogGroup: LogGroup;
   readonly helperImage: string;
   readonly instanceTag: { readonly key: string; readonly value: string };
@@ -111,6 +113,7 @@ export class Slack extends Construct {
       TABLE_NAME: props.table.tableName,
       BUCKET_NAME: props.bucket.bucketName,
       RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
+      CANCEL_DOCUMENT_NAME: props.cancelDocumentName,
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       HELPER_IMAGE: props.helperImage,
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
@@ -133,7 +136,7 @@ export class Slack extends Construct {
     }
     queue.grantSendMessages(this.function);
     // `cancel <id>` runs in the worker.
-    grantCancelRestore(this.worker);
+    grantCancelRestore(this.worker, props);
     this.worker.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     const slack = props.api.root.addResource('slack');

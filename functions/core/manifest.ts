@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { redactDriverOpts } from './policy.ts';
 
 /** The database container's spec as `backup-volume` records it (env NAMES only). */
 export const ContainerSpec = z.object({
@@ -92,7 +93,7 @@ const NO_NETWORK_CHANGE = new Set(['default', 'bridge', '']);
 /** What the manifest recorded about the volume's driver (shown in plans, never used). */
 export function recordedVolumeDriver(manifest: ArchiveManifest | undefined): { driver: string; driverOpts: Record<string, string> } | null {
   if (!manifest?.volume) return null;
-  return { driver: manifest.volume.driver, driverOpts: manifest.volume.driverOpts ?? {} };
+  return { driver: manifest.volume.driver, driverOpts: redactDriverOpts(manifest.volume.driverOpts ?? {}) };
 }
 
 export function recreateParameters(manifest: ArchiveManifest): RecreateParameters {

@@ -14,7 +14,7 @@ export const RUNBOOKS_DIR = process.env.LIFEBOAT_RUNBOOKS_DIR ?? join(ROOT, 'run
  * Names of Lifeboat's Command documents: folder `runbooks/<name>/` with the document
  * `<name>.yaml` (parameters, step) and its script `<name>.sh`; shared bash in `runbooks/lib/`.
  */
-export const DOCUMENTS = ['restore-volume', 'backup-volume'] as const;
+export const DOCUMENTS = ['restore-volume', 'backup-volume', 'cancel-restore'] as const;
 export type DocumentName = (typeof DOCUMENTS)[number];
 
 /** The document's YAML (its step's script file sits beside it). */

@@ -62,7 +62,16 @@ export type VolumeSettings = z.infer<typeof VolumeSettings>;
  */
 export const RestorePolicy = z.strictObject({
   /** Images a recreated or drill container may run: repositories, prefixes ending in `/`, or pinned digests. @default none */
-  allowedImages: z.array(z.string().regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })).max(100).default([]),
+  allowedImages: z
+    .array(
+      z
+        .string()
+        .regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })
+        // A tag would be ignored (tags move): pin with a digest instead.
+        .refine((e) => !/:[^/@]*$/.test(e.split('@')[0] ?? ''), { error: 'must name a repository without a tag (tags move: pin with @sha256:<digest> instead)' }),
+    )
+    .max(100)
+    .default([]),
   volumes: z.array(VolumeSettings).max(500).default([]),
 });
 export type RestorePolicy = z.infer<typeof RestorePolicy>;
@@ -107,6 +116,17 @@ export function imageAllowed(policy: Pick<RestorePolicy, 'allowedImages'>, image
 
 export const settingsFor = (policy: RestorePolicy, source: string, volume: string): VolumeSettings | undefined =>
   policy.volumes.find((v) => v.source === source && v.volume === volume);
+
+/**
+ * Driver options as plans and records show them: credentials inside `o=` (a CIFS
+ * `password=`, `credentials=` file, anything named secret or token) replaced by `***`.
+ */
+export function redactDriverOpts(opts: Readonly<Record<string, string>>): Record<string, string> {
+  const secret = /^(pass(word)?|credentials|.*secret.*|.*token.*)$/i;
+  return Object.fromEntries(
+    Object.entries(opts).map(([k, v]) => [k, secret.test(k) ? '***' : v.split(',').map((part) => (secret.test(part.split('=')[0] ?? '') && part.includes('=') ? `${part.split('=')[0] ?? ''}=***` : part)).join(',')]),
+  );
+}
 
 /** `{type: nfs, o: …}` → `type=nfs o=…`, the restore document's VolumeDriverOpts. */
 export const driverOptsParameter = (opts: Readonly<Record<string, string>> | undefined): string =>

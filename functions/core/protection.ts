@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import type { Catalog } from './catalog/model.ts';
 import { IMAGE_PATTERN, RestorePolicy, VolumeCreation } from './policy.ts';
-import { DrillRequest, INSTANCE_ID_PATTERN, VERIFY_QUERY_PATTERN } from './restore/request.ts';
+import { DrillRequest, INSTANCE_ID_PATTERN, VerifyQuery } from './restore/request.ts';
 
 const TAG_PART = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
 /** EventBridge Scheduler expressions: cron(6 fields) or rate(n unit). */
@@ -32,7 +32,7 @@ export const ProtectionPolicy = z.strictObject({
   verify: z
     .strictObject({
       /** A read-only SELECT, e.g. "select count(*) from orders". */
-      query: z.string().regex(VERIFY_QUERY_PATTERN, { error: "must be one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'" }).optional(),
+      query: VerifyQuery.optional(),
       /** The drill fails unless the query's first line is a number at least this big. */
       expectMinimum: z.number().int().nonnegative().optional(),
     })
@@ -52,7 +52,7 @@ export const ScheduledDrill = z.strictObject({
   source: z.string().regex(SOURCE_PATTERN),
   volume: z.string().regex(VOLUME_PATTERN),
   drillHost: DrillHost,
-  verifyQuery: z.string().regex(VERIFY_QUERY_PATTERN).optional(),
+  verifyQuery: VerifyQuery.optional(),
   expectMinimum: z.number().int().nonnegative().optional(),
 });
 export type ScheduledDrill = z.infer<typeof ScheduledDrill>;

@@ -6,6 +6,8 @@ export const RestoreApiEnv = z.object({
   IDEMPOTENCY_TABLE_NAME: z.string().min(3),
   BUCKET_NAME: z.string().min(3),
   RESTORE_DOCUMENT_NAME: z.string().min(3),
+  /** The cancel-restore document: a running restore is stopped with TERM so that it puts the host back. */
+  CANCEL_DOCUMENT_NAME: z.string().min(3),
   OUTPUT_LOG_GROUP: z.string().min(1),
   HELPER_IMAGE: z.string().min(1),
   LIFEBOAT_RUNBOOKS_DIR: z.string().startsWith('/'),

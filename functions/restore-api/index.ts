@@ -27,7 +27,7 @@ const started = (mode: 'restore' | 'drill'): void => {
   metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
-const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, cancelDocumentName: env.CANCEL_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
 const service = new RestoreService(
   { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
   { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },

@@ -14,6 +14,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 # shellcheck source=../lib/host.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../lib/sourced.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 
 # The helper container's script (helper.sh beside this file), inlined as a heredoc at assembly.
 read -r -d '' HELPER_SH <"$(dirname -- "${BASH_SOURCE[0]}")/helper.sh" || :  # read returns 1 at EOF by design
@@ -280,6 +282,11 @@ prune_risk() {
   done
   PRUNE_RUNNING="$(json_list "${risky[@]}")"
   PRUNE_UNREFERENCED="$(json_list "${unref[@]}")"
+}
+
+interrupted() {
+  [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (SSM timeout or cancel) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
+  exit 130
 }
 
 on_exit() {

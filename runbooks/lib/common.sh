@@ -36,14 +36,3 @@ fail() {
   [[ "$1" == refused ]] && OUTCOME=refused
   exit 1
 }
-
-interrupted() {
-  [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (SSM timeout or cancel) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
-  exit 130
-}
-
-# Whether the file is being sourced (tests of single functions) rather than run,
-# as docker-library's entrypoints check it.
-_is_sourced() {
-  [[ "${#FUNCNAME[@]}" -ge 2 && "${FUNCNAME[0]}" == _is_sourced && "${FUNCNAME[1]}" == source ]]
-}

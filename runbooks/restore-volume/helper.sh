@@ -26,7 +26,11 @@ need_tools() {
 case "$op" in
 probe)
   # Entries at the top, then free KiB on the filesystem behind /data.
-  printf '%s %s\n' "$(find /data -mindepth 1 -maxdepth 1 | wc -l)" "$(df -Pk /data | awk 'NR == 2 { print $4 }')"
+  # Assignments, so that a find or df that fails (an unlistable export) fails the probe
+  # instead of reading as "0 entries": empty is only ever what was actually listed.
+  n="$(find /data -mindepth 1 -maxdepth 1 | wc -l)"
+  free="$(df -Pk /data | awk 'NR == 2 { print $4 }')"
+  printf '%s %s\n' "$n" "$free"
   ;;
 usage)
   du -sk /data | cut -f1

@@ -15,6 +15,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 # shellcheck source=../lib/host.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../lib/sourced.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 
 # ---------------------------------------------------------------- helper
 # The helper container's script (helper.sh beside this file: busybox sh + GNU tar
@@ -23,6 +25,8 @@ read -r -d '' HELPER_SH <"$(dirname -- "${BASH_SOURCE[0]}")/helper.sh" || :  # r
 
 # ------------------------------------------------------------- state
 RESULT_PRINTED=0
+PID_FILE=""
+WATCHDOG_PID=""
 OUTCOME=failed
 FAILED_PHASE=""
 ERROR=""
@@ -87,6 +91,10 @@ DRILL_NAME='^lifeboat-drill-[a-z0-9-]{1,60}$'
 load_params() {
   read_params
   check_host_path "choose a data directory such as /srv/... or /data/..."
+  # Read-only is not enough: the check runs as the superuser, who reads server files.
+  # The same denylist as the service's (UNSAFE_QUERY_PATTERN).
+  [[ ! "${P_VerifyQuery,,}" =~ (pg_|lo_|_to_xml|current_setting|set_config|dblink) ]] \
+    || fail refused "VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)"
   [[ "$P_ContainerNetwork" != host ]] || fail refused "ContainerNetwork host would widen the container's privileges; use a bridge network"
   if [[ "$P_Mode" == drill ]]; then
     # A drill may only create and then remove things of its own.
@@ -343,7 +351,7 @@ check_free_space() {
 check_created_volume() {
   local n free probe
   probe="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- probe 2>"$WORK/probe.err")" \
-    || fail failed "the new volume $TARGET cannot be mounted (VolumeDriverOpts $P_VolumeDriverOpts): $(grep -v '^$' "$WORK/probe.err" | tail -n 1 | head -c 300)"
+    || fail failed "the new volume $TARGET cannot be mounted with its driver options: $(grep -v '^$' "$WORK/probe.err" | tail -n 1 | sed 's/\(pass\(word\)\{0,1\}\|credentials\)=[^,]*/\1=***/g' | head -c 300)"
   read -r n free <<<"$probe"
   if [[ "$n" != 0 ]]; then
     if [[ -n "$P_VolumeDriver" && "$P_VolumeDriver" != local ]]; then
@@ -351,7 +359,7 @@ check_created_volume() {
       rm -f -- "$MARKER"; MARKER=""
       fail refused "volume $TARGET was created on storage that already holds data ($n entries); nothing was written to it. It is left as it is (driver $P_VolumeDriver): check what it points at"
     fi
-    fail refused "volume $TARGET was created on storage that already holds data ($n entries; VolumeDriverOpts $P_VolumeDriverOpts); nothing was written to it and the volume was removed (the storage itself is untouched)"
+    fail refused "volume $TARGET was created on storage that already holds data ($n entries); nothing was written to it and the volume was removed (the storage itself is untouched)"
   fi
   if [[ -n "$P_ExpectedUncompressedBytes" ]]; then need_space "volume $TARGET" "$free" "$(kib "$(limit_bytes)")"; fi
 }
@@ -698,7 +706,7 @@ verify() {
     local query="${P_VerifyQuery:-select 1}"
     out="$(docker exec -e PGOPTIONS='-c default_transaction_read_only=on' "$P_ContainerName" \
       psql -h /var/run/postgresql -U "$P_VerifyUser" -d postgres -v ON_ERROR_STOP=1 -XAtq -c "$query" 2>&1)" \
-      || fail failed "verification query failed: $(printf '%s' "$out" | head -c 400)"
+      || { log "verification query failed: $out"; fail failed "verification query failed (its error is in the command output)"; }
     VERIFY_OUTPUT="$(printf '%s\n' "$out" | head -n 1 | head -c 200)"
     log "database answers: $VERIFY_OUTPUT"
   fi
@@ -737,9 +745,16 @@ rollback() {
   set -e
 }
 
+# The TERM of the cancel-restore document or of the watchdog (or an INT): the EXIT trap rolls back.
+interrupted() {
+  [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
+  exit 130
+}
+
 on_exit() {
   local rc=$?
   trap - EXIT
+  [[ -z "$WATCHDOG_PID" ]] || kill "$WATCHDOG_PID" 2>/dev/null || :  # it may have fired already
   if [[ "$OUTCOME" != succeeded ]]; then
     [[ -n "$ERROR" ]] || { ERROR="unexpected error (exit $rc) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
     [[ -n "${P_RestoreId:-}" ]] && rollback
@@ -749,9 +764,26 @@ on_exit() {
   # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
   [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
   [[ -n "$WORK" ]] && rm -rf -- "$WORK"
+  [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"
   [[ "$RESULT_PRINTED" == 1 ]] || print_result
   [[ "$OUTCOME" == succeeded ]] && exit 0
   exit 1
+}
+
+# Names this run for the cancel-restore document (SSM's own cancel is a SIGKILL:
+# no trap would run). In take_host_lock's root-only directory, removed at exit.
+name_run() {
+  PID_FILE="/run/lifeboat/run-$P_RestoreId.pid"
+  printf '%s\n' "$$" >"$PID_FILE"
+}
+
+# SSM kills the command with SIGKILL at its timeout (7200 s, the step's timeoutSeconds):
+# no trap would run. This stops the run with TERM 5 minutes before, so it puts the
+# host back and reports, within the command's time.
+start_watchdog() {
+  # The sleep holds none of the run's output pipes (a runner waits for them to close).
+  { sleep "$(( 7200 - 300 ))" >/dev/null 2>&1; log "the command's time is nearly up: stopping and putting the host back"; kill -TERM "$$"; } &
+  WATCHDOG_PID=$!
 }
 
 _main() {
@@ -760,6 +792,8 @@ _main() {
   trap 'interrupted' INT TERM
   load_params
   take_host_lock
+  name_run
+  start_watchdog
   WORK="$(mktemp -d)"
   preflight
   restore_data

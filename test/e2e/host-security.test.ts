@@ -60,6 +60,14 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     expect(await volumeExists(volume)).toBe(false);
   });
 
+  it('a verify query naming server-file functions is refused on the host too, before anything is created', async () => {
+    const volume = uniqueName('vq');
+    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, VerifyQuery: "select pg_read_file('x')" });
+    expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
+    expect(outcome.result?.error).toContain('VerifyQuery may not name server-file');
+    expect(await volumeExists(volume)).toBe(false);
+  });
+
   it('a device node outside /dev named as the device is refused before anything is created', async () => {
     const node = join(dir, 'disguised-disk');
     await run('mknod', [node, 'b', '7', '0']);

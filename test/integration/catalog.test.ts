@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
-import { LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
+import { ArchiveVersionConflictError, LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 
 const entry = (volume: string, takenAt: string, extra: Partial<ArchiveEntry> = {}): ArchiveEntry => ({
@@ -52,6 +52,14 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
     expect((await catalog.listVolumes()).find((v) => v.volume === 'del')?.newestTakenAt).toBe(isoAt(1));
     await catalog.markArchiveDeleted(entry('del', isoAt(1)).key, '2026-11-27T01:00:00Z');
     expect((await catalog.listVolumes()).find((v) => v.volume === 'del')).toBeUndefined();
+  });
+
+  it('an archive key written again with another S3 version never replaces the cataloged archive (a host overwriting a known-good backup)', async () => {
+    const first = { ...entry('pinned', isoAt(1)), versionId: 'v-good', sha256: 'a'.repeat(64) };
+    await catalog.putArchive(first);
+    await catalog.putArchive({ ...first, catalogedAt: isoAt(3) }); // the same version again (a manifest arriving later): fine
+    await expect(catalog.putArchive({ ...first, versionId: 'v-evil', sha256: 'b'.repeat(64), size: 1 })).rejects.toThrow(ArchiveVersionConflictError);
+    expect(await catalog.getArchive(first.key)).toMatchObject({ versionId: 'v-good', sha256: 'a'.repeat(64) });
   });
 
   it('an older archive cataloged late does not become the newest', async () => {

@@ -65,7 +65,7 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     ['Failed', 'failed', resultLine('failed'), 'failed', 'extract failed: Unexpected EOF'],
     ['Failed', 'refused', resultLine('refused', { failedPhase: 'preflight', error: 'volume pgdata already holds data' }), 'failed', 'volume pgdata already holds data'],
     ['TimedOut', 'no result line', 'progress...\n', 'failed', 'the command ended TimedOut (Execution Timed Out) without a result line'],
-    ['Cancelled', 'no result line', '', 'cancelled', 'the command was cancelled'],
+    ['Cancelled', 'no result line', '', 'cancelled', 'the command was cancelled before it started on the host'],
     ['Undeliverable', 'nothing', '', 'failed', 'the command ended Undeliverable (Undeliverable) without a result line'],
     ['Terminated', 'nothing', '', 'failed', 'the command ended Terminated (Terminated) without a result line'],
     ['Success', 'a lying result line', '{"lifeboat":"restore-result","outcome":"succeeded","bytes":-1}', 'failed', 'the command ended Success (Success) without a result line'],

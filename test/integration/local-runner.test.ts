@@ -47,7 +47,9 @@ const pidAlive = (pid: number): boolean => {
   }
 };
 
-describe('the local runner stops a command as SSM does (TERM to the process group)', () => {
+// On a real host SSM itself SIGKILLs; Lifeboat's cancel-restore document and the script's own
+// watchdog give the TERM these tests use.
+describe('the local runner stops a command with TERM to its process group (the trap cleans up)', () => {
   let dir: string;
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'lifeboat-pg-')); });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });

@@ -90,6 +90,15 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(fromRequest.parameters.VolumeDriverOpts).toBe('type=tmpfs device=tmpfs o=size=64m');
   });
 
+  it('credentials in driver options (a CIFS password) are never shown in a plan, whoever wrote them', async () => {
+    const policy = { volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'cifs', device: '//fs/pg', o: 'username=pg,password=hunter2,vers=3.0' } }] };
+    const plan = await service(policy).plan(request());
+    expect(plan.volumeCreation.used.driverOpts).toEqual({ type: 'cifs', device: '//fs/pg', o: 'username=pg,password=***,vers=3.0' });
+    expect(plan.parameters.VolumeDriverOpts).toContain('password=hunter2'); // the host still gets them
+    const shown = JSON.stringify({ ...plan, parameters: undefined });
+    expect(shown).not.toContain('hunter2');
+  });
+
   it.each([
     [{ type: 'ext4', device: '/dev/nvme0n1p1' }, 'type=ext4'],
     [{ type: 'nfs', device: '/dev/sda1' }, 'names a host device'],
@@ -101,6 +110,30 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['volumeDriverOpts']);
     expect(parsed.error?.issues[0]?.message).toContain(says);
+  });
+
+  it('a request may only choose the local driver: a plugin driver (whose options the host cannot check) comes only from the protect config', async () => {
+    await expect(service().plan(request({ volumeDriver: 'local-persist', volumeDriverOpts: { mountpoint: '/root/.ssh' } }))).rejects.toThrow(/volumeDriver: a request may only use the local driver/);
+    const configured = await service({ volumes: [{ source: 'db1', volume: 'pgdata', volumeDriver: 'rexray/ebs' }] }).plan(request());
+    expect(configured.parameters.VolumeDriver).toBe('rexray/ebs');
+  });
+
+  it.each([
+    "select encode(pg_read_binary_file(concat(chr(47),'proc',chr(47),'1',chr(47),'environ')),'escape')",
+    "select query_to_xml('select 1',true,true,'')",
+    "select current_setting('data_directory')",
+    'SELECT PG_LS_DIR(chr(47))',
+    'select lo_get(1)',
+  ])('a verify query that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (verifyQuery) => {
+    const parsed = DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery });
+    expect(parsed.error?.issues[0]?.path).toEqual(['verifyQuery']);
+    expect(parsed.error?.issues[0]?.message).toContain('may not name server-file');
+    expect(DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery: 'select count(*) from orders' }).success).toBe(true);
+  });
+
+  it('an allowlist entry with a tag is refused (tags move): repositories or pinned digests only', () => {
+    expect(RestorePolicy.safeParse({ allowedImages: ['postgres:16'] }).error?.issues[0]?.message).toContain('without a tag');
+    expect(RestorePolicy.safeParse({ allowedImages: ['localhost:5000/pg', `pg@sha256:${'a'.repeat(64)}`] }).success).toBe(true);
   });
 
   it('an image outside the allowlist is never sent to the host: the container must already exist', async () => {

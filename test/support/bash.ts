@@ -11,6 +11,9 @@ export interface BashOutcome {
   readonly stderr: string;
 }
 
+/** The documents whose scripts move data of a volume or host directory (cancel-restore only signals a restore). */
+export const DATA_DOCUMENTS = ['restore-volume', 'backup-volume'] as const satisfies readonly DocumentName[];
+
 /** A document's assembled script (as it deploys) in a file, for `source`. */
 export function assembledScriptFile(name: DocumentName): string {
   const file = join(mkdtempSync(join(tmpdir(), 'lifeboat-script-')), `${name}.sh`);

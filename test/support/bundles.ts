@@ -49,7 +49,7 @@ export function synthBundles(): Bundles {
 export function bundleEnv(dir: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TABLE_NAME: 'tbl', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'bkt',
-    ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks'),
+    ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', CANCEL_DOCUMENT_NAME: 'cdoc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks'),
     TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
     SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DOCUMENTS, ROOT } from '#core/paths.ts';
 import { compactScript, loadDocument } from '#core/runbooks/document.ts';
+import { DATA_DOCUMENTS } from '../support/bash.ts';
 
 /** SSM's quota for a document's content plus the parameter values of one run (MaxDocumentSizeExceeded). */
 const SSM_DOCUMENT_QUOTA = 64 * 1024;
@@ -95,7 +96,7 @@ describe('host path denylist', () => {
     const list = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(lib)?.[1] ?? '';
     expect(list).toContain('/home/*');
     expect(list).toContain('/tmp/*');
-    for (const name of DOCUMENTS) {
+    for (const name of DATA_DOCUMENTS) {
       const script = loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n');
       expect(script.split(list).length - 1, name).toBe(1);
     }

@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -93,14 +94,17 @@ describe('LifeboatStack', () => {
     for (const s of statements(template)) for (const a of actions(s)) expect(a).not.toMatch(/(^\*$|:\*$)/);
   });
 
-  it('ssm:SendCommand reaches only the restore document and instances tagged lifeboat:managed=true', () => {
+  it('ssm:SendCommand reaches only the restore and cancel documents and instances tagged lifeboat:managed=true', () => {
     const send = statements(template).filter((s) => actions(s).includes('ssm:SendCommand'));
-    expect(send).toHaveLength(2);
-    const onInstances = send.find((s) => JSON.stringify(s.Resource).includes(':instance/*'));
-    expect(onInstances?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/lifeboat:managed': 'true' } });
-    const onDocument = send.find((s) => s !== onInstances);
-    expect(JSON.stringify(onDocument?.Resource)).toContain(':document/');
-    expect(JSON.stringify(onDocument?.Resource)).toContain(stack.getLogicalId(stack.runbooks.documents['restore-volume']));
+    const onInstances = send.filter((s) => JSON.stringify(s.Resource).includes(':instance/*'));
+    expect(onInstances.length).toBeGreaterThan(0);
+    for (const s of onInstances) expect(s.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/lifeboat:managed': 'true' } });
+    const documents = [stack.getLogicalId(stack.runbooks.documents['restore-volume']), stack.getLogicalId(stack.runbooks.documents['cancel-restore'])];
+    for (const s of send.filter((x) => !onInstances.includes(x))) {
+      expect(JSON.stringify(s.Resource)).toContain(':document/');
+      expect(documents.some((d) => JSON.stringify(s.Resource).includes(d)), JSON.stringify(s.Resource)).toBe(true);
+    }
+    expect(send.some((s) => JSON.stringify(s.Resource).includes(documents[1] ?? '-'))).toBe(true);
   });
 
   it('S3 access is read-only on the archive prefix', () => {
@@ -202,7 +206,11 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
 
   it('drills send only the restore document to tagged instances; cdk-nag still has no findings', () => {
     const send = statements(template).filter((s) => actions(s).includes('ssm:SendCommand'));
-    expect(send).toHaveLength(4);
+    // API and drill: the restore document and tagged instances each; the API also the cancel document.
+    expect(send).toHaveLength(5);
+    const drillRole = stack.getLogicalId(stack.protection.drillFunction?.role?.node.defaultChild as CfnRole);
+    const drillPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(drillRole));
+    expect(JSON.stringify(drillPolicies)).not.toContain(stack.getLogicalId(stack.runbooks.documents['cancel-restore']));
     for (const s of send.filter((x) => JSON.stringify(x.Resource).includes(':instance/*'))) {
       expect(s.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/lifeboat:managed': 'true' } });
     }

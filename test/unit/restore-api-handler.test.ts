@@ -26,7 +26,7 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
   beforeAll(async () => {
     Object.assign(process.env, {
       AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives', LIFEBOAT_POLICY: '{}',
-      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
+      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
       LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     });
     ({ handler } = await import('#root/functions/restore-api/index.ts'));

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENTS, ROOT, type DocumentName } from '#core/paths.ts';
-import { assembledScriptFile, sourced, sourcedEach } from '../support/bash.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { resolveParameters } from '#core/runbooks/parameters.ts';
+import { DATA_DOCUMENTS, assembledScriptFile, sourced, sourcedEach } from '../support/bash.ts';
 
 const scripts = {} as Record<DocumentName, string>;
 beforeAll(() => {
@@ -79,19 +81,19 @@ describe('check_host_path (one denylist, shared by restore and backup)', () => {
   const values = [...system, ...dots, ...data];
   const printed = {} as Record<DocumentName, string[]>;
   beforeAll(() => {
-    for (const name of DOCUMENTS) printed[name] = sourcedEach(scripts[name], 'P_HostPath', values, `${REPORT} check_host_path "ADVICE"`);
+    for (const name of DATA_DOCUMENTS) printed[name] = sourcedEach(scripts[name], 'P_HostPath', values, `${REPORT} check_host_path "ADVICE"`);
   });
   const row = (name: DocumentName, path: string): string | undefined => printed[name][values.indexOf(path)];
 
-  it.each(DOCUMENTS.flatMap((name) => system.map((path) => [name, path] as const)))('%s refuses %s', (name, path) => {
+  it.each(DATA_DOCUMENTS.flatMap((name) => system.map((path) => [name, path] as const)))('%s refuses %s', (name, path) => {
     expect(row(name, path)).toBe(`refused|HostPath ${path} is inside a system directory; ADVICE|1`);
   });
 
-  it.each(DOCUMENTS.flatMap((name) => dots.map((path) => [name, path] as const)))('%s refuses the dot segments of %s', (name, path) => {
+  it.each(DATA_DOCUMENTS.flatMap((name) => dots.map((path) => [name, path] as const)))('%s refuses the dot segments of %s', (name, path) => {
     expect(row(name, path)).toBe('refused|HostPath must not contain dot segments|1');
   });
 
-  it.each(DOCUMENTS.flatMap((name) => data.map((path) => [name, path] as const)))('%s accepts the data directory %s', (name, path) => {
+  it.each(DATA_DOCUMENTS.flatMap((name) => data.map((path) => [name, path] as const)))('%s accepts the data directory %s', (name, path) => {
     expect(row(name, path)).toBe('failed||0');
   });
 });
@@ -111,8 +113,55 @@ describe('read_params (the host checks every parameter again)', () => {
   });
 });
 
+describe('restore-volume load_params: verify queries (the check runs as the database superuser)', () => {
+  const env = (query: string): Record<string, string> => {
+    const values = resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r-1', ArchiveUrl: 'https://x/a', VolumeName: 'pgdata', VerifyQuery: query });
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [`SSM_${k}`, v]));
+  };
+
+  it.each(["select pg_read_file('x')", 'select lo_get(1)', "SELECT CURRENT_SETTING('data_directory')", 'select query_to_xml(1)', "select dblink('x')"])(
+    'refuses %j though the document pattern lets it through',
+    (query) => {
+      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(
+        'refused|VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
+      );
+    },
+  );
+
+  it('accepts a plain count', () => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
+  });
+});
+
+describe('cancel-restore (TERM to a running restore, found by its pid file)', () => {
+  it('the script file can be sourced as written: it defines its functions and does nothing', () => {
+    const file = join(ROOT, 'runbooks', 'cancel-restore', 'cancel-restore.sh');
+    const { status, stdout } = sourced(file, 'declare -F _main load_params running_pid >/dev/null');
+    expect(status).toBe(0);
+    expect(stdout).toBe('');
+  });
+
+  it('refuses a restore id that does not match its pattern, with a result line and exit 2, without echoing it', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], 'load_params', { SSM_RestoreId: 'r-1;touch-pwned', SSM_WaitSeconds: '5' });
+    expect(status).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({ lifeboat: 'cancel-result', version: 1, restoreId: '', outcome: 'refused', message: 'parameter RestoreId does not match its allowed pattern' });
+  });
+
+  it('names a missing parameter', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], 'load_params', { SSM_RestoreId: 'r-1' });
+    expect(status).toBe(2);
+    expect(stdout).toContain('"outcome":"refused","message":"parameter WaitSeconds is missing"');
+  });
+
+  it('a restore that is not running on this host: not-running, and success', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], '_main 2>/dev/null', { SSM_RestoreId: `r-unit-${process.pid.toString()}-absent`, SSM_WaitSeconds: '5' });
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ lifeboat: 'cancel-result', outcome: 'not-running' });
+  });
+});
+
 describe('the script files as written', () => {
-  it.each(DOCUMENTS)('%s.sh can be sourced from runbooks/ (shared files and helper read from beside it)', (name) => {
+  it.each(DATA_DOCUMENTS)('%s.sh can be sourced from runbooks/ (shared files and helper read from beside it)', (name) => {
     const file = join(ROOT, 'runbooks', name, `${name}.sh`);
     const { status, stdout } = sourced(file, 'json_str "$V"; printf "\\n%s" "${HELPER_SH%%$\'\\n\'*}"; declare -F _main >/dev/null', { V: 'x"y' });
     expect(status).toBe(0);

@@ -41,7 +41,7 @@ describe('secrets never reach the logs', () => {
   let written = '';
   beforeAll(() => {
     Object.assign(process.env, {
-      TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives', LIFEBOAT_POLICY: '{}', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore',
+      TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives', LIFEBOAT_POLICY: '{}', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel',
       OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),
       POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat', POWERTOOLS_METRICS_DISABLED: 'true',
       SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',

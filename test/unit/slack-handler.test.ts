@@ -23,7 +23,7 @@ describe('slack handler (Lambda wiring)', () => {
   let handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult>;
   beforeAll(async () => {
     Object.assign(process.env, {
-      AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', BUCKET_NAME: 'archives-bucket', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', OUTPUT_LOG_GROUP: '/lifeboat/out',
+      AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', BUCKET_NAME: 'archives-bucket', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel', OUTPUT_LOG_GROUP: '/lifeboat/out',
       HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
       SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',

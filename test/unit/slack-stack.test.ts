@@ -84,7 +84,7 @@ describe('Slack configuration', () => {
       expect(JSON.parse(env.SLACK_USER_SOURCES ?? '')).toEqual({ U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] });
       expect(env.SLACK_PLAN_SECONDS).toBe('600');
       // The function reads it with the same schema (tokens stand in for resource names here).
-      const parsed = SlackEnv.parse({ ...env, TABLE_NAME: 'catalog', BUCKET_NAME: 'bucket', RESTORE_DOCUMENT_NAME: 'doc', OUTPUT_LOG_GROUP: 'g', SIGNING_SECRET_ARN: 'arn:x', WORK_QUEUE_URL: 'https://q' });
+      const parsed = SlackEnv.parse({ ...env, TABLE_NAME: 'catalog', BUCKET_NAME: 'bucket', RESTORE_DOCUMENT_NAME: 'doc', CANCEL_DOCUMENT_NAME: 'cdoc', OUTPUT_LOG_GROUP: 'g', SIGNING_SECRET_ARN: 'arn:x', WORK_QUEUE_URL: 'https://q' });
       expect(parsed.SLACK_USER_SOURCES).toEqual({ U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] });
     }
   });

@@ -505,6 +505,16 @@ describe('sources per Slack user', () => {
     expect(other?.text).toContain('<@U0001> may not act on source `shop-db`');
   });
 
+  it('status and list of a source the user was not granted are refused: a record shows its archive, host and verify output', async () => {
+    const h = await deps({}, { data: { container: 'db', verify: 'secret-looking-output', source: 'db1' } });
+    h.w.records['r-1-00000001'] = { id: 'r-1-00000001', mode: 'restore', state: 'succeeded', source: 'db1', volume: 'pgdata', instanceId: INSTANCE, archiveKey: 'k', verifyOutput: 'secret-looking-output', requestedBy: 'slack:T0001/U0001', phases: {} };
+    const status = await slash(h, 'status r-1-00000001', { user_id: 'U0003' });
+    expect(status?.text).toContain('<@U0003> may not act on source `db1`');
+    expect(status?.text).not.toContain('secret-looking-output');
+    expect((await slash(h, 'list db1/pgdata', { user_id: 'U0003' }))?.text).toContain('may not act on source `db1`');
+    expect((await slash(h, 'status r-1-00000001', { user_id: 'U0001' }))?.text).toContain('secret-looking-output');
+  });
+
   it('a user granted "*" may act on any source; a user granted one source may act on that one', async () => {
     const h = await deps();
     expect(buttons(await slash(h, `restore shop-db/pgdata to ${INSTANCE}`, { user_id: 'U0002' }))).toHaveLength(2);

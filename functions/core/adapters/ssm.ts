@@ -13,6 +13,11 @@ export const SSM_STDOUT_LIMIT = 24_000;
 export interface SsmRunnerConfig {
   /** Name (or ARN) of the deployed restore-volume document. */
   readonly restoreDocumentName: string;
+  /**
+   * Name of the deployed cancel-restore document, which asks a running restore to stop with
+   * TERM so that its trap puts the host back. @default none: CancelCommand only (SIGKILL)
+   */
+  readonly cancelDocumentName?: string;
   /** Log group the command output is streamed to (full output, beyond 24 000 characters). */
   readonly outputLogGroup: string;
   /** The document's step name: the CloudWatch stream is `<command>/<instance>/<step>/stdout`. @default 'restoreVolume' */
@@ -60,12 +65,34 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
   }
 
   /**
-   * SSM CancelCommand for this command on this instance: the agent sends TERM to the
-   * script's process group and its trap puts the host back; the invocation then ends
-   * `Cancelled` and the completion path records it. A command that already ended
-   * cannot be cancelled: SSM refuses, and that is not an error here.
+   * Stops a restore so that the host is put back. SSM's CancelCommand kills the command's
+   * process group with SIGKILL (amazon-ssm-agent executers_unix.go): no trap would run, and
+   * a half-done swap would stay half done. So a command already running on the host is
+   * asked to stop by the cancel-restore document (TERM to the restore's script alone): the
+   * restore rolls back and ends with its own result line. Only a command the host has not
+   * started yet (Pending, Delayed) is cancelled with CancelCommand: nothing runs to clean up.
    */
-  async cancel(commandId: string, instanceId: string): Promise<void> {
+  async cancel(commandId: string, instanceId: string, restoreId: string): Promise<void> {
+    if (this.config.cancelDocumentName !== undefined) {
+      const inv = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })).catch((e: unknown) => {
+        if (e instanceof Error && e.name === 'InvocationDoesNotExist') return undefined; // not delivered yet
+        throw e;
+      });
+      if (inv?.Status === 'InProgress') {
+        await this.ssm.send(
+          new SendCommandCommand({
+            DocumentName: this.config.cancelDocumentName,
+            InstanceIds: [instanceId],
+            Parameters: { RestoreId: [restoreId] },
+            Comment: `lifeboat cancel ${restoreId}`.slice(0, 100),
+            TimeoutSeconds: 600,
+            CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.config.outputLogGroup },
+          }),
+        );
+        return;
+      }
+      if (inv !== undefined && inv.Status !== 'Pending' && inv.Status !== 'Delayed') return; // it has ended (or is ending): the completion path has the last word
+    }
     try {
       await this.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }));
     } catch (e) {

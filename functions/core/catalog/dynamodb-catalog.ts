@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  ActiveRestore, ArchiveEntry, DrillProof, LockHeldError, RestoreRecord, TERMINAL_STATES, VolumeSummary, type Catalog, type RestoreState,
+  ActiveRestore, ArchiveEntry, ArchiveVersionConflictError, DrillProof, LockHeldError, RestoreRecord, TERMINAL_STATES, VolumeSummary, type Catalog, type RestoreState,
 } from './model.ts';
 
 /*
@@ -36,7 +36,22 @@ export class DynamoDbCatalog implements Catalog {
   async putArchive(entry: ArchiveEntry): Promise<void> {
     const item = ArchiveEntry.parse(entry);
     const pk = archivesPk(item.source, item.volume);
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk: archiveSk(item), ...item } }));
+    try {
+      // The first cataloged S3 version of a key is the archive: a later version never replaces it.
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, sk: archiveSk(item), ...item },
+          ...(item.versionId
+            ? { ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(versionId) OR versionId = :v', ExpressionAttributeValues: { ':v': item.versionId } }
+            : {}),
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const current = await this.getArchive(item.key);
+      throw new ArchiveVersionConflictError(item.key, current?.versionId ?? 'unknown', item.versionId ?? 'unknown');
+    }
     await this.db.send(
       new PutCommand({ TableName: this.tableName, Item: { pk: `ARCHIVE#${item.key}`, sk: 'ARCHIVE', archivePk: pk, archiveSk: archiveSk(item) } }),
     );

@@ -1,7 +1,7 @@
 import { decodeEventKey, manifestKeyOf, parseArchiveKey } from '../archive-key.ts';
 import type { ArchiveStore } from '../archive-store.ts';
 import { ArchiveManifest } from '../manifest.ts';
-import type { ArchiveEntry, Catalog } from './model.ts';
+import { ArchiveVersionConflictError, type ArchiveEntry, type Catalog } from './model.ts';
 
 export interface IngestDeps {
   readonly store: ArchiveStore;
@@ -53,7 +53,13 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
     ...(head.versionId ? { versionId: head.versionId } : {}),
     ...(manifest ? { manifest, sha256: manifest.sha256 } : {}),
   };
-  await deps.catalog.putArchive(entry);
+  try {
+    await deps.catalog.putArchive(entry);
+  } catch (e) {
+    // Logged as a warning (the function's logs and its errors alarm are where an operator looks).
+    if (e instanceof ArchiveVersionConflictError) return skip(deps, archiveKey, e.message);
+    throw e;
+  }
   return { action: 'cataloged', key: archiveKey, withManifest: manifest !== undefined };
 }
 

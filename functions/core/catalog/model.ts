@@ -94,6 +94,22 @@ export type RestoreRecord = z.infer<typeof RestoreRecord>;
 export const ActiveRestore = z.object({ id: z.string(), createdAt: z.iso.datetime() });
 export type ActiveRestore = z.infer<typeof ActiveRestore>;
 
+/**
+ * An archive's key was written again with another S3 version. Archive keys carry their
+ * time and are never rewritten by backups: a second version is someone replacing a
+ * known archive (a host that may write its prefix). The first cataloged version stays.
+ */
+export class ArchiveVersionConflictError extends Error {
+  override readonly name = 'ArchiveVersionConflictError';
+  constructor(
+    readonly key: string,
+    readonly cataloged: string,
+    readonly offered: string,
+  ) {
+    super(`archive ${key} was overwritten (version ${offered}); the cataloged version ${cataloged} stays the one restored`);
+  }
+}
+
 /** Another restore holds the (instance, volume) lock. */
 export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';

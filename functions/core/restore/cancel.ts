@@ -64,7 +64,7 @@ export async function cancelRestore(deps: CancelDeps, id: string, requestedBy: s
     if (TERMINAL_STATES.includes(record.state)) return endedOutcome(record);
   }
   const commandId = record.commandId ?? '';
-  await runner.cancel(commandId, record.instanceId);
+  await runner.cancel(commandId, record.instanceId, record.id);
   const first = record.cancelRequestedAt === undefined;
   // A cancel request is not progress on the host: updatedAt stays as it was (the sweeper reads it).
   const updated = first

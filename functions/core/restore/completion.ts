@@ -52,7 +52,11 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   const result = parseResultLine(RestoreResult, output.stdout);
   const status = output.status || change.status;
   if (status === 'Success' && result?.outcome === 'succeeded') return finishRestore(deps, record, { state: 'succeeded', error: null, commandStatus: status, result });
-  if (status === 'Cancelled') return finishRestore(deps, record, { state: 'cancelled', error: result?.error ?? 'the command was cancelled', commandStatus: status, result });
+  if (status === 'Cancelled') return finishRestore(deps, record, { state: 'cancelled', error: result?.error ?? 'the command was cancelled before it started on the host', commandStatus: status, result });
+  if (record.cancelRequestedAt !== undefined && result?.outcome === 'failed' && result.error?.startsWith('interrupted by a signal')) {
+    // Stopped on request (the cancel-restore document's TERM): the host reports what it put back.
+    return finishRestore(deps, record, { state: 'cancelled', error: `cancelled by ${record.cancelRequestedBy ?? 'request'}: ${result.error}${result.rolledBack ? '; the host was put back' : ''}`, commandStatus: status, result });
+  }
   const error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
   return finishRestore(deps, record, { state: 'failed', error, commandStatus: status, result });
 }

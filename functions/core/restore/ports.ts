@@ -5,11 +5,11 @@ export interface CommandRunner {
   /** The invocation's final status and its full standard output. */
   invocationOutput(commandId: string, instanceId: string): Promise<InvocationOutput>;
   /**
-   * Asks for the command to stop on the host (SSM CancelCommand: TERM to the script's
-   * process group, whose trap puts the host back). Returns at once: the command's
-   * terminal status arrives later, through the same status-change path as any other.
+   * Asks the restore to stop on the host so that its trap puts the host back (TERM to its
+   * script; SSM's own CancelCommand is a SIGKILL, after which no cleanup runs). Returns at
+   * once: the command's terminal status arrives later, through the status-change path.
    */
-  cancel(commandId: string, instanceId: string): Promise<void>;
+  cancel(commandId: string, instanceId: string, restoreId: string): Promise<void>;
   /**
    * The command already sent for this restore, found by its comment (`lifeboat <mode> <id>`),
    * or undefined when none was sent to the instance since `since`.

@@ -44,6 +44,18 @@ export type RestoreRequest = z.infer<typeof RestoreRequest>;
 
 /** The restore document's VerifyQuery pattern: one read-only SELECT. */
 export const VERIFY_QUERY_PATTERN = /^(select|SELECT) [A-Za-z0-9_ ,.*()=<>']{1,500}$/;
+/**
+ * What a verify query may not name, though read-only: the check runs as the database's
+ * superuser, which reads server files (pg_read_file, pg_ls_dir, lo_*), settings, or runs
+ * dynamic SQL (query_to_xml and friends). A denylist on top of the allow pattern; the host
+ * script applies the same one (restore-volume, UNSAFE_QUERY).
+ */
+export const UNSAFE_QUERY_PATTERN = /pg_|lo_|_to_xml|current_setting|set_config|dblink/i;
+/** A verify query: one read-only SELECT that names no server-file, settings or dynamic-SQL function. */
+export const VerifyQuery = z
+  .string()
+  .regex(VERIFY_QUERY_PATTERN, { error: "must be one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'" })
+  .refine((q) => !UNSAFE_QUERY_PATTERN.test(q), { error: 'may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)' });
 
 /** A restore drill: the archive restored under throwaway names, verified, removed. */
 export const DrillRequest = z.strictObject({
@@ -52,7 +64,7 @@ export const DrillRequest = z.strictObject({
   archive: ArchiveChoice.default('latest'),
   instanceId: named(INSTANCE_ID_PATTERN, 'an EC2 instance or managed node id such as i-0123456789abcdef0'),
   /** A read-only check, e.g. `select count(*) from orders`; its first line is recorded. */
-  verifyQuery: named(VERIFY_QUERY_PATTERN, "one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'").optional(),
+  verifyQuery: VerifyQuery.optional(),
   /** The drill fails unless verifyQuery's first line is a number at least this big. */
   expectMinimum: z.number().int().nonnegative().optional(),
   /** Env file with the values of the manifest's environment variable names. */

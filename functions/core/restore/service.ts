@@ -3,7 +3,7 @@ import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
 import { UnsafeSpecError, recordedVolumeDriver, recreateParameters, type RecreateParameters } from '../manifest.ts';
-import { RestorePolicy, driverOptsParameter, imageAllowed, settingsFor } from '../policy.ts';
+import { RestorePolicy, driverOptsParameter, imageAllowed, redactDriverOpts, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
@@ -165,9 +165,14 @@ export class RestoreService {
           ? { driver: settings.volumeDriver, driverOpts: settings.volumeDriverOpts, from: 'protect config' as const }
           : { driver: undefined, driverOpts: undefined, from: 'default' as const };
     const driver = chosen.driver ?? 'local';
+    if (chosen.from === 'request' && driver !== 'local') {
+      // A plugin's options mean whatever the plugin says (a host directory, another disk): the host
+      // cannot check them, so only the operator's protect config may name one.
+      throw new ClientError(400, `volumeDriver: a request may only use the local driver; ${driver} can be set for ${request.source}/${request.volume} in the protect config`);
+    }
     return {
       parameters: { VolumeDriver: driver === 'local' ? '' : driver, VolumeDriverOpts: driverOptsParameter(chosen.driverOpts) },
-      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: chosen.driverOpts ?? {}, from: chosen.from } },
+      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: redactDriverOpts(chosen.driverOpts ?? {}), from: chosen.from } },
     };
   }
 
@@ -207,6 +212,8 @@ export class RestoreService {
   async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
+    // A dry run says at once that the target would refuse this source (and shows no more of it).
+    assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
     const recreate = this.recreate(entry);
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);

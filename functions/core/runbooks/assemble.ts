@@ -8,6 +8,8 @@ const SOURCE_LINE = /^source "\$\(dirname -- "\$\{BASH_SOURCE\[0\]\}"\)\/([^"]+)
 const READ_LINE = /^(read -r -d '' [A-Z_]+ )<"\$\(dirname -- "\$\{BASH_SOURCE\[0\]\}"\)\/([^"]+)"(.*)$/;
 /** Where the parameter tables go: empty in the raw script, generated from the document. */
 const TABLES_LINE = 'declare -A PATTERN=() MAXCHARS=()';
+/** The same for a script that checks patterns only (no lengths): the PATTERN table alone. */
+const PATTERN_LINE = 'declare -A PATTERN=()';
 const HEREDOC_END = 'HELPER';
 
 /** A value as one bash word, exactly as bash will see it. */
@@ -16,15 +18,15 @@ export function bashQuote(value: string): string {
 }
 
 /**
- * The script's `PATTERN` and `MAXCHARS` tables, from the document's parameters:
+ * The script's `PATTERN` and `MAXCHARS` tables (or `PATTERN` alone), from the document's parameters:
  * the host re-checks exactly what SSM checks, and the two cannot drift.
  */
-export function parameterTables(parameters: Readonly<Record<string, DocumentParameter>>): string {
+export function parameterTables(parameters: Readonly<Record<string, DocumentParameter>>, which: 'both' | 'patterns' = 'both'): string {
   const entries = Object.entries(parameters);
   const patterns = entries.map(([name, spec]) => `[${name}]=${bashQuote(spec.allowedPattern)}`);
   const maxChars = entries.flatMap(([name, spec]) => (spec.maxChars === undefined ? [] : [`[${name}]=${spec.maxChars.toString()}`]));
   const table = (name: string, rows: string[]): string => (rows.length === 0 ? `declare -A ${name}=()` : `declare -A ${name}=(\n${rows.join('\n')}\n)`);
-  return `${table('PATTERN', patterns)}\n${table('MAXCHARS', maxChars)}`;
+  return which === 'patterns' ? table('PATTERN', patterns) : `${table('PATTERN', patterns)}\n${table('MAXCHARS', maxChars)}`;
 }
 
 /**
@@ -46,7 +48,8 @@ export function assembleScript(file: string, parameters: Readonly<Record<string,
       if (text.split('\n').includes(HEREDOC_END)) throw new Error(`${name} holds a line ${HEREDOC_END}, which would end its heredoc`);
       return `${head}<<'${HEREDOC_END}'${tail}\n${text}\n${HEREDOC_END}`;
     }
-    return line === TABLES_LINE ? parameterTables(parameters) : line;
+    if (line === TABLES_LINE) return parameterTables(parameters);
+    return line === PATTERN_LINE ? parameterTables(parameters, 'patterns') : line;
   });
   const script = out.join('\n');
   if (script.includes('BASH_SOURCE')) throw new Error(`${file}: a reference to a file beside the script is left after assembly`);

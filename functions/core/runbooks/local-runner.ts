@@ -20,7 +20,11 @@ export interface RunOptions {
   readonly unsafeSkipPatternCheck?: boolean;
   /** Overrides the step's timeoutSeconds. */
   readonly timeoutSeconds?: number;
-  /** Aborting sends TERM to the running step, as SSM does on cancel (the script's trap cleans up). */
+  /**
+   * Aborting sends TERM to the running step (the script's trap cleans up): what Lifeboat's
+   * cancel-restore document and the script's own watchdog give on a host. SSM's own cancel
+   * and timeout are a SIGKILL, which the KILL 30 s later stands for.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -74,8 +78,8 @@ export async function runDocument<T>(
             child.kill(signal); // the group is already gone; the script itself may not be
           }
         };
-        // The agent stops a step at its timeout or on cancel: TERM to the process group
-        // (the script's trap cleans up), KILL if it is still there 30 s later.
+        // TERM to the process group (the script's trap cleans up), KILL if it is still there
+        // 30 s later (the agent's own stop is that KILL, without the TERM).
         const terminate = (): void => {
           signalGroup('SIGTERM');
           setTimeout(() => { signalGroup('SIGKILL'); }, 30_000).unref();

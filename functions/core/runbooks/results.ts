@@ -86,3 +86,13 @@ export function parseResultLine<T>(schema: z.ZodType<T>, stdout: string): T | un
   const parsed = schema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
+
+/** The JSON line `cancel-restore` prints last on stdout. */
+export const CancelResult = z.strictObject({
+  lifeboat: z.literal('cancel-result'),
+  version: z.literal(1),
+  restoreId: z.string(),
+  outcome: z.enum(['stopped', 'not-running', 'still-running', 'refused']),
+  message: z.string().max(1000),
+});
+export type CancelResult = z.infer<typeof CancelResult>;

@@ -286,12 +286,17 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
     }
     case 'list': {
       const source = await sourceOf(deps, command);
+      if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
       const archives = await deps.catalog.listArchives(source, command.volume, { limit: 10 });
       if (archives.length === 0) return ephemeral(md`No archives of ${source}/${command.volume}.`);
       return ephemeral(joinMd(archives.map((a) => md`• ${a.takenAt} \`${a.key}\` ${a.size} bytes${a.lastDrill ? md` (drill ${a.lastDrill.outcome})` : ''}`)));
     }
-    case 'status':
-      return ephemeral(md`${describe(await deps.service.get(command.restoreId))}`);
+    case 'status': {
+      // A record shows its source's archive, host and verify output: only to users granted that source.
+      const record = await deps.service.get(command.restoreId);
+      if (!mayActOn(deps.access, who.userId, record.source)) return ephemeral(notGranted(who.userId, record.source));
+      return ephemeral(md`${describe(record)}`);
+    }
     case 'cancel': {
       const record = await deps.service.get(command.restoreId);
       if (!mayActOn(deps.access, who.userId, record.source)) return ephemeral(notGranted(who.userId, record.source));
