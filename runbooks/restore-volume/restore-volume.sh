@@ -781,8 +781,10 @@ name_run() {
 # no trap would run. This stops the run with TERM 5 minutes before, so it puts the
 # host back and reports, within the command's time.
 start_watchdog() {
-  # The sleep holds none of the run's output pipes (a runner waits for them to close).
-  { sleep "$(( 7200 - 300 ))" >/dev/null 2>&1; log "the command's time is nearly up: stopping and putting the host back"; kill -TERM "$$"; } &
+  # The sleep holds none of the run's output pipes (a runner waits for them to close),
+  # nor the host lock: on_exit stops the watchdog, but its sleep outlives it, and with
+  # the lock's descriptor it would keep the volume locked for the next two hours.
+  { exec {HOST_LOCK_FD}>&-; sleep "$(( 7200 - 300 ))" >/dev/null 2>&1; log "the command's time is nearly up: stopping and putting the host back"; kill -TERM "$$"; } &
   WATCHDOG_PID=$!
 }
 

@@ -4,6 +4,7 @@
  * a sourced script from running. Each function is tested in the assembled script,
  * exactly as it deploys.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +131,18 @@ describe('restore-volume load_params: verify queries (the check runs as the data
 
   it('accepts a plain count', () => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
+  });
+});
+
+describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
+  it('holds no host lock: once the run has ended, the next run of the volume can take it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
+    // A short sleep, so the watchdog's orphaned sleep ends soon; the run ends once the watchdog sleeps, as on_exit kills it.
+    const body = `sleep() { command sleep 3; }
+exec {HOST_LOCK_FD}>>"$D/lock"; flock -n "$HOST_LOCK_FD"
+start_watchdog; command sleep 0.5; kill "$WATCHDOG_PID"`;
+    expect(sourced(scripts['restore-volume'], body, { D: d }).status).toBe(0);
+    expect(spawnSync('flock', ['-n', join(d, 'lock'), 'true']).status).toBe(0);
   });
 });
 
