@@ -781,10 +781,17 @@ name_run() {
 # no trap would run. This stops the run with TERM 5 minutes before, so it puts the
 # host back and reports, within the command's time.
 start_watchdog() {
-  # The sleep holds none of the run's output pipes (a runner waits for them to close),
-  # nor the host lock: on_exit stops the watchdog, but its sleep outlives it, and with
-  # the lock's descriptor it would keep the volume locked for the next two hours.
-  { exec {HOST_LOCK_FD}>&-; sleep "$(( 7200 - 300 ))" >/dev/null 2>&1; log "the command's time is nearly up: stopping and putting the host back"; kill -TERM "$$"; } &
+  # Started before the host lock is taken, so neither it nor its sleep holds the lock's
+  # descriptor; the sleep holds none of the run's output pipes (a runner waits for them
+  # to close). on_exit TERMs it, and its trap stops the sleep, so nothing outlives the run.
+  {
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$(( 7200 - 300 ))" >/dev/null 2>&1 &
+    sleeper=$!
+    wait "$sleeper" || exit 0
+    log "the command's time is nearly up: stopping and putting the host back"
+    kill -TERM "$$"
+  } &
   WATCHDOG_PID=$!
 }
 
@@ -793,9 +800,9 @@ _main() {
   trap on_exit EXIT
   trap 'interrupted' INT TERM
   load_params
+  start_watchdog
   take_host_lock
   name_run
-  start_watchdog
   WORK="$(mktemp -d)"
   preflight
   restore_data

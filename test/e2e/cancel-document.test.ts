@@ -6,6 +6,7 @@ import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { CancelResult } from '#core/runbooks/results.ts';
 import { initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeExists, volumesWithLabel } from './support/docker.ts';
+import { exec } from './support/exec.ts';
 import { explain, restore } from './support/runbooks.ts';
 import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
 
@@ -50,6 +51,17 @@ describe('the cancel-restore document on real Docker', () => {
     expect(await volumeExists(volume)).toBe(false);
     expect(await volumesWithLabel(`lifeboat.restore-id=${restoreId}`)).toEqual([]);
     await expect(access(pidFile)).rejects.toThrow();
+  });
+
+  it("a finished run leaves no watchdog behind and no lock held: the same volume's next restore runs", async () => {
+    const sleepers = async (): Promise<number> => (await exec('pgrep', ['-f', `sleep ${String(7200 - 300)}`])).stdout.split('\n').filter(Boolean).length;
+    const before = await sleepers();
+    const volume = uniqueName('v');
+    const first = await restore({ ArchiveUrl: 'http://127.0.0.1:9/archives/h/v/a.tar.gz', VolumeName: volume, Verify: 'none' });
+    expect(first.result, explain(first)).toMatchObject({ outcome: 'failed', failedPhase: 'download' });
+    const second = await restore({ ArchiveUrl: 'http://127.0.0.1:9/archives/h/v/a.tar.gz', VolumeName: volume, Verify: 'none' });
+    expect(second.result?.error, explain(second)).not.toContain('another Lifeboat restore');
+    expect(await sleepers()).toBe(before);
   });
 
   it('a restore that is not running here is reported as such; nothing is signalled', async () => {

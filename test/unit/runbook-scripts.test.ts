@@ -135,13 +135,19 @@ describe('restore-volume load_params: verify queries (the check runs as the data
 });
 
 describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
-  it('holds no host lock: once the run has ended, the next run of the volume can take it', () => {
+  it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
-    // A short sleep, so the watchdog's orphaned sleep ends soon; the run ends once the watchdog sleeps, as on_exit kills it.
-    const body = `sleep() { command sleep 3; }
+    // As _main: the watchdog, then the lock; on_exit TERMs the watchdog. Its sleep's pid goes to a file.
+    const body = `start_watchdog
 exec {HOST_LOCK_FD}>>"$D/lock"; flock -n "$HOST_LOCK_FD"
-start_watchdog; command sleep 0.5; kill "$WATCHDOG_PID"`;
-    expect(sourced(scripts['restore-volume'], body, { D: d }).status).toBe(0);
+for _ in $(seq 50); do pgrep -P "$WATCHDOG_PID" >"$D/sleeper" && break; command sleep 0.1; done
+kill "$WATCHDOG_PID"; wait "$WATCHDOG_PID" || :
+command sleep 0.3
+state="$(ps -o stat= -p "$(cat "$D/sleeper")" || :)"  # a zombie (Z) has ended
+if [[ -n "$state" && "$state" != Z* ]]; then echo "sleep outlived the watchdog" >&2; exit 3; fi`;
+    const run = sourced(scripts['restore-volume'], body, { D: d });
+    expect(run.stderr).not.toContain('outlived');
+    expect(run.status).toBe(0);
     expect(spawnSync('flock', ['-n', join(d, 'lock'), 'true']).status).toBe(0);
   });
 });

@@ -212,8 +212,9 @@ export class RestoreService {
   async plan(request: RestoreRequest, restoreId = 'dry-run'): Promise<RestorePlan> {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
-    // A dry run says at once that the target would refuse this source (and shows no more of it).
-    assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
+    // A dry run says at once that an online target would refuse this source (an offline one is
+    // refused as offline when sent).
+    if (status.online) assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
     const recreate = this.recreate(entry);
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
