@@ -31,10 +31,13 @@ const dir = mkdtempSync(join(tmpdir(), 'lifeboat-shellcheck-'));
 try {
   const assembled: string[] = [];
   for (const name of DOCUMENTS) {
-    for (const step of loadDocument(name).mainSteps) {
-      const file = join(dir, `${name}.${step.name}.sh`);
-      writeFileSync(file, step.inputs.runCommand.join('\n'));
-      assembled.push(file);
+    // What runs on the host (readable) and what deploys (the packed wrapper).
+    for (const packed of [false, true]) {
+      for (const step of loadDocument(name, { packed }).mainSteps) {
+        const file = join(dir, `${name}.${step.name}${packed ? '.packed' : ''}.sh`);
+        writeFileSync(file, step.inputs.runCommand.join('\n'));
+        assembled.push(file);
+      }
     }
   }
   const scripts = DOCUMENTS.map((name) => join(runbooks, name, `${name}.sh`));

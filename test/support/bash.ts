@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DocumentName } from '#core/paths.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
+import { hostScript } from '#core/runbooks/document.ts';
 
 export interface BashOutcome {
   readonly status: number | null;
@@ -17,7 +17,7 @@ export const DATA_DOCUMENTS = ['restore-volume', 'backup-volume'] as const satis
 /** A document's assembled script (as it deploys) in a file, for `source`. */
 export function assembledScriptFile(name: DocumentName): string {
   const file = join(mkdtempSync(join(tmpdir(), 'lifeboat-script-')), `${name}.sh`);
-  writeFileSync(file, loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n'));
+  writeFileSync(file, hostScript(name));
   return file;
 }
 

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DOCUMENTS, ROOT } from '#core/paths.ts';
-import { compactScript, loadDocument } from '#core/runbooks/document.ts';
+import { compactScript, hostScript, loadDocument, packScript } from '#core/runbooks/document.ts';
 import { DATA_DOCUMENTS } from '../support/bash.ts';
 
 /** SSM's quota for a document's content plus the parameter values of one run (MaxDocumentSizeExceeded). */
@@ -90,6 +94,31 @@ describe('SSM document size', () => {
   });
 });
 
+describe('packed scripts (the deployed form)', () => {
+  it.each(DOCUMENTS)('%s: the deployed step unpacks to exactly the readable script, and its header names its sha256', (name) => {
+    const deployed = loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n');
+    const readable = hostScript(name);
+    const base64 = /<<'LIFEBOAT_SCRIPT' \| gzip -dc\n([A-Za-z0-9+/=\n]+)\nLIFEBOAT_SCRIPT\n/.exec(deployed)?.[1] ?? '';
+    expect(gunzipSync(Buffer.from(base64, 'base64')).toString('utf8')).toBe(readable);
+    expect(deployed).toContain(`sha256 of the script: ${createHash('sha256').update(readable).digest('hex')}`);
+  });
+
+  it('runs the script it carries with the same pid, arguments and exit status (bash, base64 and gzip of the host)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-packed-'));
+    const file = join(dir, 'packed.sh');
+    writeFileSync(file, packScript('t', '#!/usr/bin/env bash\necho "$$ $1 $2 ${SSM_X}"; exit 7\n'));
+    const run = spawnSync('bash', ['-c', 'bash "$1" a "b c" & p=$!; wait $p; echo "rc=$? pid=$p"', 'x', file], { encoding: 'utf8', env: { ...process.env, SSM_X: 'x y' } });
+    const [line = '', rc = ''] = run.stdout.trim().split('\n');
+    const pid = rc.replace(/.*pid=/, '');
+    expect(line).toBe(`${pid} a b c x y`);
+    expect(rc).toBe(`rc=7 pid=${pid}`);
+  });
+
+  it('refuses a script that one bash -c argument cannot hold', () => {
+    expect(() => packScript('t', 'x'.repeat(128 * 1024))).toThrow(/bash -c argument/);
+  });
+});
+
 describe('host path denylist', () => {
   it('is written once, in runbooks/lib, and both documents deploy it', () => {
     const lib = readFileSync(join(ROOT, 'runbooks/lib/params.sh'), 'utf8');
@@ -97,7 +126,7 @@ describe('host path denylist', () => {
     expect(list).toContain('/home/*');
     expect(list).toContain('/tmp/*');
     for (const name of DATA_DOCUMENTS) {
-      const script = loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n');
+      const script = hostScript(name);
       expect(script.split(list).length - 1, name).toBe(1);
     }
   });

@@ -50,8 +50,9 @@ describe('Lifeboat Command documents', () => {
   });
 
   it.each(DOCUMENTS)('%s: no double braces anywhere, so SSM text substitution can never splice a value into the script', (name) => {
-    const doc = loadDocument(name);
-    expect(doc.mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');
+    for (const packed of [true, false]) {
+      expect(loadDocument(name, { packed }).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');
+    }
   });
 
   it.each(DOCUMENTS)('%s: every default value satisfies its own pattern', (name) => {

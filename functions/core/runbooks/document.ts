@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import * as z from 'zod';
 import { documentPath, type DocumentName } from '../paths.ts';
@@ -29,27 +31,75 @@ const SourceDocument = z.looseObject({
   mainSteps: z.array(z.looseObject({ inputs: z.looseObject({ scriptFile: z.string().regex(/^[A-Za-z0-9_.-]+\.sh$/).optional() }) })),
 });
 
+/** The delimiter of the packed script's heredoc (base64 never holds it). */
+const PACKED_END = 'LIFEBOAT_SCRIPT';
+/** Linux's limit on one argument (MAX_ARG_STRLEN): the unpacked script is one `bash -c` argument. */
+const MAX_ARG_BYTES = 128 * 1024;
+
+/**
+ * The step as it deploys: the script gzipped and base64-encoded inside a few readable
+ * lines that unpack it and `exec` it (same pid, so signals, the pid file and SSM's
+ * process-group kill work as before). SSM counts the content plus the run's parameter
+ * values against 64 KB; packed, the restore document takes about half of what it does
+ * as text (measured in docs/architecture.md). The readable script is
+ * `loadDocument(name, { packed: false })` (`scripts/runbook-script.ts` prints it), and
+ * the sha256 in the header lets an auditor compare what runs with the repository.
+ */
+export function packScript(name: string, script: string): string {
+  if (Buffer.byteLength(script) >= MAX_ARG_BYTES) throw new Error(`${name}: the script is ${Buffer.byteLength(script).toString()} bytes; one bash -c argument holds less than ${MAX_ARG_BYTES.toString()}`);
+  const gz = gzipSync(script, { level: 9 });
+  gz[9] = 3; // the gzip header's OS byte: Unix on every build machine, so synth is reproducible
+  const base64 = gz.toString('base64').replace(/.{1,76}/g, '$&\n').trimEnd();
+  const sha256 = createHash('sha256').update(script).digest('hex');
+  return [
+    '#!/usr/bin/env bash',
+    `# Lifeboat ${name}: runbooks/${name}/ assembled with runbooks/lib/, gzip+base64 to fit SSM's 64 KB quota.`,
+    `# sha256 of the script: ${sha256}. Read it: npx tsx scripts/runbook-script.ts ${name}`,
+    'set -euo pipefail',
+    `script="$(base64 -d <<'${PACKED_END}' | gzip -dc`,
+    base64,
+    PACKED_END,
+    ')"',
+    `exec bash -c "$script" ${bashWord(`lifeboat-${name}`)} "$@"`,
+    '',
+  ].join('\n');
+}
+
+const bashWord = (word: string): string => {
+  if (!/^[A-Za-z0-9_.-]+$/.test(word)) throw new Error(`not a plain word: ${word}`);
+  return word;
+};
+
+export interface LoadOptions {
+  /** Pack assembled scripts as they deploy (default); false gives the readable script. */
+  readonly packed?: boolean;
+}
+
 /**
  * Parses and checks a Command document's text. A step's `scriptFile` (in `dir`, the
- * document's folder) is assembled into one self-contained script; every script is
- * compacted as it deploys.
+ * document's folder) is assembled into one self-contained script, compacted, and
+ * packed as it deploys (`packed: false` keeps it readable).
  */
-export function parseDocument(text: string, dir?: string): CommandDocument {
+export function parseDocument(text: string, dir?: string, { packed = true }: LoadOptions = {}): CommandDocument {
   const source = SourceDocument.parse(parse(text));
   const mainSteps = source.mainSteps.map(({ inputs: { scriptFile, ...inputs }, ...step }) => {
-    if (scriptFile === undefined) return { ...step, inputs };
+    if (scriptFile === undefined) return { ...step, inputs: { ...inputs, runCommand: Array.isArray(inputs.runCommand) ? inputs.runCommand.map((line) => compactScript(String(line))) : inputs.runCommand } };
     if (dir === undefined) throw new Error(`step script ${scriptFile} needs the document's folder`);
-    return { ...step, inputs: { ...inputs, runCommand: [assembleScript(join(dir, scriptFile), source.parameters)] } };
+    const script = compactScript(assembleScript(join(dir, scriptFile), source.parameters));
+    return { ...step, inputs: { ...inputs, runCommand: [packed ? packScript(scriptFile.replace(/\.sh$/, ''), script) : script] } };
   });
-  const doc = CommandDocument.parse({ ...source, mainSteps });
-  return {
-    ...doc,
-    mainSteps: doc.mainSteps.map((step) => ({ ...step, inputs: { ...step.inputs, runCommand: step.inputs.runCommand.map(compactScript) } })),
-  };
+  return CommandDocument.parse({ ...source, mainSteps });
 }
 
 /** Loads and assembles one of Lifeboat's documents from `runbooks/<name>/`. */
-export function loadDocument(name: DocumentName): CommandDocument {
+export function loadDocument(name: DocumentName, options: LoadOptions = {}): CommandDocument {
   const file = documentPath(name);
-  return parseDocument(readFileSync(file, 'utf8'), dirname(file));
+  return parseDocument(readFileSync(file, 'utf8'), dirname(file), options);
+}
+
+/** A document's script, readable (assembled and compacted, not packed): what runs on the host. */
+export function hostScript(name: DocumentName): string {
+  return loadDocument(name, { packed: false })
+    .mainSteps.flatMap((s) => s.inputs.runCommand)
+    .join('\n');
 }
