@@ -51,5 +51,12 @@ export const JsonOutput = {
   status: z.strictObject({ record: RestoreRecord }),
   cancel: z.strictObject({ restoreId: z.string(), state: z.enum(['cancelling', ...RESTORE_STATES]), message: z.string() }),
   backup: z.strictObject({ result: BackupResult, archive: ArchiveEntry, container: z.string().nullable() }),
-  error: z.strictObject({ error: z.strictObject({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() }) }),
+  error: z.strictObject({
+    error: z.strictObject({
+      exitCode: z.number().int(),
+      message: z.string(),
+      hint: z.string().optional(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
 };

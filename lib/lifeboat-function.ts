@@ -85,6 +85,9 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
         },
       },
     });
-    acknowledgeNag(role, 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.', { rule: 'IAM5', findings: [XRAY_WILDCARD] });
+    acknowledgeNag(role, 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.', {
+      rule: 'IAM5',
+      findings: [XRAY_WILDCARD],
+    });
   }
 }

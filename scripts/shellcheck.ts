@@ -43,7 +43,9 @@ try {
   const scripts = DOCUMENTS.map((name) => join(runbooks, name, `${name}.sh`));
   // cancel-restore starts no helper container.
   const helpers = DOCUMENTS.map((name) => join(runbooks, name, 'helper.sh')).filter((file) => existsSync(file));
-  const lib = readdirSync(join(runbooks, 'lib')).filter((f) => f.endsWith('.sh')).map((f) => join(runbooks, 'lib', f));
+  const lib = readdirSync(join(runbooks, 'lib'))
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => join(runbooks, 'lib', f));
   let n = shellcheck(['--shell=bash', `--exclude=${EXCLUDE}`], [join(ROOT, '.ci/run'), join(ROOT, 'scripts/test-images.sh'), ...scripts, ...assembled]);
   n += shellcheck(['--shell=bash', `--exclude=${LIB_EXCLUDE}`], lib);
   // Busybox sh: each helper says so itself (`# shellcheck shell=sh`).

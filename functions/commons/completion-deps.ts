@@ -49,7 +49,14 @@ export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metr
     catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
     runner: new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP }),
     // Everyone subscribed to the topic, and the Slack requester of a Slack-started restore.
-    notifier: new Notifiers(new SnsNotifier(snsClient, env.TOPIC_ARN), new SlackNotifier({ warn: (message, e) => { logger.warn(message, { error: String(e) }); } })),
+    notifier: new Notifiers(
+      new SnsNotifier(snsClient, env.TOPIC_ARN),
+      new SlackNotifier({
+        warn: (message, e) => {
+          logger.warn(message, { error: String(e) });
+        },
+      }),
+    ),
     metrics: restoreMetrics(metrics),
   };
 }

@@ -45,7 +45,13 @@ export const handler = middy<ScheduledDrill, DrillStart>()
   .use(parser({ schema: ScheduledDrill }))
   .handler(async (drill) => {
     const outcome = await startScheduledDrill(deps, drill);
-    if (outcome.started) logger.info('drill started', { source: drill.source, volume: drill.volume, restoreId: outcome.restore.restoreId, instanceId: outcome.restore.plan.target.instanceId });
+    if (outcome.started)
+      logger.info('drill started', {
+        source: drill.source,
+        volume: drill.volume,
+        restoreId: outcome.restore.restoreId,
+        instanceId: outcome.restore.plan.target.instanceId,
+      });
     else logger.warn('drill could not start', { source: drill.source, volume: drill.volume, reason: outcome.reason });
     return outcome;
   });

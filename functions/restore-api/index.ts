@@ -27,7 +27,11 @@ const started = (mode: 'restore' | 'drill'): void => {
   metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
-const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, cancelDocumentName: env.CANCEL_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+const ssm = new SsmCommandRunner(ssmClient, logsClient, {
+  restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
+  cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
+  outputLogGroup: env.OUTPUT_LOG_GROUP,
+});
 const service = new RestoreService(
   { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
   { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
@@ -42,7 +46,13 @@ const startIdempotent = idempotentStart(
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(httpErrors({ log: (e) => { logger.error('unhandled error', e as Error); } }))
+  .use(
+    httpErrors({
+      log: (e) => {
+        logger.error('unhandled error', e as Error);
+      },
+    }),
+  )
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
     return handleApi({ service, catalog, runner: ssm, startIdempotent, started }, event);

@@ -21,7 +21,11 @@ import { SlackEnv } from './env.ts';
 export function slackDeps(): SlackDeps {
   const env = SlackEnv.parse(process.env);
   const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
-  const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, cancelDocumentName: env.CANCEL_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+  const ssm = new SsmCommandRunner(ssmClient, logsClient, {
+    restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
+    cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
+    outputLogGroup: env.OUTPUT_LOG_GROUP,
+  });
   return {
     service: new RestoreService(
       { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },

@@ -25,6 +25,10 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       return answer;
     } catch (e) {
       logger.error('Slack request failed', e as Error);
-      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', text: 'Lifeboat hit an internal error; nothing was sent.' }) };
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', text: 'Lifeboat hit an internal error; nothing was sent.' }),
+      };
     }
   });

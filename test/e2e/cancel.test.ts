@@ -12,7 +12,17 @@ import { apiEvent, localApi, routeEvent } from '../support/api.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
-import { HELPER_IMAGE, POSTGRES_IMAGE, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumesWithLabel } from './support/docker.ts';
+import {
+  HELPER_IMAGE,
+  POSTGRES_IMAGE,
+  containersWithLabel,
+  docker,
+  initPostgresVolume,
+  recipeArchive,
+  removeAll,
+  uniqueName,
+  volumesWithLabel,
+} from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
 
@@ -48,8 +58,12 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
 
     // The archive served at ~16 KiB every 250 ms: the download lasts far longer than the test.
     let started: () => void = () => undefined;
-    downloading = new Promise((resolve) => { started = resolve; });
-    slow = await slowArchiveServer(archive, () => { started(); });
+    downloading = new Promise((resolve) => {
+      started = resolve;
+    });
+    slow = await slowArchiveServer(archive, () => {
+      started();
+    });
     const slowUrl = slow.url(key);
 
     // The real store, except that the host is handed the slow URL.
@@ -92,10 +106,12 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
 
   it('ends cancelled, the target as before, and the lock free only once the host has put things back', async () => {
     const before = await snapshotHost([volume]);
-    const res = await api(apiEvent({
-      // Made by the classic recipe: no manifest, so no checksum; the request says so.
-      bodyJson: { source: SOURCE, volume, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
-    }));
+    const res = await api(
+      apiEvent({
+        // Made by the classic recipe: no manifest, so no checksum; the request says so.
+        bodyJson: { source: SOURCE, volume, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
+      }),
+    );
     expect(res.statusCode, res.body).toBe(202);
     const { restoreId, commandId } = JSON.parse(res.body) as { restoreId: string; commandId: string };
     await downloading;

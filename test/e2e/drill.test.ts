@@ -45,7 +45,12 @@ describe('restore drills on real Docker', () => {
       // The operator allows the test's database image (the manifest names it; the allowlist decides).
       policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
       completion: {
-        notifier: { restoreFinished: (n) => { notifications.push(n); return Promise.resolve(); } },
+        notifier: {
+          restoreFinished: (n) => {
+            notifications.push(n);
+            return Promise.resolve();
+          },
+        },
         metrics: { restoreFinished: () => undefined, drillFinished: (v) => drilled.push(v) },
       },
     }));
@@ -67,17 +72,25 @@ describe('restore drills on real Docker', () => {
     await dynamo.close();
   });
 
-  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({ source: 'prod-host', volume, archive: 'latest', instanceId: INSTANCE, allowUnverified: false, ...extra });
+  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({
+    source: 'prod-host',
+    volume,
+    archive: 'latest',
+    instanceId: INSTANCE,
+    allowUnverified: false,
+    ...extra,
+  });
   async function drill(extra: Partial<DrillRequest> = {}) {
     const started = await service.drill(request(extra), 'schedule:test');
     await runner.finished(started.commandId);
     return { started, record: await service.get(started.restoreId) };
   }
-  const leftovers = async (restoreId: string): Promise<string[]> => [
-    ...(await docker('ps', '-a', '--filter', `label=lifeboat.restore-id=${restoreId}`, '--format', '{{.Names}}')).split('\n'),
-    ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-drill-')).split('\n'),
-    ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-stage-')).split('\n'),
-  ].filter(Boolean);
+  const leftovers = async (restoreId: string): Promise<string[]> =>
+    [
+      ...(await docker('ps', '-a', '--filter', `label=lifeboat.restore-id=${restoreId}`, '--format', '{{.Names}}')).split('\n'),
+      ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-drill-')).split('\n'),
+      ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-stage-')).split('\n'),
+    ].filter(Boolean);
   const production = async (): Promise<string> => docker('inspect', '-f', '{{.Id}} {{.State.Status}} {{.State.StartedAt}} {{.RestartCount}}', db);
 
   it('proves the newest archive restores, next to the running production database, and leaves nothing behind', async () => {
@@ -138,7 +151,10 @@ describe('restore drills on real Docker', () => {
   });
 
   it('the document refuses drill names that are not throwaway, and driver options that could reach production data', async () => {
-    const base = { ...(await service.planDrill(request({ archive: { key: goodKey } }), 'r-probe-00000000')).parameters, ArchiveUrl: await s3.presignGet(goodKey) };
+    const base = {
+      ...(await service.planDrill(request({ archive: { key: goodKey } }), 'r-probe-00000000')).parameters,
+      ArchiveUrl: await s3.presignGet(goodKey),
+    };
     for (const [change, reason] of [
       [{ VolumeName: volume }, 'throwaway volume'],
       [{ ContainerName: db }, 'throwaway container'],

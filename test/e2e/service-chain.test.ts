@@ -12,9 +12,7 @@ import { apiEvent, localApi } from '../support/api.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
-import {
-  HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName,
-} from './support/docker.ts';
+import { HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 
 // The whole service chain, with the local runner standing in for SSM: an archive
@@ -55,7 +53,18 @@ describe('the service chain on real Docker', () => {
       await ingestCreated({ store, catalog }, key); // the "Object Created" events
     }
     // A replacement host: the database container is defined (these archives carry no manifest to recreate it), its volume is empty.
-    await docker('create', '--name', db, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${volume},dst=/var/lib/postgresql/data`, POSTGRES_IMAGE);
+    await docker(
+      'create',
+      '--name',
+      db,
+      '--network',
+      'none',
+      '--shm-size',
+      '256m',
+      '--mount',
+      `type=volume,src=${volume},dst=/var/lib/postgresql/data`,
+      POSTGRES_IMAGE,
+    );
   });
 
   afterAll(async () => {
@@ -66,10 +75,20 @@ describe('the service chain on real Docker', () => {
   });
 
   async function restore(archive: unknown): Promise<{ restoreId: string; commandId: string }> {
-    const res = await api(apiEvent({
-      // Made by the classic recipe: no manifest, so no checksum; the request says so.
-      bodyJson: { source: 'old-host', volume, archive, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
-    }));
+    const res = await api(
+      apiEvent({
+        // Made by the classic recipe: no manifest, so no checksum; the request says so.
+        bodyJson: {
+          source: 'old-host',
+          volume,
+          archive,
+          instanceId: INSTANCE,
+          containerName: db,
+          mountPath: '/var/lib/postgresql/data',
+          allowUnverified: true,
+        },
+      }),
+    );
     expect(res.statusCode, res.body).toBe(202);
     const answer = JSON.parse(res.body) as { restoreId: string; commandId: string };
     await runner.finished(answer.commandId);
@@ -89,13 +108,19 @@ describe('the service chain on real Docker', () => {
   it('the archive before it restores onto the replacement host: succeeded with phase timings, rows back, lock released', async () => {
     const { restoreId } = await restore({ before: '2026-11-27T01:30:00Z' });
     const record = await catalog.getRestore(restoreId);
-    expect(record, JSON.stringify(record)).toMatchObject({ state: 'succeeded', commandStatus: 'Success', archiveKey: `archives/old-host/${volume}/20261127T010000Z.tar.gz` });
+    expect(record, JSON.stringify(record)).toMatchObject({
+      state: 'succeeded',
+      commandStatus: 'Success',
+      archiveKey: `archives/old-host/${volume}/20261127T010000Z.tar.gz`,
+    });
     expect(record?.totalSeconds).toBeGreaterThan(0);
     expect(Object.keys(record?.phases ?? {})).toEqual(['preflight', 'download', 'extract', 'swap', 'start', 'verify', 'cleanup']);
     expect(record?.bytes).toBeGreaterThan(1000);
     expect(await rowsFingerprint(db)).toBe(rows);
     // The lock is free: a plan for the same volume is accepted again (dry run sends nothing).
-    const again = await api(apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, allowUnverified: true, dryRun: true } }));
+    const again = await api(
+      apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, allowUnverified: true, dryRun: true } }),
+    );
     expect(again.statusCode).toBe(200);
     await expect(catalog.acquireLock(INSTANCE, volume, 'probe', 1)).resolves.toBeUndefined();
   });

@@ -36,7 +36,12 @@ export function sourced(script: string, body: string, env: Readonly<Record<strin
 /** An associative array of the sourced script, as bash holds it. */
 export function bashTable(script: string, table: 'PATTERN' | 'MAXCHARS'): Record<string, string> {
   const { stdout } = sourced(script, `for k in "\${!${table}[@]}"; do printf '%s\\t%s\\0' "$k" "\${${table}[$k]}"; done`);
-  return Object.fromEntries(stdout.split('\0').filter(Boolean).map((row) => row.split('\t', 2) as [string, string]));
+  return Object.fromEntries(
+    stdout
+      .split('\0')
+      .filter(Boolean)
+      .map((row) => row.split('\t', 2) as [string, string]),
+  );
 }
 
 /**

@@ -96,7 +96,9 @@ describe('SSM document size', () => {
 
 describe('packed scripts (the deployed form)', () => {
   it.each(DOCUMENTS)('%s: the deployed step unpacks to exactly the readable script, and its header names its sha256', (name) => {
-    const deployed = loadDocument(name).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n');
+    const deployed = loadDocument(name)
+      .mainSteps.flatMap((s) => s.inputs.runCommand)
+      .join('\n');
     const readable = hostScript(name);
     const base64 = /<<'LIFEBOAT_SCRIPT' \| gzip -dc\n([A-Za-z0-9+/=\n]+)\nLIFEBOAT_SCRIPT\n/.exec(deployed)?.[1] ?? '';
     expect(gunzipSync(Buffer.from(base64, 'base64')).toString('utf8')).toBe(readable);
@@ -107,7 +109,10 @@ describe('packed scripts (the deployed form)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-packed-'));
     const file = join(dir, 'packed.sh');
     writeFileSync(file, packScript('t', '#!/usr/bin/env bash\necho "$$ $1 $2 ${SSM_X}"; exit 7\n'));
-    const run = spawnSync('bash', ['-c', 'bash "$1" a "b c" & p=$!; wait $p; echo "rc=$? pid=$p"', 'x', file], { encoding: 'utf8', env: { ...process.env, SSM_X: 'x y' } });
+    const run = spawnSync('bash', ['-c', 'bash "$1" a "b c" & p=$!; wait $p; echo "rc=$? pid=$p"', 'x', file], {
+      encoding: 'utf8',
+      env: { ...process.env, SSM_X: 'x y' },
+    });
     const [line = '', rc = ''] = run.stdout.trim().split('\n');
     const pid = rc.replace(/.*pid=/, '');
     expect(line).toBe(`${pid} a b c x y`);

@@ -11,7 +11,8 @@ const restoreDoc = loadDocument('restore-volume');
 const backupDoc = loadDocument('backup-volume');
 const validRestore = {
   RestoreId: 'r-1',
-  ArchiveUrl: 'https://lifeboat-archives.s3.eu-west-1.amazonaws.com/archives/db1/pgdata/20261127T000000Z.tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=abc123',
+  ArchiveUrl:
+    'https://lifeboat-archives.s3.eu-west-1.amazonaws.com/archives/db1/pgdata/20261127T000000Z.tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=abc123',
   VolumeName: 'pgdata',
 };
 
@@ -51,7 +52,11 @@ describe('Lifeboat Command documents', () => {
 
   it.each(DOCUMENTS)('%s: no double braces anywhere, so SSM text substitution can never splice a value into the script', (name) => {
     for (const packed of [true, false]) {
-      expect(loadDocument(name, { packed }).mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');
+      expect(
+        loadDocument(name, { packed })
+          .mainSteps.flatMap((s) => s.inputs.runCommand)
+          .join('\n'),
+      ).not.toContain('{{');
     }
   });
 

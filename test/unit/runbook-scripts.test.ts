@@ -32,7 +32,12 @@ describe('json_str (every string in a result line)', () => {
   ] as const;
   let printed: string[] = [];
   beforeAll(() => {
-    printed = sourcedEach(scripts['restore-volume'], 'V', cases.map(([, value]) => value), 'json_str "$V"');
+    printed = sourcedEach(
+      scripts['restore-volume'],
+      'V',
+      cases.map(([, value]) => value),
+      'json_str "$V"',
+    );
   });
 
   it.each(cases.map(([label, , expected], i) => [label, i, expected] as const))('%s: prints valid JSON that reads back as the text', (_, i, expected) => {
@@ -106,7 +111,20 @@ describe('read_params (the host checks every parameter again)', () => {
   });
 
   it('names a value that does not match its pattern, without echoing it', () => {
-    const valid = { BackupId: 'b-1', VolumeName: 'pgdata', HostPath: '', ContainerName: '', MountPath: '/var/lib/postgresql/data', Consistency: 'pause', Bucket: 'lifeboat-archives', KeyPrefix: 'archives', CompressionLevel: '3', HelperImage: 'local/lifeboat-helper:1', S3EndpointUrl: '', Region: '' };
+    const valid = {
+      BackupId: 'b-1',
+      VolumeName: 'pgdata',
+      HostPath: '',
+      ContainerName: '',
+      MountPath: '/var/lib/postgresql/data',
+      Consistency: 'pause',
+      Bucket: 'lifeboat-archives',
+      KeyPrefix: 'archives',
+      CompressionLevel: '3',
+      HelperImage: 'local/lifeboat-helper:1',
+      S3EndpointUrl: '',
+      Region: '',
+    };
     const env = Object.fromEntries(Object.entries({ ...valid, Source: 'db1;touch-pwned' }).map(([k, v]) => [`SSM_${k}`, v]));
     const { stdout } = sourced(scripts['backup-volume'], `${REPORT} read_params`, env);
     expect(stdout).toMatch(/^refused\|parameter Source does not match its allowed pattern \^/);
@@ -163,7 +181,13 @@ describe('cancel-restore (TERM to a running restore, found by its pid file)', ()
   it('refuses a restore id that does not match its pattern, with a result line and exit 2, without echoing it', () => {
     const { status, stdout } = sourced(scripts['cancel-restore'], 'load_params', { SSM_RestoreId: 'r-1;touch-pwned', SSM_WaitSeconds: '5' });
     expect(status).toBe(2);
-    expect(JSON.parse(stdout)).toEqual({ lifeboat: 'cancel-result', version: 1, restoreId: '', outcome: 'refused', message: 'parameter RestoreId does not match its allowed pattern' });
+    expect(JSON.parse(stdout)).toEqual({
+      lifeboat: 'cancel-result',
+      version: 1,
+      restoreId: '',
+      outcome: 'refused',
+      message: 'parameter RestoreId does not match its allowed pattern',
+    });
   });
 
   it('names a missing parameter', () => {
@@ -173,7 +197,10 @@ describe('cancel-restore (TERM to a running restore, found by its pid file)', ()
   });
 
   it('a restore that is not running on this host: not-running, and success', () => {
-    const { status, stdout } = sourced(scripts['cancel-restore'], '_main 2>/dev/null', { SSM_RestoreId: `r-unit-${process.pid.toString()}-absent`, SSM_WaitSeconds: '5' });
+    const { status, stdout } = sourced(scripts['cancel-restore'], '_main 2>/dev/null', {
+      SSM_RestoreId: `r-unit-${process.pid.toString()}-absent`,
+      SSM_WaitSeconds: '5',
+    });
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ lifeboat: 'cancel-result', outcome: 'not-running' });
   });

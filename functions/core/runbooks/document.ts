@@ -28,7 +28,16 @@ export function compactScript(script: string): string {
  */
 const SourceDocument = z.looseObject({
   parameters: CommandDocument.shape.parameters,
-  mainSteps: z.array(z.looseObject({ inputs: z.looseObject({ scriptFile: z.string().regex(/^[A-Za-z0-9_.-]+\.sh$/).optional() }) })),
+  mainSteps: z.array(
+    z.looseObject({
+      inputs: z.looseObject({
+        scriptFile: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+\.sh$/)
+          .optional(),
+      }),
+    }),
+  ),
 });
 
 /** The delimiter of the packed script's heredoc (base64 never holds it). */
@@ -46,10 +55,14 @@ const MAX_ARG_BYTES = 128 * 1024;
  * the sha256 in the header lets an auditor compare what runs with the repository.
  */
 export function packScript(name: string, script: string): string {
-  if (Buffer.byteLength(script) >= MAX_ARG_BYTES) throw new Error(`${name}: the script is ${Buffer.byteLength(script).toString()} bytes; one bash -c argument holds less than ${MAX_ARG_BYTES.toString()}`);
+  if (Buffer.byteLength(script) >= MAX_ARG_BYTES)
+    throw new Error(`${name}: the script is ${Buffer.byteLength(script).toString()} bytes; one bash -c argument holds less than ${MAX_ARG_BYTES.toString()}`);
   const gz = gzipSync(script, { level: 9 });
   gz[9] = 3; // the gzip header's OS byte: Unix on every build machine, so synth is reproducible
-  const base64 = gz.toString('base64').replace(/.{1,76}/g, '$&\n').trimEnd();
+  const base64 = gz
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n')
+    .trimEnd();
   const sha256 = createHash('sha256').update(script).digest('hex');
   return [
     '#!/usr/bin/env bash',
@@ -83,7 +96,11 @@ export interface LoadOptions {
 export function parseDocument(text: string, dir?: string, { packed = true }: LoadOptions = {}): CommandDocument {
   const source = SourceDocument.parse(parse(text));
   const mainSteps = source.mainSteps.map(({ inputs: { scriptFile, ...inputs }, ...step }) => {
-    if (scriptFile === undefined) return { ...step, inputs: { ...inputs, runCommand: Array.isArray(inputs.runCommand) ? inputs.runCommand.map((line) => compactScript(String(line))) : inputs.runCommand } };
+    if (scriptFile === undefined)
+      return {
+        ...step,
+        inputs: { ...inputs, runCommand: Array.isArray(inputs.runCommand) ? inputs.runCommand.map((line) => compactScript(String(line))) : inputs.runCommand },
+      };
     if (dir === undefined) throw new Error(`step script ${scriptFile} needs the document's folder`);
     const script = compactScript(assembleScript(join(dir, scriptFile), source.parameters));
     return { ...step, inputs: { ...inputs, runCommand: [packed ? packScript(scriptFile.replace(/\.sh$/, ''), script) : script] } };

@@ -9,12 +9,10 @@ export const backupDocument = loadDocument('backup-volume');
 
 /** Runs restore-volume through the local runner, printing the host's progress when LIFEBOAT_TEST_VERBOSE is set. */
 export async function restore(parameters: Record<string, string>, options: RunOptions = {}): Promise<RunOutcome<RestoreResult>> {
-  const outcome = await runDocument(
-    restoreDocument,
-    { RestoreId: uniqueName('r'), HelperImage: HELPER_IMAGE, ...parameters },
-    RestoreResult,
-    { ...verbose(), ...options },
-  );
+  const outcome = await runDocument(restoreDocument, { RestoreId: uniqueName('r'), HelperImage: HELPER_IMAGE, ...parameters }, RestoreResult, {
+    ...verbose(),
+    ...options,
+  });
   return oneResultLine(outcome);
 }
 
