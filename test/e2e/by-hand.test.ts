@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '#core/paths.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { ArchiveManifest } from '#core/manifest.ts';
+import { RestoreResult } from '#core/runbooks/results.ts';
 import { pageBlocks, programOf, type PageBlock } from '../support/by-hand.ts';
 import { exec } from './support/exec.ts';
 import {
@@ -31,7 +32,10 @@ import {
 /** Runs blocks as one bash program from the repository root, with HOME a fresh folder (the host's root home). */
 async function runBlocks(blocks: readonly PageBlock[], values: Record<string, string>, home: string, env: Record<string, string> = {}) {
   const program = programOf(blocks, values);
-  const outcome = await exec('bash', ['-c', program], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env } });
+  const outcome = await exec('bash', ['-c', program], {
+    cwd: ROOT, // npm offline: a block that would fetch a package (npx outside the repository) fails instead.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, npm_config_offline: 'true', ...env },
+  });
   return { ...outcome, explain: `exit ${outcome.code.toString()}\n--- stdout\n${outcome.stdout}\n--- stderr (tail)\n${outcome.stderr.slice(-4000)}` };
 }
 
@@ -82,25 +86,24 @@ describe('the by-hand runbooks, run as written: backup, the host lost, restore w
     expect((await readdir(home)).filter((f) => f.startsWith(`${volume}-`) && f.endsWith('.tar.gz'))).toHaveLength(1);
   });
 
-  it('restore-by-hand.md §2 then cancel-by-hand.md: the host is lost, the script restores it, the rows answer; a cancel after it finds nothing running', async () => {
+  it('restore-by-hand.md §2, then cancel-by-hand.md: the host is lost, the script restores it and the rows answer; a cancel after it finds nothing running', async () => {
     // The host is lost.
     await removeAll([container], [volume]);
     expect(await volumeExists(volume)).toBe(false);
     const { archiveKey, manifest } = await theArchive();
 
     const restorePage = pageBlocks('restore-by-hand.md').filter((b) => !b.section.startsWith('3.'));
-    const run = await runBlocks(
-      [...restorePage, ...pageBlocks('cancel-by-hand.md')],
-      await restoreValues(archiveKey, manifest.sha256, volume, container),
-      home,
-    );
+    const run = await runBlocks(restorePage, await restoreValues(archiveKey, manifest.sha256, volume, container), home);
     expect(run.code, run.explain).toBe(0);
 
-    const result = lastLine(await readFile(join(home, 'restore-result.json'), 'utf8'));
+    const result = RestoreResult.parse(lastLine(await readFile(join(home, 'restore-result.json'), 'utf8')));
     expect(result, run.explain).toMatchObject({ outcome: 'succeeded', containerAction: 'created' });
     expect(await rowsFingerprint(container)).toBe(expectedRows);
-    // The cancel page ran last, against the restore that had ended.
-    expect(lastLine(run.stdout)).toMatchObject({ lifeboat: 'cancel-result', outcome: 'not-running' });
+
+    // cancel-by-hand.md, from a second shell (the repository's folder again), for the restore that has ended.
+    const cancel = await runBlocks(pageBlocks('cancel-by-hand.md'), {}, home, { RESTORE_ID: result.restoreId });
+    expect(cancel.code, cancel.explain).toBe(0);
+    expect(lastLine(cancel.stdout)).toMatchObject({ lifeboat: 'cancel-result', restoreId: result.restoreId, outcome: 'not-running' });
   });
 
   it('restore-by-hand.md §3 (last resort, no script): the recipe restores into a new volume, checksum checked, and the rows answer', async () => {
