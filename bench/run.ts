@@ -4,7 +4,8 @@
  * Every comparison runs side by side in this one run, on the same data, alternating
  * the contenders, median of --runs (≥ 3 outside smoke mode); results are ratios
  * against a baseline measured here, because this machine is shared and noisy.
- * Writes bench/results.json (or --out) and prints a table.
+ * Writes bench/results.json (or --out) and prints a table; a full run into
+ * bench/results.json also rewrites the table in docs/benchmarks.md (bench/table.ts).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,21 +13,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
-import { S3ArchiveStore } from '../functions/core/archive-store.ts';
-import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
-import { ingestCreated } from '../functions/core/catalog/ingest.ts';
-import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
-import { ROOT } from '../functions/core/paths.ts';
-import { completeRestore } from '../functions/core/restore/completion.ts';
-import { RestorePolicy } from '../functions/core/policy.ts';
-import { RestoreService } from '../functions/core/restore/service.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
-import { runDocument } from '../functions/core/runbooks/local-runner.ts';
-import { BackupResult, RestoreResult } from '../functions/core/runbooks/results.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { startLocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { ROOT } from '#core/paths.ts';
+import { RestorePolicy } from '#core/policy.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
 import { bundleEnv, synthBundles } from '../test/support/bundles.ts';
-import { updateReadme } from './readme.ts';
+import { updateBenchPage } from './table.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
 const { values: args } = parseArgs({
@@ -50,8 +49,11 @@ const SRC = `${P}-src`;
 const DB = `${P}-db`;
 
 const results: BenchResult[] = [];
-const log = (text: string): void => { process.stderr.write(`[bench] ${text}\n`); };
-const docker = (...a: string[]): string => execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim();
+const log = (text: string): void => {
+  process.stderr.write(`[bench] ${text}\n`);
+};
+const docker = (...a: string[]): string =>
+  execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim();
 const quiet = (...a: string[]): void => void spawnSync('docker', a, { stdio: 'ignore' });
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,7 +70,10 @@ const sh = (script: string, env: Record<string, string> = {}): Promise<void> =>
   new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
     child.on('error', reject);
-    child.on('close', (code) => { if (code === 0) resolve(); else reject(new Error(`${script.slice(0, 80)}: exit ${String(code)}`)); });
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${script.slice(0, 80)}: exit ${String(code)}`));
+    });
   });
 const record = (r: Omit<BenchResult, 'ratio'> & { ratio?: number | null }): void => {
   const full = { ratio: null, ...r };
@@ -106,7 +111,8 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
   docker('volume', 'create', SRC);
   docker('run', '--rm', '--network', 'none', '-v', `${SRC}:${PGDATA}`, POSTGRES, 'initdb', '-D', PGDATA, '-A', 'trust', '-U', 'postgres');
   docker('run', '-d', '--name', DB, '--network', 'none', '--shm-size', '256m', '-v', `${SRC}:${PGDATA}`, POSTGRES);
-  for (let i = 0; i < 120 && spawnSync('docker', ['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql']).status !== 0; i++) await new Promise((r) => setTimeout(r, 250));
+  for (let i = 0; i < 120 && spawnSync('docker', ['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql']).status !== 0; i++)
+    await new Promise((r) => setTimeout(r, 250));
   docker('exec', DB, 'pgbench', '-i', '-q', '-s', String(SCALE), '-h', '/var/run/postgresql', '-U', 'postgres', 'postgres');
   docker('exec', DB, 'psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-XAtqc', 'checkpoint');
   docker('stop', DB);
@@ -124,7 +130,21 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
       run: async () => {
         let out: Awaited<ReturnType<typeof runDocument<BackupResult>>> | undefined;
         const t = await seconds(async () => {
-          out = await runDocument(backupDoc, { BackupId: `bench-${Date.now().toString()}`, VolumeName: SRC, ContainerName: DB, Consistency: 'none', Bucket: s3.bucket, Source: 'bench', S3EndpointUrl: s3.endpoint, HelperImage: HELPER }, BackupResult, { env: s3.hostEnv });
+          out = await runDocument(
+            backupDoc,
+            {
+              BackupId: `bench-${Date.now().toString()}`,
+              VolumeName: SRC,
+              ContainerName: DB,
+              Consistency: 'none',
+              Bucket: s3.bucket,
+              Source: 'bench',
+              S3EndpointUrl: s3.endpoint,
+              HelperImage: HELPER,
+            },
+            BackupResult,
+            { env: s3.hostEnv },
+          );
         });
         if (out?.result?.outcome !== 'succeeded') throw new Error(`backup failed: ${out?.result?.error ?? out?.stderr.slice(-400) ?? ''}`);
         archiveKey = out.result.archiveKey ?? '';
@@ -134,18 +154,60 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
       },
     },
     classic: {
-      run: () => seconds(() => { docker('run', '--rm', '--network', 'none', '-v', `${SRC}:/data:ro`, '-v', `${work}:/backup`, HELPER, '/bin/busybox', 'tar', 'czf', '/backup/classic.tar.gz', '-C', '/data', '.'); }),
+      run: () =>
+        seconds(() => {
+          docker(
+            'run',
+            '--rm',
+            '--network',
+            'none',
+            '-v',
+            `${SRC}:/data:ro`,
+            '-v',
+            `${work}:/backup`,
+            HELPER,
+            '/bin/busybox',
+            'tar',
+            'czf',
+            '/backup/classic.tar.gz',
+            '-C',
+            '/data',
+            '.',
+          );
+        }),
     },
     // What this machine can do at all: the same tar | zstd | sha256 on the host, no container, no upload.
     floor: {
       run: () => seconds(() => sh(`tar -C "${srcDir}" -b 2048 -c -f - --numeric-owner . | zstd -q -c -T0 -3 | sha256sum >/dev/null`)),
     },
   });
-  record({ name: 'backup.classic_tar_czf', value: median(backups.classic ?? []), unit: 's', baseline: 'backup.lifeboat', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.classic ?? [] });
-  record({ name: 'backup.lifeboat', value: median(backups.lifeboat ?? []), unit: 's', baseline: 'backup.classic_tar_czf', ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []), samples: backups.lifeboat ?? [] });
+  record({
+    name: 'backup.classic_tar_czf',
+    value: median(backups.classic ?? []),
+    unit: 's',
+    baseline: 'backup.lifeboat',
+    ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []),
+    samples: backups.classic ?? [],
+  });
+  record({
+    name: 'backup.lifeboat',
+    value: median(backups.lifeboat ?? []),
+    unit: 's',
+    baseline: 'backup.classic_tar_czf',
+    ratio: median(backups.classic ?? []) / median(backups.lifeboat ?? []),
+    samples: backups.lifeboat ?? [],
+  });
   const lbBackup = median(backups.lifeboat ?? []);
-  record({ name: 'backup.floor_tar_zstd_host', value: median(backups.floor ?? []), unit: 's', baseline: 'backup.lifeboat', ratio: lbBackup / median(backups.floor ?? []), samples: backups.floor ?? [] });
-  for (const [k, v] of Object.entries(backupPhases).filter(([, xs]) => xs.some((x) => x > 0))) record({ name: `backup.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'backup.lifeboat', ratio: median(v) / lbBackup, samples: v });
+  record({
+    name: 'backup.floor_tar_zstd_host',
+    value: median(backups.floor ?? []),
+    unit: 's',
+    baseline: 'backup.lifeboat',
+    ratio: lbBackup / median(backups.floor ?? []),
+    samples: backups.floor ?? [],
+  });
+  for (const [k, v] of Object.entries(backupPhases).filter(([, xs]) => xs.some((x) => x > 0)))
+    record({ name: `backup.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'backup.lifeboat', ratio: median(v) / lbBackup, samples: v });
   const classicBytes = statSync(join(work, 'classic.tar.gz')).size;
   // The floor's input: the same tar stream, already decompressed, on local disk.
   log('restores: Lifeboat (presigned URL, streaming) vs classic (download, then tar xzf) vs floor (GNU tar, plain stream)');
@@ -158,14 +220,29 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
   const target = `${P}-target`;
   const restores = await sideBySide({
     lifeboat: {
-      prepare: () => { quiet('volume', 'rm', '-f', target); },
+      prepare: () => {
+        quiet('volume', 'rm', '-f', target);
+      },
       run: async () => {
         const url = await s3.presignGet(archiveKey);
         let out: Awaited<ReturnType<typeof runDocument<RestoreResult>>> | undefined;
         const t = await seconds(async () => {
-          out = await runDocument(restoreDoc, { RestoreId: `bench-${Date.now().toString()}`, ArchiveUrl: url, ExpectedSha256: archiveSha, VolumeName: target, ContainerName: '', Verify: 'none', HelperImage: HELPER }, RestoreResult, {
-            ...(process.env.BENCH_VERBOSE ? { onStderr: (c: string) => process.stderr.write(c) } : {}),
-          });
+          out = await runDocument(
+            restoreDoc,
+            {
+              RestoreId: `bench-${Date.now().toString()}`,
+              ArchiveUrl: url,
+              ExpectedSha256: archiveSha,
+              VolumeName: target,
+              ContainerName: '',
+              Verify: 'none',
+              HelperImage: HELPER,
+            },
+            RestoreResult,
+            {
+              ...(process.env.BENCH_VERBOSE ? { onStderr: (c: string) => process.stderr.write(c) } : {}),
+            },
+          );
         });
         if (out?.result?.outcome !== 'succeeded') throw new Error(`restore failed: ${out?.result?.error ?? out?.stderr.slice(-400) ?? ''}`);
         for (const [k, v] of Object.entries(out.result.phases)) (phases[k] ??= []).push(v);
@@ -173,29 +250,82 @@ async function dataPaths(s3: LocalS3, work: string): Promise<void> {
       },
     },
     classic: {
-      prepare: () => { freshVolume(target); rmSync(join(work, 'download.tar.gz'), { force: true }); },
+      prepare: () => {
+        freshVolume(target);
+        rmSync(join(work, 'download.tar.gz'), { force: true });
+      },
       run: async () => {
         const url = await s3.presignGet('bench/classic.tar.gz');
         return seconds(async () => {
           await sh(`curl -fsS -o "${work}/download.tar.gz" "$URL"`, { URL: url });
-          docker('run', '--rm', '--network', 'none', '-v', `${target}:/data`, '-v', `${work}:/backup`, HELPER, '/bin/busybox', 'tar', 'xzf', '/backup/download.tar.gz', '-C', '/data');
+          docker(
+            'run',
+            '--rm',
+            '--network',
+            'none',
+            '-v',
+            `${target}:/data`,
+            '-v',
+            `${work}:/backup`,
+            HELPER,
+            '/bin/busybox',
+            'tar',
+            'xzf',
+            '/backup/download.tar.gz',
+            '-C',
+            '/data',
+          );
         });
       },
     },
     floor: {
-      prepare: () => { freshVolume(target); },
+      prepare: () => {
+        freshVolume(target);
+      },
       // A stream (the archive arrives over the network, never as a local file), with the same 1 MiB records Lifeboat reads.
-      run: () => seconds(() => sh(`cat "${work}/plain.tar" | tar -x -b 2048 -f - -C "${volumeDir(target)}" --numeric-owner --same-owner -p && sync -f "${volumeDir(target)}"`)),
+      run: () =>
+        seconds(() =>
+          sh(`cat "${work}/plain.tar" | tar -x -b 2048 -f - -C "${volumeDir(target)}" --numeric-owner --same-owner -p && sync -f "${volumeDir(target)}"`),
+        ),
     },
   });
   const lb = median(restores.lifeboat ?? []);
-  record({ name: 'restore.lifeboat', value: lb, unit: 's', baseline: 'restore.classic', ratio: median(restores.classic ?? []) / lb, samples: restores.lifeboat ?? [] });
-  record({ name: 'restore.classic', value: median(restores.classic ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: median(restores.classic ?? []) / lb, samples: restores.classic ?? [] });
-  record({ name: 'restore.floor_gnu_tar_plain', value: median(restores.floor ?? []), unit: 's', baseline: 'restore.lifeboat', ratio: lb / median(restores.floor ?? []), samples: restores.floor ?? [] });
+  record({
+    name: 'restore.lifeboat',
+    value: lb,
+    unit: 's',
+    baseline: 'restore.classic',
+    ratio: median(restores.classic ?? []) / lb,
+    samples: restores.lifeboat ?? [],
+  });
+  record({
+    name: 'restore.classic',
+    value: median(restores.classic ?? []),
+    unit: 's',
+    baseline: 'restore.lifeboat',
+    ratio: median(restores.classic ?? []) / lb,
+    samples: restores.classic ?? [],
+  });
+  record({
+    name: 'restore.floor_gnu_tar_plain',
+    value: median(restores.floor ?? []),
+    unit: 's',
+    baseline: 'restore.lifeboat',
+    ratio: lb / median(restores.floor ?? []),
+    samples: restores.floor ?? [],
+  });
   // Phases that do not apply to this restore (swap onto an absent volume, a drill's cleanup) stay out.
-  for (const [k, v] of Object.entries(phases).filter(([, xs]) => xs.some((x) => x > 0))) record({ name: `restore.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'restore.lifeboat', ratio: median(v) / lb, samples: v });
+  for (const [k, v] of Object.entries(phases).filter(([, xs]) => xs.some((x) => x > 0)))
+    record({ name: `restore.lifeboat.phase.${k}`, value: median(v), unit: 's', baseline: 'restore.lifeboat', ratio: median(v) / lb, samples: v });
   record({ name: 'data.volume_bytes', value: dataBytes, unit: 'B', baseline: 'none', samples: [dataBytes] });
-  record({ name: 'data.archive_bytes.lifeboat_zstd', value: (await s3.client.send(new (await import('@aws-sdk/client-s3')).HeadObjectCommand({ Bucket: s3.bucket, Key: archiveKey }))).ContentLength ?? 0, unit: 'B', baseline: 'data.archive_bytes.classic_gzip', ratio: null, samples: [] });
+  record({
+    name: 'data.archive_bytes.lifeboat_zstd',
+    value: (await s3.client.send(new (await import('@aws-sdk/client-s3')).HeadObjectCommand({ Bucket: s3.bucket, Key: archiveKey }))).ContentLength ?? 0,
+    unit: 'B',
+    baseline: 'data.archive_bytes.classic_gzip',
+    ratio: null,
+    samples: [],
+  });
   record({ name: 'data.archive_bytes.classic_gzip', value: classicBytes, unit: 'B', baseline: 'none', samples: [classicBytes] });
   quiet('volume', 'rm', '-f', target);
 }
@@ -206,20 +336,20 @@ async function orchestration(s3: LocalS3): Promise<void> {
   try {
     const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     const store = new S3ArchiveStore(s3.client, s3.bucket);
-    for (const o of (await s3.client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'archives/' }))).Contents ?? []) {
+    for (const o of (await s3.client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'archives/' })))
+      .Contents ?? []) {
       if (o.Key) await ingestCreated({ store, catalog }, o.Key, { decoded: true });
     }
-    const document = loadDocument('restore-volume');
     const INSTANCE = 'i-00000000000be4c4';
     let done: (() => void) | undefined;
-    const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+    const { service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: async (change) => {
-        await completeRestore({ catalog, runner }, change);
-        done?.();
-      },
+      helperImage: HELPER,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      onCompleted: () => done?.(),
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
     const totals: number[] = [];
     const overheads: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -227,7 +357,19 @@ async function orchestration(s3: LocalS3): Promise<void> {
       quiet('volume', 'rm', '-f', SRC);
       const finished = new Promise<void>((resolve) => (done = resolve));
       const t = performance.now();
-      const started = await service.start({ source: 'bench', volume: SRC, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'bench');
+      const started = await service.start(
+        {
+          source: 'bench',
+          volume: SRC,
+          archive: 'latest',
+          instanceId: INSTANCE,
+          containerName: DB,
+          ifVolumeExists: 'fail',
+          allowUnverified: false,
+          dryRun: false,
+        },
+        'bench',
+      );
       await finished;
       const wall = (performance.now() - t) / 1000;
       const rec = await service.get(started.restoreId);
@@ -236,7 +378,14 @@ async function orchestration(s3: LocalS3): Promise<void> {
       overheads.push(wall - (rec.totalSeconds ?? 0));
     }
     record({ name: 'e2e.request_to_database_answering', value: median(totals), unit: 's', baseline: 'none', samples: totals });
-    record({ name: 'e2e.orchestration_overhead', value: median(overheads), unit: 's', baseline: 'target 1 s', ratio: median(overheads) / 1, samples: overheads });
+    record({
+      name: 'e2e.orchestration_overhead',
+      value: median(overheads),
+      unit: 's',
+      baseline: 'target 1 s',
+      ratio: median(overheads) / 1,
+      samples: overheads,
+    });
   } finally {
     await dynamo.close();
   }
@@ -252,9 +401,15 @@ function bundles(): void {
       record({ name: `lambda.${name}.bundle_bytes`, value: size, unit: 'B', baseline: 'target 300 KB', ratio: size / 300_000, samples: [size] });
       const inits: number[] = [];
       for (let i = 0; i < initRuns; i++) {
-        const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const t = performance.now(); await import('./index.mjs'); console.log(performance.now() - t);"], {
-          cwd: dir, env: bundleEnv(dir), encoding: 'utf8',
-        });
+        const out = execFileSync(
+          process.execPath,
+          ['--input-type=module', '-e', "const t = performance.now(); await import('./index.mjs'); console.log(performance.now() - t);"],
+          {
+            cwd: dir,
+            env: bundleEnv(dir),
+            encoding: 'utf8',
+          },
+        );
         inits.push(Number(out.trim().split('\n').pop()));
       }
       record({ name: `lambda.${name}.init_ms`, value: median(inits), unit: 'ms', baseline: 'target 100 ms', ratio: median(inits) / 100, samples: inits });
@@ -288,7 +443,21 @@ async function catalogScale(): Promise<void> {
           const takenAt = new Date(t0 + j * 3_600_000).toISOString().replace('.000Z', 'Z');
           const key = `archives/bench/${volume}/${takenAt.replace(/[-:]/g, '')}.tar.zst`;
           if (j === Math.floor(n / 2)) middle = takenAt;
-          items.push({ PutRequest: { Item: { pk: `ARCHIVES#bench#${volume}`, sk: `${takenAt}#${key}`, key, source: 'bench', volume, takenAt, compression: 'zstd', size: 1000 + j, catalogedAt: takenAt } } });
+          items.push({
+            PutRequest: {
+              Item: {
+                pk: `ARCHIVES#bench#${volume}`,
+                sk: `${takenAt}#${key}`,
+                key,
+                source: 'bench',
+                volume,
+                takenAt,
+                compression: 'zstd',
+                size: 1000 + j,
+                catalogedAt: takenAt,
+              },
+            },
+          });
         }
         await dynamo.doc.send(new BatchWriteCommand({ RequestItems: { [table]: items } }));
       }
@@ -298,15 +467,25 @@ async function catalogScale(): Promise<void> {
       const volume = `v${n.toString()}`;
       log(`catalog: writing ${n.toString()} archives`);
       const middle = await fill(volume, n);
-      for (const [kind, before] of [['latest', undefined], ['before_t', middle]] as const) {
+      for (const [kind, before] of [
+        ['latest', undefined],
+        ['before_t', middle],
+      ] as const) {
         const times: number[] = [];
         const reads: number[] = [];
         for (let i = 0; i < (SMOKE ? 5 : 50); i++) {
           itemsRead = 0;
-          times.push(await seconds(() => catalog.latestArchive('bench', volume, before)) * 1000);
+          times.push((await seconds(() => catalog.latestArchive('bench', volume, before))) * 1000);
           reads.push(itemsRead);
         }
-        record({ name: `catalog.${kind}.${n.toString()}.items_read`, value: median(reads), unit: 'items', baseline: `catalog.${kind}.10.items_read`, ratio: null, samples: reads });
+        record({
+          name: `catalog.${kind}.${n.toString()}.items_read`,
+          value: median(reads),
+          unit: 'items',
+          baseline: `catalog.${kind}.10.items_read`,
+          ratio: null,
+          samples: reads,
+        });
         record({ name: `catalog.${kind}.${n.toString()}.ms`, value: median(times), unit: 'ms', baseline: 'none', samples: times });
       }
     }
@@ -321,9 +500,11 @@ async function catalogScale(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) throw new Error('Docker is not running: the benchmark needs it (bash .ci/run starts it).');
+  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0)
+    throw new Error('Docker is not running: the benchmark needs it (bash .ci/run starts it).');
   for (const image of [HELPER, POSTGRES]) {
-    if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) throw new Error(`image ${image} is missing: bash scripts/test-images.sh`);
+    if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0)
+      throw new Error(`image ${image} is missing: bash scripts/test-images.sh`);
   }
   const started = new Date();
   const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
@@ -352,14 +533,23 @@ async function main(): Promise<void> {
   mkdirSync(join(args.out, '..'), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(table(out.results));
-  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateReadme();
+  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateBenchPage();
 }
 
 export function table(rs: readonly BenchResult[]): string {
-  const rows = rs.map((r) => [r.name, `${r.unit === 'B' ? (r.value / 1000).toFixed(0) : r.value.toFixed(r.unit === 'items' ? 0 : 2)} ${r.unit === 'B' ? 'KB' : r.unit}`, r.baseline, r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`, String(r.samples.length)]);
+  const rows = rs.map((r) => [
+    r.name,
+    `${r.unit === 'B' ? (r.value / 1000).toFixed(0) : r.value.toFixed(r.unit === 'items' ? 0 : 2)} ${r.unit === 'B' ? 'KB' : r.unit}`,
+    r.baseline,
+    r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`,
+    String(r.samples.length),
+  ]);
   const head = ['name', 'value', 'baseline', 'ratio', 'samples'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [head, ...rows].map((r) => `| ${r.map((c, i) => c.padEnd(w[i] ?? 0)).join(' | ')} |`).join('\n').replace(/\n/, `\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n`);
+  return [head, ...rows]
+    .map((r) => `| ${r.map((c, i) => c.padEnd(w[i] ?? 0)).join(' | ')} |`)
+    .join('\n')
+    .replace(/\n/, `\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n`);
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

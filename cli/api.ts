@@ -4,10 +4,10 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import * as z from 'zod';
-import { RestoreRecord, TERMINAL_STATES } from '../functions/core/catalog/model.ts';
-import type { CancelOutcome } from '../functions/core/restore/cancel.ts';
-import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
-import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
+import { RestoreRecord, TERMINAL_STATES } from '#core/catalog/model.ts';
+import type { CancelOutcome } from '#core/restore/cancel.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import { ArchiveListItemSchema, CancelOutcomeSchema, RestorePlanSchema, StartedRestoreSchema, VolumeViewSchema } from './schema.ts';
 import type { ArchiveListItem, Backend, ProgressSink, RestoreRef, VolumeView } from './backend.ts';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
@@ -25,7 +25,11 @@ export interface ApiOptions {
 }
 
 const CODE_BY_STATUS: Record<number, ExitCode> = { 400: EXIT.usage, 403: EXIT.unavailable, 404: EXIT.notFound, 409: EXIT.refused, 422: EXIT.refused };
-const ErrorBody = z.looseObject({ error: z.string(), fields: z.array(z.object({ field: z.string(), problem: z.string() })).optional(), requestId: z.string().optional() });
+const ErrorBody = z.looseObject({
+  error: z.string(),
+  fields: z.array(z.object({ field: z.string(), problem: z.string() })).optional(),
+  requestId: z.string().optional(),
+});
 
 /** The region of an execute-api URL (`<id>.execute-api.<region>.amazonaws.com`). */
 export function regionOf(url: URL): string | undefined {
@@ -37,7 +41,11 @@ const sourcePath = (source: string): string => `sources/${encodeURIComponent(sou
 /** Where the API keeps a restore: under its source, the part of the path IAM scopes. */
 function restorePath(ref: RestoreRef): string {
   if (ref.source === undefined) {
-    throw new CliError(EXIT.usage, `--source is required to find restore ${ref.restoreId} in a deployed Lifeboat`, 'the API keeps each restore under its source (/sources/<source>/restores/<id>): add --source <name>, as `lifeboat restore` printed');
+    throw new CliError(
+      EXIT.usage,
+      `--source is required to find restore ${ref.restoreId} in a deployed Lifeboat`,
+      'the API keeps each restore under its source (/sources/<source>/restores/<id>): add --source <name>, as `lifeboat restore` printed',
+    );
   }
   return `${sourcePath(ref.source)}/restores/${encodeURIComponent(ref.restoreId)}`;
 }
@@ -54,7 +62,11 @@ export class ApiBackend implements Backend {
     try {
       base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     } catch {
-      throw new CliError(EXIT.usage, `the API URL ${JSON.stringify(options.url)} is not a URL`, 'give the stack output ApiUrl, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
+      throw new CliError(
+        EXIT.usage,
+        `the API URL ${JSON.stringify(options.url)} is not a URL`,
+        'give the stack output ApiUrl, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod/',
+      );
     }
     if (base.protocol !== 'https:' && !['127.0.0.1', 'localhost'].includes(base.hostname)) {
       throw new CliError(EXIT.usage, `the API URL must use https (got ${base.protocol})`);
@@ -67,7 +79,12 @@ export class ApiBackend implements Backend {
     this.fetch = options.fetch ?? fetch;
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: z.ZodType<T>, options: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<T> {
+  private async call<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: z.ZodType<T>,
+    options: { query?: Record<string, string | undefined>; body?: unknown } = {},
+  ): Promise<T> {
     const url = new URL(path, this.base);
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query[k] = v;
@@ -86,7 +103,11 @@ export class ApiBackend implements Backend {
     try {
       headers = (await this.signer.sign(request)).headers;
     } catch (e) {
-      throw new CliError(EXIT.unavailable, `no AWS credentials to sign the request: ${e instanceof Error ? e.message : String(e)}`, 'configure credentials (AWS_PROFILE, `aws sso login`, or environment variables) for an identity allowed to call the Lifeboat API');
+      throw new CliError(
+        EXIT.unavailable,
+        `no AWS credentials to sign the request: ${e instanceof Error ? e.message : String(e)}`,
+        'configure credentials (AWS_PROFILE, `aws sso login`, or environment variables) for an identity allowed to call the Lifeboat API',
+      );
     }
     const target = new URL(url.pathname, url);
     for (const [k, v] of Object.entries(query)) target.searchParams.set(k, v);
@@ -94,7 +115,11 @@ export class ApiBackend implements Backend {
     try {
       response = await this.fetch(target, { method, headers, body, signal: AbortSignal.timeout(30_000) });
     } catch (e) {
-      throw new CliError(EXIT.unavailable, `the Lifeboat API at ${this.base.origin} did not answer: ${e instanceof Error ? e.message : String(e)}`, 'check the URL (stack output ApiUrl) and your network');
+      throw new CliError(
+        EXIT.unavailable,
+        `the Lifeboat API at ${this.base.origin} did not answer: ${e instanceof Error ? e.message : String(e)}`,
+        'check the URL (stack output ApiUrl) and your network',
+      );
     }
     const text = await response.text();
     let json: unknown;
@@ -111,12 +136,20 @@ export class ApiBackend implements Backend {
       const denied = response.status === 403 && !error.success;
       const hint = denied
         ? `the API refused these credentials: the identity needs execute-api:Invoke on this route of the Lifeboat API (${method} ${url.pathname}; per-source grants cover /sources/<source>/…)`
-        : error.success && error.data.requestId ? `request id ${error.data.requestId}` : undefined;
-      const code = response.status === 403 && !denied ? EXIT.refused : (CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed));
+        : error.success && error.data.requestId
+          ? `request id ${error.data.requestId}`
+          : undefined;
+      const code =
+        response.status === 403 && !denied ? EXIT.refused : (CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed));
       throw new CliError(code, message, hint);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new CliError(EXIT.unavailable, `the API at ${this.base.origin} answered ${path} with something unexpected`, 'is this a Lifeboat API of a compatible version?');
+    if (!parsed.success)
+      throw new CliError(
+        EXIT.unavailable,
+        `the API at ${this.base.origin} answered ${path} with something unexpected`,
+        'is this a Lifeboat API of a compatible version?',
+      );
     return parsed.data;
   }
 
@@ -134,7 +167,9 @@ export class ApiBackend implements Backend {
   }
 
   async plan(request: RestoreRequest): Promise<RestorePlan> {
-    const out = await this.call('POST', `${sourcePath(request.source)}/restores`, z.object({ plan: RestorePlanSchema }), { body: { ...request, dryRun: true } });
+    const out = await this.call('POST', `${sourcePath(request.source)}/restores`, z.object({ plan: RestorePlanSchema }), {
+      body: { ...request, dryRun: true },
+    });
     return out.plan;
   }
 
@@ -159,7 +194,11 @@ export class ApiBackend implements Backend {
       progress.state(record.state);
       if (TERMINAL_STATES.includes(record.state)) return record;
       if (Date.now() + poll > deadline) {
-        throw new CliError(EXIT.unavailable, `restore ${restoreId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`, `it goes on without the CLI: lifeboat status ${restoreId} --source ${ref.source ?? '<source>'} --watch`);
+        throw new CliError(
+          EXIT.unavailable,
+          `restore ${restoreId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`,
+          `it goes on without the CLI: lifeboat status ${restoreId} --source ${ref.source ?? '<source>'} --watch`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, poll));
     }
@@ -175,7 +214,11 @@ export class ApiBackend implements Backend {
 
   backup(): Promise<never> {
     return Promise.reject(
-      new CliError(EXIT.usage, 'the Lifeboat API does not run backups', 'backups run on the host: schedule the backup-volume document of the stack on the host with SSM State Manager, or run `lifeboat backup` in local mode on that host'),
+      new CliError(
+        EXIT.usage,
+        'the Lifeboat API does not run backups',
+        'backups run on the host: schedule the backup-volume document of the stack on the host with SSM State Manager, or run `lifeboat backup` in local mode on that host',
+      ),
     );
   }
 

@@ -1,8 +1,8 @@
-import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
-import type { CancelOutcome } from '../functions/core/restore/cancel.ts';
-import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
-import type { RestorePlan, StartedRestore } from '../functions/core/restore/service.ts';
-import type { BackupResult } from '../functions/core/runbooks/results.ts';
+import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import type { CancelOutcome } from '#core/restore/cancel.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
+import type { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a long operation reports while it runs (the CLI draws it; `--json` ignores it). */
 export interface ProgressSink {

@@ -1,9 +1,9 @@
 import { ZodError } from 'zod';
-import { LockHeldError } from '../functions/core/catalog/model.ts';
-import { ClientError } from '../functions/core/restore/errors.ts';
-import { ParameterError } from '../functions/core/runbooks/parameters.ts';
+import { LockHeldError } from '#core/catalog/model.ts';
+import { ClientError } from '#core/restore/errors.ts';
+import { ParameterError } from '#core/runbooks/parameters.ts';
 
-/** Exit codes, documented in the README and `lifeboat --help`. */
+/** Exit codes, documented in docs/cli.md and `lifeboat --help`. */
 export const EXIT = {
   ok: 0,
   /** The restore or backup ran and failed (or was refused by the host); the host is as it was. */

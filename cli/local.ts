@@ -3,24 +3,33 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
-import { S3ArchiveStore } from '../functions/core/archive-store.ts';
-import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
-import { ingestCreated } from '../functions/core/catalog/ingest.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
 import * as z from 'zod';
-import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
-import { TERMINAL_STATES, type RestoreRecord } from '../functions/core/catalog/model.ts';
-import { cancelRestore, type CancelOutcome } from '../functions/core/restore/cancel.ts';
-import { startLocalDynamo, type LocalDynamo } from '../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../functions/core/local/s3.ts';
-import { RestorePolicy } from '../functions/core/policy.ts';
-import { completeRestore } from '../functions/core/restore/completion.ts';
-import type { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
-import { RestoreService, type RestorePlan, type StartedRestore } from '../functions/core/restore/service.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
-import { runDocument } from '../functions/core/runbooks/local-runner.ts';
-import { BackupResult } from '../functions/core/runbooks/results.ts';
-import { listItem, type ArchiveListItem, type Backend, type BackupOptions, type BackupOutcome, type ProgressSink, type RestoreRef, type VolumeView } from './backend.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { TERMINAL_STATES, type RestoreRecord } from '#core/catalog/model.ts';
+import { cancelRestore, type CancelOutcome } from '#core/restore/cancel.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { RestorePolicy } from '#core/policy.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { RestoreService, RestorePlan, StartedRestore } from '#core/restore/service.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { BackupResult } from '#core/runbooks/results.ts';
+import {
+  listItem,
+  type ArchiveListItem,
+  type Backend,
+  type BackupOptions,
+  type BackupOutcome,
+  type ProgressSink,
+  type RestoreRef,
+  type VolumeView,
+} from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
 import { CancelOutcomeSchema } from './schema.ts';
 
@@ -50,7 +59,10 @@ function localPolicy(options: LocalOptions): RestorePolicy {
 const CANCEL_DIR = 'cancel-requests';
 const RESTORE_ID = /^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/;
 const CancelRequest = z.object({ requestedBy: z.string().max(300), source: z.string().regex(SOURCE_PATTERN).optional() });
-const CancelAnswer = z.union([CancelOutcomeSchema, z.object({ error: z.object({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional() }) })]);
+const CancelAnswer = z.union([
+  CancelOutcomeSchema,
+  z.object({ error: z.object({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional() }) }),
+]);
 
 /**
  * `lifeboat cancel` in local mode while another lifeboat process runs the restore (and so
@@ -76,7 +88,11 @@ export async function requestCancel(home: string, ref: RestoreRef, waitSeconds =
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new CliError(EXIT.unavailable, `lifeboat process ${pid.toString()} (which holds ${home}) did not answer the cancel request within ${waitSeconds.toString()} s`, `press Ctrl-C where it runs, or \`kill -INT ${pid.toString()}\`: either cancels what it runs`);
+  throw new CliError(
+    EXIT.unavailable,
+    `lifeboat process ${pid.toString()} (which holds ${home}) did not answer the cancel request within ${waitSeconds.toString()} s`,
+    `press Ctrl-C where it runs, or \`kill -INT ${pid.toString()}\`: either cancels what it runs`,
+  );
 }
 
 function alive(pid: number): boolean {
@@ -118,7 +134,11 @@ async function takeFolder(home: string): Promise<() => Promise<void>> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
       if (pid > 0 && alive(pid)) {
-        throw new CliError(EXIT.unavailable, `another lifeboat command (pid ${pid}) is using ${home}`, 'wait for it to finish, or point this one elsewhere with --home');
+        throw new CliError(
+          EXIT.unavailable,
+          `another lifeboat command (pid ${pid}) is using ${home}`,
+          'wait for it to finish, or point this one elsewhere with --home',
+        );
       }
       await rm(lock, { force: true }); // left by a process that died
     }
@@ -162,18 +182,27 @@ export class LocalBackend implements Backend {
       dynamo = await startLocalDynamo({ path: join(options.home, 'catalog') });
       const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable(TABLE));
       const store = new S3ArchiveStore(s3.client, s3.bucket);
-      const document = loadDocument('restore-volume');
       const self: { backend?: LocalBackend } = {};
-      const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+      const { runner, service } = localRestore({
+        catalog,
+        store,
         instanceId: LOCAL_INSTANCE_ID,
-        // What EventBridge + the command-finished Lambda do in AWS.
-        onStatusChange: (change) => completeRestore({ catalog, runner }, change),
+        helperImage: options.helperImage,
+        policy: localPolicy(options),
         onStderr: (chunk) => {
           for (const m of chunk.matchAll(PHASE_LINE)) self.backend?.progress?.phase(m[1] ?? '');
         },
       });
-      const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: options.helperImage, policy: localPolicy(options) });
-      self.backend = new LocalBackend(`local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`, options, s3, dynamo, catalog, release, runner, service);
+      self.backend = new LocalBackend(
+        `local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`,
+        options,
+        s3,
+        dynamo,
+        catalog,
+        release,
+        runner,
+        service,
+      );
       process.on('SIGUSR2', self.backend.onCancelRequest);
       return self.backend;
     } catch (e) {
@@ -186,7 +215,9 @@ export class LocalBackend implements Backend {
 
   async volumes(source?: string): Promise<VolumeView[]> {
     const now = Date.now();
-    return (await this.catalog.listVolumes()).filter((v) => source === undefined || v.source === source).map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) }));
+    return (await this.catalog.listVolumes())
+      .filter((v) => source === undefined || v.source === source)
+      .map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) }));
   }
 
   async archives(source: string, volume: string, options: { before?: string; limit: number }): Promise<ArchiveListItem[]> {
@@ -200,11 +231,19 @@ export class LocalBackend implements Backend {
   private async needDocker(images: readonly string[]): Promise<void> {
     const problem = await dockerProblem();
     if (problem !== undefined) {
-      throw new CliError(EXIT.unavailable, `Docker is not reachable: ${problem}`, 'start the Docker engine (e.g. `sudo systemctl start docker`, or `dockerd &`) and run the command again; nothing was changed');
+      throw new CliError(
+        EXIT.unavailable,
+        `Docker is not reachable: ${problem}`,
+        'start the Docker engine (e.g. `sudo systemctl start docker`, or `dockerd &`) and run the command again; nothing was changed',
+      );
     }
     for (const image of images) {
       if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0) {
-        throw new CliError(EXIT.unavailable, `the image ${image} is not on this Docker engine`, 'build it with `bash scripts/test-images.sh helper` (no registry needed), or pass --helper-image; nothing was changed');
+        throw new CliError(
+          EXIT.unavailable,
+          `the image ${image} is not on this Docker engine`,
+          'build it with `bash scripts/test-images.sh helper` (no registry needed), or pass --helper-image; nothing was changed',
+        );
       }
     }
   }
@@ -234,7 +273,11 @@ export class LocalBackend implements Backend {
     if (record.commandId) await this.runner.finished(record.commandId);
     const final = await this.service.get(restoreId);
     if (!['succeeded', 'failed', 'cancelled'].includes(final.state)) {
-      throw new CliError(EXIT.unavailable, `restore ${restoreId} is ${final.state}, but no lifeboat process is running it any more`, `the volume lock frees itself; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``);
+      throw new CliError(
+        EXIT.unavailable,
+        `restore ${restoreId} is ${final.state}, but no lifeboat process is running it any more`,
+        `the volume lock frees itself; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``,
+      );
     }
     return final;
   }
@@ -251,7 +294,11 @@ export class LocalBackend implements Backend {
   async cancel({ restoreId, source }: RestoreRef, requestedBy = requester()): Promise<CancelOutcome> {
     const record = await this.service.get(restoreId);
     if (record.commandId !== undefined && !TERMINAL_STATES.includes(record.state) && !this.runner.runs(record.commandId)) {
-      throw new CliError(EXIT.unavailable, `restore ${restoreId} is ${record.state}, but no lifeboat process is running it any more`, `nothing to cancel here; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``);
+      throw new CliError(
+        EXIT.unavailable,
+        `restore ${restoreId} is ${record.state}, but no lifeboat process is running it any more`,
+        `nothing to cancel here; check the host with \`docker ps -a --filter label=lifeboat.restore-id=${restoreId}\``,
+      );
     }
     return cancelRestore({ catalog: this.catalog, runner: this.runner }, restoreId, requestedBy, source === undefined ? {} : { sources: [source] });
   }
@@ -279,10 +326,18 @@ export class LocalBackend implements Backend {
   async backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome> {
     await this.needDocker([this.options.helperImage]);
     if (spawnSync('aws', ['--version'], { stdio: 'ignore' }).status !== 0) {
-      throw new CliError(EXIT.unavailable, 'the AWS CLI is not installed; the backup runbook uploads with it', 'install it (e.g. `apt-get install awscli`); nothing was changed');
+      throw new CliError(
+        EXIT.unavailable,
+        'the AWS CLI is not installed; the backup runbook uploads with it',
+        'install it (e.g. `apt-get install awscli`); nothing was changed',
+      );
     }
     if (spawnSync('docker', ['volume', 'inspect', options.volume], { stdio: 'ignore' }).status !== 0) {
-      throw new CliError(EXIT.notFound, `there is no Docker volume ${options.volume} on this engine`, '`docker volume ls` lists the volumes; nothing was changed');
+      throw new CliError(
+        EXIT.notFound,
+        `there is no Docker volume ${options.volume} on this engine`,
+        '`docker volume ls` lists the volumes; nothing was changed',
+      );
     }
     const container = options.container ?? (await containerUsing(options.volume));
     const backupId = `b-${Date.now().toString(36)}`;
@@ -301,12 +356,27 @@ export class LocalBackend implements Backend {
         HelperImage: this.options.helperImage,
       },
       BackupResult,
-      { env: this.s3.hostEnv, signal: this.interrupted.signal, onStderr: (chunk) => { for (const m of chunk.matchAll(PHASE_LINE)) progress.phase(m[1] ?? ''); } },
+      {
+        env: this.s3.hostEnv,
+        signal: this.interrupted.signal,
+        onStderr: (chunk) => {
+          for (const m of chunk.matchAll(PHASE_LINE)) progress.phase(m[1] ?? '');
+        },
+      },
     );
     const result = outcome.result;
-    if (!result) throw new CliError(EXIT.failed, `the backup runbook printed no result (exit ${String(outcome.exitCode)}): ${outcome.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (!result)
+      throw new CliError(
+        EXIT.failed,
+        `the backup runbook printed no result (exit ${String(outcome.exitCode)}): ${outcome.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     if (result.outcome !== 'succeeded' || !result.archiveKey || !result.manifestKey) {
-      throw new CliError(EXIT.failed, `backup ${result.outcome}${result.failedPhase ? ` in ${result.failedPhase}` : ''}: ${result.error ?? 'no error given'}`, 'no archive was kept; the container was resumed', { result });
+      throw new CliError(
+        EXIT.failed,
+        `backup ${result.outcome}${result.failedPhase ? ` in ${result.failedPhase}` : ''}: ${result.error ?? 'no error given'}`,
+        'no archive was kept; the container was resumed',
+        { result },
+      );
     }
     // What the catalog Lambda does for the two "Object Created" events.
     const deps = { store: new S3ArchiveStore(this.s3.client, this.s3.bucket), catalog: this.catalog };

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import * as z from 'zod';
-import { SOURCE_PATTERN, VOLUME_PATTERN } from '../functions/core/archive-key.ts';
-import { DrillRequest, RestoreRequest } from '../functions/core/restore/request.ts';
+import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
 import { ApiBackend } from './api.ts';
 import type { Backend, ProgressSink } from './backend.ts';
 import { silentProgress } from './backend.ts';
@@ -96,10 +96,13 @@ export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv
 const followUp = (command: 'status' | 'cancel', ref: { restoreId: string; source?: string }): string =>
   `lifeboat ${command} ${ref.restoreId}${ref.source === undefined ? '' : ` --source ${ref.source}`}`;
 
-const pattern = (p: RegExp, what: string) => (value: string): string => {
-  if (!p.test(value)) throw new CliError(EXIT.usage, `${what} ${JSON.stringify(value.slice(0, 120))} is not allowed: it must match ${p.source}`, 'nothing was done');
-  return value;
-};
+const pattern =
+  (p: RegExp, what: string) =>
+  (value: string): string => {
+    if (!p.test(value))
+      throw new CliError(EXIT.usage, `${what} ${JSON.stringify(value.slice(0, 120))} is not allowed: it must match ${p.source}`, 'nothing was done');
+    return value;
+  };
 const volumeArg = pattern(VOLUME_PATTERN, 'volume');
 const restoreIdArg = pattern(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, 'restore id (r-<time>-<8 hex>, as `lifeboat restore` prints)');
 const sourceArg = pattern(SOURCE_PATTERN, '--source');
@@ -107,7 +110,8 @@ const sourceArg = pattern(SOURCE_PATTERN, '--source');
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new CliError(EXIT.usage, `${name} must be a whole number from ${min.toString()} to ${max.toString()} (got ${JSON.stringify(value)})`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new CliError(EXIT.usage, `${name} must be a whole number from ${min.toString()} to ${max.toString()} (got ${JSON.stringify(value)})`);
     return n;
   };
 }
@@ -116,8 +120,14 @@ function intArg(name: string, min: number, max: number) {
 async function sourceFor(backend: Backend, volume: string, given: string | undefined): Promise<string> {
   if (given !== undefined) return given;
   const sources = (await backend.volumes()).filter((v) => v.volume === volume).map((v) => v.source);
-  if (sources.length === 0) throw new CliError(EXIT.notFound, `no archives of volume ${volume} are cataloged`, '`lifeboat volumes` lists what there is; `lifeboat backup <volume>` makes one');
-  if (sources.length > 1) throw new CliError(EXIT.usage, `volume ${volume} has archives from several sources (${sources.join(', ')})`, 'pick one with --source');
+  if (sources.length === 0)
+    throw new CliError(
+      EXIT.notFound,
+      `no archives of volume ${volume} are cataloged`,
+      '`lifeboat volumes` lists what there is; `lifeboat backup <volume>` makes one',
+    );
+  if (sources.length > 1)
+    throw new CliError(EXIT.usage, `volume ${volume} has archives from several sources (${sources.join(', ')})`, 'pick one with --source');
   return sources[0] ?? '';
 }
 
@@ -149,7 +159,8 @@ function driverOpts(opts: readonly string[] | undefined): Record<string, string>
 
 /** Where a restore or drill goes and from which archive: the flags both commands share. */
 async function target(backend: Backend, volume: string, flags: { source?: string; to?: string; at?: string; archive?: string }, purpose: string) {
-  if (flags.at !== undefined && flags.archive !== undefined) throw new CliError(EXIT.usage, '--at and --archive cannot be used together', 'give a time or an archive key, not both');
+  if (flags.at !== undefined && flags.archive !== undefined)
+    throw new CliError(EXIT.usage, '--at and --archive cannot be used together', 'give a time or an archive key, not both');
   const instanceId = flags.to === 'local' ? LOCAL_INSTANCE_ID : (flags.to ?? backend.defaultInstanceId);
   if (instanceId === undefined) throw new CliError(EXIT.usage, `--to is required: the instance to ${purpose} (e.g. i-0123456789abcdef0)`);
   return {
@@ -186,7 +197,11 @@ function usageFrom(error: z.ZodError, flags: Record<string, string> = {}): CliEr
 }
 
 const defaultSource = (): string => {
-  const name = hostname().toLowerCase().replace(/[^a-z0-9_.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  const name = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
   return SOURCE_PATTERN.test(name) ? name : 'local';
 };
 
@@ -198,7 +213,10 @@ export interface Io {
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<ExitCode> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+): Promise<ExitCode> {
   let json = argv.includes('--json');
   let backend: Backend | undefined;
   let display: ProgressDisplay | undefined;
@@ -233,9 +251,14 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--outputs <file>', 'a `cdk deploy --outputs-file` JSON file to read ApiUrl from')
     .option('--local', 'local mode even when an API is configured')
     .option('--home <dir>', 'local mode state folder (default ./.lifeboat, or LIFEBOAT_HOME)')
-    .addOption(new Option('--helper-image <image>', 'helper image with GNU tar/zstd (local mode)').env('LIFEBOAT_HELPER_IMAGE').default('local/lifeboat-helper:1'))
     .addOption(
-      new Option('--allow-image <repository>', 'local mode: an image repository a recreated or drill container may run, repeatable (a deployed Lifeboat uses allowedImages in its configuration)')
+      new Option('--helper-image <image>', 'helper image with GNU tar/zstd (local mode)').env('LIFEBOAT_HELPER_IMAGE').default('local/lifeboat-helper:1'),
+    )
+    .addOption(
+      new Option(
+        '--allow-image <repository>',
+        'local mode: an image repository a recreated or drill container may run, repeatable (a deployed Lifeboat uses allowedImages in its configuration)',
+      )
         .env('LIFEBOAT_ALLOWED_IMAGES')
         .argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(',').filter(Boolean)])
         .default([]),
@@ -300,7 +323,11 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing')
       .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked')
       .option('--volume-driver <name>', "driver for the volume if the restore creates it (default local; never the archive manifest's)")
-      .option('--volume-opt <key=value>', 'driver option for a created volume, repeatable (type=nfs|nfs4|cifs|tmpfs, o=…, device=…)', (v: string, prev?: string[]) => [...(prev ?? []), v]);
+      .option(
+        '--volume-opt <key=value>',
+        'driver option for a created volume, repeatable (type=nfs|nfs4|cifs|tmpfs, o=…, device=…)',
+        (v: string, prev?: string[]) => [...(prev ?? []), v],
+      );
 
   restoreOptions(program.command('plan'))
     .description('what a restore would do (a dry run: nothing is sent)')
@@ -373,25 +400,30 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--expect-min <n>', "fail unless the check's answer is a number at least this big", intArg('--expect-min', 0, Number.MAX_SAFE_INTEGER))
     .option('--allow-unverified', 'drill an archive that has no sha256 (made by hand): only its size is checked')
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
-    .action(async (volume: string, flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; allowUnverified?: boolean; timeout: number }) => {
-      const b = await connect();
-      const where = await target(b, volume, flags, 'drill on');
-      const parsed = DrillRequest.safeParse({
-        ...where,
-        verifyQuery: flags.check,
-        expectMinimum: flags.expectMin,
-        allowUnverified: flags.allowUnverified ?? false,
-      });
-      if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min' });
-      const sink = progress(`drill ${volume}`, 'preflight');
-      const started = await b.drill(parsed.data, sink);
-      if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
-      const record = await b.wait({ restoreId: started.restoreId, source: where.source }, sink, flags.timeout);
-      stopProgress();
-      if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
-      else print(recordText(record));
-      code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
-    });
+    .action(
+      async (
+        volume: string,
+        flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; allowUnverified?: boolean; timeout: number },
+      ) => {
+        const b = await connect();
+        const where = await target(b, volume, flags, 'drill on');
+        const parsed = DrillRequest.safeParse({
+          ...where,
+          verifyQuery: flags.check,
+          expectMinimum: flags.expectMin,
+          allowUnverified: flags.allowUnverified ?? false,
+        });
+        if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min' });
+        const sink = progress(`drill ${volume}`, 'preflight');
+        const started = await b.drill(parsed.data, sink);
+        if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
+        const record = await b.wait({ restoreId: started.restoreId, source: where.source }, sink, flags.timeout);
+        stopProgress();
+        if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
+        else print(recordText(record));
+        code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+      },
+    );
 
   program
     .command('status')
@@ -436,7 +468,11 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .argument('<volume>', 'the Docker volume', volumeArg)
     .option('--container <name>', 'the database container (default: the one container using the volume)')
     .option('--source <name>', 'host or application name in the archive key (default: this host name)', sourceArg)
-    .addOption(new Option('--consistency <how>', 'pause (crash-consistent), stop (clean shutdown) or none (live copy)').choices(['pause', 'stop', 'none']).default('pause'))
+    .addOption(
+      new Option('--consistency <how>', 'pause (crash-consistent), stop (clean shutdown) or none (live copy)')
+        .choices(['pause', 'stop', 'none'])
+        .default('pause'),
+    )
     .action(async (volume: string, flags: { container?: string; source?: string; consistency: 'pause' | 'stop' | 'none' }) => {
       const b = await connect();
       if (flags.container !== undefined) pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--container')(flags.container);

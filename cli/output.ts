@@ -1,6 +1,6 @@
-import type { RestoreRecord } from '../functions/core/catalog/model.ts';
-import type { RestorePlan } from '../functions/core/restore/service.ts';
-import type { BackupResult } from '../functions/core/runbooks/results.ts';
+import type { RestoreRecord } from '#core/catalog/model.ts';
+import type { RestorePlan } from '#core/restore/service.ts';
+import type { BackupResult } from '#core/runbooks/results.ts';
 import type { ArchiveListItem, ProgressSink, VolumeView } from './backend.ts';
 
 export function bytes(n: number): string {
@@ -24,7 +24,11 @@ export function age(seconds: number): string {
 /** Left-aligned columns with a header row. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -38,7 +42,11 @@ export function volumesText(volumes: readonly VolumeView[]): string {
       v.volume,
       v.newestTakenAt,
       age(v.newestAgeSeconds),
-      v.lastProvenAt ? `${age((now - Date.parse(v.lastProvenAt)) / 1000)} ago` : v.lastDrill ? `never (last drill ${v.lastDrill.outcome})` : 'never (no drill yet)',
+      v.lastProvenAt
+        ? `${age((now - Date.parse(v.lastProvenAt)) / 1000)} ago`
+        : v.lastDrill
+          ? `never (last drill ${v.lastDrill.outcome})`
+          : 'never (no drill yet)',
     ]),
   );
 }
@@ -75,16 +83,23 @@ export function recordText(r: RestoreRecord): string {
   lines.push(`  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`);
   if (r.cancelRequestedAt) lines.push(`  cancel asked by ${r.cancelRequestedBy ?? 'unknown'} at ${r.cancelRequestedAt}`);
   if (r.phases) {
-    const phases = Object.entries(r.phases).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+    const phases = Object.entries(r.phases)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join(', ');
     lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
   }
   if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
-  if (r.drill && r.verifyOutput) lines.push(`  the check answered: ${r.verifyOutput}${r.drill.expectMinimum === undefined ? '' : ` (at least ${r.drill.expectMinimum.toString()} expected)`}`);
+  if (r.drill && r.verifyOutput)
+    lines.push(
+      `  the check answered: ${r.verifyOutput}${r.drill.expectMinimum === undefined ? '' : ` (at least ${r.drill.expectMinimum.toString()} expected)`}`,
+    );
   else if (r.state === 'succeeded') lines.push('  the database answers queries again');
   if (r.preservedVolume) lines.push(`  the previous data is kept, byte for byte, in volume ${r.preservedVolume}`);
   if (r.error) lines.push(`  error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);
   if (r.error?.includes('IfVolumeExists=preserve')) lines.push('  to keep the current data aside and restore anyway, add --preserve');
-  if (r.drill && r.state !== 'planned' && r.state !== 'sent' && r.state !== 'running') lines.push(`  the throwaway volume and container were removed; ${r.drill.volume} was never touched`);
+  if (r.drill && r.state !== 'planned' && r.state !== 'sent' && r.state !== 'running')
+    lines.push(`  the throwaway volume and container were removed; ${r.drill.volume} was never touched`);
   else if (r.state === 'failed' || r.state === 'cancelled') lines.push('  the host was put back as it was before the restore');
   return lines.join('\n');
 }
@@ -124,7 +139,10 @@ export class ProgressDisplay implements ProgressSink {
     first = 'starting',
   ) {
     this.current = first;
-    if (out.isTTY) this.timer = setInterval(() => { this.draw(); }, 200);
+    if (out.isTTY)
+      this.timer = setInterval(() => {
+        this.draw();
+      }, 200);
     else this.log(`${label}: ${first}`);
   }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '../functions/core/catalog/model.ts';
-import { BackupResult } from '../functions/core/runbooks/results.ts';
+import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
 export const RestorePlanSchema = z.object({
@@ -51,5 +51,12 @@ export const JsonOutput = {
   status: z.strictObject({ record: RestoreRecord }),
   cancel: z.strictObject({ restoreId: z.string(), state: z.enum(['cancelling', ...RESTORE_STATES]), message: z.string() }),
   backup: z.strictObject({ result: BackupResult, archive: ArchiveEntry, container: z.string().nullable() }),
-  error: z.strictObject({ error: z.strictObject({ exitCode: z.number().int(), message: z.string(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() }) }),
+  error: z.strictObject({
+    error: z.strictObject({
+      exitCode: z.number().int(),
+      message: z.string(),
+      hint: z.string().optional(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
 };

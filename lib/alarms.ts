@@ -111,7 +111,11 @@ export class FailureAlarms extends Construct {
     const stack = Stack.of(this);
     const actions = [new SnsAction(props.topic)];
 
-    this.failedInvocations = new Queue(this, 'FailedInvocations', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.failedInvocations = new Queue(this, 'FailedInvocations', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     acknowledgeNag(this.failedInvocations, 'This queue is itself the on-failure destination of the asynchronously invoked functions.', { rule: 'SQS3' });
     for (const cfn of asyncInvokedFunctions(stack)) {
       const fn: IConstruct | undefined = cfn.node.scope;
@@ -144,7 +148,13 @@ export class FailureAlarms extends Construct {
       const logicalId = stack.getLogicalId(fn);
       const alarm = new Alarm(this, `Errors${logicalId}`, {
         alarmDescription: `Lifeboat: function ${fn.node.path} failed (see its log group)`,
-        metric: new Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensionsMap: { FunctionName: fn.ref }, statistic: 'Sum', period: Duration.minutes(5) }),
+        metric: new Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
+          dimensionsMap: { FunctionName: fn.ref },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

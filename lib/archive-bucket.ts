@@ -45,7 +45,9 @@ export class ArchiveBucket extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'archives/',
-      ...(props.objectLockDays ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)) } : {}),
+      ...(props.objectLockDays
+        ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)) }
+        : {}),
     });
   }
 }

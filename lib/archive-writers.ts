@@ -38,10 +38,14 @@ export class ArchiveWriters extends Construct {
         description: `Lifeboat: a backed-up host of source ${source} writes archives under ${props.prefix}/${source}/ only`,
         statements: [new PolicyStatement({ actions: [...ARCHIVE_WRITER_ACTIONS], resources: [props.bucket.arnForObjects(`${props.prefix}/${source}/*`)] })],
       });
-      acknowledgeNag(policy, `Archive keys are made by the host at backup time (${props.prefix}/${source}/<volume>/<timestamp>...): the wildcard is this source's prefix only.`, {
-        rule: 'IAM5',
-        findings: [objectsFinding(props.bucket, `${props.prefix}/${source}`)],
-      });
+      acknowledgeNag(
+        policy,
+        `Archive keys are made by the host at backup time (${props.prefix}/${source}/<volume>/<timestamp>...): the wildcard is this source's prefix only.`,
+        {
+          rule: 'IAM5',
+          findings: [objectsFinding(props.bucket, `${props.prefix}/${source}`)],
+        },
+      );
       this.policies.set(source, policy);
       let outputId = `ArchiveWriter${source.replace(/[^A-Za-z0-9]/g, '')}`;
       for (let n = 2; outputIds.has(outputId); n++) outputId = `ArchiveWriter${source.replace(/[^A-Za-z0-9]/g, '')}${n.toString()}`;

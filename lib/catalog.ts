@@ -44,7 +44,10 @@ export class Catalog extends Construct {
 
 /** s3:GetObject on the archive prefix and ListBucket limited to it; nothing else of the bucket. */
 export function readArchives(fn: LifeboatFunction<Record<string, string>>, bucket: IBucket, prefix: string): void {
-  acknowledgeNag(fn, `Reads are limited to the archive prefix ${prefix}/ (keys are not known in advance).`, { rule: 'IAM5', findings: [objectsFinding(bucket, prefix)] });
+  acknowledgeNag(fn, `Reads are limited to the archive prefix ${prefix}/ (keys are not known in advance).`, {
+    rule: 'IAM5',
+    findings: [objectsFinding(bucket, prefix)],
+  });
   fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${prefix}/*`)] }));
   fn.addToRolePolicy(
     new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),

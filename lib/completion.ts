@@ -53,7 +53,11 @@ export class Completion extends Construct {
 
   constructor(scope: Construct, id: string, props: CompletionProps) {
     super(scope, id);
-    const fn = new LifeboatFunction(this, 'Function', { entry: 'command-finished/index.ts', environment: completionEnvironment(props), timeout: Duration.seconds(60) });
+    const fn = new LifeboatFunction(this, 'Function', {
+      entry: 'command-finished/index.ts',
+      environment: completionEnvironment(props),
+      timeout: Duration.seconds(60),
+    });
     this.function = fn;
     grantFinishRestores(fn, props);
     ruleToFunction(this, 'InvocationStatus', {

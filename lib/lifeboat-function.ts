@@ -7,12 +7,12 @@ import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { DOCUMENTS, ROOT } from '../functions/core/paths.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
+import { DOCUMENTS, ROOT } from '#core/paths.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
 import { LAMBDA_RUNTIME } from './runtime.ts';
 import { XRAY_WILDCARD, acknowledgeNag } from './nag.ts';
 
-/** The documents as JSON (parsed from runbooks/*.yaml at synth), so bundles need no YAML parser. */
+/** The documents as JSON (assembled from runbooks/<name>/ at synth), so bundles need no YAML parser. */
 export function bundledDocumentsDir(dir = join(tmpdir(), 'lifeboat-documents')): string {
   mkdirSync(dir, { recursive: true });
   for (const name of DOCUMENTS) writeFileSync(join(dir, `${name}.json`), JSON.stringify(loadDocument(name)));
@@ -29,7 +29,7 @@ export interface LifeboatFunctionProps<Env extends Record<string, string>> {
   readonly handler?: string;
   /** Typed by the function's own zod env schema, so the compiler proves every variable is set. */
   readonly environment: Env;
-  /** Copy `runbooks/*.yaml` into the bundle (functions that load a document). @default false */
+  /** Copy the assembled documents (JSON) into the bundle (functions that load a document). @default false */
   readonly withRunbooks?: boolean;
   /** @default 30 seconds */
   readonly timeout?: Duration;
@@ -85,6 +85,9 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
         },
       },
     });
-    acknowledgeNag(role, 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.', { rule: 'IAM5', findings: [XRAY_WILDCARD] });
+    acknowledgeNag(role, 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.', {
+      rule: 'IAM5',
+      findings: [XRAY_WILDCARD],
+    });
   }
 }

@@ -11,8 +11,8 @@ import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
 import { Slack, SlackConfig } from './slack.ts';
-import { ProtectionPolicy, restorePolicyFor } from '../functions/core/protection.ts';
-import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
+import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
 import { Sweeper } from './sweeper.ts';
@@ -21,7 +21,10 @@ import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 /** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
 export const LifeboatConfig = z.strictObject({
   /** Use an existing archive bucket instead of creating one. */
-  existingBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' }).optional(),
+  existingBucketName: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
+    .optional(),
   /** Object Lock (compliance) retention in days for a new bucket. */
   objectLockDays: z.number().int().min(1).max(36500).optional(),
   /** The helper image on target hosts (GNU tar + zstd). */
@@ -29,7 +32,10 @@ export const LifeboatConfig = z.strictObject({
   /** Only instances carrying this tag can receive Lifeboat commands. */
   instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
   /** Archive key prefix. */
-  archivePrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).default('archives'),
+  archivePrefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+    .default('archives'),
   /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
   protect: z
     .array(ProtectionPolicy)
@@ -39,7 +45,10 @@ export const LifeboatConfig = z.strictObject({
   /** `/lifeboat` in Slack: who may use it. @default no Slack routes */
   slack: SlackConfig.optional(),
   /** How often backup freshness is checked (EventBridge Scheduler expression). */
-  freshnessSchedule: z.string().regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' }).default('rate(15 minutes)'),
+  freshnessSchedule: z
+    .string()
+    .regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' })
+    .default('rate(15 minutes)'),
   /**
    * Images a recreated or drill container may run: repositories (`postgres`, any tag),
    * prefixes ending in `/` (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/`), or
@@ -56,9 +65,19 @@ export const LifeboatConfig = z.strictObject({
   sweeper: z
     .strictObject({
       /** How often it runs, in minutes. */
-      everyMinutes: z.number({ error: 'must be a whole number of minutes from 1 to 60' }).int({ error: 'must be a whole number of minutes from 1 to 60' }).min(1, { error: 'must be at least 1 minute' }).max(60, { error: 'must be at most 60 minutes' }).default(5),
+      everyMinutes: z
+        .number({ error: 'must be a whole number of minutes from 1 to 60' })
+        .int({ error: 'must be a whole number of minutes from 1 to 60' })
+        .min(1, { error: 'must be at least 1 minute' })
+        .max(60, { error: 'must be at most 60 minutes' })
+        .default(5),
       /** A restore without progress for this many minutes is checked with SSM (the completion event normally comes within seconds). */
-      staleAfterMinutes: z.number({ error: 'must be a whole number of minutes from 2 to 1440' }).int({ error: 'must be a whole number of minutes from 2 to 1440' }).min(2, { error: 'must be at least 2 minutes' }).max(1440, { error: 'must be at most 1440 minutes (a day)' }).default(10),
+      staleAfterMinutes: z
+        .number({ error: 'must be a whole number of minutes from 2 to 1440' })
+        .int({ error: 'must be a whole number of minutes from 2 to 1440' })
+        .min(2, { error: 'must be at least 2 minutes' })
+        .max(1440, { error: 'must be at most 1440 minutes (a day)' })
+        .default(10),
     })
     .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
 });
@@ -97,7 +116,10 @@ export class LifeboatStack extends Stack {
         return restorePolicyFor(config.allowedImages, config.protect);
       } catch (e) {
         // The policy's own schema names what is wrong (an allowlist entry's form).
-        throw new Error(`invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`, { cause: e });
+        throw new Error(
+          `invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`,
+          { cause: e },
+        );
       }
     })();
     this.runbooks = new RunbookDocuments(this, 'Runbooks');

@@ -8,7 +8,8 @@ import { Construct } from 'constructs';
 export const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com'] as const;
 
 /** `aws:SourceArn` of every alarm in this account and region (what publishes through the key and the topics). */
-const alarmArns = (scope: Construct): string => Stack.of(scope).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+const alarmArns = (scope: Construct): string =>
+  Stack.of(scope).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
 /**
  * A customer-managed key for topics that CloudWatch alarms publish to. Alarms cannot

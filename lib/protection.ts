@@ -14,7 +14,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DrillEnv } from '../functions/drill/env.ts';
 import type { FreshnessEnv } from '../functions/freshness/env.ts';
-import { restorePolicyFor, scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '../functions/core/protection.ts';
+import { restorePolicyFor, scheduledDrill, type FreshnessCheck, type ProtectionPolicy } from '#core/protection.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics.ts';
@@ -113,7 +113,13 @@ export class Protection extends Construct {
       new Schedule(this, 'FreshnessSchedule', {
         description: 'Lifeboat: backup age of every protected volume against its RPO',
         schedule: ScheduleExpression.expression(props.freshnessSchedule ?? 'rate(15 minutes)'),
-        target: new LambdaInvoke(freshnessFn, { role: schedulerRole, input: ScheduleTargetInput.fromObject(check), deadLetterQueue: dlq, retryAttempts: 2, maxEventAge: Duration.minutes(10) }),
+        target: new LambdaInvoke(freshnessFn, {
+          role: schedulerRole,
+          input: ScheduleTargetInput.fromObject(check),
+          deadLetterQueue: dlq,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(10),
+        }),
       });
 
       props.policies.forEach((policy, i) => {
@@ -122,7 +128,13 @@ export class Protection extends Construct {
         new Schedule(this, `Drill${i.toString()}`, {
           description: `Lifeboat: restore drill of ${name}`,
           schedule: ScheduleExpression.expression(policy.drillSchedule),
-          target: new LambdaInvoke(drillFn, { role: schedulerRole, input: ScheduleTargetInput.fromObject(scheduledDrill(policy)), deadLetterQueue: dlq, retryAttempts: 2, maxEventAge: Duration.hours(1) }),
+          target: new LambdaInvoke(drillFn, {
+            role: schedulerRole,
+            input: ScheduleTargetInput.fromObject(scheduledDrill(policy)),
+            deadLetterQueue: dlq,
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(1),
+          }),
         });
         const actions = [new SnsAction(props.topic)];
         if (policy.notify.length > 0) {

@@ -1,14 +1,20 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
-  AccessLogFormat, AuthorizationType, LambdaIntegration, LogGroupLogDestination, MethodLoggingLevel, RequestValidator, RestApi,
+  AccessLogFormat,
+  AuthorizationType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RequestValidator,
+  RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RestorePolicy } from '../functions/core/policy.ts';
-import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
+import { RestorePolicy } from '#core/policy.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import type { RestoreApiEnv } from '../functions/restore-api/env.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
 import { readArchives } from './catalog.ts';
@@ -39,7 +45,10 @@ export interface RestoreApiProps {
  * the Lifeboat tag, check instances' SSM status, and read the sources a target host
  * declares it may receive (its `lifeboat:sources` tag).
  */
-export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, props: { readonly restoreDocumentName: string; readonly instanceTag: { readonly key: string; readonly value: string } }): void {
+export function grantSendRestore(
+  fn: LifeboatFunction<Record<string, string>>,
+  props: { readonly restoreDocumentName: string; readonly instanceTag: { readonly key: string; readonly value: string } },
+): void {
   const stack = Stack.of(fn);
   const managedInstances = stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' });
   fn.addToRolePolicy(
@@ -61,8 +70,8 @@ export function grantSendRestore(fn: LifeboatFunction<Record<string, string>>, p
   acknowledgeNag(
     fn,
     'SendCommand reaches only EC2 instances and managed nodes carrying the Lifeboat tag (the condition above; their ids are not known in advance); ' +
-      'ListTagsForResource only reads managed nodes\' tags (a target\'s lifeboat:sources); ' +
-      'DescribeInstanceInformation, ec2:DescribeTags (read-only: a target\'s lifeboat:sources tag) and X-Ray have no resource-level permissions.',
+      "ListTagsForResource only reads managed nodes' tags (a target's lifeboat:sources); " +
+      "DescribeInstanceInformation, ec2:DescribeTags (read-only: a target's lifeboat:sources tag) and X-Ray have no resource-level permissions.",
     {
       rule: 'IAM5',
       findings: [
@@ -85,11 +94,14 @@ export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>,
   // A running restore is stopped by the cancel-restore document (TERM: its trap puts the host back);
   // the instances it may go to are those grantSendRestore names (the Lifeboat tag).
   fn.addToRolePolicy(
-    new PolicyStatement({ actions: ['ssm:SendCommand'], resources: [Stack.of(fn).formatArn({ service: 'ssm', resource: 'document', resourceName: props.cancelDocumentName })] }),
+    new PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [Stack.of(fn).formatArn({ service: 'ssm', resource: 'document', resourceName: props.cancelDocumentName })],
+    }),
   );
   acknowledgeNag(
     fn,
-    'ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat\'s restore records.',
+    "ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat's restore records.",
     { rule: 'IAM5', findings: ['Resource::*'] },
   );
 }
@@ -149,8 +161,13 @@ export class RestoreApi extends Construct {
     );
     methods.push(this.api.root.resourceForPath(ALL_VOLUMES_ROUTE.path).addMethod(ALL_VOLUMES_ROUTE.method, integration, { requestValidator: validator }));
     // Per method, not on the whole API: a method added later without IAM (Slack's) must carry its own reason.
-    for (const method of methods) acknowledgeNag(method, 'IAM-authorized (SigV4): callers are operators and Lifeboat itself; a Cognito user pool would add nothing.', { rule: 'COG4' });
-    acknowledgeNag(this.api, 'Every Lifeboat route is authenticated (SigV4, or the Slack signature checked first); callers are operators, Slack and Lifeboat itself, not the public: no WAF.', { rule: 'APIG3' });
+    for (const method of methods)
+      acknowledgeNag(method, 'IAM-authorized (SigV4): callers are operators and Lifeboat itself; a Cognito user pool would add nothing.', { rule: 'COG4' });
+    acknowledgeNag(
+      this.api,
+      'Every Lifeboat route is authenticated (SigV4, or the Slack signature checked first); callers are operators, Slack and Lifeboat itself, not the public: no WAF.',
+      { rule: 'APIG3' },
+    );
     acknowledgeNag(this.api, 'The API Gateway account role uses the AWS managed push-to-CloudWatch-Logs policy, which only writes logs.', {
       rule: 'IAM4',
       findings: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
@@ -167,7 +184,8 @@ export class RestoreApi extends Construct {
   grantSourceAccess(grantee: IGrantable, sources: readonly string[], access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel']): Grant {
     if (sources.length === 0) throw new Error('grantSourceAccess: name at least one source');
     for (const source of sources) {
-      if (!SOURCE_PATTERN.test(source)) throw new Error(`grantSourceAccess: ${JSON.stringify(source)} is not a source name (${SOURCE_PATTERN.source}); wildcards are not allowed`);
+      if (!SOURCE_PATTERN.test(source))
+        throw new Error(`grantSourceAccess: ${JSON.stringify(source)} is not a source name (${SOURCE_PATTERN.source}); wildcards are not allowed`);
     }
     const routes = SOURCE_ROUTES.filter((r) => access.includes(r.access));
     const resourceArns = sources.flatMap((source) =>

@@ -5,9 +5,9 @@ import { DOCUMENTS, type DocumentName } from '#core/paths.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 
 /**
- * Lifeboat's SSM Command documents, deployed from the very `runbooks/*.yaml`
- * files the tests run through the local runner, so what is proven locally is
- * what runs on hosts.
+ * Lifeboat's SSM Command documents, each assembled from its `runbooks/<name>/`
+ * folder (and `runbooks/lib/`) by the same `loadDocument` the tests run through
+ * the local runner, so what is proven locally is what runs on hosts.
  */
 export class RunbookDocuments extends Construct {
   /** The deployed documents by name. */

@@ -7,10 +7,10 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RestorePolicy } from '../functions/core/policy.ts';
+import { RestorePolicy } from '#core/policy.ts';
 import * as z from 'zod';
-import { SOURCE_PATTERN } from '../functions/core/archive-key.ts';
-import { ALL_SOURCES } from '../functions/core/slack/access.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { ALL_SOURCES } from '#core/slack/access.ts';
 import type { SlackEnv } from '../functions/slack/env.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
@@ -19,7 +19,10 @@ import { grantCancelRestore, grantSendRestore } from './restore-api.ts';
 
 const SLACK_ID = z.string().regex(/^[A-Z0-9]{2,32}$/, { error: 'must be a Slack id such as T0123ABCD' });
 
-const GRANTED_SOURCE = z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` })]);
+const GRANTED_SOURCE = z.union([
+  z.literal(ALL_SOURCES),
+  z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` }),
+]);
 
 /** Who may use `/lifeboat` (stack configuration). Every list must name someone: empty means nobody. */
 export const SlackConfig = z
@@ -35,9 +38,17 @@ export const SlackConfig = z
      */
     sources: z.record(SLACK_ID, z.array(GRANTED_SOURCE).min(1, { error: 'grant at least one source (or leave the user out)' })).default({}),
     /** How long a plan shown in Slack can be confirmed, in seconds. @default 900 */
-    planSeconds: z.number().int().min(60, { error: 'must be at least 60 seconds' }).max(1800, { error: 'must be at most 1800 seconds (Slack response URLs last 30 minutes)' }).default(900),
+    planSeconds: z
+      .number()
+      .int()
+      .min(60, { error: 'must be at least 60 seconds' })
+      .max(1800, { error: 'must be at most 1800 seconds (Slack response URLs last 30 minutes)' })
+      .default(900),
     /** An existing Secrets Manager secret holding the app's signing secret. @default a new secret to fill in after deploy */
-    signingSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' }).optional(),
+    signingSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     for (const user of Object.keys(c.sources)) {
@@ -97,7 +108,9 @@ export class Slack extends Construct {
     if (config.signingSecretArn) {
       this.secret = Secret.fromSecretCompleteArn(this, 'SigningSecret', config.signingSecretArn);
     } else {
-      const secret = new Secret(this, 'SigningSecret', { description: 'Lifeboat: the Slack app signing secret (paste it from the app settings, Basic Information)' });
+      const secret = new Secret(this, 'SigningSecret', {
+        description: 'Lifeboat: the Slack app signing secret (paste it from the app settings, Basic Information)',
+      });
       acknowledgeNag(secret, 'Slack signing secrets are rotated in the Slack app settings, not by a Lambda rotation function.', { rule: 'SMG4' });
       this.secret = secret;
     }

@@ -11,19 +11,18 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { LocalCommandRunner } from '../functions/core/adapters/local-runner.ts';
-import { S3ArchiveStore } from '../functions/core/archive-store.ts';
-import { DynamoDbCatalog } from '../functions/core/catalog/dynamodb-catalog.ts';
-import { ingestCreated } from '../functions/core/catalog/ingest.ts';
-import { ROOT } from '../functions/core/paths.ts';
-import { completeRestore, describe } from '../functions/core/restore/completion.ts';
-import { RestorePolicy } from '../functions/core/policy.ts';
-import { RestoreService } from '../functions/core/restore/service.ts';
-import { loadDocument } from '../functions/core/runbooks/document.ts';
-import { runDocument } from '../functions/core/runbooks/local-runner.ts';
-import { BackupResult } from '../functions/core/runbooks/results.ts';
-import { startLocalDynamo } from '../functions/core/local/dynamodb.ts';
-import { startLocalS3 } from '../functions/core/local/s3.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { ROOT } from '#core/paths.ts';
+import { describe } from '#core/restore/completion.ts';
+import { RestorePolicy } from '#core/policy.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { BackupResult } from '#core/runbooks/results.ts';
+import { startLocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
+import { startLocalS3 } from '#core/local/s3.ts';
 
 const VOLUME = 'lifeboat-demo-pgdata';
 const DB = 'lifeboat-demo-db';
@@ -34,7 +33,9 @@ const ROWS = 10_000;
 const keep = process.argv.includes('--keep');
 const t0 = Date.now();
 
-const say = (text: string): void => { console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${text}`); };
+const say = (text: string): void => {
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${text}`);
+};
 const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const quiet = (...args: string[]): void => void spawnSync('docker', args, { stdio: 'ignore' });
 const psql = (sql: string): string => docker('exec', DB, 'psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-XAtq', '-c', sql);
@@ -53,7 +54,10 @@ function preflight(): void {
     console.error('Docker is not running. Start it (e.g. `dockerd &`, or `bash .ci/run` on Debian) and run `npm run demo` again.');
     process.exit(2);
   }
-  if (spawnSync('docker', ['image', 'inspect', HELPER], { stdio: 'ignore' }).status !== 0 || spawnSync('docker', ['image', 'inspect', POSTGRES], { stdio: 'ignore' }).status !== 0) {
+  if (
+    spawnSync('docker', ['image', 'inspect', HELPER], { stdio: 'ignore' }).status !== 0 ||
+    spawnSync('docker', ['image', 'inspect', POSTGRES], { stdio: 'ignore' }).status !== 0
+  ) {
     say('building the local images (no registry needed)…');
     execFileSync('bash', [join(ROOT, 'scripts/test-images.sh')], { stdio: 'inherit' });
   }
@@ -79,8 +83,37 @@ async function main(): Promise<void> {
 
     say(`1. A PostgreSQL container "${DB}" keeps its data in the named volume "${VOLUME}".`);
     docker('volume', 'create', VOLUME);
-    docker('run', '--rm', '--network', 'none', '-v', `${VOLUME}:/var/lib/postgresql/data`, POSTGRES, 'initdb', '-D', '/var/lib/postgresql/data', '-A', 'trust', '-U', 'postgres');
-    docker('run', '-d', '--name', DB, '--network', 'none', '--shm-size', '256m', '--restart', 'unless-stopped', '-v', `${VOLUME}:/var/lib/postgresql/data`, POSTGRES);
+    docker(
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${VOLUME}:/var/lib/postgresql/data`,
+      POSTGRES,
+      'initdb',
+      '-D',
+      '/var/lib/postgresql/data',
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+    );
+    docker(
+      'run',
+      '-d',
+      '--name',
+      DB,
+      '--network',
+      'none',
+      '--shm-size',
+      '256m',
+      '--restart',
+      'unless-stopped',
+      '-v',
+      `${VOLUME}:/var/lib/postgresql/data`,
+      POSTGRES,
+    );
     await waitForDb();
     psql(`create table orders(id int primary key, item text); insert into orders select g, 'order-' || g from generate_series(1, ${ROWS}) g;`);
     const before = psql(FINGERPRINT);
@@ -89,33 +122,58 @@ async function main(): Promise<void> {
     say('2. Lifeboat backs it up (backup-volume runbook: paused container, zstd, sha256, manifest) to S3.');
     const backup = await runDocument(
       loadDocument('backup-volume'),
-      { BackupId: `demo-${Date.now()}`, VolumeName: VOLUME, ContainerName: DB, Consistency: 'pause', Bucket: s3.bucket, Source: 'demo-host', S3EndpointUrl: s3.endpoint, HelperImage: HELPER },
+      {
+        BackupId: `demo-${Date.now()}`,
+        VolumeName: VOLUME,
+        ContainerName: DB,
+        Consistency: 'pause',
+        Bucket: s3.bucket,
+        Source: 'demo-host',
+        S3EndpointUrl: s3.endpoint,
+        HelperImage: HELPER,
+      },
       BackupResult,
       { env: s3.hostEnv },
     );
-    if (!backup.result || backup.result.outcome !== 'succeeded' || !backup.result.archiveKey) throw new Error(`backup failed: ${backup.result?.error ?? backup.stderr.slice(-500)}`);
-    say(`   ${backup.result.archiveKey}: ${backup.result.bytes} bytes from ${backup.result.uncompressedBytes}, container frozen ${backup.result.containerFrozenSeconds.toFixed(2)} s`);
+    if (!backup.result || backup.result.outcome !== 'succeeded' || !backup.result.archiveKey)
+      throw new Error(`backup failed: ${backup.result?.error ?? backup.stderr.slice(-500)}`);
+    say(
+      `   ${backup.result.archiveKey}: ${backup.result.bytes} bytes from ${backup.result.uncompressedBytes}, container frozen ${backup.result.containerFrozenSeconds.toFixed(2)} s`,
+    );
     await ingestCreated({ store, catalog }, backup.result.archiveKey, { decoded: true });
     await ingestCreated({ store, catalog }, `${backup.result.archiveKey}.manifest.json`, { decoded: true });
 
     say('3. The host is gone: the container and its volume are deleted.');
     docker('rm', '-f', DB);
     docker('volume', 'rm', VOLUME);
-    say(`   docker volume inspect ${VOLUME}: ${spawnSync('docker', ['volume', 'inspect', VOLUME], { stdio: 'ignore' }).status === 0 ? 'still there?!' : 'no such volume'}`);
+    say(
+      `   docker volume inspect ${VOLUME}: ${spawnSync('docker', ['volume', 'inspect', VOLUME], { stdio: 'ignore' }).status === 0 ? 'still there?!' : 'no such volume'}`,
+    );
 
     say('4. Lifeboat restores the latest archive (restore service + restore-volume runbook on this Docker engine).');
-    const document = loadDocument('restore-volume');
     let finished: (() => void) | undefined;
     const done = new Promise<void>((resolve) => (finished = resolve));
-    const runner: LocalCommandRunner = new LocalCommandRunner(document, {
+    const { service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: async (change) => {
-        await completeRestore({ catalog, runner }, change);
-        finished?.();
-      },
+      helperImage: HELPER,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      onCompleted: () => finished?.(),
     });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
-    const started = await service.start({ source: 'demo-host', volume: VOLUME, archive: 'latest', instanceId: INSTANCE, containerName: DB, ifVolumeExists: 'fail', allowUnverified: false, dryRun: false }, 'demo');
+    const started = await service.start(
+      {
+        source: 'demo-host',
+        volume: VOLUME,
+        archive: 'latest',
+        instanceId: INSTANCE,
+        containerName: DB,
+        ifVolumeExists: 'fail',
+        allowUnverified: false,
+        dryRun: false,
+      },
+      'demo',
+    );
     say(`   restore ${started.restoreId} sent: ${started.plan.missingContainer}`);
     await done;
     const record = await service.get(started.restoreId);
@@ -127,7 +185,11 @@ async function main(): Promise<void> {
     say(`5. The database answers again: ${after}`);
     say(after === before ? `   restored rows: ${ROWS} — identical to before the loss.` : `   MISMATCH: before ${before}`);
     if (after !== before) process.exitCode = 1;
-    say(`Timeline: restore took ${(record.totalSeconds ?? 0).toFixed(1)} s on the host (${Object.entries(record.phases ?? {}).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}).`);
+    say(
+      `Timeline: restore took ${(record.totalSeconds ?? 0).toFixed(1)} s on the host (${Object.entries(record.phases ?? {})
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', ')}).`,
+    );
   } finally {
     await s3.close();
     await dynamo.close();

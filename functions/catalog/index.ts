@@ -1,9 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { S3ArchiveStore } from '../core/archive-store.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import { ingestCreated, ingestDeleted, reconcile as reconcileCatalog, type IngestDeps, type IngestOutcome, type ReconcileReport } from '../core/catalog/ingest.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import {
+  ingestCreated,
+  ingestDeleted,
+  reconcile as reconcileCatalog,
+  type IngestDeps,
+  type IngestOutcome,
+  type ReconcileReport,
+} from '#core/catalog/ingest.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { s3Client } from '../commons/clients/s3.ts';
 import { S3ObjectEvent } from '../commons/event-schemas.ts';
@@ -16,7 +23,9 @@ const deps: IngestDeps = {
   store: new S3ArchiveStore(s3Client, env.BUCKET_NAME),
   catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
   prefix: env.ARCHIVE_PREFIX,
-  warn: (message, details) => { logger.warn(message, details); },
+  warn: (message, details) => {
+    logger.warn(message, details);
+  },
 };
 
 /** S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. */

@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { completeRestore, type CompletionOutcome } from '../core/restore/completion.ts';
+import { completeRestore, type CompletionOutcome } from '#core/restore/completion.ts';
 import { completionDeps } from '../commons/completion-deps.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
 import { CommandFinishedEnv } from './env.ts';

@@ -1,11 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { SsmCommandRunner } from '../core/adapters/ssm.ts';
-import { SnsNotifier } from '../core/adapters/sns.ts';
-import { Notifiers, SlackNotifier } from '../core/adapters/slack.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import type { CompletionDeps } from '../core/restore/completion.ts';
-import type { RestoreMetrics } from '../core/restore/ports.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { SnsNotifier } from '#core/adapters/sns.ts';
+import { Notifiers, SlackNotifier } from '#core/adapters/slack.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import type { CompletionDeps } from '#core/restore/completion.ts';
+import type { RestoreMetrics } from '#core/restore/ports.ts';
 import { documentClient } from './clients/dynamodb.ts';
 import { logsClient } from './clients/logs.ts';
 import { snsClient } from './clients/sns.ts';
@@ -49,7 +49,14 @@ export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metr
     catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
     runner: new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP }),
     // Everyone subscribed to the topic, and the Slack requester of a Slack-started restore.
-    notifier: new Notifiers(new SnsNotifier(snsClient, env.TOPIC_ARN), new SlackNotifier({ warn: (message, e) => { logger.warn(message, { error: String(e) }); } })),
+    notifier: new Notifiers(
+      new SnsNotifier(snsClient, env.TOPIC_ARN),
+      new SlackNotifier({
+        warn: (message, e) => {
+          logger.warn(message, { error: String(e) });
+        },
+      }),
+    ),
     metrics: restoreMetrics(metrics),
   };
 }

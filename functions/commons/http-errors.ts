@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ZodError } from 'zod';
-import { ClientError } from '../core/restore/errors.ts';
+import { ClientError } from '#core/restore/errors.ts';
 
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'Throttling']);
 

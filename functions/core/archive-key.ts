@@ -14,9 +14,7 @@ export interface ArchiveKey {
 }
 
 export type KeyParse =
-  | { readonly ok: true; readonly archive: ArchiveKey }
-  | { readonly ok: true; readonly manifestOf: string }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly archive: ArchiveKey } | { readonly ok: true; readonly manifestOf: string } | { readonly ok: false; readonly reason: string };
 
 /** Names the convention allows: the same patterns the runbooks enforce. */
 export const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

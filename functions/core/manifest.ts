@@ -100,7 +100,16 @@ export function recreateParameters(manifest: ArchiveManifest): RecreateParameter
   const spec = manifest.container;
   const base = { MountPath: manifest.mountPath };
   if (!spec) {
-    return { ...base, ContainerImage: '', ContainerCommand: '', ContainerEnvNames: '', ContainerPorts: '', ShmSize: '', RestartPolicy: '', ContainerNetwork: '' };
+    return {
+      ...base,
+      ContainerImage: '',
+      ContainerCommand: '',
+      ContainerEnvNames: '',
+      ContainerPorts: '',
+      ShmSize: '',
+      RestartPolicy: '',
+      ContainerNetwork: '',
+    };
   }
   if (spec.privileged) throw new UnsafeSpecError('privileged', 'privileged containers are never recreated');
   if (spec.capAdd && spec.capAdd.length > 0) throw new UnsafeSpecError('capAdd', `added capabilities (${spec.capAdd.join(', ')}) are refused`);

@@ -10,8 +10,12 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const RUNBOOKS_DIR = process.env.LIFEBOAT_RUNBOOKS_DIR ?? join(ROOT, 'runbooks');
 
-/** Names of Lifeboat's Command documents (file `runbooks/<name>.yaml`). */
+/**
+ * Names of Lifeboat's Command documents: folder `runbooks/<name>/` with the document
+ * `<name>.yaml` (parameters, step) and its script `<name>.sh`; shared bash in `runbooks/lib/`.
+ */
 export const DOCUMENTS = ['restore-volume', 'backup-volume', 'cancel-restore'] as const;
 export type DocumentName = (typeof DOCUMENTS)[number];
 
-export const documentPath = (name: DocumentName): string => join(RUNBOOKS_DIR, `${name}.yaml`);
+/** The document's YAML (its step's script file sits beside it). */
+export const documentPath = (name: DocumentName): string => join(RUNBOOKS_DIR, name, `${name}.yaml`);

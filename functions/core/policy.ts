@@ -30,8 +30,10 @@ export type DriverOpts = z.infer<typeof DriverOpts>;
  */
 export function unsafeDriverOpts(opts: Readonly<Record<string, string>>): string | undefined {
   for (const [key, value] of Object.entries(opts)) {
-    if (key === 'device' && (value.startsWith('/dev/') || value === '/dev')) return `device=${value} names a host device; only network filesystems (${ALLOWED_VOLUME_TYPES.join(', ')}) may back a created volume`;
-    if (key === 'type' && !(ALLOWED_VOLUME_TYPES as readonly string[]).includes(value)) return `type=${value} is not allowed; allowed: ${ALLOWED_VOLUME_TYPES.join(', ')}`;
+    if (key === 'device' && (value.startsWith('/dev/') || value === '/dev'))
+      return `device=${value} names a host device; only network filesystems (${ALLOWED_VOLUME_TYPES.join(', ')}) may back a created volume`;
+    if (key === 'type' && !(ALLOWED_VOLUME_TYPES as readonly string[]).includes(value))
+      return `type=${value} is not allowed; allowed: ${ALLOWED_VOLUME_TYPES.join(', ')}`;
     if (key === 'o' && value.split(',').some((o) => /^r?bind$/.test(o))) return `o=${value} would bind a host directory; use HostPath for bind targets`;
   }
   if (opts.device !== undefined && opts.type === undefined) return 'device= needs type= (one of nfs, nfs4, cifs, tmpfs)';
@@ -41,7 +43,10 @@ export function unsafeDriverOpts(opts: Readonly<Record<string, string>>): string
 /** How a volume this restore creates is made: chosen by the operator, never by the archive's manifest. */
 export const VolumeCreation = z.strictObject({
   /** @default local */
-  volumeDriver: z.string().regex(VOLUME_DRIVER_PATTERN, { error: `must be a volume driver name (${VOLUME_DRIVER_PATTERN.source})` }).optional(),
+  volumeDriver: z
+    .string()
+    .regex(VOLUME_DRIVER_PATTERN, { error: `must be a volume driver name (${VOLUME_DRIVER_PATTERN.source})` })
+    .optional(),
   /** e.g. {"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/exports/pg"} @default none */
   volumeDriverOpts: DriverOpts.optional(),
 });
@@ -68,7 +73,9 @@ export const RestorePolicy = z.strictObject({
         .string()
         .regex(ALLOWED_IMAGE_PATTERN, { error: 'must be an image repository, a prefix ending in /, or repository@sha256:<digest>' })
         // A tag would be ignored (tags move): pin with a digest instead.
-        .refine((e) => !/:[^/@]*$/.test(e.split('@')[0] ?? ''), { error: 'must name a repository without a tag (tags move: pin with @sha256:<digest> instead)' }),
+        .refine((e) => !/:[^/@]*$/.test(e.split('@')[0] ?? ''), {
+          error: 'must name a repository without a tag (tags move: pin with @sha256:<digest> instead)',
+        }),
     )
     .max(100)
     .default([]),
@@ -124,10 +131,20 @@ export const settingsFor = (policy: RestorePolicy, source: string, volume: strin
 export function redactDriverOpts(opts: Readonly<Record<string, string>>): Record<string, string> {
   const secret = /^(pass(word)?|credentials|.*secret.*|.*token.*)$/i;
   return Object.fromEntries(
-    Object.entries(opts).map(([k, v]) => [k, secret.test(k) ? '***' : v.split(',').map((part) => (secret.test(part.split('=')[0] ?? '') && part.includes('=') ? `${part.split('=')[0] ?? ''}=***` : part)).join(',')]),
+    Object.entries(opts).map(([k, v]) => [
+      k,
+      secret.test(k)
+        ? '***'
+        : v
+            .split(',')
+            .map((part) => (secret.test(part.split('=')[0] ?? '') && part.includes('=') ? `${part.split('=')[0] ?? ''}=***` : part))
+            .join(','),
+    ]),
   );
 }
 
 /** `{type: nfs, o: …}` → `type=nfs o=…`, the restore document's VolumeDriverOpts. */
 export const driverOptsParameter = (opts: Readonly<Record<string, string>> | undefined): string =>
-  Object.entries(opts ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+  Object.entries(opts ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');

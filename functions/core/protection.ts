@@ -9,15 +9,18 @@ const TAG_PART = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
 const SCHEDULE_PATTERN = /^(cron\((\S+ ){5}\S+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$/;
 
 /** Where drills run: a fixed instance, or any online instance carrying a tag. */
-export const DrillHost = z.union([
-  z.strictObject({ instanceId: z.string().regex(INSTANCE_ID_PATTERN, { error: 'must be an EC2 instance or managed node id such as i-0123456789abcdef0' }) }),
-  z.strictObject({
-    tag: z.strictObject({
-      key: z.string().regex(TAG_PART, { error: 'must be a tag key' }),
-      value: z.string().regex(TAG_PART, { error: 'must be a tag value' }),
+export const DrillHost = z.union(
+  [
+    z.strictObject({ instanceId: z.string().regex(INSTANCE_ID_PATTERN, { error: 'must be an EC2 instance or managed node id such as i-0123456789abcdef0' }) }),
+    z.strictObject({
+      tag: z.strictObject({
+        key: z.string().regex(TAG_PART, { error: 'must be a tag key' }),
+        value: z.string().regex(TAG_PART, { error: 'must be a tag value' }),
+      }),
     }),
-  }),
-], { error: 'must be {"instanceId": "i-…"} or {"tag": {"key": "…", "value": "…"}}' });
+  ],
+  { error: 'must be {"instanceId": "i-…"} or {"tag": {"key": "…", "value": "…"}}' },
+);
 export type DrillHost = z.infer<typeof DrillHost>;
 
 /** A protected volume: how it is proven restorable and how fresh its backups must be (stack configuration). */
@@ -26,7 +29,10 @@ export const ProtectionPolicy = z.strictObject({
   volume: z.string().regex(VOLUME_PATTERN, { error: `must be a Docker volume name (${VOLUME_PATTERN.source})` }),
   drillHost: DrillHost,
   /** EventBridge Scheduler expression, UTC. @default daily at 04:00 */
-  drillSchedule: z.string().regex(SCHEDULE_PATTERN, { error: 'must be an EventBridge Scheduler expression such as "cron(0 4 * * ? *)" or "rate(1 day)"' }).default('cron(0 4 * * ? *)'),
+  drillSchedule: z
+    .string()
+    .regex(SCHEDULE_PATTERN, { error: 'must be an EventBridge Scheduler expression such as "cron(0 4 * * ? *)" or "rate(1 day)"' })
+    .default('cron(0 4 * * ? *)'),
   /** Recovery point objective: the newest archive may be at most this old. */
   rpoMinutes: z.number().int().min(1, { error: 'must be at least 1 minute' }).max(525_600),
   verify: z
@@ -43,7 +49,10 @@ export const ProtectionPolicy = z.strictObject({
   /** Driver and options when a restore creates this volume (never taken from the archive's manifest). @default a plain local volume */
   ...VolumeCreation.shape,
   /** E-mail addresses told about this volume's failed drills and overdue backups. */
-  notify: z.array(z.email({ error: 'must be an e-mail address' })).max(10).default([]),
+  notify: z
+    .array(z.email({ error: 'must be an e-mail address' }))
+    .max(10)
+    .default([]),
 });
 export type ProtectionPolicy = z.infer<typeof ProtectionPolicy>;
 
@@ -94,7 +103,9 @@ export const drillRequestFor = (d: ScheduledDrill, instanceId: string): DrillReq
 
 /** What the freshness schedule hands the freshness function. */
 export const FreshnessCheck = z.strictObject({
-  volumes: z.array(z.strictObject({ source: z.string().regex(SOURCE_PATTERN), volume: z.string().regex(VOLUME_PATTERN), rpoSeconds: z.number().int().positive() })).max(500),
+  volumes: z
+    .array(z.strictObject({ source: z.string().regex(SOURCE_PATTERN), volume: z.string().regex(VOLUME_PATTERN), rpoSeconds: z.number().int().positive() }))
+    .max(500),
 });
 export type FreshnessCheck = z.infer<typeof FreshnessCheck>;
 
@@ -116,10 +127,22 @@ export interface Freshness {
  * over is overdue; no archive at all is overdue. An archive time in the future
  * (clock skew) counts as age 0 and is reported, never as overdue.
  */
-export function judgeFreshness(input: { source: string; volume: string; rpoSeconds: number; newestTakenAt?: string; newestKey?: string }, now: Date): Freshness {
+export function judgeFreshness(
+  input: { source: string; volume: string; rpoSeconds: number; newestTakenAt?: string; newestKey?: string },
+  now: Date,
+): Freshness {
   const { source, volume, rpoSeconds } = input;
   if (input.newestTakenAt === undefined) {
-    return { source, volume, rpoSeconds, ageSeconds: null, overdue: true, newestKey: null, clockSkewSeconds: 0, reason: `no archive of ${source}/${volume} has ever been cataloged` };
+    return {
+      source,
+      volume,
+      rpoSeconds,
+      ageSeconds: null,
+      overdue: true,
+      newestKey: null,
+      clockSkewSeconds: 0,
+      reason: `no archive of ${source}/${volume} has ever been cataloged`,
+    };
   }
   const raw = Math.floor((now.getTime() - Date.parse(input.newestTakenAt)) / 1000);
   const ageSeconds = Math.max(0, raw);

@@ -1,7 +1,7 @@
-import { drillRequestFor, type ScheduledDrill } from '../core/protection.ts';
-import { ClientError } from '../core/restore/errors.ts';
-import type { Notifier } from '../core/restore/ports.ts';
-import type { RestoreService, StartedRestore } from '../core/restore/service.ts';
+import { drillRequestFor, type ScheduledDrill } from '#core/protection.ts';
+import { ClientError } from '#core/restore/errors.ts';
+import type { Notifier } from '#core/restore/ports.ts';
+import type { RestoreService, StartedRestore } from '#core/restore/service.ts';
 
 export interface DrillDeps {
   readonly service: RestoreService;

@@ -3,14 +3,14 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { SnsNotifier } from '../core/adapters/sns.ts';
-import { SsmCommandRunner } from '../core/adapters/ssm.ts';
-import { S3ArchiveStore } from '../core/archive-store.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import { policyFromJson } from '../core/policy.ts';
-import { ScheduledDrill } from '../core/protection.ts';
-import { RestoreService } from '../core/restore/service.ts';
-import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
+import { SnsNotifier } from '#core/adapters/sns.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { policyFromJson } from '#core/policy.ts';
+import { ScheduledDrill } from '#core/protection.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
@@ -45,7 +45,13 @@ export const handler = middy<ScheduledDrill, DrillStart>()
   .use(parser({ schema: ScheduledDrill }))
   .handler(async (drill) => {
     const outcome = await startScheduledDrill(deps, drill);
-    if (outcome.started) logger.info('drill started', { source: drill.source, volume: drill.volume, restoreId: outcome.restore.restoreId, instanceId: outcome.restore.plan.target.instanceId });
+    if (outcome.started)
+      logger.info('drill started', {
+        source: drill.source,
+        volume: drill.volume,
+        restoreId: outcome.restore.restoreId,
+        instanceId: outcome.restore.plan.target.instanceId,
+      });
     else logger.warn('drill could not start', { source: drill.source, volume: drill.volume, reason: outcome.reason });
     return outcome;
   });

@@ -2,13 +2,13 @@ import { type IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/i
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { SOURCE_PATTERN, VOLUME_PATTERN } from '../core/archive-key.ts';
-import type { Catalog } from '../core/catalog/model.ts';
-import { cancelRestore } from '../core/restore/cancel.ts';
-import { ClientError, NotFoundError } from '../core/restore/errors.ts';
-import type { CommandRunner } from '../core/restore/ports.ts';
-import { DrillRequest, RestoreRequest } from '../core/restore/request.ts';
-import type { RestoreService, StartedRestore } from '../core/restore/service.ts';
+import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
+import type { Catalog } from '#core/catalog/model.ts';
+import { cancelRestore } from '#core/restore/cancel.ts';
+import { ClientError, NotFoundError } from '#core/restore/errors.ts';
+import type { CommandRunner } from '#core/restore/ports.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { RestoreService, StartedRestore } from '#core/restore/service.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from './routes.ts';
 import { json } from '../commons/http-errors.ts';
 
@@ -36,7 +36,11 @@ export interface ApiDeps {
  * a retry gets the stored answer and never sends a second command; the same key
  * with another body is refused. The stored answer is plain JSON.
  */
-export function idempotentStart(service: RestoreService, persistenceStore: BasePersistenceLayer, config: IdempotencyConfig): (input: StartInput) => Promise<StartedRestore> {
+export function idempotentStart(
+  service: RestoreService,
+  persistenceStore: BasePersistenceLayer,
+  config: IdempotencyConfig,
+): (input: StartInput) => Promise<StartedRestore> {
   return makeIdempotent(async (input: StartInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedRestore, {
     persistenceStore,
     config,
@@ -77,9 +81,13 @@ function withPathSource(body: unknown, source: string): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const named = (body as Record<string, unknown>).source;
   if (named !== undefined && named !== source) {
-    throw new ClientError(400, `the body's source ${(JSON.stringify(named) as string | undefined ?? 'a non-JSON value').slice(0, 80)} is not the path's source ${source}; nothing was done`, {
-      fields: [{ field: 'source', problem: `must be ${source} (the source in the path /sources/${source}/…) or left out` }],
-    });
+    throw new ClientError(
+      400,
+      `the body's source ${((JSON.stringify(named) as string | undefined) ?? 'a non-JSON value').slice(0, 80)} is not the path's source ${source}; nothing was done`,
+      {
+        fields: [{ field: 'source', problem: `must be ${source} (the source in the path /sources/${source}/…) or left out` }],
+      },
+    );
   }
   return { ...body, source };
 }
@@ -116,7 +124,8 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       const request = RestoreRequest.parse(withPathSource(bodyOf(event), source));
       if (request.dryRun) return json(200, { dryRun: true, plan: await deps.service.plan(request) });
       const key = header(event, 'Idempotency-Key');
-      const started = key === undefined ? await deps.service.start(request, principal) : await deps.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      const started =
+        key === undefined ? await deps.service.start(request, principal) : await deps.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
       deps.started?.('restore');
       const url = statusUrl(source, started.restoreId);
       return json(202, { ...started, statusUrl: url }, { location: url });

@@ -5,12 +5,12 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { S3ArchiveStore } from '../core/archive-store.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import { SsmCommandRunner } from '../core/adapters/ssm.ts';
-import { policyFromJson } from '../core/policy.ts';
-import { RestoreService } from '../core/restore/service.ts';
-import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { policyFromJson } from '#core/policy.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
 import { documentClient, dynamoDbClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
@@ -27,7 +27,11 @@ const started = (mode: 'restore' | 'drill'): void => {
   metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
-const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, cancelDocumentName: env.CANCEL_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+const ssm = new SsmCommandRunner(ssmClient, logsClient, {
+  restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
+  cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
+  outputLogGroup: env.OUTPUT_LOG_GROUP,
+});
 const service = new RestoreService(
   { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
   { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
@@ -42,7 +46,13 @@ const startIdempotent = idempotentStart(
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(httpErrors({ log: (e) => { logger.error('unhandled error', e as Error); } }))
+  .use(
+    httpErrors({
+      log: (e) => {
+        logger.error('unhandled error', e as Error);
+      },
+    }),
+  )
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
     return handleApi({ service, catalog, runner: ssm, startIdempotent, started }, event);

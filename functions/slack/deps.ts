@@ -1,15 +1,15 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { SLACK_RESPONSE_URL, postToSlack } from '../core/adapters/slack.ts';
-import { SsmCommandRunner } from '../core/adapters/ssm.ts';
-import { S3ArchiveStore } from '../core/archive-store.ts';
-import { DynamoDbCatalog } from '../core/catalog/dynamodb-catalog.ts';
-import { policyFromJson } from '../core/policy.ts';
-import { cancelRestore } from '../core/restore/cancel.ts';
-import { RestoreService } from '../core/restore/service.ts';
-import { loadBundledDocument } from '../core/runbooks/bundled-document.ts';
-import type { SlackDeps } from '../core/slack/app.ts';
-import { DynamoDbSlackStore } from '../core/slack/plans.ts';
+import { SLACK_RESPONSE_URL, postToSlack } from '#core/adapters/slack.ts';
+import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { policyFromJson } from '#core/policy.ts';
+import { cancelRestore } from '#core/restore/cancel.ts';
+import { RestoreService } from '#core/restore/service.ts';
+import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
+import type { SlackDeps } from '#core/slack/app.ts';
+import { DynamoDbSlackStore } from '#core/slack/plans.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
@@ -21,7 +21,11 @@ import { SlackEnv } from './env.ts';
 export function slackDeps(): SlackDeps {
   const env = SlackEnv.parse(process.env);
   const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
-  const ssm = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, cancelDocumentName: env.CANCEL_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
+  const ssm = new SsmCommandRunner(ssmClient, logsClient, {
+    restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
+    cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
+    outputLogGroup: env.OUTPUT_LOG_GROUP,
+  });
   return {
     service: new RestoreService(
       { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },

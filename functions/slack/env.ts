@@ -1,9 +1,12 @@
 import * as z from 'zod';
-import { SOURCE_PATTERN } from '../core/archive-key.ts';
-import { ALL_SOURCES } from '../core/slack/access.ts';
+import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { ALL_SOURCES } from '#core/slack/access.ts';
 
 const SLACK_ID = /^[A-Z0-9]{2,32}$/;
-const ids = z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(z.string().regex(SLACK_ID)).min(1));
+const ids = z
+  .string()
+  .transform((s) => s.split(',').filter(Boolean))
+  .pipe(z.array(z.string().regex(SLACK_ID)).min(1));
 
 /** `{"U0ALICE":["shop-db"],"U0BOB":["*"]}`: the sources each user may act on. */
 export const UserSources = z.record(z.string().regex(SLACK_ID), z.array(z.union([z.literal(ALL_SOURCES), z.string().regex(SOURCE_PATTERN)])).min(1));
@@ -41,6 +44,11 @@ export const SlackEnv = z.object({
   /** What restores may do (RestorePolicy as JSON, written at synth). */
   LIFEBOAT_POLICY: z.string().min(2),
   /** How long a Slack plan can be confirmed, in seconds. */
-  SLACK_PLAN_SECONDS: z.string().regex(/^[0-9]{1,5}$/).default('900').transform(Number).pipe(z.number().int().min(60).max(1800)),
+  SLACK_PLAN_SECONDS: z
+    .string()
+    .regex(/^[0-9]{1,5}$/)
+    .default('900')
+    .transform(Number)
+    .pipe(z.number().int().min(60).max(1800)),
 });
 export type SlackEnv = z.input<typeof SlackEnv>;

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { handleSlackHttp } from '../core/slack/app.ts';
+import { handleSlackHttp } from '#core/slack/app.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
 import { slackDeps } from './deps.ts';
 
@@ -25,6 +25,10 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       return answer;
     } catch (e) {
       logger.error('Slack request failed', e as Error);
-      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', text: 'Lifeboat hit an internal error; nothing was sent.' }) };
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', text: 'Lifeboat hit an internal error; nothing was sent.' }),
+      };
     }
   });

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { SlackWork, performSlackWork } from '../core/slack/app.ts';
+import { SlackWork, performSlackWork } from '#core/slack/app.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
 import { slackDeps } from './deps.ts';
 

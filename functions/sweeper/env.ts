@@ -1,7 +1,10 @@
 import * as z from 'zod';
 import { CommandFinishedEnv } from '../command-finished/env.ts';
 
-const seconds = z.string().regex(/^[1-9][0-9]{0,6}$/, { error: 'must be a whole number of seconds' }).transform(Number);
+const seconds = z
+  .string()
+  .regex(/^[1-9][0-9]{0,6}$/, { error: 'must be a whole number of seconds' })
+  .transform(Number);
 
 /** The sweeper's environment: the completion function's, and its thresholds. The CDK construct sets it from this schema's input type. */
 export const SweeperEnv = CommandFinishedEnv.extend({

@@ -20,9 +20,19 @@ describe('npm run bench -- --smoke', () => {
       const results = BenchResults.parse(JSON.parse(await readFile(out, 'utf8')));
       const byName = new Map(results.results.map((r) => [r.name, r]));
       for (const name of [
-        'backup.lifeboat', 'backup.classic_tar_czf', 'restore.lifeboat', 'restore.classic', 'restore.floor_gnu_tar_plain', 'restore.lifeboat.phase.download',
-        'e2e.orchestration_overhead', 'lambda.restore-api.bundle_bytes', 'lambda.restore-api.init_ms', 'lambda.slack.init_ms',
-        'catalog.latest.10.items_read', 'catalog.latest.200.items_read', 'catalog.before_t.200.items_read',
+        'backup.lifeboat',
+        'backup.classic_tar_czf',
+        'restore.lifeboat',
+        'restore.classic',
+        'restore.floor_gnu_tar_plain',
+        'restore.lifeboat.phase.download',
+        'e2e.orchestration_overhead',
+        'lambda.restore-api.bundle_bytes',
+        'lambda.restore-api.init_ms',
+        'lambda.slack.init_ms',
+        'catalog.latest.10.items_read',
+        'catalog.latest.200.items_read',
+        'catalog.before_t.200.items_read',
       ]) {
         expect(byName.get(name), name).toBeDefined();
       }

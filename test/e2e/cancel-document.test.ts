@@ -39,7 +39,18 @@ describe('the cancel-restore document on real Docker', () => {
     const running = restore({ RestoreId: restoreId, ArchiveUrl: slow.url('archives/h/v/a.tar.gz'), VolumeName: volume, Verify: 'none' });
     // Bounded wait until the restore has named itself (its pid file) and created its volume.
     const pidFile = `/run/lifeboat/run-${restoreId}.pid`;
-    for (let i = 0; i < 300 && !((await access(pidFile).then(() => true, () => false)) && (await volumeExists(volume))); i++) await new Promise((r) => setTimeout(r, 100));
+    for (
+      let i = 0;
+      i < 300 &&
+      !(
+        (await access(pidFile).then(
+          () => true,
+          () => false,
+        )) && (await volumeExists(volume))
+      );
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
     expect(await volumeExists(volume)).toBe(true);
 
     const cancelled = await cancel(restoreId);

@@ -3,18 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore, type ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { LockHeldError } from '#core/catalog/model.ts';
-import { completeRestore } from '#core/restore/completion.ts';
-import { RestoreService } from '#core/restore/service.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, localApi, routeEvent } from '../support/api.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
-import { HELPER_IMAGE, POSTGRES_IMAGE, containersWithLabel, docker, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumesWithLabel } from './support/docker.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import {
+  HELPER_IMAGE,
+  POSTGRES_IMAGE,
+  containersWithLabel,
+  docker,
+  initPostgresVolume,
+  recipeArchive,
+  removeAll,
+  uniqueName,
+  volumesWithLabel,
+} from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
 
@@ -50,8 +58,12 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
 
     // The archive served at ~16 KiB every 250 ms: the download lasts far longer than the test.
     let started: () => void = () => undefined;
-    downloading = new Promise((resolve) => { started = resolve; });
-    slow = await slowArchiveServer(archive, () => { started(); });
+    downloading = new Promise((resolve) => {
+      started = resolve;
+    });
+    slow = await slowArchiveServer(archive, () => {
+      started();
+    });
     const slowUrl = slow.url(key);
 
     // The real store, except that the host is handed the slow URL.
@@ -63,12 +75,9 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
       presignGet: () => Promise.resolve(slowUrl),
     };
     await ingestCreated({ store, catalog }, key);
-    const document = loadDocument('restore-volume');
-    runner = new LocalCommandRunner(document, {
-      instanceId: INSTANCE,
-      onStatusChange: (change) => completeRestore({ catalog, runner }, change),
-    });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER_IMAGE });
+    const local = localRestore({ catalog, store, instanceId: INSTANCE, helperImage: HELPER_IMAGE });
+    runner = local.runner;
+    const service = local.service;
     api = await localApi(service, catalog, dynamo, runner);
     // The target: the database container defined, its volume empty (a replacement host).
     await docker('create', '--name', db, '--network', 'none', '--mount', `type=volume,src=${volume},dst=/var/lib/postgresql/data`, POSTGRES_IMAGE);
@@ -97,10 +106,12 @@ describe('cancel a restore mid-download (DELETE /sources/{source}/restores/{id})
 
   it('ends cancelled, the target as before, and the lock free only once the host has put things back', async () => {
     const before = await snapshotHost([volume]);
-    const res = await api(apiEvent({
-      // Made by the classic recipe: no manifest, so no checksum; the request says so.
-      bodyJson: { source: SOURCE, volume, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
-    }));
+    const res = await api(
+      apiEvent({
+        // Made by the classic recipe: no manifest, so no checksum; the request says so.
+        bodyJson: { source: SOURCE, volume, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
+      }),
+    );
     expect(res.statusCode, res.body).toBe(202);
     const { restoreId, commandId } = JSON.parse(res.body) as { restoreId: string; commandId: string };
     await downloading;

@@ -33,7 +33,8 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     // The operator allows the test's database image: the manifest names it, the allowlist decides.
     return { ...clean, LIFEBOAT_HOME: join(dir, 'state'), LIFEBOAT_ALLOWED_IMAGES: 'local/postgres', ...extra };
   };
-  const lifeboat = (args: string[], extra?: NodeJS.ProcessEnv): Promise<ExecResult> => exec(NODE, [CLI, ...args], { cwd: dir, env: env(extra), timeoutMs: 240_000 });
+  const lifeboat = (args: string[], extra?: NodeJS.ProcessEnv): Promise<ExecResult> =>
+    exec(NODE, [CLI, ...args], { cwd: dir, env: env(extra), timeoutMs: 240_000 });
   const json = (out: ExecResult): unknown => JSON.parse(out.stdout);
   const explain = (out: ExecResult): string => `exit ${out.code.toString()}\n${out.stdout}\n${out.stderr}`;
 

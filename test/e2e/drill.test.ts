@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
 import type { DrillRequest } from '#core/restore/request.ts';
-import { RestoreService } from '#core/restore/service.ts';
+import type { RestoreService } from '#core/restore/service.ts';
 import { RestorePolicy } from '#core/policy.ts';
 import { HELPER_IMAGE, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
@@ -36,21 +36,24 @@ describe('restore drills on real Docker', () => {
     dynamo = await startLocalDynamo();
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     store = new S3ArchiveStore(s3.client, s3.bucket);
-    runner = new LocalCommandRunner(restoreDocument, {
+    ({ runner, service } = localRestore({
+      catalog,
+      store,
       instanceId: INSTANCE,
-      onStatusChange: (change) =>
-        completeRestore(
-          {
-            catalog,
-            runner,
-            notifier: { restoreFinished: (n) => { notifications.push(n); return Promise.resolve(); } },
-            metrics: { restoreFinished: () => undefined, drillFinished: (v) => drilled.push(v) },
+      document: restoreDocument,
+      helperImage: HELPER_IMAGE,
+      // The operator allows the test's database image (the manifest names it; the allowlist decides).
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      completion: {
+        notifier: {
+          restoreFinished: (n) => {
+            notifications.push(n);
+            return Promise.resolve();
           },
-          change,
-        ),
-    });
-    // The operator allows the test's database image (the manifest names it; the allowlist decides).
-    service = new RestoreService({ catalog, store, runner, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
+        },
+        metrics: { restoreFinished: () => undefined, drillFinished: (v) => drilled.push(v) },
+      },
+    }));
 
     // Production: a running database on a named volume, backed up by Lifeboat.
     await initPostgresVolume(volume);
@@ -69,17 +72,25 @@ describe('restore drills on real Docker', () => {
     await dynamo.close();
   });
 
-  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({ source: 'prod-host', volume, archive: 'latest', instanceId: INSTANCE, allowUnverified: false, ...extra });
+  const request = (extra: Partial<DrillRequest> = {}): DrillRequest => ({
+    source: 'prod-host',
+    volume,
+    archive: 'latest',
+    instanceId: INSTANCE,
+    allowUnverified: false,
+    ...extra,
+  });
   async function drill(extra: Partial<DrillRequest> = {}) {
     const started = await service.drill(request(extra), 'schedule:test');
     await runner.finished(started.commandId);
     return { started, record: await service.get(started.restoreId) };
   }
-  const leftovers = async (restoreId: string): Promise<string[]> => [
-    ...(await docker('ps', '-a', '--filter', `label=lifeboat.restore-id=${restoreId}`, '--format', '{{.Names}}')).split('\n'),
-    ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-drill-')).split('\n'),
-    ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-stage-')).split('\n'),
-  ].filter(Boolean);
+  const leftovers = async (restoreId: string): Promise<string[]> =>
+    [
+      ...(await docker('ps', '-a', '--filter', `label=lifeboat.restore-id=${restoreId}`, '--format', '{{.Names}}')).split('\n'),
+      ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-drill-')).split('\n'),
+      ...(await docker('volume', 'ls', '-q', '--filter', 'name=lifeboat-stage-')).split('\n'),
+    ].filter(Boolean);
   const production = async (): Promise<string> => docker('inspect', '-f', '{{.Id}} {{.State.Status}} {{.State.StartedAt}} {{.RestartCount}}', db);
 
   it('proves the newest archive restores, next to the running production database, and leaves nothing behind', async () => {
@@ -140,7 +151,10 @@ describe('restore drills on real Docker', () => {
   });
 
   it('the document refuses drill names that are not throwaway, and driver options that could reach production data', async () => {
-    const base = { ...(await service.planDrill(request({ archive: { key: goodKey } }), 'r-probe-00000000')).parameters, ArchiveUrl: await s3.presignGet(goodKey) };
+    const base = {
+      ...(await service.planDrill(request({ archive: { key: goodKey } }), 'r-probe-00000000')).parameters,
+      ArchiveUrl: await s3.presignGet(goodKey),
+    };
     for (const [change, reason] of [
       [{ VolumeName: volume }, 'throwaway volume'],
       [{ ContainerName: db }, 'throwaway container'],

@@ -4,9 +4,23 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, containersWithLabel, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName, volumeDigest, volumeExists, volumesWithLabel, waitForPostgres,
+  HELPER_IMAGE,
+  PGDATA,
+  POSTGRES_IMAGE,
+  containerState,
+  containersWithLabel,
+  docker,
+  recipeArchive,
+  removeAll,
+  rowsFingerprint,
+  stoppedDatabase,
+  uniqueName,
+  volumeDigest,
+  volumeExists,
+  volumesWithLabel,
+  waitForPostgres,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 import { snapshotHost } from './support/host.ts';
 
@@ -39,7 +53,21 @@ describe('restore faults leave the host as it was', () => {
     await s3.put(key('truncated.tar.gz'), good.subarray(0, Math.floor(good.length / 2)));
     // A well-formed archive that is not a database: PostgreSQL will refuse to start on it.
     await writeFile(join(dir, 'garbage.txt'), 'not a database\n');
-    await docker('run', '--rm', '--network', 'none', '-v', `${dir}:/backup`, HELPER_IMAGE, 'tar', 'czf', '/backup/garbage.tar.gz', '-C', '/backup', 'garbage.txt');
+    await docker(
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${dir}:/backup`,
+      HELPER_IMAGE,
+      'tar',
+      'czf',
+      '/backup/garbage.tar.gz',
+      '-C',
+      '/backup',
+      'garbage.txt',
+    );
     await s3.put(key('garbage.tar.gz'), await readFile(join(dir, 'garbage.tar.gz')));
   });
 
@@ -61,8 +89,13 @@ describe('restore faults leave the host as it was', () => {
     const before = await snapshotHost([prodVolume]);
     const wrong = 'a'.repeat(64);
     const outcome = await restore({
-      RestoreId: 'checksum-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), ExpectedSha256: wrong,
-      VolumeName: absentVolume, ContainerName: newDb, ContainerImage: 'local/postgres:15', ContainerNetwork: 'none',
+      RestoreId: 'checksum-1',
+      ArchiveUrl: await s3.presignGet(key('good.tar.gz')),
+      ExpectedSha256: wrong,
+      VolumeName: absentVolume,
+      ContainerName: newDb,
+      ContainerImage: 'local/postgres:15',
+      ContainerNetwork: 'none',
     });
     expect(outcome.exitCode).toBe(1);
     expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'download', sha256: sha(good) });
@@ -75,7 +108,12 @@ describe('restore faults leave the host as it was', () => {
 
   it('truncated archive: extraction fails, the new volume is removed', async () => {
     const before = await snapshotHost([prodVolume]);
-    const outcome = await restore({ RestoreId: 'truncated-1', ArchiveUrl: await s3.presignGet(key('truncated.tar.gz')), VolumeName: absentVolume, Verify: 'none' });
+    const outcome = await restore({
+      RestoreId: 'truncated-1',
+      ArchiveUrl: await s3.presignGet(key('truncated.tar.gz')),
+      VolumeName: absentVolume,
+      Verify: 'none',
+    });
     expect(outcome.exitCode).toBe(1);
     expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
     expect(outcome.result?.error).toMatch(/extract failed \(helper exit \d+\): .*(unexpected end|Unexpected EOF)/i);
@@ -110,7 +148,11 @@ describe('restore faults leave the host as it was', () => {
     await docker('start', prodDb);
     await waitForPostgres(prodDb);
     const outcome = await restore({
-      RestoreId: 'refuse-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), VolumeName: prodVolume, ContainerName: prodDb, IfVolumeExists: 'fail',
+      RestoreId: 'refuse-1',
+      ArchiveUrl: await s3.presignGet(key('good.tar.gz')),
+      VolumeName: prodVolume,
+      ContainerName: prodDb,
+      IfVolumeExists: 'fail',
     });
     expect(outcome.exitCode).toBe(1);
     expect(outcome.result).toMatchObject({ outcome: 'refused', failedPhase: 'preflight', bytes: 0 });
@@ -130,8 +172,11 @@ describe('restore faults leave the host as it was', () => {
   it('disk full mid-extract (2 MiB tmpfs volume): failure reported, the volume is removed', async () => {
     const before = await snapshotHost([prodVolume]);
     const outcome = await restore({
-      RestoreId: 'diskfull-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), VolumeName: absentVolume,
-      VolumeDriverOpts: 'type=tmpfs device=tmpfs o=size=2m', Verify: 'none',
+      RestoreId: 'diskfull-1',
+      ArchiveUrl: await s3.presignGet(key('good.tar.gz')),
+      VolumeName: absentVolume,
+      VolumeDriverOpts: 'type=tmpfs device=tmpfs o=size=2m',
+      Verify: 'none',
     });
     expect(outcome.exitCode).toBe(1);
     expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
@@ -143,11 +188,20 @@ describe('restore faults leave the host as it was', () => {
   it('database fails to start on the restored data: rolled back, old data live again and also kept in the preserved copy', async () => {
     const before = await snapshotHost([prodVolume]);
     const outcome = await restore({
-      RestoreId: 'nostart-1', ArchiveUrl: await s3.presignGet(key('garbage.tar.gz')), VolumeName: prodVolume,
-      ContainerName: prodDb, IfVolumeExists: 'preserve', StartTimeoutSeconds: '30',
+      RestoreId: 'nostart-1',
+      ArchiveUrl: await s3.presignGet(key('garbage.tar.gz')),
+      VolumeName: prodVolume,
+      ContainerName: prodDb,
+      IfVolumeExists: 'preserve',
+      StartTimeoutSeconds: '30',
     });
     expect(outcome.exitCode, explain(outcome)).toBe(1);
-    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'verify', rolledBack: true, preservedVolume: `${prodVolume}.pre-restore.nostart-1` });
+    expect(outcome.result).toMatchObject({
+      outcome: 'failed',
+      failedPhase: 'verify',
+      rolledBack: true,
+      preservedVolume: `${prodVolume}.pre-restore.nostart-1`,
+    });
     expect(outcome.result?.error).toContain(`container ${prodDb} is exited`);
     const preserved = `${prodVolume}.pre-restore.nostart-1`;
     expect(await volumeDigest(prodVolume)).toBe(before.digests[prodVolume]);
@@ -169,12 +223,31 @@ describe('restore faults leave the host as it was', () => {
       await stoppedDatabase(crashVolume, crashDb, 200);
       // Same data, but a container whose database goes away 5 s after starting.
       await docker('rm', crashDb);
-      await docker('create', '--name', crashDb, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${crashVolume},dst=${PGDATA}`,
-        '--entrypoint', '/bin/sh', POSTGRES_IMAGE, '-c', `postgres -D ${PGDATA} & sleep 5; exit 1`);
+      await docker(
+        'create',
+        '--name',
+        crashDb,
+        '--network',
+        'none',
+        '--shm-size',
+        '256m',
+        '--mount',
+        `type=volume,src=${crashVolume},dst=${PGDATA}`,
+        '--entrypoint',
+        '/bin/sh',
+        POSTGRES_IMAGE,
+        '-c',
+        `postgres -D ${PGDATA} & sleep 5; exit 1`,
+      );
       const before = await snapshotHost([crashVolume]);
       const outcome = await restore({
-        RestoreId: 'crash-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), VolumeName: crashVolume,
-        ContainerName: crashDb, IfVolumeExists: 'preserve', StartTimeoutSeconds: '30', VerifySettleSeconds: '8',
+        RestoreId: 'crash-1',
+        ArchiveUrl: await s3.presignGet(key('good.tar.gz')),
+        VolumeName: crashVolume,
+        ContainerName: crashDb,
+        IfVolumeExists: 'preserve',
+        StartTimeoutSeconds: '30',
+        VerifySettleSeconds: '8',
       });
       expect(outcome.exitCode, explain(outcome)).toBe(1);
       const preserved = `${crashVolume}.pre-restore.crash-1`;
@@ -194,8 +267,13 @@ describe('restore faults leave the host as it was', () => {
   it('IfVolumeExists=preserve: the new data goes live and the old data is kept byte for byte under the reported name', async () => {
     const before = await snapshotHost([prodVolume]);
     const outcome = await restore({
-      RestoreId: 'preserve-1', ArchiveUrl: await s3.presignGet(key('good.tar.gz')), ExpectedSha256: sha(good),
-      VolumeName: prodVolume, ContainerName: prodDb, MountPath: PGDATA, IfVolumeExists: 'preserve',
+      RestoreId: 'preserve-1',
+      ArchiveUrl: await s3.presignGet(key('good.tar.gz')),
+      ExpectedSha256: sha(good),
+      VolumeName: prodVolume,
+      ContainerName: prodDb,
+      MountPath: PGDATA,
+      IfVolumeExists: 'preserve',
     });
     expect(outcome.exitCode, explain(outcome)).toBe(0);
     const preserved = outcome.result?.preservedVolume ?? '';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_IMAGE, docker, inVolume, uniqueName, volumeExists, volumesWithLabel } from './support/docker.ts';
 import { run } from './support/exec.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 
 // The archive and its manifest are untrusted (every backed-up host can write the bucket);
@@ -26,7 +26,8 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     return readFile(join(dir, name));
   }
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-  const treeOf = async (path: string): Promise<string> => run('bash', ['-c', 'cd "$1" && find . -printf "%p %m %u %s\\n" | sort && find . -type f -exec sha256sum {} + | sort', 'tree', path]);
+  const treeOf = async (path: string): Promise<string> =>
+    run('bash', ['-c', 'cd "$1" && find . -printf "%p %m %u %s\\n" | sort && find . -type f -exec sha256sum {} + | sort', 'tree', path]);
 
   beforeAll(async () => {
     s3 = await startLocalS3();
@@ -54,7 +55,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     ['type=none o=bind device=/etc', 'bind a host directory'],
   ])('driver options that would mount a host disk are refused before anything is created: %s', async (opts, says) => {
     const volume = uniqueName('disk');
-    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, VolumeDriverOpts: opts, Verify: 'none' });
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: volume,
+      VolumeDriverOpts: opts,
+      Verify: 'none',
+    });
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
     expect(outcome.result?.error).toContain(says);
     expect(await volumeExists(volume)).toBe(false);
@@ -62,7 +68,11 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
 
   it('a verify query naming server-file functions is refused on the host too, before anything is created', async () => {
     const volume = uniqueName('vq');
-    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, VerifyQuery: "select pg_read_file('x')" });
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: volume,
+      VerifyQuery: "select pg_read_file('x')",
+    });
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
     expect(outcome.result?.error).toContain('VerifyQuery may not name server-file');
     expect(await volumeExists(volume)).toBe(false);
@@ -72,7 +82,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     const node = join(dir, 'disguised-disk');
     await run('mknod', [node, 'b', '7', '0']);
     const volume = uniqueName('disk');
-    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, VolumeDriverOpts: `type=nfs device=${node}`, Verify: 'none' });
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: volume,
+      VolumeDriverOpts: `type=nfs device=${node}`,
+      Verify: 'none',
+    });
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused' });
     expect(outcome.result?.error).toContain('device of this host');
     expect(await volumeExists(volume)).toBe(false);
@@ -89,20 +104,29 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     const shim = join(dir, 'shim');
     await mkdir(shim);
     const docker = join(shim, 'docker');
-    await writeFile(docker, [
-      '#!/usr/bin/env bash',
-      'real="$(PATH="${PATH#*:}" command -v docker)"',
-      'if [[ "$1 $2" == "volume create" && " $* " == *" lifeboat.role=restored "* ]]; then',
-      '  exec "$real" volume create "${@:3:$#-3}" --opt type=none --opt o=bind --opt "device=$LIFEBOAT_TEST_EXPORT" "${@: -1}"',
-      'fi',
-      'exec "$real" "$@"',
-      '',
-    ].join('\n'), { mode: 0o755 });
+    await writeFile(
+      docker,
+      [
+        '#!/usr/bin/env bash',
+        'real="$(PATH="${PATH#*:}" command -v docker)"',
+        'if [[ "$1 $2" == "volume create" && " $* " == *" lifeboat.role=restored "* ]]; then',
+        '  exec "$real" volume create "${@:3:$#-3}" --opt type=none --opt o=bind --opt "device=$LIFEBOAT_TEST_EXPORT" "${@: -1}"',
+        'fi',
+        'exec "$real" "$@"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     const volume = uniqueName('nfs');
     made.volumes.push(volume);
 
     const outcome = await restore(
-      { ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, VolumeDriverOpts: 'type=nfs o=addr=127.0.0.1 device=:/exports/pg', Verify: 'none' },
+      {
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: volume,
+        VolumeDriverOpts: 'type=nfs o=addr=127.0.0.1 device=:/exports/pg',
+        Verify: 'none',
+      },
       { env: { PATH: `${shim}:${process.env.PATH ?? ''}`, LIFEBOAT_TEST_EXPORT: exportDir } },
     );
 
@@ -126,7 +150,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     const volume = uniqueName('setid');
     made.volumes.push(volume);
 
-    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/setid.tar.zst'), ExpectedSha256: sha(archive), VolumeName: volume, Verify: 'none' });
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/setid.tar.zst'),
+      ExpectedSha256: sha(archive),
+      VolumeName: volume,
+      Verify: 'none',
+    });
 
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'succeeded', strippedSetid: 2, dataRoot: '999:999:700' });
     expect(await inVolume(volume, 'stat -c "%a %n" /data/suid-shell /data/sgid-tool')).toBe('755 /data/suid-shell\n755 /data/sgid-tool\n');
@@ -163,14 +192,25 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     });
 
     it('an archive larger than the free space is refused before anything is touched, and the error says why', async () => {
-      const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: tiny, ExpectedUncompressedBytes: String(200 * 1024 * 1024), Verify: 'none' });
+      const outcome = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: tiny,
+        ExpectedUncompressedBytes: String(200 * 1024 * 1024),
+        Verify: 'none',
+      });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
       expect(outcome.result?.error).toMatch(/not enough free space on volume .*MiB free, the restore needs/);
       expect(await inVolume(tiny, 'ls -A /data | wc -l')).toBe('0\n');
     });
 
     it('a bomb that claims to be small is stopped at its claimed size plus the margin and rolled back: the volume is empty again', async () => {
-      const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'), ExpectedSha256: sha(bomb), VolumeName: tiny, ExpectedUncompressedBytes: '4096', Verify: 'none' });
+      const outcome = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'),
+        ExpectedSha256: sha(bomb),
+        VolumeName: tiny,
+        ExpectedUncompressedBytes: '4096',
+        Verify: 'none',
+      });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
       expect(outcome.result?.error).toContain('expands beyond its expected uncompressed size');
       expect(await inVolume(tiny, 'ls -A /data | wc -l')).toBe('0\n');
@@ -178,7 +218,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
 
     it("a bomb onto a new volume is stopped the same way (never fills Docker's storage); the volume is removed", async () => {
       const volume = uniqueName('bombed');
-      const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'), VolumeName: volume, ExpectedUncompressedBytes: '4096', Verify: 'none' });
+      const outcome = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'),
+        VolumeName: volume,
+        ExpectedUncompressedBytes: '4096',
+        Verify: 'none',
+      });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed' });
       expect(outcome.result?.error).toContain('expands beyond');
       expect(await volumeExists(volume)).toBe(false);
@@ -187,7 +232,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
 
   it('an archive whose size differs from the catalog is refused before the data goes live', async () => {
     const volume = uniqueName('size');
-    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, ExpectedArchiveBytes: String(small.length + 1), Verify: 'none' });
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: volume,
+      ExpectedArchiveBytes: String(small.length + 1),
+      Verify: 'none',
+    });
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed', failedPhase: 'download' });
     expect(outcome.result?.error).toContain(`received ${String(small.length)} bytes`);
     expect(await volumeExists(volume)).toBe(false);
@@ -207,8 +257,16 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
       made.containers.push(container);
 
       const outcome = await restore({
-        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, ContainerName: container, ContainerImage: HELPER_IMAGE,
-        ContainerCommand: 'sleep 600', ContainerNetwork: 'none', ContainerEnvNames: 'APP_SECRET', ContainerEnvFile: file, MountPath: '/data', Verify: 'none',
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: volume,
+        ContainerName: container,
+        ContainerImage: HELPER_IMAGE,
+        ContainerCommand: 'sleep 600',
+        ContainerNetwork: 'none',
+        ContainerEnvNames: 'APP_SECRET',
+        ContainerEnvFile: file,
+        MountPath: '/data',
+        Verify: 'none',
       });
 
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'succeeded', containerAction: 'created' });
@@ -228,8 +286,15 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
       if (says === 'owned by root') await chown(file, 1000, 1000);
       const volume = uniqueName('envbad');
       const outcome = await restore({
-        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, ContainerName: uniqueName('c'), ContainerImage: HELPER_IMAGE,
-        ContainerCommand: 'sleep 600', ContainerEnvNames: 'APP_SECRET', ContainerEnvFile: file, MountPath: '/data', Verify: 'none',
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: volume,
+        ContainerName: uniqueName('c'),
+        ContainerImage: HELPER_IMAGE,
+        ContainerCommand: 'sleep 600',
+        ContainerEnvNames: 'APP_SECRET',
+        ContainerEnvFile: file,
+        MountPath: '/data',
+        Verify: 'none',
       });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
       expect(outcome.result?.error).toContain(says);
@@ -244,8 +309,16 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
       const container = uniqueName('logc');
       // The "database" prints its environment and exits.
       const outcome = await restore({
-        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: volume, ContainerName: container, ContainerImage: HELPER_IMAGE,
-        ContainerCommand: 'env', ContainerNetwork: 'none', ContainerEnvNames: 'APP_SECRET', ContainerEnvFile: file, MountPath: '/data', Verify: 'running',
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: volume,
+        ContainerName: container,
+        ContainerImage: HELPER_IMAGE,
+        ContainerCommand: 'env',
+        ContainerNetwork: 'none',
+        ContainerEnvNames: 'APP_SECRET',
+        ContainerEnvFile: file,
+        MountPath: '/data',
+        Verify: 'running',
       });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed', failedPhase: 'verify' });
       expect(outcome.result?.error).toContain('last log lines are in the command output');
@@ -256,25 +329,38 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
   });
 
   describe('HostPath targets', () => {
-    it.each(['/tmp/lifeboat-data', '/home/alice/pgdata', '/var/lib/dpkg/pgdata'])('a host path inside a shared or system directory (%s) is refused by restore and backup alike', async (hostPath) => {
-      const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: '', HostPath: hostPath, Verify: 'none' });
-      expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused' });
-      expect(outcome.result?.error).toContain('inside a system directory');
-    });
+    it.each(['/tmp/lifeboat-data', '/home/alice/pgdata', '/var/lib/dpkg/pgdata'])(
+      'a host path inside a shared or system directory (%s) is refused by restore and backup alike',
+      async (hostPath) => {
+        const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: '', HostPath: hostPath, Verify: 'none' });
+        expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused' });
+        expect(outcome.result?.error).toContain('inside a system directory');
+      },
+    );
 
     it('a host path under a directory another user owns or can write is refused: nothing created', async () => {
       const base = `/srv/${uniqueName('hp')}`;
       made.paths.push(base);
       await mkdir(join(base, 'team'), { recursive: true });
       await chown(join(base, 'team'), 1000, 1000);
-      const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: '', HostPath: join(base, 'team', 'pgdata'), Verify: 'none' });
+      const outcome = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: '',
+        HostPath: join(base, 'team', 'pgdata'),
+        Verify: 'none',
+      });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused' });
       expect(outcome.result?.error).toContain('is not owned by root');
       expect(await readdir(join(base, 'team'))).toEqual([]);
 
       await chown(join(base, 'team'), 0, 0);
       await chmod(join(base, 'team'), 0o777);
-      const writable = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'), VolumeName: '', HostPath: join(base, 'team', 'pgdata'), Verify: 'none' });
+      const writable = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+        VolumeName: '',
+        HostPath: join(base, 'team', 'pgdata'),
+        Verify: 'none',
+      });
       expect(writable.result?.error).toContain('writable by group or others');
       expect((await stat(join(base, 'team'))).isDirectory()).toBe(true);
       expect(await readdir(join(base, 'team'))).toEqual([]);

@@ -6,14 +6,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
-  HELPER_IMAGE, containerState, containersWithLabel, docker, inVolume, initPostgresVolume, recipeArchive, removeAll, uniqueName, volumeDigest, volumeExists, volumesWithLabel,
+  HELPER_IMAGE,
+  containerState,
+  containersWithLabel,
+  docker,
+  inVolume,
+  initPostgresVolume,
+  recipeArchive,
+  removeAll,
+  uniqueName,
+  volumeDigest,
+  volumeExists,
+  volumesWithLabel,
 } from './support/docker.ts';
 import { exec, run } from './support/exec.ts';
 import { backup, explain, restore, restoreDocument } from './support/runbooks.ts';
 import { slowArchiveServer, type SlowArchiveServer } from './support/slow-server.ts';
-import { runDocument } from '../../functions/core/runbooks/local-runner.ts';
-import { RestoreResult } from '../../functions/core/runbooks/results.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { runDocument } from '#core/runbooks/local-runner.ts';
+import { RestoreResult } from '#core/runbooks/results.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 
 /** Entries in a volume (0 when it does not exist: looking never creates it). */
 const inVolumeCount = async (volume: string): Promise<number> =>
@@ -108,7 +119,10 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
     await s3.put('archives/h/v/20261127T031500Z.tar.gz', archive);
     // The first 1 MiB at once (files land in the volume), then nothing more.
     server = createServer((req, res) => {
-      res.writeHead(req.headers.range ? 206 : 200, req.headers.range ? { 'content-range': `bytes 0-5/${archive.length}`, 'content-length': 6 } : { 'content-length': archive.length });
+      res.writeHead(
+        req.headers.range ? 206 : 200,
+        req.headers.range ? { 'content-range': `bytes 0-5/${archive.length}`, 'content-length': 6 } : { 'content-length': archive.length },
+      );
       res.write(archive.subarray(0, req.headers.range ? 6 : 1024 * 1024));
       if (req.headers.range) res.end();
     });
@@ -125,14 +139,25 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
 
   /** Every process of the run, as a reboot would end them: SIGKILL, no trap. */
   async function killRunHard(restoreId: string): Promise<void> {
-    const main = (await run('pgrep', ['-o', '-f', 'lifeboat-run-.*/restoreVolume.sh'])).trim();
+    const main = (await run('pgrep', ['-o', '-f', '^lifeboat-restore-volume /dev/fd/'])).trim();
     expect(main).toMatch(/^\d+$/);
     const tree = [main];
     for (let i = 0; i < tree.length && i < 200; i++) {
       const children = await run('ps', ['-o', 'pid=', '--ppid', tree[i] ?? '']).catch(() => '');
-      tree.push(...children.split('\n').map((c) => c.trim()).filter(Boolean));
+      tree.push(
+        ...children
+          .split('\n')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      );
     }
-    for (const pid of tree) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } }
+    for (const pid of tree) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     // The reboot also stops every container; the helper ran with --rm (its removal may already be under way).
     const helpers = await containersWithLabel(`lifeboat.restore-id=${restoreId}`);
     if (helpers.length > 0) await exec('docker', ['rm', '-f', ...helpers]);
@@ -144,7 +169,10 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
   it('a download that stalls is abandoned after StallSeconds; the volume it created is removed', async () => {
     const stalled = uniqueName('stall');
     const started = Date.now();
-    const outcome = await restore({ RestoreId: 'stall-1', ArchiveUrl: slowUrl, VolumeName: stalled, Verify: 'none', StallSeconds: '3' }, { timeoutSeconds: 60 });
+    const outcome = await restore(
+      { RestoreId: 'stall-1', ArchiveUrl: slowUrl, VolumeName: stalled, Verify: 'none', StallSeconds: '3' },
+      { timeoutSeconds: 60 },
+    );
     expect(outcome.timedOut).toBe(false);
     expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'download' });
     expect(outcome.result?.error).toMatch(/download failed after \d+ bytes: .*(too slow|Operation timed out)/);
@@ -154,20 +182,35 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
   });
 
   it('the next run removes the half-filled volume the dead run created, then restores the whole archive', async () => {
-    const dead = runDocument(restoreDocument, { RestoreId: 'killed-1', HelperImage: HELPER_IMAGE, ArchiveUrl: slowUrl, VolumeName: volume, Verify: 'none' }, RestoreResult, { timeoutSeconds: 120 });
+    const dead = runDocument(
+      restoreDocument,
+      { RestoreId: 'killed-1', HelperImage: HELPER_IMAGE, ArchiveUrl: slowUrl, VolumeName: volume, Verify: 'none' },
+      RestoreResult,
+      { timeoutSeconds: 120 },
+    );
     for (let i = 0; i < 150 && (await inVolumeCount(volume)) === 0; i++) await new Promise((r) => setTimeout(r, 200));
     expect(await inVolumeCount(volume)).toBeGreaterThan(0); // files of the dead run are in the volume
     await killRunHard('killed-1');
     expect((await dead).result).toBeUndefined(); // no trap ran, no result line
     expect(await volumeExists(volume)).toBe(true);
 
-    const next = await restore({ RestoreId: 'after-kill', ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'), VolumeName: volume, Verify: 'none' });
+    const next = await restore({
+      RestoreId: 'after-kill',
+      ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'),
+      VolumeName: volume,
+      Verify: 'none',
+    });
     expect(next.result, explain(next)).toMatchObject({ outcome: 'succeeded' });
     expect(next.stderr).toContain(`removing volume ${volume}: restore killed-1 created it and was stopped before it finished`);
     expect(await volumeDigest(volume)).toBe(await volumeDigest(source)); // the archive, and nothing of the dead run
 
     // A volume a restore finished is the user's data: the next restore refuses it (nothing is reclaimed).
-    const again = await restore({ RestoreId: 'after-success', ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'), VolumeName: volume, Verify: 'none' });
+    const again = await restore({
+      RestoreId: 'after-success',
+      ArchiveUrl: await s3.presignGet('archives/h/v/20261127T031500Z.tar.gz'),
+      VolumeName: volume,
+      Verify: 'none',
+    });
     expect(again.result).toMatchObject({ outcome: 'refused' });
     expect(await volumeDigest(volume)).toBe(await volumeDigest(source));
   });
@@ -182,7 +225,19 @@ describe('a backup interrupted mid-upload', () => {
     s3 = await startLocalS3();
     await docker('volume', 'create', volume);
     // 400 MiB that does not compress: long enough to interrupt.
-    await docker('run', '--rm', '--network', 'none', '-v', `${volume}:/data`, '--entrypoint', '/bin/sh', HELPER_IMAGE, '-c', 'head -c 419430400 /dev/urandom > /data/blob');
+    await docker(
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${volume}:/data`,
+      '--entrypoint',
+      '/bin/sh',
+      HELPER_IMAGE,
+      '-c',
+      'head -c 419430400 /dev/urandom > /data/blob',
+    );
     await docker('run', '-d', '--name', app, '--network', 'none', '-v', `${volume}:/data`, '--entrypoint', '/bin/sh', HELPER_IMAGE, '-c', 'exec sleep 3600');
   });
 

@@ -5,10 +5,19 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ArchiveManifest, recreateParameters } from '#core/manifest.ts';
 import {
-  PGDATA, containerState, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres,
-  uniqueName, volumeExists, volumeRootStat,
+  PGDATA,
+  containerState,
+  docker,
+  initPostgresVolume,
+  removeAll,
+  rowsFingerprint,
+  seedRows,
+  startPostgres,
+  uniqueName,
+  volumeExists,
+  volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
 describe('backup runbook -> bare host -> restore runbook recreates volume and container from the manifest', () => {
@@ -89,7 +98,9 @@ describe('backup runbook -> bare host -> restore runbook recreates volume and co
     expect(restored.result).toMatchObject({ outcome: 'succeeded', compression: 'zstd', containerAction: 'created', verifyOutput: '1' });
     expect(await rowsFingerprint(container)).toBe(expectedRows);
     expect(await volumeRootStat(volume)).toBe(expectedRootStat);
-    const inspect = JSON.parse(await docker('inspect', container)) as [{ HostConfig: { ShmSize: number; RestartPolicy: { Name: string } }; Config: { Env: string[] } }];
+    const inspect = JSON.parse(await docker('inspect', container)) as [
+      { HostConfig: { ShmSize: number; RestartPolicy: { Name: string } }; Config: { Env: string[] } },
+    ];
     expect(inspect[0].HostConfig.ShmSize).toBe(256 * 1024 * 1024);
     expect(inspect[0].HostConfig.RestartPolicy.Name).toBe('unless-stopped');
     expect(inspect[0].Config.Env).toContain(`APP_SECRET=${secret}`);

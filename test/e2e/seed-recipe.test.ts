@@ -4,10 +4,21 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  HELPER_IMAGE, POSTGRES_IMAGE, PGDATA, containerState, docker, initPostgresVolume, removeAll, rowsFingerprint,
-  seedRows, startPostgres, uniqueName, volumeExists, volumeRootStat,
+  HELPER_IMAGE,
+  POSTGRES_IMAGE,
+  PGDATA,
+  containerState,
+  docker,
+  initPostgresVolume,
+  removeAll,
+  rowsFingerprint,
+  seedRows,
+  startPostgres,
+  uniqueName,
+  volumeExists,
+  volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { explain, restore } from './support/runbooks.ts';
 
 // The classic manual recipe from the Docker persistence guide must always be
@@ -33,7 +44,23 @@ describe('an archive made by the classic `tar czf` recipe', () => {
     await docker('stop', container);
     // Exactly the recipe: docker run --rm -v pgdata:/data:ro -v "$DIR":/backup <helper> tar czf /backup/pgdata-<date>.tar.gz -C /data .
     const date = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-    await docker('run', '--rm', '--network', 'none', '-v', `${volume}:/data:ro`, '-v', `${dir}:/backup`, HELPER_IMAGE, 'tar', 'czf', `/backup/pgdata-${date}.tar.gz`, '-C', '/data', '.');
+    await docker(
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${volume}:/data:ro`,
+      '-v',
+      `${dir}:/backup`,
+      HELPER_IMAGE,
+      'tar',
+      'czf',
+      `/backup/pgdata-${date}.tar.gz`,
+      '-C',
+      '/data',
+      '.',
+    );
     const [file] = await readdir(dir);
     if (!file) throw new Error('the recipe made no archive');
     const body = await readFile(join(dir, file));

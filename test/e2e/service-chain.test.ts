@@ -4,18 +4,15 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
-import { completeRestore, type CompletionOutcome } from '#core/restore/completion.ts';
-import { RestoreService } from '#core/restore/service.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
+import type { CompletionOutcome } from '#core/restore/completion.ts';
 import { apiEvent, localApi } from '../support/api.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
-import {
-  HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName,
-} from './support/docker.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { HELPER_IMAGE, POSTGRES_IMAGE, docker, recipeArchive, removeAll, rowsFingerprint, stoppedDatabase, uniqueName } from './support/docker.ts';
 import { snapshotHost } from './support/host.ts';
 
 // The whole service chain, with the local runner standing in for SSM: an archive
@@ -42,13 +39,9 @@ describe('the service chain on real Docker', () => {
     dir = await mkdtemp(join(tmpdir(), 'lifeboat-chain-'));
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     const store = new S3ArchiveStore(s3.client, s3.bucket);
-    const document = loadDocument('restore-volume');
-    runner = new LocalCommandRunner(document, {
-      instanceId: INSTANCE,
-      // The completion event, as EventBridge would deliver it.
-      onStatusChange: async (change) => completions.push(await completeRestore({ catalog, runner }, change)),
-    });
-    const service = new RestoreService({ catalog, store, runner, instances: runner }, { document, helperImage: HELPER_IMAGE });
+    const local = localRestore({ catalog, store, instanceId: INSTANCE, helperImage: HELPER_IMAGE, onCompleted: (outcome) => completions.push(outcome) });
+    runner = local.runner;
+    const service = local.service;
     api = await localApi(service, catalog, dynamo);
 
     rows = await stoppedDatabase(source, sourceDb, 4000);
@@ -60,7 +53,18 @@ describe('the service chain on real Docker', () => {
       await ingestCreated({ store, catalog }, key); // the "Object Created" events
     }
     // A replacement host: the database container is defined (these archives carry no manifest to recreate it), its volume is empty.
-    await docker('create', '--name', db, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${volume},dst=/var/lib/postgresql/data`, POSTGRES_IMAGE);
+    await docker(
+      'create',
+      '--name',
+      db,
+      '--network',
+      'none',
+      '--shm-size',
+      '256m',
+      '--mount',
+      `type=volume,src=${volume},dst=/var/lib/postgresql/data`,
+      POSTGRES_IMAGE,
+    );
   });
 
   afterAll(async () => {
@@ -71,10 +75,20 @@ describe('the service chain on real Docker', () => {
   });
 
   async function restore(archive: unknown): Promise<{ restoreId: string; commandId: string }> {
-    const res = await api(apiEvent({
-      // Made by the classic recipe: no manifest, so no checksum; the request says so.
-      bodyJson: { source: 'old-host', volume, archive, instanceId: INSTANCE, containerName: db, mountPath: '/var/lib/postgresql/data', allowUnverified: true },
-    }));
+    const res = await api(
+      apiEvent({
+        // Made by the classic recipe: no manifest, so no checksum; the request says so.
+        bodyJson: {
+          source: 'old-host',
+          volume,
+          archive,
+          instanceId: INSTANCE,
+          containerName: db,
+          mountPath: '/var/lib/postgresql/data',
+          allowUnverified: true,
+        },
+      }),
+    );
     expect(res.statusCode, res.body).toBe(202);
     const answer = JSON.parse(res.body) as { restoreId: string; commandId: string };
     await runner.finished(answer.commandId);
@@ -94,13 +108,19 @@ describe('the service chain on real Docker', () => {
   it('the archive before it restores onto the replacement host: succeeded with phase timings, rows back, lock released', async () => {
     const { restoreId } = await restore({ before: '2026-11-27T01:30:00Z' });
     const record = await catalog.getRestore(restoreId);
-    expect(record, JSON.stringify(record)).toMatchObject({ state: 'succeeded', commandStatus: 'Success', archiveKey: `archives/old-host/${volume}/20261127T010000Z.tar.gz` });
+    expect(record, JSON.stringify(record)).toMatchObject({
+      state: 'succeeded',
+      commandStatus: 'Success',
+      archiveKey: `archives/old-host/${volume}/20261127T010000Z.tar.gz`,
+    });
     expect(record?.totalSeconds).toBeGreaterThan(0);
     expect(Object.keys(record?.phases ?? {})).toEqual(['preflight', 'download', 'extract', 'swap', 'start', 'verify', 'cleanup']);
     expect(record?.bytes).toBeGreaterThan(1000);
     expect(await rowsFingerprint(db)).toBe(rows);
     // The lock is free: a plan for the same volume is accepted again (dry run sends nothing).
-    const again = await api(apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, allowUnverified: true, dryRun: true } }));
+    const again = await api(
+      apiEvent({ bodyJson: { source: 'old-host', volume, instanceId: INSTANCE, containerName: db, allowUnverified: true, dryRun: true } }),
+    );
     expect(again.statusCode).toBe(200);
     await expect(catalog.acquireLock(INSTANCE, volume, 'probe', 1)).resolves.toBeUndefined();
   });

@@ -1,23 +1,31 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCommandRunner } from '#core/adapters/local-runner.ts';
+import type { LocalCommandRunner } from '#core/adapters/local-runner.ts';
 import { Notifiers, SlackNotifier, postToSlack } from '#core/adapters/slack.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
-import { completeRestore } from '#core/restore/completion.ts';
 import type { CommandRunner } from '#core/restore/ports.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { RestoreService } from '#core/restore/service.ts';
 import { handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
 import { slackSignature } from '#core/slack/signature.ts';
 import {
-  HELPER_IMAGE, containerState, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName, volumeExists, waitForPostgres,
+  HELPER_IMAGE,
+  containerState,
+  initPostgresVolume,
+  removeAll,
+  rowsFingerprint,
+  seedRows,
+  startPostgres,
+  uniqueName,
+  volumeExists,
+  waitForPostgres,
 } from './support/docker.ts';
 import { backup, explain, restoreDocument } from './support/runbooks.ts';
 
@@ -65,27 +73,40 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port.toString()}`;
     const responseUrlPattern = new RegExp(`^${hookBase}/`);
 
-    runner = new LocalCommandRunner(restoreDocument, {
-      instanceId: INSTANCE,
-      onStatusChange: (change) => completeRestore({ catalog, runner, notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) }, change),
-    });
     // The runner, counting what reaches the host.
-    const counting: CommandRunner = {
-      sendRestore: (r) => { sends++; return runner.sendRestore(r); },
-      invocationOutput: (commandId) => runner.invocationOutput(commandId),
-      cancel: (commandId) => runner.cancel(commandId),
-      commandFor: (restoreId) => runner.commandFor(restoreId),
-    };
-    const service = new RestoreService({ catalog, store, runner: counting, instances: runner }, { document: restoreDocument, helperImage: HELPER_IMAGE, policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }) });
+    const counting = (inner: LocalCommandRunner): CommandRunner => ({
+      sendRestore: (r) => {
+        sends++;
+        return inner.sendRestore(r);
+      },
+      invocationOutput: (commandId) => inner.invocationOutput(commandId),
+      cancel: (commandId) => inner.cancel(commandId),
+      commandFor: (restoreId) => inner.commandFor(restoreId),
+    });
+    const local = localRestore({
+      catalog,
+      store,
+      instanceId: INSTANCE,
+      document: restoreDocument,
+      helperImage: HELPER_IMAGE,
+      policy: RestorePolicy.parse({ allowedImages: ['local/postgres'] }),
+      completion: { notifier: new Notifiers(new SlackNotifier({ responseUrlPattern })) },
+      serviceRunner: counting,
+    });
+    runner = local.runner;
+    const service = local.service;
     deps = {
       service,
       catalog,
       access: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB'], sources: { U0ALICE: ['chat-host'], U0BOB: ['*'] } },
       plans: new DynamoDbSlackStore(dynamo.doc, table),
-      cancel: (id, requestedBy) => cancelRestore({ catalog, runner: counting }, id, requestedBy),
+      cancel: (id, requestedBy) => cancelRestore({ catalog, runner: counting(runner) }, id, requestedBy),
       signingSecret: () => Promise.resolve(SECRET),
       responseUrlPattern,
-      enqueue: (w) => { queue.push(w); return Promise.resolve(); },
+      enqueue: (w) => {
+        queue.push(w);
+        return Promise.resolve();
+      },
       post: (url, message) => postToSlack(url, message),
     };
     // Slack's side of the app: the two routes over HTTP on 127.0.0.1.
@@ -93,7 +114,11 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
       let body = '';
       req.setEncoding('utf8').on('data', (c: string) => (body += c));
       req.on('end', () => {
-        void handleSlackHttp(deps, { path: req.url === '/slack/interactions' ? '/slack/interactions' : '/slack/commands', headers: req.headers as Record<string, string>, rawBody: body }).then((a) => {
+        void handleSlackHttp(deps, {
+          path: req.url === '/slack/interactions' ? '/slack/interactions' : '/slack/commands',
+          headers: req.headers as Record<string, string>,
+          rawBody: body,
+        }).then((a) => {
           res.writeHead(a.statusCode, a.headers).end(a.body);
         });
       });
@@ -123,13 +148,20 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
   });
 
   /** Slack sending a signed request (the raw request too, to replay it). */
-  async function slack(path: '/slack/commands' | '/slack/interactions', fields: Record<string, string>): Promise<{ status: number; body: string; replay: () => Promise<number> }> {
+  async function slack(
+    path: '/slack/commands' | '/slack/interactions',
+    fields: Record<string, string>,
+  ): Promise<{ status: number; body: string; replay: () => Promise<number> }> {
     const body = new URLSearchParams(fields).toString();
     const ts = Math.floor(Date.now() / 1000).toString();
     const send = () =>
       fetch(`${slackUrl}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': ts,
+          'x-slack-signature': slackSignature(SECRET, ts, body),
+        },
         body,
       });
     const res = await send();
@@ -138,10 +170,25 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
   // Slack gives every command and click its own trigger id / action timestamp.
   let trigger = 0;
   const command = (text: string, user = 'U0ALICE', channel = 'C0ONCALL') =>
-    slack('/slack/commands', { command: '/lifeboat', text, team_id: 'T0LIFE', channel_id: channel, user_id: user, response_url: `${hookBase}/command`, trigger_id: `t${(++trigger).toString()}` });
+    slack('/slack/commands', {
+      command: '/lifeboat',
+      text,
+      team_id: 'T0LIFE',
+      channel_id: channel,
+      user_id: user,
+      response_url: `${hookBase}/command`,
+      trigger_id: `t${(++trigger).toString()}`,
+    });
   const click = (user: string, value: string, action = 'lifeboat_confirm') =>
     slack('/slack/interactions', {
-      payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0LIFE' }, user: { id: user }, channel: { id: 'C0ONCALL' }, response_url: `${hookBase}/interaction`, actions: [{ action_id: action, value, action_ts: `${Date.now().toString()}.${(++trigger).toString()}` }] }),
+      payload: JSON.stringify({
+        type: 'block_actions',
+        team: { id: 'T0LIFE' },
+        user: { id: user },
+        channel: { id: 'C0ONCALL' },
+        response_url: `${hookBase}/interaction`,
+        actions: [{ action_id: action, value, action_ts: `${Date.now().toString()}.${(++trigger).toString()}` }],
+      }),
     });
   /** The queue worker (SQS in AWS). */
   async function drain(): Promise<void> {
@@ -232,7 +279,14 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
   });
 
   it('a request with a bad signature gets 401', async () => {
-    const body = new URLSearchParams({ command: '/lifeboat', text: 'volumes', team_id: 'T0LIFE', channel_id: 'C0ONCALL', user_id: 'U0ALICE', response_url: `${hookBase}/command` }).toString();
+    const body = new URLSearchParams({
+      command: '/lifeboat',
+      text: 'volumes',
+      team_id: 'T0LIFE',
+      channel_id: 'C0ONCALL',
+      user_id: 'U0ALICE',
+      response_url: `${hookBase}/command`,
+    }).toString();
     const res = await fetch(`${slackUrl}/slack/commands`, {
       method: 'POST',
       headers: { 'x-slack-request-timestamp': Math.floor(Date.now() / 1000).toString(), 'x-slack-signature': slackSignature('wrong', '1', body) },

@@ -3,9 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
-  HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, containerState, docker, inVolume, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, stoppedDatabase, uniqueName, volumeDigest, volumeRootStat,
+  HELPER_IMAGE,
+  PGDATA,
+  POSTGRES_IMAGE,
+  containerState,
+  docker,
+  inVolume,
+  initPostgresVolume,
+  removeAll,
+  rowsFingerprint,
+  seedRows,
+  startPostgres,
+  stoppedDatabase,
+  uniqueName,
+  volumeDigest,
+  volumeRootStat,
 } from './support/docker.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
 describe('archive formats, sub-paths and bind-mounted targets', () => {
@@ -32,7 +46,23 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
       'mkdir -p /tmp/stage/backup && ln -s /data /tmp/stage/backup/pgdata',
       '/usr/bin/tar -C /tmp/stage -czhf /out/nested.tar.gz --numeric-owner backup',
     ].join('\n');
-    await docker('run', '--rm', '--network', 'none', '--tmpfs', '/tmp', '-v', `${source}:/data:ro`, '-v', `${dir}:/out`, '--entrypoint', '/bin/sh', HELPER_IMAGE, '-c', sh);
+    await docker(
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--tmpfs',
+      '/tmp',
+      '-v',
+      `${source}:/data:ro`,
+      '-v',
+      `${dir}:/out`,
+      '--entrypoint',
+      '/bin/sh',
+      HELPER_IMAGE,
+      '-c',
+      sh,
+    );
     for (const f of await readdir(dir)) await s3.put(`archives/h/pgdata/${f}`, await readFile(join(dir, f)));
   });
 
@@ -77,8 +107,15 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
     made.containers.push(db);
 
     const outcome = await restore({
-      ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'), VolumeName: '', HostPath: hostDir,
-      IfVolumeExists: 'preserve', ContainerName: db, ContainerImage: POSTGRES_IMAGE, MountPath: PGDATA, ContainerNetwork: 'none', ShmSize: '128m',
+      ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'),
+      VolumeName: '',
+      HostPath: hostDir,
+      IfVolumeExists: 'preserve',
+      ContainerName: db,
+      ContainerImage: POSTGRES_IMAGE,
+      MountPath: PGDATA,
+      ContainerNetwork: 'none',
+      ShmSize: '128m',
     });
 
     expect(outcome.exitCode, explain(outcome)).toBe(0);
@@ -134,7 +171,11 @@ describe('backup consistency', () => {
       expect(taken.result?.archiveKey).toMatch(/^archives\/e2e-host\/data\/\d{8}T\d{6}Z\.tar\.zst$/);
       const manifest = JSON.parse((await s3.get(taken.result?.manifestKey ?? '')).toString('utf8')) as { hostPath: string; volume: unknown; fileCount: number };
       expect(manifest).toMatchObject({ hostPath: join(hostDir, 'data'), volume: null, fileCount: 2 });
-      const restored = await restore({ ArchiveUrl: await s3.presignGet(taken.result?.archiveKey ?? ''), ExpectedSha256: taken.result?.sha256 ?? '', VolumeName: target });
+      const restored = await restore({
+        ArchiveUrl: await s3.presignGet(taken.result?.archiveKey ?? ''),
+        ExpectedSha256: taken.result?.sha256 ?? '',
+        VolumeName: target,
+      });
       expect(restored.exitCode, explain(restored)).toBe(0);
       expect((await inVolume(target, 'cat /data/sub/file.txt')).trim()).toBe('kept in a host directory');
     } finally {

@@ -29,9 +29,16 @@ describe('Lambda bundles', () => {
     expect(existsSync(join(assets.drill ?? '', 'runbooks/restore-volume.json'))).toBe(true);
   });
 
-  it.each(['restore-api', 'catalog', 'command-finished', 'drill', 'freshness', 'slack', 'slack-worker', 'sweeper'])('%s loads in a fresh Node.js process with its environment', (name) => {
-    const dir = assets[name] ?? '';
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./index.mjs'); console.log(typeof m.handler);"], { cwd: dir, env: bundleEnv(dir), encoding: 'utf8' });
-    expect(out.trim()).toBe('function');
-  });
+  it.each(['restore-api', 'catalog', 'command-finished', 'drill', 'freshness', 'slack', 'slack-worker', 'sweeper'])(
+    '%s loads in a fresh Node.js process with its environment',
+    (name) => {
+      const dir = assets[name] ?? '';
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./index.mjs'); console.log(typeof m.handler);"], {
+        cwd: dir,
+        env: bundleEnv(dir),
+        encoding: 'utf8',
+      });
+      expect(out.trim()).toBe('function');
+    },
+  );
 });

@@ -5,7 +5,13 @@
  * frees the volume. S3 and DynamoDB are real servers on 127.0.0.1; SSM is mocked.
  */
 import {
-  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, SendCommandCommand, SSMClient, type CommandInvocationStatus,
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+  type CommandInvocationStatus,
 } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -37,7 +43,9 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   beforeEach(() => {
     ssmMock.reset();
     stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1' });
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
     ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${(++commands).toString()}` } }));
     ssmMock.on(CancelCommandCommand).resolves({});
   });
@@ -62,7 +70,18 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
     const createdAt = new Date(Date.now() - ageSeconds * 1000).toISOString();
     if (lock) await stack.catalog.acquireLock(INSTANCE, 'pgdata', id, 3600);
     await stack.catalog.createRestore({
-      id, requestedBy: CALLER, mode: 'restore', state: 'planned', archiveKey: KEY, source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt, updatedAt: createdAt,
+      id,
+      requestedBy: CALLER,
+      mode: 'restore',
+      state: 'planned',
+      archiveKey: KEY,
+      source: 'db1',
+      volume: 'pgdata',
+      instanceId: INSTANCE,
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      createdAt,
+      updatedAt: createdAt,
     });
   };
   /** The host's trap has put things back and SSM reports the invocation Cancelled, with the script's result line. */
@@ -70,9 +89,24 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({
       Status: status,
       StandardOutputContent: JSON.stringify({
-        lifeboat: 'restore-result', version: 1, restoreId, outcome: 'failed', failedPhase: 'download', error: 'interrupted by a signal (SSM timeout or cancel) in phase download',
-        volume: 'pgdata', hostPath: null, container: 'db', containerAction: 'none', bytes: 512, sha256: null, compression: 'gzip', preservedVolume: null, rolledBack: true,
-        verifyOutput: null, phases: { preflight: 0.2, download: 3, extract: 0, swap: 0, start: 0, verify: 0 }, totalSeconds: 3.2,
+        lifeboat: 'restore-result',
+        version: 1,
+        restoreId,
+        outcome: 'failed',
+        failedPhase: 'download',
+        error: 'interrupted by a signal (SSM timeout or cancel) in phase download',
+        volume: 'pgdata',
+        hostPath: null,
+        container: 'db',
+        containerAction: 'none',
+        bytes: 512,
+        sha256: null,
+        compression: 'gzip',
+        preservedVolume: null,
+        rolledBack: true,
+        verifyOutput: null,
+        phases: { preflight: 0.2, download: 3, extract: 0, swap: 0, start: 0, verify: 0 },
+        totalSeconds: 3.2,
       }),
     });
     await completeRestore(stack, { commandId, instanceId: INSTANCE, status });
@@ -99,7 +133,11 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
 
     // The command ends Cancelled (the trap ran): the completion path records it and frees the volume.
     await hostEnds(restoreId, commandId);
-    expect(await stack.catalog.getRestore(restoreId)).toMatchObject({ state: 'cancelled', cancelRequestedBy: CALLER, error: expect.stringContaining('interrupted by a signal') as unknown });
+    expect(await stack.catalog.getRestore(restoreId)).toMatchObject({
+      state: 'cancelled',
+      cancelRequestedBy: CALLER,
+      error: expect.stringContaining('interrupted by a signal') as unknown,
+    });
     expect(await volumeFree()).toBe(true);
     // Asking once more after the end answers that it was cancelled, and asks SSM nothing.
     const after = await cancel(restoreId);
@@ -130,20 +168,28 @@ describe('cancel: DELETE /sources/{source}/restores/{id}', () => {
   it('a restore never sent (planned, no command in SSM, older than any sender): cancelled and its lock released at once', async () => {
     const id = 'r-neversent-0000a0a0';
     await planned(id, 3600);
-    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'other', InstanceId: INSTANCE, Comment: 'lifeboat restore r-other-11111111' }] });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves({ CommandInvocations: [{ CommandId: 'other', InstanceId: INSTANCE, Comment: 'lifeboat restore r-other-11111111' }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(200);
     expect(parse(res)).toMatchObject({ restoreId: id, state: 'cancelled' });
     expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { InstanceId: INSTANCE });
     expect(ssmMock).not.toHaveReceivedCommand(CancelCommandCommand);
-    expect(await stack.catalog.getRestore(id)).toMatchObject({ state: 'cancelled', cancelRequestedBy: CALLER, error: expect.stringContaining('nothing reached the host') as unknown });
+    expect(await stack.catalog.getRestore(id)).toMatchObject({
+      state: 'cancelled',
+      cancelRequestedBy: CALLER,
+      error: expect.stringContaining('nothing reached the host') as unknown,
+    });
     expect(await volumeFree()).toBe(true);
   });
 
   it('a planned restore whose command did reach SSM (the sender stopped before recording it) is linked and cancelled, its lock kept', async () => {
     const id = 'r-sentlost-0000b0b0';
     await planned(id, 3600);
-    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'cmd-lost', InstanceId: INSTANCE, Comment: `lifeboat restore ${id}` }] });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves({ CommandInvocations: [{ CommandId: 'cmd-lost', InstanceId: INSTANCE, Comment: `lifeboat restore ${id}` }] });
     const res = await cancel(id);
     expect(res.statusCode, res.body).toBe(202);
     expect(ssmMock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-lost', InstanceIds: [INSTANCE] });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ArchiveVersionConflictError, LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 
 const entry = (volume: string, takenAt: string, extra: Partial<ArchiveEntry> = {}): ArchiveEntry => ({
   key: `archives/h1/${volume}/${takenAt.replace(/[-:]/g, '')}.tar.zst`,
@@ -69,10 +69,7 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
   });
 
   it('two concurrent lock requests: exactly one wins, the other names the holder', async () => {
-    const results = await Promise.allSettled([
-      catalog.acquireLock('i-0abc', 'pgdata', 'r-1', 3600),
-      catalog.acquireLock('i-0abc', 'pgdata', 'r-2', 3600),
-    ]);
+    const results = await Promise.allSettled([catalog.acquireLock('i-0abc', 'pgdata', 'r-1', 3600), catalog.acquireLock('i-0abc', 'pgdata', 'r-2', 3600)]);
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).toHaveLength(1);
@@ -94,8 +91,18 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
 
   it('restore records move forward only: a late or duplicate event never changes a finished restore', async () => {
     const record: RestoreRecord = {
-      id: 'r-100', requestedBy: 'arn:aws:iam::123456789012:user/oncall', mode: 'restore', state: 'sent', archiveKey: 'archives/h1/big/x.tar.zst',
-      source: 'h1', volume: 'big', instanceId: 'i-0abc', containerName: 'db', ifVolumeExists: 'fail', createdAt: isoAt(0), updatedAt: isoAt(0),
+      id: 'r-100',
+      requestedBy: 'arn:aws:iam::123456789012:user/oncall',
+      mode: 'restore',
+      state: 'sent',
+      archiveKey: 'archives/h1/big/x.tar.zst',
+      source: 'h1',
+      volume: 'big',
+      instanceId: 'i-0abc',
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      createdAt: isoAt(0),
+      updatedAt: isoAt(0),
     };
     await catalog.createRestore(record);
     await expect(catalog.createRestore(record)).rejects.toThrow();
@@ -109,8 +116,18 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
 
   it('the active index lists exactly the restores not yet final: written with the record, gone when it ends', async () => {
     const open = (id: string, state: RestoreRecord['state']): RestoreRecord => ({
-      id, requestedBy: 'tester', mode: 'restore', state, archiveKey: 'archives/h1/big/x.tar.zst', source: 'h1', volume: 'big',
-      instanceId: 'i-0act', containerName: 'db', ifVolumeExists: 'fail', createdAt: isoAt(1), updatedAt: isoAt(1),
+      id,
+      requestedBy: 'tester',
+      mode: 'restore',
+      state,
+      archiveKey: 'archives/h1/big/x.tar.zst',
+      source: 'h1',
+      volume: 'big',
+      instanceId: 'i-0act',
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      createdAt: isoAt(1),
+      updatedAt: isoAt(1),
     });
     const before = (await catalog.listActiveRestores()).map((a) => a.id);
     await catalog.createRestore(open('r-act-1', 'planned'));

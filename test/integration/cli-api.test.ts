@@ -53,7 +53,16 @@ async function verify(req: IncomingMessage, body: string, port: number): Promise
   const signer = new SignatureV4({ service: 'execute-api', region: REGION, sha256: Hash.bind(null, 'sha256'), credentials: CREDENTIALS });
   const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
   const expected = await signer.sign(
-    new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: url.pathname, query, headers, body: body === '' ? undefined : body }),
+    new HttpRequest({
+      method: req.method ?? 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path: url.pathname,
+      query,
+      headers,
+      body: body === '' ? undefined : body,
+    }),
     { signingDate },
   );
   const theirs = /Signature=([a-f0-9]{64})$/.exec(expected.headers.authorization ?? '')?.[1];
@@ -83,12 +92,41 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     await stack.s3.put(KEY, Buffer.alloc(4096, 7));
     await ingestCreated(stack, KEY, { decoded: true });
     await stack.s3.put(LEDGER, Buffer.alloc(2048, 3));
-    await stack.s3.put(`${LEDGER}.manifest.json`, JSON.stringify({
-      lifeboat: 'archive-manifest', version: 1, archiveKey: LEDGER, createdAt: '2026-11-27T03:15:02Z', source: 'db1.prod', backupId: 'b-1', sha256: 'cd'.repeat(32),
-      compression: 'zstd', compressedBytes: 2048, uncompressedBytes: 9000, fileCount: 12, consistency: 'pause',
-      volume: { name: 'ledger', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data',
-      container: { name: '/ledger', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 268435456, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: [] },
-    }));
+    await stack.s3.put(
+      `${LEDGER}.manifest.json`,
+      JSON.stringify({
+        lifeboat: 'archive-manifest',
+        version: 1,
+        archiveKey: LEDGER,
+        createdAt: '2026-11-27T03:15:02Z',
+        source: 'db1.prod',
+        backupId: 'b-1',
+        sha256: 'cd'.repeat(32),
+        compression: 'zstd',
+        compressedBytes: 2048,
+        uncompressedBytes: 9000,
+        fileCount: 12,
+        consistency: 'pause',
+        volume: { name: 'ledger', driver: 'local', driverOpts: null, labels: null },
+        hostPath: null,
+        mountPath: '/var/lib/postgresql/data',
+        container: {
+          name: '/ledger',
+          image: 'postgres:15',
+          envNames: [],
+          command: ['postgres'],
+          shmSize: 268435456,
+          restartPolicy: 'unless-stopped',
+          networkMode: 'bridge',
+          privileged: false,
+          capAdd: null,
+          pidMode: '',
+          user: '',
+          mounts: [],
+          ports: [],
+        },
+      }),
+    );
     await ingestCreated(stack, LEDGER, { decoded: true });
     await ingestCreated(stack, `${LEDGER}.manifest.json`, { decoded: true });
 
@@ -102,7 +140,9 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
           const reason = await verify(req, body, port);
           seen.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, signed: reason === undefined, reason });
           if (reason !== undefined) {
-            res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
+            res
+              .writeHead(403, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
             return;
           }
           // API Gateway's REST proxy event for the IAM-authorized stage "prod".
@@ -127,7 +167,9 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
   beforeEach(() => {
     seen.length = 0;
     ssmMock.reset();
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
     ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${(++commands).toString()}` } }));
     stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1.prod' });
     vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
@@ -155,9 +197,17 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
 
     const archives = await lifeboat('--json', 'archives', 'pgdata', '--before', '2026-11-27T04:00:00+00:00', '--limit', '5');
     expect(archives.code, archives.err).toBe(0);
-    expect(JsonOutput.archives.parse(JSON.parse(archives.out))).toMatchObject({ source: 'db1.prod', archives: [{ key: KEY, compression: 'gzip', hasManifest: false }] });
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toContain('GET /prod/sources/db1.prod/archives?volume=pgdata&before=2026-11-27T04%3A00%3A00%2B00%3A00&limit=5');
-    expect(seen.every((s) => s.signed), JSON.stringify(seen)).toBe(true);
+    expect(JsonOutput.archives.parse(JSON.parse(archives.out))).toMatchObject({
+      source: 'db1.prod',
+      archives: [{ key: KEY, compression: 'gzip', hasManifest: false }],
+    });
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toContain(
+      'GET /prod/sources/db1.prod/archives?volume=pgdata&before=2026-11-27T04%3A00%3A00%2B00%3A00&limit=5',
+    );
+    expect(
+      seen.every((s) => s.signed),
+      JSON.stringify(seen),
+    ).toBe(true);
   });
 
   it('plans, restores and follows the restore to its end; the body is signed too', async () => {
@@ -176,9 +226,24 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
         ssmMock.on(GetCommandInvocationCommand).resolves({
           Status: 'Success',
           StandardOutputContent: JSON.stringify({
-            lifeboat: 'restore-result', version: 1, restoreId, outcome: 'succeeded', failedPhase: null, error: null, volume: 'pgdata', hostPath: null, container: 'db',
-            containerAction: 'restarted', bytes: 4096, sha256: null, compression: 'gzip', preservedVolume: null, rolledBack: false, verifyOutput: '1',
-            phases: { preflight: 0.5, download: 1.5, extract: 0.5, swap: 0, start: 1, verify: 0.25 }, totalSeconds: 3.75,
+            lifeboat: 'restore-result',
+            version: 1,
+            restoreId,
+            outcome: 'succeeded',
+            failedPhase: null,
+            error: null,
+            volume: 'pgdata',
+            hostPath: null,
+            container: 'db',
+            containerAction: 'restarted',
+            bytes: 4096,
+            sha256: null,
+            compression: 'gzip',
+            preservedVolume: null,
+            rolledBack: false,
+            verifyOutput: '1',
+            phases: { preflight: 0.5, download: 1.5, extract: 0.5, swap: 0, start: 1, verify: 0.25 },
+            totalSeconds: 3.75,
           }),
         });
         await completeRestore(stack, { commandId, instanceId: INSTANCE, status: 'Success' });
@@ -249,7 +314,9 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
       expect(JsonOutput.cancel.parse(JSON.parse(cancel.out)), `attempt ${attempt.toString()}`).toMatchObject({ restoreId, state: 'cancelling' });
     }
     expect(ssmMock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: commandId, InstanceIds: [INSTANCE] });
-    expect(seen.filter((s) => s.method === 'DELETE').map((s) => `${s.path} ${String(s.signed)}`)).toEqual(Array(2).fill(`/prod/sources/db1.prod/restores/${restoreId} true`));
+    expect(seen.filter((s) => s.method === 'DELETE').map((s) => `${s.path} ${String(s.signed)}`)).toEqual(
+      Array(2).fill(`/prod/sources/db1.prod/restores/${restoreId} true`),
+    );
     expect(await stack.catalog.getRestore(restoreId)).toMatchObject({ state: 'sent', cancelRequestedBy: expect.any(String) as unknown });
     await stack.catalog.releaseLock(INSTANCE, 'ledger', restoreId);
   });

@@ -7,7 +7,7 @@ import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import type { RestoreRecord } from '#core/catalog/model.ts';
 import { completeRestore, type CompletionDeps } from '#core/restore/completion.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { resultLine } from '../support/restores.ts';
 
 const ssmMock = mockClient(SSMClient);
@@ -25,8 +25,21 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
-    const runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), new CloudWatchLogsClient({ region: 'eu-west-1' }), { restoreDocumentName: 'doc', outputLogGroup: '/lifeboat/out' });
-    deps = { catalog, runner, notifier: { restoreFinished: (m) => { notified.push(m); return Promise.resolve(); } }, metrics: { restoreFinished: (m) => metrics.push(m) } };
+    const runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), new CloudWatchLogsClient({ region: 'eu-west-1' }), {
+      restoreDocumentName: 'doc',
+      outputLogGroup: '/lifeboat/out',
+    });
+    deps = {
+      catalog,
+      runner,
+      notifier: {
+        restoreFinished: (m) => {
+          notified.push(m);
+          return Promise.resolve();
+        },
+      },
+      metrics: { restoreFinished: (m) => metrics.push(m) },
+    };
   });
   afterAll(async () => {
     await dynamo.close();
@@ -42,8 +55,19 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     const commandId = `cmd-${n}`;
     const now = new Date().toISOString();
     const record: RestoreRecord = {
-      id, requestedBy: 'tester', mode: 'restore', state: 'sent', archiveKey, source: 'h', volume: `pgdata${n}`,
-      instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', commandId, createdAt: now, updatedAt: now,
+      id,
+      requestedBy: 'tester',
+      mode: 'restore',
+      state: 'sent',
+      archiveKey,
+      source: 'h',
+      volume: `pgdata${n}`,
+      instanceId: INSTANCE,
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      commandId,
+      createdAt: now,
+      updatedAt: now,
     };
     await catalog.createRestore(record);
     await catalog.linkCommand(commandId, id);
@@ -63,12 +87,24 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   it.each([
     ['Success', 'succeeded', resultLine('succeeded'), 'succeeded', null],
     ['Failed', 'failed', resultLine('failed'), 'failed', 'extract failed: Unexpected EOF'],
-    ['Failed', 'refused', resultLine('refused', { failedPhase: 'preflight', error: 'volume pgdata already holds data' }), 'failed', 'volume pgdata already holds data'],
+    [
+      'Failed',
+      'refused',
+      resultLine('refused', { failedPhase: 'preflight', error: 'volume pgdata already holds data' }),
+      'failed',
+      'volume pgdata already holds data',
+    ],
     ['TimedOut', 'no result line', 'progress...\n', 'failed', 'the command ended TimedOut (Execution Timed Out) without a result line'],
     ['Cancelled', 'no result line', '', 'cancelled', 'the command was cancelled before it started on the host'],
     ['Undeliverable', 'nothing', '', 'failed', 'the command ended Undeliverable (Undeliverable) without a result line'],
     ['Terminated', 'nothing', '', 'failed', 'the command ended Terminated (Terminated) without a result line'],
-    ['Success', 'a lying result line', '{"lifeboat":"restore-result","outcome":"succeeded","bytes":-1}', 'failed', 'the command ended Success (Success) without a result line'],
+    [
+      'Success',
+      'a lying result line',
+      '{"lifeboat":"restore-result","outcome":"succeeded","bytes":-1}',
+      'failed',
+      'the command ended Success (Success) without a result line',
+    ],
   ])('%s with %s -> %s, lock released, one notification', async (status, _what, stdout, state, error) => {
     const { id, commandId } = await sent();
     const details = { TimedOut: 'Execution Timed Out', Undeliverable: 'Undeliverable', Terminated: 'Terminated', Success: 'Success' }[status];
@@ -85,20 +121,39 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   // Threat: a result line that lies (a truncated or substituted download reported as fine, a line from another run).
   it.each([
     ['the size', { bytes: 999 }, 'the host reported success after receiving 999 bytes, but archives/h/pgdata/20261128T000000Z.tar.gz has 2048: not trusted'],
-    ['the checksum', { sha256: 'ef'.repeat(32) }, `the host reported success with sha256 ${'ef'.repeat(32)}, but archives/h/pgdata/20261128T000000Z.tar.gz has ${'ab'.repeat(32)}: not trusted`],
+    [
+      'the checksum',
+      { sha256: 'ef'.repeat(32) },
+      `the host reported success with sha256 ${'ef'.repeat(32)}, but archives/h/pgdata/20261128T000000Z.tar.gz has ${'ab'.repeat(32)}: not trusted`,
+    ],
   ])('a success that contradicts the cataloged archive (%s) is recorded as failed, with why; the lock is released', async (_what, lie, error) => {
     await catalog.putArchive({
-      key: CATALOGED, source: 'h', volume: 'pgdata', takenAt: '2026-11-28T00:00:00Z', compression: 'gzip', size: 2048,
-      sha256: 'ab'.repeat(32), catalogedAt: new Date().toISOString(),
+      key: CATALOGED,
+      source: 'h',
+      volume: 'pgdata',
+      takenAt: '2026-11-28T00:00:00Z',
+      compression: 'gzip',
+      size: 2048,
+      sha256: 'ab'.repeat(32),
+      catalogedAt: new Date().toISOString(),
     });
     const { id, commandId } = await sent(CATALOGED);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32), ...lie }) });
-    expect(await completeRestore(deps, { commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({ action: 'finished', record: { state: 'failed', error } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32), ...lie }) });
+    expect(await completeRestore(deps, { commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({
+      action: 'finished',
+      record: { state: 'failed', error },
+    });
     expect(await lockIsFree(id)).toBe(true);
     // The same line telling the truth is a success.
     const honest = await sent(CATALOGED);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32) }) });
-    expect(await completeRestore(deps, { commandId: honest.commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({ record: { state: 'succeeded' } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'Success', StandardOutputContent: resultLine('succeeded', { bytes: 2048, sha256: 'ab'.repeat(32) }) });
+    expect(await completeRestore(deps, { commandId: honest.commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({
+      record: { state: 'succeeded' },
+    });
   });
 
   it('output beyond 24 000 characters is read from CloudWatch, where the result line is', async () => {
@@ -106,7 +161,11 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: 'x'.repeat(SSM_STDOUT_LIMIT) });
     logsMock.on(GetLogEventsCommand).resolves({ events: [{ message: 'last progress' }, { message: resultLine('succeeded') }] });
     expect(await completeRestore(deps, { commandId, instanceId: INSTANCE, status: 'Success' })).toMatchObject({ record: { state: 'succeeded' } });
-    expect(logsMock).toHaveReceivedCommandWith(GetLogEventsCommand, { logGroupName: '/lifeboat/out', logStreamName: `${commandId}/${INSTANCE}/restoreVolume/stdout`, startFromHead: false });
+    expect(logsMock).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/lifeboat/out',
+      logStreamName: `${commandId}/${INSTANCE}/restoreVolume/stdout`,
+      startFromHead: false,
+    });
   });
 
   it('out of order: InProgress after the final status changes nothing; duplicates notify once', async () => {
@@ -132,12 +191,25 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     const id = 'r-mwzzzzzz-0a1b2c3d';
     const now = new Date().toISOString();
     await catalog.createRestore({
-      id, requestedBy: 'tester', mode: 'restore', state: 'planned', archiveKey: 'archives/h/pgdata/20261127T000000Z.tar.gz', source: 'h', volume: 'pgdata-orphan',
-      instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'fail', createdAt: now, updatedAt: now,
+      id,
+      requestedBy: 'tester',
+      mode: 'restore',
+      state: 'planned',
+      archiveKey: 'archives/h/pgdata/20261127T000000Z.tar.gz',
+      source: 'h',
+      volume: 'pgdata-orphan',
+      instanceId: INSTANCE,
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      createdAt: now,
+      updatedAt: now,
     });
     await catalog.acquireLock(INSTANCE, 'pgdata-orphan', id, 3600);
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', Comment: `lifeboat restore ${id}`, StandardOutputContent: resultLine('succeeded') });
-    expect(await completeRestore(deps, { commandId: 'cmd-orphan', instanceId: INSTANCE, status: 'Success' })).toMatchObject({ action: 'finished', record: { state: 'succeeded', commandId: 'cmd-orphan' } });
+    expect(await completeRestore(deps, { commandId: 'cmd-orphan', instanceId: INSTANCE, status: 'Success' })).toMatchObject({
+      action: 'finished',
+      record: { state: 'succeeded', commandId: 'cmd-orphan' },
+    });
     expect(await catalog.restoreIdForCommand('cmd-orphan')).toBe(id);
     await expect(catalog.acquireLock(INSTANCE, 'pgdata-orphan', 'probe', 1)).resolves.toBeUndefined();
   });

@@ -2,14 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated, ingestDeleted, reconcile, type IngestDeps } from '#core/catalog/ingest.ts';
-import { startLocalDynamo, type LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import { startLocalS3, type LocalS3 } from '../../functions/core/local/s3.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 
 const manifestFor = (archiveKey: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({
-    lifeboat: 'archive-manifest', version: 1, archiveKey, createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1',
-    sha256: 'ab'.repeat(32), compression: 'zstd', compressedBytes: 5, uncompressedBytes: 50, fileCount: 3, consistency: 'pause',
-    volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data', container: null,
+    lifeboat: 'archive-manifest',
+    version: 1,
+    archiveKey,
+    createdAt: '2026-11-27T03:15:02Z',
+    source: 'db1',
+    backupId: 'b-1',
+    sha256: 'ab'.repeat(32),
+    compression: 'zstd',
+    compressedBytes: 5,
+    uncompressedBytes: 50,
+    fileCount: 3,
+    consistency: 'pause',
+    volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null },
+    hostPath: null,
+    mountPath: '/var/lib/postgresql/data',
+    container: null,
     ...extra,
   });
 // S3 puts keys in events URL-encoded, with + for a space.
@@ -75,7 +88,10 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
   });
 
   it('an "Object Created" for an archive already gone is skipped', async () => {
-    expect(await ingestCreated(deps, 'archives/db1/pgdata/20200101T000000Z.tar.gz')).toMatchObject({ action: 'skipped', reason: expect.stringContaining('does not exist') as unknown });
+    expect(await ingestCreated(deps, 'archives/db1/pgdata/20200101T000000Z.tar.gz')).toMatchObject({
+      action: 'skipped',
+      reason: expect.stringContaining('does not exist') as unknown,
+    });
   });
 
   it('deleting an archive marks its entry; the newest moves back', async () => {
@@ -90,7 +106,10 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
     const dynamoTable = await dynamo.createCatalogTable();
     const fresh = new DynamoDbCatalog(dynamo.doc, dynamoTable);
     try {
-      const keys = Array.from({ length: 1050 }, (_, i) => `archives/old-host/pgdata/${new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().replace(/[-:]|\.\d{3}/g, '')}.tar.gz`);
+      const keys = Array.from(
+        { length: 1050 },
+        (_, i) => `archives/old-host/pgdata/${new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().replace(/[-:]|\.\d{3}/g, '')}.tar.gz`,
+      );
       for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => s3b.put(k, 'x')));
       for (let i = 0; i < 50; i++) await s3b.put(`archives/old-host/pgdata/by-hand-${i}.tar.gz`, 'x');
       const report = await reconcile({ store: new S3ArchiveStore(s3b.client, s3b.bucket), catalog: fresh });

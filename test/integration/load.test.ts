@@ -4,7 +4,13 @@
  * every refusal names the holder, and no lock outlives the work it protects.
  * The real restore API handler on S3- and DynamoDB-compatible servers; SSM mocked.
  */
-import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  SSMClient,
+  type SendCommandCommandInput,
+} from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -40,16 +46,20 @@ describe('load: 100 concurrent restore requests over 10 targets (restore API han
   let sendAttempts = 0;
 
   const post = (t: Target): Promise<APIGatewayProxyResult> =>
-    stack.api(apiEvent({
-      bodyJson: { source: 'db1', volume: t.volume, archive: 'latest', instanceId: t.instanceId, containerName: 'db', allowUnverified: true },
-      headers: { 'content-type': 'application/json' },
-    }));
+    stack.api(
+      apiEvent({
+        bodyJson: { source: 'db1', volume: t.volume, archive: 'latest', instanceId: t.instanceId, containerName: 'db', allowUnverified: true },
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
   /** 100 requests at once, 10 per target, interleaved. */
   const storm = (): Promise<APIGatewayProxyResult[]> => Promise.all(Array.from({ length: 100 }, (_, i) => post(TARGETS[i % TARGETS.length] as Target)));
   const targetOf = (i: number): Target => TARGETS[i % TARGETS.length] as Target;
   /** The completion event of every command sent so far arrives (SSM: Success, the host's result line). */
   const completeAll = async (): Promise<void> => {
-    await Promise.all([...sent.keys()].map((commandId) => completeRestore(completion, { commandId, instanceId: sent.get(commandId)?.instanceId ?? '', status: 'Success' })));
+    await Promise.all(
+      [...sent.keys()].map((commandId) => completeRestore(completion, { commandId, instanceId: sent.get(commandId)?.instanceId ?? '', status: 'Success' })),
+    );
   };
 
   beforeAll(async () => {
@@ -92,7 +102,10 @@ describe('load: 100 concurrent restore requests over 10 targets (restore API han
     const answers = await storm();
     const won = answers.map((r, i) => [r, targetOf(i)] as const).filter(([r]) => r.statusCode === 202);
     const refused = answers.map((r, i) => [r, targetOf(i)] as const).filter(([r]) => r.statusCode === 409);
-    expect(answers.map((r) => r.statusCode).filter((c) => c !== 202 && c !== 409), answers.find((r) => r.statusCode >= 500)?.body).toEqual([]);
+    expect(
+      answers.map((r) => r.statusCode).filter((c) => c !== 202 && c !== 409),
+      answers.find((r) => r.statusCode >= 500)?.body,
+    ).toEqual([]);
     expect(won).toHaveLength(10);
     expect(refused).toHaveLength(90);
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 10);
@@ -129,10 +142,16 @@ describe('load: 100 concurrent restore requests over 10 targets (restore API han
       const codes = byTarget.get(key(t)) ?? [];
       if (isHalf(t)) {
         expect(codes, key(t)).not.toContain(202);
-        expect(codes.every((c) => c === 500 || c === 409), `${key(t)}: ${JSON.stringify(codes)}`).toBe(true);
+        expect(
+          codes.every((c) => c === 500 || c === 409),
+          `${key(t)}: ${JSON.stringify(codes)}`,
+        ).toBe(true);
         expect(codes).toContain(500);
       } else {
-        expect(codes.filter((c) => c === 202), key(t)).toHaveLength(1);
+        expect(
+          codes.filter((c) => c === 202),
+          key(t),
+        ).toHaveLength(1);
         expect(codes.filter((c) => c === 409)).toHaveLength(9);
       }
     }

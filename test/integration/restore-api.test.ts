@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListTagsForResourceCommand, SendCommandCommand, SSMClient,
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListTagsForResourceCommand,
+  SendCommandCommand,
+  SSMClient,
 } from '@aws-sdk/client-ssm';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -15,8 +20,8 @@ import { ROOT } from '#core/paths.ts';
 import { completeRestore } from '#core/restore/completion.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { apiEvent, routeEvent, startApiStack, type FakeInstanceTags } from '../support/api.ts';
-import type { LocalDynamo } from '../../functions/core/local/dynamodb.ts';
-import type { LocalS3 } from '../../functions/core/local/s3.ts';
+import type { LocalDynamo } from '#core/local/dynamodb.ts';
+import type { LocalS3 } from '#core/local/s3.ts';
 
 // SSM has no local server: it is the one AWS API mocked here. S3 and DynamoDB are real HTTP servers on 127.0.0.1.
 const ssmMock = mockClient(SSMClient);
@@ -41,12 +46,41 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     ({ s3, dynamo, catalog, runner, api, hostTags } = stack);
     const { store } = stack;
     await s3.put(KEY, Buffer.alloc(2048));
-    await s3.put(`${KEY}.manifest.json`, JSON.stringify({
-      lifeboat: 'archive-manifest', version: 1, archiveKey: KEY, createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1', sha256: SHA,
-      compression: 'zstd', compressedBytes: 2048, uncompressedBytes: 9000, fileCount: 12, consistency: 'pause',
-      volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data',
-      container: { name: '/db', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 268435456, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: ['127.0.0.1:5432:5432/tcp'] },
-    }));
+    await s3.put(
+      `${KEY}.manifest.json`,
+      JSON.stringify({
+        lifeboat: 'archive-manifest',
+        version: 1,
+        archiveKey: KEY,
+        createdAt: '2026-11-27T03:15:02Z',
+        source: 'db1',
+        backupId: 'b-1',
+        sha256: SHA,
+        compression: 'zstd',
+        compressedBytes: 2048,
+        uncompressedBytes: 9000,
+        fileCount: 12,
+        consistency: 'pause',
+        volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null },
+        hostPath: null,
+        mountPath: '/var/lib/postgresql/data',
+        container: {
+          name: '/db',
+          image: 'postgres:15',
+          envNames: [],
+          command: ['postgres'],
+          shmSize: 268435456,
+          restartPolicy: 'unless-stopped',
+          networkMode: 'bridge',
+          privileged: false,
+          capAdd: null,
+          pidMode: '',
+          user: '',
+          mounts: [],
+          ports: ['127.0.0.1:5432:5432/tcp'],
+        },
+      }),
+    );
     await ingestCreated({ store, catalog }, KEY);
   });
   afterAll(async () => {
@@ -58,7 +92,9 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     snsMock.reset();
     // The target declares it may receive db1's archives.
     hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1' });
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
     ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${++commands}` } }));
   });
 
@@ -95,8 +131,15 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     });
     const params = input?.Parameters ?? {};
     expect(params).toMatchObject({
-      RestoreId: [answer.restoreId], VolumeName: ['pgdata'], ContainerName: ['db'], IfVolumeExists: ['fail'], ExpectedSha256: [SHA],
-      ContainerImage: ['postgres:15'], ShmSize: ['268435456b'], RestartPolicy: ['unless-stopped'], ContainerPorts: ['127.0.0.1:5432:5432/tcp'],
+      RestoreId: [answer.restoreId],
+      VolumeName: ['pgdata'],
+      ContainerName: ['db'],
+      IfVolumeExists: ['fail'],
+      ExpectedSha256: [SHA],
+      ContainerImage: ['postgres:15'],
+      ShmSize: ['268435456b'],
+      RestartPolicy: ['unless-stopped'],
+      ContainerPorts: ['127.0.0.1:5432:5432/tcp'],
       MountPath: ['/var/lib/postgresql/data'],
     });
     expect(params.ArchiveUrl?.[0]).toMatch(new RegExp(`^${s3.endpoint}/${s3.bucket}/${KEY}\\?.*X-Amz-Expires=900`));
@@ -104,13 +147,32 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     for (const [name, [value]] of Object.entries<string[]>(params)) {
       expect(new RegExp(restoreDoc.parameters[name]?.allowedPattern ?? '^$').test(value ?? ''), name).toBe(true);
     }
-    expect(await catalog.getRestore(answer.restoreId)).toMatchObject({ state: 'sent', commandId: answer.commandId, requestedBy: 'arn:aws:sts::123456789012:assumed-role/OnCall/oncall' });
+    expect(await catalog.getRestore(answer.restoreId)).toMatchObject({
+      state: 'sent',
+      commandId: answer.commandId,
+      requestedBy: 'arn:aws:sts::123456789012:assumed-role/OnCall/oncall',
+    });
 
     // The host reports back: the record tells the truth, the lock is released, a notification goes out.
     const stdout = `progress...\n${JSON.stringify({
-      lifeboat: 'restore-result', version: 1, restoreId: answer.restoreId, outcome: 'succeeded', failedPhase: null, error: null, volume: 'pgdata',
-      hostPath: null, container: 'db', containerAction: 'restarted', bytes: 2048, sha256: SHA, compression: 'zstd', preservedVolume: null,
-      rolledBack: false, verifyOutput: '1', phases: { preflight: 0.5, download: 1.25, extract: 0.5, swap: 0, start: 1, verify: 0.25 }, totalSeconds: 3.5,
+      lifeboat: 'restore-result',
+      version: 1,
+      restoreId: answer.restoreId,
+      outcome: 'succeeded',
+      failedPhase: null,
+      error: null,
+      volume: 'pgdata',
+      hostPath: null,
+      container: 'db',
+      containerAction: 'restarted',
+      bytes: 2048,
+      sha256: SHA,
+      compression: 'zstd',
+      preservedVolume: null,
+      rolledBack: false,
+      verifyOutput: '1',
+      phases: { preflight: 0.5, download: 1.25, extract: 0.5, swap: 0, start: 1, verify: 0.25 },
+      totalSeconds: 3.5,
     })}\n`;
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: stdout });
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
@@ -282,7 +344,12 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
 
     it('an mi- node declaring the source is restored to: its tags come from SSM ListTagsForResource, SendCommand names it', async () => {
       ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: NODE, PingStatus: 'Online', PlatformType: 'Linux' }] });
-      ssmMock.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: 'lifeboat:managed', Value: 'true' }, { Key: 'lifeboat:sources', Value: 'db1' }] });
+      ssmMock.on(ListTagsForResourceCommand).resolves({
+        TagList: [
+          { Key: 'lifeboat:managed', Value: 'true' },
+          { Key: 'lifeboat:sources', Value: 'db1' },
+        ],
+      });
       const res = await post({ ...body, instanceId: NODE });
       expect(res.statusCode, res.body).toBe(202);
       expect(ssmMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceType: 'ManagedInstance', ResourceId: NODE });

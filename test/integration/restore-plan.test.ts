@@ -17,11 +17,36 @@ const INSTANCE = 'i-0123456789abcdef0';
 const SHA = 'ab'.repeat(32);
 
 const manifest = (over: Partial<ArchiveManifest> = {}): ArchiveManifest => ({
-  lifeboat: 'archive-manifest', version: 1, archiveKey: 'k', createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1', sha256: SHA,
-  compression: 'zstd', compressedBytes: 1000, uncompressedBytes: 50_000, fileCount: 10, consistency: 'pause',
+  lifeboat: 'archive-manifest',
+  version: 1,
+  archiveKey: 'k',
+  createdAt: '2026-11-27T03:15:02Z',
+  source: 'db1',
+  backupId: 'b-1',
+  sha256: SHA,
+  compression: 'zstd',
+  compressedBytes: 1000,
+  uncompressedBytes: 50_000,
+  fileCount: 10,
+  consistency: 'pause',
   volume: { name: 'pgdata', driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' }, labels: null },
-  hostPath: null, mountPath: '/var/lib/postgresql/data',
-  container: { name: '/db', image: 'evil.example.com/miner:1', envNames: [], command: null, shmSize: 0, restartPolicy: 'no', networkMode: 'bridge', privileged: false, capAdd: null, pidMode: '', user: '', mounts: [], ports: [] },
+  hostPath: null,
+  mountPath: '/var/lib/postgresql/data',
+  container: {
+    name: '/db',
+    image: 'evil.example.com/miner:1',
+    envNames: [],
+    command: null,
+    shmSize: 0,
+    restartPolicy: 'no',
+    networkMode: 'bridge',
+    privileged: false,
+    capAdd: null,
+    pidMode: '',
+    user: '',
+    mounts: [],
+    ports: [],
+  },
   ...over,
 });
 
@@ -52,8 +77,12 @@ describe('restore plans: what the manifest asks for beside what will be done', (
   const put = (entry: Partial<ArchiveEntry> & { key: string; volume: string }): Promise<void> =>
     catalog.putArchive({ source: 'db1', takenAt: '2026-11-27T03:15:00Z', compression: 'zstd', size: 1000, catalogedAt: '2026-11-27T03:16:00Z', ...entry });
   const service = (policy: unknown = {}): RestoreService =>
-    new RestoreService({ catalog, store, runner, instances: runner }, { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse(policy) });
-  const request = (over: Record<string, unknown> = {}): RestoreRequest => RestoreRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ...over });
+    new RestoreService(
+      { catalog, store, runner, instances: runner },
+      { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse(policy) },
+    );
+  const request = (over: Record<string, unknown> = {}): RestoreRequest =>
+    RestoreRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db', ...over });
 
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
@@ -82,7 +111,11 @@ describe('restore plans: what the manifest asks for beside what will be done', (
   it("a created volume's driver options come from the request, else from the protect config", async () => {
     const policy = { volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } }] };
     const fromConfig = await service(policy).plan(request());
-    expect(fromConfig.volumeCreation.used).toEqual({ driver: 'local', driverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' }, from: 'protect config' });
+    expect(fromConfig.volumeCreation.used).toEqual({
+      driver: 'local',
+      driverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' },
+      from: 'protect config',
+    });
     expect(fromConfig.parameters.VolumeDriverOpts).toBe('type=nfs o=addr=10.0.0.5,rw device=:/exports/pg');
 
     const fromRequest = await service(policy).plan(request({ volumeDriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m' } }));
@@ -91,7 +124,9 @@ describe('restore plans: what the manifest asks for beside what will be done', (
   });
 
   it('credentials in driver options (a CIFS password) are never shown in a plan, whoever wrote them', async () => {
-    const policy = { volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'cifs', device: '//fs/pg', o: 'username=pg,password=hunter2,vers=3.0' } }] };
+    const policy = {
+      volumes: [{ source: 'db1', volume: 'pgdata', volumeDriverOpts: { type: 'cifs', device: '//fs/pg', o: 'username=pg,password=hunter2,vers=3.0' } }],
+    };
     const plan = await service(policy).plan(request());
     expect(plan.volumeCreation.used.driverOpts).toEqual({ type: 'cifs', device: '//fs/pg', o: 'username=pg,password=***,vers=3.0' });
     expect(plan.parameters.VolumeDriverOpts).toContain('password=hunter2'); // the host still gets them
@@ -113,7 +148,9 @@ describe('restore plans: what the manifest asks for beside what will be done', (
   });
 
   it('a request may only choose the local driver: a plugin driver (whose options the host cannot check) comes only from the protect config', async () => {
-    await expect(service().plan(request({ volumeDriver: 'local-persist', volumeDriverOpts: { mountpoint: '/root/.ssh' } }))).rejects.toThrow(/volumeDriver: a request may only use the local driver/);
+    await expect(service().plan(request({ volumeDriver: 'local-persist', volumeDriverOpts: { mountpoint: '/root/.ssh' } }))).rejects.toThrow(
+      /volumeDriver: a request may only use the local driver/,
+    );
     const configured = await service({ volumes: [{ source: 'db1', volume: 'pgdata', volumeDriver: 'rexray/ebs' }] }).plan(request());
     expect(configured.parameters.VolumeDriver).toBe('rexray/ebs');
   });

@@ -12,7 +12,16 @@ describe('DynamoDbSlackStore (catalog table)', () => {
   const NOW = new Date('2026-11-27T03:00:00Z');
   const plan = (changes: Partial<StoredPlan> = {}): StoredPlan => ({
     id: newPlanId(),
-    request: { source: 'db1', volume: 'pgdata', archive: { key: 'archives/db1/pgdata/20261127T020000Z.tar.zst' }, instanceId: 'i-0123456789abcdef0', containerName: 'db', ifVolumeExists: 'fail', dryRun: false, allowUnverified: false },
+    request: {
+      source: 'db1',
+      volume: 'pgdata',
+      archive: { key: 'archives/db1/pgdata/20261127T020000Z.tar.zst' },
+      instanceId: 'i-0123456789abcdef0',
+      containerName: 'db',
+      ifVolumeExists: 'fail',
+      dryRun: false,
+      allowUnverified: false,
+    },
     requester: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' },
     createdAt: NOW.toISOString(),
     expiresAt: new Date(NOW.getTime() + 900_000).toISOString(),
@@ -70,7 +79,11 @@ describe('DynamoDbSlackStore (catalog table)', () => {
     await store.savePlan(failed);
     expect((await store.claimPlan(failed.id, NOW)).ok).toBe(true);
     await store.settlePlan(failed.id, { error: 'instance i-0123456789abcdef0 is not online in SSM' });
-    expect(await store.claimPlan(failed.id, NOW)).toMatchObject({ ok: false, why: 'failed', plan: { error: 'instance i-0123456789abcdef0 is not online in SSM' } });
+    expect(await store.claimPlan(failed.id, NOW)).toMatchObject({
+      ok: false,
+      why: 'failed',
+      plan: { error: 'instance i-0123456789abcdef0 is not online in SSM' },
+    });
   });
 
   it('unknown and malformed plan ids are unknown; a plan id is never stored twice', async () => {
@@ -79,7 +92,9 @@ describe('DynamoDbSlackStore (catalog table)', () => {
     expect(await store.getPlan('../x')).toBeUndefined();
     const p = plan();
     await store.savePlan(p);
-    await expect(store.savePlan({ ...p, request: { ...p.request, archive: { key: 'archives/db1/pgdata/other.tar.zst' } } })).rejects.toThrow(/conditional request failed/i);
+    await expect(store.savePlan({ ...p, request: { ...p.request, archive: { key: 'archives/db1/pgdata/other.tar.zst' } } })).rejects.toThrow(
+      /conditional request failed/i,
+    );
     expect((await store.getPlan(p.id))?.request.archive).toEqual(p.request.archive);
   });
 

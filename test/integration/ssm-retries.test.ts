@@ -38,23 +38,45 @@ describe('SSM throttling and transient errors (the SDK retry strategy, against a
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}`;
     const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-    runner = new SsmCommandRunner(new SSMClient({ ...SSM_CLIENT_CONFIG, endpoint, region: 'eu-west-1', credentials }), new CloudWatchLogsClient({ endpoint, region: 'eu-west-1', credentials }), {
-      restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/commands',
-    });
+    runner = new SsmCommandRunner(
+      new SSMClient({ ...SSM_CLIENT_CONFIG, endpoint, region: 'eu-west-1', credentials }),
+      new CloudWatchLogsClient({ endpoint, region: 'eu-west-1', credentials }),
+      {
+        restoreDocumentName: 'Lifeboat-Restore',
+        outputLogGroup: '/lifeboat/commands',
+      },
+    );
   });
-  afterAll(async () => { await new Promise((resolve) => server.close(resolve)); });
-  beforeEach(() => { seen = []; });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    seen = [];
+  });
 
-  const send = (): Promise<string> => runner.sendRestore({ restoreId: 'r-abc-12345678', instanceId: 'i-0123456789abcdef0', parameters: { VolumeName: 'pgdata' }, comment: 'lifeboat r-abc-12345678', timeoutSeconds: 600 });
+  const send = (): Promise<string> =>
+    runner.sendRestore({
+      restoreId: 'r-abc-12345678',
+      instanceId: 'i-0123456789abcdef0',
+      parameters: { VolumeName: 'pgdata' },
+      comment: 'lifeboat r-abc-12345678',
+      timeoutSeconds: 600,
+    });
 
   it('throttled twice, then accepted: the command is sent, after backoff', async () => {
-    script = [{ status: 400, type: 'ThrottlingException' }, { status: 400, type: 'ThrottlingException' }];
+    script = [
+      { status: 400, type: 'ThrottlingException' },
+      { status: 400, type: 'ThrottlingException' },
+    ];
     await expect(send()).resolves.toBe('cmd-after-retries');
     expect(seen.map((s) => s.target)).toEqual(Array(3).fill('AmazonSSM.SendCommand'));
   });
 
   it('a transient 500 and a 503 are retried', async () => {
-    script = [{ status: 500, type: 'InternalServerError' }, { status: 503, type: 'ServiceUnavailable' }];
+    script = [
+      { status: 500, type: 'InternalServerError' },
+      { status: 503, type: 'ServiceUnavailable' },
+    ];
     await expect(send()).resolves.toBe('cmd-after-retries');
     expect(seen).toHaveLength(3);
   });

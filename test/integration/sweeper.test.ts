@@ -26,8 +26,16 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
     const ssm = new SSMClient({ region: 'eu-west-1' });
     return {
       catalog,
-      runner: new SsmCommandRunner(ssm, new CloudWatchLogsClient({ region: 'eu-west-1' }), { restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/out' }),
-      notifier: { restoreFinished: (m) => { notified.push(m); return Promise.resolve(); } },
+      runner: new SsmCommandRunner(ssm, new CloudWatchLogsClient({ region: 'eu-west-1' }), {
+        restoreDocumentName: 'Lifeboat-Restore',
+        outputLogGroup: '/lifeboat/out',
+      }),
+      notifier: {
+        restoreFinished: (m) => {
+          notified.push(m);
+          return Promise.resolve();
+        },
+      },
       ssm: new SsmCommandStatus(ssm, 'Lifeboat-Restore'),
       now: () => now,
     };
@@ -49,10 +57,14 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
 
   it('a restore whose completion event was lost is finished by the sweeper through the completion path, and its target freed', async () => {
     const r = await startedRestore(catalog, { id: 'r-lost1-0a0b0c0d', instanceId: INSTANCE, volume: 'pgdata', state: 'sent', commandId: 'cmd-lost' }, t0);
-    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-lost', InstanceId: INSTANCE }).resolves({ Status: 'Success', StandardOutputContent: `done\n${resultLine('succeeded')}` });
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-lost', InstanceId: INSTANCE })
+      .resolves({ Status: 'Success', StandardOutputContent: `done\n${resultLine('succeeded')}` });
 
     // Before it is stale, nobody asks SSM and the lock stays.
-    expect(await sweep(deps(minutes(t0, 5)), CONFIG)).toEqual([{ restoreId: r.id, action: 'fresh', detail: expect.stringMatching(/changed \d+ s ago/) as unknown }]);
+    expect(await sweep(deps(minutes(t0, 5)), CONFIG)).toEqual([
+      { restoreId: r.id, action: 'fresh', detail: expect.stringMatching(/changed \d+ s ago/) as unknown },
+    ]);
     expect(ssmMock).not.toHaveReceivedCommand(GetCommandInvocationCommand);
     expect(await lockIsFree(catalog, INSTANCE, 'pgdata')).toBe(false);
 
@@ -85,20 +97,27 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
     expect(await catalog.getRestore(r.id)).toMatchObject({
       state: 'failed',
       commandStatus: 'InProgress',
-      error: expect.stringMatching(/^SSM still reported InProgress for command cmd-busy of restore r-busy1-0a0b0c0d 816\d s after it was requested, beyond its timeout of 7200 s plus 900 s; treated as lost, lock released$/) as unknown,
+      error: expect.stringMatching(
+        /^SSM still reported InProgress for command cmd-busy of restore r-busy1-0a0b0c0d 816\d s after it was requested, beyond its timeout of 7200 s plus 900 s; treated as lost, lock released$/,
+      ) as unknown,
     });
     expect(await lockIsFree(catalog, INSTANCE, 'pgdata')).toBe(true);
   });
 
   it('a restore that never got a command, and that SSM does not know, is recorded failed with why and its lock released', async () => {
     const r = await startedRestore(catalog, { id: 'r-nosend-0a0b0c0d', instanceId: INSTANCE, volume: 'pgdata', state: 'planned' }, t0);
-    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'someone-elses', InstanceId: INSTANCE, Status: 'Success', Comment: 'patching' }] });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves({ CommandInvocations: [{ CommandId: 'someone-elses', InstanceId: INSTANCE, Status: 'Success', Comment: 'patching' }] });
 
     const [outcome] = await sweep(deps(minutes(t0, 11)), CONFIG);
     expect(outcome).toMatchObject({ restoreId: r.id, action: 'lost' });
     expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, {
       InstanceId: INSTANCE,
-      Filters: [{ key: 'InvokedAfter', value: minutes(t0, -5).toISOString() }, { key: 'DocumentName', value: 'Lifeboat-Restore' }],
+      Filters: [
+        { key: 'InvokedAfter', value: minutes(t0, -5).toISOString() },
+        { key: 'DocumentName', value: 'Lifeboat-Restore' },
+      ],
     });
     expect(await catalog.getRestore(r.id)).toMatchObject({
       state: 'failed',
@@ -110,8 +129,12 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
 
   it('a restore whose command reached SSM but was never linked is found by its comment and finished with the host’s result', async () => {
     const r = await startedRestore(catalog, { id: 'r-orphan-0a0b0c0d', instanceId: INSTANCE, volume: 'pgdata', state: 'planned' }, t0);
-    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ CommandId: 'cmd-orphan', InstanceId: INSTANCE, Status: 'Failed', Comment: `lifeboat restore ${r.id}` }] });
-    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-orphan' }).resolves({ Status: 'Failed', StandardOutputContent: resultLine('refused', { error: 'volume pgdata already holds data' }) });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves({ CommandInvocations: [{ CommandId: 'cmd-orphan', InstanceId: INSTANCE, Status: 'Failed', Comment: `lifeboat restore ${r.id}` }] });
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-orphan' })
+      .resolves({ Status: 'Failed', StandardOutputContent: resultLine('refused', { error: 'volume pgdata already holds data' }) });
 
     expect(await sweep(deps(minutes(t0, 11)), CONFIG)).toEqual([{ restoreId: r.id, action: 'finished', detail: 'SSM says Failed; recorded failed' }]);
     expect(await catalog.getRestore(r.id)).toMatchObject({ state: 'failed', commandId: 'cmd-orphan', error: 'volume pgdata already holds data' });
@@ -136,10 +159,26 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
   it('a drill whose completion was lost is recorded on the volume as a failed drill, and the failure is announced', async () => {
     const r = await startedRestore(
       catalog,
-      { id: 'r-drill1-0a0b0c0d', mode: 'drill', instanceId: INSTANCE, volume: 'lifeboat-drill-r-drill1-0a0b0c0d', state: 'sent', commandId: 'cmd-drill', drill: { volume: 'pgdata' } },
+      {
+        id: 'r-drill1-0a0b0c0d',
+        mode: 'drill',
+        instanceId: INSTANCE,
+        volume: 'lifeboat-drill-r-drill1-0a0b0c0d',
+        state: 'sent',
+        commandId: 'cmd-drill',
+        drill: { volume: 'pgdata' },
+      },
       t0,
     );
-    await catalog.putArchive({ key: r.archiveKey, source: 'h', volume: 'pgdata', takenAt: '2026-11-27T00:00:00Z', compression: 'gzip', size: 10, catalogedAt: t0.toISOString() });
+    await catalog.putArchive({
+      key: r.archiveKey,
+      source: 'h',
+      volume: 'pgdata',
+      takenAt: '2026-11-27T00:00:00Z',
+      compression: 'gzip',
+      size: 10,
+      catalogedAt: t0.toISOString(),
+    });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'TimedOut', StatusDetails: 'Execution Timed Out', StandardOutputContent: 'downloading...\n' });
 
     await sweep(deps(minutes(t0, 11)), CONFIG);
@@ -153,7 +192,11 @@ describe('the sweeper (DynamoDB-compatible server; SSM mocked)', () => {
 
   it('finds in-flight restores with a Query on the active index, never a table Scan, however many finished ones there are', async () => {
     for (let i = 0; i < 30; i++) {
-      const done = await startedRestore(catalog, { id: `r-done${i.toString()}-0a0b0c0d`, instanceId: INSTANCE, volume: `v${i.toString()}`, state: 'sent', commandId: `cmd-d${i.toString()}` }, t0);
+      const done = await startedRestore(
+        catalog,
+        { id: `r-done${i.toString()}-0a0b0c0d`, instanceId: INSTANCE, volume: `v${i.toString()}`, state: 'sent', commandId: `cmd-d${i.toString()}` },
+        t0,
+      );
       await catalog.updateRestore(done.id, ['sent'], { state: 'succeeded' });
     }
     const open = await startedRestore(catalog, { id: 'r-open1-0a0b0c0d', instanceId: INSTANCE, volume: 'pgdata', state: 'running', commandId: 'cmd-open' }, t0);

@@ -44,7 +44,14 @@ export function routeEvent(method: string, path: string, changes: Partial<APIGat
     if (rest[0] === 'restores' && rest[1] !== undefined) pathParameters.id = decodeURIComponent(rest[1]);
     resource = ['', 'sources', '{source}', ...rest.map((p, i) => (i === 1 && rest[0] === 'restores' ? '{id}' : p))].join('/');
   }
-  return apiEvent({ httpMethod: method, path, resource, pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null, body: null, ...changes });
+  return apiEvent({
+    httpMethod: method,
+    path,
+    resource,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    body: null,
+    ...changes,
+  });
 }
 
 /** Host tags as EC2 would answer them, set by each test (an instance with none has no tags). */
@@ -63,14 +70,25 @@ const cancelNotWired: CommandRunner = new Proxy({} as CommandRunner, {
 });
 
 /** The restore API as the Lambda wires it (idempotency on a DynamoDB-compatible table), minus middy. */
-export async function localApi(service: RestoreService, catalog: Catalog, dynamo: LocalDynamo, runner: CommandRunner = cancelNotWired): Promise<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
+export async function localApi(
+  service: RestoreService,
+  catalog: Catalog,
+  dynamo: LocalDynamo,
+  runner: CommandRunner = cancelNotWired,
+): Promise<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
   const config = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 3600 });
-  const startIdempotent = idempotentStart(service, new DynamoDBPersistenceLayer({ tableName: await dynamo.createIdempotencyTable(), awsSdkV3Client: dynamo.client }), config);
+  const startIdempotent = idempotentStart(
+    service,
+    new DynamoDBPersistenceLayer({ tableName: await dynamo.createIdempotencyTable(), awsSdkV3Client: dynamo.client }),
+    config,
+  );
   return async (event) => {
     try {
       return await handleApi({ service, catalog, runner, startIdempotent }, event);
     } catch (e) {
-      return errorToResponse(e, 'test-request', (err) => { if (process.env.LIFEBOAT_TEST_VERBOSE) console.error(err); });
+      return errorToResponse(e, 'test-request', (err) => {
+        if (process.env.LIFEBOAT_TEST_VERBOSE) console.error(err);
+      });
     }
   };
 }
@@ -94,7 +112,11 @@ export async function startApiStack(region = 'eu-west-1'): Promise<ApiStack> {
   const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
   const store = new S3ArchiveStore(s3.client, s3.bucket);
   const hostTags = new FakeInstanceTags();
-  const runner = new SsmCommandRunner(new SSMClient({ region }), new CloudWatchLogsClient({ region }), { restoreDocumentName: 'Lifeboat-Restore', outputLogGroup: '/lifeboat/commands', ec2Tags: hostTags });
+  const runner = new SsmCommandRunner(new SSMClient({ region }), new CloudWatchLogsClient({ region }), {
+    restoreDocumentName: 'Lifeboat-Restore',
+    outputLogGroup: '/lifeboat/commands',
+    ec2Tags: hostTags,
+  });
   const service = new RestoreService(
     { catalog, store, runner, instances: runner },
     { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({ allowedImages: ['postgres'] }) },

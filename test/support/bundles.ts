@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ROOT } from '../../functions/core/paths.ts';
+import { ROOT } from '#core/paths.ts';
 import { LifeboatStack } from '../../lib/lifeboat-stack.ts';
 
 export interface Bundles {
@@ -32,8 +32,14 @@ export function synthBundles(): Bundles {
   const { drillFunction, freshnessFunction } = stack.protection;
   if (!drillFunction || !freshnessFunction || !stack.slack) throw new Error('a protected volume and Slack make their functions');
   const byName = {
-    'restore-api': stack.api.function, catalog: stack.catalog.function, 'command-finished': stack.completion.function, drill: drillFunction, freshness: freshnessFunction,
-    slack: stack.slack.function, 'slack-worker': stack.slack.worker, sweeper: stack.sweeper.function,
+    'restore-api': stack.api.function,
+    catalog: stack.catalog.function,
+    'command-finished': stack.completion.function,
+    drill: drillFunction,
+    freshness: freshnessFunction,
+    slack: stack.slack.function,
+    'slack-worker': stack.slack.worker,
+    sweeper: stack.sweeper.function,
   };
   const assets = Object.fromEntries(
     Object.entries(byName).map(([name, fn]) => {
@@ -42,17 +48,39 @@ export function synthBundles(): Bundles {
       return [name, join(outdir, `asset.${hash}`)];
     }),
   );
-  return { assets, close: () => { rmSync(outdir, { recursive: true, force: true }); } };
+  return {
+    assets,
+    close: () => {
+      rmSync(outdir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** An environment every function's env schema accepts (no AWS reachable: the endpoint is a closed port). */
 export function bundleEnv(dir: string): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TABLE_NAME: 'tbl', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'bkt',
-    ARCHIVE_PREFIX: 'archives', RESTORE_DOCUMENT_NAME: 'doc', CANCEL_DOCUMENT_NAME: 'cdoc', OUTPUT_LOG_GROUP: '/x', HELPER_IMAGE: 'h', LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks'),
-    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
-    SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
-    SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',
-    STALE_SECONDS: '600', COMMAND_TIMEOUT_SECONDS: '7200', MARGIN_SECONDS: '900',
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'eu-west-1',
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    TABLE_NAME: 'tbl',
+    IDEMPOTENCY_TABLE_NAME: 'idem',
+    BUCKET_NAME: 'bkt',
+    ARCHIVE_PREFIX: 'archives',
+    RESTORE_DOCUMENT_NAME: 'doc',
+    CANCEL_DOCUMENT_NAME: 'cdoc',
+    OUTPUT_LOG_GROUP: '/x',
+    HELPER_IMAGE: 'h',
+    LIFEBOAT_RUNBOOKS_DIR: join(dir, 'runbooks'),
+    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t',
+    POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
+    SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf',
+    WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
+    SLACK_TEAM_IDS: 'T0LIFE',
+    SLACK_CHANNEL_IDS: 'C0ONCALL',
+    SLACK_USER_IDS: 'U0ALICE',
+    LIFEBOAT_POLICY: '{}',
+    STALE_SECONDS: '600',
+    COMMAND_TIMEOUT_SECONDS: '7200',
+    MARGIN_SECONDS: '900',
   };
 }

@@ -6,7 +6,14 @@ describe('parseArchiveKey', () => {
   it('reads source, volume, time and compression', () => {
     expect(parseArchiveKey('archives/db-1.prod/pgdata/20261127T031500Z.tar.zst')).toEqual({
       ok: true,
-      archive: { key: 'archives/db-1.prod/pgdata/20261127T031500Z.tar.zst', prefix: 'archives', source: 'db-1.prod', volume: 'pgdata', takenAt: '2026-11-27T03:15:00Z', compression: 'zstd' },
+      archive: {
+        key: 'archives/db-1.prod/pgdata/20261127T031500Z.tar.zst',
+        prefix: 'archives',
+        source: 'db-1.prod',
+        volume: 'pgdata',
+        takenAt: '2026-11-27T03:15:00Z',
+        compression: 'zstd',
+      },
     });
     expect(parseArchiveKey('archives/h/v/20260101T000000Z.tgz')).toMatchObject({ ok: true, archive: { compression: 'gzip' } });
     expect(parseArchiveKey('archives/h/v/20260101T000000Z.tar')).toMatchObject({ ok: true, archive: { compression: 'none' } });

@@ -1,7 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DOCUMENTS, documentPath } from '#core/paths.ts';
-import { compactScript, loadDocument } from '#core/runbooks/document.ts';
+import { DOCUMENTS, ROOT } from '#core/paths.ts';
+import { compactScript, hostScript, loadDocument, packScript } from '#core/runbooks/document.ts';
+import { DATA_DOCUMENTS } from '../support/bash.ts';
 
 /** SSM's quota for a document's content plus the parameter values of one run (MaxDocumentSizeExceeded). */
 const SSM_DOCUMENT_QUOTA = 64 * 1024;
@@ -88,15 +94,44 @@ describe('SSM document size', () => {
   });
 });
 
+describe('packed scripts (the deployed form)', () => {
+  it.each(DOCUMENTS)('%s: the deployed step unpacks to exactly the readable script, and its header names its sha256', (name) => {
+    const deployed = loadDocument(name)
+      .mainSteps.flatMap((s) => s.inputs.runCommand)
+      .join('\n');
+    const readable = hostScript(name);
+    const base64 = /<<'LIFEBOAT_SCRIPT'[^\n]*\n([A-Za-z0-9+/=\n]+)\nLIFEBOAT_SCRIPT\n/.exec(deployed)?.[1] ?? '';
+    expect(gunzipSync(Buffer.from(base64, 'base64')).toString('utf8')).toBe(readable);
+    expect(deployed).toContain(`sha256 of the script: ${createHash('sha256').update(readable).digest('hex')}`);
+  });
+
+  it('runs the script it carries with the same pid, arguments, environment and exit status, named in ps, leaving no file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-packed-'));
+    const file = join(dir, 'packed.sh');
+    writeFileSync(file, packScript('t', '#!/usr/bin/env bash\necho "$$ $1 $2 ${SSM_X}"; tr "\\0" " " </proc/$$/cmdline; echo; ls "$TMPDIR"; exit 7\n'));
+    const tmp = mkdtempSync(join(tmpdir(), 'lifeboat-packed-tmp-'));
+    const run = spawnSync('bash', ['-c', 'bash "$1" a "b c" & p=$!; wait $p; echo "rc=$? pid=$p"', 'x', file], {
+      encoding: 'utf8',
+      env: { ...process.env, SSM_X: 'x y', TMPDIR: tmp },
+    });
+    const [line = '', cmdline = '', rc = ''] = run.stdout.trim().split('\n');
+    const pid = rc.replace(/.*pid=/, '');
+    expect(line).toBe(`${pid} a b c x y`);
+    expect(cmdline.trim()).toBe('lifeboat-t /dev/fd/9 a b c');
+    expect(rc).toBe(`rc=7 pid=${pid}`); // and `ls "$TMPDIR"` printed nothing: the unpacked file is gone
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
 describe('host path denylist', () => {
-  it('restore and backup refuse the same system and shared directories', () => {
-    const list = (name: (typeof DOCUMENTS)[number]): string => {
-      const text = readFileSync(documentPath(name), 'utf8');
-      const m = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(text);
-      return m?.[1] ?? '';
-    };
-    expect(list('restore-volume')).toContain('/home/*');
-    expect(list('restore-volume')).toContain('/tmp/*');
-    expect(list('restore-volume')).toBe(list('backup-volume'));
+  it('is written once, in runbooks/lib, and both documents deploy it', () => {
+    const lib = readFileSync(join(ROOT, 'runbooks/lib/params.sh'), 'utf8');
+    const list = /case "\$P_HostPath\/" in\n\s*(\S+)\)/.exec(lib)?.[1] ?? '';
+    expect(list).toContain('/home/*');
+    expect(list).toContain('/tmp/*');
+    for (const name of DATA_DOCUMENTS) {
+      const script = hostScript(name);
+      expect(script.split(list).length - 1, name).toBe(1);
+    }
   });
 });

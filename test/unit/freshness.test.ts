@@ -4,7 +4,8 @@ import { checkFreshness, judgeFreshness } from '#core/protection.ts';
 const NOW = new Date('2026-11-27T12:00:00Z');
 const RPO = 3600;
 const at = (secondsAgo: number): string => new Date(NOW.getTime() - secondsAgo * 1000).toISOString();
-const judge = (newestTakenAt?: string) => judgeFreshness({ source: 'db1', volume: 'pgdata', rpoSeconds: RPO, newestTakenAt, newestKey: newestTakenAt && 'k' }, NOW);
+const judge = (newestTakenAt?: string) =>
+  judgeFreshness({ source: 'db1', volume: 'pgdata', rpoSeconds: RPO, newestTakenAt, newestKey: newestTakenAt && 'k' }, NOW);
 
 describe('backup freshness against the RPO', () => {
   it('exactly at the RPO is still fresh', () => {
@@ -27,18 +28,32 @@ describe('backup freshness against the RPO', () => {
     expect(f.reason).toContain('300 s in the future (clock skew)');
   });
   it('sub-second ages round down: 3600.9 s is still within an RPO of 3600 s', () => {
-    expect(judgeFreshness({ source: 's', volume: 'v', rpoSeconds: RPO, newestTakenAt: new Date(NOW.getTime() - 3_600_900).toISOString() }, NOW).overdue).toBe(false);
+    expect(judgeFreshness({ source: 's', volume: 'v', rpoSeconds: RPO, newestTakenAt: new Date(NOW.getTime() - 3_600_900).toISOString() }, NOW).overdue).toBe(
+      false,
+    );
   });
   it('checks each volume with one "latest" lookup', async () => {
     const asked: string[] = [];
     const catalog = {
       latestArchive: (source: string, volume: string) => {
         asked.push(`${source}/${volume}`);
-        return Promise.resolve(volume === 'fresh' ? { key: 'archives/a/fresh/x.tar.zst', takenAt: at(60) } as never : undefined);
+        return Promise.resolve(volume === 'fresh' ? ({ key: 'archives/a/fresh/x.tar.zst', takenAt: at(60) } as never) : undefined);
       },
     };
-    const out = await checkFreshness(catalog, { volumes: [{ source: 'a', volume: 'fresh', rpoSeconds: RPO }, { source: 'a', volume: 'never', rpoSeconds: RPO }] }, NOW);
+    const out = await checkFreshness(
+      catalog,
+      {
+        volumes: [
+          { source: 'a', volume: 'fresh', rpoSeconds: RPO },
+          { source: 'a', volume: 'never', rpoSeconds: RPO },
+        ],
+      },
+      NOW,
+    );
     expect(asked).toEqual(['a/fresh', 'a/never']);
-    expect(out.map((f) => [f.volume, f.overdue, f.newestKey])).toEqual([['fresh', false, 'archives/a/fresh/x.tar.zst'], ['never', true, null]]);
+    expect(out.map((f) => [f.volume, f.overdue, f.newestKey])).toEqual([
+      ['fresh', false, 'archives/a/fresh/x.tar.zst'],
+      ['never', true, null],
+    ]);
   });
 });

@@ -40,9 +40,18 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
 
   beforeAll(async () => {
     Object.assign(process.env, {
-      TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives', LIFEBOAT_POLICY: '{}',
-      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
-      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
+      TABLE_NAME: 'catalog',
+      IDEMPOTENCY_TABLE_NAME: 'idem',
+      BUCKET_NAME: 'archives-bucket',
+      ARCHIVE_PREFIX: 'archives',
+      LIFEBOAT_POLICY: '{}',
+      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore',
+      CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel',
+      OUTPUT_LOG_GROUP: '/lifeboat/out',
+      HELPER_IMAGE: 'local/lifeboat-helper:1',
+      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
     ({ handler } = await import('#root/functions/restore-api/index.ts'));
@@ -57,7 +66,10 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
   const nothingChanged = (): void => {
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     // The idempotency layer may record an in-progress marker, and only for a valid request; nothing else is written.
-    const writes = dynamoMock.calls().map((c) => c.args[0]).filter((cmd) => cmd instanceof PutCommand || cmd instanceof UpdateCommand || cmd instanceof DeleteCommand);
+    const writes = dynamoMock
+      .calls()
+      .map((c) => c.args[0])
+      .filter((cmd) => cmd instanceof PutCommand || cmd instanceof UpdateCommand || cmd instanceof DeleteCommand);
     expect(writes.filter((cmd) => (cmd.input as { TableName?: string }).TableName !== 'idem')).toHaveLength(0);
   };
 
@@ -73,7 +85,10 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
         expect(res.statusCode).toBeLessThan(500);
       } else {
         expect(res.statusCode, `${field}=${JSON.stringify(bad)}: ${res.body}`).toBe(400);
-        expect(fieldsOf(res).some((f) => f === field || f.startsWith(`${field}.`)), res.body).toBe(true);
+        expect(
+          fieldsOf(res).some((f) => f === field || f.startsWith(`${field}.`)),
+          res.body,
+        ).toBe(true);
       }
       nothingChanged();
     }
@@ -94,13 +109,22 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
 
   it('any JSON body at all: never a 5xx, never a command (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ source: fc.string(), volume: fc.string(), instanceId: fc.string(), containerName: fc.string(), archive: fc.jsonValue() }, { requiredKeys: [] })), async (body) => {
-        for (const resource of ['/sources/{source}/restores', '/sources/{source}/drills']) {
-          const res = await handler(event({ resource, body: JSON.stringify(body) }), context);
-          expect(res.statusCode).toBeLessThan(500);
-        }
-        nothingChanged();
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record(
+            { source: fc.string(), volume: fc.string(), instanceId: fc.string(), containerName: fc.string(), archive: fc.jsonValue() },
+            { requiredKeys: [] },
+          ),
+        ),
+        async (body) => {
+          for (const resource of ['/sources/{source}/restores', '/sources/{source}/drills']) {
+            const res = await handler(event({ resource, body: JSON.stringify(body) }), context);
+            expect(res.statusCode).toBeLessThan(500);
+          }
+          nothingChanged();
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -118,7 +142,10 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
     await fc.assert(
       fc.asyncProperty(anything, fc.dictionary(fc.constantFrom('source', 'volume', 'before', 'limit', 'x'), anything), async (source, query) => {
         dynamoMock.resetHistory();
-        const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/archives', body: null, pathParameters: { source }, queryStringParameters: query }), context);
+        const res = await handler(
+          event({ httpMethod: 'GET', resource: '/sources/{source}/archives', body: null, pathParameters: { source }, queryStringParameters: query }),
+          context,
+        );
         expect([200, 400]).toContain(res.statusCode);
         for (const call of dynamoMock.commandCalls(QueryCommand)) {
           const pk = String((call.args[0].input.ExpressionAttributeValues as Record<string, unknown>)[':pk']);
@@ -137,7 +164,10 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
     for (const method of ['GET', 'DELETE']) {
       for (const [source, id] of [...NASTY.map((n) => ['db1', n]), ...NASTY.filter((n) => !SOURCE_PATTERN.test(n)).map((n) => [n, 'r-abc-12345678'])]) {
         dynamoMock.resetHistory();
-        const res = await handler(event({ httpMethod: method, resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source, id } }), context);
+        const res = await handler(
+          event({ httpMethod: method, resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source, id } }),
+          context,
+        );
         expect(res.statusCode, `${method} ${String(source)} ${String(id)}`).toBe(400);
         expect(dynamoMock.calls()).toHaveLength(0);
         expect(ssmMock.calls()).toHaveLength(0);
@@ -190,27 +220,60 @@ describe('hostile S3 keys arriving in events', () => {
 
 describe('a tampered manifest read from S3', () => {
   const document = loadDocument('restore-volume');
-  const manifest = (container: Record<string, unknown>): ArchiveManifest => ArchiveManifest.parse({
-    lifeboat: 'archive-manifest', version: 1, archiveKey: 'archives/db1/pgdata/20261127T031500Z.tar.zst', createdAt: '2026-11-27T03:15:02Z', source: 'db1', backupId: 'b-1',
-    sha256: 'ab'.repeat(32), compression: 'zstd', compressedBytes: 1, uncompressedBytes: 1, fileCount: 1, consistency: 'pause',
-    volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null }, hostPath: null, mountPath: '/var/lib/postgresql/data',
-    container: {
-      name: '/db', image: 'postgres:15', envNames: [], command: ['postgres'], shmSize: 0, restartPolicy: 'unless-stopped', networkMode: 'bridge', privileged: false,
-      capAdd: null, pidMode: '', user: '', mounts: [{ type: 'volume', name: 'pgdata', source: '/var/lib/docker/volumes/pgdata/_data', destination: '/var/lib/postgresql/data', readOnly: false }], ports: [],
-      ...container,
-    },
-  });
+  const manifest = (container: Record<string, unknown>): ArchiveManifest =>
+    ArchiveManifest.parse({
+      lifeboat: 'archive-manifest',
+      version: 1,
+      archiveKey: 'archives/db1/pgdata/20261127T031500Z.tar.zst',
+      createdAt: '2026-11-27T03:15:02Z',
+      source: 'db1',
+      backupId: 'b-1',
+      sha256: 'ab'.repeat(32),
+      compression: 'zstd',
+      compressedBytes: 1,
+      uncompressedBytes: 1,
+      fileCount: 1,
+      consistency: 'pause',
+      volume: { name: 'pgdata', driver: 'local', driverOpts: null, labels: null },
+      hostPath: null,
+      mountPath: '/var/lib/postgresql/data',
+      container: {
+        name: '/db',
+        image: 'postgres:15',
+        envNames: [],
+        command: ['postgres'],
+        shmSize: 0,
+        restartPolicy: 'unless-stopped',
+        networkMode: 'bridge',
+        privileged: false,
+        capAdd: null,
+        pidMode: '',
+        user: '',
+        mounts: [{ type: 'volume', name: 'pgdata', source: '/var/lib/docker/volumes/pgdata/_data', destination: '/var/lib/postgresql/data', readOnly: false }],
+        ports: [],
+        ...container,
+      },
+    });
 
   // The refusals by field (privileged, capAdd, host network/PID, extra mounts) are in manifest.test.ts.
   it('any container spec is refused, or refused by the document’s patterns, or reaches the host free of shell metacharacters (property)', () => {
-    const field = (...valid: string[]): fc.Arbitrary<string> => fc.oneof({ arbitrary: fc.constantFrom(...valid), weight: 12 }, { arbitrary: fc.constantFrom(...NASTY), weight: 1 }, { arbitrary: fc.string({ maxLength: 80 }), weight: 1 });
+    const field = (...valid: string[]): fc.Arbitrary<string> =>
+      fc.oneof(
+        { arbitrary: fc.constantFrom(...valid), weight: 12 },
+        { arbitrary: fc.constantFrom(...NASTY), weight: 1 },
+        { arbitrary: fc.string({ maxLength: 80 }), weight: 1 },
+      );
     let sent = 0;
     fc.assert(
       fc.property(
         fc.record({
-          image: field('postgres:15', 'registry.example.com/team/pg@sha256:' + 'a'.repeat(64)), command: fc.array(field('postgres', '-c', 'max_connections=200'), { maxLength: 4 }),
-          restartPolicy: field('no', 'always', 'unless-stopped'), networkMode: field('bridge', 'default', 'backend'), ports: fc.array(field('127.0.0.1:5432:5432/tcp', '5432/tcp'), { maxLength: 3 }),
-          envNames: fc.array(field('POSTGRES_PASSWORD', 'PGDATA'), { maxLength: 3 }), shmSize: fc.nat(),
+          image: field('postgres:15', 'registry.example.com/team/pg@sha256:' + 'a'.repeat(64)),
+          command: fc.array(field('postgres', '-c', 'max_connections=200'), { maxLength: 4 }),
+          restartPolicy: field('no', 'always', 'unless-stopped'),
+          networkMode: field('bridge', 'default', 'backend'),
+          ports: fc.array(field('127.0.0.1:5432:5432/tcp', '5432/tcp'), { maxLength: 3 }),
+          envNames: fc.array(field('POSTGRES_PASSWORD', 'PGDATA'), { maxLength: 3 }),
+          shmSize: fc.nat(),
         }),
         (change) => {
           let params: Record<string, string>;
@@ -223,7 +286,13 @@ describe('a tampered manifest read from S3', () => {
           let resolved: Record<string, string>;
           try {
             // What the service checks before SendCommand (and SSM checks again).
-            resolved = resolveParameters(document, { RestoreId: 'r-abc-12345678', ArchiveUrl: 'https://b.s3.amazonaws.com/k?X-Amz-Signature=ab', VolumeName: 'pgdata', ContainerName: 'db', ...params });
+            resolved = resolveParameters(document, {
+              RestoreId: 'r-abc-12345678',
+              ArchiveUrl: 'https://b.s3.amazonaws.com/k?X-Amz-Signature=ab',
+              VolumeName: 'pgdata',
+              ContainerName: 'db',
+              ...params,
+            });
           } catch (e) {
             expect((e as Error).name).toBe('ParameterError');
             return;
@@ -243,10 +312,24 @@ describe('a tampered manifest read from S3', () => {
 
 describe('SSM result lines that are not JSON or lie', () => {
   const good = JSON.stringify({
-    lifeboat: 'restore-result', version: 1, restoreId: 'r-1', outcome: 'succeeded', failedPhase: null, error: null,
-    volume: 'pgdata', hostPath: null, container: 'db', containerAction: 'restarted', bytes: 10, sha256: 'a'.repeat(64),
-    compression: 'zstd', preservedVolume: null, rolledBack: false, verifyOutput: '1',
-    phases: { preflight: 0.1, download: 1, extract: 0.2, swap: 0, start: 0.5, verify: 0.3 }, totalSeconds: 2.1,
+    lifeboat: 'restore-result',
+    version: 1,
+    restoreId: 'r-1',
+    outcome: 'succeeded',
+    failedPhase: null,
+    error: null,
+    volume: 'pgdata',
+    hostPath: null,
+    container: 'db',
+    containerAction: 'restarted',
+    bytes: 10,
+    sha256: 'a'.repeat(64),
+    compression: 'zstd',
+    preservedVolume: null,
+    rolledBack: false,
+    verifyOutput: '1',
+    phases: { preflight: 0.1, download: 1, extract: 0.2, swap: 0, start: 0.5, verify: 0.3 },
+    totalSeconds: 2.1,
   });
 
   it('the well-formed line is read (so the refusals below are about the changes)', () => {
@@ -255,9 +338,21 @@ describe('SSM result lines that are not JSON or lie', () => {
 
   it('garbage, truncated, oversized or extra-field lines are no result, never a crash', () => {
     const lines = [
-      '', 'not json', '{', '[]', 'null', good.slice(0, good.length / 2), `${good.slice(0, -1)},"extra":1}`,
-      good.replace(/"bytes":\d+/, '"bytes":-5'), good.replace(/"bytes":\d+/, '"bytes":1e400'), good.replace(/"outcome":"\w+"/, '"outcome":"maybe"'),
-      `${good}\ntrailing garbage`, good.replace('"sha256":"', '"sha256":"zz'), good.replace(/"totalSeconds":[\d.]+/, '"totalSeconds":"2"'), `{"lifeboat":"restore-result","version":1,${'"x":1,'.repeat(10_000)}"y":2}`, ...NASTY,
+      '',
+      'not json',
+      '{',
+      '[]',
+      'null',
+      good.slice(0, good.length / 2),
+      `${good.slice(0, -1)},"extra":1}`,
+      good.replace(/"bytes":\d+/, '"bytes":-5'),
+      good.replace(/"bytes":\d+/, '"bytes":1e400'),
+      good.replace(/"outcome":"\w+"/, '"outcome":"maybe"'),
+      `${good}\ntrailing garbage`,
+      good.replace('"sha256":"', '"sha256":"zz'),
+      good.replace(/"totalSeconds":[\d.]+/, '"totalSeconds":"2"'),
+      `{"lifeboat":"restore-result","version":1,${'"x":1,'.repeat(10_000)}"y":2}`,
+      ...NASTY,
     ];
     for (const line of lines) {
       expect(() => parseResultLine(RestoreResult, line)).not.toThrow();
@@ -267,6 +362,12 @@ describe('SSM result lines that are not JSON or lie', () => {
   });
 
   it('any text at all: parsing never throws (property)', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 2000 }), (s) => { parseResultLine(RestoreResult, s); parseResultLine(BackupResult, s); }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 2000 }), (s) => {
+        parseResultLine(RestoreResult, s);
+        parseResultLine(BackupResult, s);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -65,7 +65,9 @@ describe('least privilege on the synthesized template', () => {
           expect(JSON.stringify(s.Resource), JSON.stringify(s)).not.toBe('"*"');
           continue;
         }
-        expect(a).not.toMatch(/^iam:|^sts:AssumeRole|^s3:(Delete|PutBucket|PutObjectAcl|PutLifecycle)|^kms:(Create|Delete|Put|ScheduleKeyDeletion)|^ssm:(CreateDocument|UpdateDocument|DeleteDocument|PutParameter)/);
+        expect(a).not.toMatch(
+          /^iam:|^sts:AssumeRole|^s3:(Delete|PutBucket|PutObjectAcl|PutLifecycle)|^kms:(Create|Delete|Put|ScheduleKeyDeletion)|^ssm:(CreateDocument|UpdateDocument|DeleteDocument|PutParameter)/,
+        );
       }
     }
   });
@@ -89,7 +91,9 @@ describe('least privilege on the synthesized template', () => {
   });
 
   it('secrets are never in environment variables or SSM parameters: functions get the secret’s ARN only', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
     for (const fn of functions) {
       for (const [name, value] of Object.entries(fn.Properties.Environment?.Variables ?? {})) {
         if (/SECRET|TOKEN|PASSWORD|PRIVATE|CREDENTIAL/i.test(name)) {

@@ -50,11 +50,16 @@ describe('recreateParameters', () => {
       RestartPolicy: 'unless-stopped',
       ContainerNetwork: '',
     });
-    expect(() => resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r', ArchiveUrl: 'https://b.s3.amazonaws.com/k', VolumeName: 'pgdata', ...params })).not.toThrow();
+    expect(() =>
+      resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r', ArchiveUrl: 'https://b.s3.amazonaws.com/k', VolumeName: 'pgdata', ...params }),
+    ).not.toThrow();
   });
 
   it("a manifest's volume driver options never reach the host (they would choose what the host mounts)", () => {
-    const hostile = ArchiveManifest.parse({ ...manifest, volume: { name: 'pgdata', driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' }, labels: null } });
+    const hostile = ArchiveManifest.parse({
+      ...manifest,
+      volume: { name: 'pgdata', driver: 'local', driverOpts: { type: 'ext4', device: '/dev/nvme0n1p1' }, labels: null },
+    });
     const params = recreateParameters(hostile) as unknown as Record<string, string>;
     expect(Object.keys(params)).not.toContain('VolumeDriver');
     expect(Object.keys(params)).not.toContain('VolumeDriverOpts');
@@ -69,7 +74,15 @@ describe('recreateParameters', () => {
     ['pidMode', { pidMode: 'host' }],
     ['mounts', { mounts: [...spec.mounts, { type: 'bind', source: '/', destination: '/host', readOnly: false }] }],
     ['mounts', { mounts: [{ type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', readOnly: false }] }],
-    ['mounts', { mounts: [...spec.mounts, { type: 'volume', name: 'billing-data', source: '/var/lib/docker/volumes/billing-data/_data', destination: '/other', readOnly: false }] }],
+    [
+      'mounts',
+      {
+        mounts: [
+          ...spec.mounts,
+          { type: 'volume', name: 'billing-data', source: '/var/lib/docker/volumes/billing-data/_data', destination: '/other', readOnly: false },
+        ],
+      },
+    ],
   ])('refuses a tampered manifest that widens privileges: %s', (field, change) => {
     const tampered = { ...manifest, container: { ...spec, ...change } };
     expect(() => recreateParameters(tampered)).toThrow(UnsafeSpecError);

@@ -2,28 +2,19 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadDocument, parseDocument } from '#core/runbooks/document.ts';
 import { ParameterError, parameterEnvironment, renderScript, resolveParameters } from '#core/runbooks/parameters.ts';
-import { DOCUMENTS } from '#core/paths.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DOCUMENTS, ROOT } from '#core/paths.ts';
+import { assembledScriptFile, bashTable } from '../support/bash.ts';
 
 const restoreDoc = loadDocument('restore-volume');
 const backupDoc = loadDocument('backup-volume');
 const validRestore = {
   RestoreId: 'r-1',
-  ArchiveUrl: 'https://lifeboat-archives.s3.eu-west-1.amazonaws.com/archives/db1/pgdata/20261127T000000Z.tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=abc123',
+  ArchiveUrl:
+    'https://lifeboat-archives.s3.eu-west-1.amazonaws.com/archives/db1/pgdata/20261127T000000Z.tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=abc123',
   VolumeName: 'pgdata',
 };
-
-/** The pattern table each script checks again on the host, read from the script text. */
-function scriptPatterns(name: (typeof DOCUMENTS)[number]): Record<string, string> {
-  const doc = loadDocument(name);
-  const script = doc.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
-  const table = /declare -A PATTERN=\(\n([\s\S]*?)\n\s*\)\n/.exec(script)?.[1] ?? '';
-  const patterns: Record<string, string> = {};
-  for (const m of table.matchAll(/\[(\w+)\]=(?:'([^']*)'|"([^"]*)")/g)) {
-    const [, key, single, double] = m;
-    if (key) patterns[key] = single ?? (double ?? '').replaceAll('\\$', '$');
-  }
-  return patterns;
-}
 
 describe('Lifeboat Command documents', () => {
   it.each(DOCUMENTS)('%s: every parameter has an allowedPattern and is read as an SSM_ variable', (name) => {
@@ -34,28 +25,40 @@ describe('Lifeboat Command documents', () => {
     }
   });
 
-  it.each(DOCUMENTS)('%s: the script re-checks exactly the patterns the document declares', (name) => {
+  it.each(DOCUMENTS)('%s: the assembled script re-checks exactly the patterns and lengths the document declares (as bash reads them)', (name) => {
     const doc = loadDocument(name);
+    const script = assembledScriptFile(name);
     const declared = Object.fromEntries(Object.entries(doc.parameters).map(([k, v]) => [k, v.allowedPattern]));
-    expect(scriptPatterns(name)).toEqual(declared);
+    expect(bashTable(script, 'PATTERN')).toEqual(declared);
+    const maxChars = Object.fromEntries(Object.entries(doc.parameters).flatMap(([k, v]) => (v.maxChars === undefined ? [] : [[k, v.maxChars.toString()]])));
+    expect(bashTable(script, 'MAXCHARS')).toEqual(maxChars);
   });
 
-  it('restore-volume: the script checks the same maxChars the document declares, and its patterns compile fast in bash', () => {
-    const doc = loadDocument('restore-volume');
-    const script = doc.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
-    const table = /declare -A MAXCHARS=\(\n([\s\S]*?)\n\s*\)\n/.exec(script)?.[1] ?? '';
-    const maxChars: Record<string, number> = Object.fromEntries([...table.matchAll(/\[(\w+)\]=(\d+)/g)].map((m) => [m[1] ?? '', Number(m[2])]));
-    const declared = Object.fromEntries(Object.entries(doc.parameters).filter(([, v]) => v.maxChars !== undefined).map(([k, v]) => [k, v.maxChars]));
-    expect(maxChars).toEqual(declared);
+  it('restore-volume: its patterns compile fast in bash', () => {
     // Bounded repeats in the thousands made glibc regcomp (bash =~) take seconds; 500 costs 30 ms.
-    for (const [name, spec] of Object.entries(doc.parameters)) {
+    for (const [name, spec] of Object.entries(restoreDoc.parameters)) {
       for (const m of spec.allowedPattern.matchAll(/\{(\d+),(\d+)\}/g)) expect(Number(m[2]), `${name} ${m[0]}`).toBeLessThanOrEqual(500);
     }
   });
 
+  it.each([
+    ['restore-volume', 'restore-by-hand.md'],
+    ['backup-volume', 'backup-by-hand.md'],
+    ['cancel-restore', 'cancel-by-hand.md'],
+  ] as const)('%s: the by-hand runbook (%s) sets every declared parameter and no other', (name, page) => {
+    const text = readFileSync(join(ROOT, 'runbooks', page), 'utf8');
+    const set = [...new Set([...text.matchAll(/\bSSM_([A-Za-z0-9]+)=/g)].map((m) => m[1]))].sort();
+    expect(set).toEqual(Object.keys(loadDocument(name).parameters).sort());
+  });
+
   it.each(DOCUMENTS)('%s: no double braces anywhere, so SSM text substitution can never splice a value into the script', (name) => {
-    const doc = loadDocument(name);
-    expect(doc.mainSteps.flatMap((s) => s.inputs.runCommand).join('\n')).not.toContain('{{');
+    for (const packed of [true, false]) {
+      expect(
+        loadDocument(name, { packed })
+          .mainSteps.flatMap((s) => s.inputs.runCommand)
+          .join('\n'),
+      ).not.toContain('{{');
+    }
   });
 
   it.each(DOCUMENTS)('%s: every default value satisfies its own pattern', (name) => {

@@ -25,9 +25,19 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, {
-      AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', IDEMPOTENCY_TABLE_NAME: 'idem', BUCKET_NAME: 'archives-bucket', ARCHIVE_PREFIX: 'archives', LIFEBOAT_POLICY: '{}',
-      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel', OUTPUT_LOG_GROUP: '/lifeboat/out', HELPER_IMAGE: 'local/lifeboat-helper:1',
-      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
+      AWS_REGION: 'eu-west-1',
+      TABLE_NAME: 'catalog',
+      IDEMPOTENCY_TABLE_NAME: 'idem',
+      BUCKET_NAME: 'archives-bucket',
+      ARCHIVE_PREFIX: 'archives',
+      LIFEBOAT_POLICY: '{}',
+      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore',
+      CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel',
+      OUTPUT_LOG_GROUP: '/lifeboat/out',
+      HELPER_IMAGE: 'local/lifeboat-helper:1',
+      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
     });
     ({ handler } = await import('#root/functions/restore-api/index.ts'));
   });
@@ -50,21 +60,34 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
   it('DynamoDB throttling is a 429 with Retry-After', async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
     dynamoMock.on(GetCommand).rejects(throttled);
-    const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }), context);
+    const res = await handler(
+      event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }),
+      context,
+    );
     expect(res.statusCode).toBe(429);
     expect(res.headers?.['retry-after']).toBe('2');
   });
 
   it('an unexpected failure is a generic 500 with the request id and no internals', async () => {
     dynamoMock.on(GetCommand).rejects(new Error('socket hang up at /var/task/index.mjs:1:2345 secret=abc'));
-    const res = await handler(event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }), context);
+    const res = await handler(
+      event({ httpMethod: 'GET', resource: '/sources/{source}/restores/{id}', body: null, pathParameters: { source: 'db1', id: 'r-abc-12345678' } }),
+      context,
+    );
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body)).toEqual({ error: 'internal error', requestId: 'req-123' });
     expect(dynamoMock).toHaveReceivedCommandWith(GetCommand, { TableName: 'catalog', Key: { pk: 'RESTORE#r-abc-12345678', sk: 'RESTORE' } });
   });
 
   it('an unknown route is a 404, and the routes that bypassed per-source scoping are gone', async () => {
-    for (const [httpMethod, resource] of [['PUT', '/sources/{source}/restores'], ['POST', '/restores'], ['POST', '/drills'], ['GET', '/archives'], ['GET', '/restores/{id}'], ['DELETE', '/restores/{id}']] as const) {
+    for (const [httpMethod, resource] of [
+      ['PUT', '/sources/{source}/restores'],
+      ['POST', '/restores'],
+      ['POST', '/drills'],
+      ['GET', '/archives'],
+      ['GET', '/restores/{id}'],
+      ['DELETE', '/restores/{id}'],
+    ] as const) {
       const res = await handler(event({ httpMethod, resource, pathParameters: { id: 'r-abc-12345678' } }), context);
       expect(res.statusCode, `${httpMethod} ${resource}`).toBe(404);
     }

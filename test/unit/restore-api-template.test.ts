@@ -12,8 +12,16 @@ import { LifeboatStack } from '#root/lib/lifeboat-stack.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from '#root/functions/restore-api/routes.ts';
 
 type Json = unknown;
-interface Statement { Effect: string; Action: string | string[]; Resource: Json; Condition?: Record<string, Record<string, unknown>> }
-interface Resource { Type: string; Properties: Record<string, Json> }
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, Json>;
+}
 
 const API_ID = 'abcdef1234';
 const ARN = (method: string, path: string): string => `arn:aws:execute-api:eu-west-1:123456789012:${API_ID}/v1/${method}${path}`;
@@ -32,12 +40,18 @@ function resolve(value: Json, refs: Record<string, string>): string {
 
 /** IAM's ARN matching: `*` any run of characters (slashes included), `?` one character. */
 const matches = (pattern: string, arn: string): boolean =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(arn);
 
 /** A policy-evaluation stand-in for identity policies: allowed when an Allow matches and no Deny does. */
 const allows = (statements: readonly Statement[], refs: Record<string, string>, action: string, arn: string): boolean => {
   const applies = (s: Statement): boolean =>
-    (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action) && (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some((r) => matches(resolve(r, refs), arn));
+    (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action) &&
+    (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some((r) => matches(resolve(r, refs), arn));
   return statements.some((s) => s.Effect === 'Allow' && applies(s)) && !statements.some((s) => s.Effect === 'Deny' && applies(s));
 };
 
@@ -58,7 +72,13 @@ describe('restore API: per-source routes and grants', () => {
     resources = (template.toJSON() as { Resources: Record<string, Resource> }).Resources;
     const apiId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')?.[0] ?? '';
     const stage = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGateway::Stage');
-    refs = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', [apiId]: API_ID, [stage?.[0] ?? '']: String(stage?.[1].Properties.StageName) };
+    refs = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '123456789012',
+      [apiId]: API_ID,
+      [stage?.[0] ?? '']: String(stage?.[1].Properties.StageName),
+    };
   });
 
   /** Each API method as `METHOD /full/path`, with its authorization. */
@@ -87,7 +107,8 @@ describe('restore API: per-source routes and grants', () => {
     expect(all).toContainEqual({ route: `${ALL_VOLUMES_ROUTE.method} ${ALL_VOLUMES_ROUTE.path}`, auth: 'AWS_IAM' });
     const lifeboatRoutes = all.filter((m) => !m.route.includes('/slack/'));
     expect(lifeboatRoutes).toHaveLength(SOURCE_ROUTES.length + 1);
-    for (const gone of ['POST /restores', 'POST /drills', 'GET /archives', 'GET /restores/{id}', 'DELETE /restores/{id}']) expect(all.map((m) => m.route)).not.toContain(gone);
+    for (const gone of ['POST /restores', 'POST /drills', 'GET /archives', 'GET /restores/{id}', 'DELETE /restores/{id}'])
+      expect(all.map((m) => m.route)).not.toContain(gone);
   });
 
   it('grantSourceAccess: a team may call every route of its own sources, and nothing of another source or GET /volumes (policy evaluation)', () => {
@@ -114,7 +135,9 @@ describe('restore API: per-source routes and grants', () => {
       expect(can(method ?? '', path ?? ''), `${method ?? ''} ${path ?? ''}`).toBe(false);
     }
     // Every resource is spelled out: no pattern with a wildcard before the source.
-    for (const s of policy) for (const r of Array.isArray(s.Resource) ? s.Resource : [s.Resource]) expect(resolve(r, refs)).toMatch(/\/v1\/(GET|POST|DELETE)\/sources\/team-a(\.reports)?\/[a-z]+(\/\*)?$/);
+    for (const s of policy)
+      for (const r of Array.isArray(s.Resource) ? s.Resource : [s.Resource])
+        expect(resolve(r, refs)).toMatch(/\/v1\/(GET|POST|DELETE)\/sources\/team-a(\.reports)?\/[a-z]+(\/\*)?$/);
   });
 
   it('grantSourceAccess with read only: the team can read its source, not restore, drill or cancel there', () => {
@@ -137,8 +160,13 @@ describe('restore API: per-source routes and grants', () => {
     const fn = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('RestoreApiFunction'))?.[1];
     const policy = (fn?.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
     const send = (arn: string, tag?: string): boolean =>
-      policy.some((s) => s.Effect === 'Allow' && [s.Action].flat().includes('ssm:SendCommand') && [s.Resource].flat().some((r) => matches(resolve(r, refs), arn))
-        && (s.Condition === undefined || tag === (s.Condition.StringEquals as Record<string, string> | undefined)?.['ssm:resourceTag/lifeboat:managed']));
+      policy.some(
+        (s) =>
+          s.Effect === 'Allow' &&
+          [s.Action].flat().includes('ssm:SendCommand') &&
+          [s.Resource].flat().some((r) => matches(resolve(r, refs), arn)) &&
+          (s.Condition === undefined || tag === (s.Condition.StringEquals as Record<string, string> | undefined)?.['ssm:resourceTag/lifeboat:managed']),
+      );
     expect(send('arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0', 'true')).toBe(true);
     expect(send('arn:aws:ssm:eu-west-1:123456789012:managed-instance/mi-0123456789abcdef0', 'true')).toBe(true);
     expect(send('arn:aws:ssm:eu-west-1:123456789012:managed-instance/mi-0123456789abcdef0')).toBe(false);

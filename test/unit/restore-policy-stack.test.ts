@@ -20,8 +20,12 @@ const config: LifeboatConfig = {
   allowedImages: ['postgres', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/'],
   protect: [
     {
-      source: 'shop', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60,
-      containerImage: 'postgres:16', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' },
+      source: 'shop',
+      volume: 'pgdata',
+      drillHost: { instanceId: 'i-0123456789abcdef0' },
+      rpoMinutes: 60,
+      containerImage: 'postgres:16',
+      volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' },
     },
   ],
   slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
@@ -34,13 +38,28 @@ describe('the restore policy in the stack', () => {
     expect(found).toHaveLength(4);
     for (const p of found) {
       expect(p.allowedImages).toEqual(config.allowedImages);
-      expect(p.volumes).toEqual([{ source: 'shop', volume: 'pgdata', containerImage: 'postgres:16', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } }]);
+      expect(p.volumes).toEqual([
+        { source: 'shop', volume: 'pgdata', containerImage: 'postgres:16', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } },
+      ]);
     }
   });
 
   it.each([
     [{ allowedImages: ['Not An Image!'] }, 'lifeboat.allowedImages'],
-    [{ protect: [{ source: 'shop', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60, volumeDriverOpts: { type: 'ext4', device: '/dev/xvdf' } }] }, 'volumeDriverOpts'],
+    [
+      {
+        protect: [
+          {
+            source: 'shop',
+            volume: 'pgdata',
+            drillHost: { instanceId: 'i-0123456789abcdef0' },
+            rpoMinutes: 60,
+            volumeDriverOpts: { type: 'ext4', device: '/dev/xvdf' },
+          },
+        ],
+      },
+      'volumeDriverOpts',
+    ],
   ] as [LifeboatConfig, string][])('a configuration that would let restores mount a disk or run any image fails synth naming the field (%j)', (bad, field) => {
     expect(() => synth(bad)).toThrow(field);
   });

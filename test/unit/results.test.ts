@@ -2,15 +2,35 @@ import { describe, expect, it } from 'vitest';
 import { RestoreResult, parseResultLine } from '#core/runbooks/results.ts';
 
 const line = {
-  lifeboat: 'restore-result', version: 1, restoreId: 'r-1', outcome: 'succeeded', failedPhase: null, error: null,
-  volume: 'pgdata', hostPath: null, container: 'db', containerAction: 'restarted', bytes: 10, sha256: 'a'.repeat(64),
-  compression: 'zstd', preservedVolume: null, rolledBack: false, verifyOutput: '1',
-  phases: { preflight: 0.1, download: 1, extract: 0.2, swap: 0, start: 0.5, verify: 0.3 }, totalSeconds: 2.1,
+  lifeboat: 'restore-result',
+  version: 1,
+  restoreId: 'r-1',
+  outcome: 'succeeded',
+  failedPhase: null,
+  error: null,
+  volume: 'pgdata',
+  hostPath: null,
+  container: 'db',
+  containerAction: 'restarted',
+  bytes: 10,
+  sha256: 'a'.repeat(64),
+  compression: 'zstd',
+  preservedVolume: null,
+  rolledBack: false,
+  verifyOutput: '1',
+  phases: { preflight: 0.1, download: 1, extract: 0.2, swap: 0, start: 0.5, verify: 0.3 },
+  totalSeconds: 2.1,
 };
 
 describe('parseResultLine', () => {
   it('reads the last line of stdout (a line from before drills reads as a restore)', () => {
-    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual({ ...line, mode: 'restore', strippedSetid: 0, dataRoot: null, phases: { ...line.phases, cleanup: 0 } });
+    expect(parseResultLine(RestoreResult, `noise\n${JSON.stringify(line)}\n`)).toEqual({
+      ...line,
+      mode: 'restore',
+      strippedSetid: 0,
+      dataRoot: null,
+      phases: { ...line.phases, cleanup: 0 },
+    });
   });
   it('reads a drill result with its cleanup phase', () => {
     const drill = { ...line, mode: 'drill', strippedSetid: 2, dataRoot: '999:999:700', phases: { ...line.phases, cleanup: 0.4 } };

@@ -34,7 +34,13 @@ describe('SECURITY.md', () => {
         expect(sources, `SECURITY.md names ${file}, which does not exist`).toBeDefined();
         const titles = part.split('›')[1]?.split(';') ?? [];
         for (const raw of titles) {
-          const title = raw.trim().replace(/\s*\([^()]*\)$/, '').split('…')[0]?.replace(/`/g, '').trim() ?? '';
+          const title =
+            raw
+              .trim()
+              .replace(/\s*\([^()]*\)$/, '')
+              .split('…')[0]
+              ?.replace(/`/g, '')
+              .trim() ?? '';
           if (title.length < 8) continue;
           const plain = (t: string): string => t.replace(/[’‘]/g, "'");
           if (!sources?.some((src) => plain(src).includes(plain(title)))) missing.push(`${file}: ${title}`);

@@ -23,10 +23,21 @@ describe('slack handler (Lambda wiring)', () => {
   let handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult>;
   beforeAll(async () => {
     Object.assign(process.env, {
-      AWS_REGION: 'eu-west-1', TABLE_NAME: 'catalog', BUCKET_NAME: 'archives-bucket', RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore', CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel', OUTPUT_LOG_GROUP: '/lifeboat/out',
-      HELPER_IMAGE: 'local/lifeboat-helper:1', LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')), POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf', WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
-      SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE', LIFEBOAT_POLICY: '{}',
+      AWS_REGION: 'eu-west-1',
+      TABLE_NAME: 'catalog',
+      BUCKET_NAME: 'archives-bucket',
+      RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore',
+      CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel',
+      OUTPUT_LOG_GROUP: '/lifeboat/out',
+      HELPER_IMAGE: 'local/lifeboat-helper:1',
+      LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf',
+      WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work',
+      SLACK_TEAM_IDS: 'T0LIFE',
+      SLACK_CHANNEL_IDS: 'C0ONCALL',
+      SLACK_USER_IDS: 'U0ALICE',
+      LIFEBOAT_POLICY: '{}',
     });
     ({ handler } = await import('#root/functions/slack/index.ts'));
   });
@@ -39,10 +50,20 @@ describe('slack handler (Lambda wiring)', () => {
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   });
 
-  const body = new URLSearchParams({ command: '/lifeboat', text: 'volumes', team_id: 'T0LIFE', channel_id: 'C0ONCALL', user_id: 'U0ALICE', response_url: 'https://hooks.slack.com/commands/T0LIFE/1/x' }).toString();
+  const body = new URLSearchParams({
+    command: '/lifeboat',
+    text: 'volumes',
+    team_id: 'T0LIFE',
+    channel_id: 'C0ONCALL',
+    user_id: 'U0ALICE',
+    response_url: 'https://hooks.slack.com/commands/T0LIFE/1/x',
+  }).toString();
   const event = (headers: Record<string, string>, raw = body): APIGatewayProxyEvent => ({
     ...(JSON.parse(readFileSync(join(ROOT, 'test/events/apigw/post-restores.json'), 'utf8')) as APIGatewayProxyEvent),
-    resource: '/slack/commands', path: '/slack/commands', headers, body: raw,
+    resource: '/slack/commands',
+    path: '/slack/commands',
+    headers,
+    body: raw,
   });
 
   it('an unsigned request is 401 and nothing is queued', async () => {
@@ -60,7 +81,11 @@ describe('slack handler (Lambda wiring)', () => {
       expect(JSON.parse(res.body)).toMatchObject({ response_type: 'ephemeral', text: 'Working on `volumes`…' });
     }
     expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 2);
-    expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}')).toMatchObject({ kind: 'command', command: { verb: 'volumes' }, who: { userId: 'U0ALICE' } });
+    expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}')).toMatchObject({
+      kind: 'command',
+      command: { verb: 'volumes' },
+      who: { userId: 'U0ALICE' },
+    });
     expect(secrets.commandCalls(GetSecretValueCommand).length).toBeLessThanOrEqual(1);
   });
 
@@ -69,7 +94,11 @@ describe('slack handler (Lambda wiring)', () => {
     const signature = slackSignature(SECRET, ts, body);
     expect((await handler(event({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': signature }), context)).statusCode).toBe(200);
     const put = dynamo.commandCalls(PutCommand)[0]?.args[0].input;
-    expect(put).toMatchObject({ TableName: 'catalog', Item: { pk: `SLACKSEEN#${ts}#${signature}`, sk: 'SLACKSEEN' }, ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(put).toMatchObject({
+      TableName: 'catalog',
+      Item: { pk: `SLACKSEEN#${ts}#${signature}`, sk: 'SLACKSEEN' },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
     // Kept (TTL) until after the request could no longer pass the five-minute check anyway.
     expect(put?.Item?.expiration).toBeGreaterThan(Number(ts) + 300);
     dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));

@@ -14,7 +14,12 @@ const synth = (config?: LifeboatConfig): LifeboatStack => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   return new LifeboatStack(app, 'Test', { config });
 };
-const slack = { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE', 'U0BOB', 'U0CAROL'], sources: { U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] } };
+const slack = {
+  teamIds: ['T0LIFE'],
+  channelIds: ['C0ONCALL'],
+  userIds: ['U0ALICE', 'U0BOB', 'U0CAROL'],
+  sources: { U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] },
+};
 
 /** A function's environment variables as synthesized. */
 const templates = new WeakMap<LifeboatStack, Template>();
@@ -84,7 +89,16 @@ describe('Slack configuration', () => {
       expect(JSON.parse(env.SLACK_USER_SOURCES ?? '')).toEqual({ U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] });
       expect(env.SLACK_PLAN_SECONDS).toBe('600');
       // The function reads it with the same schema (tokens stand in for resource names here).
-      const parsed = SlackEnv.parse({ ...env, TABLE_NAME: 'catalog', BUCKET_NAME: 'bucket', RESTORE_DOCUMENT_NAME: 'doc', CANCEL_DOCUMENT_NAME: 'cdoc', OUTPUT_LOG_GROUP: 'g', SIGNING_SECRET_ARN: 'arn:x', WORK_QUEUE_URL: 'https://q' });
+      const parsed = SlackEnv.parse({
+        ...env,
+        TABLE_NAME: 'catalog',
+        BUCKET_NAME: 'bucket',
+        RESTORE_DOCUMENT_NAME: 'doc',
+        CANCEL_DOCUMENT_NAME: 'cdoc',
+        OUTPUT_LOG_GROUP: 'g',
+        SIGNING_SECRET_ARN: 'arn:x',
+        WORK_QUEUE_URL: 'https://q',
+      });
       expect(parsed.SLACK_USER_SOURCES).toEqual({ U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] });
     }
   });
@@ -96,8 +110,16 @@ describe('Slack configuration', () => {
   });
 
   it.each([
-    ['a user granted sources but not on userIds', { sources: { U0DAVE: ['shop-db'] } }, /lifeboat\.slack\.sources\.U0DAVE: U0DAVE is granted sources but is not in userIds/],
-    ['a source that is not a source name', { sources: { U0ALICE: ['shop db;rm'] } }, /lifeboat\.slack\.sources\.U0ALICE\.0: must be a source name .* or "\*" for every source/],
+    [
+      'a user granted sources but not on userIds',
+      { sources: { U0DAVE: ['shop-db'] } },
+      /lifeboat\.slack\.sources\.U0DAVE: U0DAVE is granted sources but is not in userIds/,
+    ],
+    [
+      'a source that is not a source name',
+      { sources: { U0ALICE: ['shop db;rm'] } },
+      /lifeboat\.slack\.sources\.U0ALICE\.0: must be a source name .* or "\*" for every source/,
+    ],
     ['an empty grant', { sources: { U0ALICE: [] } }, /lifeboat\.slack\.sources\.U0ALICE: grant at least one source/],
     ['a user id that is not a Slack id', { sources: { alice: ['shop-db'] } }, /lifeboat\.slack\.sources\.alice/],
     ['a plan lifetime past the response URL’s 30 minutes', { planSeconds: 3600 }, /lifeboat\.slack\.planSeconds: must be at most 1800 seconds/],

@@ -65,9 +65,19 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
 async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = {}) {
   const queued: SlackWork[] = [];
   const posts: { url: string; message: SlackMessage }[] = [];
-  const w: World = { latestKey: KEY_1, data: { container: 'db', verify: '42', source: 'db1' }, sent: [], drills: [], cancels: [], records: {}, now: NOW, ...world };
+  const w: World = {
+    latestKey: KEY_1,
+    data: { container: 'db', verify: '42', source: 'db1' },
+    sent: [],
+    drills: [],
+    cancels: [],
+    records: {},
+    now: NOW,
+    ...world,
+  };
   const service = {
-    resolveArchive: (r: RestoreRequest) => Promise.resolve({ key: planFor(w, r).archive.key, manifest: { container: { name: `/${w.data.container}` } } } as unknown as ArchiveEntry),
+    resolveArchive: (r: RestoreRequest) =>
+      Promise.resolve({ key: planFor(w, r).archive.key, manifest: { container: { name: `/${w.data.container}` } } } as unknown as ArchiveEntry),
     plan: (r: RestoreRequest) => {
       if (w.data.error) return Promise.reject(new NotFoundError(w.data.error));
       return Promise.resolve(planFor(w, r));
@@ -88,8 +98,14 @@ async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = 
     },
   } as unknown as RestoreService;
   const catalog = {
-    listVolumes: () => Promise.resolve([{ source: w.data.source, volume: 'pgdata', newestKey: w.data.key ?? KEY_1, newestTakenAt: '2026-11-27T02:00:00Z', lastProvenAt: w.data.verify }] as unknown as VolumeSummary[]),
-    listArchives: () => Promise.resolve([{ key: w.data.key ?? KEY_1, takenAt: '2026-11-27T02:00:00Z', size: 1, lastDrill: { outcome: w.data.verify } }] as unknown as ArchiveEntry[]),
+    listVolumes: () =>
+      Promise.resolve([
+        { source: w.data.source, volume: 'pgdata', newestKey: w.data.key ?? KEY_1, newestTakenAt: '2026-11-27T02:00:00Z', lastProvenAt: w.data.verify },
+      ] as unknown as VolumeSummary[]),
+    listArchives: () =>
+      Promise.resolve([
+        { key: w.data.key ?? KEY_1, takenAt: '2026-11-27T02:00:00Z', size: 1, lastDrill: { outcome: w.data.verify } },
+      ] as unknown as ArchiveEntry[]),
   } as unknown as Catalog;
   const table = await dynamo.createCatalogTable();
   // dynalite answers CreateTable before the table is ACTIVE.
@@ -106,8 +122,14 @@ async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = 
     },
     signingSecret: () => Promise.resolve(SECRET),
     responseUrlPattern: /^https:\/\/hooks\.slack\.com\//,
-    enqueue: (work) => { queued.push(work); return Promise.resolve(); },
-    post: (url, message) => { posts.push({ url, message }); return Promise.resolve(); },
+    enqueue: (work) => {
+      queued.push(work);
+      return Promise.resolve();
+    },
+    post: (url, message) => {
+      posts.push({ url, message });
+      return Promise.resolve();
+    },
     now: () => w.now,
     ...overrides,
   };
@@ -127,7 +149,16 @@ let tick = 0;
 const freshTs = (now = NOW): string => String(Math.floor(now.getTime() / 1000) - (tick++ % 250));
 const signed = (body: string, ts = freshTs(), secret = SECRET) => ({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': slackSignature(secret, ts, body) });
 const click = (planId: string, user = 'U0001', action = 'lifeboat_confirm', channel = 'C0001'): string =>
-  form({ payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0001' }, user: { id: user }, channel: { id: channel }, response_url: HOOK, actions: [{ action_id: action, value: planId }] }) });
+  form({
+    payload: JSON.stringify({
+      type: 'block_actions',
+      team: { id: 'T0001' },
+      user: { id: user },
+      channel: { id: channel },
+      response_url: HOOK,
+      actions: [{ action_id: action, value: planId }],
+    }),
+  });
 
 async function slash(h: Harness, text: string, who: Parameters<typeof command>[1] = {}): Promise<SlackMessage | undefined> {
   const body = command(text, who);
@@ -154,13 +185,21 @@ async function planned(h: Harness, text = `restore db1/pgdata to ${INSTANCE}`, u
 describe('Slack request signing', () => {
   const body = command('volumes');
   it('a valid signature is accepted', () => {
-    expect(verifySlackSignature({ rawBody: body, ...{ timestamp: TS, signature: slackSignature(SECRET, TS, body) }, secret: SECRET, now: NOW })).toEqual({ ok: true });
+    expect(verifySlackSignature({ rawBody: body, ...{ timestamp: TS, signature: slackSignature(SECRET, TS, body) }, secret: SECRET, now: NOW })).toEqual({
+      ok: true,
+    });
   });
   it.each([
     ['body tampered', { rawBody: `${body}&x=1`, timestamp: TS, signature: slackSignature(SECRET, TS, body) }],
     ['wrong secret', { rawBody: body, timestamp: TS, signature: slackSignature('another-secret', TS, body) }],
-    ['stale timestamp (5 min 1 s old)', { rawBody: body, timestamp: String(Number(TS) - 301), signature: slackSignature(SECRET, String(Number(TS) - 301), body) }],
-    ['future timestamp (5 min 1 s ahead)', { rawBody: body, timestamp: String(Number(TS) + 301), signature: slackSignature(SECRET, String(Number(TS) + 301), body) }],
+    [
+      'stale timestamp (5 min 1 s old)',
+      { rawBody: body, timestamp: String(Number(TS) - 301), signature: slackSignature(SECRET, String(Number(TS) - 301), body) },
+    ],
+    [
+      'future timestamp (5 min 1 s ahead)',
+      { rawBody: body, timestamp: String(Number(TS) + 301), signature: slackSignature(SECRET, String(Number(TS) + 301), body) },
+    ],
     ['missing timestamp', { rawBody: body, timestamp: undefined, signature: slackSignature(SECRET, TS, body) }],
     ['missing signature', { rawBody: body, timestamp: TS, signature: undefined }],
     ['malformed signature', { rawBody: body, timestamp: TS, signature: 'v0=zz' }],
@@ -186,21 +225,24 @@ describe('Slack request signing', () => {
     expect(posts).toEqual([]);
   });
 
-  it.each(['/slack/commands', '/slack/interactions'] as const)('a replayed request on %s (same timestamp and signature, inside the window) is refused with 401 and does nothing', async (path) => {
-    const h = await deps();
-    const planId = path === '/slack/interactions' ? await planned(h) : '';
-    const body = path === '/slack/commands' ? command(`restore db1/pgdata to ${INSTANCE}`) : click(planId);
-    const headers = signed(body, TS);
-    expect((await handleSlackHttp(h.d, { path, headers, rawBody: body })).statusCode).toBe(200);
-    await h.drain();
-    const sentBefore = h.sent.length;
-    const postsBefore = h.posts.length;
-    const replay = await handleSlackHttp(h.d, { path, headers, rawBody: body });
-    expect(replay).toMatchObject({ statusCode: 401, body: REPLAYED });
-    expect(h.queued).toEqual([]);
-    expect(h.sent).toHaveLength(sentBefore);
-    expect(h.posts).toHaveLength(postsBefore);
-  });
+  it.each(['/slack/commands', '/slack/interactions'] as const)(
+    'a replayed request on %s (same timestamp and signature, inside the window) is refused with 401 and does nothing',
+    async (path) => {
+      const h = await deps();
+      const planId = path === '/slack/interactions' ? await planned(h) : '';
+      const body = path === '/slack/commands' ? command(`restore db1/pgdata to ${INSTANCE}`) : click(planId);
+      const headers = signed(body, TS);
+      expect((await handleSlackHttp(h.d, { path, headers, rawBody: body })).statusCode).toBe(200);
+      await h.drain();
+      const sentBefore = h.sent.length;
+      const postsBefore = h.posts.length;
+      const replay = await handleSlackHttp(h.d, { path, headers, rawBody: body });
+      expect(replay).toMatchObject({ statusCode: 401, body: REPLAYED });
+      expect(h.queued).toEqual([]);
+      expect(h.sent).toHaveLength(sentBefore);
+      expect(h.posts).toHaveLength(postsBefore);
+    },
+  );
 
   it('answers Slack ssl_check probes', async () => {
     const { d, queued } = await deps();
@@ -215,8 +257,21 @@ describe('the /lifeboat grammar', () => {
     ['', { verb: 'help' }],
     ['volumes', { verb: 'volumes' }],
     ['list db1/pgdata', { verb: 'list', source: 'db1', volume: 'pgdata' }],
-    ['plan pgdata at 2026-11-27T03:00:00Z to i-0123456789abcdef0', { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0' }],
-    ['restore pgdata archive archives/db1/pgdata/20261127T031500Z.tar.zst to i-0123456789abcdef0 container db preserve', { verb: 'restore', volume: 'pgdata', archiveKey: 'archives/db1/pgdata/20261127T031500Z.tar.zst', instanceId: 'i-0123456789abcdef0', container: 'db', preserve: true }],
+    [
+      'plan pgdata at 2026-11-27T03:00:00Z to i-0123456789abcdef0',
+      { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0' },
+    ],
+    [
+      'restore pgdata archive archives/db1/pgdata/20261127T031500Z.tar.zst to i-0123456789abcdef0 container db preserve',
+      {
+        verb: 'restore',
+        volume: 'pgdata',
+        archiveKey: 'archives/db1/pgdata/20261127T031500Z.tar.zst',
+        instanceId: 'i-0123456789abcdef0',
+        container: 'db',
+        preserve: true,
+      },
+    ],
     ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false }],
     ['status r-mfx2k1a0-1a2b3c4d', { verb: 'status', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['cancel r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
@@ -247,11 +302,45 @@ describe('the /lifeboat grammar', () => {
     if (!out.ok) expect(out.error).toContain(reason);
   });
 
-  const NASTY = ['; rm -rf /', '$(reboot)', '`id`', '\n', '\r\n', "' OR 1=1", '&&', '|', '../..', '%2e%2e', '\u0000', '\u202e', 'é', '🚀', '<@U0001>', '<!channel>', '*bold*'];
+  const NASTY = [
+    '; rm -rf /',
+    '$(reboot)',
+    '`id`',
+    '\n',
+    '\r\n',
+    "' OR 1=1",
+    '&&',
+    '|',
+    '../..',
+    '%2e%2e',
+    '\u0000',
+    '\u202e',
+    'é',
+    '🚀',
+    '<@U0001>',
+    '<!channel>',
+    '*bold*',
+  ];
   const hostile = fc
     .array(
       fc.oneof(
-        fc.constantFrom(...NASTY, 'restore', 'plan', 'drill', 'cancel', 'status', 'to', 'at', 'archive', 'container', 'preserve', 'i-0123456789abcdef0', 'pgdata', 'db1/pgdata', 'r-mfx2k1a0-1a2b3c4d'),
+        fc.constantFrom(
+          ...NASTY,
+          'restore',
+          'plan',
+          'drill',
+          'cancel',
+          'status',
+          'to',
+          'at',
+          'archive',
+          'container',
+          'preserve',
+          'i-0123456789abcdef0',
+          'pgdata',
+          'db1/pgdata',
+          'r-mfx2k1a0-1a2b3c4d',
+        ),
         fc.string({ maxLength: 40 }),
         fc.string({ unit: 'grapheme', maxLength: 20 }),
       ),
@@ -321,7 +410,11 @@ describe('who may use it', () => {
     const bobPlan = await planned(h, `restore db1/pgdata to ${INSTANCE} preserve`, 'U0002');
     const request = { source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'preserve' };
     const nasty = fc.oneof(fc.constantFrom(...CORPUS, alicePlan, bobPlan, 'p-' + '0'.repeat(32)), fc.string({ maxLength: 30 }));
-    const value = fc.oneof(nasty, fc.jsonValue().map((v) => JSON.stringify(v)), fc.constant(JSON.stringify({ requester: 'U0001', request })));
+    const value = fc.oneof(
+      nasty,
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.constant(JSON.stringify({ requester: 'U0001', request })),
+    );
     const payload = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc
@@ -360,7 +453,14 @@ describe('who may use it', () => {
 
   it('a response_url that is not Slack is never posted to', async () => {
     const { d, queued } = await deps();
-    const body = form({ command: '/lifeboat', text: 'volumes', team_id: 'T0001', channel_id: 'C0001', user_id: 'U0001', response_url: 'http://169.254.169.254/latest' });
+    const body = form({
+      command: '/lifeboat',
+      text: 'volumes',
+      team_id: 'T0001',
+      channel_id: 'C0001',
+      user_id: 'U0001',
+      response_url: 'http://169.254.169.254/latest',
+    });
     const res = await handleSlackHttp(d, { path: '/slack/commands', headers: signed(body), rawBody: body });
     expect(res.statusCode).toBe(200);
     expect(queued).toEqual([]);
@@ -410,11 +510,23 @@ describe('a plan confirmed is the plan run (stored plans)', () => {
     h.w.latestKey = KEY_2; // a backup lands between the plan and the click
     const started = await press(h, planId);
     expect(h.sent).toEqual([
-      { request: { source: 'db1', volume: 'pgdata', archive: { key: KEY_1 }, instanceId: INSTANCE, containerName: 'db', ifVolumeExists: 'preserve', dryRun: false, allowUnverified: false }, requestedBy: 'slack:T0001/U0001' },
+      {
+        request: {
+          source: 'db1',
+          volume: 'pgdata',
+          archive: { key: KEY_1 },
+          instanceId: INSTANCE,
+          containerName: 'db',
+          ifVolumeExists: 'preserve',
+          dryRun: false,
+          allowUnverified: false,
+        },
+        requestedBy: 'slack:T0001/U0001',
+      },
     ]);
     expect(started).toMatchObject({ response_type: 'in_channel', replace_original: true });
     expect(started?.text).toContain(`started restore \`r-1-00000001\` of \`pgdata\` on \`${INSTANCE}\` from \`${KEY_1}\``);
-    expect((await h.d.plans.getPlan(planId))).toMatchObject({ state: 'started', restoreId: 'r-1-00000001' });
+    expect(await h.d.plans.getPlan(planId)).toMatchObject({ state: 'started', restoreId: 'r-1-00000001' });
   });
 
   it('a second Confirm (another click, or the same click queued twice) answers "already started as r-…" and sends nothing more', async () => {
@@ -497,7 +609,9 @@ describe('sources per Slack user', () => {
   ])('%s of a source the user was not granted is refused with a clear message; nothing is planned or sent', async (_verb, text) => {
     const h = await deps({}, { data: { container: 'db', verify: '1', source: 'db1' } });
     const answer = await slash(h, text, { user_id: 'U0003' }); // on the user list, granted no source
-    expect(answer?.text).toBe('<@U0003> may not act on source `db1`; nothing was planned or sent. The Lifeboat owners grant sources per user (the Slack config\'s `sources`).');
+    expect(answer?.text).toBe(
+      "<@U0003> may not act on source `db1`; nothing was planned or sent. The Lifeboat owners grant sources per user (the Slack config's `sources`).",
+    );
     expect(buttons(answer)).toEqual([]);
     expect(h.sent).toEqual([]);
     expect(h.w.drills).toEqual([]);
@@ -507,7 +621,18 @@ describe('sources per Slack user', () => {
 
   it('status and list of a source the user was not granted are refused: a record shows its archive, host and verify output', async () => {
     const h = await deps({}, { data: { container: 'db', verify: 'secret-looking-output', source: 'db1' } });
-    h.w.records['r-1-00000001'] = { id: 'r-1-00000001', mode: 'restore', state: 'succeeded', source: 'db1', volume: 'pgdata', instanceId: INSTANCE, archiveKey: 'k', verifyOutput: 'secret-looking-output', requestedBy: 'slack:T0001/U0001', phases: {} };
+    h.w.records['r-1-00000001'] = {
+      id: 'r-1-00000001',
+      mode: 'restore',
+      state: 'succeeded',
+      source: 'db1',
+      volume: 'pgdata',
+      instanceId: INSTANCE,
+      archiveKey: 'k',
+      verifyOutput: 'secret-looking-output',
+      requestedBy: 'slack:T0001/U0001',
+      phases: {},
+    };
     const status = await slash(h, 'status r-1-00000001', { user_id: 'U0003' });
     expect(status?.text).toContain('<@U0003> may not act on source `db1`');
     expect(status?.text).not.toContain('secret-looking-output');
@@ -537,7 +662,10 @@ describe('cancel <restore-id> from Slack', () => {
     const h = await deps({}, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0002', state: 'running' } } });
     const answer = await slash(h, `cancel ${ID}`);
     expect(h.w.cancels).toEqual([{ id: ID, requestedBy: 'slack:T0001/U0001' }]);
-    expect(answer).toMatchObject({ response_type: 'in_channel', text: `cancelling \`${ID}\` (the host puts things back; you'll get the result here) — asked by <@U0001>` });
+    expect(answer).toMatchObject({
+      response_type: 'in_channel',
+      text: `cancelling \`${ID}\` (the host puts things back; you'll get the result here) — asked by <@U0001>`,
+    });
   });
 
   it('a restore not started from Slack: the answer points at status instead of promising a post here', async () => {
@@ -546,7 +674,10 @@ describe('cancel <restore-id> from Slack', () => {
   });
 
   it('a restore that already ended is not cancelled; the answer says what it is', async () => {
-    const h = await deps({ cancel: (id) => Promise.resolve({ restoreId: id, state: 'succeeded', message: 'already succeeded; nothing to cancel' }) }, { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0001', state: 'succeeded' } } });
+    const h = await deps(
+      { cancel: (id) => Promise.resolve({ restoreId: id, state: 'succeeded', message: 'already succeeded; nothing to cancel' }) },
+      { records: { [ID]: { id: ID, source: 'db1', requestedBy: 'slack:T0001/U0001', state: 'succeeded' } } },
+    );
     expect((await slash(h, `cancel ${ID}`))?.text).toBe(`\`${ID}\`: already succeeded; nothing to cancel`);
   });
 
@@ -567,19 +698,36 @@ describe('cancel <restore-id> from Slack', () => {
 describe('escaping what Lifeboat posts', () => {
   it('escapeSlack escapes &, < and > (in that order) and nothing else', () => {
     expect(escapeSlack('<!channel> & <@U1|x> &amp; `k` *b*')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt; &amp;amp; `k` *b*');
-    fc.assert(fc.property(fc.string(), (s) => {
-      expect(escapeSlack(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(s);
-      expect(escapeSlack(s)).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        expect(escapeSlack(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(s);
+        expect(escapeSlack(s)).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+      }),
+    );
   });
 
   // Archive keys, container names, errors and verify output come from archives, manifests and hosts.
   it('no posted text contains an unescaped <, > or & from data: plans, confirmations, lists, status, errors, results (property)', async () => {
-    const data = fc.oneof(fc.constantFrom('<!channel>', '<!here|x>', '<https://evil.example|click here>', '<@U0BOSS>', '&lt;', 'a&b', '<#C0001>', '>quote'), fc.string({ maxLength: 20 }));
+    const data = fc.oneof(
+      fc.constantFrom('<!channel>', '<!here|x>', '<https://evil.example|click here>', '<@U0BOSS>', '&lt;', 'a&b', '<#C0001>', '>quote'),
+      fc.string({ maxLength: 20 }),
+    );
     await fc.assert(
       fc.asyncProperty(data, data, data, data, async (container, key, verify, error) => {
         const h = await deps({}, { data: { container, key: `archives/db1/pgdata/${key}`, verify, source: 'db1' } });
-        h.w.records['r-1-00000001'] = { id: 'r-1-00000001', mode: 'restore', state: 'failed', source: 'db1', volume: 'pgdata', instanceId: INSTANCE, archiveKey: key, verifyOutput: verify, error, requestedBy: 'slack:T0001/U0001', phases: {} };
+        h.w.records['r-1-00000001'] = {
+          id: 'r-1-00000001',
+          mode: 'restore',
+          state: 'failed',
+          source: 'db1',
+          volume: 'pgdata',
+          instanceId: INSTANCE,
+          archiveKey: key,
+          verifyOutput: verify,
+          error,
+          requestedBy: 'slack:T0001/U0001',
+          phases: {},
+        };
         await slash(h, 'volumes');
         await slash(h, 'list db1/pgdata');
         await slash(h, 'status r-1-00000001');
@@ -594,9 +742,24 @@ describe('escaping what Lifeboat posts', () => {
         await slash(h, `restore db1/pgdata to ${INSTANCE}`);
         const { SlackNotifier } = await import('#core/adapters/slack.ts');
         const notifyPosts: SlackMessage[] = [];
-        await new SlackNotifier({ post: (_u, m) => { notifyPosts.push(m); return Promise.resolve(); } }).restoreFinished({
-          restoreId: 'r-1-00000001', state: 'failed', subject: 's', text: `Restore of ${key}: ${error} ${verify}`,
-          record: { ...h.w.records['r-1-00000001'], containerName: container, ifVolumeExists: 'fail', createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(), notifySlack: { responseUrl: HOOK, channelId: 'C0001', userId: 'U0001' } },
+        await new SlackNotifier({
+          post: (_u, m) => {
+            notifyPosts.push(m);
+            return Promise.resolve();
+          },
+        }).restoreFinished({
+          restoreId: 'r-1-00000001',
+          state: 'failed',
+          subject: 's',
+          text: `Restore of ${key}: ${error} ${verify}`,
+          record: {
+            ...h.w.records['r-1-00000001'],
+            containerName: container,
+            ifVolumeExists: 'fail',
+            createdAt: NOW.toISOString(),
+            updatedAt: NOW.toISOString(),
+            notifySlack: { responseUrl: HOOK, channelId: 'C0001', userId: 'U0001' },
+          },
         });
         expect(notifyPosts).toHaveLength(1);
         const texts = [...h.posts.map((p) => p.message), ...notifyPosts].flatMap((m) => [m.text, ...(m.blocks ?? []).map((b) => JSON.stringify(b))]);

@@ -24,17 +24,24 @@ describe('cancelling a restore through SSM', () => {
   it('a restore running on the host is asked to stop by the cancel-restore document (TERM: its trap puts the host back), never killed by CancelCommand', async () => {
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     await runner.cancel('cmd-1', INSTANCE, 'r-abc-12345678');
-    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'Lifeboat-Cancel', InstanceIds: [INSTANCE], Parameters: { RestoreId: ['r-abc-12345678'] } });
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'Lifeboat-Cancel',
+      InstanceIds: [INSTANCE],
+      Parameters: { RestoreId: ['r-abc-12345678'] },
+    });
     expect(ssm).not.toHaveReceivedCommand(CancelCommandCommand);
   });
 
-  it.each(['Pending', 'Delayed'] as const)('a command the host has not started (%s) is cancelled by SSM: nothing runs that could need putting back', async (status) => {
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: status });
-    ssm.on(CancelCommandCommand).resolves({});
-    await runner.cancel('cmd-1', INSTANCE, 'r-abc-12345678');
-    expect(ssm).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-1', InstanceIds: [INSTANCE] });
-    expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
-  });
+  it.each(['Pending', 'Delayed'] as const)(
+    'a command the host has not started (%s) is cancelled by SSM: nothing runs that could need putting back',
+    async (status) => {
+      ssm.on(GetCommandInvocationCommand).resolves({ Status: status });
+      ssm.on(CancelCommandCommand).resolves({});
+      await runner.cancel('cmd-1', INSTANCE, 'r-abc-12345678');
+      expect(ssm).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-1', InstanceIds: [INSTANCE] });
+      expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
+    },
+  );
 
   it('a command that has ended is left to the completion path: nothing is sent', async () => {
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success' });

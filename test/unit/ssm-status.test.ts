@@ -18,7 +18,12 @@ describe('SsmCommandStatus (the sweeper’s questions to SSM)', () => {
     ssmMock.on(GetCommandInvocationCommand, { CommandId: 'ok' }).resolves({ Status: 'InProgress', Comment: 'lifeboat restore r-1-0a0b0c0d' });
     expect(await status.invocation('gone', INSTANCE)).toBeUndefined();
     expect(await status.invocation('bad', INSTANCE)).toBeUndefined();
-    expect(await status.invocation('ok', INSTANCE)).toEqual({ commandId: 'ok', instanceId: INSTANCE, status: 'InProgress', comment: 'lifeboat restore r-1-0a0b0c0d' });
+    expect(await status.invocation('ok', INSTANCE)).toEqual({
+      commandId: 'ok',
+      instanceId: INSTANCE,
+      status: 'InProgress',
+      comment: 'lifeboat restore r-1-0a0b0c0d',
+    });
   });
 
   it('any other SSM failure (throttling, access denied) is thrown, so the sweep reports it instead of guessing', async () => {
@@ -40,7 +45,10 @@ describe('SsmCommandStatus (the sweeper’s questions to SSM)', () => {
     expect(ssmMock).toHaveReceivedNthCommandWith(ListCommandInvocationsCommand, 2, {
       InstanceId: INSTANCE,
       NextToken: 'p2',
-      Filters: [{ key: 'InvokedAfter', value: '2026-11-27T10:00:00.000Z' }, { key: 'DocumentName', value: 'Lifeboat-Restore' }],
+      Filters: [
+        { key: 'InvokedAfter', value: '2026-11-27T10:00:00.000Z' },
+        { key: 'DocumentName', value: 'Lifeboat-Restore' },
+      ],
     });
   });
 

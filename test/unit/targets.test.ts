@@ -28,12 +28,18 @@ describe('a target host declares the sources it may receive (lifeboat:sources)',
   });
 
   it('a host listing the source, or a spare host (*), receives it', () => {
-    expect(() => { assertTargetReceives(host(['billing', 'db1']), 'db1'); }).not.toThrow();
-    expect(() => { assertTargetReceives(host(['*']), 'anything'); }).not.toThrow();
+    expect(() => {
+      assertTargetReceives(host(['billing', 'db1']), 'db1');
+    }).not.toThrow();
+    expect(() => {
+      assertTargetReceives(host(['*']), 'anything');
+    }).not.toThrow();
   });
 
   it('a host without the tag is refused with 403 naming the instance, the tag and the source', () => {
-    const e = refusal(() => { assertTargetReceives(host(), 'db1'); });
+    const e = refusal(() => {
+      assertTargetReceives(host(), 'db1');
+    });
     expect(e.statusCode).toBe(403);
     expect(e.message).toContain('instance i-0123456789abcdef0 may not receive source db1: it has no lifeboat:sources tag');
     expect(e.message).toContain('nothing was locked or sent');
@@ -47,7 +53,9 @@ describe('a target host declares the sources it may receive (lifeboat:sources)',
     [[], 'db1'],
     [['DB1'], 'db1'],
   ])('a host declaring %j does not receive %s (names match exactly)', (declared, source) => {
-    const e = refusal(() => { assertTargetReceives(host(declared), source); });
+    const e = refusal(() => {
+      assertTargetReceives(host(declared), source);
+    });
     expect(e.statusCode).toBe(403);
     expect(e.message).toContain(`lifeboat:sources=${JSON.stringify(declared.join(','))}, which does not list it`);
   });

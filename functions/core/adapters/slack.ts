@@ -7,7 +7,12 @@ export const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\/[A-Za-z0-9_./-]
 
 /** POSTs a message to a response_url (bounded: 10 s). */
 export async function postToSlack(url: string, message: SlackMessage, fetchImpl: typeof fetch = fetch): Promise<void> {
-  const res = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(10_000) });
+  const res = await fetchImpl(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) throw new Error(`Slack answered ${res.status.toString()} to a response_url post`);
 }
 
@@ -18,7 +23,11 @@ export async function postToSlack(url: string, message: SlackMessage, fetchImpl:
  */
 export class SlackNotifier implements Notifier {
   constructor(
-    private readonly options: { readonly responseUrlPattern?: RegExp; readonly post?: (url: string, message: SlackMessage) => Promise<void>; readonly warn?: (message: string, e: unknown) => void } = {},
+    private readonly options: {
+      readonly responseUrlPattern?: RegExp;
+      readonly post?: (url: string, message: SlackMessage) => Promise<void>;
+      readonly warn?: (message: string, e: unknown) => void;
+    } = {},
   ) {}
 
   async restoreFinished(n: RestoreNotification): Promise<void> {
@@ -28,7 +37,10 @@ export class SlackNotifier implements Notifier {
     const icon = n.state === 'succeeded' ? ':white_check_mark:' : ':x:';
     try {
       // n.text carries archive keys, errors and verify output: data, escaped like every posted string.
-      await (this.options.post ?? postToSlack)(target.responseUrl, slackMessage(md`${icon} ${mention(target.userId)} ${n.text}`, { response_type: 'in_channel', replace_original: false }));
+      await (this.options.post ?? postToSlack)(
+        target.responseUrl,
+        slackMessage(md`${icon} ${mention(target.userId)} ${n.text}`, { response_type: 'in_channel', replace_original: false }),
+      );
     } catch (e) {
       // An expired response_url (after 30 minutes) must not fail the completion: SNS still has it.
       this.options.warn?.('could not post the result to Slack', e);

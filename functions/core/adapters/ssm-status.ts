@@ -1,5 +1,11 @@
 import {
-  GetCommandInvocationCommand, InvalidCommandId, InvocationDoesNotExist, ListCommandInvocationsCommand, type CommandInvocation, type ListCommandInvocationsCommandInput, type SSMClient,
+  GetCommandInvocationCommand,
+  InvalidCommandId,
+  InvocationDoesNotExist,
+  ListCommandInvocationsCommand,
+  type CommandInvocation,
+  type ListCommandInvocationsCommandInput,
+  type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { CommandStatusReader, InvocationStatus } from '../restore/sweeper.ts';
 

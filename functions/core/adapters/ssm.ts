@@ -1,6 +1,12 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
-  CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandInvocationsCommand, ListTagsForResourceCommand, SendCommandCommand, type SSMClient,
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListTagsForResourceCommand,
+  SendCommandCommand,
+  type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { ClientError } from '../restore/errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
@@ -110,7 +116,15 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     let token: string | undefined;
     for (let page = 0; page < 20; page++) {
       const out = await this.ssm.send(
-        new ListCommandInvocationsCommand({ InstanceId: instanceId, Filters: [{ key: 'InvokedAfter', value: after }, { key: 'DocumentName', value: this.config.restoreDocumentName }], NextToken: token, MaxResults: 50 }),
+        new ListCommandInvocationsCommand({
+          InstanceId: instanceId,
+          Filters: [
+            { key: 'InvokedAfter', value: after },
+            { key: 'DocumentName', value: this.config.restoreDocumentName },
+          ],
+          NextToken: token,
+          MaxResults: 50,
+        }),
       );
       const found = (out.CommandInvocations ?? []).find((c) => comment.test(c.Comment ?? ''));
       if (found?.CommandId) return found.CommandId;
@@ -142,7 +156,9 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
   async onlineInstanceWithTag(key: string, value: string): Promise<string | undefined> {
     let token: string | undefined;
     for (let page = 0; page < 20; page++) {
-      const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: `tag:${key}`, Values: [value] }], NextToken: token, MaxResults: 50 }));
+      const out = await this.ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: `tag:${key}`, Values: [value] }], NextToken: token, MaxResults: 50 }),
+      );
       const online = (out.InstanceInformationList ?? []).filter((i) => i.PingStatus === 'Online' && i.PlatformType === 'Linux' && i.InstanceId);
       if (online[0]?.InstanceId) return online[0].InstanceId;
       token = out.NextToken;
@@ -184,9 +200,13 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
       return await call();
     } catch (e) {
       if (e instanceof Error && (INVALID_INSTANCE_ERRORS.has(e.name) || e.name.startsWith('InvalidInstanceID'))) {
-        throw new ClientError(400, `instanceId ${instanceId} is not an instance id AWS accepts (EC2: i- and 8 or 17 hex digits; managed node: mi- and 17 hex digits)`, {
-          fields: [{ field: 'instanceId', problem: 'must be i-<8 or 17 hex digits> or mi-<17 hex digits>' }],
-        });
+        throw new ClientError(
+          400,
+          `instanceId ${instanceId} is not an instance id AWS accepts (EC2: i- and 8 or 17 hex digits; managed node: mi- and 17 hex digits)`,
+          {
+            fields: [{ field: 'instanceId', problem: 'must be i-<8 or 17 hex digits> or mi-<17 hex digits>' }],
+          },
+        );
       }
       throw e;
     }

@@ -1,7 +1,16 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  ActiveRestore, ArchiveEntry, ArchiveVersionConflictError, DrillProof, LockHeldError, RestoreRecord, TERMINAL_STATES, VolumeSummary, type Catalog, type RestoreState,
+  ActiveRestore,
+  ArchiveEntry,
+  ArchiveVersionConflictError,
+  DrillProof,
+  LockHeldError,
+  RestoreRecord,
+  TERMINAL_STATES,
+  VolumeSummary,
+  type Catalog,
+  type RestoreState,
 } from './model.ts';
 
 /*
@@ -43,7 +52,10 @@ export class DynamoDbCatalog implements Catalog {
           TableName: this.tableName,
           Item: { pk, sk: archiveSk(item), ...item },
           ...(item.versionId
-            ? { ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(versionId) OR versionId = :v', ExpressionAttributeValues: { ':v': item.versionId } }
+            ? {
+                ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(versionId) OR versionId = :v',
+                ExpressionAttributeValues: { ':v': item.versionId },
+              }
             : {}),
         }),
       );
@@ -93,7 +105,11 @@ export class DynamoDbCatalog implements Catalog {
     await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: deletedPk(source, volume), sk: archiveSk(entry), ...entry, deletedAt } }));
     try {
       await this.db.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { pk: archivesPk(source, volume), sk: archiveSk(entry) }, ConditionExpression: 'attribute_exists(pk)' }),
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: archivesPk(source, volume), sk: archiveSk(entry) },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
       );
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false; // deleted concurrently
@@ -189,7 +205,12 @@ export class DynamoDbCatalog implements Catalog {
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'VOLUMES' }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'VOLUMES' },
+          ExclusiveStartKey: start,
+        }),
       );
       for (const i of out.Items ?? []) volumes.push(VolumeSummary.parse(i));
       start = out.LastEvaluatedKey;
@@ -205,7 +226,11 @@ export class DynamoDbCatalog implements Catalog {
       await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: ACTIVE_PK, sk: item.id, id: item.id, createdAt: item.createdAt } }));
     }
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: `RESTORE#${item.id}`, sk: 'RESTORE', ...item }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `RESTORE#${item.id}`, sk: 'RESTORE', ...item },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
     );
   }
 
@@ -256,7 +281,12 @@ export class DynamoDbCatalog implements Catalog {
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': ACTIVE_PK }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': ACTIVE_PK },
+          ExclusiveStartKey: start,
+        }),
       );
       for (const i of out.Items ?? []) active.push(ActiveRestore.parse(i));
       start = out.LastEvaluatedKey;

@@ -83,7 +83,13 @@ async function readManifest(deps: IngestDeps, archiveKey: string): Promise<Archi
   }
   const parsed = ArchiveManifest.safeParse(json);
   if (!parsed.success) {
-    deps.warn?.('manifest ignored', { key: manifestKey, reason: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    deps.warn?.('manifest ignored', {
+      key: manifestKey,
+      reason: parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; '),
+    });
     return undefined;
   }
   if (parsed.data.archiveKey !== archiveKey) {

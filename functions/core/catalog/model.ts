@@ -26,7 +26,10 @@ export const ArchiveEntry = z.object({
   etag: z.string().optional(),
   versionId: z.string().optional(),
   /** From the manifest when there is one; archives made by hand have none. */
-  sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/)
+    .optional(),
   manifest: ArchiveManifest.optional(),
   catalogedAt: z.iso.datetime(),
   deletedAt: z.iso.datetime().optional(),

@@ -68,7 +68,11 @@ export async function cancelRestore(deps: CancelDeps, id: string, requestedBy: s
   const first = record.cancelRequestedAt === undefined;
   // A cancel request is not progress on the host: updatedAt stays as it was (the sweeper reads it).
   const updated = first
-    ? await catalog.updateRestore(record.id, ['planned', 'sent', 'running'], { cancelRequestedBy: requestedBy, cancelRequestedAt: now.toISOString(), updatedAt: record.updatedAt })
+    ? await catalog.updateRestore(record.id, ['planned', 'sent', 'running'], {
+        cancelRequestedBy: requestedBy,
+        cancelRequestedAt: now.toISOString(),
+        updatedAt: record.updatedAt,
+      })
     : await catalog.getRestore(record.id);
   if (!updated || TERMINAL_STATES.includes(updated.state)) {
     // It ended while we asked: say how.
@@ -89,7 +93,11 @@ export async function cancelRestore(deps: CancelDeps, id: string, requestedBy: s
 /** A cancelled restore answers the same whoever asks again; any other end is a conflict. */
 function endedOutcome(record: RestoreRecord): CancelOutcome {
   if (record.state === 'cancelled' && record.cancelRequestedAt !== undefined) {
-    return { restoreId: record.id, state: 'cancelled', message: `restore ${record.id} was cancelled (asked by ${record.cancelRequestedBy ?? 'unknown'} at ${record.cancelRequestedAt})` };
+    return {
+      restoreId: record.id,
+      state: 'cancelled',
+      message: `restore ${record.id} was cancelled (asked by ${record.cancelRequestedBy ?? 'unknown'} at ${record.cancelRequestedAt})`,
+    };
   }
   throw new ConflictError(ended(record), { restoreId: record.id, state: record.state, endedAt: record.updatedAt, restoreError: record.error ?? null });
 }
@@ -117,5 +125,9 @@ async function cancelUnsent(deps: CancelDeps, record: RestoreRecord, requestedBy
     throw new ConflictError(`restore ${record.id} changed while it was being cancelled; nothing was changed: ask again`, { restoreId: record.id });
   }
   await deps.catalog.releaseLock(record.instanceId, record.volume, record.id);
-  return { restoreId: record.id, state: 'cancelled', message: `restore ${record.id} was never sent: it is cancelled and volume ${record.volume} on ${record.instanceId} is free` };
+  return {
+    restoreId: record.id,
+    state: 'cancelled',
+    message: `restore ${record.id} was never sent: it is cancelled and volume ${record.volume} on ${record.instanceId} is free`,
+  };
 }

@@ -51,13 +51,29 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   output ??= await deps.runner.invocationOutput(change.commandId, change.instanceId);
   const result = parseResultLine(RestoreResult, output.stdout);
   const status = output.status || change.status;
-  if (status === 'Success' && result?.outcome === 'succeeded') return finishRestore(deps, record, { state: 'succeeded', error: null, commandStatus: status, result });
-  if (status === 'Cancelled') return finishRestore(deps, record, { state: 'cancelled', error: result?.error ?? 'the command was cancelled before it started on the host', commandStatus: status, result });
+  if (status === 'Success' && result?.outcome === 'succeeded')
+    return finishRestore(deps, record, { state: 'succeeded', error: null, commandStatus: status, result });
+  if (status === 'Cancelled')
+    return finishRestore(deps, record, {
+      state: 'cancelled',
+      error: result?.error ?? 'the command was cancelled before it started on the host',
+      commandStatus: status,
+      result,
+    });
   if (record.cancelRequestedAt !== undefined && result?.outcome === 'failed' && result.error?.startsWith('interrupted by a signal')) {
     // Stopped on request (the cancel-restore document's TERM): the host reports what it put back.
-    return finishRestore(deps, record, { state: 'cancelled', error: `cancelled by ${record.cancelRequestedBy ?? 'request'}: ${result.error}${result.rolledBack ? '; the host was put back' : ''}`, commandStatus: status, result });
+    return finishRestore(deps, record, {
+      state: 'cancelled',
+      error: `cancelled by ${record.cancelRequestedBy ?? 'request'}: ${result.error}${result.rolledBack ? '; the host was put back' : ''}`,
+      commandStatus: status,
+      result,
+    });
   }
-  const error = result?.error ?? (result ? `the host reported ${result.outcome}` : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
+  const error =
+    result?.error ??
+    (result
+      ? `the host reported ${result.outcome}`
+      : `the command ended ${status}${output.statusDetails ? ` (${output.statusDetails})` : ''} without a result line`);
   return finishRestore(deps, record, { state: 'failed', error, commandStatus: status, result });
 }
 
@@ -152,7 +168,10 @@ function judgeDrill(drill: NonNullable<RestoreRecord['drill']>, result: RestoreR
   const answer = (result.verifyOutput ?? '').trim();
   const n = /^[0-9]{1,15}$/.test(answer) ? Number(answer) : Number.NaN;
   if (Number.isFinite(n) && n >= drill.expectMinimum) return { state: 'succeeded', error: null };
-  return { state: 'failed', error: `the database answered, but the verification query returned ${JSON.stringify(answer.slice(0, 80))} where at least ${drill.expectMinimum.toString()} was expected` };
+  return {
+    state: 'failed',
+    error: `the database answered, but the verification query returned ${JSON.stringify(answer.slice(0, 80))} where at least ${drill.expectMinimum.toString()} was expected`,
+  };
 }
 
 /**
@@ -204,7 +223,11 @@ export function describe(r: RestoreRecord): string {
   const lines = [`${what} on ${r.instanceId}: ${r.state.toUpperCase()}.`, `Archive: ${r.archiveKey}.`];
   if (r.verifyOutput) lines.push(`The database answered: ${r.verifyOutput}.`);
   if (r.phases) {
-    lines.push(`Phases (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${(r.totalSeconds ?? 0).toFixed(1)} s; ${r.bytes ?? 0} bytes.`);
+    lines.push(
+      `Phases (s): ${Object.entries(r.phases)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}; total ${(r.totalSeconds ?? 0).toFixed(1)} s; ${r.bytes ?? 0} bytes.`,
+    );
   }
   if (r.preservedVolume) lines.push(`Previous data kept in volume ${r.preservedVolume}.`);
   if (r.error) lines.push(`Error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);

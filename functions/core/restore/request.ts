@@ -37,7 +37,12 @@ export const RestoreRequest = z.strictObject({
   /** Restore an archive that has no sha256 (made by hand or by another tool): nothing proves its bytes. @default false */
   allowUnverified: z.boolean().default(false),
   /** The archive's uncompressed size in bytes, when the catalog's figure is missing or wrong (bounds extraction and the free-space check). */
-  uncompressedBytes: z.number().int().positive().max(2 ** 50).optional(),
+  uncompressedBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 50)
+    .optional(),
   dryRun: z.boolean().default(false),
 });
 export type RestoreRequest = z.infer<typeof RestoreRequest>;
@@ -55,24 +60,36 @@ export const UNSAFE_QUERY_PATTERN = /pg_|lo_|_to_xml|current_setting|set_config|
 export const VerifyQuery = z
   .string()
   .regex(VERIFY_QUERY_PATTERN, { error: "must be one read-only SELECT of letters, digits, spaces and _ ,.*()=<>'" })
-  .refine((q) => !UNSAFE_QUERY_PATTERN.test(q), { error: 'may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)' });
+  .refine((q) => !UNSAFE_QUERY_PATTERN.test(q), {
+    error: 'may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
+  });
 
 /** A restore drill: the archive restored under throwaway names, verified, removed. */
-export const DrillRequest = z.strictObject({
-  source: named(SOURCE_PATTERN, 'the host or application name of the archives'),
-  volume: named(VOLUME_PATTERN, 'a Docker volume name'),
-  archive: ArchiveChoice.default('latest'),
-  instanceId: named(INSTANCE_ID_PATTERN, 'an EC2 instance or managed node id such as i-0123456789abcdef0'),
-  /** A read-only check, e.g. `select count(*) from orders`; its first line is recorded. */
-  verifyQuery: VerifyQuery.optional(),
-  /** The drill fails unless verifyQuery's first line is a number at least this big. */
-  expectMinimum: z.number().int().nonnegative().optional(),
-  /** Env file with the values of the manifest's environment variable names. */
-  containerEnvFile: named(ENV_FILE_PATTERN, `a file in ${ENV_FILE_DIR}/ on the host`).optional(),
-  /** Drill an archive that has no sha256 (see RestoreRequest.allowUnverified). @default false */
-  allowUnverified: z.boolean().default(false),
-  uncompressedBytes: z.number().int().positive().max(2 ** 50).optional(),
-}).refine((r) => r.expectMinimum === undefined || r.verifyQuery !== undefined, { error: 'expectMinimum needs a verifyQuery whose first line is a number', path: ['expectMinimum'] });
+export const DrillRequest = z
+  .strictObject({
+    source: named(SOURCE_PATTERN, 'the host or application name of the archives'),
+    volume: named(VOLUME_PATTERN, 'a Docker volume name'),
+    archive: ArchiveChoice.default('latest'),
+    instanceId: named(INSTANCE_ID_PATTERN, 'an EC2 instance or managed node id such as i-0123456789abcdef0'),
+    /** A read-only check, e.g. `select count(*) from orders`; its first line is recorded. */
+    verifyQuery: VerifyQuery.optional(),
+    /** The drill fails unless verifyQuery's first line is a number at least this big. */
+    expectMinimum: z.number().int().nonnegative().optional(),
+    /** Env file with the values of the manifest's environment variable names. */
+    containerEnvFile: named(ENV_FILE_PATTERN, `a file in ${ENV_FILE_DIR}/ on the host`).optional(),
+    /** Drill an archive that has no sha256 (see RestoreRequest.allowUnverified). @default false */
+    allowUnverified: z.boolean().default(false),
+    uncompressedBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 50)
+      .optional(),
+  })
+  .refine((r) => r.expectMinimum === undefined || r.verifyQuery !== undefined, {
+    error: 'expectMinimum needs a verifyQuery whose first line is a number',
+    path: ['expectMinimum'],
+  });
 export type DrillRequest = z.infer<typeof DrillRequest>;
 
 /** The throwaway volume and container name of a drill (the restore document insists on the prefix). */

@@ -168,11 +168,17 @@ export class RestoreService {
     if (chosen.from === 'request' && driver !== 'local') {
       // A plugin's options mean whatever the plugin says (a host directory, another disk): the host
       // cannot check them, so only the operator's protect config may name one.
-      throw new ClientError(400, `volumeDriver: a request may only use the local driver; ${driver} can be set for ${request.source}/${request.volume} in the protect config`);
+      throw new ClientError(
+        400,
+        `volumeDriver: a request may only use the local driver; ${driver} can be set for ${request.source}/${request.volume} in the protect config`,
+      );
     }
     return {
       parameters: { VolumeDriver: driver === 'local' ? '' : driver, VolumeDriverOpts: driverOptsParameter(chosen.driverOpts) },
-      view: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver, driverOpts: redactDriverOpts(chosen.driverOpts ?? {}), from: chosen.from } },
+      view: {
+        manifestRecorded: recordedVolumeDriver(entry.manifest),
+        used: { driver, driverOpts: redactDriverOpts(chosen.driverOpts ?? {}), from: chosen.from },
+      },
     };
   }
 
@@ -180,7 +186,10 @@ export class RestoreService {
   private integrity(entry: ArchiveEntry, allowUnverified: boolean): string {
     if (entry.sha256) return `sha256 ${entry.sha256} and ${entry.size.toString()} bytes, checked on the host before the data goes live`;
     if (!allowUnverified) {
-      throw new ClientError(422, `archive ${entry.key} has no sha256 (no manifest: made by hand or by another tool), so nothing can prove its bytes; set allowUnverified to restore it anyway`);
+      throw new ClientError(
+        422,
+        `archive ${entry.key} has no sha256 (no manifest: made by hand or by another tool), so nothing can prove its bytes; set allowUnverified to restore it anyway`,
+      );
     }
     return `UNVERIFIED: the archive has no sha256; only its size (${entry.size.toString()} bytes) is checked (allowUnverified)`;
   }
@@ -261,7 +270,15 @@ export class RestoreService {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.plan(request, restoreId);
-    return this.send(plan, { id: restoreId, requestedBy, mode: 'restore', source: request.source, ifVolumeExists: request.ifVolumeExists, createdAt: now.toISOString(), ...extra });
+    return this.send(plan, {
+      id: restoreId,
+      requestedBy,
+      mode: 'restore',
+      source: request.source,
+      ifVolumeExists: request.ifVolumeExists,
+      createdAt: now.toISOString(),
+      ...extra,
+    });
   }
 
   /**
@@ -277,12 +294,17 @@ export class RestoreService {
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
     const named = recreate?.ContainerImage || settingsFor(this.policy, request.source, request.volume)?.containerImage;
     if (!named) {
-      throw new ClientError(422, `archive ${entry.key} has no container spec (made by hand?): a drill of it needs containerImage for ${request.source}/${request.volume} in the protect config`);
+      throw new ClientError(
+        422,
+        `archive ${entry.key} has no container spec (made by hand?): a drill of it needs containerImage for ${request.source}/${request.volume} in the protect config`,
+      );
     }
     const { image, refused } = this.allowedImage(named);
     if (refused) throw new ClientError(422, `a drill of ${entry.key} cannot start its database: ${refused}`);
     const name = drillName(restoreId);
-    const env: Record<string, string> = request.containerEnvFile ? { ContainerEnvNames: recreate?.ContainerEnvNames ?? '', ContainerEnvFile: request.containerEnvFile } : {};
+    const env: Record<string, string> = request.containerEnvFile
+      ? { ContainerEnvNames: recreate?.ContainerEnvNames ?? '', ContainerEnvFile: request.containerEnvFile }
+      : {};
     const parameters: Record<string, string> = {
       Mode: 'drill',
       ...this.sizeParameters(entry, expectedSize),

@@ -1,7 +1,5 @@
 import type { ActiveRestore, RestoreRecord } from '../catalog/model.ts';
-import {
-  OPEN_STATES, TERMINAL_COMMAND_STATUSES, adoptCommand, completeRestore, finishRestore, restoreIdInComment, type CompletionDeps,
-} from './completion.ts';
+import { OPEN_STATES, TERMINAL_COMMAND_STATUSES, adoptCommand, completeRestore, finishRestore, restoreIdInComment, type CompletionDeps } from './completion.ts';
 
 /** What SSM says of one command invocation. */
 export interface InvocationStatus {
@@ -115,14 +113,25 @@ async function sweepOne(deps: SweeperDeps, config: SweeperConfig, entry: ActiveR
     const since = new Date(Date.parse(record.createdAt) - SEND_WINDOW_MS);
     invocation = (await deps.ssm.invocationsOn(record.instanceId, since)).find((i) => restoreIdInComment(i.comment) === restoreId);
     if (!invocation) {
-      return lost(deps, record, `no command was ever sent for ${what}: SSM has no command of the restore document with its comment on ${record.instanceId} (the request failed before sending); recorded failed, lock released`, 'NotSent');
+      return lost(
+        deps,
+        record,
+        `no command was ever sent for ${what}: SSM has no command of the restore document with its comment on ${record.instanceId} (the request failed before sending); recorded failed, lock released`,
+        'NotSent',
+      );
     }
     commandId = invocation.commandId;
     await adoptCommand(deps.catalog, commandId, restoreId);
   } else {
-    invocation = (await deps.ssm.invocation(commandId, record.instanceId)) ?? (await deps.ssm.invocationsOf(commandId)).find((i) => i.instanceId === record.instanceId);
+    invocation =
+      (await deps.ssm.invocation(commandId, record.instanceId)) ?? (await deps.ssm.invocationsOf(commandId)).find((i) => i.instanceId === record.instanceId);
     if (!invocation) {
-      return lost(deps, record, `SSM does not know command ${commandId} of ${what} on ${record.instanceId} (never delivered, or aged out of SSM's history); recorded failed, lock released`, 'Unknown');
+      return lost(
+        deps,
+        record,
+        `SSM does not know command ${commandId} of ${what} on ${record.instanceId} (never delivered, or aged out of SSM's history); recorded failed, lock released`,
+        'Unknown',
+      );
     }
   }
 

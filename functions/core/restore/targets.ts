@@ -28,7 +28,8 @@ export function parseSourcesTag(value: string | undefined): readonly string[] | 
 export function assertTargetReceives(target: { readonly instanceId: string } & InstanceStatus, source: string): void {
   const declared = target.sources;
   if (declared?.includes(ANY_SOURCE) || declared?.includes(source)) return;
-  const what = declared === undefined ? `has no ${TARGET_SOURCES_TAG} tag` : `has ${TARGET_SOURCES_TAG}=${JSON.stringify(declared.join(','))}, which does not list it`;
+  const what =
+    declared === undefined ? `has no ${TARGET_SOURCES_TAG} tag` : `has ${TARGET_SOURCES_TAG}=${JSON.stringify(declared.join(','))}, which does not list it`;
   throw new ClientError(
     403,
     `instance ${target.instanceId} may not receive source ${source}: it ${what}; nothing was locked or sent ` +

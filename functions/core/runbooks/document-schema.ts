@@ -19,7 +19,10 @@ const RunShellScriptStep = z.strictObject({
   precondition: z.unknown().optional(),
   inputs: z.strictObject({
     runCommand: z.array(z.string()).min(1),
-    timeoutSeconds: z.string().regex(/^[0-9]+$/).optional(),
+    timeoutSeconds: z
+      .string()
+      .regex(/^[0-9]+$/)
+      .optional(),
     workingDirectory: z.string().optional(),
   }),
 });

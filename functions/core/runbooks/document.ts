@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
+import * as z from 'zod';
 import { documentPath, type DocumentName } from '../paths.ts';
+import { assembleScript } from './assemble.ts';
 
 export { CommandDocument, DocumentParameter } from './document-schema.ts';
 import { CommandDocument } from './document-schema.ts';
@@ -17,16 +22,99 @@ export function compactScript(script: string): string {
   return [first, ...body].join('\n') + (script.endsWith('\n') && body.length > 0 ? '\n' : '');
 }
 
-/** Parses and checks a Command document's text; its scripts are compacted as they deploy. */
-export function parseDocument(text: string): CommandDocument {
-  const doc = CommandDocument.parse(parse(text));
-  return {
-    ...doc,
-    mainSteps: doc.mainSteps.map((step) => ({ ...step, inputs: { ...step.inputs, runCommand: step.inputs.runCommand.map(compactScript) } })),
-  };
+/**
+ * A document as written in `runbooks/<name>/`: a step names its script file
+ * (`inputs.scriptFile`) instead of inlining it; everything else is the deployed form.
+ */
+const SourceDocument = z.looseObject({
+  parameters: CommandDocument.shape.parameters,
+  mainSteps: z.array(
+    z.looseObject({
+      inputs: z.looseObject({
+        scriptFile: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+\.sh$/)
+          .optional(),
+      }),
+    }),
+  ),
+});
+
+/** The delimiter of the packed script's heredoc (base64 never holds it). */
+const PACKED_END = 'LIFEBOAT_SCRIPT';
+/** The descriptor the unpacked (already deleted) script is read through. */
+const SCRIPT_FD = 9;
+
+/**
+ * The step as it deploys: the script gzipped and base64-encoded inside a few readable
+ * lines that unpack it to a file, open it, delete it and `exec` bash on the open file:
+ * the same pid (so signals, the pid file and SSM's process-group kill work as before),
+ * nothing left on disk, and `ps` shows `lifeboat-<name> /dev/fd/9`. SSM counts the
+ * content plus the run's parameter values against 64 KB; packed, the restore document
+ * takes about half of what it does as text (docs/architecture.md). The readable script
+ * is `loadDocument(name, { packed: false })` (`scripts/runbook-script.ts` prints it), and
+ * the sha256 in the header lets an auditor compare what runs with the repository.
+ */
+export function packScript(name: string, script: string): string {
+  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name)) throw new Error(`script name ${name}: lowercase letters, digits and - only`);
+  const gz = gzipSync(script, { level: 9 });
+  gz[9] = 3; // the gzip header's OS byte: Unix on every build machine, so synth is reproducible
+  const base64 = gz
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n')
+    .trimEnd();
+  const sha256 = createHash('sha256').update(script).digest('hex');
+  const fd = SCRIPT_FD.toString();
+  return [
+    '#!/usr/bin/env bash',
+    `# Lifeboat ${name}: runbooks/${name}/ assembled with runbooks/lib/, gzip+base64 to fit SSM's 64 KB quota.`,
+    `# sha256 of the script: ${sha256}. Read it: npx tsx scripts/runbook-script.ts ${name}`,
+    'set -euo pipefail',
+    `f="$(mktemp "\${TMPDIR:-/tmp}/lifeboat-${name}.XXXXXX")"`,
+    `base64 -d <<'${PACKED_END}' | gzip -dc >"$f" || { rm -f -- "$f"; exit 1; }`,
+    base64,
+    PACKED_END,
+    `exec ${fd}<"$f"`,
+    'rm -f -- "$f"',
+    `exec -a lifeboat-${name} bash /dev/fd/${fd} "$@"`,
+    '',
+  ].join('\n');
 }
 
-/** Loads one of Lifeboat's documents from `runbooks/`. */
-export function loadDocument(name: DocumentName): CommandDocument {
-  return parseDocument(readFileSync(documentPath(name), 'utf8'));
+export interface LoadOptions {
+  /** Pack assembled scripts as they deploy (default); false gives the readable script. */
+  readonly packed?: boolean;
+}
+
+/**
+ * Parses and checks a Command document's text. A step's `scriptFile` (in `dir`, the
+ * document's folder) is assembled into one self-contained script, compacted, and
+ * packed as it deploys (`packed: false` keeps it readable).
+ */
+export function parseDocument(text: string, dir?: string, { packed = true }: LoadOptions = {}): CommandDocument {
+  const source = SourceDocument.parse(parse(text));
+  const mainSteps = source.mainSteps.map(({ inputs: { scriptFile, ...inputs }, ...step }) => {
+    if (scriptFile === undefined)
+      return {
+        ...step,
+        inputs: { ...inputs, runCommand: Array.isArray(inputs.runCommand) ? inputs.runCommand.map((line) => compactScript(String(line))) : inputs.runCommand },
+      };
+    if (dir === undefined) throw new Error(`step script ${scriptFile} needs the document's folder`);
+    const script = compactScript(assembleScript(join(dir, scriptFile), source.parameters));
+    return { ...step, inputs: { ...inputs, runCommand: [packed ? packScript(scriptFile.replace(/\.sh$/, ''), script) : script] } };
+  });
+  return CommandDocument.parse({ ...source, mainSteps });
+}
+
+/** Loads and assembles one of Lifeboat's documents from `runbooks/<name>/`. */
+export function loadDocument(name: DocumentName, options: LoadOptions = {}): CommandDocument {
+  const file = documentPath(name);
+  return parseDocument(readFileSync(file, 'utf8'), dirname(file), options);
+}
+
+/** A document's script, readable (assembled and compacted, not packed): what runs on the host. */
+export function hostScript(name: DocumentName): string {
+  return loadDocument(name, { packed: false })
+    .mainSteps.flatMap((s) => s.inputs.runCommand)
+    .join('\n');
 }

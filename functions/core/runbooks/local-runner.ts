@@ -82,7 +82,9 @@ export async function runDocument<T>(
         // 30 s later (the agent's own stop is that KILL, without the TERM).
         const terminate = (): void => {
           signalGroup('SIGTERM');
-          setTimeout(() => { signalGroup('SIGKILL'); }, 30_000).unref();
+          setTimeout(() => {
+            signalGroup('SIGKILL');
+          }, 30_000).unref();
         };
         const timer = setTimeout(() => {
           timedOut = true;
@@ -113,4 +115,3 @@ export async function runDocument<T>(
     await rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -55,9 +55,7 @@ export function resolveParameters(doc: CommandDocument, given: ParameterValues, 
  * runCommand lines are joined into one script.
  */
 export function renderScript(runCommand: readonly string[], values: ParameterValues): string {
-  return runCommand
-    .map((line) => line.replace(/\{\{\s*([A-Za-z0-9]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole))
-    .join('\n');
+  return runCommand.map((line) => line.replace(/\{\{\s*([A-Za-z0-9]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole)).join('\n');
 }
 
 /** The environment the agent adds for `interpolationType: ENV_VAR` parameters. */

@@ -25,7 +25,11 @@ export const RestoreResult = z.strictObject({
   /** Files from the archive whose setuid/setgid bits were cleared. */
   strippedSetid: z.number().int().nonnegative().default(0),
   /** The restored data root as `uid:gid:mode` (from the archive's root entry). */
-  dataRoot: z.string().regex(/^[0-9]+:[0-9]+:[0-7]{1,4}$/).nullable().default(null),
+  dataRoot: z
+    .string()
+    .regex(/^[0-9]+:[0-9]+:[0-7]{1,4}$/)
+    .nullable()
+    .default(null),
   phases: z.strictObject({
     preflight: seconds,
     download: seconds,

@@ -14,7 +14,8 @@ import { MAX_SKEW_SECONDS, verifySlackSignature } from './signature.ts';
 export type { SlackAccess } from './access.ts';
 export { slackMessage, type SlackMessage } from './mrkdwn.ts';
 
-const ephemeral = (text: Mrkdwn, options: Omit<SlackMessage, 'text' | 'response_type'> = {}): SlackMessage => slackMessage(text, { response_type: 'ephemeral', ...options });
+const ephemeral = (text: Mrkdwn, options: Omit<SlackMessage, 'text' | 'response_type'> = {}): SlackMessage =>
+  slackMessage(text, { response_type: 'ephemeral', ...options });
 
 /** Work done after the 3-second acknowledgement (a queue between the two in AWS). */
 export const SlackWork = z.discriminatedUnion('kind', [
@@ -57,7 +58,11 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
-const answer = (message?: SlackMessage): HttpAnswer => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: message ? JSON.stringify(message) : '' });
+const answer = (message?: SlackMessage): HttpAnswer => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json' },
+  body: message ? JSON.stringify(message) : '',
+});
 const unauthorized = (why: string): HttpAnswer => ({ statusCode: 401, headers: { 'content-type': 'text/plain' }, body: why });
 const header = (headers: HttpRequest['headers'], name: string): string | undefined => {
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
@@ -102,7 +107,12 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
   if (request.path === '/slack/commands') {
     if (form.get('ssl_check') === '1') return answer();
     const parsed = CommandForm.safeParse(Object.fromEntries(form));
-    if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url)) return answer(ephemeral(md`Lifeboat could not read this request from Slack.`));
+    if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url))
+      return answer(
+        ephemeral(md`
+Lifeboat could not read this request from Slack.
+        `),
+      );
     const who = { teamId: parsed.data.team_id, channelId: parsed.data.channel_id, userId: parsed.data.user_id };
     const no = refused(deps.access, who);
     if (no) return answer(ephemeral(no));
@@ -142,7 +152,12 @@ async function sourceOf(deps: SlackDeps, ref: { source?: string; volume: string 
   if (ref.source) return ref.source;
   const sources = (await deps.catalog.listVolumes()).filter((v) => v.volume === ref.volume).map((v) => v.source);
   if (sources.length === 1 && sources[0]) return sources[0];
-  throw new ClientError(400, sources.length === 0 ? `no archives of volume ${ref.volume} are cataloged` : `volume ${ref.volume} has archives from several sources (${sources.join(', ')}): write \`<source>/${ref.volume}\``);
+  throw new ClientError(
+    400,
+    sources.length === 0
+      ? `no archives of volume ${ref.volume} are cataloged`
+      : `volume ${ref.volume} has archives from several sources (${sources.join(', ')}): write \`<source>/${ref.volume}\``,
+  );
 }
 
 function planText(plan: RestorePlan): Mrkdwn {
@@ -159,7 +174,13 @@ function planText(plan: RestorePlan): Mrkdwn {
 }
 
 const driverText = (d: { readonly driver: string; readonly driverOpts: Readonly<Record<string, string>> }): string =>
-  `${d.driver}${Object.keys(d.driverOpts).length > 0 ? ` ${Object.entries(d.driverOpts).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
+  `${d.driver}${
+    Object.keys(d.driverOpts).length > 0
+      ? ` ${Object.entries(d.driverOpts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : ''
+  }`;
 
 /** The plan with Confirm / Cancel. The buttons carry only the stored plan's id. */
 export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage {
@@ -197,7 +218,11 @@ export async function performSlackWork(deps: SlackDeps, work: SlackWork): Promis
     else await post(await commandAnswer(deps, work.command, work.who, work.responseUrl));
   } catch (e) {
     if (!(e instanceof ClientError)) {
-      await post(ephemeral(md`Lifeboat hit an internal error. The on-call engineer can use the API or the CLI meanwhile.`)).catch(() => undefined);
+      await post(
+        ephemeral(md`
+Lifeboat hit an internal error. The on-call engineer can use the API or the CLI meanwhile.
+        `),
+      ).catch(() => undefined);
       throw e;
     }
     await post(ephemeral(md`Lifeboat: ${e.message}`));
@@ -209,11 +234,15 @@ function notClaimed(claim: Extract<PlanClaim, { ok: false }>): Mrkdwn {
   const plan = claim.plan;
   switch (claim.why) {
     case 'unknown':
-      return md`This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+      return md`
+This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.
+      `;
     case 'expired':
       return md`This plan expired at ${plan?.expiresAt ?? '?'}; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
     case 'starting':
-      return md`This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.`;
+      return md`
+This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.
+      `;
     case 'started':
       return md`This plan was already started as \`${plan?.restoreId ?? '?'}\`; nothing more was sent. \`/lifeboat status ${plan?.restoreId ?? ''}\` shows how it is going; \`/lifeboat cancel ${plan?.restoreId ?? ''}\` stops it.`;
     case 'failed':
@@ -230,7 +259,8 @@ async function ownPlan(deps: SlackDeps, work: Extract<SlackWork, { planId: strin
   if (stored.requester.userId !== work.who.userId || stored.requester.teamId !== work.who.teamId) {
     return ephemeral(md`Only ${mention(stored.requester.userId)}, who asked for this restore, can confirm or cancel it.`, { replace_original: false });
   }
-  if (!mayActOn(deps.access, work.who.userId, stored.request.source)) return ephemeral(notGranted(work.who.userId, stored.request.source), { replace_original: false });
+  if (!mayActOn(deps.access, work.who.userId, stored.request.source))
+    return ephemeral(notGranted(work.who.userId, stored.request.source), { replace_original: false });
   return stored;
 }
 
@@ -244,7 +274,9 @@ async function confirmPlan(deps: SlackDeps, work: Extract<SlackWork, { kind: 'co
   const { who } = work;
   let started: Awaited<ReturnType<RestoreService['start']>>;
   try {
-    started = await deps.service.start(request, requester(who), { notifySlack: { responseUrl: work.responseUrl, channelId: who.channelId, userId: who.userId } });
+    started = await deps.service.start(request, requester(who), {
+      notifySlack: { responseUrl: work.responseUrl, channelId: who.channelId, userId: who.userId },
+    });
   } catch (e) {
     // The plan is spent either way: a second click must not try again behind the first one's back.
     await deps.plans.settlePlan(own.id, { error: e instanceof ClientError ? e.message : 'internal error' }).catch(() => undefined);
@@ -274,7 +306,10 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
     case 'volumes': {
       const now = nowOf(deps).getTime();
       const volumes = await deps.catalog.listVolumes();
-      if (volumes.length === 0) return ephemeral(md`No archives are cataloged yet.`);
+      if (volumes.length === 0)
+        return ephemeral(md`
+No archives are cataloged yet.
+        `);
       return ephemeral(
         joinMd(
           volumes.map(
@@ -303,14 +338,21 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       const outcome = await deps.cancel(command.restoreId, requester(who));
       if (outcome.state !== 'cancelling') return ephemeral(md`\`${command.restoreId}\`: ${outcome.message}`);
       // The result reaches this channel only for a restore started from Slack (its record keeps that response_url).
-      const where = record.requestedBy.startsWith('slack:') ? md`you'll get the result here` : md`\`/lifeboat status ${command.restoreId}\` shows the result`;
-      return slackMessage(md`cancelling \`${command.restoreId}\` (the host puts things back; ${where}) — asked by ${mention(who.userId)}`, { response_type: 'in_channel' });
+      const where = record.requestedBy.startsWith('slack:')
+        ? md`
+you'll get the result here
+          `
+        : md`\`/lifeboat status ${command.restoreId}\` shows the result`;
+      return slackMessage(md`cancelling \`${command.restoreId}\` (the host puts things back; ${where}) — asked by ${mention(who.userId)}`, {
+        response_type: 'in_channel',
+      });
     }
     case 'plan':
     case 'restore': {
       const source = await sourceOf(deps, command);
       if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
-      const archive = command.verb === 'restore' && command.archiveKey ? { key: command.archiveKey } : command.at ? { before: command.at } : ('latest' as const);
+      const archive =
+        command.verb === 'restore' && command.archiveKey ? { key: command.archiveKey } : command.at ? { before: command.at } : ('latest' as const);
       let container = command.verb === 'restore' ? command.container : undefined;
       if (container === undefined) {
         const entry = await deps.service.resolveArchive({ source, volume: command.volume, archive });
@@ -327,10 +369,22 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         dryRun: command.verb === 'plan',
       });
       // The container name may come from the archive's manifest: data, checked like any request field.
-      if (!parsed.success) throw new ClientError(400, `this restore cannot be planned: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}; name the container with \`container <name>\``);
+      if (!parsed.success)
+        throw new ClientError(
+          400,
+          `this restore cannot be planned: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}; name the container with \`container <name>\``,
+        );
       const request = parsed.data;
       const plan = await deps.service.plan(request);
-      if (command.verb === 'plan') return ephemeral(joinMd([md`Plan (nothing sent):`, planText(plan)]));
+      if (command.verb === 'plan')
+        return ephemeral(
+          joinMd([
+            md`
+Plan (nothing sent):
+            `,
+            planText(plan),
+          ]),
+        );
       // What Confirm will run: this request with the archive pinned to the key just shown.
       const now = nowOf(deps);
       const stored: StoredPlan = {

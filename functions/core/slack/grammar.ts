@@ -23,7 +23,12 @@ export const USAGE = [
 ].join('\n');
 
 const VolumeRef = z.object({ source: z.string().regex(SOURCE_PATTERN).optional(), volume: z.string().regex(VOLUME_PATTERN) });
-const At = z.object({ at: z.string().regex(ISO_TIME).refine((t) => !Number.isNaN(Date.parse(t)), 'not a real time') });
+const At = z.object({
+  at: z
+    .string()
+    .regex(ISO_TIME)
+    .refine((t) => !Number.isNaN(Date.parse(t)), 'not a real time'),
+});
 
 export const SlackCommand = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('help') }),
@@ -50,7 +55,11 @@ export type Parsed = { readonly ok: true; readonly command: SlackCommand } | { r
 const MAX_TEXT = 2000;
 
 /** Shows a user's token back to them safely: short, printable, no Slack markup. */
-const shown = (token: string): string => `\`${token.slice(0, 60).replace(/[^\x20-\x7e]/g, '?').replace(/[`<>&*_~]/g, '?')}\``;
+const shown = (token: string): string =>
+  `\`${token
+    .slice(0, 60)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/[`<>&*_~]/g, '?')}\``;
 
 /**
  * Parses the text after `/lifeboat`. Never throws: any mistake is an error that
@@ -59,7 +68,10 @@ const shown = (token: string): string => `\`${token.slice(0, 60).replace(/[^\x20
  */
 export function parseSlackText(text: string): Parsed {
   if (text.length > MAX_TEXT) return { ok: false, error: `the command is too long (${text.length.toString()} characters; at most ${MAX_TEXT.toString()})` };
-  const tokens = text.trim().split(/[ \t]+/).filter(Boolean);
+  const tokens = text
+    .trim()
+    .split(/[ \t]+/)
+    .filter(Boolean);
   const [verb = 'help', ...rest] = tokens;
   const fail = (error: string): Parsed => ({ ok: false, error });
   const volumeRef = (token: string | undefined): { source?: string; volume: string } | string => {
@@ -121,7 +133,8 @@ export function parseSlackText(text: string): Parsed {
       if (typeof opts.to !== 'string') return fail('say where: `to <instance-id>`');
       if (!INSTANCE_ID_PATTERN.test(opts.to)) return fail(`${shown(opts.to)} is not an instance id (such as \`i-0123456789abcdef0\`)`);
       if (opts.at !== undefined && opts.archive !== undefined) return fail('give `at <time>` or `archive <key>`, not both');
-      if (typeof opts.at === 'string' && !At.safeParse({ at: opts.at }).success) return fail(`${shown(opts.at)} is not an ISO time such as \`2026-11-27T03:00:00Z\``);
+      if (typeof opts.at === 'string' && !At.safeParse({ at: opts.at }).success)
+        return fail(`${shown(opts.at)} is not an ISO time such as \`2026-11-27T03:00:00Z\``);
       if (typeof opts.archive === 'string' && !ARCHIVE_KEY.test(opts.archive)) return fail(`${shown(opts.archive)} is not an archive key`);
       if (typeof opts.container === 'string' && !CONTAINER.test(opts.container)) return fail(`${shown(opts.container)} is not a container name`);
       candidate = {

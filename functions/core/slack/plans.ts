@@ -10,7 +10,10 @@ export const PLAN_ID = /^p-[a-f0-9]{32}$/;
 export const newPlanId = (): string => `p-${randomBytes(16).toString('hex')}`;
 
 /** A restore request pinned to one archive key (never `latest` or `before`), as shown in a plan. */
-const PinnedRequest = RestoreRequest.refine((r) => typeof r.archive === 'object' && 'key' in r.archive, { error: 'a stored plan names its archive by key', path: ['archive'] });
+const PinnedRequest = RestoreRequest.refine((r) => typeof r.archive === 'object' && 'key' in r.archive, {
+  error: 'a stored plan names its archive by key',
+  path: ['archive'],
+});
 
 export const PLAN_STATES = ['pending', 'starting', 'started', 'failed', 'cancelled'] as const;
 

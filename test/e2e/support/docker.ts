@@ -21,7 +21,19 @@ export async function containerState(name: string): Promise<string | undefined> 
 
 /** Runs a command in the helper image with the volume mounted read-only at /data, no network. */
 export async function inVolume(volume: string, script: string): Promise<string> {
-  return docker('run', '--rm', '--network', 'none', '--mount', `type=volume,src=${volume},dst=/data,readonly,volume-nocopy`, '--entrypoint', '/bin/sh', HELPER_IMAGE, '-c', script);
+  return docker(
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--mount',
+    `type=volume,src=${volume},dst=/data,readonly,volume-nocopy`,
+    '--entrypoint',
+    '/bin/sh',
+    HELPER_IMAGE,
+    '-c',
+    script,
+  );
 }
 
 /**
@@ -51,7 +63,11 @@ export async function containersWithLabel(label: string): Promise<string[]> {
   return lines(await docker('ps', '-aq', '--filter', `label=${label}`));
 }
 
-const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 /** Creates a volume and initialises a PostgreSQL cluster in it (trust auth, superuser postgres). */
 export async function initPostgresVolume(volume: string): Promise<void> {
@@ -61,7 +77,20 @@ export async function initPostgresVolume(volume: string): Promise<void> {
 
 /** Starts a PostgreSQL container on the volume, no network, and waits until it answers. */
 export async function startPostgres(name: string, volume: string, extra: string[] = []): Promise<void> {
-  await docker('run', '-d', '--name', name, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${volume},dst=${PGDATA}`, ...extra, POSTGRES_IMAGE);
+  await docker(
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '--shm-size',
+    '256m',
+    '--mount',
+    `type=volume,src=${volume},dst=${PGDATA}`,
+    ...extra,
+    POSTGRES_IMAGE,
+  );
   await waitForPostgres(name);
 }
 
@@ -76,12 +105,17 @@ export async function waitForPostgres(name: string, timeoutMs = 60_000): Promise
 }
 
 export async function psql(container: string, sql: string): Promise<string> {
-  return (await docker('exec', container, 'psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-XAtq', '-c', sql)).trim();
+  return (
+    await docker('exec', container, 'psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-XAtq', '-c', sql)
+  ).trim();
 }
 
 /** Known rows: `rows` rows in table lifeboat_test. */
 export async function seedRows(container: string, rows: number): Promise<void> {
-  await psql(container, `create table lifeboat_test(id int primary key, v text); insert into lifeboat_test select g, md5(g::text) from generate_series(1, ${rows}) g; checkpoint;`);
+  await psql(
+    container,
+    `create table lifeboat_test(id int primary key, v text); insert into lifeboat_test select g, md5(g::text) from generate_series(1, ${rows}) g; checkpoint;`,
+  );
 }
 
 /** Row count and a checksum over every row, as the user would check. */
@@ -112,5 +146,21 @@ export async function stoppedDatabase(volume: string, container: string, rows: n
 
 /** The classic recipe: `tar czf` of the whole volume through the helper, written to `<dir>/<file>`. */
 export async function recipeArchive(volume: string, dir: string, file: string): Promise<void> {
-  await docker('run', '--rm', '--network', 'none', '-v', `${volume}:/data:ro`, '-v', `${dir}:/backup`, HELPER_IMAGE, 'tar', 'czf', `/backup/${file}`, '-C', '/data', '.');
+  await docker(
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-v',
+    `${volume}:/data:ro`,
+    '-v',
+    `${dir}:/backup`,
+    HELPER_IMAGE,
+    'tar',
+    'czf',
+    `/backup/${file}`,
+    '-C',
+    '/data',
+    '.',
+  );
 }

@@ -1,7 +1,7 @@
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument, type RunOptions, type RunOutcome } from '#core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
-import type { LocalS3 } from '../../../functions/core/local/s3.ts';
+import type { LocalS3 } from '#core/local/s3.ts';
 import { HELPER_IMAGE, uniqueName } from './docker.ts';
 
 export const restoreDocument = loadDocument('restore-volume');
@@ -9,12 +9,10 @@ export const backupDocument = loadDocument('backup-volume');
 
 /** Runs restore-volume through the local runner, printing the host's progress when LIFEBOAT_TEST_VERBOSE is set. */
 export async function restore(parameters: Record<string, string>, options: RunOptions = {}): Promise<RunOutcome<RestoreResult>> {
-  const outcome = await runDocument(
-    restoreDocument,
-    { RestoreId: uniqueName('r'), HelperImage: HELPER_IMAGE, ...parameters },
-    RestoreResult,
-    { ...verbose(), ...options },
-  );
+  const outcome = await runDocument(restoreDocument, { RestoreId: uniqueName('r'), HelperImage: HELPER_IMAGE, ...parameters }, RestoreResult, {
+    ...verbose(),
+    ...options,
+  });
   return oneResultLine(outcome);
 }
 

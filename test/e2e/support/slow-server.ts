@@ -32,7 +32,9 @@ export async function slowArchiveServer(archive: Buffer, onDownload: () => void 
       res.write(archive.subarray(offset, offset + 16 * 1024));
       offset += 16 * 1024;
     }, 250);
-    res.on('close', () => { clearInterval(timer); });
+    res.on('close', () => {
+      clearInterval(timer);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port.toString();

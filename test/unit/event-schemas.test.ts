@@ -42,12 +42,19 @@ describe('catalog handler business function', () => {
     process.env.ARCHIVE_PREFIX ??= 'archives';
     const { onObjectEvent } = await import('#root/functions/catalog/index.ts');
     const put: ArchiveEntry[] = [];
-    const catalog = { putArchive: (e: ArchiveEntry) => { put.push(e); return Promise.resolve(); } } as unknown as Catalog;
+    const catalog = {
+      putArchive: (e: ArchiveEntry) => {
+        put.push(e);
+        return Promise.resolve();
+      },
+    } as unknown as Catalog;
     const store: ArchiveStore = {
       head: () => Promise.resolve({ size: 60817408, etag: '"b1946ac9"' }),
       getText: () => Promise.resolve(undefined),
       presignGet: () => Promise.reject(new Error('not used')),
-      listKeys: async function* () { /* not used */ },
+      listKeys: async function* () {
+        /* not used */
+      },
     };
     const event = S3ObjectEvent.parse(fixture('s3/object-created.json'));
     expect(await onObjectEvent({ store, catalog }, event)).toEqual({ action: 'cataloged', key: event.detail.object.key, withManifest: false });

@@ -102,7 +102,10 @@ describe('LifeboatStack', () => {
     const documents = [stack.getLogicalId(stack.runbooks.documents['restore-volume']), stack.getLogicalId(stack.runbooks.documents['cancel-restore'])];
     for (const s of send.filter((x) => !onInstances.includes(x))) {
       expect(JSON.stringify(s.Resource)).toContain(':document/');
-      expect(documents.some((d) => JSON.stringify(s.Resource).includes(d)), JSON.stringify(s.Resource)).toBe(true);
+      expect(
+        documents.some((d) => JSON.stringify(s.Resource).includes(d)),
+        JSON.stringify(s.Resource),
+      ).toBe(true);
     }
     expect(send.some((s) => JSON.stringify(s.Resource).includes(documents[1] ?? '-'))).toBe(true);
   });
@@ -119,7 +122,9 @@ describe('LifeboatStack', () => {
   });
 
   it('functions run on the latest Node.js runtime, ARM64, with JSON logs and tracing', () => {
-    const ours = [stack.api.function, stack.catalog.function, stack.catalog.reconcile, stack.completion.function].map((f) => stack.getLogicalId(f.node.defaultChild as CfnFunction));
+    const ours = [stack.api.function, stack.catalog.function, stack.catalog.reconcile, stack.completion.function].map((f) =>
+      stack.getLogicalId(f.node.defaultChild as CfnFunction),
+    );
     const resources = (template.toJSON() as { Resources: Record<string, unknown> }).Resources;
     const fns = ours.map((id) => resources[id]);
     expect(fns.every(Boolean)).toBe(true);
@@ -142,7 +147,11 @@ describe('LifeboatStack', () => {
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ source: ['aws.s3'], 'detail-type': ['Object Created', 'Object Deleted'], detail: Match.objectLike({ object: { key: [{ prefix: 'archives/' }] } }) }),
+      EventPattern: Match.objectLike({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created', 'Object Deleted'],
+        detail: Match.objectLike({ object: { key: [{ prefix: 'archives/' }] } }),
+      }),
     });
   });
 
@@ -154,7 +163,15 @@ describe('LifeboatStack', () => {
 
 describe('protected volumes: drills, freshness alarms, dashboard', () => {
   const policies = [
-    { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, drillSchedule: 'cron(0 4 * * ? *)', rpoMinutes: 60, verify: { query: 'select count(*) from orders', expectMinimum: 1000 }, notify: ['oncall@example.com'] },
+    {
+      source: 'db1',
+      volume: 'pgdata',
+      drillHost: { instanceId: 'i-0123456789abcdef0' },
+      drillSchedule: 'cron(0 4 * * ? *)',
+      rpoMinutes: 60,
+      verify: { query: 'select count(*) from orders', expectMinimum: 1000 },
+      notify: ['oncall@example.com'],
+    },
     { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } }, rpoMinutes: 1440 },
   ];
   let stack: LifeboatStack;
@@ -168,7 +185,10 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
   it('a drill schedule per protected volume, handing the drill function exactly that volume', () => {
     const drills = schedules().filter((s) => s.Properties.Target.Input.includes('drillHost'));
     expect(drills.map((d) => [d.Properties.ScheduleExpression, JSON.parse(d.Properties.Target.Input) as unknown])).toEqual([
-      ['cron(0 4 * * ? *)', { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, verifyQuery: 'select count(*) from orders', expectMinimum: 1000 }],
+      [
+        'cron(0 4 * * ? *)',
+        { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, verifyQuery: 'select count(*) from orders', expectMinimum: 1000 },
+      ],
       ['cron(0 4 * * ? *)', { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } } }],
     ]);
   });
@@ -178,18 +198,38 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
     expect(freshness).toHaveLength(1);
     expect(freshness[0]?.Properties.ScheduleExpression).toBe('rate(15 minutes)');
     expect(JSON.parse(freshness[0]?.Properties.Target.Input ?? '{}')).toEqual({
-      volumes: [{ source: 'db1', volume: 'pgdata', rpoSeconds: 3600 }, { source: 'billing', volume: 'ledger', rpoSeconds: 86400 }],
+      volumes: [
+        { source: 'db1', volume: 'pgdata', rpoSeconds: 3600 },
+        { source: 'billing', volume: 'ledger', rpoSeconds: 86400 },
+      ],
     });
   });
 
-  it.each([['db1', 'pgdata'], ['billing', 'ledger']])('%s/%s has an overdue-backup alarm (no data = overdue) and a failed-drill alarm, both notifying', (source, volume) => {
-    const dims = [{ Name: 'Source', Value: source }, { Name: 'Volume', Value: volume }, { Name: 'service', Value: 'lifeboat' }];
+  it.each([
+    ['db1', 'pgdata'],
+    ['billing', 'ledger'],
+  ])('%s/%s has an overdue-backup alarm (no data = overdue) and a failed-drill alarm, both notifying', (source, volume) => {
+    const dims = [
+      { Name: 'Source', Value: source },
+      { Name: 'Volume', Value: volume },
+      { Name: 'service', Value: 'lifeboat' },
+    ];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Lifeboat', MetricName: 'BackupOverdue', Dimensions: dims, Threshold: 1, TreatMissingData: 'breaching',
+      Namespace: 'Lifeboat',
+      MetricName: 'BackupOverdue',
+      Dimensions: dims,
+      Threshold: 1,
+      TreatMissingData: 'breaching',
       AlarmActions: Match.arrayWith([{ Ref: stack.getLogicalId(stack.notifications.topic.node.defaultChild as never) }]),
       OKActions: Match.anyValue(),
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Lifeboat', MetricName: 'DrillFailed', Dimensions: dims, Threshold: 1, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Lifeboat',
+      MetricName: 'DrillFailed',
+      Dimensions: dims,
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('the people named for a volume get its alarms by e-mail', () => {
@@ -199,7 +239,13 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
 
   it('the dashboard has the restore widgets and a row per volume', () => {
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
-    for (const title of ['Restores started / succeeded / failed', 'Restore time on the host', 'db1/pgdata: backup age vs RPO', 'db1/pgdata: drill outcomes', 'billing/ledger: drill restore time']) {
+    for (const title of [
+      'Restores started / succeeded / failed',
+      'Restore time on the host',
+      'db1/pgdata: backup age vs RPO',
+      'db1/pgdata: drill outcomes',
+      'billing/ledger: drill restore time',
+    ]) {
       expect(body).toContain(title);
     }
   });
@@ -244,7 +290,9 @@ describe('Slack', () => {
   it('the two Slack routes skip IAM (Slack signing instead); every other route stays IAM-authorized', () => {
     const resources = template.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
     const paths = Object.fromEntries(
-      Object.entries(resources.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties.PathPart as string]),
+      Object.entries(resources.Resources)
+        .filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource')
+        .map(([id, r]) => [id, r.Properties.PathPart as string]),
     );
     const methods = Object.values(resources.Resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
     const open = methods.filter((m) => m.Properties.AuthorizationType === 'NONE').map((m) => paths[(m.Properties.ResourceId as { Ref: string }).Ref]);
@@ -256,7 +304,9 @@ describe('Slack', () => {
   it('the signing secret is in Secrets Manager; the functions get its ARN, never its value', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     for (const fn of [stack.slack?.function, stack.slack?.worker]) {
-      const env = (template.toJSON() as { Resources: Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }> }).Resources[stack.getLogicalId(fn?.node.defaultChild as CfnFunction)]?.Properties.Environment.Variables;
+      const env = (template.toJSON() as { Resources: Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }> }).Resources[
+        stack.getLogicalId(fn?.node.defaultChild as CfnFunction)
+      ]?.Properties.Environment.Variables;
       expect(env?.SIGNING_SECRET_ARN).toEqual({ Ref: expect.stringContaining('SlackSigningSecret') as unknown });
       expect(env).toMatchObject({ SLACK_TEAM_IDS: 'T0LIFE', SLACK_CHANNEL_IDS: 'C0ONCALL', SLACK_USER_IDS: 'U0ALICE,U0BOB' });
     }
@@ -326,7 +376,11 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
       expect(forAlarms?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
       expect(forAlarms?.Condition).toEqual({
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+        ArnLike: {
+          'aws:SourceArn': {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']],
+          },
+        },
       });
       // The topic's own policy lets CloudWatch publish (CDK's TLS-only policy names no service otherwise).
       const policy = ofType('AWS::SNS::TopicPolicy').find(([, p]) => refs(p.Properties.Topics).includes(topic))?.[1];
@@ -338,7 +392,9 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
   it('every dead-letter queue has an alarm on messages visible, to the notification topic', () => {
     const dlqs = new Set([
       ...ofType('AWS::SQS::Queue').flatMap(([, q]) => refs((q.Properties.RedrivePolicy as { deadLetterTargetArn?: unknown } | undefined)?.deadLetterTargetArn)),
-      ...ofType('AWS::Events::Rule').flatMap(([, r]) => refs((r.Properties.Targets as { DeadLetterConfig?: unknown }[] | undefined)?.map((t) => t.DeadLetterConfig))),
+      ...ofType('AWS::Events::Rule').flatMap(([, r]) =>
+        refs((r.Properties.Targets as { DeadLetterConfig?: unknown }[] | undefined)?.map((t) => t.DeadLetterConfig)),
+      ),
       ...ofType('AWS::Scheduler::Schedule').flatMap(([, s]) => refs((s.Properties.Target as { DeadLetterConfig?: unknown }).DeadLetterConfig)),
       ...ofType('AWS::Lambda::EventInvokeConfig').flatMap(([, c]) => refs((c.Properties.DestinationConfig as { OnFailure?: unknown } | undefined)?.OnFailure)),
     ]);
@@ -348,7 +404,10 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
       expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
       const alarm = alarms().find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && refs(a.Properties.Dimensions).includes(dlq));
       expect(alarm?.Properties, `no alarm on ${dlq}`).toMatchObject({
-        Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef()],
+        Namespace: 'AWS/SQS',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [topicRef()],
       });
     }
   });
@@ -357,7 +416,10 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
     const functions = ofType('AWS::Lambda::Function').map(([id]) => id);
     expect(functions.length).toBeGreaterThanOrEqual(9);
     for (const fn of functions) {
-      const alarm = alarms().find((a) => a.Properties.MetricName === 'Errors' && JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }]));
+      const alarm = alarms().find(
+        (a) =>
+          a.Properties.MetricName === 'Errors' && JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }]),
+      );
       expect(alarm?.Properties, `no errors alarm on ${fn}`).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 1, AlarmActions: [topicRef()] });
     }
   });
@@ -372,12 +434,22 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
     for (const fn of targets) {
       const config = ofType('AWS::Lambda::EventInvokeConfig').find(([, c]) => refs(c.Properties.FunctionName).includes(fn))?.[1];
       const destination = refs((config?.Properties.DestinationConfig as { OnFailure?: unknown } | undefined)?.OnFailure);
-      expect(destination.map((d) => resources[d]?.Type), `${fn} drops failed events`).toEqual(['AWS::SQS::Queue']);
+      expect(
+        destination.map((d) => resources[d]?.Type),
+        `${fn} drops failed events`,
+      ).toEqual(['AWS::SQS::Queue']);
     }
   });
 
   it('a function’s role may write logs only to its own log group (no AWSLambdaBasicExecutionRole on Lifeboat’s functions)', () => {
-    const ours = [stack.api.function, stack.completion.function, stack.sweeper.function, stack.catalog.function, stack.protection.drillFunction, stack.slack?.worker];
+    const ours = [
+      stack.api.function,
+      stack.completion.function,
+      stack.sweeper.function,
+      stack.catalog.function,
+      stack.protection.drillFunction,
+      stack.slack?.worker,
+    ];
     for (const fn of ours) {
       const cfn = resources[stack.getLogicalId(fn?.node.defaultChild as CfnFunction)];
       const [roleId] = refs(cfn?.Properties.Role);
@@ -387,7 +459,9 @@ describe('alarms are delivered; nothing fails silently (every optional part conf
         .filter(([, p]) => refs(p.Properties.Roles).includes(roleId ?? ''))
         .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
         .filter((s) => actions(s).some((a) => a.startsWith('logs:') && a !== 'logs:GetLogEvents'));
-      expect(logStatements).toEqual([{ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } }]);
+      expect(logStatements).toEqual([
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+      ]);
     }
   });
 });
@@ -422,7 +496,9 @@ describe('the sweeper', () => {
   it('may only read what became of commands: GetCommandInvocation and ListCommandInvocations, nothing that sends or cancels', () => {
     const { stack, template } = synth();
     const role = stack.getLogicalId(stack.sweeper.function.role?.node.defaultChild as never);
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: unknown; PolicyDocument: { Statement: Statement[] } } }[];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
+      Properties: { Roles: unknown; PolicyDocument: { Statement: Statement[] } };
+    }[];
     const ssm = policies
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
@@ -451,17 +527,26 @@ describe('archive writers: one policy per source', () => {
   /** The object-key pattern a policy's statement grants, with the bucket ARN left out. */
   const keyPattern = (resource: unknown): string => {
     const parts = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    return parts.filter((p): p is string => typeof p === 'string').join('').replace(/^\//, '');
+    return parts
+      .filter((p): p is string => typeof p === 'string')
+      .join('')
+      .replace(/^\//, '');
   };
   const grants = (pattern: string, key: string): boolean => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
   const policyOf = (source: string): Doc => {
-    const found = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy' && String(r.Properties.Description).includes(`source ${source} `));
+    const found = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::IAM::ManagedPolicy' && String(r.Properties.Description).includes(`source ${source} `),
+    );
     expect(found).toHaveLength(1);
     return found[0]?.Properties.PolicyDocument as Doc;
   };
 
   it('a host with one source’s policy can write that source’s archives and cannot write another source’s prefix', () => {
-    for (const [source, others] of [['db1', ['db', 'billing']], ['db', ['db1', 'billing']], ['billing', ['db', 'db1']]] as const) {
+    for (const [source, others] of [
+      ['db1', ['db', 'billing']],
+      ['db', ['db1', 'billing']],
+      ['billing', ['db', 'db1']],
+    ] as const) {
       const doc = policyOf(source);
       expect(doc.Statement).toHaveLength(1);
       expect(doc.Statement[0]?.Action).toEqual(['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);

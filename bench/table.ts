@@ -1,10 +1,10 @@
 /**
- * The README's benchmark table, generated from bench/results.json (`npm run bench`
- * rewrites it; a unit test checks the two agree).
+ * The benchmark table in docs/benchmarks.md, generated from bench/results.json
+ * (`npm run bench` rewrites it; a unit test checks the two agree).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../functions/core/paths.ts';
+import { ROOT } from '#core/paths.ts';
 import { BenchResults, type BenchResult } from './results.ts';
 
 export const START = '<!-- bench:start (generated from bench/results.json by npm run bench) -->';
@@ -25,19 +25,39 @@ interface Row {
 
 const x = (r: BenchResult): string => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`);
 const ROWS: readonly Row[] = [
-  { what: 'Restore data path, Lifeboat (presigned URL → sha256 → FIFO → zstd → GNU tar)', name: 'restore.lifeboat', ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 2.0×)` },
+  {
+    what: 'Restore data path, Lifeboat (presigned URL → sha256 → FIFO → zstd → GNU tar)',
+    name: 'restore.lifeboat',
+    ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 2.0×)`,
+  },
   { what: 'Restore, classic recipe (download .tar.gz, then busybox `tar xzf`)', name: 'restore.classic', ratio: () => 'baseline' },
-  { what: 'Restore floor (GNU tar, already-decompressed stream, on the host)', name: 'restore.floor_gnu_tar_plain', ratio: (r) => `Lifeboat is ${x(r)} the floor (target ≤ 1.25×)` },
+  {
+    what: 'Restore floor (GNU tar, already-decompressed stream, on the host)',
+    name: 'restore.floor_gnu_tar_plain',
+    ratio: (r) => `Lifeboat is ${x(r)} the floor (target ≤ 1.25×)`,
+  },
   { what: '… of which preflight', name: 'restore.lifeboat.phase.preflight', ratio: () => '' },
   { what: '… of which download + decompress + extract (streamed)', name: 'restore.lifeboat.phase.download', ratio: () => '' },
   { what: '… of which extract tail (after the last byte)', name: 'restore.lifeboat.phase.extract', ratio: () => '' },
-  { what: 'Backup, Lifeboat (GNU tar → zstd -T0 → S3, manifest)', name: 'backup.lifeboat', ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 8×)` },
+  {
+    what: 'Backup, Lifeboat (GNU tar → zstd -T0 → S3, manifest)',
+    name: 'backup.lifeboat',
+    ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 8×)`,
+  },
   { what: 'Backup, classic recipe (busybox `tar czf` to a file)', name: 'backup.classic_tar_czf', ratio: () => 'baseline' },
-  { what: 'Backup floor (GNU tar → zstd -T0 → sha256 on the host, no upload)', name: 'backup.floor_tar_zstd_host', ratio: (r) => `Lifeboat is ${x(r)} the floor` },
+  {
+    what: 'Backup floor (GNU tar → zstd -T0 → sha256 on the host, no upload)',
+    name: 'backup.floor_tar_zstd_host',
+    ratio: (r) => `Lifeboat is ${x(r)} the floor`,
+  },
   { what: '… of which preflight (checks, one helper run for size and tools)', name: 'backup.lifeboat.phase.preflight', ratio: () => '' },
   { what: '… of which archive (tar → zstd → FIFO → sha256 → S3, streamed)', name: 'backup.lifeboat.phase.archive', ratio: () => '' },
   { what: '… of which manifest (container spec, upload)', name: 'backup.lifeboat.phase.manifest', ratio: () => '' },
-  { what: 'Request → restore recorded as done, through the core (includes the 3 s settle check after the database answers)', name: 'e2e.request_to_database_answering', ratio: () => '' },
+  {
+    what: 'Request → restore recorded as done, through the core (includes the 3 s settle check after the database answers)',
+    name: 'e2e.request_to_database_answering',
+    ratio: () => '',
+  },
   { what: 'Orchestration overhead (the above minus the host script)', name: 'e2e.orchestration_overhead', ratio: () => 'target ≤ 1 s' },
 ];
 
@@ -57,18 +77,34 @@ export function benchTable(results: BenchResults): string {
     const small = byName.get(`catalog.${kind}.10.items_read`);
     const big = results.results.find((r) => r.name.startsWith(`catalog.${kind}.`) && r.name.endsWith('.items_read') && r !== small);
     const bigMs = big ? byName.get(big.name.replace('.items_read', '.ms')) : undefined;
-    if (small && big && bigMs) lines.push(`| Catalog "${kind === 'latest' ? 'latest' : 'before T'}": 10 vs ${big.name.split('.')[2] ?? '?'} archives | ${fmt(small)} vs ${fmt(big)}, ${fmt(bigMs)} | same items read (target) |`);
+    if (small && big && bigMs)
+      lines.push(
+        `| Catalog "${kind === 'latest' ? 'latest' : 'before T'}": 10 vs ${big.name.split('.')[2] ?? '?'} archives | ${fmt(small)} vs ${fmt(big)}, ${fmt(bigMs)} | same items read (target) |`,
+      );
   }
   const m = results.machine;
-  lines.push('', `Measured ${results.startedAt.slice(0, 10)} on ${m.cpus.toString()} CPUs, pgbench scale ${m.scale.toString()} (${fmt(byName.get('data.volume_bytes') ?? { name: '', value: 0, unit: 'B', baseline: '', ratio: null, samples: [] })} of PGDATA), median of ${m.runs.toString()} alternating runs${m.smoke ? ' (SMOKE RUN)' : ''}.`);
+  lines.push(
+    '',
+    `Measured ${results.startedAt.slice(0, 10)} on ${m.cpus.toString()} CPUs, pgbench scale ${m.scale.toString()} (${fmt(byName.get('data.volume_bytes') ?? { name: '', value: 0, unit: 'B', baseline: '', ratio: null, samples: [] })} of PGDATA), median of ${m.runs.toString()} alternating runs${m.smoke ? ' (SMOKE RUN)' : ''}.`,
+  );
   return lines.join('\n');
 }
 
-export function updateReadme(resultsPath = join(ROOT, 'bench/results.json'), readmePath = join(ROOT, 'README.md')): void {
+/** The page that carries the generated table. */
+export const BENCH_PAGE = join(ROOT, 'docs/benchmarks.md');
+
+/** The generated section of a page: the text between START and END. */
+export function tableSection(page: string): string | undefined {
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
+  return a < 0 || b < a ? undefined : page.slice(a + START.length, b).trim();
+}
+
+/** Rewrites the table in docs/benchmarks.md from bench/results.json. */
+export function updateBenchPage(resultsPath = join(ROOT, 'bench/results.json'), pagePath = BENCH_PAGE): void {
   const results = BenchResults.parse(JSON.parse(readFileSync(resultsPath, 'utf8')));
-  const readme = readFileSync(readmePath, 'utf8');
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} section`);
-  writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${benchTable(results)}\n${readme.slice(b)}`);
+  const page = readFileSync(pagePath, 'utf8');
+  if (tableSection(page) === undefined) throw new Error(`${pagePath} has no ${START} … ${END} section`);
+  const a = page.indexOf(START);
+  writeFileSync(pagePath, `${page.slice(0, a + START.length)}\n${benchTable(results)}\n${page.slice(page.indexOf(END))}`);
 }

@@ -10,23 +10,49 @@ function harness(drill: (r: DrillRequest) => Promise<unknown>, host?: string) {
   const requests: DrillRequest[] = [];
   const notices: RestoreNotification[] = [];
   const failed: ScheduledDrill[] = [];
-  const service = { drill: (r: DrillRequest) => { requests.push(r); return drill(r); } } as unknown as RestoreService;
+  const service = {
+    drill: (r: DrillRequest) => {
+      requests.push(r);
+      return drill(r);
+    },
+  } as unknown as RestoreService;
   const deps = {
     service,
     findHost: () => Promise.resolve(host),
-    notifier: { restoreFinished: (n: RestoreNotification) => { notices.push(n); return Promise.resolve(); } },
+    notifier: {
+      restoreFinished: (n: RestoreNotification) => {
+        notices.push(n);
+        return Promise.resolve();
+      },
+    },
     notStarted: (d: ScheduledDrill) => failed.push(d),
   };
   return { deps, requests, notices, failed };
 }
-const byTag: ScheduledDrill = { source: 'db1', volume: 'pgdata', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } }, verifyQuery: 'select count(*) from t', expectMinimum: 10 };
+const byTag: ScheduledDrill = {
+  source: 'db1',
+  volume: 'pgdata',
+  drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } },
+  verifyQuery: 'select count(*) from t',
+  expectMinimum: 10,
+};
 
 describe('a scheduled drill', () => {
   it('starts on the online instance carrying the drill-host tag, newest archive, with the policy check', async () => {
     const h = harness(() => Promise.resolve({ restoreId: 'r-1-00000000' }), 'i-0123456789abcdef0');
     const out = await startScheduledDrill(h.deps, byTag);
     expect(out.started).toBe(true);
-    expect(h.requests).toEqual([{ source: 'db1', volume: 'pgdata', archive: 'latest', instanceId: 'i-0123456789abcdef0', verifyQuery: 'select count(*) from t', expectMinimum: 10, allowUnverified: false }]);
+    expect(h.requests).toEqual([
+      {
+        source: 'db1',
+        volume: 'pgdata',
+        archive: 'latest',
+        instanceId: 'i-0123456789abcdef0',
+        verifyQuery: 'select count(*) from t',
+        expectMinimum: 10,
+        allowUnverified: false,
+      },
+    ]);
     expect(h.failed).toEqual([]);
   });
 

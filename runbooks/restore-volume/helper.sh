@@ -1,0 +1,98 @@
+# shellcheck shell=sh
+# The helper container's script (busybox sh + GNU tar + zstd), run by restore-volume.sh as
+# `sh -c "$HELPER_SH" lifeboat-helper OP ARGS...` and inlined there at assembly. Busybox
+# prefers its own applets, so GNU tools are called by absolute path.
+set -eu
+# busybox sh has pipefail (POSIX sh does not).
+# shellcheck disable=SC3040
+set -o pipefail
+gnu_tar=/usr/bin/tar
+[ -x "$gnu_tar" ] || gnu_tar=/bin/tar
+op="$1"; shift
+# Checked where it matters (no separate container run: each costs the restore about a second).
+# Passes at most LIMIT bytes (dd reads exactly that much); more is a decompression
+# bomb or a wrong catalog size: stop, and say so on a line the host looks for.
+bounded() {
+  if [ -z "$1" ]; then cat; return; fi
+  dd bs=1048576 count="$1" iflag=fullblock,count_bytes 2>/dev/null
+  if [ "$(dd bs=1 count=1 2>/dev/null | wc -c)" != 0 ]; then
+    echo "lifeboat-limit: the archive expands beyond $1 bytes" >&2; exit 5
+  fi
+}
+need_tools() {
+  "$gnu_tar" --version | head -1 | grep -q 'GNU tar' || { echo 'helper image lacks GNU tar' >&2; exit 3; }
+  command -v zstd >/dev/null 2>&1 || [ -x /usr/bin/zstd ] || { echo 'helper image lacks zstd' >&2; exit 3; }
+}
+case "$op" in
+probe)
+  # Entries at the top, then free KiB on the filesystem behind /data.
+  # Assignments, so that a find or df that fails (an unlistable export) fails the probe
+  # instead of reading as "0 entries": empty is only ever what was actually listed.
+  n="$(find /data -mindepth 1 -maxdepth 1 | wc -l)"
+  free="$(df -Pk /data | awk 'NR == 2 { print $4 }')"
+  printf '%s %s\n' "$n" "$free"
+  ;;
+usage)
+  du -sk /data | cut -f1
+  ;;
+extract)
+  need_tools
+  # The archive arrives through a FIFO the host writes (not the container's
+  # stdin: Docker's attach stream halves the throughput).
+  exec </io/stream
+  codec="$1"; sub="$2"; limit="$3"; dest=/data
+  if [ -n "$sub" ]; then dest="/data/.lifeboat-extract"; mkdir "$dest"; fi
+  case "$codec" in
+    zstd) /usr/bin/zstd -dcq ;;
+    gzip) /usr/bin/gzip -dc ;;
+    xz) xzcat ;;
+    bzip2) bzcat ;;
+    none) cat ;;
+    *) echo "unknown codec $codec" >&2; exit 2 ;;
+  esac | bounded "$limit" | {
+    # 1 MiB reads and writes (-b 2048) halve extraction time against tar's 10 KiB
+    # default; archives of any record size still read (short reads from a pipe).
+    # tar stops at the end-of-archive blocks; the rest of the last record
+    # (up to 1 MiB of zeros) is read too, so the host hashes the whole stream.
+    "$gnu_tar" -x -b 2048 -f - -C "$dest" --numeric-owner --same-owner -p --xattrs --delay-directory-restore
+    cat >/dev/null
+  }
+  if [ -n "$sub" ]; then
+    src="$dest/$sub"
+    [ -d "$src" ] || { echo "archive has no directory $sub" >&2; exit 4; }
+    find "$src" -mindepth 1 -maxdepth 1 -exec mv -t /data {} +
+    chown "$(stat -c %u:%g "$src")" /data
+    chmod "$(stat -c %a "$src")" /data
+    rm -rf "$dest"
+  fi
+  # Nothing from an archive may become a device or a setuid/setgid program on the host.
+  # (Without CAP_MKNOD tar cannot make device nodes; this catches a helper run with it.)
+  if [ -n "$(find /data \( -type b -o -type c \) -print | head -n 1)" ]; then
+    echo "lifeboat-special: the archive contains block or character devices" >&2; exit 6
+  fi
+  setid="$(find /data ! -type d \( -perm -4000 -o -perm -2000 \) -exec chmod ug-s {} + -print | wc -l)"
+  sync -f /data
+  printf 'setid=%s root=%s\n' "$setid" "$(stat -c '%u:%g:%a' /data)"
+  ;;
+copy)
+  need_tools
+  # /src -> /dst, owners, modes, times and xattrs kept.
+  "$gnu_tar" -C /src -c -f - --numeric-owner --xattrs . | "$gnu_tar" -x -f - -C /dst --numeric-owner --same-owner -p --xattrs
+  sync -f /dst
+  ;;
+wipe)
+  find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  ;;
+digest)
+  # Names, types, modes, owners, sizes, mtimes and file contents of the tree.
+  cd /data
+  # A directory's own size is a filesystem artifact (it never shrinks), not data.
+  {
+    stat -c '%n %f %u %g' .
+    find . -mindepth 1 -type d -exec stat -c '%n %f %u %g %Y' {} + | sort
+    find . -mindepth 1 ! -type d -exec stat -c '%n %f %u %g %s %Y' {} + | sort
+    find . -type f -exec sha256sum {} + | sort -k2
+  } | sha256sum | cut -c1-64
+  ;;
+*) echo "unknown helper op $op" >&2; exit 2 ;;
+esac

@@ -1,0 +1,817 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Lifeboat restore-volume. Reads its parameters from SSM_<name> variables
+# (interpolationType ENV_VAR), validates each again here, and never splices
+# a value into code: values are passed as quoted arguments.
+set -Eeuo pipefail
+shopt -s inherit_errexit
+umask 077
+export LC_ALL=C
+
+# Shared functions (runbooks/lib), inlined here at assembly.
+# shellcheck source=../lib/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=../lib/params.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
+# shellcheck source=../lib/host.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../lib/sourced.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
+
+# ---------------------------------------------------------------- helper
+# The helper container's script (helper.sh beside this file: busybox sh + GNU tar
+# + zstd), inlined here as a heredoc at assembly.
+read -r -d '' HELPER_SH <"$(dirname -- "${BASH_SOURCE[0]}")/helper.sh" || :  # read returns 1 at EOF by design
+
+# ------------------------------------------------------------- state
+RESULT_PRINTED=0
+PID_FILE=""
+WATCHDOG_PID=""
+OUTCOME=failed
+FAILED_PHASE=""
+ERROR=""
+PHASE=preflight
+declare -A SECONDS_BY_PHASE=()
+PHASE_STARTED_US=0
+STARTED_US=0
+BYTES=0
+SHA256=""
+CODEC=""
+PRESERVED=""
+ROLLED_BACK=false
+CONTAINER_ACTION=none
+VERIFY_OUTPUT=""
+STRIPPED_SETID=0
+DATA_ROOT=""
+WORK=""
+STAGE=""
+STOPPED_CONTAINER=0
+ORIGINAL_DIGEST=""
+
+# The compensation stack: each host-side change registers its undo (a function name)
+# where it is made; a failed run unwinds them newest first (rollback).
+UNDO=()
+on_undo() { UNDO+=("$1"); }
+# The database comes back last, once its data is back: at the bottom of the stack, once.
+on_undo_at_end() {
+  local f
+  for f in "${UNDO[@]}"; do [[ "$f" != "$1" ]] || return 0; done
+  UNDO=("$1" "${UNDO[@]}")
+}
+# An undo no longer needed (or no longer wanted) leaves the stack.
+drop_undo() {
+  local f
+  local -a kept=()
+  for f in "${UNDO[@]}"; do [[ "$f" == "$1" ]] || kept+=("$f"); done
+  UNDO=("${kept[@]}")
+}
+
+log() { printf '[lifeboat restore %s] %s\n' "${P_RestoreId:-?}" "$*" >&2; }
+
+print_result() {
+  local total phases="" k
+  phase finished
+  total=$(( $(now_us) - STARTED_US ))
+  for k in preflight download extract swap start verify cleanup; do
+    phases+="${phases:+,}\"$k\":$(secs "${SECONDS_BY_PHASE[$k]:-0}")"
+  done
+  printf '{"lifeboat":"restore-result","version":1,"restoreId":%s,"mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"containerAction":"%s","bytes":%s,"sha256":%s,"compression":%s,"preservedVolume":%s,"rolledBack":%s,"verifyOutput":%s,"strippedSetid":%s,"dataRoot":%s,"phases":{%s},"totalSeconds":%s}\n' \
+    "$(json_str "${P_RestoreId:-}")" "${P_Mode:-restore}" "$OUTCOME" "$(json_or_null "$FAILED_PHASE")" "$(json_or_null "$ERROR")" \
+    "$(json_or_null "${P_VolumeName:-}")" "$(json_or_null "${P_HostPath:-}")" "$(json_or_null "${P_ContainerName:-}")" \
+    "$CONTAINER_ACTION" "$BYTES" "$(json_or_null "$SHA256")" "$(json_or_null "$CODEC")" \
+    "$(json_or_null "$PRESERVED")" "$ROLLED_BACK" "$(json_or_null "$VERIFY_OUTPUT")" "$STRIPPED_SETID" "$(json_or_null "$DATA_ROOT")" "$phases" "$(secs "$total")"
+  RESULT_PRINTED=1
+}
+
+# ------------------------------------------------------------ params
+# PATTERN and MAXCHARS: generated from restore-volume.yaml's parameters at assembly.
+declare -A PATTERN=() MAXCHARS=()
+DRILL_NAME='^lifeboat-drill-[a-z0-9-]{1,60}$'
+
+load_params() {
+  read_params
+  check_host_path "choose a data directory such as /srv/... or /data/..."
+  # Read-only is not enough: the check runs as the superuser, who reads server files.
+  # The same denylist as the service's (UNSAFE_QUERY_PATTERN).
+  [[ ! "${P_VerifyQuery,,}" =~ (pg_|lo_|_to_xml|current_setting|set_config|dblink) ]] \
+    || fail refused "VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)"
+  [[ "$P_ContainerNetwork" != host ]] || fail refused "ContainerNetwork host would widen the container's privileges; use a bridge network"
+  if [[ "$P_Mode" == drill ]]; then
+    # A drill may only create and then remove things of its own.
+    [[ "$P_VolumeName" =~ $DRILL_NAME && -z "$P_HostPath" ]] || fail refused "a drill restores into a throwaway volume named lifeboat-drill-..., not $P_VolumeName$P_HostPath"
+    [[ "$P_ContainerName" =~ $DRILL_NAME ]] || fail refused "a drill starts a throwaway container named lifeboat-drill-..., not ${P_ContainerName:-(none)}"
+    [[ "$P_IfVolumeExists" == fail ]] || fail refused "a drill never preserves or replaces data: IfVolumeExists must be fail"
+    [[ -n "$P_ContainerImage" ]] || fail refused "a drill needs ContainerImage to start its throwaway database"
+    [[ -z "$P_VolumeDriverOpts" && ( -z "$P_VolumeDriver" || "$P_VolumeDriver" == local ) ]] \
+      || fail refused "a drill restores into a plain local volume: driver options could point at the production data (e.g. the same NFS export)"
+  fi
+  check_driver_opts
+}
+
+# A created volume's options decide what the host mounts: never a disk or a
+# device of this host, never a bind of a host directory; network filesystems
+# and tmpfs only. Refused before anything is created.
+check_driver_opts() {
+  local opt dev="" type=""
+  local -a opts=()
+  read -r -a opts <<<"$P_VolumeDriverOpts"
+  for opt in "${opts[@]}"; do
+    case "$opt" in
+      o=*bind*|type=none|type=bind) fail refused "VolumeDriverOpts $opt would bind a host directory; use HostPath for bind targets" ;;
+      type=nfs|type=nfs4|type=cifs|type=tmpfs) type="${opt#type=}" ;;
+      type=*) fail refused "VolumeDriverOpts $opt: only network filesystems (nfs, nfs4, cifs) and tmpfs may back a created volume" ;;
+      device=*) dev="${opt#device=}" ;;
+    esac
+  done
+  [[ -z "$dev" || -n "$type" ]] || fail refused "VolumeDriverOpts device=$dev needs type= (nfs, nfs4, cifs or tmpfs)"
+  if [[ "$dev" == /* ]]; then
+    local real
+    real="$(realpath -m -- "$dev")"
+    if [[ "$dev" == /dev || "$dev" == /dev/* || "$real" == /dev || "$real" == /dev/* || -b "$dev" || -c "$dev" ]]; then
+      fail refused "VolumeDriverOpts device=$dev names a device of this host; a created volume is never backed by a local disk"
+    fi
+  fi
+}
+
+# Every ancestor of a HostPath target must be a root-owned directory no one else
+# can write: otherwise another user could swap a path component for a symlink
+# between the checks and root's writes.
+check_host_path_ancestors() {
+  local dir
+  dir="$(dirname -- "$P_HostPath")"
+  while :; do
+    if [[ -e "$dir" || -L "$dir" ]]; then
+      [[ -d "$dir" && ! -L "$dir" ]] || fail refused "HostPath ancestor $dir is not a plain directory"
+      local owner mode
+      read -r owner mode < <(stat -c '%u %a' -- "$dir")
+      [[ "$owner" == 0 ]] || fail refused "HostPath ancestor $dir is not owned by root"
+      (( (8#$mode & 8#022) == 0 )) || fail refused "HostPath ancestor $dir is writable by group or others (mode $mode)"
+    fi
+    [[ "$dir" != / ]] || break
+    dir="$(dirname -- "$dir")"
+  done
+}
+
+# ------------------------------------------------------------ docker
+HELPER_N=0
+# helper MOUNT_ARGS... -- OP ARGS...: run one helper op, no network, few capabilities.
+helper() {
+  local -a mounts=()
+  while [[ "$1" != -- ]]; do mounts+=("$1"); shift; done
+  shift
+  HELPER_N=$(( HELPER_N + 1 ))
+  docker run --rm --network none --read-only --tmpfs /tmp \
+    --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID \
+    --security-opt no-new-privileges \
+    --name "lifeboat-helper-$P_RestoreId-$BASHPID-$HELPER_N" \
+    --label "lifeboat.restore-id=$P_RestoreId" --label lifeboat.role=helper \
+    "${mounts[@]}" --entrypoint /bin/sh "$P_HelperImage" -c "$HELPER_SH" lifeboat-helper "$@"
+}
+# One --mount spec for a volume or a host directory. --mount never copies image
+# content in (volume-nocopy); callers only mount volumes they checked exist.
+mnt() {  # KIND NAME DEST [ro]
+  local ro=""
+  [[ "${4:-}" == ro ]] && ro=",readonly"
+  if [[ "$1" == volume ]]; then
+    printf 'type=volume,src=%s,dst=%s,volume-nocopy%s' "$2" "$3" "$ro"
+  else
+    printf 'type=bind,src=%s,dst=%s%s' "$2" "$3" "$ro"
+  fi
+}
+volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }
+container_state() { docker inspect -f "$(gotpl '<%.State.Status%>')" "$1" 2>/dev/null || :; }  # empty when absent
+
+# -------------------------------------------------------- preflight
+TRANSFER_WRITER=""
+STARTED_AS=""
+RUNS_DIR=/var/lib/lifeboat/runs
+MARKER=""
+TARGET_KIND=volume
+TARGET=""
+TARGET_STATE=absent   # absent | empty | nonempty
+TARGET_FREE_KB=""
+CONTAINER_WAS=absent  # absent | running | stopped
+
+# A restore into a volume it creates marks it on disk until the run has ended,
+# so that a run killed hard (host reboot, SIGKILL: no trap runs) is known to
+# the next one, which removes the half-filled volume instead of taking it for
+# the user's data. Only a volume carrying that run's own labels is removed.
+marker_path() { printf '%s' "$RUNS_DIR/volume-$TARGET"; }
+mark_created_target() {
+  [[ -d "$RUNS_DIR" ]] || { mkdir -p "$RUNS_DIR" && chmod 0700 "$RUNS_DIR"; }
+  MARKER="$(marker_path)"
+  printf '%s\n' "$P_RestoreId" >"$MARKER"
+}
+reclaim_interrupted_target() {
+  [[ "$TARGET_KIND" == volume ]] || return 0
+  local marker id labels
+  marker="$(marker_path)"
+  [[ -f "$marker" && ! -L "$marker" ]] || return 0
+  id="$(head -c 100 "$marker" | tr -dc 'A-Za-z0-9_.-')"
+  if volume_exists "$TARGET"; then
+    labels="$(docker volume inspect -f "$(gotpl '<%index .Labels "lifeboat.role"%> <%index .Labels "lifeboat.restore-id"%>')" "$TARGET")"
+    if [[ -n "$id" && "$labels" == "restored $id" && -z "$(docker ps -aq --filter "volume=$TARGET")" ]]; then
+      log "removing volume $TARGET: restore $id created it and was stopped before it finished (host reboot or kill); it never held your data"
+      docker volume rm "$TARGET" >/dev/null
+    else
+      log "keeping volume $TARGET: it is not the volume interrupted restore $id created"
+    fi
+  fi
+  rm -f -- "$marker"
+}
+
+preflight() {
+  docker info >/dev/null 2>&1 || fail failed "the Docker engine is not reachable (is dockerd running?)"
+  docker image inspect "$P_HelperImage" >/dev/null 2>&1 \
+    || fail failed "helper image $P_HelperImage is not on this host; build or load it first (runbooks/restore-by-hand.md)"
+
+  if [[ -n "$P_VolumeName" ]]; then
+    TARGET_KIND=volume; TARGET="$P_VolumeName"
+  else
+    TARGET_KIND=bind; TARGET="$P_HostPath"
+  fi
+  reclaim_interrupted_target
+  [[ "$TARGET_KIND" != bind ]] || check_host_path_ancestors
+  if [[ "$TARGET_KIND" == volume ]] && volume_exists "$TARGET"; then
+    local n probe
+    probe="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- probe)"
+    read -r n TARGET_FREE_KB <<<"$probe"
+    if [[ "$n" == 0 ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
+  elif [[ "$TARGET_KIND" == bind && -e "$TARGET" ]]; then
+    [[ -d "$TARGET" && ! -L "$TARGET" ]] || fail refused "HostPath $TARGET exists and is not a directory"
+    if [[ -z "$(find "$TARGET" -mindepth 1 -maxdepth 1 -print -quit)" ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
+  fi
+  log "target $TARGET_KIND $TARGET is $TARGET_STATE"
+  if [[ "$P_Mode" == drill ]]; then
+    [[ "$TARGET_STATE" == absent ]] || fail refused "drill volume $TARGET already exists; a drill only uses names of its own"
+    [[ -z "$(container_state "$P_ContainerName")" ]] || fail refused "drill container $P_ContainerName already exists; a drill only uses names of its own"
+  fi
+  if [[ "$TARGET_STATE" == nonempty && "$P_IfVolumeExists" != preserve ]]; then
+    fail refused "$TARGET_KIND $TARGET already holds data; nothing was changed. Re-run with IfVolumeExists=preserve to keep the current contents in a labelled copy"
+  fi
+  check_free_space
+
+  if [[ -n "$P_ContainerName" ]]; then
+    case "$(container_state "$P_ContainerName")" in
+      "") CONTAINER_WAS=absent ;;
+      running|restarting|paused) CONTAINER_WAS=running ;;
+      *) CONTAINER_WAS=stopped ;;
+    esac
+    if [[ "$CONTAINER_WAS" == absent && -z "$P_ContainerImage" ]]; then
+      fail refused "container $P_ContainerName does not exist and no ContainerImage was given to recreate it"
+    fi
+    if [[ "$CONTAINER_WAS" != absent ]]; then
+      check_container_mount
+    fi
+    if [[ "$CONTAINER_WAS" == absent && -n "$P_ContainerEnvNames" ]]; then
+      check_env_file
+    fi
+  fi
+  # Another running container using the target would have data pulled from under it.
+  if [[ "$TARGET_KIND" == volume && "$TARGET_STATE" != absent ]]; then
+    local other
+    other="$(docker ps --filter "volume=$TARGET" --format "$(gotpl '<%.Names%>')" | grep -vxF -- "${P_ContainerName:-}" || :)"  # grep exits 1 when none: fine
+    [[ -z "$other" ]] || fail refused "volume $TARGET is in use by running container(s) $other; stop them first"
+  fi
+  remove_stale_leftovers
+}
+
+# An existing container must mount the target at MountPath, or restarting it
+# would not bring the restored data up.
+check_container_mount() {
+  local type name source dest found=""
+  while read -r type name source dest; do
+    [[ "$dest" == "$P_MountPath" ]] || continue
+    found="$type $name $source"
+    if [[ "$TARGET_KIND" == volume && "$type" == volume && "$name" == "$TARGET" ]]; then return 0; fi
+    if [[ "$TARGET_KIND" == bind && "$type" == bind && "$source" == "$TARGET" ]]; then return 0; fi
+  done < <(docker inspect -f "$(gotpl '<%range .Mounts%><%.Type%> <%if .Name%><%.Name%><%else%>-<%end%> <%.Source%> <%.Destination%><%"\n"%><%end%>')" "$P_ContainerName")
+  fail refused "container $P_ContainerName mounts ${found:-nothing} at $P_MountPath, not $TARGET_KIND $TARGET; nothing was changed"
+}
+
+# Env files come only from a root-only directory, owned by root, mode 0600; and only
+# the named variables reach the container, through a private copy (never the whole file).
+ENV_COPY=""
+check_env_file() {
+  [[ -n "$P_ContainerEnvFile" ]] || fail refused "container needs environment variables $P_ContainerEnvNames; give ContainerEnvFile (a file in /etc/lifeboat/env/) with their values"
+  local f="$P_ContainerEnvFile" d owner mode
+  d="$(dirname -- "$f")"
+  [[ -d "$d" && ! -L "$d" ]] || fail refused "ContainerEnvFile: $d does not exist; create it owned by root, mode 0700"
+  read -r owner mode < <(stat -c '%u %a' -- "$d")
+  [[ "$owner" == 0 && $(( 8#$mode & 8#022 )) == 0 ]] || fail refused "ContainerEnvFile: $d must be owned by root and writable by no one else"
+  [[ -f "$f" && ! -L "$f" ]] || fail refused "ContainerEnvFile $f does not exist (or is not a regular file)"
+  read -r owner mode < <(stat -c '%u %a' -- "$f")
+  [[ "$owner" == 0 && "$mode" == 600 ]] || fail refused "ContainerEnvFile $f must be owned by root with mode 0600 (it is $owner, $mode)"
+  local name line missing=""
+  local -a names
+  IFS=, read -r -a names <<<"$P_ContainerEnvNames"
+  ENV_COPY="$WORK/container.env"
+  : >"$ENV_COPY"
+  for name in "${names[@]}"; do
+    line="$(grep -m 1 -- "^$name=" "$f" || :)"  # grep exits 1 when absent: counted below
+    if [[ -z "$line" ]]; then missing+="${missing:+,}$name"; else printf '%s\n' "$line" >>"$ENV_COPY"; fi
+  done
+  [[ -z "$missing" ]] || fail refused "ContainerEnvFile lacks $missing"
+}
+
+# Free space: the restored data plus a margin must fit before anything is created
+# (a preserve also holds the old data, a staging copy and the preserved copy).
+kib() { printf '%s' $(( ($1 + 1023) / 1024 )); }
+limit_bytes() { printf '%s' $(( P_ExpectedUncompressedBytes + P_ExpectedUncompressedBytes / 10 + 64 * 1024 * 1024 )); }
+need_space() {  # WHERE FREE_KB NEED_KB
+  (( $2 >= $3 )) || fail refused "not enough free space on $1: $(( $2 / 1024 )) MiB free, the restore needs $(( $3 / 1024 )) MiB (the archive's expected uncompressed size plus a margin); nothing was changed"
+}
+docker_free_kb() {
+  local root
+  root="$(docker info -f "$(gotpl '<%.DockerRootDir%>')")"
+  df -Pk -- "$root/volumes" | awk 'NR == 2 { print $4 }'
+}
+check_free_space() {
+  [[ -n "$P_ExpectedUncompressedBytes" ]] || return 0
+  local new
+  new="$(kib "$(limit_bytes)")"
+  if [[ "$TARGET_KIND" == bind ]]; then
+    local dir="$TARGET"
+    while [[ ! -d "$dir" ]]; do dir="$(dirname -- "$dir")"; done
+    need_space "the filesystem of $TARGET" "$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')" "$new"
+  elif [[ "$TARGET_STATE" == nonempty ]]; then
+    local old
+    old="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- usage)"
+    need_space "Docker's volume storage (staging and preserved copies)" "$(docker_free_kb)" $(( (old + new > 2 * new ? old + new : 2 * new) ))
+    need_space "volume $TARGET" $(( TARGET_FREE_KB + old )) "$new"
+  elif [[ "$TARGET_STATE" == empty ]]; then
+    need_space "volume $TARGET" "$TARGET_FREE_KB" "$new"
+  elif [[ -z "$P_VolumeDriverOpts" && -z "$P_VolumeDriver" ]]; then
+    need_space "Docker's volume storage" "$(docker_free_kb)" "$new"
+  fi  # a volume on other storage is measured once it exists (check_created_volume)
+}
+
+# A volume this run created must be empty, like any existing target: storage that
+# already holds data (an NFS export, a tmpfs of someone's) is refused, never merged into.
+check_created_volume() {
+  local n free probe
+  probe="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- probe 2>"$WORK/probe.err")" \
+    || fail failed "the new volume $TARGET cannot be mounted with its driver options: $(grep -v '^$' "$WORK/probe.err" | tail -n 1 | sed 's/\(pass\(word\)\{0,1\}\|credentials\)=[^,]*/\1=***/g' | head -c 300)"
+  read -r n free <<<"$probe"
+  if [[ "$n" != 0 ]]; then
+    if [[ -n "$P_VolumeDriver" && "$P_VolumeDriver" != local ]]; then
+      drop_undo remove_created_volume  # removing a plugin's volume may delete its storage: keep it
+      rm -f -- "$MARKER"; MARKER=""
+      fail refused "volume $TARGET was created on storage that already holds data ($n entries); nothing was written to it. It is left as it is (driver $P_VolumeDriver): check what it points at"
+    fi
+    fail refused "volume $TARGET was created on storage that already holds data ($n entries); nothing was written to it and the volume was removed (the storage itself is untouched)"
+  fi
+  if [[ -n "$P_ExpectedUncompressedBytes" ]]; then need_space "volume $TARGET" "$free" "$(kib "$(limit_bytes)")"; fi
+}
+
+# A run killed hard (reboot, SIGKILL) cannot clean up; the next run does,
+# touching only objects labelled as staging for this same target.
+remove_stale_leftovers() {
+  local c v
+  while read -r c; do
+    [[ -n "$c" ]] && { log "removing leftover helper container $c"; docker rm -f "$c" >/dev/null 2>&1 || :; }
+  done < <(docker ps -aq --filter label=lifeboat.role=helper --filter status=exited)
+  [[ "$TARGET_KIND" == volume ]] || return 0
+  while read -r v; do
+    [[ -n "$v" ]] || continue
+    if [[ -z "$(docker ps -aq --filter "volume=$v")" ]]; then
+      log "removing staging volume $v left by an interrupted restore"
+      docker volume rm "$v" >/dev/null
+    fi
+  done < <(docker volume ls -q --filter label=lifeboat.role=staging --filter "label=lifeboat.target=$TARGET")
+}
+
+# ---------------------------------------------------- download+extract
+detect_codec() {
+  local magic code
+  code="$(curl --globoff --proto '=https,http' --silent --show-error --max-time 60 --retry 3 \
+    --range 0-5 --output "$WORK/magic" --write-out '%{http_code}' -- "$P_ArchiveUrl" 2>"$WORK/curl.err")" || code="${code:-000}"
+  case "$code" in
+    200|206) ;;
+    000) fail failed "archive URL is unreachable: $(head -c 300 "$WORK/curl.err")" ;;
+    403) fail failed "archive URL answered HTTP 403 (expired or wrong presigned URL?)" ;;
+    404) fail failed "archive URL answered HTTP 404 (no such archive)" ;;
+    *) fail failed "archive URL answered HTTP $code" ;;
+  esac
+  magic="$(od -An -tx1 -N6 "$WORK/magic" | tr -d ' \n')"
+  case "$magic" in
+    1f8b*) CODEC=gzip ;;
+    28b52ffd*) CODEC=zstd ;;
+    fd377a585a00) CODEC=xz ;;
+    425a68*) CODEC=bzip2 ;;
+    *) CODEC=none ;;
+  esac
+  log "archive compression: $CODEC"
+}
+
+create_volume() {  # NAME ROLE [use driver options]
+  local -a args=(volume create --label "lifeboat.restore-id=$P_RestoreId" --label "lifeboat.role=$2" --label "lifeboat.target=$TARGET")
+  if [[ "${3:-}" == with-driver ]]; then
+    [[ -n "$P_VolumeDriver" ]] && args+=(--driver "$P_VolumeDriver")
+    local opt
+    local -a opts=()
+    read -r -a opts <<<"$P_VolumeDriverOpts"
+    for opt in "${opts[@]}"; do args+=(--opt "$opt"); done
+  fi
+  docker "${args[@]}" "$1" >/dev/null
+}
+
+# Streams the archive through sha256 and into tar in the helper; no copy on disk.
+# The helper reads it from a FIFO in a private folder mounted read-only.
+transfer() {  # DEST_KIND DEST
+  local -a st
+  local xst
+  [[ "$WORK" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail failed "the temporary folder $WORK cannot be mounted into the helper (unusual characters in TMPDIR?)"
+  mkfifo "$WORK/hash.fifo" "$WORK/count.fifo"
+  mkdir -m 700 "$WORK/io"
+  mkfifo -m 600 "$WORK/io/stream"
+  sha256sum <"$WORK/hash.fifo" >"$WORK/sha" &
+  local hash_pid=$!
+  wc -c <"$WORK/count.fifo" >"$WORK/bytes" &
+  local count_pid=$!
+  # Both sides in the background, so a TERM (SSM timeout or cancel) is handled
+  # at once by `wait` instead of after the whole transfer; the trap then removes
+  # the helper container, which ends the pipeline.
+  {
+    set +e
+    local limit=""
+    [[ -z "$P_ExpectedUncompressedBytes" ]] || limit="$(limit_bytes)"
+    helper --mount "$(mnt "$1" "$2" /data)" --mount "$(mnt bind "$WORK/io" /io ro)" -- extract "$CODEC" "$P_ArchiveSubPath" "$limit" \
+      >"$WORK/extract.out" 2>"$WORK/extract.err"
+    printf '%s' "$?" >"$WORK/extract.status"
+  } &
+  local reader=$!
+  {
+    set +e
+    # No --retry here: a retried transfer would append a second copy to the stream.
+    { curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30 \
+        --speed-limit 1024 --speed-time "$P_StallSeconds" -- "$P_ArchiveUrl" 2>"$WORK/curl.err"
+      local rc=$?; printf '%s' "$(now_us)" >"$WORK/downloaded_at"; exit "$rc"; } \
+      | tee "$WORK/hash.fifo" "$WORK/count.fifo" >"$WORK/io/stream"
+    printf '%s\n' "${PIPESTATUS[*]}" >"$WORK/status"
+  } &
+  local writer=$!
+  TRANSFER_WRITER=$writer
+  wait "$reader"
+  release_fifo "$WORK/io/stream" "$writer"  # the helper failed before opening it
+  wait "$writer"
+  TRANSFER_WRITER=""
+  read -r -a st <"$WORK/status"
+  xst="$(cat "$WORK/extract.status" 2>/dev/null || :)"
+  wait "$hash_pid" "$count_pid" || :  # their input ended with the pipeline; a failure shows as a missing hash below
+  SHA256="$(cut -c1-64 "$WORK/sha" 2>/dev/null || :)"
+  BYTES="$(tr -dc 0-9 <"$WORK/bytes" 2>/dev/null || :)"; BYTES="${BYTES:-0}"
+  if [[ -s "$WORK/downloaded_at" ]]; then
+    SECONDS_BY_PHASE[download]=$(( $(cat "$WORK/downloaded_at") - PHASE_STARTED_US ))
+    PHASE_STARTED_US="$(cat "$WORK/downloaded_at")"
+  fi
+  PHASE=extract
+  # curl 23 / SIGPIPE means the extracting side stopped reading first.
+  if [[ "${st[0]}" != 0 && "${st[0]}" != 23 && "${st[0]}" != 141 ]]; then
+    PHASE=download
+    fail failed "download failed after $BYTES bytes: $(head -c 300 "$WORK/curl.err" | tr '\n' ' ')"
+  fi
+  if [[ -n "$P_ExpectedSha256" && "$xst" == 0 && "$SHA256" != "$P_ExpectedSha256" ]]; then
+    PHASE=download
+    fail failed "checksum mismatch: archive sha256 is $SHA256, expected $P_ExpectedSha256"
+  fi
+  if [[ -n "$P_ExpectedArchiveBytes" && "$xst" == 0 && "$BYTES" != "$P_ExpectedArchiveBytes" ]]; then
+    PHASE=download
+    fail failed "size mismatch: received $BYTES bytes, the cataloged archive has $P_ExpectedArchiveBytes"
+  fi
+  if grep -q '^lifeboat-limit:' "$WORK/extract.err"; then
+    fail failed "the archive expands beyond its expected uncompressed size ($P_ExpectedUncompressedBytes bytes plus a margin): extraction was stopped and everything rolled back (a decompression bomb, or a wrong size in the catalog: give the real size to restore it)"
+  fi
+  if grep -q -e '^lifeboat-special:' -e 'Cannot mknod' "$WORK/extract.err"; then
+    fail refused "the archive contains block or character device nodes; they are never created on the host: nothing was kept"
+  fi
+  if [[ "$xst" != 0 ]]; then
+    fail failed "extract failed (helper exit ${xst:-unknown}): $(grep -v '^$' "$WORK/extract.err" | tail -n 3 | tr '\n' ' ' | head -c 400)"
+  fi
+  local out
+  out="$(tail -n 1 "$WORK/extract.out")"
+  STRIPPED_SETID="$(sed -n 's/^setid=\([0-9]*\) .*/\1/p' <<<"$out")"; STRIPPED_SETID="${STRIPPED_SETID:-0}"
+  DATA_ROOT="$(sed -n 's/.* root=\([0-9]*:[0-9]*:[0-7]*\)$/\1/p' <<<"$out")"
+  (( STRIPPED_SETID == 0 )) || log "cleared setuid/setgid bits on $STRIPPED_SETID file(s) from the archive"
+  log "received $BYTES bytes, sha256 $SHA256; data root owner:group:mode $DATA_ROOT"
+}
+
+restore_data() {
+  phase download
+  detect_codec
+  if [[ "$TARGET_KIND" == volume ]]; then
+    case "$TARGET_STATE" in
+      absent)
+        mark_created_target
+        create_volume "$TARGET" restored with-driver
+        on_undo remove_created_volume
+        check_created_volume
+        stop_container
+        transfer volume "$TARGET"
+        ;;
+      empty)
+        stop_container
+        on_undo wipe_target_volume
+        transfer volume "$TARGET"
+        ;;
+      nonempty)
+        # Old data stays live (and the database up) until the new data is
+        # complete and verified; only then is the target swapped.
+        STAGE="lifeboat-stage-$P_RestoreId"
+        on_undo remove_stage
+        create_volume "$STAGE" staging
+        transfer volume "$STAGE"
+        ;;
+    esac
+  else
+    STAGE="$(dirname -- "$TARGET")/.lifeboat-stage-$P_RestoreId"
+    on_undo remove_stage
+    mkdir -p -- "$(dirname -- "$TARGET")"
+    mkdir -m 0700 -- "$STAGE"
+    transfer bind "$STAGE"
+  fi
+}
+
+stop_container() {
+  [[ "$CONTAINER_WAS" == running && "$STOPPED_CONTAINER" == 0 ]] || return 0
+  log "stopping container $P_ContainerName"
+  docker stop --time 60 "$P_ContainerName" >/dev/null
+  STOPPED_CONTAINER=1
+  on_undo_at_end restart_container
+}
+
+# Undos of restore_data and stop_container.
+remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null; }
+wipe_target_volume() { helper --mount "$(mnt volume "$TARGET" /data)" -- wipe; }
+remove_stage() {
+  if [[ "$TARGET_KIND" == volume ]]; then docker volume rm -f "$STAGE" >/dev/null; else rm -rf -- "$STAGE"; fi
+}
+restart_container() {
+  docker start "$P_ContainerName" >/dev/null 2>&1 || ERROR+="; could not restart $P_ContainerName"
+}
+
+# ------------------------------------------------------------- swap
+swap() {
+  phase swap
+  if [[ "$TARGET_KIND" == volume ]]; then
+    [[ "$TARGET_STATE" == nonempty ]] || return 0
+    stop_container
+    PRESERVED="$TARGET.pre-restore.$P_RestoreId"
+    on_undo remove_preserved_copy
+    log "preserving current contents of $TARGET in volume $PRESERVED"
+    ORIGINAL_DIGEST="$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)"
+    create_volume "$PRESERVED" preserved
+    helper --mount "$(mnt volume "$TARGET" /src ro)" --mount "$(mnt volume "$PRESERVED" /dst)" -- copy \
+      || fail failed "could not copy the current contents of $TARGET to $PRESERVED; $TARGET is unchanged"
+    [[ "$(helper --mount "$(mnt volume "$PRESERVED" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
+      || fail failed "the preserved copy $PRESERVED does not match $TARGET; $TARGET is unchanged"
+    # From here the target changes: undone by copying the preserved contents back.
+    drop_undo remove_preserved_copy
+    on_undo restore_preserved_volume
+    helper --mount "$(mnt volume "$TARGET" /data)" -- wipe
+    helper --mount "$(mnt volume "$STAGE" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
+      || fail failed "could not copy the restored data into $TARGET"
+    docker volume rm "$STAGE" >/dev/null
+    drop_undo remove_stage
+  else
+    if [[ "$TARGET_STATE" == nonempty ]]; then
+      stop_container
+      PRESERVED="$TARGET.pre-restore.$P_RestoreId"
+      mv -T -- "$TARGET" "$PRESERVED"
+      on_undo put_back_moved_target
+    elif [[ "$TARGET_STATE" == empty ]]; then
+      stop_container
+      ORIGINAL_DIGEST="$(stat -c '%a %u %g' -- "$TARGET")"
+      rmdir -- "$TARGET"
+      on_undo recreate_empty_target
+    fi
+    mv -T -- "$STAGE" "$TARGET"
+    drop_undo remove_stage
+    [[ "$TARGET_STATE" != absent ]] || on_undo remove_created_dir
+  fi
+}
+
+# Undos of swap. A volume's old contents are copied back and checked against their digest.
+# The target never changed: the preserved copy is redundant.
+remove_preserved_copy() { docker volume rm -f "$PRESERVED" >/dev/null; PRESERVED=""; }
+restore_preserved_volume() {
+  helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
+    && helper --mount "$(mnt volume "$PRESERVED" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
+    && [[ "$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
+    && ROLLED_BACK=true
+  [[ "$ROLLED_BACK" == true ]] || ERROR+="; ROLLBACK FAILED: the previous data is safe in volume $PRESERVED"
+}
+# A host directory's new data is moved aside and deleted; the old directory comes back.
+move_new_data_aside() {
+  local failed_dir
+  failed_dir="$(dirname -- "$TARGET")/.lifeboat-failed-$P_RestoreId"
+  mv -T -- "$TARGET" "$failed_dir" && rm -rf -- "$failed_dir"
+}
+put_back_moved_target() {
+  move_new_data_aside
+  mv -T -- "$PRESERVED" "$TARGET" && ROLLED_BACK=true && PRESERVED=""
+}
+recreate_empty_target() {
+  move_new_data_aside
+  local m u g; read -r m u g <<<"$ORIGINAL_DIGEST"
+  mkdir -m "$m" -- "$TARGET" && chown "$u:$g" -- "$TARGET" && ROLLED_BACK=true
+}
+remove_created_dir() { rm -rf -- "$TARGET"; }
+
+# ------------------------------------------------------ start+verify
+create_container() {
+  local role=database
+  [[ "$P_Mode" == drill ]] && role=drill
+  local -a args=(create --name "$P_ContainerName" --label "lifeboat.restore-id=$P_RestoreId" --label "lifeboat.role=$role")
+  if [[ "$TARGET_KIND" == volume ]]; then
+    args+=(--mount "type=volume,src=$TARGET,dst=$P_MountPath")
+  else
+    args+=(--mount "type=bind,src=$TARGET,dst=$P_MountPath")
+  fi
+  [[ -n "$P_ShmSize" ]] && args+=(--shm-size "$P_ShmSize")
+  [[ -n "$P_ContainerEnvNames" ]] && args+=(--env-file "$ENV_COPY")
+  local -a ports=() cmd
+  local p
+  if [[ "$P_Mode" == drill ]]; then
+    # Reaches nothing and nothing reaches it; never restarts on its own.
+    args+=(--network none)
+  else
+    [[ -n "$P_RestartPolicy" ]] && args+=(--restart "$P_RestartPolicy")
+    [[ -n "$P_ContainerNetwork" ]] && args+=(--network "$P_ContainerNetwork")
+    IFS=, read -r -a ports <<<"$P_ContainerPorts"
+  fi
+  for p in "${ports[@]}"; do args+=(--publish "$p"); done
+  args+=(-- "$P_ContainerImage")
+  if [[ -n "$P_ContainerCommand" ]]; then
+    read -r -a cmd <<<"$P_ContainerCommand"
+    args+=("${cmd[@]}")
+  fi
+  docker "${args[@]}" >/dev/null
+}
+
+start_container() {
+  phase start
+  [[ -n "$P_ContainerName" ]] || return 0
+  if [[ "$CONTAINER_WAS" == absent ]]; then
+    log "creating container $P_ContainerName from $P_ContainerImage"
+    create_container || fail failed "could not create container $P_ContainerName"
+    on_undo remove_created_container
+    CONTAINER_ACTION=created
+  else
+    CONTAINER_ACTION=restarted
+  fi
+  docker start "$P_ContainerName" >/dev/null || fail failed "container $P_ContainerName did not start"
+  if [[ "$CONTAINER_WAS" != absent ]]; then
+    on_undo stop_container_on_new_data
+    [[ "$CONTAINER_WAS" != running ]] || on_undo_at_end restart_container
+  fi
+  STARTED_AS="$(docker inspect -f "$(gotpl '<%.State.StartedAt%> <%.RestartCount%>')" "$P_ContainerName" 2>/dev/null || :)"
+}
+
+# Undos of start_container.
+remove_created_container() { docker rm -f "$P_ContainerName" >/dev/null 2>&1; }
+stop_container_on_new_data() { docker stop --time 30 "$P_ContainerName" >/dev/null 2>&1; }
+
+# A database can answer once and crash a moment later (a bad page read at
+# startup, an OOM kill): it must still be the same running container, not
+# restarted by its restart policy, a little after it answered.
+settle() {
+  (( P_VerifySettleSeconds > 0 )) || return 0
+  sleep "$P_VerifySettleSeconds"
+  local now
+  now="$(docker inspect -f "$(gotpl '<%.State.Status%> <%.State.StartedAt%> <%.RestartCount%>')" "$P_ContainerName" 2>/dev/null || :)"
+  [[ "$now" == "running $STARTED_AS" ]] \
+    || { container_logs; fail failed "container $P_ContainerName answered, then stopped or restarted within ${P_VerifySettleSeconds}s (now: ${now:-gone}); its last log lines are in the command output"; }
+}
+
+verify() {
+  phase verify
+  [[ -n "$P_ContainerName" && "$P_Verify" != none ]] || return 0
+  local started=$SECONDS deadline=$(( SECONDS + P_StartTimeoutSeconds )) state out
+  while :; do
+    state="$(container_state "$P_ContainerName")"
+    if [[ "$state" != running ]]; then
+      container_logs
+      fail failed "container $P_ContainerName is $state after the restore; its last log lines are in the command output"
+    fi
+    if [[ "$P_Verify" == running ]]; then
+      (( SECONDS >= started + 5 )) && break  # stayed up for 5 s
+    elif docker exec "$P_ContainerName" pg_isready -q -h /var/run/postgresql -U "$P_VerifyUser" >/dev/null 2>&1; then
+      break
+    fi
+    (( SECONDS < deadline )) || { container_logs; fail failed "database did not answer within ${P_StartTimeoutSeconds}s; its last log lines are in the command output"; }
+    sleep 0.2  # seconds of downtime matter: poll often (bounded by the deadline)
+  done
+  if [[ "$P_Verify" == postgres ]]; then
+    local query="${P_VerifyQuery:-select 1}"
+    out="$(docker exec -e PGOPTIONS='-c default_transaction_read_only=on' "$P_ContainerName" \
+      psql -h /var/run/postgresql -U "$P_VerifyUser" -d postgres -v ON_ERROR_STOP=1 -XAtq -c "$query" 2>&1)" \
+      || { log "verification query failed: $out"; fail failed "verification query failed (its error is in the command output)"; }
+    VERIFY_OUTPUT="$(printf '%s\n' "$out" | head -n 1 | head -c 200)"
+    log "database answers: $VERIFY_OUTPUT"
+  fi
+  settle
+}
+
+# A container's log may hold anything its environment held: it goes to the command
+# output (CloudWatch, for those allowed to read it), never into the result.
+container_logs() {
+  log "last log lines of $P_ContainerName:"
+  docker logs --tail 20 "$P_ContainerName" >&2 2>&1 || :  # a container that is gone has no logs
+}
+
+# A drill removes everything it made once the database has answered.
+drill_cleanup() {
+  [[ "$P_Mode" == drill ]] || return 0
+  phase cleanup
+  docker rm -f "$P_ContainerName" >/dev/null || fail failed "drill cleanup: could not remove container $P_ContainerName"
+  drop_undo remove_created_container
+  docker volume rm -f "$TARGET" >/dev/null || fail failed "drill cleanup: could not remove volume $TARGET"
+  drop_undo remove_created_volume
+  log "drill cleaned up: container $P_ContainerName and volume $TARGET removed"
+}
+
+# ----------------------------------------------------- cleanup
+# Removes any helper still running, then unwinds the compensation stack: every change
+# this run made is undone, newest first, and the database comes back last.
+rollback() {
+  set +e
+  log "rolling back ($ERROR)"
+  local -a ids=()
+  mapfile -t ids < <(docker ps -aq --filter "label=lifeboat.restore-id=$P_RestoreId" --filter label=lifeboat.role=helper)
+  (( ${#ids[@]} == 0 )) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+  local i
+  for (( i = ${#UNDO[@]} - 1; i >= 0; i-- )); do "${UNDO[i]}"; done
+  set -e
+}
+
+# The TERM of the cancel-restore document or of the watchdog (or an INT): the EXIT trap rolls back.
+interrupted() {
+  [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
+  exit 130
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT
+  [[ -z "$WATCHDOG_PID" ]] || kill "$WATCHDOG_PID" 2>/dev/null || :  # it may have fired already
+  if [[ "$OUTCOME" != succeeded ]]; then
+    [[ -n "$ERROR" ]] || { ERROR="unexpected error (exit $rc) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
+    [[ -n "${P_RestoreId:-}" ]] && rollback
+  fi
+  # The run has ended: its marker goes, unless a volume it created is still there.
+  if [[ -n "$MARKER" ]] && { [[ "$OUTCOME" == succeeded ]] || ! volume_exists "$TARGET"; }; then rm -f -- "$MARKER"; fi
+  # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
+  [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
+  [[ -n "$WORK" ]] && rm -rf -- "$WORK"
+  [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"
+  [[ "$RESULT_PRINTED" == 1 ]] || print_result
+  [[ "$OUTCOME" == succeeded ]] && exit 0
+  exit 1
+}
+
+# Names this run for the cancel-restore document (SSM's own cancel is a SIGKILL:
+# no trap would run). In take_host_lock's root-only directory, removed at exit.
+name_run() {
+  PID_FILE="/run/lifeboat/run-$P_RestoreId.pid"
+  printf '%s\n' "$$" >"$PID_FILE"
+}
+
+# SSM kills the command with SIGKILL at its timeout (7200 s, the step's timeoutSeconds):
+# no trap would run. This stops the run with TERM 5 minutes before, so it puts the
+# host back and reports, within the command's time.
+start_watchdog() {
+  # Started before the host lock is taken, so neither it nor its sleep holds the lock's
+  # descriptor; the sleep holds none of the run's output pipes (a runner waits for them
+  # to close). on_exit TERMs it, and its trap stops the sleep, so nothing outlives the run.
+  {
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$(( 7200 - 300 ))" >/dev/null 2>&1 &
+    sleeper=$!
+    wait "$sleeper" || exit 0
+    log "the command's time is nearly up: stopping and putting the host back"
+    kill -TERM "$$"
+  } &
+  WATCHDOG_PID=$!
+}
+
+_main() {
+  STARTED_US="$(now_us)"; PHASE_STARTED_US="$STARTED_US"
+  trap on_exit EXIT
+  trap 'interrupted' INT TERM
+  load_params
+  start_watchdog
+  take_host_lock
+  name_run
+  WORK="$(mktemp -d)"
+  preflight
+  restore_data
+  swap
+  start_container
+  verify
+  drill_cleanup
+  OUTCOME=succeeded
+  log "$P_Mode succeeded"
+}
+
+if ! _is_sourced; then _main "$@"; fi

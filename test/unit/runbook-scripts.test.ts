@@ -1,0 +1,247 @@
+/**
+ * Single functions of the host scripts (runbooks/<document>/<document>.sh and
+ * runbooks/lib/*.sh), sourced into bash without Docker: the `_main` guard keeps
+ * a sourced script from running. Each function is tested in the assembled script,
+ * exactly as it deploys.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENTS, ROOT, type DocumentName } from '#core/paths.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
+import { resolveParameters } from '#core/runbooks/parameters.ts';
+import { DATA_DOCUMENTS, assembledScriptFile, sourced, sourcedEach } from '../support/bash.ts';
+
+const scripts = {} as Record<DocumentName, string>;
+beforeAll(() => {
+  for (const name of DOCUMENTS) scripts[name] = assembledScriptFile(name);
+});
+
+/** Prints `OUTCOME|ERROR` when the function ends the shell (as `fail` does). */
+const REPORT = `trap 'printf "%s|%s" "$OUTCOME" "$ERROR"' EXIT;`;
+
+describe('json_str (every string in a result line)', () => {
+  const cases = [
+    ['plain', 'pgdata', 'pgdata'],
+    ['quotes and backslashes', 'a "quoted" \\ back\\slash', 'a "quoted" \\ back\\slash'],
+    ['newline, tab and carriage return', 'line 1\nline\t2\r', 'line 1\nline\t2\r'],
+    ['unicode', 'données ✓', 'données ✓'],
+    ['other control characters (dropped)', 'a\x01b\x1bc\x7fd', 'abcd'],
+  ] as const;
+  let printed: string[] = [];
+  beforeAll(() => {
+    printed = sourcedEach(
+      scripts['restore-volume'],
+      'V',
+      cases.map(([, value]) => value),
+      'json_str "$V"',
+    );
+  });
+
+  it.each(cases.map(([label, , expected], i) => [label, i, expected] as const))('%s: prints valid JSON that reads back as the text', (_, i, expected) => {
+    const [json = '', status] = (printed[i] ?? '').split('|');
+    expect(status).toBe('0');
+    expect(JSON.parse(json)).toBe(expected);
+  });
+
+  it('json_or_null: empty is null', () => {
+    expect(sourced(scripts['backup-volume'], 'json_or_null ""; json_or_null x').stdout).toBe('null"x"');
+  });
+});
+
+describe('check_driver_opts (options of a volume the restore creates)', () => {
+  const refused = [
+    ['type=none o=bind device=/srv/other', 'would bind a host directory'],
+    ['o=rbind', 'would bind a host directory'],
+    ['type=bind', 'would bind a host directory'],
+    ['type=ext4 device=/dev/xvdf', 'only network filesystems'],
+    ['device=:/exports/pg', 'needs type='],
+    ['type=tmpfs device=/dev/sda1', 'names a device of this host'],
+    ['type=nfs device=/dev', 'names a device of this host'],
+    ['type=nfs device=/srv/../dev/sda', 'names a device of this host'],
+  ] as const;
+  const accepted = ['', 'type=nfs o=addr=10.0.0.5,rw device=:/exports/pg', 'type=tmpfs device=tmpfs o=size=64m'];
+  const values = [...refused.map(([opts]) => opts), ...accepted];
+  let printed: string[] = [];
+  beforeAll(() => {
+    printed = sourcedEach(scripts['restore-volume'], 'P_VolumeDriverOpts', values, `${REPORT} check_driver_opts`);
+  });
+
+  it.each(refused.map(([opts, reason]) => [opts, reason, values.indexOf(opts)] as const))('refuses %j: %s', (_, reason, i) => {
+    const [outcome, error = '', status] = (printed[i] ?? '').split('|');
+    expect([outcome, status]).toEqual(['refused', '1']);
+    expect(error).toContain(reason);
+  });
+
+  it.each(accepted.map((opts) => [opts, values.indexOf(opts)] as const))('accepts %j', (_, i) => {
+    expect(printed[i]).toBe('failed||0');
+  });
+});
+
+describe('check_host_path (one denylist, shared by restore and backup)', () => {
+  const system = ['/home/alice/db', '/etc/ssl', '/tmp/x', '/var/lib/docker/volumes/x', '/root/data', '/lib64/x', '/var/lib/lifeboat/runs', '/boot/efi'];
+  const dots = ['/srv/a/../../etc', '/srv/.hidden'];
+  const data = ['/srv/pgdata', '/data/pg/main', '/var/lib/postgresql/data'];
+  const values = [...system, ...dots, ...data];
+  const printed = {} as Record<DocumentName, string[]>;
+  beforeAll(() => {
+    for (const name of DATA_DOCUMENTS) printed[name] = sourcedEach(scripts[name], 'P_HostPath', values, `${REPORT} check_host_path "ADVICE"`);
+  });
+  const row = (name: DocumentName, path: string): string | undefined => printed[name][values.indexOf(path)];
+
+  it.each(DATA_DOCUMENTS.flatMap((name) => system.map((path) => [name, path] as const)))('%s refuses %s', (name, path) => {
+    expect(row(name, path)).toBe(`refused|HostPath ${path} is inside a system directory; ADVICE|1`);
+  });
+
+  it.each(DATA_DOCUMENTS.flatMap((name) => dots.map((path) => [name, path] as const)))('%s refuses the dot segments of %s', (name, path) => {
+    expect(row(name, path)).toBe('refused|HostPath must not contain dot segments|1');
+  });
+
+  it.each(DATA_DOCUMENTS.flatMap((name) => data.map((path) => [name, path] as const)))('%s accepts the data directory %s', (name, path) => {
+    expect(row(name, path)).toBe('failed||0');
+  });
+});
+
+describe('read_params (the host checks every parameter again)', () => {
+  it('names a missing parameter and changes nothing', () => {
+    const { stdout } = sourced(scripts['restore-volume'], `${REPORT} read_params`, { SSM_RestoreId: 'r-1', SSM_ArchiveUrl: 'https://x/a' });
+    expect(stdout).toMatch(/^refused\|parameter \w+ is missing \(SSM_\w+ not set/);
+  });
+
+  it('names a value that does not match its pattern, without echoing it', () => {
+    const valid = {
+      BackupId: 'b-1',
+      VolumeName: 'pgdata',
+      HostPath: '',
+      ContainerName: '',
+      MountPath: '/var/lib/postgresql/data',
+      Consistency: 'pause',
+      Bucket: 'lifeboat-archives',
+      KeyPrefix: 'archives',
+      CompressionLevel: '3',
+      HelperImage: 'local/lifeboat-helper:1',
+      S3EndpointUrl: '',
+      Region: '',
+    };
+    const env = Object.fromEntries(Object.entries({ ...valid, Source: 'db1;touch-pwned' }).map(([k, v]) => [`SSM_${k}`, v]));
+    const { stdout } = sourced(scripts['backup-volume'], `${REPORT} read_params`, env);
+    expect(stdout).toMatch(/^refused\|parameter Source does not match its allowed pattern \^/);
+    expect(stdout).not.toContain('pwned');
+  });
+});
+
+describe('restore-volume load_params: verify queries (the check runs as the database superuser)', () => {
+  const env = (query: string): Record<string, string> => {
+    const values = resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r-1', ArchiveUrl: 'https://x/a', VolumeName: 'pgdata', VerifyQuery: query });
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [`SSM_${k}`, v]));
+  };
+
+  it.each(["select pg_read_file('x')", 'select lo_get(1)', "SELECT CURRENT_SETTING('data_directory')", 'select query_to_xml(1)', "select dblink('x')"])(
+    'refuses %j though the document pattern lets it through',
+    (query) => {
+      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(
+        'refused|VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
+      );
+    },
+  );
+
+  it('accepts a plain count', () => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
+  });
+});
+
+describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
+  it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
+    // As _main: the watchdog, then the lock; on_exit TERMs the watchdog. Its sleep's pid goes to a file.
+    const body = `start_watchdog
+exec {HOST_LOCK_FD}>>"$D/lock"; flock -n "$HOST_LOCK_FD"
+for _ in $(seq 50); do pgrep -P "$WATCHDOG_PID" >"$D/sleeper" && break; command sleep 0.1; done
+kill "$WATCHDOG_PID"; wait "$WATCHDOG_PID" || :
+command sleep 0.3
+state="$(ps -o stat= -p "$(cat "$D/sleeper")" || :)"  # a zombie (Z) has ended
+if [[ -n "$state" && "$state" != Z* ]]; then echo "sleep outlived the watchdog" >&2; exit 3; fi`;
+    const run = sourced(scripts['restore-volume'], body, { D: d });
+    expect(run.stderr).not.toContain('outlived');
+    expect(run.status).toBe(0);
+    expect(spawnSync('flock', ['-n', join(d, 'lock'), 'true']).status).toBe(0);
+  });
+});
+
+describe('cancel-restore (TERM to a running restore, found by its pid file)', () => {
+  it('the script file can be sourced as written: it defines its functions and does nothing', () => {
+    const file = join(ROOT, 'runbooks', 'cancel-restore', 'cancel-restore.sh');
+    const { status, stdout } = sourced(file, 'declare -F _main load_params running_pid >/dev/null');
+    expect(status).toBe(0);
+    expect(stdout).toBe('');
+  });
+
+  it('refuses a restore id that does not match its pattern, with a result line and exit 2, without echoing it', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], 'load_params', { SSM_RestoreId: 'r-1;touch-pwned', SSM_WaitSeconds: '5' });
+    expect(status).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({
+      lifeboat: 'cancel-result',
+      version: 1,
+      restoreId: '',
+      outcome: 'refused',
+      message: 'parameter RestoreId does not match its allowed pattern',
+    });
+  });
+
+  it('names a missing parameter', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], 'load_params', { SSM_RestoreId: 'r-1' });
+    expect(status).toBe(2);
+    expect(stdout).toContain('"outcome":"refused","message":"parameter WaitSeconds is missing"');
+  });
+
+  it('a restore that is not running on this host: not-running, and success', () => {
+    const { status, stdout } = sourced(scripts['cancel-restore'], '_main 2>/dev/null', {
+      SSM_RestoreId: `r-unit-${process.pid.toString()}-absent`,
+      SSM_WaitSeconds: '5',
+    });
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ lifeboat: 'cancel-result', outcome: 'not-running' });
+  });
+});
+
+describe('the script files as written', () => {
+  it.each(DATA_DOCUMENTS)('%s.sh can be sourced from runbooks/ (shared files and helper read from beside it)', (name) => {
+    const file = join(ROOT, 'runbooks', name, `${name}.sh`);
+    const { status, stdout } = sourced(file, 'json_str "$V"; printf "\\n%s" "${HELPER_SH%%$\'\\n\'*}"; declare -F _main >/dev/null', { V: 'x"y' });
+    expect(status).toBe(0);
+    expect(stdout).toBe('"x\\"y"\n# shellcheck shell=sh');
+  });
+});
+
+describe('rollback (the compensation stack the EXIT trap unwinds)', () => {
+  /** Docker is never reached: the helper-container sweep at the start of rollback finds none. */
+  const NO_DOCKER = 'docker() { :; }\n';
+
+  it('unwinds the undos newest first, the database restart last, without the dropped ones', () => {
+    const body = `${NO_DOCKER}P_RestoreId=t; a() { printf a; }; b() { printf b; }; c() { printf c; }; r() { printf r; }
+on_undo a; stop_like() { on_undo_at_end r; }; stop_like; on_undo b; on_undo_at_end r; drop_undo a; on_undo c
+rollback 2>/dev/null`;
+    expect(sourced(scripts['restore-volume'], body).stdout).toBe('cbr');
+  });
+
+  const bindRestore = (state: 'nonempty' | 'empty'): string => `${NO_DOCKER}set +e
+P_RestoreId=t1; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=${state}; CONTAINER_WAS=absent
+mkdir -m 0750 "$TARGET"; ${state === 'nonempty' ? 'printf old >"$TARGET/f"' : ':'}
+STAGE="$D/.lifeboat-stage-t1"; on_undo remove_stage; mkdir -m 0700 "$STAGE"; printf new >"$STAGE/f"
+swap 2>/dev/null
+printf '%s|' "$(cat "$TARGET/f")"
+rollback 2>/dev/null
+printf '%s|%s|%s|%s' "$(cat "$TARGET/f" 2>/dev/null)" "$(stat -c %a "$TARGET")" "$(ls -A "$D" | tr '\\n' ' ')" "$ROLLED_BACK"`;
+
+  it('a host directory that held data: the new data goes live, then the old directory is back as it was, nothing left beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
+    expect(sourced(scripts['restore-volume'], bindRestore('nonempty'), { D: d }).stdout).toBe('new|old|750|data |true');
+  });
+
+  it('an empty host directory: it is empty again with its old mode, nothing left beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
+    expect(sourced(scripts['restore-volume'], bindRestore('empty'), { D: d }).stdout).toBe('new||750|data |true');
+  });
+});
