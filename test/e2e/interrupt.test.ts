@@ -139,7 +139,7 @@ describe('a restore killed hard (host reboot, SIGKILL) mid-transfer', () => {
 
   /** Every process of the run, as a reboot would end them: SIGKILL, no trap. */
   async function killRunHard(restoreId: string): Promise<void> {
-    const main = (await run('pgrep', ['-o', '-f', 'lifeboat-run-.*/restoreVolume.sh'])).trim();
+    const main = (await run('pgrep', ['-o', '-f', '^lifeboat-restore-volume /dev/fd/'])).trim();
     expect(main).toMatch(/^\d+$/);
     const tree = [main];
     for (let i = 0; i < tree.length && i < 200; i++) {

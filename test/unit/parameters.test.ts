@@ -44,6 +44,7 @@ describe('Lifeboat Command documents', () => {
   it.each([
     ['restore-volume', 'restore-by-hand.md'],
     ['backup-volume', 'backup-by-hand.md'],
+    ['cancel-restore', 'cancel-by-hand.md'],
   ] as const)('%s: the by-hand runbook (%s) sets every declared parameter and no other', (name, page) => {
     const text = readFileSync(join(ROOT, 'runbooks', page), 'utf8');
     const set = [...new Set([...text.matchAll(/\bSSM_([A-Za-z0-9]+)=/g)].map((m) => m[1]))].sort();

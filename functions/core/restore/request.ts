@@ -4,8 +4,8 @@ import { VolumeCreation } from '../policy.ts';
 
 /** EC2 instances and hybrid managed nodes. */
 export const INSTANCE_ID_PATTERN = /^(i|mi)-[0-9a-f]{8,17}$/;
-const CONTAINER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-const MOUNT_PATH_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
+export const CONTAINER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+export const MOUNT_PATH_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,16}$/;
 /** Env files live in one root-only directory on the host (root-owned, mode 0600; checked there). */
 export const ENV_FILE_DIR = '/etc/lifeboat/env';
 export const ENV_FILE_PATTERN = /^\/etc\/lifeboat\/env\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;

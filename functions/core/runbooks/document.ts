@@ -42,21 +42,21 @@ const SourceDocument = z.looseObject({
 
 /** The delimiter of the packed script's heredoc (base64 never holds it). */
 const PACKED_END = 'LIFEBOAT_SCRIPT';
-/** Linux's limit on one argument (MAX_ARG_STRLEN): the unpacked script is one `bash -c` argument. */
-const MAX_ARG_BYTES = 128 * 1024;
+/** The descriptor the unpacked (already deleted) script is read through. */
+const SCRIPT_FD = 9;
 
 /**
  * The step as it deploys: the script gzipped and base64-encoded inside a few readable
- * lines that unpack it and `exec` it (same pid, so signals, the pid file and SSM's
- * process-group kill work as before). SSM counts the content plus the run's parameter
- * values against 64 KB; packed, the restore document takes about half of what it does
- * as text (measured in docs/architecture.md). The readable script is
- * `loadDocument(name, { packed: false })` (`scripts/runbook-script.ts` prints it), and
+ * lines that unpack it to a file, open it, delete it and `exec` bash on the open file:
+ * the same pid (so signals, the pid file and SSM's process-group kill work as before),
+ * nothing left on disk, and `ps` shows `lifeboat-<name> /dev/fd/9`. SSM counts the
+ * content plus the run's parameter values against 64 KB; packed, the restore document
+ * takes about half of what it does as text (docs/architecture.md). The readable script
+ * is `loadDocument(name, { packed: false })` (`scripts/runbook-script.ts` prints it), and
  * the sha256 in the header lets an auditor compare what runs with the repository.
  */
 export function packScript(name: string, script: string): string {
-  if (Buffer.byteLength(script) >= MAX_ARG_BYTES)
-    throw new Error(`${name}: the script is ${Buffer.byteLength(script).toString()} bytes; one bash -c argument holds less than ${MAX_ARG_BYTES.toString()}`);
+  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name)) throw new Error(`script name ${name}: lowercase letters, digits and - only`);
   const gz = gzipSync(script, { level: 9 });
   gz[9] = 3; // the gzip header's OS byte: Unix on every build machine, so synth is reproducible
   const base64 = gz
@@ -64,24 +64,22 @@ export function packScript(name: string, script: string): string {
     .replace(/.{1,76}/g, '$&\n')
     .trimEnd();
   const sha256 = createHash('sha256').update(script).digest('hex');
+  const fd = SCRIPT_FD.toString();
   return [
     '#!/usr/bin/env bash',
     `# Lifeboat ${name}: runbooks/${name}/ assembled with runbooks/lib/, gzip+base64 to fit SSM's 64 KB quota.`,
     `# sha256 of the script: ${sha256}. Read it: npx tsx scripts/runbook-script.ts ${name}`,
     'set -euo pipefail',
-    `script="$(base64 -d <<'${PACKED_END}' | gzip -dc`,
+    `f="$(mktemp "\${TMPDIR:-/tmp}/lifeboat-${name}.XXXXXX")"`,
+    `base64 -d <<'${PACKED_END}' | gzip -dc >"$f" || { rm -f -- "$f"; exit 1; }`,
     base64,
     PACKED_END,
-    ')"',
-    `exec bash -c "$script" ${bashWord(`lifeboat-${name}`)} "$@"`,
+    `exec ${fd}<"$f"`,
+    'rm -f -- "$f"',
+    `exec -a lifeboat-${name} bash /dev/fd/${fd} "$@"`,
     '',
   ].join('\n');
 }
-
-const bashWord = (word: string): string => {
-  if (!/^[A-Za-z0-9_.-]+$/.test(word)) throw new Error(`not a plain word: ${word}`);
-  return word;
-};
 
 export interface LoadOptions {
   /** Pack assembled scripts as they deploy (default); false gives the readable script. */
