@@ -52,6 +52,11 @@ export const ArchiveManifest = z.object({
   hostPath: z.string().nullable(),
   mountPath: z.string(),
   container: ContainerSpec.nullable(),
+  /**
+   * Top-level names in the data directory (at most 64), for telling the engine apart
+   * (PG_VERSION, ibdata1, dump.rdb, WiredTiger). Absent in manifests made before engines.
+   */
+  dataMarkers: z.array(z.string().max(255)).max(64).optional(),
 });
 export type ArchiveManifest = z.infer<typeof ArchiveManifest>;
 
