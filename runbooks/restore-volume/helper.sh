@@ -73,6 +73,8 @@ extract)
   setid="$(find /data ! -type d \( -perm -4000 -o -perm -2000 \) -exec chmod ug-s {} + -print | wc -l)"
   sync -f /data
   printf 'setid=%s root=%s\n' "$setid" "$(stat -c '%u:%g:%a' /data)"
+  # The top-level names (plain ones, at most 64): how the host tells the engine (Verify=auto).
+  printf 'names=%s\n' "$(ls -A /data | grep -E '^[A-Za-z0-9_.-]{1,64}$' | head -n 64 | tr '\n' ' ' | sed 's/ $//')"
   ;;
 copy)
   need_tools

@@ -93,7 +93,7 @@ describe('the profiles', () => {
       if (p.defaultUser !== null) expect(p.defaultUser, engine).toMatch(pattern('VerifyUser'));
     }
     expect(ENGINE_PROFILES.postgres.defaultShmSize).toBe('256m');
-    expect(ENGINE_PROFILES.postgres.defaultMountPath).toBe(restore.MountPath?.default);
+    expect(ENGINE_PROFILES.postgres.defaultMountPath).toBe('/var/lib/postgresql/data');
   });
 
   it("accepts its own default checks, and PostgreSQL's are the request schema's VerifyQuery rules", () => {

@@ -132,20 +132,61 @@ describe('read_params (the host checks every parameter again)', () => {
   });
 });
 
-describe('restore-volume load_params: verify queries (the check runs as the database superuser)', () => {
-  const env = (query: string): Record<string, string> => {
-    const values = resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r-1', ArchiveUrl: 'https://x/a', VolumeName: 'pgdata', VerifyQuery: query });
+describe('restore-volume load_params: the engine and its check (the check runs as the database superuser)', () => {
+  const env = (query: string, extra: Record<string, string> = {}): Record<string, string> => {
+    const values = resolveParameters(loadDocument('restore-volume'), {
+      RestoreId: 'r-1',
+      ArchiveUrl: 'https://x/a',
+      VolumeName: 'pgdata',
+      ContainerName: 'db',
+      Verify: 'postgres',
+      VerifyQuery: query,
+      ...extra,
+    });
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [`SSM_${k}`, v]));
   };
+  const refusedAs = (engine: string) => `refused|VerifyQuery does not suit ${engine}'s check rules (functions/core/engines/checks.ts); nothing was run`;
 
   it.each(["select pg_read_file('x')", 'select lo_get(1)', "SELECT CURRENT_SETTING('data_directory')", 'select query_to_xml(1)', "select dblink('x')"])(
-    'refuses %j though the document pattern lets it through',
+    'postgres: refuses %j though the document pattern lets it through',
     (query) => {
-      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(
-        'refused|VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
-      );
+      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(refusedAs('postgres'));
     },
   );
+
+  it.each([
+    ['mysql', "select load_file('/etc/passwd')"],
+    ['mysql', 'select 1 into outfile x'],
+    ['redis', 'FLUSHALL'],
+    ['redis', 'CONFIG GET dir'],
+    ['mongodb', 'db.x.deleteMany({})'],
+    ['mongodb', 'db.x.find({a: 1})'],
+  ])('%s: refuses the check %j before anything runs', (engine, query) => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query, { Verify: engine })).stdout).toBe(refusedAs(engine));
+  });
+
+  it.each([
+    [{ Verify: 'custom' }, 'refused|Verify=custom needs HealthCommand (a program and its arguments, one space apart)'],
+    [{ Verify: 'redis', HealthCommand: 'redis-cli PING' }, 'refused|HealthCommand is for Verify=custom only; redis has its own'],
+    [{ Verify: 'none', ExpectMinimum: '1' }, 'refused|ExpectMinimum needs a check; Verify=none runs none'],
+    [{ Verify: 'redis', ContainerName: '' }, 'refused|Verify=redis needs a ContainerName (a data-only restore has no database to ask)'],
+  ])('refuses %j', (extra, message) => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('', extra)).stdout).toBe(message);
+  });
+
+  it('Verify=auto: decide_engine tells the engine from the restored data, and applies its check rules then', () => {
+    const run = (names: string, query = '') =>
+      sourced(scripts['restore-volume'], `${REPORT} load_params; DATA_NAMES="$N"; decide_engine; echo "$ENGINE"`, {
+        ...env(query, { Verify: 'auto' }),
+        N: names,
+      }).stdout;
+    // The EXIT trap prints OUTCOME|ERROR last: failed| is the default of a run that has not finished.
+    expect(run('ibdata1 mysql aria_log_control')).toBe('mysql\nfailed|');
+    expect(run('PG_VERSION base global')).toBe('postgres\nfailed|');
+    expect(run('appendonlydir dump.rdb')).toBe('redis\nfailed|');
+    expect(run('dump.rdb', 'FLUSHALL')).toBe(refusedAs('redis'));
+    expect(run('notes.txt')).toMatch(/^refused\|Verify=auto: the restored data does not show which engine it is \(top level: notes.txt\)/);
+  });
 
   it('accepts a plain count', () => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');

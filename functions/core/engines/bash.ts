@@ -49,7 +49,10 @@ export function engineBashTables(): string {
   return [
     '# Engine profiles, generated from functions/core/engines/profiles.ts: change them there.',
     `declare -a ENGINE_NAMES=(${words(ENGINES)})`,
+    '# shellcheck disable=SC2034 # read through indirect expansion (engine_argv)',
+    '{',
     ...arrays,
+    '}',
     perEngine('ENGINE_MARKERS', (e) => (p[e].dataMarkers.length > 0 ? p[e].dataMarkers.join(' ') : null)),
     perEngine('ENGINE_MOUNT_PATH', (e) => p[e].defaultMountPath),
     perEngine('ENGINE_SHM_SIZE', (e) => p[e].defaultShmSize),

@@ -8,6 +8,12 @@ import { UNSAFE_QUERY_PATTERN, VERIFY_QUERY_PATTERN } from '../restore/request.t
 
 /** The longest check or custom command accepted (characters). */
 export const CHECK_MAX_CHARS = 500;
+/**
+ * Every character any engine's check (or a custom command) may hold, 1 to 500 of them:
+ * the restore document's VerifyQuery pattern. The host applies the engine's own rules
+ * (below) once it knows the engine.
+ */
+export const CHECK_TEXT_PATTERN = /^[A-Za-z0-9_ ,.*()=<>'"{}:\/@%#+-]{1,500}$/;
 
 /** How one engine's check text is judged. */
 export interface CheckRules {
