@@ -13,7 +13,7 @@ export const CHECK_MAX_CHARS = 500;
  * the restore document's VerifyQuery pattern. The host applies the engine's own rules
  * (below) once it knows the engine.
  */
-export const CHECK_TEXT_PATTERN = /^[A-Za-z0-9_ ,.*()=<>'"{}:\/@%#+-]{1,500}$/;
+export const CHECK_TEXT_PATTERN = /^[A-Za-z0-9_ ,.*()=<>'"{}:/@%#+-]{1,500}$/;
 
 /** How one engine's check text is judged. */
 export interface CheckRules {
