@@ -356,8 +356,8 @@ describe('engineArgv (what a plan shows will run)', () => {
       "select count(*) from t where a = 'x y'",
     ]);
     expect(engineArgv('mysql', 'health', { user: 'app' })).toEqual(['mysqladmin', 'ping', '--silent', '-u', 'app']);
-    expect(engineArgv('redis', 'check', { text: 'EXISTS a b' })).toEqual(['redis-cli', 'EXISTS', 'a', 'b']);
-    expect(engineArgv('redis', 'check', {})).toEqual(['redis-cli', 'DBSIZE']);
+    expect(engineArgv('redis', 'check', { text: 'EXISTS a b' })).toEqual(['redis-cli', '-e', 'EXISTS', 'a', 'b']);
+    expect(engineArgv('redis', 'check', {})).toEqual(['redis-cli', '-e', 'DBSIZE']);
     expect(engineArgv('mongodb', 'check', {})).toBeNull();
     expect(engineArgv('running', 'health', {})).toBeNull();
     expect(engineArgv('custom', 'health', { text: 'cockroach node status' })).toEqual(['cockroach', 'node', 'status']);
@@ -504,7 +504,7 @@ describe('the bash tables, sourced by bash', () => {
       `engine_argv "$E" check "" "$T"; ${printWords('ENGINE_ARGV')}`,
     );
     expect(words(pg?.stdout ?? '').at(-1)).toBe(query);
-    expect(words(redis?.stdout ?? '')).toEqual(['redis-cli', ...query.split(' ').filter(Boolean)]);
+    expect(words(redis?.stdout ?? '')).toEqual(['redis-cli', '-e', ...query.split(' ').filter(Boolean)]);
     expect(existsSync(marker)).toBe(false);
   });
 

@@ -154,9 +154,10 @@ export const ENGINE_PROFILES: Readonly<Record<Engine, EngineProfile>> = {
     defaultMountPath: '/data',
     defaultShmSize: null,
     defaultUser: null,
-    health: ['redis-cli', 'PING'],
+    // -e: an error reply exits 1 (else redis-cli exits 0 and prints it); LOADING still exits 0, so the answer is checked too.
+    health: ['redis-cli', '-e', 'PING'],
     healthAnswer: /^PONG$/,
-    check: ['redis-cli', '@WORDS@'],
+    check: ['redis-cli', '-e', '@WORDS@'],
     defaultCheck: 'DBSIZE',
     checkRules: REDIS_CHECK,
     checkAnswer: NUMBER_ANSWER,
