@@ -25,14 +25,8 @@ export interface SlackAccess {
 
 /** Why `who` may not use Lifeboat at all, or undefined when they may. */
 export function refused(access: SlackAccess, who: Who): Mrkdwn | undefined {
-  if (!access.teamIds.includes(who.teamId))
-    return md`
-Lifeboat is not enabled for this Slack workspace.
-    `;
-  if (!access.channelIds.includes(who.channelId))
-    return md`
-Lifeboat does not take commands in this channel; use the on-call channel.
-    `;
+  if (!access.teamIds.includes(who.teamId)) return md`Lifeboat is not enabled for this Slack workspace.`;
+  if (!access.channelIds.includes(who.channelId)) return md`Lifeboat does not take commands in this channel; use the on-call channel.`;
   if (!access.userIds.includes(who.userId))
     return md`${mention(who.userId)} is not on Lifeboat's list of people who may plan and run restores; ask the Lifeboat owners to add you.`;
   return undefined;

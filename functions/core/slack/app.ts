@@ -108,11 +108,7 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
     if (form.get('ssl_check') === '1') return answer();
     const parsed = CommandForm.safeParse(Object.fromEntries(form));
     if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url))
-      return answer(
-        ephemeral(md`
-Lifeboat could not read this request from Slack.
-        `),
-      );
+      return answer(ephemeral(md`Lifeboat could not read this request from Slack.`));
     const who = { teamId: parsed.data.team_id, channelId: parsed.data.channel_id, userId: parsed.data.user_id };
     const no = refused(deps.access, who);
     if (no) return answer(ephemeral(no));
@@ -218,11 +214,7 @@ export async function performSlackWork(deps: SlackDeps, work: SlackWork): Promis
     else await post(await commandAnswer(deps, work.command, work.who, work.responseUrl));
   } catch (e) {
     if (!(e instanceof ClientError)) {
-      await post(
-        ephemeral(md`
-Lifeboat hit an internal error. The on-call engineer can use the API or the CLI meanwhile.
-        `),
-      ).catch(() => undefined);
+      await post(ephemeral(md`Lifeboat hit an internal error. The on-call engineer can use the API or the CLI meanwhile.`)).catch(() => undefined);
       throw e;
     }
     await post(ephemeral(md`Lifeboat: ${e.message}`));
@@ -234,15 +226,11 @@ function notClaimed(claim: Extract<PlanClaim, { ok: false }>): Mrkdwn {
   const plan = claim.plan;
   switch (claim.why) {
     case 'unknown':
-      return md`
-This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.
-      `;
+      return md`This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
     case 'expired':
       return md`This plan expired at ${plan?.expiresAt ?? '?'}; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
     case 'starting':
-      return md`
-This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.
-      `;
+      return md`This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.`;
     case 'started':
       return md`This plan was already started as \`${plan?.restoreId ?? '?'}\`; nothing more was sent. \`/lifeboat status ${plan?.restoreId ?? ''}\` shows how it is going; \`/lifeboat cancel ${plan?.restoreId ?? ''}\` stops it.`;
     case 'failed':
@@ -306,10 +294,7 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
     case 'volumes': {
       const now = nowOf(deps).getTime();
       const volumes = await deps.catalog.listVolumes();
-      if (volumes.length === 0)
-        return ephemeral(md`
-No archives are cataloged yet.
-        `);
+      if (volumes.length === 0) return ephemeral(md`No archives are cataloged yet.`);
       return ephemeral(
         joinMd(
           volumes.map(
@@ -338,11 +323,7 @@ No archives are cataloged yet.
       const outcome = await deps.cancel(command.restoreId, requester(who));
       if (outcome.state !== 'cancelling') return ephemeral(md`\`${command.restoreId}\`: ${outcome.message}`);
       // The result reaches this channel only for a restore started from Slack (its record keeps that response_url).
-      const where = record.requestedBy.startsWith('slack:')
-        ? md`
-you'll get the result here
-          `
-        : md`\`/lifeboat status ${command.restoreId}\` shows the result`;
+      const where = record.requestedBy.startsWith('slack:') ? md`you'll get the result here` : md`\`/lifeboat status ${command.restoreId}\` shows the result`;
       return slackMessage(md`cancelling \`${command.restoreId}\` (the host puts things back; ${where}) — asked by ${mention(who.userId)}`, {
         response_type: 'in_channel',
       });
@@ -376,15 +357,7 @@ you'll get the result here
         );
       const request = parsed.data;
       const plan = await deps.service.plan(request);
-      if (command.verb === 'plan')
-        return ephemeral(
-          joinMd([
-            md`
-Plan (nothing sent):
-            `,
-            planText(plan),
-          ]),
-        );
+      if (command.verb === 'plan') return ephemeral(joinMd([md`Plan (nothing sent):`, planText(plan)]));
       // What Confirm will run: this request with the archive pinned to the key just shown.
       const now = nowOf(deps);
       const stored: StoredPlan = {
