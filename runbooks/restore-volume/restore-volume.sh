@@ -760,7 +760,7 @@ db_exec() {
     rc=0
     out="$(
       if [[ -n "$ENGINE_SECRET_NAME" ]]; then export "$ENGINE_SECRET_NAME=$ENGINE_SECRET_VALUE"; fi
-      docker exec "${pass[@]}" "$P_ContainerName" "${ENGINE_ARGV[@]}" 2>&1
+      docker exec ${pass[@]+"${pass[@]}"} "$P_ContainerName" "${ENGINE_ARGV[@]}" 2>&1
     )" || rc=$?
     if (( rc == 126 || rc == 127 )) && [[ -z "${FALLBACK_USED[$kind]:-}" ]] && engine_fallback; then
       FALLBACK_USED[$kind]=1
