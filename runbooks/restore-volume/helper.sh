@@ -74,7 +74,16 @@ extract)
   sync -f /data
   printf 'setid=%s root=%s\n' "$setid" "$(stat -c '%u:%g:%a' /data)"
   # The top-level names (plain ones, at most 64): how the host tells the engine (Verify=auto).
-  printf 'names=%s\n' "$(ls -A /data | grep -E '^[A-Za-z0-9_.-]{1,64}$' | head -n 64 | tr '\n' ' ' | sed 's/ $//')"
+  names="" n=0
+  for f in /data/* /data/.[!.]* /data/..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    b="${f##*/}"
+    case "$b" in *[!A-Za-z0-9_.-]*) continue ;; esac
+    [ "${#b}" -le 64 ] || continue
+    n=$((n + 1)); [ "$n" -le 64 ] || break
+    names="$names $b"
+  done
+  printf 'names=%s\n' "${names# }"
   ;;
 copy)
   need_tools
