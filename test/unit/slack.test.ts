@@ -6,7 +6,8 @@ import type { ArchiveEntry, Catalog, RestoreRecord, VolumeSummary } from '#core/
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import { NotFoundError } from '#core/restore/errors.ts';
-import { INSTANCE_ID_PATTERN, RestoreRequest } from '#core/restore/request.ts';
+import { INSTANCE_ID_PATTERN } from '#core/restore/request.ts';
+import { RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, RestoreService } from '#core/restore/service.ts';
 import { NASTY as CORPUS } from '../support/nasty.ts';
 import { REPLAYED, handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
@@ -51,7 +52,18 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
     archive: { key, takenAt: '2026-11-27T02:00:00Z', ageSeconds: 3600, size: 1024, sha256: 'ab'.repeat(32), compression: 'zstd', hasManifest: true },
     target: { instanceId: r.instanceId, online: true, pingStatus: 'Online' },
     volume: r.volume,
-    containerName: r.containerName,
+    containerName: r.containerName ?? '',
+    dataOnly: r.containerName === undefined,
+    mountPath: { path: '/var/lib/postgresql/data', from: 'manifest' },
+    // The detail quotes the archive's image: archive-controlled, escaped like the rest.
+    verification: {
+      engine: r.engine === undefined || r.engine === 'auto' ? 'postgres' : r.engine,
+      from: r.engine === undefined || r.engine === 'auto' ? 'manifest-image' : 'request',
+      detail: `postgres (PostgreSQL): the archive's manifest names image ${w.data.container}`,
+      health: ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres'],
+      check: r.check === undefined ? null : { text: r.check, from: 'request', argv: null },
+      expectMinimum: r.expectMinimum === undefined ? null : { value: r.expectMinimum, from: 'request' },
+    },
     existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
     missingContainer: `created from ${w.data.container}`,
     // Archive-controlled text (a manifest's driver options) is posted too: it must be escaped like the rest.
@@ -259,7 +271,7 @@ describe('the /lifeboat grammar', () => {
     ['list db1/pgdata', { verb: 'list', source: 'db1', volume: 'pgdata' }],
     [
       'plan pgdata at 2026-11-27T03:00:00Z to i-0123456789abcdef0',
-      { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0' },
+      { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0', dataOnly: false },
     ],
     [
       'restore pgdata archive archives/db1/pgdata/20261127T031500Z.tar.zst to i-0123456789abcdef0 container db preserve',
@@ -270,9 +282,10 @@ describe('the /lifeboat grammar', () => {
         instanceId: 'i-0123456789abcdef0',
         container: 'db',
         preserve: true,
+        dataOnly: false,
       },
     ],
-    ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false }],
+    ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false, dataOnly: false }],
     ['status r-mfx2k1a0-1a2b3c4d', { verb: 'status', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['cancel r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['CANCEL r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
