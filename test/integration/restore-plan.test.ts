@@ -180,7 +180,7 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     "select current_setting('data_directory')",
     'SELECT PG_LS_DIR(chr(47))',
     'select lo_get(1)',
-  ])('a PostgreSQL check that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (check) => {
+  ])('a verify query that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (check) => {
     const parsed = DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, engine: 'postgres', check });
     expect(parsed.error?.issues[0]?.path).toEqual(['check']);
     expect(parsed.error?.issues[0]?.message).toContain('may not name server-file');
