@@ -108,6 +108,13 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       sha256: SHA,
       manifest: manifest({ mountPath: '/data', container: { ...base, name: '/cache', image: 'redis:7.2' }, dataMarkers: ['dump.rdb'] }),
     });
+    // Backed up while no container used it: the manifest's mount path is only the backup document's default.
+    await put({
+      key: 'archives/db1/loose/20261127T031500Z.tar.zst',
+      volume: 'loose',
+      sha256: SHA,
+      manifest: manifest({ mountPath: '/var/lib/postgresql/data', container: null, dataMarkers: ['appendonly.aof', 'dump.rdb'] }),
+    });
   });
   afterAll(async () => {
     await dynamo.close();
@@ -324,6 +331,12 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       expect(mysql.mountPath).toEqual({ path: '/var/lib/mysql', from: 'engine default' });
       const postgres = await service().plan({ ...byHand, engine: 'postgres' });
       expect(postgres.parameters).toMatchObject({ Verify: 'postgres', MountPath: '/var/lib/postgresql/data', ShmSize: '256m' });
+    });
+
+    it("a manifest that recorded no container does not decide the mount path: the detected engine's default does", async () => {
+      const plan = await service().plan(request({ volume: 'loose', containerName: 'cache' }));
+      expect(plan.parameters).toMatchObject({ Verify: 'redis', MountPath: '/data', ContainerImage: '' });
+      expect(plan.mountPath).toEqual({ path: '/data', from: 'engine default' });
     });
 
     it('a data-only restore (no containerName) sends ContainerName "" and Verify none, and the plan says so', async () => {

@@ -218,12 +218,14 @@ export class RestoreService {
   }
 
   /**
-   * Where the container mounts the data: the request's, else the manifest's, else the
-   * engine's default; '' when the engine is left to the host (it uses the detected one's).
+   * Where the container mounts the data: the request's, else the manifest's when it recorded
+   * the container that mounted it (a backup of a volume no container used records only the
+   * backup document's default), else the engine's default; '' when the engine is left to
+   * the host (it uses the detected one's).
    */
   private mountPath(requested: string | undefined, manifest: ArchiveManifest | undefined, engine: Engine | 'auto'): RestorePlan['mountPath'] {
     if (requested !== undefined) return { path: requested, from: 'request' };
-    if (manifest?.mountPath) return { path: manifest.mountPath, from: 'manifest' };
+    if (manifest?.container && manifest.mountPath) return { path: manifest.mountPath, from: 'manifest' };
     const known = engine === 'auto' ? null : ENGINE_PROFILES[engine].defaultMountPath;
     return known ? { path: known, from: 'engine default' } : { path: '', from: 'host' };
   }
