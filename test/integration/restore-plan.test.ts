@@ -421,6 +421,11 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       expect(health.error?.issues[0]).toMatchObject({ path: ['health'], message: expect.stringContaining("only from the volume's protect config") as unknown });
       const check = DrillRequest.safeParse({ source: 'db1', volume: 'shop', instanceId: INSTANCE, engine: 'custom', check: 'rm -rf /var/lib/mysql' });
       expect(check.error?.issues.map((i) => i.path)).toEqual([['check']]);
+      // A request's check that passes another engine's rules is still never run as a custom command.
+      await expect(service(policy).plan(request({ volume: 'shop', containerName: 'shop-db', check: 'select 1' }))).rejects.toMatchObject({
+        statusCode: 400,
+        message: expect.stringMatching(/^check: db1\/shop is verified by custom commands, which come only from its protect config/) as unknown,
+      });
       await expect(service().plan(request({ volume: 'shop', containerName: 'shop-db', engine: 'custom' }))).rejects.toMatchObject({
         statusCode: 400,
         message: expect.stringMatching(/^engine: custom runs the health and check commands of the volume's protect config, and db1\/shop has none/) as unknown,

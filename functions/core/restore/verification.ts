@@ -121,6 +121,10 @@ export function planVerification(input: VerificationInput): Verification {
         ? [configured.expectMinimum, 'protect config']
         : [undefined, undefined];
 
+  if (engine === 'custom' && checkFrom === 'request') {
+    // With engine auto a request's check may pass another engine's rules and still be a program name: never run it as one.
+    throw new ClientError(400, `check: ${where} is verified by custom commands, which come only from its protect config; leave check out of the request`);
+  }
   if (check !== undefined && engine !== 'auto') {
     const problem = checkProblem(engine, check);
     if (problem !== null) {
