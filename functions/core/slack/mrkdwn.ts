@@ -32,20 +32,10 @@ export const mention = (userId: string): Mrkdwn => (SLACK_USER_ID.test(userId) ?
  * are escaped; interpolated Mrkdwn (a mention, an earlier md) is kept as it is.
  */
 export function md(strings: TemplateStringsArray, ...values: readonly (string | number | Mrkdwn)[]): Mrkdwn {
-  const last = strings.length - 1;
-  // Prettier formats `md`-tagged templates as Markdown, which puts a template with no
-  // placeholders on lines of its own: the newline it adds before and the newline and
-  // indentation after are layout, never part of the message.
-  const literal = (i: number): string => {
-    let part = strings[i] ?? '';
-    if (i === 0) part = part.replace(/^\n/, '');
-    if (i === last) part = part.replace(/\n[ \t]*$/, '');
-    return escapeSlack(part);
-  };
-  let out = literal(0);
+  let out = escapeSlack(strings[0] ?? '');
   values.forEach((v, i) => {
     out += v instanceof Mrkdwn ? v.text : escapeSlack(typeof v === 'number' ? v.toString() : v);
-    out += literal(i + 1);
+    out += escapeSlack(strings[i + 1] ?? '');
   });
   return Mrkdwn.trusted(out);
 }
