@@ -287,7 +287,7 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     expect(redis.code, redis.err).toBe(0);
     const plan = JsonOutput.plan.parse(JSON.parse(redis.out)).plan;
     expect(plan.parameters).toMatchObject({ Verify: 'redis', VerifyQuery: 'DBSIZE', ExpectMinimum: '3' });
-    expect(plan.verification).toMatchObject({ engine: 'redis', from: 'request', check: { argv: ['redis-cli', 'DBSIZE'] } });
+    expect(plan.verification).toMatchObject({ engine: 'redis', from: 'request', check: { argv: ['redis-cli', '-e', 'DBSIZE'] } });
     expect(plan.verification.detail).toContain('postgres:15, which looks like postgres');
 
     // The old drill flag still works, on plans too.

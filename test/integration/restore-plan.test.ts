@@ -294,7 +294,7 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       expect(plan.parameters).toMatchObject({ Verify: 'redis', MountPath: '/data', VerifyQuery: 'DBSIZE', ExpectMinimum: '2' });
       expect(plan.verification).toMatchObject({
         engine: 'redis',
-        check: { text: 'DBSIZE', from: 'request', argv: ['redis-cli', 'DBSIZE'] },
+        check: { text: 'DBSIZE', from: 'request', argv: ['redis-cli', '-e', 'DBSIZE'] },
         expectMinimum: { value: 2, from: 'request' },
       });
 
