@@ -544,7 +544,7 @@ transfer() {  # DEST_KIND DEST
     fail failed "extract failed (helper exit ${xst:-unknown}): $(grep -v '^$' "$WORK/extract.err" | tail -n 3 | tr '\n' ' ' | head -c 400)"
   fi
   local out
-  out="$(tail -n 1 "$WORK/extract.out")"
+  out="$(tail -n 2 "$WORK/extract.out")"  # setid=… root=…, then names=…
   STRIPPED_SETID="$(sed -n 's/^setid=\([0-9]*\) .*/\1/p' <<<"$out")"; STRIPPED_SETID="${STRIPPED_SETID:-0}"
   DATA_NAMES="$(sed -n 's/^names=\([A-Za-z0-9_. -]*\)$/\1/p' <<<"$out")"
   DATA_ROOT="$(sed -n 's/.* root=\([0-9]*:[0-9]*:[0-7]*\)$/\1/p' <<<"$out")"
