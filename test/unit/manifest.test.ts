@@ -293,7 +293,7 @@ describe('recreatePlan: a Compose service gets back what docker compose needs to
   it('whatever labels and networks a manifest records, the parameters pass the document or the manifest is refused as unsafe (property)', () => {
     const text = fc.oneof(
       fc.string({ maxLength: 70 }),
-      fc.constantFrom('com.docker.compose.project', 'lifeboat.role', 'db', 'a b', 'x=y', 'a,b', 'shop_backend'),
+      fc.constantFrom('com.docker.compose.project', 'lifeboat.role', 'db', 'a b', 'x=y', 'a,b', 'shop_backend', 'shop', '1.29.2', 'False'),
     );
     const key = fc.oneof(
       text,
@@ -331,10 +331,10 @@ describe('recreatePlan: a Compose service gets back what docker compose needs to
         const words = `${params.ContainerLabels} ${params.VolumeLabels}`.split(' ');
         const networkLabels = params.CreateNetworks.split(' ').flatMap((entry) => entry.split(',').slice(1));
         expect([...words, ...networkLabels].filter((w) => /^lifeboat\./i.test(w))).toEqual([]);
-        if (params.ContainerLabels !== '' && params.CreateNetworks !== '') kept++;
+        if (params.ContainerLabels !== '' || params.CreateNetworks !== '') kept++;
       }),
       { numRuns: 300 },
     );
-    expect(kept).toBeGreaterThan(10); // not vacuous: labels and networks do get through
+    expect(kept).toBeGreaterThan(30); // not vacuous: labels and networks do get through
   });
 });
