@@ -438,3 +438,24 @@ networks_json`;
     ]);
   });
 });
+
+describe('reclaim_interrupted_target: a volume created with VolumeLabels (no label of Lifeboat’s) is known by its creation time', () => {
+  const body = `RUNS_DIR="$D"; TARGET_KIND=volume; TARGET=shop_pgdata; P_RestoreId=r-2
+printf 'r-1\\ncreated=%s\\n' "$MARKED" >"$D/volume-shop_pgdata"
+docker() {
+  case "$*" in
+    "volume inspect shop_pgdata") ;;
+    "volume inspect -f"*CreatedAt*) echo 2026-12-01T20:15:40Z ;;
+    "volume inspect -f"*) echo ' ' ;;
+    "volume rm shop_pgdata") echo removed >&3 ;;
+  esac
+}
+reclaim_interrupted_target 2>&1 3>&1; ls -A "$D"`;
+  it.each([
+    ['2026-12-01T20:15:40Z', /^\[lifeboat restore r-2\] removing volume shop_pgdata: restore r-1 created it .*\nremoved\n$/],
+    ['2026-12-01T20:15:41Z', /^\[lifeboat restore r-2\] keeping volume shop_pgdata: it is not the volume interrupted restore r-1 created\n$/],
+  ])('marked %s', (marked, expected) => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-reclaim-'));
+    expect(sourced(scripts['restore-volume'], body, { D: d, MARKED: marked }).stdout).toMatch(expected);
+  });
+});
