@@ -17,6 +17,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
 # shellcheck source=../lib/sourced.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
+# Labels, networks and aliases for Compose-managed services (compose.sh beside this file).
+# shellcheck source=compose.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/compose.sh"
 
 # ---------------------------------------------------------------- helper
 # The helper container's script (helper.sh beside this file: busybox sh + GNU tar
@@ -97,6 +100,7 @@ load_params() {
   read_params
   check_host_path "choose a data directory such as /srv/... or /data/..."
   check_verify_params
+  check_compose_params
   [[ "$P_ContainerNetwork" != host ]] || fail refused "ContainerNetwork host would widen the container's privileges; use a bridge network"
   if [[ "$P_Mode" == drill ]]; then
     # A drill may only create and then remove things of its own.
@@ -242,21 +246,28 @@ CONTAINER_WAS=absent  # absent | running | stopped
 # so that a run killed hard (host reboot, SIGKILL: no trap runs) is known to
 # the next one, which removes the half-filled volume instead of taking it for
 # the user's data. Only a volume carrying that run's own labels is removed.
+# A volume created with VolumeLabels carries no label of Lifeboat's: its creation time,
+# added to the marker once it exists, tells it apart instead.
 marker_path() { printf '%s' "$RUNS_DIR/volume-$TARGET"; }
 mark_created_target() {
   [[ -d "$RUNS_DIR" ]] || { mkdir -p "$RUNS_DIR" && chmod 0700 "$RUNS_DIR"; }
   MARKER="$(marker_path)"
   printf '%s\n' "$P_RestoreId" >"$MARKER"
 }
+volume_created_at() { docker volume inspect -f "$(gotpl '<%.CreatedAt%>')" "$1" 2>/dev/null | head -c 64 | tr -dc 'A-Za-z0-9:.+-'; }
 reclaim_interrupted_target() {
   [[ "$TARGET_KIND" == volume ]] || return 0
-  local marker id labels
+  local marker id created labels
   marker="$(marker_path)"
   [[ -f "$marker" && ! -L "$marker" ]] || return 0
-  id="$(head -c 100 "$marker" | tr -dc 'A-Za-z0-9_.-')"
+  id="$(head -n 1 "$marker" | head -c 100 | tr -dc 'A-Za-z0-9_.-')"
+  created="$(sed -n '2s/^created=//p' "$marker" | head -c 64 | tr -dc 'A-Za-z0-9:.+-')"
   if volume_exists "$TARGET"; then
     labels="$(docker volume inspect -f "$(gotpl '<%index .Labels "lifeboat.role"%> <%index .Labels "lifeboat.restore-id"%>')" "$TARGET")"
-    if [[ -n "$id" && "$labels" == "restored $id" && -z "$(docker ps -aq --filter "volume=$TARGET")" ]]; then
+    local ours=0
+    [[ -n "$id" && "$labels" == "restored $id" ]] && ours=1
+    [[ -n "$id" && -n "$created" && "$(volume_created_at "$TARGET")" == "$created" ]] && ours=1
+    if [[ "$ours" == 1 && -z "$(docker ps -aq --filter "volume=$TARGET")" ]]; then
       log "removing volume $TARGET: restore $id created it and was stopped before it finished (host reboot or kill); it never held your data"
       docker volume rm "$TARGET" >/dev/null
     else
@@ -315,6 +326,7 @@ preflight() {
     if [[ "$CONTAINER_WAS" == absent && -n "$P_ContainerEnvNames" ]]; then
       check_env_file
     fi
+    check_recreate
   fi
   # Another running container using the target would have data pulled from under it.
   if [[ "$TARGET_KIND" == volume && "$TARGET_STATE" != absent ]]; then
@@ -461,6 +473,8 @@ detect_codec() {
 
 create_volume() {  # NAME ROLE [use driver options]
   local -a args=(volume create --label "lifeboat.restore-id=$P_RestoreId" --label "lifeboat.role=$2" --label "lifeboat.target=$TARGET")
+  # The target with VolumeLabels: those alone (Compose warns about any label it did not write).
+  [[ "$2" != restored || ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || args=(volume create "${VOLUME_LABEL_ARGS[@]}")
   if [[ "${3:-}" == with-driver ]]; then
     [[ -n "$P_VolumeDriver" ]] && args+=(--driver "$P_VolumeDriver")
     local opt
@@ -561,6 +575,7 @@ restore_data() {
         mark_created_target
         create_volume "$TARGET" restored with-driver
         on_undo remove_created_volume
+        [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
         check_created_volume
         stop_container
         transfer volume "$TARGET"
@@ -696,7 +711,7 @@ create_container() {
     args+=(--network none)
   else
     [[ -n "$P_RestartPolicy" ]] && args+=(--restart "$P_RestartPolicy")
-    [[ -n "$P_ContainerNetwork" ]] && args+=(--network "$P_ContainerNetwork")
+    recreate_args args
     IFS=, read -r -a ports <<<"$P_ContainerPorts"
   fi
   for p in "${ports[@]}"; do args+=(--publish "$p"); done
@@ -713,8 +728,10 @@ start_container() {
   [[ -n "$P_ContainerName" ]] || return 0
   if [[ "$CONTAINER_WAS" == absent ]]; then
     log "creating container $P_ContainerName from $P_ContainerImage"
+    create_networks
     create_container || fail failed "could not create container $P_ContainerName"
     on_undo remove_created_container
+    connect_networks
     CONTAINER_ACTION=created
   else
     CONTAINER_ACTION=restarted
