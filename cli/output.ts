@@ -76,6 +76,10 @@ export function planText(plan: RestorePlan): string {
       (plan.volumeCreation.manifestRecorded ? `; the manifest recorded ${plan.volumeCreation.manifestRecorded.driver} (not used)` : ''),
     `If the volume has data: ${plan.existingVolume}`,
     `If the container is missing: ${plan.missingContainer}`,
+    ...(plan.recreation.otherMounts.length > 0
+      ? [`Other mounts: ${plan.recreation.otherMounts.join('; ')} (never created; the host refuses to recreate the container while it has them)`]
+      : []),
+    ...plan.recreation.dropped.map((d) => `Left out:  ${d.what}: ${d.reason}`),
   ].join('\n');
 }
 

@@ -36,6 +36,7 @@ export const RestorePlanSchema = z.object({
       .nullable(),
     expectMinimum: z.object({ value: z.number().int().nonnegative(), from: z.enum(['request', 'protect config']) }).nullable(),
   }),
+  recreation: z.object({ dropped: z.array(z.object({ what: z.string(), reason: z.string() })).readonly(), otherMounts: z.array(z.string()).readonly() }),
   existingVolume: z.string(),
   missingContainer: z.string(),
   volumeCreation: z.object({

@@ -66,6 +66,7 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
     },
     existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
     missingContainer: `created from ${w.data.container}`,
+    recreation: { dropped: [], otherMounts: [] },
     // Archive-controlled text (a manifest's driver options) is posted too: it must be escaped like the rest.
     volumeCreation: { manifestRecorded: { driver: 'local', driverOpts: { o: w.data.container } }, used: { driver: 'local', driverOpts: {}, from: 'default' } },
     integrity: `sha256 ${'ab'.repeat(32)} checked on the host`,

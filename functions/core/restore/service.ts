@@ -3,7 +3,7 @@ import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
 import { ENGINE_PROFILES, type Engine } from '../engines/index.ts';
-import { UnsafeSpecError, recordedVolumeDriver, recreateParameters, type ArchiveManifest, type RecreateParameters } from '../manifest.ts';
+import { UnsafeSpecError, recordedVolumeDriver, recreatePlan, type ArchiveManifest, type RecreateParameters, type RecreatePlan } from '../manifest.ts';
 import { RestorePolicy, driverOptsParameter, imageAllowed, redactDriverOpts, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
@@ -60,6 +60,12 @@ export interface RestorePlan {
   readonly mountPath: { readonly path: string; readonly from: 'request' | 'manifest' | 'engine default' | 'host' };
   /** How the database is proven to answer: the engine and why, what runs, the check and its minimum. */
   readonly verification: VerificationPlan;
+  /**
+   * What the manifest recorded that a recreated container will not get (labels outside
+   * Compose's, networks Lifeboat does not create), and mounts besides the data: never
+   * created; the host refuses to recreate the container while there are any.
+   */
+  readonly recreation: { readonly dropped: RecreatePlan['dropped']; readonly otherMounts: readonly string[] };
   readonly existingVolume: string;
   readonly missingContainer: string;
   /** How a volume this restore creates is made: what the manifest recorded beside what will be used. */
@@ -128,9 +134,9 @@ export class RestoreService {
   }
 
   /** The full plan; sends nothing. */
-  private recreate(entry: ArchiveEntry): RecreateParameters | undefined {
+  private recreate(entry: ArchiveEntry): RecreatePlan | undefined {
     try {
-      return entry.manifest ? recreateParameters(entry.manifest) : undefined;
+      return entry.manifest ? recreatePlan(entry.manifest) : undefined;
     } catch (e) {
       if (e instanceof UnsafeSpecError) throw new ClientError(422, `archive ${entry.key} cannot be restored as described: ${e.message}`);
       throw e;
@@ -255,7 +261,9 @@ export class RestoreService {
     const container = request.containerName;
     const dataOnly = container === undefined;
     // A data-only restore creates no container, so the manifest's container spec is neither used nor judged.
-    const recreate = dataOnly ? undefined : this.recreate(entry);
+    // A data-only restore creates no container: only the volume's labels (a Compose project's) are put back.
+    const recreation = entry.manifest ? this.recreate(entry) : undefined;
+    const recreate = dataOnly ? undefined : recreation?.parameters;
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
     const settings = settingsFor(this.policy, request.source, request.volume);
@@ -272,6 +280,7 @@ export class RestoreService {
     const image = dataOnly ? { image: '' } : this.allowedImage(recreate?.ContainerImage || settings?.containerImage);
     const parameters: Record<string, string> = {
       ...(recreate ?? {}),
+      ...(dataOnly && recreation ? { VolumeLabels: recreation.parameters.VolumeLabels } : {}),
       ContainerImage: image.image,
       ShmSize: dataOnly ? '' : this.shmSize(recreate, engine),
       ...creation.parameters,
@@ -295,6 +304,7 @@ export class RestoreService {
       dataOnly,
       mountPath,
       verification: verification.view,
+      recreation: { dropped: dataOnly ? [] : (recreation?.dropped ?? []), otherMounts: dataOnly ? [] : (recreation?.otherMounts ?? []) },
       existingVolume:
         request.ifVolumeExists === 'fail'
           ? `if volume ${request.volume} already holds data on ${request.instanceId}, the restore is refused and nothing changes`
@@ -335,7 +345,7 @@ export class RestoreService {
   async planDrill(request: DrillRequest, restoreId: string): Promise<RestorePlan> {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
-    const recreate = this.recreate(entry);
+    const recreate = this.recreate(entry)?.parameters;
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
     const settings = settingsFor(this.policy, request.source, request.volume);
@@ -378,6 +388,7 @@ export class RestoreService {
       dataOnly: false,
       mountPath,
       verification: verification.view,
+      recreation: { dropped: [], otherMounts: [] },
       existingVolume: `the drill restores into a new throwaway volume ${name}; volume ${request.volume} and its container are never touched`,
       missingContainer: `a throwaway container ${name} is created from ${image} with no network and no published ports, verified, and removed with its volume whatever the outcome`,
       volumeCreation: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver: 'local', driverOpts: {}, from: 'default' } },

@@ -167,6 +167,10 @@ function planText(plan: RestorePlan): Mrkdwn {
     md`*Verify:* ${verificationLines(plan.verification).join('; ')}`,
     md`*If the volume has data:* ${plan.existingVolume}`,
     md`*If the container is missing:* ${plan.missingContainer}`,
+    ...(plan.recreation.otherMounts.length > 0
+      ? [md`*Other mounts:* ${plan.recreation.otherMounts.join('; ')} (never created; the host refuses to recreate the container while it has them)`]
+      : []),
+    ...plan.recreation.dropped.map((d) => md`*Left out:* ${d.what}: ${d.reason}`),
     md`*Integrity:* ${plan.integrity}`,
     md`*Size:* ${plan.expectedSize.bytes} bytes uncompressed (${plan.expectedSize.from}); the host needs that much free space and stops extracting beyond it`,
     md`*A new volume is made with:* ${driverText(plan.volumeCreation.used)} (${plan.volumeCreation.used.from})${plan.volumeCreation.manifestRecorded ? md` — the manifest recorded ${driverText(plan.volumeCreation.manifestRecorded)}, not used` : ''}`,
