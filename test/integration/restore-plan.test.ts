@@ -108,6 +108,27 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       sha256: SHA,
       manifest: manifest({ mountPath: '/data', container: { ...base, name: '/cache', image: 'redis:7.2' }, dataMarkers: ['dump.rdb'] }),
     });
+    // A Compose service with an init-scripts bind and a label Compose did not write.
+    await put({
+      key: 'archives/db1/compose_pgdata/20261127T031500Z.tar.zst',
+      volume: 'compose_pgdata',
+      sha256: SHA,
+      manifest: manifest({
+        volume: {
+          name: 'compose_pgdata',
+          driver: 'local',
+          driverOpts: null,
+          labels: { 'com.docker.compose.project': 'compose', 'com.docker.compose.volume': 'pgdata', team: 'db' },
+        },
+        container: {
+          ...base,
+          name: '/compose_db_1',
+          image: 'postgres:15',
+          labels: { 'com.docker.compose.project': 'compose', 'com.docker.compose.service': 'db', 'traefik.enable': 'true' },
+          mounts: [{ type: 'bind', source: '/srv/compose/init', destination: '/docker-entrypoint-initdb.d', readOnly: true }],
+        },
+      }),
+    });
     // Backed up while no container used it: the manifest's mount path is only the backup document's default.
     await put({
       key: 'archives/db1/loose/20261127T031500Z.tar.zst',
@@ -258,6 +279,21 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(presigned).toEqual([{ key: 'archives/db1/pgdata/20261127T031500Z.tar.zst', versionId: 'v-42' }]);
     expect(sent).toHaveLength(1);
     await catalog.releaseLock(INSTANCE, 'pgdata', sent[0]?.restoreId ?? '');
+  });
+
+  describe('Compose-managed services', () => {
+    it('the plan names the mounts besides the data and what a recreated container will not get; a data-only restore still puts back the volume labels', async () => {
+      const plan = await service({ allowedImages: ['postgres'] }).plan(request({ volume: 'compose_pgdata', containerName: 'compose_db_1' }));
+      expect(plan.recreation.otherMounts).toEqual([expect.stringContaining('/docker-entrypoint-initdb.d')]);
+      expect(plan.recreation.dropped.map((d) => d.what).join(' ')).toContain('traefik.enable');
+      expect(plan.parameters.ContainerLabels).toContain('com.docker.compose.service=db');
+      expect(plan.parameters.ContainerLabels).not.toContain('traefik');
+      expect(plan.parameters.ContainerOtherMounts).toContain('/docker-entrypoint-initdb.d');
+
+      const dataOnly = await service().plan(RestoreRequest.parse({ source: 'db1', volume: 'compose_pgdata', instanceId: INSTANCE }));
+      expect(dataOnly.recreation).toEqual({ dropped: [], otherMounts: [] });
+      expect(dataOnly.parameters).toMatchObject({ ContainerName: '', VolumeLabels: 'com.docker.compose.project=compose com.docker.compose.volume=pgdata' });
+    });
   });
 
   describe('engines: detected from the archive, overridable, shown in every plan', () => {
