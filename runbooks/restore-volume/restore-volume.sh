@@ -120,6 +120,8 @@ ENGINE=""
 check_verify_params() {
   if [[ -z "$P_ContainerName" ]]; then
     [[ "$P_Verify" == none || "$P_Verify" == auto ]] || fail refused "Verify=$P_Verify needs a ContainerName (a data-only restore has no database to ask)"
+    [[ -z "$P_VerifyQuery$P_ExpectMinimum$P_HealthCommand" ]] \
+      || fail refused "VerifyQuery, ExpectMinimum and HealthCommand need a ContainerName (a data-only restore has no database to ask)"
     ENGINE=none
     return 0
   fi

@@ -170,6 +170,10 @@ describe('restore-volume load_params: the engine and its check (the check runs a
     [{ Verify: 'redis', HealthCommand: 'redis-cli PING' }, 'refused|HealthCommand is for Verify=custom only; redis has its own'],
     [{ Verify: 'none', ExpectMinimum: '1' }, 'refused|ExpectMinimum needs a check; Verify=none runs none'],
     [{ Verify: 'redis', ContainerName: '' }, 'refused|Verify=redis needs a ContainerName (a data-only restore has no database to ask)'],
+    [
+      { Verify: 'auto', ContainerName: '', VerifyQuery: 'select 1' },
+      'refused|VerifyQuery, ExpectMinimum and HealthCommand need a ContainerName (a data-only restore has no database to ask)',
+    ],
   ])('refuses %j', (extra, message) => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('', extra)).stdout).toBe(message);
   });
