@@ -79,7 +79,7 @@ describe('MariaDB: backup, host lost, restore with the engine told from the data
     await waitFor(container, ['sh', '-c', `MYSQL_PWD=${password} mariadb -uroot -e 'select 1' shop`]);
     await sql(
       container,
-      `create table shop.items (id int primary key, v varchar(64)); insert into shop.items select seq, md5(seq) from seq_1_to_${ROWS.toString()}`,
+      `use shop; create table items (id int primary key, v varchar(64)); insert into items select seq, md5(seq) from seq_1_to_${ROWS.toString()}`,
     );
     archive = await archiveOf(s3, { VolumeName: volume, ContainerName: container, MountPath: '/var/lib/mysql', Consistency: 'stop' });
   });
