@@ -6,7 +6,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import * as z from 'zod';
 import { RestoreRecord, TERMINAL_STATES } from '#core/catalog/model.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
-import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import { ArchiveListItemSchema, CancelOutcomeSchema, RestorePlanSchema, StartedRestoreSchema, VolumeViewSchema } from './schema.ts';
 import type { ArchiveListItem, Backend, ProgressSink, RestoreRef, VolumeView } from './backend.ts';

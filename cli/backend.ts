@@ -1,6 +1,6 @@
 import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
-import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
 

@@ -15,7 +15,7 @@ import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import type { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestoreService, RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
-import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import { ApiBackend } from './api.ts';
 import type { Backend, ProgressSink } from './backend.ts';
 import { silentProgress } from './backend.ts';
@@ -35,6 +35,10 @@ const FLAG_OF: Record<string, string> = {
   containerEnvFile: '--env-file',
   volumeDriver: '--volume-driver',
   volumeDriverOpts: '--volume-opt',
+  engine: '--engine',
+  check: '--check',
+  expectMinimum: '--expect-minimum',
+  health: '--health',
   'archive.before': '--at',
   'archive.key': '--archive',
   archive: '--at/--archive',
@@ -131,12 +135,30 @@ async function sourceFor(backend: Backend, volume: string, given: string | undef
   return sources[0] ?? '';
 }
 
-interface RestoreFlags {
+/** How the database is proven to answer: the flags restore, plan and drill share. */
+interface VerifyFlags {
+  engine?: string;
+  check?: string;
+  expectMinimum?: number;
+  expectMin?: number;
+  health?: string;
+}
+
+/** The verification fields of a request, as the flags give them (the request schema judges them). */
+const verifyFields = (flags: VerifyFlags) => ({
+  engine: flags.engine,
+  check: flags.check,
+  expectMinimum: flags.expectMinimum ?? flags.expectMin,
+  health: flags.health,
+});
+
+interface RestoreFlags extends VerifyFlags {
   source?: string;
   to?: string;
   at?: string;
   archive?: string;
-  container: string;
+  /** Absent: a data-only restore. */
+  container?: string;
   mount?: string;
   envFile?: string;
   preserve?: boolean;
@@ -181,6 +203,7 @@ async function restoreRequest(backend: Backend, volume: string, flags: RestoreFl
     allowUnverified: flags.allowUnverified ?? false,
     volumeDriver: flags.volumeDriver,
     volumeDriverOpts: driverOpts(flags.volumeOpt),
+    ...verifyFields(flags),
     dryRun,
   });
   if (!parsed.success) throw usageFrom(parsed.error);
@@ -310,24 +333,44 @@ export async function main(
       else print(archivesText(source, volume, archives));
     });
 
-  const restoreOptions = (cmd: Command): Command =>
+  /** --engine, --check, --expect-minimum (and the refused --health, kept so its refusal can say why). */
+  const verifyOptions = (cmd: Command): Command =>
     cmd
-      .argument('<volume>', 'the Docker volume to restore', volumeArg)
-      .requiredOption('--container <name>', 'the database container (stopped and restarted, or created from the manifest)')
-      .option('--to <instance>', 'instance id to restore onto (local mode: this machine, also spelled "local")')
-      .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
-      .option('--archive <key>', 'exactly this archive')
-      .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
-      .option('--mount <path>', "where the container mounts the data (default: the manifest's, else /var/lib/postgresql/data)")
-      .option('--env-file <path>', "host file with the container's environment values (bare-host recreate)")
-      .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing')
-      .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked')
-      .option('--volume-driver <name>', "driver for the volume if the restore creates it (default local; never the archive manifest's)")
       .option(
-        '--volume-opt <key=value>',
-        'driver option for a created volume, repeatable (type=nfs|nfs4|cifs|tmpfs, o=…, device=…)',
-        (v: string, prev?: string[]) => [...(prev ?? []), v],
-      );
+        '--engine <name>',
+        "how the database is proven to answer: postgres, mysql (MySQL/MariaDB), redis, mongodb, custom (the protect config's commands), running, none (default auto: from the archive)",
+      )
+      .option(
+        '--check <text>',
+        'a read-only check in the engine\'s language, its first line recorded: "select count(*) from orders", "DBSIZE", \'db.getSiblingDB("shop").orders.countDocuments({})\'',
+      )
+      .option('--expect-minimum <n>', "fail unless the check's answer is a number at least this big", intArg('--expect-minimum', 0, Number.MAX_SAFE_INTEGER))
+      .addOption(new Option('--expect-min <n>').hideHelp().argParser(intArg('--expect-min', 0, Number.MAX_SAFE_INTEGER)))
+      .addOption(new Option('--health <command>').hideHelp());
+
+  const restoreOptions = (cmd: Command): Command =>
+    verifyOptions(
+      cmd
+        .argument('<volume>', 'the Docker volume to restore', volumeArg)
+        .option(
+          '--container <name>',
+          'the database container (stopped and restarted, or created from the manifest; then verified); without it, a data-only restore: the volume is filled, no container is touched',
+        )
+        .option('--to <instance>', 'instance id to restore onto (local mode: this machine, also spelled "local")')
+        .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
+        .option('--archive <key>', 'exactly this archive')
+        .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
+        .option('--mount <path>', "where the container mounts the data (default: the manifest's, else the engine's, e.g. /var/lib/mysql)")
+        .option('--env-file <path>', "host file with the container's environment values (bare-host recreate)")
+        .option('--preserve', 'if the volume holds data, keep it as <volume>.pre-restore.<id> instead of refusing')
+        .option('--allow-unverified', 'restore an archive that has no sha256 (made by hand): only its size is checked')
+        .option('--volume-driver <name>', "driver for the volume if the restore creates it (default local; never the archive manifest's)")
+        .option(
+          '--volume-opt <key=value>',
+          'driver option for a created volume, repeatable (type=nfs|nfs4|cifs|tmpfs, o=…, device=…)',
+          (v: string, prev?: string[]) => [...(prev ?? []), v],
+        ),
+    );
 
   restoreOptions(program.command('plan'))
     .description('what a restore would do (a dry run: nothing is sent)')
@@ -388,42 +431,36 @@ export async function main(
       }
     });
 
-  program
-    .command('drill')
-    .description('prove the newest archive restores: restore it under throwaway names, check the database, remove everything')
-    .argument('<volume>', 'the protected volume', volumeArg)
-    .option('--to <instance>', 'instance id to drill on (local mode: this machine)')
-    .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
-    .option('--archive <key>', 'exactly this archive')
-    .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
-    .option('--check <select>', 'a read-only SELECT whose first line is recorded, e.g. "select count(*) from orders"')
-    .option('--expect-min <n>', "fail unless the check's answer is a number at least this big", intArg('--expect-min', 0, Number.MAX_SAFE_INTEGER))
-    .option('--allow-unverified', 'drill an archive that has no sha256 (made by hand): only its size is checked')
-    .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
-    .action(
-      async (
-        volume: string,
-        flags: { to?: string; at?: string; archive?: string; source?: string; check?: string; expectMin?: number; allowUnverified?: boolean; timeout: number },
-      ) => {
-        const b = await connect();
-        const where = await target(b, volume, flags, 'drill on');
-        const parsed = DrillRequest.safeParse({
-          ...where,
-          verifyQuery: flags.check,
-          expectMinimum: flags.expectMin,
-          allowUnverified: flags.allowUnverified ?? false,
-        });
-        if (!parsed.success) throw usageFrom(parsed.error, { verifyQuery: '--check', expectMinimum: '--expect-min' });
-        const sink = progress(`drill ${volume}`, 'preflight');
-        const started = await b.drill(parsed.data, sink);
-        if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
-        const record = await b.wait({ restoreId: started.restoreId, source: where.source }, sink, flags.timeout);
-        stopProgress();
-        if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
-        else print(recordText(record));
-        code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
-      },
-    );
+  verifyOptions(
+    program
+      .command('drill')
+      .description('prove the newest archive restores: restore it under throwaway names, check the database, remove everything')
+      .argument('<volume>', 'the protected volume', volumeArg)
+      .option('--to <instance>', 'instance id to drill on (local mode: this machine)')
+      .option('--at <time>', 'the newest archive taken at or before this ISO 8601 time (default: the newest)')
+      .option('--archive <key>', 'exactly this archive')
+      .option('--source <name>', 'host or application the archives come from (default: the only one the catalog knows)', sourceArg)
+      .option('--allow-unverified', 'drill an archive that has no sha256 (made by hand): only its size is checked')
+      .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200),
+  ).action(
+    async (
+      volume: string,
+      flags: VerifyFlags & { to?: string; at?: string; archive?: string; source?: string; allowUnverified?: boolean; timeout: number },
+    ) => {
+      const b = await connect();
+      const where = await target(b, volume, flags, 'drill on');
+      const parsed = DrillRequest.safeParse({ ...where, ...verifyFields(flags), allowUnverified: flags.allowUnverified ?? false });
+      if (!parsed.success) throw usageFrom(parsed.error);
+      const sink = progress(`drill ${volume}`, 'preflight');
+      const started = await b.drill(parsed.data, sink);
+      if (!json) say(`Drill ${started.restoreId} sent to ${where.instanceId}: ${started.plan.volume} (throwaway).`);
+      const record = await b.wait({ restoreId: started.restoreId, source: where.source }, sink, flags.timeout);
+      stopProgress();
+      if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record });
+      else print(recordText(record));
+      code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+    },
+  );
 
   program
     .command('status')

@@ -1,5 +1,6 @@
 import type { RestoreRecord } from '#core/catalog/model.ts';
 import type { RestorePlan } from '#core/restore/service.ts';
+import { verificationLines } from '#core/restore/verification.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
 import type { ArchiveListItem, ProgressSink, VolumeView } from './backend.ts';
 
@@ -67,19 +68,28 @@ export function planText(plan: RestorePlan): string {
     `           taken ${a.takenAt} (${age(a.ageSeconds)} ago), ${bytes(a.size)} ${a.compression}, ${a.sha256 ? `sha256 ${a.sha256}` : 'no checksum (no manifest)'}`,
     `Target:    volume ${plan.volume} on ${t.instanceId} (${t.online ? 'online' : `NOT ONLINE: ${t.pingStatus}`}), ` +
       `receives ${t.sources === undefined ? 'no source (no lifeboat:sources tag)' : t.sources.includes('*') ? 'any source (spare host)' : `sources ${t.sources.join(', ')}`}`,
-    `Container: ${plan.containerName}`,
+    `Container: ${plan.dataOnly ? 'none: DATA-ONLY restore (the volume is filled; no container is stopped, started, created or verified)' : plan.containerName}`,
+    `Mount:     ${plan.mountPath.path || "the detected engine's default (decided on the host)"} (from the ${plan.mountPath.from})`,
+    ...verificationLines(plan.verification).map((line, i) => `${i === 0 ? 'Verify:   ' : '          '} ${line}`),
     `Integrity: ${plan.integrity}`,
     `New volume: ${plan.volumeCreation.used.driver}${Object.keys(plan.volumeCreation.used.driverOpts).length > 0 ? ` ${JSON.stringify(plan.volumeCreation.used.driverOpts)}` : ''} (from the ${plan.volumeCreation.used.from})` +
       (plan.volumeCreation.manifestRecorded ? `; the manifest recorded ${plan.volumeCreation.manifestRecorded.driver} (not used)` : ''),
     `If the volume has data: ${plan.existingVolume}`,
     `If the container is missing: ${plan.missingContainer}`,
+    ...(plan.recreation.otherMounts.length > 0
+      ? [`Other mounts: ${plan.recreation.otherMounts.join('; ')} (never created; the host refuses to recreate the container while it has them)`]
+      : []),
+    ...plan.recreation.dropped.map((d) => `Left out:  ${d.what}: ${d.reason}`),
   ].join('\n');
 }
 
 export function recordText(r: RestoreRecord): string {
   const lines = r.drill
     ? [`Drill ${r.id}: ${r.state.toUpperCase()}`, `  proves ${r.source}/${r.drill.volume} restorable, on ${r.instanceId} under the throwaway name ${r.volume}`]
-    : [`Restore ${r.id}: ${r.state.toUpperCase()}`, `  volume ${r.volume} on ${r.instanceId}, container ${r.containerName}`];
+    : [
+        `Restore ${r.id}: ${r.state.toUpperCase()}`,
+        `  volume ${r.volume} on ${r.instanceId}, ${r.containerName ? `container ${r.containerName}` : 'no container (data only)'}`,
+      ];
   lines.push(`  archive ${r.archiveKey}`, `  requested by ${r.requestedBy} at ${r.createdAt}`);
   if (r.cancelRequestedAt) lines.push(`  cancel asked by ${r.cancelRequestedBy ?? 'unknown'} at ${r.cancelRequestedAt}`);
   if (r.phases) {
@@ -94,6 +104,7 @@ export function recordText(r: RestoreRecord): string {
     lines.push(
       `  the check answered: ${r.verifyOutput}${r.drill.expectMinimum === undefined ? '' : ` (at least ${r.drill.expectMinimum.toString()} expected)`}`,
     );
+  else if (r.state === 'succeeded' && !r.drill && !r.containerName) lines.push("  the volume holds the archive's data; no database was started (data only)");
   else if (r.state === 'succeeded') lines.push('  the database answers queries again');
   if (r.preservedVolume) lines.push(`  the previous data is kept, byte for byte, in volume ${r.preservedVolume}`);
   if (r.error) lines.push(`  error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import { ENGINE_REQUESTS, ENGINE_SOURCES } from '#core/engines/index.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
@@ -23,6 +24,19 @@ export const RestorePlanSchema = z.object({
   }),
   volume: z.string(),
   containerName: z.string(),
+  dataOnly: z.boolean(),
+  mountPath: z.object({ path: z.string(), from: z.enum(['request', 'manifest', 'engine default', 'host']) }),
+  verification: z.object({
+    engine: z.enum(ENGINE_REQUESTS),
+    from: z.enum([...ENGINE_SOURCES, 'data-only']),
+    detail: z.string(),
+    health: z.array(z.string()).readonly().nullable(),
+    check: z
+      .object({ text: z.string(), from: z.enum(['request', 'protect config', 'engine default']), argv: z.array(z.string()).readonly().nullable() })
+      .nullable(),
+    expectMinimum: z.object({ value: z.number().int().nonnegative(), from: z.enum(['request', 'protect config']) }).nullable(),
+  }),
+  recreation: z.object({ dropped: z.array(z.object({ what: z.string(), reason: z.string() })).readonly(), otherMounts: z.array(z.string()).readonly() }),
   existingVolume: z.string(),
   missingContainer: z.string(),
   volumeCreation: z.object({

@@ -31,9 +31,9 @@ const dir = mkdtempSync(join(tmpdir(), 'lifeboat-shellcheck-'));
 try {
   const assembled: string[] = [];
   for (const name of DOCUMENTS) {
-    // What runs on the host (readable) and what deploys (the packed wrapper).
+    // What runs on the host (assembled, with the comments that hold shellcheck's directives) and what deploys (the packed wrapper).
     for (const packed of [false, true]) {
-      for (const step of loadDocument(name, { packed }).mainSteps) {
+      for (const step of loadDocument(name, { packed, compact: false }).mainSteps) {
         const file = join(dir, `${name}.${step.name}${packed ? '.packed' : ''}.sh`);
         writeFileSync(file, step.inputs.runCommand.join('\n'));
         assembled.push(file);

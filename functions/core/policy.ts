@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
+import { ENGINE_VERIFY_FIELDS, engineVerifyIssues } from './engines/index.ts';
 
 /** A Docker image reference: `[registry/]repository[:tag][@sha256:digest]`. */
 export const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -52,12 +53,31 @@ export const VolumeCreation = z.strictObject({
 });
 export type VolumeCreation = z.infer<typeof VolumeCreation>;
 
+/**
+ * How a protected volume's restores and drills prove the database answers (the protect
+ * config's `verify`): the engine (`auto`: from the archive), a read-only check and the
+ * minimum its answer must reach, and for `custom` the health and check commands. Only
+ * here may custom commands be named: they run as given inside the database container.
+ */
+export const VolumeVerify = z
+  .strictObject({
+    ...ENGINE_VERIFY_FIELDS,
+    /** Before engine profiles the check was a PostgreSQL `query`: said plainly rather than "unrecognized key". */
+    query: z.never({ error: 'was renamed check (the same SELECT; engine postgres, or auto to detect it)' }).optional(),
+  })
+  .superRefine((v, ctx) => {
+    for (const { path, message } of engineVerifyIssues(v)) ctx.addIssue({ code: 'custom', path: [path], message });
+  });
+export type VolumeVerify = z.infer<typeof VolumeVerify>;
+
 /** Per-volume settings the operator declares (the protect config's entries carry them). */
 export const VolumeSettings = VolumeCreation.extend({
   source: z.string().regex(SOURCE_PATTERN),
   volume: z.string().regex(VOLUME_PATTERN),
   /** Image for a recreated or drill container when the archive's manifest names none. */
   containerImage: z.string().regex(IMAGE_PATTERN).optional(),
+  /** How restores and drills of this volume are verified. @default engine auto, the engine's default check */
+  verify: VolumeVerify.optional(),
 });
 export type VolumeSettings = z.infer<typeof VolumeSettings>;
 

@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import type { Catalog } from './catalog/model.ts';
-import { IMAGE_PATTERN, RestorePolicy, VolumeCreation } from './policy.ts';
-import { DrillRequest, INSTANCE_ID_PATTERN, VerifyQuery } from './restore/request.ts';
+import { IMAGE_PATTERN, RestorePolicy, VolumeCreation, VolumeVerify } from './policy.ts';
+import { INSTANCE_ID_PATTERN } from './restore/request.ts';
+import { DrillRequest } from './restore/schemas.ts';
 
 const TAG_PART = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
 /** EventBridge Scheduler expressions: cron(6 fields) or rate(n unit). */
@@ -35,15 +36,13 @@ export const ProtectionPolicy = z.strictObject({
     .default('cron(0 4 * * ? *)'),
   /** Recovery point objective: the newest archive may be at most this old. */
   rpoMinutes: z.number().int().min(1, { error: 'must be at least 1 minute' }).max(525_600),
-  verify: z
-    .strictObject({
-      /** A read-only SELECT, e.g. "select count(*) from orders". */
-      query: VerifyQuery.optional(),
-      /** The drill fails unless the query's first line is a number at least this big. */
-      expectMinimum: z.number().int().nonnegative().optional(),
-    })
-    .refine((v) => v.expectMinimum === undefined || v.query !== undefined, { error: 'expectMinimum needs a query', path: ['expectMinimum'] })
-    .default({}),
+  /**
+   * How restores and drills prove the database answers: `engine` (postgres, mysql, redis,
+   * mongodb, custom, running, none; default auto: from the archive), a read-only `check`
+   * and `expectMinimum` for its answer, and for custom the `health` and `check` commands.
+   * A restore or drill request may name another engine or check; custom commands only come from here.
+   */
+  verify: VolumeVerify.default({ engine: 'auto' }),
   /** Image for a drill's or a recreated container when the archive's manifest names none (must be in allowedImages). */
   containerImage: z.string().regex(IMAGE_PATTERN, { error: 'must be a Docker image reference' }).optional(),
   /** Driver and options when a restore creates this volume (never taken from the archive's manifest). @default a plain local volume */
@@ -56,27 +55,23 @@ export const ProtectionPolicy = z.strictObject({
 });
 export type ProtectionPolicy = z.infer<typeof ProtectionPolicy>;
 
-/** What the drill schedule hands the drill function. */
+/**
+ * What the drill schedule hands the drill function: which volume, where. How it is
+ * verified is the protect config's `verify`, which the drill function's restore policy
+ * carries (restorePolicyFor), so the schedule and the policy cannot disagree.
+ */
 export const ScheduledDrill = z.strictObject({
   source: z.string().regex(SOURCE_PATTERN),
   volume: z.string().regex(VOLUME_PATTERN),
   drillHost: DrillHost,
-  verifyQuery: VerifyQuery.optional(),
-  expectMinimum: z.number().int().nonnegative().optional(),
 });
 export type ScheduledDrill = z.infer<typeof ScheduledDrill>;
 
-export const scheduledDrill = (p: ProtectionPolicy): ScheduledDrill => ({
-  source: p.source,
-  volume: p.volume,
-  drillHost: p.drillHost,
-  ...(p.verify.query === undefined ? {} : { verifyQuery: p.verify.query }),
-  ...(p.verify.expectMinimum === undefined ? {} : { expectMinimum: p.verify.expectMinimum }),
-});
+export const scheduledDrill = (p: ProtectionPolicy): ScheduledDrill => ({ source: p.source, volume: p.volume, drillHost: p.drillHost });
 
 /**
  * What the operator allows restores to do, from the stack configuration: the image
- * allowlist and each protected volume's image and volume driver settings.
+ * allowlist and each protected volume's image, volume driver and verification settings.
  */
 export const restorePolicyFor = (allowedImages: readonly string[], protect: readonly ProtectionPolicy[]): RestorePolicy =>
   RestorePolicy.parse({
@@ -87,19 +82,13 @@ export const restorePolicyFor = (allowedImages: readonly string[], protect: read
       ...(p.containerImage === undefined ? {} : { containerImage: p.containerImage }),
       ...(p.volumeDriver === undefined ? {} : { volumeDriver: p.volumeDriver }),
       ...(p.volumeDriverOpts === undefined ? {} : { volumeDriverOpts: p.volumeDriverOpts }),
+      verify: p.verify,
     })),
   });
 
-/** The drill request for a scheduled drill once its host is known. */
+/** The drill request for a scheduled drill once its host is known (engine auto: the protect config's verify applies). */
 export const drillRequestFor = (d: ScheduledDrill, instanceId: string): DrillRequest =>
-  DrillRequest.parse({
-    source: d.source,
-    volume: d.volume,
-    archive: 'latest',
-    instanceId,
-    verifyQuery: d.verifyQuery,
-    expectMinimum: d.expectMinimum,
-  });
+  DrillRequest.parse({ source: d.source, volume: d.volume, archive: 'latest', instanceId });
 
 /** What the freshness schedule hands the freshness function. */
 export const FreshnessCheck = z.strictObject({

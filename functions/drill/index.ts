@@ -51,6 +51,9 @@ export const handler = middy<ScheduledDrill, DrillStart>()
         volume: drill.volume,
         restoreId: outcome.restore.restoreId,
         instanceId: outcome.restore.plan.target.instanceId,
+        // Which engine verifies it, and why (the protect config's verify, or the archive).
+        engine: outcome.restore.plan.verification.engine,
+        engineFrom: outcome.restore.plan.verification.from,
       });
     else logger.warn('drill could not start', { source: drill.source, volume: drill.volume, reason: outcome.reason });
     return outcome;

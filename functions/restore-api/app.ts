@@ -7,7 +7,7 @@ import type { Catalog } from '#core/catalog/model.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
 import { ClientError, NotFoundError } from '#core/restore/errors.ts';
 import type { CommandRunner } from '#core/restore/ports.ts';
-import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestoreService, StartedRestore } from '#core/restore/service.ts';
 import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from './routes.ts';
 import { json } from '../commons/http-errors.ts';

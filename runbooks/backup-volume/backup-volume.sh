@@ -37,6 +37,7 @@ BYTES=0
 UNCOMPRESSED=0
 FILES=0
 EST_BYTES=0
+DATA_MARKERS=()
 SHA256=""
 CONTAINER_RUNNING=0
 PAUSED=0
@@ -126,6 +127,7 @@ preflight() {
   probe="$(helper --mount "$(source_mount)" -- probe 2>"$WORK/probe.err")" \
     || fail failed "the helper ($P_HelperImage) cannot read the data: $(tail -n 2 "$WORK/probe.err" | tr '\n' ' ' | head -c 300)"
   read -r EST_BYTES FILES <<<"$probe"
+  read -r -a DATA_MARKERS <<<"$(sed -n 's/^names=\([A-Za-z0-9_. -]*\)$/\1/p' <<<"$probe")"
   KEY="$P_KeyPrefix/$P_Source/$NAME/$(date -u +%Y%m%dT%H%M%SZ).tar.zst"
 }
 
@@ -232,11 +234,37 @@ container_spec_json() {
     printf '%s\n' "${image_env[@]}" | grep -qxF -- "$entry" || names+=("${entry%%=*}")
   done
   local spec
-  spec="$(docker inspect -f "$(gotpl '{"envNames":ENVNAMES,"ports":[PORTS],"name":<%json .Name%>,"image":<%json .Config.Image%>,"command":<%json .Config.Cmd%>,"shmSize":<%.HostConfig.ShmSize%>,"restartPolicy":<%json .HostConfig.RestartPolicy.Name%>,"networkMode":<%json .HostConfig.NetworkMode%>,"privileged":<%.HostConfig.Privileged%>,"capAdd":<%json .HostConfig.CapAdd%>,"pidMode":<%json .HostConfig.PidMode%>,"user":<%json .Config.User%>,"mounts":[<%range $i, $m := .Mounts%><%if $i%>,<%end%>{"type":<%json $m.Type%>,"name":<%json $m.Name%>,"source":<%json $m.Source%>,"destination":<%json $m.Destination%>,"readOnly":<%if $m.RW%>false<%else%>true<%end%>}<%end%>]}')" "$P_ContainerName")"
+  spec="$(docker inspect -f "$(gotpl '{"envNames":ENVNAMES,"ports":[PORTS],"networks":NETWORKS,"labels":<%json .Config.Labels%>,"name":<%json .Name%>,"image":<%json .Config.Image%>,"command":<%json .Config.Cmd%>,"shmSize":<%.HostConfig.ShmSize%>,"restartPolicy":<%json .HostConfig.RestartPolicy.Name%>,"networkMode":<%json .HostConfig.NetworkMode%>,"privileged":<%.HostConfig.Privileged%>,"capAdd":<%json .HostConfig.CapAdd%>,"pidMode":<%json .HostConfig.PidMode%>,"user":<%json .Config.User%>,"mounts":[<%range $i, $m := .Mounts%><%if $i%>,<%end%>{"type":<%json $m.Type%>,"name":<%json $m.Name%>,"source":<%json $m.Source%>,"destination":<%json $m.Destination%>,"readOnly":<%if $m.RW%>false<%else%>true<%end%>}<%end%>]}')" "$P_ContainerName")"
   # The placeholders come first, so the first match is ours; quoted replacements
   # keep an & literal (bash 5.2 patsub_replacement).
   spec="${spec/ENVNAMES/"$(json_list "${names[@]}")"}"
+  spec="${spec/NETWORKS/"$(networks_json)"}"
   printf '%s\n' "${spec/\[PORTS\]/"[$ports]"}"
+}
+# The container's networks and its aliases on each (not its own short id, which Docker
+# adds); for a user-defined network also what a restore needs to create it as it was.
+networks_json() {
+  local id line name alias out="" entry details
+  local -a words
+  id="$(docker inspect -f "$(gotpl '<%.Id%>')" "$P_ContainerName")"
+  while read -r line; do
+    [[ -n "$line" ]] || continue
+    read -r -a words <<<"$line"
+    name="${words[0]}"
+    local aliases=()
+    for alias in "${words[@]:1}"; do [[ "$alias" == "${id:0:12}" ]] || aliases+=("$alias"); done
+    entry="{\"name\":$(json_str "$name"),\"aliases\":$(json_list "${aliases[@]}")"
+    case "$name" in
+      bridge|host|none) ;;
+      *)
+        details="$(docker network inspect -f "$(gotpl '"driver":<%json .Driver%>,"internal":<%.Internal%>,"enableIPv6":<%.EnableIPv6%>,"labels":<%json .Labels%>,"options":<%json .Options%>')" -- "$name" 2>/dev/null)" \
+          || details=""  # removed meanwhile: its name and aliases are still worth recording
+        [[ -z "$details" ]] || entry+=",$details"
+        ;;
+    esac
+    out+="${out:+,}$entry}"
+  done < <(docker inspect -f "$(gotpl '<%range $n, $e := .NetworkSettings.Networks%><%$n%><%range $e.Aliases%> <%.%><%end%><%"\n"%><%end%>')" "$P_ContainerName")
+  printf '[%s]' "$out"
 }
 mount_path() {
   local dest=""
@@ -254,9 +282,9 @@ manifest() {
   if [[ "$TARGET_KIND" == volume ]]; then
     vol_json="$(docker volume inspect -f "$(gotpl '{"name":<%json .Name%>,"driver":<%json .Driver%>,"driverOpts":<%json .Options%>,"labels":<%json .Labels%>}')" "$TARGET")"
   fi
-  printf '{"lifeboat":"archive-manifest","version":1,"archiveKey":%s,"createdAt":"%s","source":%s,"backupId":%s,"sha256":"%s","compression":"zstd","compressedBytes":%s,"uncompressedBytes":%s,"fileCount":%s,"consistency":%s,"volume":%s,"hostPath":%s,"mountPath":%s,"container":%s}\n' \
+  printf '{"lifeboat":"archive-manifest","version":1,"archiveKey":%s,"createdAt":"%s","source":%s,"backupId":%s,"sha256":"%s","compression":"zstd","compressedBytes":%s,"uncompressedBytes":%s,"fileCount":%s,"consistency":%s,"volume":%s,"hostPath":%s,"mountPath":%s,"container":%s,"dataMarkers":%s}\n' \
     "$(json_str "$KEY")" "$created" "$(json_str "$P_Source")" "$(json_str "$P_BackupId")" "$SHA256" "$BYTES" "$UNCOMPRESSED" "$FILES" \
-    "$(json_str "$P_Consistency")" "$vol_json" "$(json_or_null "$P_HostPath")" "$(json_str "$(mount_path)")" "$(container_spec_json)" \
+    "$(json_str "$P_Consistency")" "$vol_json" "$(json_or_null "$P_HostPath")" "$(json_str "$(mount_path)")" "$(container_spec_json)" "$(json_list "${DATA_MARKERS[@]}")" \
     >"$WORK/manifest.json"
   "${AWS[@]}" s3 cp "$WORK/manifest.json" "s3://$P_Bucket/$KEY.manifest.json" --content-type application/json 2>"$WORK/upload.err" \
     || fail failed "the manifest could not be uploaded (the archive was removed again): $(tail -n 2 "$WORK/upload.err" | tr '\n' ' ')"

@@ -8,10 +8,12 @@ set -o pipefail
 op="$1"; shift
 case "$op" in
 probe)
-  # The tools, then the size and entry count of /data: one container run.
+  # The tools, then the size and entry count of /data and its top-level names: one container run.
   /usr/bin/tar --version | head -1 | grep -q 'GNU tar' || { echo 'helper image lacks GNU tar' >&2; exit 3; }
   [ -x /usr/bin/zstd ] || { echo 'helper image lacks zstd' >&2; exit 3; }
   printf '%s %s\n' "$(du -sb /data | cut -f1)" "$(find /data -mindepth 1 | wc -l)"
+  # The top-level names (plain ones, at most 64): the manifest's dataMarkers, which tell the engine.
+  printf 'names=%s\n' "$(find /data -mindepth 1 -maxdepth 1 | sed 's|^/data/||' | grep -E '^[A-Za-z0-9_.-]{1,64}$' | sort | head -n 64 | tr '\n' ' ' | sed 's/ $//')"
   ;;
 archive)
   # Into the FIFO the host reads (not the container's stdout: Docker's attach

@@ -73,6 +73,17 @@ extract)
   setid="$(find /data ! -type d \( -perm -4000 -o -perm -2000 \) -exec chmod ug-s {} + -print | wc -l)"
   sync -f /data
   printf 'setid=%s root=%s\n' "$setid" "$(stat -c '%u:%g:%a' /data)"
+  # The top-level names (plain ones, at most 64): how the host tells the engine (Verify=auto).
+  names="" n=0
+  for f in /data/* /data/.[!.]* /data/..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    b="${f##*/}"
+    case "$b" in *[!A-Za-z0-9_.-]*) continue ;; esac
+    [ "${#b}" -le 64 ] || continue
+    n=$((n + 1)); [ "$n" -le 64 ] || break
+    names="$names $b"
+  done
+  printf 'names=%s\n' "${names# }"
   ;;
 copy)
   need_tools

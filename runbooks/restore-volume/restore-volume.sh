@@ -17,6 +17,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
 # shellcheck source=../lib/sourced.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
+# Labels, networks and aliases for Compose-managed services (compose.sh beside this file).
+# shellcheck source=compose.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/compose.sh"
 
 # ---------------------------------------------------------------- helper
 # The helper container's script (helper.sh beside this file: busybox sh + GNU tar
@@ -41,6 +44,7 @@ PRESERVED=""
 ROLLED_BACK=false
 CONTAINER_ACTION=none
 VERIFY_OUTPUT=""
+DATA_NAMES=""  # top-level names of the restored data (the helper lists them), for Verify=auto
 STRIPPED_SETID=0
 DATA_ROOT=""
 WORK=""
@@ -75,26 +79,28 @@ print_result() {
   for k in preflight download extract swap start verify cleanup; do
     phases+="${phases:+,}\"$k\":$(secs "${SECONDS_BY_PHASE[$k]:-0}")"
   done
-  printf '{"lifeboat":"restore-result","version":1,"restoreId":%s,"mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"containerAction":"%s","bytes":%s,"sha256":%s,"compression":%s,"preservedVolume":%s,"rolledBack":%s,"verifyOutput":%s,"strippedSetid":%s,"dataRoot":%s,"phases":{%s},"totalSeconds":%s}\n' \
+  printf '{"lifeboat":"restore-result","version":1,"restoreId":%s,"mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"containerAction":"%s","bytes":%s,"sha256":%s,"compression":%s,"preservedVolume":%s,"rolledBack":%s,"engine":%s,"verifyOutput":%s,"strippedSetid":%s,"dataRoot":%s,"phases":{%s},"totalSeconds":%s}\n' \
     "$(json_str "${P_RestoreId:-}")" "${P_Mode:-restore}" "$OUTCOME" "$(json_or_null "$FAILED_PHASE")" "$(json_or_null "$ERROR")" \
     "$(json_or_null "${P_VolumeName:-}")" "$(json_or_null "${P_HostPath:-}")" "$(json_or_null "${P_ContainerName:-}")" \
     "$CONTAINER_ACTION" "$BYTES" "$(json_or_null "$SHA256")" "$(json_or_null "$CODEC")" \
-    "$(json_or_null "$PRESERVED")" "$ROLLED_BACK" "$(json_or_null "$VERIFY_OUTPUT")" "$STRIPPED_SETID" "$(json_or_null "$DATA_ROOT")" "$phases" "$(secs "$total")"
+    "$(json_or_null "$PRESERVED")" "$ROLLED_BACK" "$(json_or_null "$ENGINE")" "$(json_or_null "$VERIFY_OUTPUT")" "$STRIPPED_SETID" "$(json_or_null "$DATA_ROOT")" "$phases" "$(secs "$total")"
   RESULT_PRINTED=1
 }
 
 # ------------------------------------------------------------ params
 # PATTERN and MAXCHARS: generated from restore-volume.yaml's parameters at assembly.
 declare -A PATTERN=() MAXCHARS=()
+# Engine profiles (ENGINE_* tables, engine_argv, engine_check_allowed, ...): generated at
+# assembly from functions/core/engines/; change them there.
+# shellcheck disable=SC2034 # the raw file's placeholder; assembly replaces this line
+declare -a ENGINE_NAMES=()
 DRILL_NAME='^lifeboat-drill-[a-z0-9-]{1,60}$'
 
 load_params() {
   read_params
   check_host_path "choose a data directory such as /srv/... or /data/..."
-  # Read-only is not enough: the check runs as the superuser, who reads server files.
-  # The same denylist as the service's (UNSAFE_QUERY_PATTERN).
-  [[ ! "${P_VerifyQuery,,}" =~ (pg_|lo_|_to_xml|current_setting|set_config|dblink) ]] \
-    || fail refused "VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)"
+  check_verify_params
+  check_compose_params
   [[ "$P_ContainerNetwork" != host ]] || fail refused "ContainerNetwork host would widen the container's privileges; use a bridge network"
   if [[ "$P_Mode" == drill ]]; then
     # A drill may only create and then remove things of its own.
@@ -106,6 +112,52 @@ load_params() {
       || fail refused "a drill restores into a plain local volume: driver options could point at the production data (e.g. the same NFS export)"
   fi
   check_driver_opts
+}
+
+# How the run proves the database answers. The engine's own check rules apply to
+# VerifyQuery (the same as the service's); with auto they apply once the engine is known.
+ENGINE=""
+check_verify_params() {
+  if [[ -z "$P_ContainerName" ]]; then
+    [[ "$P_Verify" == none || "$P_Verify" == auto ]] || fail refused "Verify=$P_Verify needs a ContainerName (a data-only restore has no database to ask)"
+    [[ -z "$P_VerifyQuery$P_ExpectMinimum$P_HealthCommand" ]] \
+      || fail refused "VerifyQuery, ExpectMinimum and HealthCommand need a ContainerName (a data-only restore has no database to ask)"
+    ENGINE=none
+    return 0
+  fi
+  if [[ "$P_Verify" == custom ]]; then
+    [[ -n "$P_HealthCommand" ]] || fail refused "Verify=custom needs HealthCommand (a program and its arguments, one space apart)"
+  else
+    [[ -z "$P_HealthCommand" ]] || fail refused "HealthCommand is for Verify=custom only; $P_Verify has its own"
+  fi
+  [[ -z "$P_ExpectMinimum" || "$P_Verify" != running && "$P_Verify" != none ]] \
+    || fail refused "ExpectMinimum needs a check; Verify=$P_Verify runs none"
+  [[ "$P_Verify" == auto ]] || use_engine "$P_Verify"
+}
+
+# use_engine ENGINE: the run verifies as ENGINE; its check text must suit it.
+use_engine() {
+  ENGINE="$1"
+  if [[ -n "$P_VerifyQuery" ]]; then
+    case "$ENGINE" in
+      running|none) fail refused "VerifyQuery: Verify=$ENGINE runs no check" ;;
+      *) engine_check_allowed "$ENGINE" "$P_VerifyQuery" \
+           || fail refused "VerifyQuery does not suit $ENGINE's check rules (functions/core/engines/checks.ts); nothing was run" ;;
+    esac
+  fi
+  return 0
+}
+
+# With Verify=auto, once the data is restored: the one engine whose data markers are
+# among its top-level names (as the helper listed them).
+decide_engine() {
+  [[ -z "$ENGINE" ]] || return 0
+  local found
+  # shellcheck disable=SC2086 # the helper's names are words of [A-Za-z0-9_.-]
+  found="$(engine_from_names $DATA_NAMES)" \
+    || fail refused "Verify=auto: the restored data does not show which engine it is (top level: ${DATA_NAMES:-nothing}); give Verify (postgres, mysql, redis, mongodb, custom, running or none)"
+  log "engine: $found, told from the restored data"
+  use_engine "$found"
 }
 
 # A created volume's options decide what the host mounts: never a disk or a
@@ -196,21 +248,28 @@ CONTAINER_WAS=absent  # absent | running | stopped
 # so that a run killed hard (host reboot, SIGKILL: no trap runs) is known to
 # the next one, which removes the half-filled volume instead of taking it for
 # the user's data. Only a volume carrying that run's own labels is removed.
+# A volume created with VolumeLabels carries no label of Lifeboat's: its creation time,
+# added to the marker once it exists, tells it apart instead.
 marker_path() { printf '%s' "$RUNS_DIR/volume-$TARGET"; }
 mark_created_target() {
   [[ -d "$RUNS_DIR" ]] || { mkdir -p "$RUNS_DIR" && chmod 0700 "$RUNS_DIR"; }
   MARKER="$(marker_path)"
   printf '%s\n' "$P_RestoreId" >"$MARKER"
 }
+volume_created_at() { docker volume inspect -f "$(gotpl '<%.CreatedAt%>')" "$1" 2>/dev/null | head -c 64 | tr -dc 'A-Za-z0-9:.+-'; }
 reclaim_interrupted_target() {
   [[ "$TARGET_KIND" == volume ]] || return 0
-  local marker id labels
+  local marker id created labels
   marker="$(marker_path)"
   [[ -f "$marker" && ! -L "$marker" ]] || return 0
-  id="$(head -c 100 "$marker" | tr -dc 'A-Za-z0-9_.-')"
+  id="$(head -n 1 "$marker" | head -c 100 | tr -dc 'A-Za-z0-9_.-')"
+  created="$(sed -n '2s/^created=//p' "$marker" | head -c 64 | tr -dc 'A-Za-z0-9:.+-')"
   if volume_exists "$TARGET"; then
     labels="$(docker volume inspect -f "$(gotpl '<%index .Labels "lifeboat.role"%> <%index .Labels "lifeboat.restore-id"%>')" "$TARGET")"
-    if [[ -n "$id" && "$labels" == "restored $id" && -z "$(docker ps -aq --filter "volume=$TARGET")" ]]; then
+    local ours=0
+    [[ -n "$id" && "$labels" == "restored $id" ]] && ours=1
+    [[ -n "$id" && -n "$created" && "$(volume_created_at "$TARGET")" == "$created" ]] && ours=1
+    if [[ "$ours" == 1 && -z "$(docker ps -aq --filter "volume=$TARGET")" ]]; then
       log "removing volume $TARGET: restore $id created it and was stopped before it finished (host reboot or kill); it never held your data"
       docker volume rm "$TARGET" >/dev/null
     else
@@ -260,12 +319,16 @@ preflight() {
     if [[ "$CONTAINER_WAS" == absent && -z "$P_ContainerImage" ]]; then
       fail refused "container $P_ContainerName does not exist and no ContainerImage was given to recreate it"
     fi
+    if [[ "$CONTAINER_WAS" == absent && -z "$P_MountPath" && -n "$ENGINE" && -z "${ENGINE_MOUNT_PATH[$ENGINE]:-}" ]]; then
+      fail refused "container $P_ContainerName is to be recreated: give MountPath (Verify=$ENGINE has no default)"
+    fi
     if [[ "$CONTAINER_WAS" != absent ]]; then
       check_container_mount
     fi
     if [[ "$CONTAINER_WAS" == absent && -n "$P_ContainerEnvNames" ]]; then
       check_env_file
     fi
+    check_recreate
   fi
   # Another running container using the target would have data pulled from under it.
   if [[ "$TARGET_KIND" == volume && "$TARGET_STATE" != absent ]]; then
@@ -281,12 +344,18 @@ preflight() {
 check_container_mount() {
   local type name source dest found=""
   while read -r type name source dest; do
+    if [[ -z "$P_MountPath" ]]; then
+      # No MountPath given: wherever the container mounts the target.
+      if [[ "$TARGET_KIND" == volume && "$type" == volume && "$name" == "$TARGET" ]] \
+        || [[ "$TARGET_KIND" == bind && "$type" == bind && "$source" == "$TARGET" ]]; then P_MountPath="$dest"; return 0; fi
+      continue
+    fi
     [[ "$dest" == "$P_MountPath" ]] || continue
     found="$type $name $source"
     if [[ "$TARGET_KIND" == volume && "$type" == volume && "$name" == "$TARGET" ]]; then return 0; fi
     if [[ "$TARGET_KIND" == bind && "$type" == bind && "$source" == "$TARGET" ]]; then return 0; fi
   done < <(docker inspect -f "$(gotpl '<%range .Mounts%><%.Type%> <%if .Name%><%.Name%><%else%>-<%end%> <%.Source%> <%.Destination%><%"\n"%><%end%>')" "$P_ContainerName")
-  fail refused "container $P_ContainerName mounts ${found:-nothing} at $P_MountPath, not $TARGET_KIND $TARGET; nothing was changed"
+  fail refused "container $P_ContainerName mounts ${found:-nothing} at ${P_MountPath:-any path}, not $TARGET_KIND $TARGET; nothing was changed"
 }
 
 # Env files come only from a root-only directory, owned by root, mode 0600; and only
@@ -406,6 +475,8 @@ detect_codec() {
 
 create_volume() {  # NAME ROLE [use driver options]
   local -a args=(volume create --label "lifeboat.restore-id=$P_RestoreId" --label "lifeboat.role=$2" --label "lifeboat.target=$TARGET")
+  # The target with VolumeLabels: those alone (Compose warns about any label it did not write).
+  [[ "$2" != restored || ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || args=(volume create "${VOLUME_LABEL_ARGS[@]}")
   if [[ "${3:-}" == with-driver ]]; then
     [[ -n "$P_VolumeDriver" ]] && args+=(--driver "$P_VolumeDriver")
     local opt
@@ -489,8 +560,9 @@ transfer() {  # DEST_KIND DEST
     fail failed "extract failed (helper exit ${xst:-unknown}): $(grep -v '^$' "$WORK/extract.err" | tail -n 3 | tr '\n' ' ' | head -c 400)"
   fi
   local out
-  out="$(tail -n 1 "$WORK/extract.out")"
+  out="$(tail -n 2 "$WORK/extract.out")"  # setid=… root=…, then names=…
   STRIPPED_SETID="$(sed -n 's/^setid=\([0-9]*\) .*/\1/p' <<<"$out")"; STRIPPED_SETID="${STRIPPED_SETID:-0}"
+  DATA_NAMES="$(sed -n 's/^names=\([A-Za-z0-9_. -]*\)$/\1/p' <<<"$out")"
   DATA_ROOT="$(sed -n 's/.* root=\([0-9]*:[0-9]*:[0-7]*\)$/\1/p' <<<"$out")"
   (( STRIPPED_SETID == 0 )) || log "cleared setuid/setgid bits on $STRIPPED_SETID file(s) from the archive"
   log "received $BYTES bytes, sha256 $SHA256; data root owner:group:mode $DATA_ROOT"
@@ -505,6 +577,7 @@ restore_data() {
         mark_created_target
         create_volume "$TARGET" restored with-driver
         on_undo remove_created_volume
+        [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
         check_created_volume
         stop_container
         transfer volume "$TARGET"
@@ -620,6 +693,9 @@ remove_created_dir() { rm -rf -- "$TARGET"; }
 
 # ------------------------------------------------------ start+verify
 create_container() {
+  [[ -n "$P_MountPath" ]] || P_MountPath="${ENGINE_MOUNT_PATH[$ENGINE]:-}"
+  [[ -n "$P_MountPath" ]] || fail refused "give MountPath to recreate container $P_ContainerName (Verify=$ENGINE has no default)"
+  [[ -n "$P_ShmSize" ]] || P_ShmSize="${ENGINE_SHM_SIZE[$ENGINE]:-}"
   local role=database
   [[ "$P_Mode" == drill ]] && role=drill
   local -a args=(create --name "$P_ContainerName" --label "lifeboat.restore-id=$P_RestoreId" --label "lifeboat.role=$role")
@@ -637,7 +713,7 @@ create_container() {
     args+=(--network none)
   else
     [[ -n "$P_RestartPolicy" ]] && args+=(--restart "$P_RestartPolicy")
-    [[ -n "$P_ContainerNetwork" ]] && args+=(--network "$P_ContainerNetwork")
+    recreate_args args
     IFS=, read -r -a ports <<<"$P_ContainerPorts"
   fi
   for p in "${ports[@]}"; do args+=(--publish "$p"); done
@@ -654,8 +730,10 @@ start_container() {
   [[ -n "$P_ContainerName" ]] || return 0
   if [[ "$CONTAINER_WAS" == absent ]]; then
     log "creating container $P_ContainerName from $P_ContainerImage"
+    create_networks
     create_container || fail failed "could not create container $P_ContainerName"
     on_undo remove_created_container
+    connect_networks
     CONTAINER_ACTION=created
   else
     CONTAINER_ACTION=restarted
@@ -684,31 +762,71 @@ settle() {
     || { container_logs; fail failed "container $P_ContainerName answered, then stopped or restarted within ${P_VerifySettleSeconds}s (now: ${now:-gone}); its last log lines are in the command output"; }
 }
 
+# db_exec KIND TEXT: runs the engine's KIND (health or check) command in the database
+# container, TEXT its check (or custom command); prints its output, returns its status.
+# A password the client needs comes from the container's own environment through
+# docker exec -e NAME (never a command line). A program the image lacks (exit 126/127)
+# is retried once under the profile's other name (mysql -> mariadb), remembered.
+declare -A FALLBACK_USED=()
+db_exec() {
+  local kind="$1" text="$2" out rc
+  engine_argv "$ENGINE" "$kind" "$P_VerifyUser" "$text" || return 2
+  (( ${#ENGINE_ARGV[@]} > 0 )) || return 0
+  [[ -z "${FALLBACK_USED[$kind]:-}" ]] || engine_fallback || :
+  local -a pass=()
+  [[ -z "$ENGINE_SECRET_NAME" ]] || pass=(-e "$ENGINE_SECRET_NAME")
+  while :; do
+    rc=0
+    out="$(
+      if [[ -n "$ENGINE_SECRET_NAME" ]]; then export "$ENGINE_SECRET_NAME=$ENGINE_SECRET_VALUE"; fi
+      docker exec ${pass[@]+"${pass[@]}"} "$P_ContainerName" "${ENGINE_ARGV[@]}" 2>&1
+    )" || rc=$?
+    if (( rc == 126 || rc == 127 )) && [[ -z "${FALLBACK_USED[$kind]:-}" ]] && engine_fallback; then
+      FALLBACK_USED[$kind]=1
+      continue
+    fi
+    printf '%s\n' "$out"
+    return "$rc"
+  done
+}
+
 verify() {
   phase verify
-  [[ -n "$P_ContainerName" && "$P_Verify" != none ]] || return 0
-  local started=$SECONDS deadline=$(( SECONDS + P_StartTimeoutSeconds )) state out
+  [[ -n "$P_ContainerName" && "$ENGINE" != none ]] || return 0
+  local started=$SECONDS deadline=$(( SECONDS + P_StartTimeoutSeconds )) state out health="" check
+  [[ "$ENGINE" != custom ]] || health="$P_HealthCommand"
+  ENGINE_SECRET_NAME="" ENGINE_SECRET_VALUE=""
+  if [[ -n "${ENGINE_SECRET_ENV[$ENGINE]:-}" ]]; then
+    engine_secret "$ENGINE" < <(docker inspect -f "$(gotpl '<%range .Config.Env%><%println .%><%end%>')" "$P_ContainerName" 2>/dev/null || :)
+  fi
   while :; do
     state="$(container_state "$P_ContainerName")"
     if [[ "$state" != running ]]; then
       container_logs
       fail failed "container $P_ContainerName is $state after the restore; its last log lines are in the command output"
     fi
-    if [[ "$P_Verify" == running ]]; then
+    if [[ "$ENGINE" == running ]]; then
       (( SECONDS >= started + 5 )) && break  # stayed up for 5 s
-    elif docker exec "$P_ContainerName" pg_isready -q -h /var/run/postgresql -U "$P_VerifyUser" >/dev/null 2>&1; then
+    elif out="$(db_exec health "$health")" && engine_answer_ok health "$ENGINE" "$out"; then
       break
     fi
-    (( SECONDS < deadline )) || { container_logs; fail failed "database did not answer within ${P_StartTimeoutSeconds}s; its last log lines are in the command output"; }
+    (( SECONDS < deadline )) || { container_logs; fail failed "$ENGINE did not answer within ${P_StartTimeoutSeconds}s; its last log lines are in the command output"; }
     sleep 0.2  # seconds of downtime matter: poll often (bounded by the deadline)
   done
-  if [[ "$P_Verify" == postgres ]]; then
-    local query="${P_VerifyQuery:-select 1}"
-    out="$(docker exec -e PGOPTIONS='-c default_transaction_read_only=on' "$P_ContainerName" \
-      psql -h /var/run/postgresql -U "$P_VerifyUser" -d postgres -v ON_ERROR_STOP=1 -XAtq -c "$query" 2>&1)" \
-      || { log "verification query failed: $out"; fail failed "verification query failed (its error is in the command output)"; }
-    VERIFY_OUTPUT="$(printf '%s\n' "$out" | head -n 1 | head -c 200)"
-    log "database answers: $VERIFY_OUTPUT"
+  if [[ "$ENGINE" != running ]]; then
+    check="$P_VerifyQuery"
+    engine_argv "$ENGINE" check "$P_VerifyUser" "$check"
+    if (( ${#ENGINE_ARGV[@]} > 0 )); then
+      out="$(db_exec check "$check")" || { log "the check failed: $out"; fail failed "the $ENGINE check failed (its error is in the command output)"; }
+      VERIFY_OUTPUT="$(printf '%s\n' "$out" | head -n 1 | head -c 200)"
+      engine_answer_ok check "$ENGINE" "$out" || { log "the check answered: $VERIFY_OUTPUT"; fail failed "the $ENGINE check did not answer as it should (its answer is in the command output)"; }
+      if [[ -n "$P_ExpectMinimum" ]]; then
+        if [[ ! "$VERIFY_OUTPUT" =~ ^[0-9]{1,18}$ ]] || (( 10#$VERIFY_OUTPUT < 10#$P_ExpectMinimum )); then
+          fail failed "the $ENGINE check answered ${VERIFY_OUTPUT:-nothing}, expected a number of at least $P_ExpectMinimum"
+        fi
+      fi
+      log "database answers: $VERIFY_OUTPUT"
+    fi
   fi
   settle
 }
@@ -806,6 +924,7 @@ _main() {
   WORK="$(mktemp -d)"
   preflight
   restore_data
+  decide_engine
   swap
   start_container
   verify

@@ -7,7 +7,7 @@ import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { localRestore } from '#core/local/restore.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
-import type { DrillRequest } from '#core/restore/request.ts';
+import type { DrillRequest } from '#core/restore/schemas.ts';
 import type { RestoreService } from '#core/restore/service.ts';
 import { RestorePolicy } from '#core/policy.ts';
 import { HELPER_IMAGE, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, startPostgres, uniqueName } from './support/docker.ts';
@@ -95,7 +95,7 @@ describe('restore drills on real Docker', () => {
 
   it('proves the newest archive restores, next to the running production database, and leaves nothing behind', async () => {
     const prodBefore = await production();
-    const { started, record } = await drill({ verifyQuery: 'select count(*) from lifeboat_test', expectMinimum: 2500 });
+    const { started, record } = await drill({ check: 'select count(*) from lifeboat_test', expectMinimum: 2500 });
     expect(started.plan.volume).toMatch(/^lifeboat-drill-/);
     expect(started.plan.parameters).toMatchObject({ Mode: 'drill', VolumeName: started.plan.volume, ContainerName: started.plan.volume });
     expect(record, JSON.stringify(record)).toMatchObject({ state: 'succeeded', mode: 'drill', verifyOutput: '2500', archiveKey: goodKey, drill: { volume } });
@@ -118,9 +118,9 @@ describe('restore drills on real Docker', () => {
   });
 
   it('fails a drill whose check sees too few rows, and still cleans up', async () => {
-    const { started, record } = await drill({ verifyQuery: 'select count(*) from lifeboat_test', expectMinimum: 1_000_000 });
+    const { started, record } = await drill({ check: 'select count(*) from lifeboat_test', expectMinimum: 1_000_000 });
     expect(record).toMatchObject({ state: 'failed', verifyOutput: '2500' });
-    expect(record.error).toContain('at least 1000000 was expected');
+    expect(record.error).toContain('expected a number of at least 1000000');
     expect(await leftovers(started.restoreId)).toEqual([]);
     expect(notifications.at(-1)?.subject).toContain('drill FAILED');
   });

@@ -193,6 +193,8 @@ describe('restore faults leave the host as it was', () => {
       VolumeName: prodVolume,
       ContainerName: prodDb,
       IfVolumeExists: 'preserve',
+      // Named: with auto, data that shows no engine is refused before it goes live (see the next test).
+      Verify: 'postgres',
       StartTimeoutSeconds: '30',
     });
     expect(outcome.exitCode, explain(outcome)).toBe(1);
@@ -213,6 +215,22 @@ describe('restore faults leave the host as it was', () => {
     expect(await rowsFingerprint(prodDb)).toBe(prodRows);
     await docker('stop', prodDb);
     await docker('volume', 'rm', preserved);
+  });
+
+  it('Verify=auto and data that shows no engine: refused before the data goes live, the old data untouched', async () => {
+    const before = await snapshotHost([prodVolume]);
+    const outcome = await restore({
+      RestoreId: 'noengine-1',
+      ArchiveUrl: await s3.presignGet(key('garbage.tar.gz')),
+      VolumeName: prodVolume,
+      ContainerName: prodDb,
+      IfVolumeExists: 'preserve',
+    });
+    expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', engine: null });
+    expect(outcome.result?.error).toMatch(/^Verify=auto: the restored data does not show which engine it is/);
+    expect(await volumeDigest(prodVolume)).toBe(before.digests[prodVolume]);
+    expect(await volumesWithLabel('lifeboat.role=staging')).toEqual([]);
+    expect(await volumeExists(`${prodVolume}.pre-restore.noengine-1`)).toBe(false);
   });
 
   // Fault: the database answers once, then crashes (a bad page at startup, an OOM kill).

@@ -71,10 +71,12 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     const outcome = await restore({
       ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
       VolumeName: volume,
+      ContainerName: uniqueName('vq-db'),
+      Verify: 'postgres',
       VerifyQuery: "select pg_read_file('x')",
     });
     expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
-    expect(outcome.result?.error).toContain('VerifyQuery may not name server-file');
+    expect(outcome.result?.error).toContain("VerifyQuery does not suit postgres's check rules");
     expect(await volumeExists(volume)).toBe(false);
   });
 

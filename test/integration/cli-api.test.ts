@@ -262,6 +262,62 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     expect(status.out).toContain(`Restore ${r.restoreId}: SUCCEEDED`);
   });
 
+  it('plan shows the engine, what runs and where the data mounts; --engine, --check and --expect-minimum reach the API', async () => {
+    const shown = await lifeboat('plan', 'ledger', '--to', INSTANCE, '--container', 'ledger');
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toContain("Verify:    engine postgres (PostgreSQL): the archive's manifest names image postgres:15 (decided by the archive's image)");
+    expect(shown.out).toContain('answers when `pg_isready -q -h /var/run/postgresql -U postgres` succeeds in the container');
+    expect(shown.out).toContain('Mount:     /var/lib/postgresql/data (from the manifest)');
+
+    const redis = await lifeboat(
+      '--json',
+      'plan',
+      'ledger',
+      '--to',
+      INSTANCE,
+      '--container',
+      'ledger',
+      '--engine',
+      'redis',
+      '--check',
+      'DBSIZE',
+      '--expect-minimum',
+      '3',
+    );
+    expect(redis.code, redis.err).toBe(0);
+    const plan = JsonOutput.plan.parse(JSON.parse(redis.out)).plan;
+    expect(plan.parameters).toMatchObject({ Verify: 'redis', VerifyQuery: 'DBSIZE', ExpectMinimum: '3' });
+    expect(plan.verification).toMatchObject({ engine: 'redis', from: 'request', check: { argv: ['redis-cli', '-e', 'DBSIZE'] } });
+    expect(plan.verification.detail).toContain('postgres:15, which looks like postgres');
+
+    // The old drill flag still works, on plans too.
+    const old = await lifeboat('--json', 'plan', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--check', 'select count(*) from t', '--expect-min', '5');
+    expect(JsonOutput.plan.parse(JSON.parse(old.out)).plan.parameters).toMatchObject({ Verify: 'postgres', ExpectMinimum: '5' });
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it.each([
+    [['--engine', 'redis', '--check', 'FLUSHALL'], '--check redis checks must start with one of DBSIZE'],
+    [['--engine', 'mongo'], '--engine must be one of postgres, mysql, redis, mongodb, custom, running, none, auto'],
+    [['--engine', 'custom', '--health', 'sh -c id'], "--health is not taken from a request: custom commands come only from the volume's protect config"],
+    [['--expect-minimum', '3'], '--expect-minimum needs a check whose answer is a number'],
+    [['--expect-minimum', '-1'], '--expect-minimum must be a whole number from 0'],
+  ])('a refused verification flag is exit 2 naming the flag, nothing sent: %j', async (flags, says) => {
+    const out = await lifeboat('plan', 'ledger', '--to', INSTANCE, '--container', 'ledger', ...flags);
+    expect(out.code).toBe(2);
+    expect(out.err).toContain(says);
+    expect(seen.filter((s) => s.method === 'POST')).toEqual([]);
+  });
+
+  it('without --container the plan is a data-only restore, and says so', async () => {
+    const out = await lifeboat('plan', 'ledger', '--to', INSTANCE);
+    expect(out.code, out.err).toBe(0);
+    expect(out.out).toContain('Container: none: DATA-ONLY restore (the volume is filled; no container is stopped, started, created or verified)');
+    expect(out.out).toContain('Verify:    engine none: a data-only restore starts no container, so nothing is verified (decided by a data-only restore)');
+    const json = await lifeboat('--json', 'plan', 'ledger', '--to', INSTANCE);
+    expect(JsonOutput.plan.parse(JSON.parse(json.out)).plan.parameters).toMatchObject({ ContainerName: '', Verify: 'none' });
+  });
+
   it('starts a drill on demand through POST /sources/{source}/drills', async () => {
     const drill = await lifeboat('--json', 'drill', 'ledger', '--to', INSTANCE, '--check', 'select count(*) from t', '--timeout', '1');
     // The host never answers here: the CLI says so after its timeout, with the way to follow it.

@@ -19,7 +19,7 @@ import { ingestCreated } from '#core/catalog/ingest.ts';
 import { ROOT } from '#core/paths.ts';
 import { completeRestore } from '#core/restore/completion.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
-import { apiEvent, routeEvent, startApiStack, type FakeInstanceTags } from '../support/api.ts';
+import { apiEvent, routeEvent, startApiStack, type ApiStack, type FakeInstanceTags } from '../support/api.ts';
 import type { LocalDynamo } from '#core/local/dynamodb.ts';
 import type { LocalS3 } from '#core/local/s3.ts';
 
@@ -141,6 +141,9 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
       RestartPolicy: ['unless-stopped'],
       ContainerPorts: ['127.0.0.1:5432:5432/tcp'],
       MountPath: ['/var/lib/postgresql/data'],
+      // No engine given: the manifest's image (postgres:15) says PostgreSQL.
+      Verify: ['postgres'],
+      VerifyQuery: [''],
     });
     expect(params.ArchiveUrl?.[0]).toMatch(new RegExp(`^${s3.endpoint}/${s3.bucket}/${KEY}\\?.*X-Amz-Expires=900`));
     const restoreDoc = loadDocument('restore-volume');
@@ -370,5 +373,109 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
       expect(parse(res)).toMatchObject({ fields: [{ field: 'instanceId' }] });
       expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     });
+  });
+});
+
+describe('engines through the API: what SendCommand carries (SSM mocked)', () => {
+  let engineCommands = 0;
+  const SHOP = 'archives/db1/shop/20261127T031500Z.tar.zst';
+  let stack: ApiStack;
+  const post = (b: Record<string, unknown>): Promise<APIGatewayProxyResult> =>
+    stack.api(apiEvent({ bodyJson: { source: 'db1', volume: 'shop', instanceId: INSTANCE, ...b }, headers: { 'content-type': 'application/json' } }));
+  const sentParameters = (): Record<string, string[]> => ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters ?? {};
+
+  beforeAll(async () => {
+    stack = await startApiStack();
+    // A MariaDB volume as backup-volume records it: the image, the mount path and the data directory's top-level names.
+    await stack.s3.put(SHOP, Buffer.alloc(1024));
+    await stack.s3.put(
+      `${SHOP}.manifest.json`,
+      JSON.stringify({
+        lifeboat: 'archive-manifest',
+        version: 1,
+        archiveKey: SHOP,
+        createdAt: '2026-11-27T03:15:02Z',
+        source: 'db1',
+        backupId: 'b-2',
+        sha256: SHA,
+        compression: 'zstd',
+        compressedBytes: 1024,
+        uncompressedBytes: 4000,
+        fileCount: 9,
+        consistency: 'stop',
+        volume: { name: 'shop', driver: 'local', driverOpts: null, labels: null },
+        hostPath: null,
+        mountPath: '/var/lib/mysql',
+        container: {
+          name: '/shop-db',
+          image: 'mariadb:10.11',
+          envNames: ['MARIADB_ROOT_PASSWORD'],
+          command: null,
+          shmSize: 0,
+          restartPolicy: 'unless-stopped',
+          networkMode: 'bridge',
+          privileged: false,
+          capAdd: null,
+          pidMode: '',
+          user: '',
+          mounts: [],
+          ports: [],
+        },
+        dataMarkers: ['aria_log_control', 'ibdata1', 'mysql', 'shop'],
+      }),
+    );
+    await ingestCreated(stack, SHOP);
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+  beforeEach(() => {
+    ssmMock.reset();
+    stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1' });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online', PlatformType: 'Linux' }] });
+    ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-e${(++engineCommands).toString()}` } }));
+  });
+
+  it('a MariaDB archive restored with no engine given: the document is told mysql at /var/lib/mysql, and the 202 shows why', async () => {
+    const res = await post({ containerName: 'shop-db' });
+    expect(res.statusCode, res.body).toBe(202);
+    const answer = parse(res) as { restoreId: string; plan: { verification: { engine: string; from: string; detail: string } } };
+    expect(answer.plan.verification).toMatchObject({ engine: 'mysql', from: 'manifest-markers' });
+    expect(answer.plan.verification.detail).toContain("the archive's data holds aria_log_control, ibdata1, mysql");
+    expect(sentParameters()).toMatchObject({
+      ContainerName: ['shop-db'],
+      Verify: ['mysql'],
+      VerifyUser: [''],
+      VerifyQuery: [''],
+      ExpectMinimum: [''],
+      HealthCommand: [''],
+      MountPath: ['/var/lib/mysql'],
+      ShmSize: [''],
+    });
+    await stack.catalog.releaseLock(INSTANCE, 'shop', answer.restoreId);
+  });
+
+  it('a data-only restore (no containerName) sends ContainerName "" and Verify none', async () => {
+    const res = await post({});
+    expect(res.statusCode, res.body).toBe(202);
+    expect(sentParameters()).toMatchObject({ ContainerName: [''], Verify: ['none'], VerifyQuery: [''], ContainerImage: [''] });
+    expect((parse(res) as { plan: { dataOnly: boolean } }).plan.dataOnly).toBe(true);
+    await stack.catalog.releaseLock(INSTANCE, 'shop', (parse(res) as { restoreId: string }).restoreId);
+  });
+
+  it('a check that is not read-only is a 400 naming check; custom commands in a request are a 400 naming health; nothing is sent', async () => {
+    for (const [b, field, says] of [
+      [{ containerName: 'shop-db', engine: 'mysql', check: "select 1 into outfile 'x'" }, 'check', 'may not write files'],
+      [{ containerName: 'shop-db', engine: 'redis', check: 'FLUSHALL' }, 'check', 'redis checks must start with one of'],
+      [{ containerName: 'shop-db', engine: 'custom', health: 'sh -c id' }, 'health', "only from the volume's protect config"],
+      [{ check: 'select 1' }, 'check', 'data-only restore'],
+    ] as const) {
+      const res = await post(b);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(parse(res).fields).toEqual([{ field, problem: expect.stringContaining(says) as unknown }]);
+    }
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
   });
 });

@@ -7,7 +7,7 @@ import type { ArchiveManifest } from '#core/manifest.ts';
 import { RestorePolicy, imageAllowed } from '#core/policy.ts';
 import { ClientError } from '#core/restore/errors.ts';
 import type { CommandRunner, InstanceDirectory, SendRestore } from '#core/restore/ports.ts';
-import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import { RestoreService, UNKNOWN_EXPANSION } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 
@@ -89,6 +89,53 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
     await put({ key: 'archives/db1/pgdata/20261127T031500Z.tar.zst', volume: 'pgdata', sha256: SHA, versionId: 'v-42', manifest: manifest() });
     await put({ key: 'archives/db1/byhand/20261127T031500Z.tar.gz', volume: 'byhand', compression: 'gzip', size: 3000 });
+    // A MariaDB and a Redis archive, as backup-volume records them (image, mount path, top-level names of the data).
+    const base = manifest().container;
+    if (!base) throw new Error('the base manifest has a container');
+    await put({
+      key: 'archives/db1/shop/20261127T031500Z.tar.zst',
+      volume: 'shop',
+      sha256: SHA,
+      manifest: manifest({
+        mountPath: '/var/lib/mysql',
+        container: { ...base, name: '/shop-db', image: 'mariadb:10.11' },
+        dataMarkers: ['aria_log_control', 'ibdata1', 'mysql', 'shop'],
+      }),
+    });
+    await put({
+      key: 'archives/db1/cache/20261127T031500Z.tar.zst',
+      volume: 'cache',
+      sha256: SHA,
+      manifest: manifest({ mountPath: '/data', container: { ...base, name: '/cache', image: 'redis:7.2' }, dataMarkers: ['dump.rdb'] }),
+    });
+    // A Compose service with an init-scripts bind and a label Compose did not write.
+    await put({
+      key: 'archives/db1/compose_pgdata/20261127T031500Z.tar.zst',
+      volume: 'compose_pgdata',
+      sha256: SHA,
+      manifest: manifest({
+        volume: {
+          name: 'compose_pgdata',
+          driver: 'local',
+          driverOpts: null,
+          labels: { 'com.docker.compose.project': 'compose', 'com.docker.compose.volume': 'pgdata', team: 'db' },
+        },
+        container: {
+          ...base,
+          name: '/compose_db_1',
+          image: 'postgres:15',
+          labels: { 'com.docker.compose.project': 'compose', 'com.docker.compose.service': 'db', 'traefik.enable': 'true' },
+          mounts: [{ type: 'bind', source: '/srv/compose/init', destination: '/docker-entrypoint-initdb.d', readOnly: true }],
+        },
+      }),
+    });
+    // Backed up while no container used it: the manifest's mount path is only the backup document's default.
+    await put({
+      key: 'archives/db1/loose/20261127T031500Z.tar.zst',
+      volume: 'loose',
+      sha256: SHA,
+      manifest: manifest({ mountPath: '/var/lib/postgresql/data', container: null, dataMarkers: ['appendonly.aof', 'dump.rdb'] }),
+    });
   });
   afterAll(async () => {
     await dynamo.close();
@@ -161,11 +208,13 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     "select current_setting('data_directory')",
     'SELECT PG_LS_DIR(chr(47))',
     'select lo_get(1)',
-  ])('a verify query that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (verifyQuery) => {
-    const parsed = DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery });
-    expect(parsed.error?.issues[0]?.path).toEqual(['verifyQuery']);
+  ])('a verify query that reads server files, settings or runs dynamic SQL is refused, though read-only (it runs as the superuser): %s', (check) => {
+    const parsed = DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, engine: 'postgres', check });
+    expect(parsed.error?.issues[0]?.path).toEqual(['check']);
     expect(parsed.error?.issues[0]?.message).toContain('may not name server-file');
-    expect(DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, verifyQuery: 'select count(*) from orders' }).success).toBe(true);
+    expect(
+      DrillRequest.safeParse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, engine: 'postgres', check: 'select count(*) from orders' }).success,
+    ).toBe(true);
   });
 
   it('an allowlist entry with a tag is refused (tags move): repositories or pinned digests only', () => {
@@ -230,5 +279,194 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     expect(presigned).toEqual([{ key: 'archives/db1/pgdata/20261127T031500Z.tar.zst', versionId: 'v-42' }]);
     expect(sent).toHaveLength(1);
     await catalog.releaseLock(INSTANCE, 'pgdata', sent[0]?.restoreId ?? '');
+  });
+
+  describe('Compose-managed services', () => {
+    it('the plan names the mounts besides the data and what a recreated container will not get; a data-only restore still puts back the volume labels', async () => {
+      const plan = await service({ allowedImages: ['postgres'] }).plan(request({ volume: 'compose_pgdata', containerName: 'compose_db_1' }));
+      expect(plan.recreation.otherMounts).toEqual([expect.stringContaining('/docker-entrypoint-initdb.d')]);
+      expect(plan.recreation.dropped.map((d) => d.what).join(' ')).toContain('traefik.enable');
+      expect(plan.parameters.ContainerLabels).toContain('com.docker.compose.service=db');
+      expect(plan.parameters.ContainerLabels).not.toContain('traefik');
+      expect(plan.parameters.ContainerOtherMounts).toContain('/docker-entrypoint-initdb.d');
+
+      const dataOnly = await service().plan(RestoreRequest.parse({ source: 'db1', volume: 'compose_pgdata', instanceId: INSTANCE }));
+      expect(dataOnly.recreation).toEqual({ dropped: [], otherMounts: [] });
+      expect(dataOnly.parameters).toMatchObject({ ContainerName: '', VolumeLabels: 'com.docker.compose.project=compose com.docker.compose.volume=pgdata' });
+    });
+  });
+
+  describe('engines: detected from the archive, overridable, shown in every plan', () => {
+    it('a MariaDB archive with no engine given is verified as mysql at /var/lib/mysql, and the plan says why and what runs', async () => {
+      const plan = await service({ allowedImages: ['mariadb'] }).plan(request({ volume: 'shop', containerName: 'shop-db' }));
+      expect(plan.parameters).toMatchObject({
+        Verify: 'mysql',
+        MountPath: '/var/lib/mysql',
+        VerifyUser: '',
+        VerifyQuery: '',
+        ExpectMinimum: '',
+        HealthCommand: '',
+        ContainerImage: 'mariadb:10.11',
+      });
+      expect(plan.mountPath).toEqual({ path: '/var/lib/mysql', from: 'manifest' });
+      expect(plan.verification).toMatchObject({ engine: 'mysql', from: 'manifest-markers', health: ['mysqladmin', 'ping', '--silent', '-u', 'root'] });
+      expect(plan.verification.detail).toContain('ibdata1');
+      expect(plan.verification.check).toMatchObject({ text: 'select 1', from: 'engine default' });
+      expect(plan.verification.check?.argv).toContain('--init-command=SET SESSION TRANSACTION READ ONLY');
+    });
+
+    it('an explicit engine wins, and the plan says the archive disagrees', async () => {
+      const plan = await service().plan(request({ volume: 'shop', containerName: 'shop-db', engine: 'postgres' }));
+      expect(plan.parameters).toMatchObject({ Verify: 'postgres', MountPath: '/var/lib/mysql' });
+      expect(plan.verification.from).toBe('request');
+      expect(plan.verification.detail).toMatch(
+        /^postgres \(PostgreSQL\): named in the request; but the archive's data holds .*ibdata1.*, which looks like mysql/,
+      );
+      expect(plan.verification.detail).toContain('mariadb:10.11, which looks like mysql');
+    });
+
+    it('a read-only redis check (DBSIZE) with expectMinimum is accepted and sent; FLUSHALL is refused naming check', async () => {
+      const plan = await service().plan(request({ volume: 'cache', containerName: 'cache', check: 'DBSIZE', expectMinimum: 2 }));
+      expect(plan.parameters).toMatchObject({ Verify: 'redis', MountPath: '/data', VerifyQuery: 'DBSIZE', ExpectMinimum: '2' });
+      expect(plan.verification).toMatchObject({
+        engine: 'redis',
+        check: { text: 'DBSIZE', from: 'request', argv: ['redis-cli', '-e', 'DBSIZE'] },
+        expectMinimum: { value: 2, from: 'request' },
+      });
+
+      for (const engine of ['redis', 'auto', undefined]) {
+        const refused = RestoreRequest.safeParse({ source: 'db1', volume: 'cache', instanceId: INSTANCE, containerName: 'cache', engine, check: 'FLUSHALL' });
+        expect(refused.error?.issues.map((i) => i.path)).toEqual([['check']]);
+      }
+      const named = RestoreRequest.safeParse({
+        source: 'db1',
+        volume: 'cache',
+        instanceId: INSTANCE,
+        containerName: 'cache',
+        engine: 'redis',
+        check: 'FLUSHALL',
+      });
+      expect(named.error?.issues[0]?.message).toMatch(/redis checks must start with one of DBSIZE, EXISTS/);
+      expect(sent).toEqual([]);
+    });
+
+    it("a check that suits another engine than the archive's is a 400 naming check, before anything is sent", async () => {
+      const plan = service().plan(request({ volume: 'shop', containerName: 'shop-db', check: 'DBSIZE' }));
+      await expect(plan).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/^check: mysql checks must be one SELECT/) as unknown });
+    });
+
+    it('an archive with no manifest leaves engine and mount path to the host, unless the request names the engine', async () => {
+      const byHand = request({ volume: 'byhand', allowUnverified: true });
+      const left = await service().plan(byHand);
+      expect(left.parameters).toMatchObject({ Verify: 'auto', MountPath: '', ShmSize: '' });
+      expect(left.verification).toMatchObject({ engine: 'auto', from: 'host', check: null });
+      expect(left.mountPath.from).toBe('host');
+
+      const mysql = await service().plan({ ...byHand, engine: 'mysql' });
+      expect(mysql.parameters).toMatchObject({ Verify: 'mysql', MountPath: '/var/lib/mysql' });
+      expect(mysql.mountPath).toEqual({ path: '/var/lib/mysql', from: 'engine default' });
+      const postgres = await service().plan({ ...byHand, engine: 'postgres' });
+      expect(postgres.parameters).toMatchObject({ Verify: 'postgres', MountPath: '/var/lib/postgresql/data', ShmSize: '256m' });
+    });
+
+    it("a manifest that recorded no container does not decide the mount path: the detected engine's default does", async () => {
+      const plan = await service().plan(request({ volume: 'loose', containerName: 'cache' }));
+      expect(plan.parameters).toMatchObject({ Verify: 'redis', MountPath: '/data', ContainerImage: '' });
+      expect(plan.mountPath).toEqual({ path: '/data', from: 'engine default' });
+    });
+
+    it('a data-only restore (no containerName) sends ContainerName "" and Verify none, and the plan says so', async () => {
+      const dataOnly = RestoreRequest.parse({ source: 'db1', volume: 'shop', instanceId: INSTANCE });
+      const plan = await service({ allowedImages: ['mariadb'] }).plan(dataOnly);
+      expect(plan.parameters).toMatchObject({
+        ContainerName: '',
+        Verify: 'none',
+        VerifyQuery: '',
+        ContainerImage: '',
+        ShmSize: '',
+        MountPath: '/var/lib/mysql',
+      });
+      expect(plan.dataOnly).toBe(true);
+      expect(plan.verification).toMatchObject({ engine: 'none', from: 'data-only', health: null, check: null });
+      expect(plan.missingContainer).toMatch(/^DATA ONLY: no container is stopped, started, created or verified/);
+
+      const started = await service().start(dataOnly, 'test');
+      expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'shop', ContainerName: '', Verify: 'none', ContainerImage: '' });
+      expect(await catalog.getRestore(started.restoreId)).toMatchObject({ containerName: '', volume: 'shop' });
+      await catalog.releaseLock(INSTANCE, 'shop', started.restoreId);
+    });
+
+    it('a data-only restore verifies nothing: an engine or a check with it is a 400 naming the field', () => {
+      const base = { source: 'db1', volume: 'shop', instanceId: INSTANCE };
+      expect(RestoreRequest.safeParse({ ...base, check: 'select 1' }).error?.issues.map((i) => i.path)).toEqual([['check']]);
+      expect(RestoreRequest.safeParse({ ...base, engine: 'mysql' }).error?.issues[0]).toMatchObject({
+        path: ['engine'],
+        message: expect.stringContaining('data-only restore (no containerName)') as unknown,
+      });
+      expect(RestoreRequest.safeParse({ ...base, engine: 'none' }).success).toBe(true);
+    });
+
+    it("a protected volume's drills use its protect config: engine, check and minimum", async () => {
+      const policy = {
+        allowedImages: ['redis'],
+        volumes: [{ source: 'db1', volume: 'cache', verify: { engine: 'redis', check: 'DBSIZE', expectMinimum: 3 } }],
+      };
+      const started = await service(policy).drill(DrillRequest.parse({ source: 'db1', volume: 'cache', instanceId: INSTANCE }), 'schedule:test');
+      expect(sent[0]?.parameters).toMatchObject({ Mode: 'drill', Verify: 'redis', VerifyQuery: 'DBSIZE', ExpectMinimum: '3', MountPath: '/data' });
+      expect(started.plan.verification).toMatchObject({
+        engine: 'redis',
+        from: 'protect-config',
+        check: { text: 'DBSIZE', from: 'protect config' },
+        expectMinimum: { value: 3, from: 'protect config' },
+      });
+      // The completion handler judges the drill's answer against the same minimum.
+      expect((await catalog.getRestore(started.restoreId))?.drill).toEqual({ volume: 'cache', expectMinimum: 3 });
+      await catalog.releaseLock(INSTANCE, started.plan.volume, started.restoreId);
+
+      // A request's own check replaces the configured one (and its minimum).
+      const own = await service(policy).planDrill(
+        DrillRequest.parse({ source: 'db1', volume: 'cache', instanceId: INSTANCE, check: 'EXISTS session:1' }),
+        'r-x',
+      );
+      expect(own.parameters).toMatchObject({ Verify: 'redis', VerifyQuery: 'EXISTS session:1', ExpectMinimum: '' });
+    });
+
+    it('custom commands come only from the protect config: used there, refused in a request', async () => {
+      const policy = {
+        volumes: [
+          { source: 'db1', volume: 'shop', verify: { engine: 'custom', health: 'healthcheck --quiet', check: 'shop-cli count orders', expectMinimum: 1 } },
+        ],
+      };
+      const plan = await service(policy).plan(request({ volume: 'shop', containerName: 'shop-db' }));
+      expect(plan.parameters).toMatchObject({
+        Verify: 'custom',
+        HealthCommand: 'healthcheck --quiet',
+        VerifyQuery: 'shop-cli count orders',
+        ExpectMinimum: '1',
+      });
+      expect(plan.verification).toMatchObject({ from: 'protect-config', health: ['healthcheck', '--quiet'], check: { argv: ['shop-cli', 'count', 'orders'] } });
+
+      const health = RestoreRequest.safeParse({
+        source: 'db1',
+        volume: 'shop',
+        instanceId: INSTANCE,
+        containerName: 'db',
+        engine: 'custom',
+        health: 'sh -c id',
+      });
+      expect(health.error?.issues[0]).toMatchObject({ path: ['health'], message: expect.stringContaining("only from the volume's protect config") as unknown });
+      const check = DrillRequest.safeParse({ source: 'db1', volume: 'shop', instanceId: INSTANCE, engine: 'custom', check: 'rm -rf /var/lib/mysql' });
+      expect(check.error?.issues.map((i) => i.path)).toEqual([['check']]);
+      // A request's check that passes another engine's rules is still never run as a custom command.
+      await expect(service(policy).plan(request({ volume: 'shop', containerName: 'shop-db', check: 'select 1' }))).rejects.toMatchObject({
+        statusCode: 400,
+        message: expect.stringMatching(/^check: db1\/shop is verified by custom commands, which come only from its protect config/) as unknown,
+      });
+      await expect(service().plan(request({ volume: 'shop', containerName: 'shop-db', engine: 'custom' }))).rejects.toMatchObject({
+        statusCode: 400,
+        message: expect.stringMatching(/^engine: custom runs the health and check commands of the volume's protect config, and db1\/shop has none/) as unknown,
+      });
+      expect(sent).toEqual([]);
+    });
   });
 });

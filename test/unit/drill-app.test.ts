@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#core/restore/errors.ts';
 import type { RestoreNotification } from '#core/restore/ports.ts';
-import type { DrillRequest } from '#core/restore/request.ts';
+import type { DrillRequest } from '#core/restore/schemas.ts';
 import type { RestoreService } from '#core/restore/service.ts';
 import type { ScheduledDrill } from '#core/protection.ts';
 import { startScheduledDrill } from '#root/functions/drill/app.ts';
@@ -33,12 +33,10 @@ const byTag: ScheduledDrill = {
   source: 'db1',
   volume: 'pgdata',
   drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } },
-  verifyQuery: 'select count(*) from t',
-  expectMinimum: 10,
 };
 
 describe('a scheduled drill', () => {
-  it('starts on the online instance carrying the drill-host tag, newest archive, with the policy check', async () => {
+  it("starts on the online instance carrying the drill-host tag, newest archive, engine left to the protect config's verify", async () => {
     const h = harness(() => Promise.resolve({ restoreId: 'r-1-00000000' }), 'i-0123456789abcdef0');
     const out = await startScheduledDrill(h.deps, byTag);
     expect(out.started).toBe(true);
@@ -48,8 +46,6 @@ describe('a scheduled drill', () => {
         volume: 'pgdata',
         archive: 'latest',
         instanceId: 'i-0123456789abcdef0',
-        verifyQuery: 'select count(*) from t',
-        expectMinimum: 10,
         allowUnverified: false,
       },
     ]);

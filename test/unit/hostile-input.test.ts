@@ -17,7 +17,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEventKey, parseArchiveKey, SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
 import { ArchiveManifest, recreateParameters, UnsafeSpecError } from '#core/manifest.ts';
 import { ROOT } from '#core/paths.ts';
-import { DrillRequest, RestoreRequest } from '#core/restore/request.ts';
+import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { resolveParameters } from '#core/runbooks/parameters.ts';
 import { BackupResult, parseResultLine, RestoreResult } from '#core/runbooks/results.ts';
@@ -73,7 +73,7 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
     expect(writes.filter((cmd) => (cmd.input as { TableName?: string }).TableName !== 'idem')).toHaveLength(0);
   };
 
-  const restoreFields = ['source', 'volume', 'instanceId', 'containerName', 'mountPath', 'containerEnvFile', 'archive', 'ifVolumeExists'] as const;
+  const restoreFields = ['source', 'volume', 'instanceId', 'containerName', 'mountPath', 'containerEnvFile', 'archive', 'ifVolumeExists', 'engine'] as const;
   it.each(restoreFields)('POST /sources/{source}/restores: every nasty %s is a 400 naming the field, or a value of allowed characters only', async (field) => {
     for (const bad of NASTY) {
       const body = { ...GOOD, [field]: bad };
@@ -94,8 +94,8 @@ describe('hostile input at the API (POST /sources/{source}/restores and /drills,
     }
   });
 
-  it('POST /sources/{source}/drills: a nasty verify query or env file is a 400 naming the field', async () => {
-    for (const field of ['verifyQuery', 'containerEnvFile', 'volume', 'instanceId'] as const) {
+  it('POST /sources/{source}/drills: a nasty check, engine, env file is a 400 naming the field', async () => {
+    for (const field of ['check', 'engine', 'containerEnvFile', 'volume', 'instanceId'] as const) {
       for (const bad of NASTY) {
         const body = { source: 'db1', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', [field]: bad };
         if (DrillRequest.safeParse(body).success) continue;

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatStack, type LifeboatConfig } from '#root/lib/lifeboat-stack.ts';
 import { DOCUMENTS } from '#core/paths.ts';
+import { RestorePolicy } from '#core/policy.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 
 const synth = (config?: LifeboatConfig): { stack: LifeboatStack; template: Template } => {
@@ -169,7 +170,7 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
       drillHost: { instanceId: 'i-0123456789abcdef0' },
       drillSchedule: 'cron(0 4 * * ? *)',
       rpoMinutes: 60,
-      verify: { query: 'select count(*) from orders', expectMinimum: 1000 },
+      verify: { engine: 'postgres' as const, check: 'select count(*) from orders', expectMinimum: 1000 },
       notify: ['oncall@example.com'],
     },
     { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } }, rpoMinutes: 1440 },
@@ -185,11 +186,18 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
   it('a drill schedule per protected volume, handing the drill function exactly that volume', () => {
     const drills = schedules().filter((s) => s.Properties.Target.Input.includes('drillHost'));
     expect(drills.map((d) => [d.Properties.ScheduleExpression, JSON.parse(d.Properties.Target.Input) as unknown])).toEqual([
-      [
-        'cron(0 4 * * ? *)',
-        { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, verifyQuery: 'select count(*) from orders', expectMinimum: 1000 },
-      ],
+      ['cron(0 4 * * ? *)', { source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' } }],
       ['cron(0 4 * * ? *)', { source: 'billing', volume: 'ledger', drillHost: { tag: { key: 'lifeboat:drill-host', value: 'true' } } }],
+    ]);
+  });
+
+  it("the drill function's restore policy carries each volume's verify (engine, check, minimum), so drills use it", () => {
+    const id = stack.getLogicalId(stack.protection.drillFunction?.node.defaultChild as CfnFunction);
+    const drill = (template.toJSON() as { Resources: Record<string, { Properties: { Environment: { Variables: Record<string, string> } } }> }).Resources[id];
+    const policy = RestorePolicy.parse(JSON.parse(drill?.Properties.Environment.Variables.LIFEBOAT_POLICY ?? '{}'));
+    expect(policy.volumes.map((v) => [v.source, v.volume, v.verify])).toEqual([
+      ['db1', 'pgdata', { engine: 'postgres', check: 'select count(*) from orders', expectMinimum: 1000 }],
+      ['billing', 'ledger', { engine: 'auto' }],
     ]);
   });
 
@@ -268,7 +276,10 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
     [{ ...policies[1], drillSchedule: 'every day' }, /lifeboat\.protect\.0\.drillSchedule: must be an EventBridge Scheduler expression/],
     [{ ...policies[1], drillHost: { instanceId: 'web-1' } }, /lifeboat\.protect\.0\.drillHost/],
     [{ ...policies[1], volume: '../etc' }, /lifeboat\.protect\.0\.volume: must be a Docker volume name/],
-    [{ ...policies[1], verify: { expectMinimum: 5 } }, /lifeboat\.protect\.0\.verify\.expectMinimum: expectMinimum needs a query/],
+    [{ ...policies[1], verify: { expectMinimum: 5 } }, /lifeboat\.protect\.0\.verify\.expectMinimum: needs a check whose answer is a number/],
+    [{ ...policies[1], verify: { query: 'select 1' } }, /lifeboat\.protect\.0\.verify\.query: was renamed check/],
+    [{ ...policies[1], verify: { engine: 'redis', check: 'FLUSHALL' } }, /lifeboat\.protect\.0\.verify\.check: redis checks must start with one of DBSIZE/],
+    [{ ...policies[1], verify: { engine: 'custom' } }, /lifeboat\.protect\.0\.verify\.health: custom needs a health command/],
     [{ ...policies[1], notify: ['not-an-address'] }, /lifeboat\.protect\.0\.notify\.0: must be an e-mail address/],
   ])('a policy mistake fails synth naming the field (%#)', (policy, message) => {
     expect(() => synth({ protect: [policy as never] })).toThrow(message);

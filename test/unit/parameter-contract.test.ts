@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { PREFIX_PATTERN, SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
 import { IMAGE_PATTERN } from '#core/policy.ts';
-import { CONTAINER_PATTERN, ENV_FILE_PATTERN, MOUNT_PATH_PATTERN, VERIFY_QUERY_PATTERN } from '#core/restore/request.ts';
+import { CHECK_TEXT_PATTERN, CUSTOM_COMMAND_PATTERN } from '#core/engines/checks.ts';
+import { CONTAINER_PATTERN, ENV_FILE_PATTERN, MOUNT_PATH_PATTERN } from '#core/restore/request.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import type { DocumentName } from '#core/paths.ts';
 
@@ -20,7 +21,8 @@ const CONTRACT: readonly (readonly [DocumentName, string, RegExp])[] = [
   ['restore-volume', 'ContainerEnvFile', ENV_FILE_PATTERN],
   ['restore-volume', 'ContainerImage', IMAGE_PATTERN],
   ['restore-volume', 'HelperImage', IMAGE_PATTERN],
-  ['restore-volume', 'VerifyQuery', VERIFY_QUERY_PATTERN],
+  ['restore-volume', 'VerifyQuery', CHECK_TEXT_PATTERN],
+  ['restore-volume', 'HealthCommand', CUSTOM_COMMAND_PATTERN],
   ['backup-volume', 'VolumeName', VOLUME_PATTERN],
   ['backup-volume', 'ContainerName', CONTAINER_PATTERN],
   ['backup-volume', 'MountPath', MOUNT_PATH_PATTERN],
@@ -38,5 +40,18 @@ describe('parameter contract: TypeScript patterns are the documents’ patterns'
     expect(declared, `${name} declares ${param}`).toBeDefined();
     // The same pattern, or the same pattern made optional: ^(X)?$.
     expect([`^${body(pattern.source)}$`, `^(${body(pattern.source)})?$`]).toContain(declared);
+  });
+});
+
+describe('the check text pattern holds every engine’s checks', () => {
+  it.each([
+    "select count(*) from orders where state = 'paid'",
+    'DBSIZE',
+    'SCARD users:active',
+    'db.getSiblingDB("shop").orders.countDocuments({status: "paid"})',
+    'pg_isready -q -U app',
+    'mysqladmin ping --silent',
+  ])('%j', (text) => {
+    expect(text).toMatch(CHECK_TEXT_PATTERN);
   });
 });

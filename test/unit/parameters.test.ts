@@ -72,7 +72,7 @@ describe('Lifeboat Command documents', () => {
 describe('resolveParameters (what SSM checks before sending)', () => {
   it('fills defaults and accepts a real presigned S3 URL', () => {
     const values = resolveParameters(restoreDoc, validRestore);
-    expect(values).toMatchObject({ ...validRestore, IfVolumeExists: 'fail', MountPath: '/var/lib/postgresql/data', ExpectedSha256: '' });
+    expect(values).toMatchObject({ ...validRestore, IfVolumeExists: 'fail', MountPath: '', Verify: 'auto', ExpectedSha256: '' });
   });
 
   it('names a missing required parameter', () => {
@@ -116,7 +116,11 @@ describe('resolveParameters (what SSM checks before sending)', () => {
     ['MountPath', 'relative/path'],
     ['HelperImage', 'alpine; id'],
     ['VerifyQuery', 'select 1; drop table x'],
-    ['VerifyQuery', 'delete from x'],
+    ['VerifyQuery', 'select 1; drop table x'],
+    ['VerifyQuery', 'select $(id)'],
+    ['HealthCommand', 'sh -c "id"'],
+    ['ExpectMinimum', '-1'],
+    ['Verify', 'sqlite'],
     ['ContainerCommand', 'postgres $(id)'],
     ['ContainerPorts', '5432:5432;id'],
     ['IfVolumeExists', 'overwrite'],

@@ -26,20 +26,27 @@ const config: LifeboatConfig = {
       rpoMinutes: 60,
       containerImage: 'postgres:16',
       volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' },
+      verify: { engine: 'postgres', check: 'select count(*) from orders', expectMinimum: 1 },
     },
   ],
   slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
 };
 
 describe('the restore policy in the stack', () => {
-  it('the allowlist and each protected volume’s image and driver settings reach every function that plans restores', () => {
+  it('the allowlist and each protected volume’s image, driver and verify settings reach every function that plans restores', () => {
     const found = policies(synth(config));
     // The restore API, the drill function and both Slack functions.
     expect(found).toHaveLength(4);
     for (const p of found) {
       expect(p.allowedImages).toEqual(config.allowedImages);
       expect(p.volumes).toEqual([
-        { source: 'shop', volume: 'pgdata', containerImage: 'postgres:16', volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' } },
+        {
+          source: 'shop',
+          volume: 'pgdata',
+          containerImage: 'postgres:16',
+          volumeDriverOpts: { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/exports/pg' },
+          verify: { engine: 'postgres', check: 'select count(*) from orders', expectMinimum: 1 },
+        },
       ]);
     }
   });

@@ -132,20 +132,65 @@ describe('read_params (the host checks every parameter again)', () => {
   });
 });
 
-describe('restore-volume load_params: verify queries (the check runs as the database superuser)', () => {
-  const env = (query: string): Record<string, string> => {
-    const values = resolveParameters(loadDocument('restore-volume'), { RestoreId: 'r-1', ArchiveUrl: 'https://x/a', VolumeName: 'pgdata', VerifyQuery: query });
+describe('restore-volume load_params: the engine and its check (the check runs as the database superuser)', () => {
+  const env = (query: string, extra: Record<string, string> = {}): Record<string, string> => {
+    const values = resolveParameters(loadDocument('restore-volume'), {
+      RestoreId: 'r-1',
+      ArchiveUrl: 'https://x/a',
+      VolumeName: 'pgdata',
+      ContainerName: 'db',
+      Verify: 'postgres',
+      VerifyQuery: query,
+      ...extra,
+    });
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [`SSM_${k}`, v]));
   };
+  const refusedAs = (engine: string) => `refused|VerifyQuery does not suit ${engine}'s check rules (functions/core/engines/checks.ts); nothing was run`;
 
   it.each(["select pg_read_file('x')", 'select lo_get(1)', "SELECT CURRENT_SETTING('data_directory')", 'select query_to_xml(1)', "select dblink('x')"])(
-    'refuses %j though the document pattern lets it through',
+    'postgres: refuses %j though the document pattern lets it through',
     (query) => {
-      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(
-        'refused|VerifyQuery may not name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
-      );
+      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(refusedAs('postgres'));
     },
   );
+
+  it.each([
+    ['mysql', "select load_file('/etc/passwd')"],
+    ['mysql', 'select 1 into outfile x'],
+    ['redis', 'FLUSHALL'],
+    ['redis', 'CONFIG GET dir'],
+    ['mongodb', 'db.x.deleteMany({})'],
+    ['mongodb', 'db.x.find({a: 1})'],
+  ])('%s: refuses the check %j before anything runs', (engine, query) => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query, { Verify: engine })).stdout).toBe(refusedAs(engine));
+  });
+
+  it.each([
+    [{ Verify: 'custom' }, 'refused|Verify=custom needs HealthCommand (a program and its arguments, one space apart)'],
+    [{ Verify: 'redis', HealthCommand: 'redis-cli PING' }, 'refused|HealthCommand is for Verify=custom only; redis has its own'],
+    [{ Verify: 'none', ExpectMinimum: '1' }, 'refused|ExpectMinimum needs a check; Verify=none runs none'],
+    [{ Verify: 'redis', ContainerName: '' }, 'refused|Verify=redis needs a ContainerName (a data-only restore has no database to ask)'],
+    [
+      { Verify: 'auto', ContainerName: '', VerifyQuery: 'select 1' },
+      'refused|VerifyQuery, ExpectMinimum and HealthCommand need a ContainerName (a data-only restore has no database to ask)',
+    ],
+  ])('refuses %j', (extra, message) => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('', extra)).stdout).toBe(message);
+  });
+
+  it('Verify=auto: decide_engine tells the engine from the restored data, and applies its check rules then', () => {
+    const run = (names: string, query = '') =>
+      sourced(scripts['restore-volume'], `${REPORT} load_params; DATA_NAMES="$N"; decide_engine; echo "$ENGINE"`, {
+        ...env(query, { Verify: 'auto' }),
+        N: names,
+      }).stdout;
+    // The EXIT trap prints OUTCOME|ERROR last: failed| is the default of a run that has not finished.
+    expect(run('ibdata1 mysql aria_log_control')).toBe('mysql\nfailed|');
+    expect(run('PG_VERSION base global')).toBe('postgres\nfailed|');
+    expect(run('appendonlydir dump.rdb')).toBe('redis\nfailed|');
+    expect(run('dump.rdb', 'FLUSHALL')).toBe(refusedAs('redis'));
+    expect(run('notes.txt')).toMatch(/^refused\|Verify=auto: the restored data does not show which engine it is \(top level: notes.txt\)/);
+  });
 
   it('accepts a plain count', () => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
@@ -243,5 +288,178 @@ printf '%s|%s|%s|%s' "$(cat "$TARGET/f" 2>/dev/null)" "$(stat -c %a "$TARGET")" 
   it('an empty host directory: it is empty again with its old mode, nothing left beside it', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
     expect(sourced(scripts['restore-volume'], bindRestore('empty'), { D: d }).stdout).toBe('new||750|data |true');
+  });
+});
+
+describe('restore-volume: labels, networks and other mounts of a recreated container (compose.sh)', () => {
+  const env = (extra: Record<string, string> = {}): Record<string, string> => {
+    const values = resolveParameters(loadDocument('restore-volume'), {
+      RestoreId: 'r-1',
+      ArchiveUrl: 'https://x/a',
+      VolumeName: 'shop_pgdata',
+      ContainerName: 'shop_db_1',
+      ContainerImage: 'local/postgres:15',
+      Verify: 'postgres',
+      ...extra,
+    });
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [`SSM_${k}`, v]));
+  };
+  /** Docker answers nothing and fails, and says what it was asked (on stderr, one line per call). */
+  const DOCKER_LOG = `docker() { printf 'docker %s\\n' "$*" >&2; return 1; }\n`;
+  const run = (body: string, extra: Record<string, string> = {}) => sourced(scripts['restore-volume'], `${REPORT} ${body}`, env(extra));
+
+  it.each([
+    [
+      { ContainerLabels: 'com.docker.compose.project=shop lifeboat.role=staging' },
+      "refused|ContainerLabels: label lifeboat.role: Lifeboat's own labels (lifeboat.*) are never set from parameters",
+    ],
+    [
+      { VolumeLabels: 'Lifeboat.Restore-Id=r-0' },
+      "refused|VolumeLabels: label Lifeboat.Restore-Id: Lifeboat's own labels (lifeboat.*) are never set from parameters",
+    ],
+    [
+      { CreateNetworks: 'shop_backend,internal,lifeboat.target=x' },
+      "refused|CreateNetworks shop_backend: label lifeboat.target: Lifeboat's own labels (lifeboat.*) are never set from parameters",
+    ],
+    [{ CreateNetworks: 'bridge' }, "refused|CreateNetworks: bridge is Docker's own network; it is never created"],
+    [{ CreateNetworks: 'host,internal' }, 'refused|CreateNetworks: network host is refused'],
+    [{ ContainerNetworks: 'shop_backend:db none' }, 'refused|ContainerNetworks: network none is refused'],
+    [{ ContainerNetworks: 'host' }, 'refused|ContainerNetworks: network host is refused'],
+    [{ ContainerNetworks: 'bridge:db' }, "refused|ContainerNetworks: Docker's default bridge network takes no aliases"],
+    [{ ContainerNetworks: 'a:x a:y' }, 'refused|ContainerNetworks names network a twice'],
+    [{ ContainerNetwork: 'none', ContainerNetworks: 'shop_backend:db' }, 'refused|ContainerNetwork=none cannot be combined with ContainerNetworks'],
+  ])('load_params refuses %j before anything runs', (extra, message) => {
+    const { stdout } = run('load_params 2>/dev/null', extra);
+    expect(stdout.startsWith(message), stdout).toBe(true);
+  });
+
+  const compose = {
+    ContainerLabels: 'com.docker.compose.project=shop com.docker.compose.service=db com.docker.compose.oneoff=False',
+    VolumeLabels: 'com.docker.compose.project=shop com.docker.compose.volume=pgdata',
+    ContainerNetworks: 'shop_backend:db,pg shop_front:db bridge',
+    CreateNetworks: 'shop_backend,internal,com.docker.compose.network=backend shop_front',
+  };
+
+  it('a recreated container: its labels, the first network with its aliases; the others joined after, with theirs', () => {
+    const { stdout, stderr } = run(
+      `${DOCKER_LOG}load_params; a=(); recreate_args a; printf '%s\\n' "\${a[@]}"; docker() { printf 'docker %s\\n' "$*" >&2; }; connect_networks`,
+      compose,
+    );
+    expect(stdout).toBe(
+      [
+        ...['--label', 'com.docker.compose.project=shop', '--label', 'com.docker.compose.service=db', '--label', 'com.docker.compose.oneoff=False'],
+        ...['--network', 'shop_backend', '--network-alias', 'db', '--network-alias', 'pg'],
+        'failed|',
+      ].join('\n'),
+    );
+    expect(stderr.split('\n').filter((l) => l.startsWith('docker '))).toEqual([
+      'docker network connect --alias db -- shop_front shop_db_1',
+      'docker network connect -- bridge shop_db_1',
+    ]);
+  });
+
+  it('the missing networks are created as recorded (bridge driver, internal, labels), and removed again by the rollback', () => {
+    const body = `load_params; docker() { printf 'docker %s\\n' "$*" >&3; [[ "$1 $2" != "network inspect" ]]; }
+{ create_networks; echo "undo: \${UNDO[*]}"; rollback 2>/dev/null; } 3>&1 | grep -e '^docker network [cr]' -e '^undo'`;
+    expect(run(body, compose).stdout).toBe(
+      [
+        'docker network create --driver bridge --internal --label com.docker.compose.network=backend -- shop_backend',
+        'docker network create --driver bridge -- shop_front',
+        'undo: remove_created_networks',
+        'docker network rm shop_backend',
+        'docker network rm shop_front',
+        'failed|',
+      ].join('\n'),
+    );
+  });
+
+  it('a volume the run creates with VolumeLabels carries those alone (Compose warns about labels it did not write); otherwise Lifeboat’s', () => {
+    const body = `${DOCKER_LOG}load_params; TARGET=shop_pgdata; docker() { printf '%s\\n' "$*" >&3; }; { create_volume "$TARGET" restored with-driver; create_volume s staging; } 3>&1`;
+    expect(run(body, compose).stdout).toBe(
+      [
+        'volume create --label com.docker.compose.project=shop --label com.docker.compose.volume=pgdata shop_pgdata',
+        'volume create --label lifeboat.restore-id=r-1 --label lifeboat.role=staging --label lifeboat.target=shop_pgdata s',
+        'failed|',
+      ].join('\n'),
+    );
+    expect(run(body, { ...compose, VolumeLabels: '' }).stdout).toMatch(
+      /^volume create --label lifeboat\.restore-id=r-1 --label lifeboat\.role=restored --label lifeboat\.target=shop_pgdata shop_pgdata\n/,
+    );
+  });
+
+  it('a drill uses none of them: its container has no network and its names are its own', () => {
+    const drill = { ...compose, Mode: 'drill', VolumeName: 'lifeboat-drill-v', ContainerName: 'lifeboat-drill-c' };
+    const { stdout } = run('load_params 2>/dev/null; printf "%s|" "${#CONTAINER_LABEL_ARGS[@]}" "${#VOLUME_LABEL_ARGS[@]}" "${#JOIN_NETWORKS[@]}"', drill);
+    expect(stdout).toBe('0|0|0|failed|');
+  });
+
+  it('other mounts: refused when the container must be recreated, naming each, before Docker is asked anything; an existing container is only restarted', () => {
+    const mounts = { ContainerOtherMounts: 'bind:/srv/shop/init:/docker-entrypoint-initdb.d volume:shop_conf:/etc/postgresql' };
+    const absent = run(`${DOCKER_LOG}load_params; CONTAINER_WAS=absent; check_recreate`, mounts);
+    expect(absent.stdout).toBe(
+      'refused|container shop_db_1 would have to be recreated, and it also mounted bind /srv/shop/init at /docker-entrypoint-initdb.d; volume shop_conf at /etc/postgresql. ' +
+        'Lifeboat never creates those mounts: restore the data alone (no ContainerName), then recreate the container with its mounts (e.g. docker compose up -d); nothing was changed',
+    );
+    expect(absent.stderr).not.toContain('docker ');
+    expect(run(`${DOCKER_LOG}load_params; CONTAINER_WAS=running; check_recreate`, mounts).stdout).toBe('failed|');
+  });
+
+  it('a missing network nothing describes, or a Compose service that already has a container: refused before anything changes', () => {
+    const missing = run(`${DOCKER_LOG}load_params; CONTAINER_WAS=absent; check_recreate`, { ...compose, CreateNetworks: 'shop_backend' });
+    expect(missing.stdout).toBe(
+      'refused|network shop_front does not exist on this host and CreateNetworks does not describe it: create it first; nothing was changed',
+    );
+    const twin = run(`load_params; docker() { [[ "$1" != ps ]] || echo shop_db_2; }; CONTAINER_WAS=absent; check_recreate`, compose);
+    expect(twin.stdout).toBe(
+      'refused|Compose service db of project shop already has a container on this host (shop_db_2); restore into it instead (give its name); nothing was changed',
+    );
+    expect(run(`load_params; docker() { :; }; CONTAINER_WAS=absent; check_recreate`, compose).stdout).toBe('failed|');
+  });
+});
+
+describe('backup-volume networks_json (what a restore needs to put a Compose service back on its networks)', () => {
+  it('each network with its aliases but the container’s own short id; a user-defined one with its driver, internal, labels and options', () => {
+    const body = `P_ContainerName=shop_db_1
+docker() {
+  case "$1 $2" in
+    "inspect -f") if [[ "$3" == *Aliases* ]]; then printf 'shop_backend db 096f052e7191\\nbridge\\n'; else echo 096f052e71911fdc67672296f372896f780fa70998bf9c18d9c116b0ee922e61; fi ;;
+    "network inspect") echo '"driver":"bridge","internal":true,"enableIPv6":false,"labels":{"com.docker.compose.network":"backend"},"options":{}' ;;
+  esac
+}
+networks_json`;
+    const { stdout } = sourced(scripts['backup-volume'], body);
+    expect(JSON.parse(stdout)).toEqual([
+      {
+        name: 'shop_backend',
+        aliases: ['db'],
+        driver: 'bridge',
+        internal: true,
+        enableIPv6: false,
+        labels: { 'com.docker.compose.network': 'backend' },
+        options: {},
+      },
+      { name: 'bridge', aliases: [] },
+    ]);
+  });
+});
+
+describe('reclaim_interrupted_target: a volume created with VolumeLabels (no label of Lifeboat’s) is known by its creation time', () => {
+  const body = `RUNS_DIR="$D"; TARGET_KIND=volume; TARGET=shop_pgdata; P_RestoreId=r-2
+printf 'r-1\\ncreated=%s\\n' "$MARKED" >"$D/volume-shop_pgdata"
+docker() {
+  case "$*" in
+    "volume inspect shop_pgdata") ;;
+    "volume inspect -f"*CreatedAt*) echo 2026-12-01T20:15:40Z ;;
+    "volume inspect -f"*) echo ' ' ;;
+    "volume rm shop_pgdata") echo removed >&3 ;;
+  esac
+}
+reclaim_interrupted_target 2>&1 3>&1; ls -A "$D"`;
+  it.each([
+    ['2026-12-01T20:15:40Z', /^\[lifeboat restore r-2\] removing volume shop_pgdata: restore r-1 created it .*\nremoved\n$/],
+    ['2026-12-01T20:15:41Z', /^\[lifeboat restore r-2\] keeping volume shop_pgdata: it is not the volume interrupted restore r-1 created\n$/],
+  ])('marked %s', (marked, expected) => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-reclaim-'));
+    expect(sourced(scripts['restore-volume'], body, { D: d, MARKED: marked }).stdout).toMatch(expected);
   });
 });

@@ -6,7 +6,8 @@ import type { ArchiveEntry, Catalog, RestoreRecord, VolumeSummary } from '#core/
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import { NotFoundError } from '#core/restore/errors.ts';
-import { INSTANCE_ID_PATTERN, RestoreRequest } from '#core/restore/request.ts';
+import { INSTANCE_ID_PATTERN } from '#core/restore/request.ts';
+import { RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, RestoreService } from '#core/restore/service.ts';
 import { NASTY as CORPUS } from '../support/nasty.ts';
 import { REPLAYED, handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
@@ -51,9 +52,21 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
     archive: { key, takenAt: '2026-11-27T02:00:00Z', ageSeconds: 3600, size: 1024, sha256: 'ab'.repeat(32), compression: 'zstd', hasManifest: true },
     target: { instanceId: r.instanceId, online: true, pingStatus: 'Online' },
     volume: r.volume,
-    containerName: r.containerName,
+    containerName: r.containerName ?? '',
+    dataOnly: r.containerName === undefined,
+    mountPath: { path: '/var/lib/postgresql/data', from: 'manifest' },
+    // The detail quotes the archive's image: archive-controlled, escaped like the rest.
+    verification: {
+      engine: r.engine === undefined || r.engine === 'auto' ? 'postgres' : r.engine,
+      from: r.engine === undefined || r.engine === 'auto' ? 'manifest-image' : 'request',
+      detail: `${r.engine ?? 'postgres'}: the archive's manifest names image ${w.data.container}`,
+      health: ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres'],
+      check: r.check === undefined ? null : { text: r.check, from: 'request', argv: null },
+      expectMinimum: r.expectMinimum === undefined ? null : { value: r.expectMinimum, from: 'request' },
+    },
     existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
     missingContainer: `created from ${w.data.container}`,
+    recreation: { dropped: [], otherMounts: [] },
     // Archive-controlled text (a manifest's driver options) is posted too: it must be escaped like the rest.
     volumeCreation: { manifestRecorded: { driver: 'local', driverOpts: { o: w.data.container } }, used: { driver: 'local', driverOpts: {}, from: 'default' } },
     integrity: `sha256 ${'ab'.repeat(32)} checked on the host`,
@@ -259,7 +272,7 @@ describe('the /lifeboat grammar', () => {
     ['list db1/pgdata', { verb: 'list', source: 'db1', volume: 'pgdata' }],
     [
       'plan pgdata at 2026-11-27T03:00:00Z to i-0123456789abcdef0',
-      { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0' },
+      { verb: 'plan', volume: 'pgdata', at: '2026-11-27T03:00:00Z', instanceId: 'i-0123456789abcdef0', dataOnly: false },
     ],
     [
       'restore pgdata archive archives/db1/pgdata/20261127T031500Z.tar.zst to i-0123456789abcdef0 container db preserve',
@@ -270,13 +283,39 @@ describe('the /lifeboat grammar', () => {
         instanceId: 'i-0123456789abcdef0',
         container: 'db',
         preserve: true,
+        dataOnly: false,
       },
     ],
-    ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false }],
+    ['RESTORE pgdata to i-0123456789abcdef0', { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false, dataOnly: false }],
     ['status r-mfx2k1a0-1a2b3c4d', { verb: 'status', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['cancel r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['CANCEL r-mfx2k1a0-1a2b3c4d', { verb: 'cancel', restoreId: 'r-mfx2k1a0-1a2b3c4d' }],
     ['drill pgdata to i-0123456789abcdef0', { verb: 'drill', volume: 'pgdata', instanceId: 'i-0123456789abcdef0' }],
+    [
+      'restore pgdata to i-0123456789abcdef0 engine redis',
+      { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false, dataOnly: false, engine: 'redis' },
+    ],
+    [
+      // `check` takes the rest of the line; Slack sends < > & as entities.
+      'plan pgdata to i-0123456789abcdef0 engine MySQL minimum 5 check select count(*) from orders where total &gt;  3',
+      {
+        verb: 'plan',
+        volume: 'pgdata',
+        instanceId: 'i-0123456789abcdef0',
+        dataOnly: false,
+        engine: 'mysql',
+        expectMinimum: 5,
+        check: 'select count(*) from orders where total > 3',
+      },
+    ],
+    [
+      'drill db1/cache to i-0123456789abcdef0 engine redis check SCARD sessions:active',
+      { verb: 'drill', source: 'db1', volume: 'cache', instanceId: 'i-0123456789abcdef0', engine: 'redis', check: 'SCARD sessions:active' },
+    ],
+    [
+      'restore pgdata to i-0123456789abcdef0 data-only',
+      { verb: 'restore', volume: 'pgdata', instanceId: 'i-0123456789abcdef0', preserve: false, dataOnly: true },
+    ],
   ])('%j parses', (text, expected) => {
     expect(parseSlackText(text)).toEqual({ ok: true, command: expected });
   });
@@ -296,6 +335,19 @@ describe('the /lifeboat grammar', () => {
     ['cancel p-0123456789abcdef0123456789abcdef', '`cancel` takes one restore id'],
     ['rm -rf /', 'is not a Lifeboat command'],
     [`restore ${'a'.repeat(3000)}`, 'too long'],
+    ['restore pgdata to i-0123456789abcdef0 engine redis check FLUSHALL', '`check` redis checks must start with one of DBSIZE'],
+    ['restore pgdata to i-0123456789abcdef0 check FLUSHALL', "`check` suits no engine's check rules"],
+    ['restore pgdata to i-0123456789abcdef0 engine mongo', 'is not an engine: one of postgres, mysql'],
+    ['restore pgdata to i-0123456789abcdef0 container db data-only', 'not both'],
+    ['restore pgdata to i-0123456789abcdef0 data-only engine mysql', '`engine` must be auto or none: a data-only restore'],
+    ['plan pgdata to i-0123456789abcdef0 check', '`check` needs a read-only check'],
+    ['plan pgdata to i-0123456789abcdef0 minimum 5', '`minimum` needs a check whose answer is a number'],
+    ['plan pgdata to i-0123456789abcdef0 minimum -5 check DBSIZE', 'is not a whole number'],
+    [
+      'drill pgdata to i-0123456789abcdef0 engine custom check rm -rf /',
+      "`check` is not taken from a request with engine custom: custom commands come only from the volume's protect config",
+    ],
+    ['drill pgdata to i-0123456789abcdef0 data-only', 'is not understood here'],
   ])('%j is refused with a reason', (text, reason) => {
     const out = parseSlackText(text);
     expect(out.ok).toBe(false);
@@ -336,6 +388,14 @@ describe('the /lifeboat grammar', () => {
           'archive',
           'container',
           'preserve',
+          'data-only',
+          'engine',
+          'redis',
+          'custom',
+          'minimum',
+          'check',
+          'DBSIZE',
+          'select count(*) from t',
           'i-0123456789abcdef0',
           'pgdata',
           'db1/pgdata',
@@ -362,7 +422,14 @@ describe('the /lifeboat grammar', () => {
         if (typeof c.source === 'string') expect(c.source).toMatch(SOURCE_PATTERN);
         if (typeof c.instanceId === 'string') expect(c.instanceId).toMatch(INSTANCE_ID_PATTERN);
         if (c.verb === 'cancel' || c.verb === 'status') expect(c.restoreId).toMatch(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/);
-        for (const v of Object.values(c)) if (typeof v === 'string') expect(v).toMatch(/^[A-Za-z0-9_.:/+-]+$/);
+        // A check is text in the engine's language: the request schema accepts it, whatever else it says.
+        if (typeof c.check === 'string') {
+          const { engine, check, expectMinimum } = c as { engine?: 'auto'; check: string; expectMinimum?: number };
+          expect(
+            RestoreRequest.safeParse({ source: 'db1', volume: 'v', instanceId: INSTANCE, containerName: 'db', engine, check, expectMinimum }).success,
+          ).toBe(true);
+        }
+        for (const [k, v] of Object.entries(c)) if (typeof v === 'string' && k !== 'check') expect(v).toMatch(/^[A-Za-z0-9_.:/+-]+$/);
       }),
       { numRuns: 2000 },
     );
@@ -692,6 +759,37 @@ describe('cancel <restore-id> from Slack', () => {
     const h = await deps();
     expect((await slash(h, `cancel ${ID}`))?.text).toBe(`Lifeboat: no restore ${ID}`);
     expect(h.w.cancels).toEqual([]);
+  });
+});
+
+describe('engines and data-only restores from Slack', () => {
+  it('`engine redis` is shown in the plan, and Confirm runs exactly it', async () => {
+    const h = await deps();
+    const plan = await slash(h, `restore db1/pgdata to ${INSTANCE} engine redis minimum 2 check DBSIZE`);
+    expect(plan?.text).toContain('*Verify:* engine redis: ');
+    expect(plan?.text).toContain('read-only check "DBSIZE" (request), and its answer must be a number at least 2 (request)');
+    const id = buttons(plan)[0]?.value ?? '';
+    await press(h, id);
+    expect(h.sent[0]?.request).toMatchObject({ engine: 'redis', check: 'DBSIZE', expectMinimum: 2, containerName: 'db' });
+  });
+
+  it('`data-only` restores the volume with no container: the plan says so and the request names none', async () => {
+    const h = await deps();
+    const plan = await slash(h, `restore db1/pgdata to ${INSTANCE} data-only`);
+    expect(plan?.text).toContain('*DATA ONLY*: no container is stopped, started, created or verified');
+    await press(h, buttons(plan)[0]?.value ?? '');
+    expect(h.sent[0]?.request.containerName).toBeUndefined();
+  });
+
+  it('a drill carries the engine and check; a check that is not read-only is refused before anything is queued', async () => {
+    const h = await deps();
+    await slash(h, `drill db1/pgdata to ${INSTANCE} engine redis check EXISTS session:1`);
+    expect(h.w.drills).toEqual([expect.objectContaining({ engine: 'redis', check: 'EXISTS session:1' })]);
+    const other = await deps();
+    const refused = await slash(other, `drill db1/pgdata to ${INSTANCE} engine redis check FLUSHALL`);
+    expect(refused?.text).toContain('`check` redis checks must start with one of');
+    expect(other.queued).toEqual([]);
+    expect(other.w.drills).toEqual([]);
   });
 });
 

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { ArchiveStore } from '../archive-store.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord } from '../catalog/model.ts';
 import { LockHeldError } from '../catalog/model.ts';
-import { UnsafeSpecError, recordedVolumeDriver, recreateParameters, type RecreateParameters } from '../manifest.ts';
+import { ENGINE_PROFILES, type Engine } from '../engines/index.ts';
+import { UnsafeSpecError, recordedVolumeDriver, recreatePlan, type ArchiveManifest, type RecreateParameters, type RecreatePlan } from '../manifest.ts';
 import { RestorePolicy, driverOptsParameter, imageAllowed, redactDriverOpts, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
-import { drillName, type DrillRequest, type RestoreRequest } from './request.ts';
+import { drillName } from './request.ts';
+import type { DrillRequest, RestoreRequest } from './schemas.ts';
 import { assertTargetReceives } from './targets.ts';
+import { planVerification, type VerificationPlan } from './verification.ts';
 
 export interface RestoreServiceConfig {
   /** The restore-volume document (its patterns are checked before anything is sent). */
@@ -49,7 +52,20 @@ export interface RestorePlan {
   };
   readonly target: { readonly instanceId: string } & InstanceStatus;
   readonly volume: string;
+  /** The database container; '' for a data-only restore. */
   readonly containerName: string;
+  /** Volume only: no container is stopped, started, created or verified. */
+  readonly dataOnly: boolean;
+  /** Where the container mounts the data ('' : the host uses the detected engine's default). */
+  readonly mountPath: { readonly path: string; readonly from: 'request' | 'manifest' | 'engine default' | 'host' };
+  /** How the database is proven to answer: the engine and why, what runs, the check and its minimum. */
+  readonly verification: VerificationPlan;
+  /**
+   * What the manifest recorded that a recreated container will not get (labels outside
+   * Compose's, networks Lifeboat does not create), and mounts besides the data: never
+   * created; the host refuses to recreate the container while there are any.
+   */
+  readonly recreation: { readonly dropped: RecreatePlan['dropped']; readonly otherMounts: readonly string[] };
   readonly existingVolume: string;
   readonly missingContainer: string;
   /** How a volume this restore creates is made: what the manifest recorded beside what will be used. */
@@ -118,9 +134,9 @@ export class RestoreService {
   }
 
   /** The full plan; sends nothing. */
-  private recreate(entry: ArchiveEntry): RecreateParameters | undefined {
+  private recreate(entry: ArchiveEntry): RecreatePlan | undefined {
     try {
-      return entry.manifest ? recreateParameters(entry.manifest) : undefined;
+      return entry.manifest ? recreatePlan(entry.manifest) : undefined;
     } catch (e) {
       if (e instanceof UnsafeSpecError) throw new ClientError(422, `archive ${entry.key} cannot be restored as described: ${e.message}`);
       throw e;
@@ -207,6 +223,24 @@ export class RestoreService {
     return { bytes: entry.size * UNKNOWN_EXPANSION, from: 'estimate' };
   }
 
+  /**
+   * Where the container mounts the data: the request's, else the manifest's when it recorded
+   * the container that mounted it (a backup of a volume no container used records only the
+   * backup document's default), else the engine's default; '' when the engine is left to
+   * the host (it uses the detected one's).
+   */
+  private mountPath(requested: string | undefined, manifest: ArchiveManifest | undefined, engine: Engine | 'auto'): RestorePlan['mountPath'] {
+    if (requested !== undefined) return { path: requested, from: 'request' };
+    if (manifest?.container && manifest.mountPath) return { path: manifest.mountPath, from: 'manifest' };
+    const known = engine === 'auto' ? null : ENGINE_PROFILES[engine].defaultMountPath;
+    return known ? { path: known, from: 'engine default' } : { path: '', from: 'host' };
+  }
+
+  /** `--shm-size` of a recreated container: the manifest's, else the engine's default (databases need more than Docker's 64m). */
+  private shmSize(recreate: RecreateParameters | undefined, engine: Engine | 'auto'): string {
+    return recreate?.ShmSize || (engine === 'auto' ? '' : (ENGINE_PROFILES[engine].defaultShmSize ?? ''));
+  }
+
   private sizeParameters(entry: ArchiveEntry, size: RestorePlan['expectedSize']): Record<string, string> {
     return { ExpectedArchiveBytes: entry.size.toString(), ExpectedUncompressedBytes: size.bytes.toString() };
   }
@@ -224,25 +258,41 @@ export class RestoreService {
     // A dry run says at once that an online target would refuse this source (an offline one is
     // refused as offline when sent).
     if (status.online) assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
-    const recreate = this.recreate(entry);
+    const container = request.containerName;
+    const dataOnly = container === undefined;
+    // A data-only restore creates no container, so the manifest's container spec is neither used nor judged.
+    // A data-only restore creates no container: only the volume's labels (a Compose project's) are put back.
+    const recreation = entry.manifest ? this.recreate(entry) : undefined;
+    const recreate = dataOnly ? undefined : recreation?.parameters;
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
-    const mountPath = request.mountPath ?? recreate?.MountPath ?? '/var/lib/postgresql/data';
-    const creation = this.volumeCreation(request, entry);
     const settings = settingsFor(this.policy, request.source, request.volume);
-    const image = this.allowedImage(recreate?.ContainerImage || settings?.containerImage);
+    const verification = planVerification({
+      request,
+      configured: settings?.verify,
+      manifest: entry.manifest,
+      dataOnly,
+      where: `${request.source}/${request.volume}`,
+    });
+    const engine = verification.view.engine;
+    const mountPath = this.mountPath(request.mountPath, entry.manifest, engine);
+    const creation = this.volumeCreation(request, entry);
+    const image = dataOnly ? { image: '' } : this.allowedImage(recreate?.ContainerImage || settings?.containerImage);
     const parameters: Record<string, string> = {
       ...(recreate ?? {}),
+      ...(dataOnly && recreation ? { VolumeLabels: recreation.parameters.VolumeLabels } : {}),
       ContainerImage: image.image,
+      ShmSize: dataOnly ? '' : this.shmSize(recreate, engine),
       ...creation.parameters,
       ...this.sizeParameters(entry, expectedSize),
       ExpectedSha256: entry.sha256 ?? '',
       VolumeName: request.volume,
-      ContainerName: request.containerName,
-      MountPath: mountPath,
+      ContainerName: container ?? '',
+      MountPath: mountPath.path,
       IfVolumeExists: request.ifVolumeExists,
       HelperImage: this.config.helperImage,
       ContainerEnvFile: request.containerEnvFile ?? '',
+      ...verification.parameters,
     };
     this.checkParameters(entry, parameters, restoreId);
     const preserved = `${request.volume}.pre-restore.${restoreId}`;
@@ -250,14 +300,20 @@ export class RestoreService {
       archive: this.archiveView(entry),
       target: { instanceId: request.instanceId, ...status },
       volume: request.volume,
-      containerName: request.containerName,
+      containerName: container ?? '',
+      dataOnly,
+      mountPath,
+      verification: verification.view,
+      recreation: { dropped: dataOnly ? [] : (recreation?.dropped ?? []), otherMounts: dataOnly ? [] : (recreation?.otherMounts ?? []) },
       existingVolume:
         request.ifVolumeExists === 'fail'
           ? `if volume ${request.volume} already holds data on ${request.instanceId}, the restore is refused and nothing changes`
           : `if volume ${request.volume} already holds data, it is kept byte for byte as ${preserved} and the restored data replaces it`,
-      missingContainer: image.image
-        ? `if container ${request.containerName} does not exist, it is created from ${image.image} as the archive's manifest describes`
-        : `container ${request.containerName} must exist on the host (${image.refused ?? 'the archive has no container spec'})`,
+      missingContainer: dataOnly
+        ? `DATA ONLY: no container is stopped, started, created or verified; volume ${request.volume} is filled and left for you to start a database on (name containerName to restart and verify one)`
+        : image.image
+          ? `if container ${container} does not exist, it is created from ${image.image} as the archive's manifest describes`
+          : `container ${container} must exist on the host (${image.refused ?? 'the archive has no container spec'})`,
       volumeCreation: creation.view,
       integrity,
       expectedSize,
@@ -289,10 +345,11 @@ export class RestoreService {
   async planDrill(request: DrillRequest, restoreId: string): Promise<RestorePlan> {
     const entry = await this.resolveArchive(request);
     const status = await this.deps.instances.status(request.instanceId);
-    const recreate = this.recreate(entry);
+    const recreate = this.recreate(entry)?.parameters;
     const integrity = this.integrity(entry, request.allowUnverified);
     const expectedSize = this.expectedSize(entry, request.uncompressedBytes);
-    const named = recreate?.ContainerImage || settingsFor(this.policy, request.source, request.volume)?.containerImage;
+    const settings = settingsFor(this.policy, request.source, request.volume);
+    const named = recreate?.ContainerImage || settings?.containerImage;
     if (!named) {
       throw new ClientError(
         422,
@@ -302,6 +359,8 @@ export class RestoreService {
     const { image, refused } = this.allowedImage(named);
     if (refused) throw new ClientError(422, `a drill of ${entry.key} cannot start its database: ${refused}`);
     const name = drillName(restoreId);
+    const verification = planVerification({ request, configured: settings?.verify, manifest: entry.manifest, where: `${request.source}/${request.volume}` });
+    const mountPath = this.mountPath(undefined, entry.manifest, verification.view.engine);
     const env: Record<string, string> = request.containerEnvFile
       ? { ContainerEnvNames: recreate?.ContainerEnvNames ?? '', ContainerEnvFile: request.containerEnvFile }
       : {};
@@ -312,12 +371,12 @@ export class RestoreService {
       VolumeName: name,
       ContainerName: name,
       IfVolumeExists: 'fail',
-      MountPath: recreate?.MountPath ?? '/var/lib/postgresql/data',
+      MountPath: mountPath.path,
       HelperImage: this.config.helperImage,
       ContainerImage: image,
       ContainerCommand: recreate?.ContainerCommand ?? '',
-      ShmSize: recreate?.ShmSize ?? '',
-      VerifyQuery: request.verifyQuery ?? '',
+      ShmSize: this.shmSize(recreate, verification.view.engine),
+      ...verification.parameters,
       ...env,
     };
     this.checkParameters(entry, parameters, restoreId);
@@ -326,6 +385,10 @@ export class RestoreService {
       target: { instanceId: request.instanceId, ...status },
       volume: name,
       containerName: name,
+      dataOnly: false,
+      mountPath,
+      verification: verification.view,
+      recreation: { dropped: [], otherMounts: [] },
       existingVolume: `the drill restores into a new throwaway volume ${name}; volume ${request.volume} and its container are never touched`,
       missingContainer: `a throwaway container ${name} is created from ${image} with no network and no published ports, verified, and removed with its volume whatever the outcome`,
       volumeCreation: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver: 'local', driverOpts: {}, from: 'default' } },
@@ -340,6 +403,7 @@ export class RestoreService {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.planDrill(request, restoreId);
+    const minimum = plan.verification.expectMinimum?.value;
     return this.send(plan, {
       id: restoreId,
       requestedBy,
@@ -347,7 +411,7 @@ export class RestoreService {
       source: request.source,
       ifVolumeExists: 'fail',
       createdAt: now.toISOString(),
-      drill: { volume: request.volume, ...(request.expectMinimum === undefined ? {} : { expectMinimum: request.expectMinimum }) },
+      drill: { volume: request.volume, ...(minimum === undefined ? {} : { expectMinimum: minimum }) },
       ...extra,
     });
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { engineBashScript } from '../engines/bash.ts';
 import type { DocumentParameter } from './document-schema.ts';
 
 /** `source "$(dirname -- "${BASH_SOURCE[0]}")/FILE"`: a shared file, inlined at assembly. */
@@ -11,6 +12,8 @@ const TABLES_LINE = 'declare -A PATTERN=() MAXCHARS=()';
 /** The same for a script that checks patterns only (no lengths): the PATTERN table alone. */
 const PATTERN_LINE = 'declare -A PATTERN=()';
 const HEREDOC_END = 'HELPER';
+/** Where the engine profiles go (tables and functions): generated from functions/core/engines/. */
+const ENGINES_LINE = 'declare -a ENGINE_NAMES=()';
 
 /** A value as one bash word, exactly as bash will see it. */
 export function bashQuote(value: string): string {
@@ -49,6 +52,7 @@ export function assembleScript(file: string, parameters: Readonly<Record<string,
       return `${head}<<'${HEREDOC_END}'${tail}\n${text}\n${HEREDOC_END}`;
     }
     if (line === TABLES_LINE) return parameterTables(parameters);
+    if (line === ENGINES_LINE) return engineBashScript().replace(/\n$/, '');
     return line === PATTERN_LINE ? parameterTables(parameters, 'patterns') : line;
   });
   const script = out.join('\n');

@@ -84,6 +84,8 @@ export function packScript(name: string, script: string): string {
 export interface LoadOptions {
   /** Pack assembled scripts as they deploy (default); false gives the readable script. */
   readonly packed?: boolean;
+  /** Strip comments and indentation (default); false keeps them (shellcheck reads its directives there). Only unpacked. */
+  readonly compact?: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export interface LoadOptions {
  * document's folder) is assembled into one self-contained script, compacted, and
  * packed as it deploys (`packed: false` keeps it readable).
  */
-export function parseDocument(text: string, dir?: string, { packed = true }: LoadOptions = {}): CommandDocument {
+export function parseDocument(text: string, dir?: string, { packed = true, compact = true }: LoadOptions = {}): CommandDocument {
   const source = SourceDocument.parse(parse(text));
   const mainSteps = source.mainSteps.map(({ inputs: { scriptFile, ...inputs }, ...step }) => {
     if (scriptFile === undefined)
@@ -100,7 +102,8 @@ export function parseDocument(text: string, dir?: string, { packed = true }: Loa
         inputs: { ...inputs, runCommand: Array.isArray(inputs.runCommand) ? inputs.runCommand.map((line) => compactScript(String(line))) : inputs.runCommand },
       };
     if (dir === undefined) throw new Error(`step script ${scriptFile} needs the document's folder`);
-    const script = compactScript(assembleScript(join(dir, scriptFile), source.parameters));
+    const assembled = assembleScript(join(dir, scriptFile), source.parameters);
+    const script = compact || packed ? compactScript(assembled) : assembled;
     return { ...step, inputs: { ...inputs, runCommand: [packed ? packScript(scriptFile.replace(/\.sh$/, ''), script) : script] } };
   });
   return CommandDocument.parse({ ...source, mainSteps });

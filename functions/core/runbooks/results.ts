@@ -21,6 +21,8 @@ export const RestoreResult = z.strictObject({
   compression: z.enum(['gzip', 'zstd', 'xz', 'bzip2', 'none']).nullable(),
   preservedVolume: z.string().nullable(),
   rolledBack: z.boolean(),
+  /** The engine profile that verified (auto resolved on the host); null when the run ended before it was known. */
+  engine: z.string().nullable().optional(),
   verifyOutput: z.string().nullable(),
   /** Files from the archive whose setuid/setgid bits were cleared. */
   strippedSetid: z.number().int().nonnegative().default(0),

@@ -3,8 +3,9 @@ import type { Catalog } from '../catalog/model.ts';
 import type { CancelOutcome } from '../restore/cancel.ts';
 import { describe } from '../restore/completion.ts';
 import { ClientError } from '../restore/errors.ts';
-import { DrillRequest, RestoreRequest } from '../restore/request.ts';
+import { DrillRequest, RestoreRequest } from '../restore/schemas.ts';
 import type { RestorePlan, RestoreService } from '../restore/service.ts';
+import { verificationLines } from '../restore/verification.ts';
 import { SLACK_ID, Who, mayActOn, notGranted, refused, type SlackAccess } from './access.ts';
 import { USAGE, SlackCommand, parseSlackText } from './grammar.ts';
 import { joinMd, md, mention, slackMessage, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
@@ -160,9 +161,16 @@ function planText(plan: RestorePlan): Mrkdwn {
   const a = plan.archive;
   return joinMd([
     md`*Archive* \`${a.key}\` — taken ${a.takenAt} (${Math.round(a.ageSeconds / 60)} min ago), ${a.size} bytes ${a.compression}${a.sha256 ? ', sha256 checked' : ', no checksum'}`,
-    md`*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), container \`${plan.containerName}\``,
+    plan.dataOnly
+      ? md`*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), *DATA ONLY*: no container is stopped, started, created or verified`
+      : md`*Target* volume \`${plan.volume}\` on \`${plan.target.instanceId}\` (${plan.target.online ? 'online' : `NOT online: ${plan.target.pingStatus}`}), container \`${plan.containerName}\``,
+    md`*Verify:* ${verificationLines(plan.verification).join('; ')}`,
     md`*If the volume has data:* ${plan.existingVolume}`,
     md`*If the container is missing:* ${plan.missingContainer}`,
+    ...(plan.recreation.otherMounts.length > 0
+      ? [md`*Other mounts:* ${plan.recreation.otherMounts.join('; ')} (never created; the host refuses to recreate the container while it has them)`]
+      : []),
+    ...plan.recreation.dropped.map((d) => md`*Left out:* ${d.what}: ${d.reason}`),
     md`*Integrity:* ${plan.integrity}`,
     md`*Size:* ${plan.expectedSize.bytes} bytes uncompressed (${plan.expectedSize.from}); the host needs that much free space and stops extracting beyond it`,
     md`*A new volume is made with:* ${driverText(plan.volumeCreation.used)} (${plan.volumeCreation.used.from})${plan.volumeCreation.manifestRecorded ? md` — the manifest recorded ${driverText(plan.volumeCreation.manifestRecorded)}, not used` : ''}`,
@@ -335,10 +343,10 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       const archive =
         command.verb === 'restore' && command.archiveKey ? { key: command.archiveKey } : command.at ? { before: command.at } : ('latest' as const);
       let container = command.verb === 'restore' ? command.container : undefined;
-      if (container === undefined) {
+      if (container === undefined && !command.dataOnly) {
         const entry = await deps.service.resolveArchive({ source, volume: command.volume, archive });
         container = entry.manifest?.container?.name.replace(/^\//, '');
-        if (!container) throw new ClientError(400, `archive ${entry.key} does not name its container: add \`container <name>\``);
+        if (!container) throw new ClientError(400, `archive ${entry.key} does not name its container: add \`container <name>\` (or \`data-only\`)`);
       }
       const parsed = RestoreRequest.safeParse({
         source,
@@ -347,6 +355,9 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         instanceId: command.instanceId,
         containerName: container,
         ifVolumeExists: command.verb === 'restore' && command.preserve ? 'preserve' : 'fail',
+        engine: command.engine,
+        check: command.check,
+        expectMinimum: command.expectMinimum,
         dryRun: command.verb === 'plan',
       });
       // The container name may come from the archive's manifest: data, checked like any request field.
@@ -374,7 +385,17 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
     case 'drill': {
       const source = await sourceOf(deps, command);
       if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
-      const started = await deps.service.drill(DrillRequest.parse({ source, volume: command.volume, instanceId: command.instanceId }), requester(who), {
+      const parsed = DrillRequest.safeParse({
+        source,
+        volume: command.volume,
+        instanceId: command.instanceId,
+        engine: command.engine,
+        check: command.check,
+        expectMinimum: command.expectMinimum,
+      });
+      if (!parsed.success)
+        throw new ClientError(400, `this drill cannot start: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      const started = await deps.service.drill(parsed.data, requester(who), {
         notifySlack: { responseUrl, channelId: who.channelId, userId: who.userId },
       });
       return slackMessage(

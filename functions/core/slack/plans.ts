@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { RestoreRequest } from '../restore/request.ts';
+import { RestoreRequest } from '../restore/schemas.ts';
 import { Who } from './access.ts';
 
 /** A plan id: the only thing a Confirm / Cancel button carries. */

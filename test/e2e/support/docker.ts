@@ -4,6 +4,8 @@ import { exec, run } from './exec.ts';
 export const HELPER_IMAGE = process.env.LIFEBOAT_HELPER_IMAGE ?? 'local/lifeboat-helper:1';
 export const POSTGRES_IMAGE = process.env.LIFEBOAT_POSTGRES_IMAGE ?? 'local/postgres:15';
 export const PGDATA = '/var/lib/postgresql/data';
+export const MARIADB_IMAGE = process.env.LIFEBOAT_MARIADB_IMAGE ?? 'local/mariadb:10.11';
+export const REDIS_IMAGE = process.env.LIFEBOAT_REDIS_IMAGE ?? 'local/redis:7';
 
 export const docker = (...args: string[]): Promise<string> => run('docker', args);
 

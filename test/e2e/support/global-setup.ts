@@ -1,5 +1,5 @@
 import { exec } from './exec.ts';
-import { HELPER_IMAGE, POSTGRES_IMAGE } from './docker.ts';
+import { HELPER_IMAGE, MARIADB_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE } from './docker.ts';
 
 /**
  * The e2e suite needs a real Docker engine and the local test images. Without
@@ -15,7 +15,7 @@ export default async function setup(): Promise<void> {
         'or by hand: `apt-get install -y docker.io && (dockerd >/tmp/dockerd.log 2>&1 &)`.',
     );
   }
-  for (const image of [HELPER_IMAGE, POSTGRES_IMAGE]) {
+  for (const image of [HELPER_IMAGE, POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE]) {
     const found = await exec('docker', ['image', 'inspect', image]);
     if (found.code !== 0) {
       throw new Error(`The e2e tests need the local image ${image}; build it with \`bash scripts/test-images.sh\`.`);
