@@ -201,7 +201,10 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       const backups = backupsOf(deps);
       const request = BackupRequest.parse(withPathSource(bodyOf(event), source));
       const key = header(event, 'Idempotency-Key');
-      const started = key === undefined ? await backups.service.start(request, principal) : await backups.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      const started =
+        key === undefined
+          ? await backups.service.start(request, principal)
+          : await backups.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
       deps.started?.('backup');
       const url = backupStatusUrl(source, started.commandId);
       return json(202, { ...started, statusUrl: url }, { location: url });
