@@ -33,6 +33,8 @@ describe('restore-api handler (middy wiring, one error mapping)', () => {
       LIFEBOAT_POLICY: '{}',
       RESTORE_DOCUMENT_NAME: 'Lifeboat-Restore',
       CANCEL_DOCUMENT_NAME: 'Lifeboat-Cancel',
+      BACKUP_DOCUMENT_NAME: 'Lifeboat-Backup',
+      ARCHIVE_REGION: 'eu-west-1',
       OUTPUT_LOG_GROUP: '/lifeboat/out',
       HELPER_IMAGE: 'local/lifeboat-helper:1',
       LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),

@@ -92,11 +92,7 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory, Backu
     return id;
   }
 
-  /**
-   * A backup command by its id alone: ListCommandInvocations names its instance, document
-   * and comment; once it has ended, GetCommandInvocation (and CloudWatch beyond 24 000
-   * characters) gives its output. Undefined when SSM lists no invocation of it (yet).
-   */
+  /** A backup command by its id alone: ListCommandInvocations names its instance, document, comment and status. */
   async backupInvocation(commandId: string): Promise<BackupInvocation | undefined> {
     const listed = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, MaxResults: 1 })).catch((e: unknown) => {
       if (e instanceof Error && e.name === 'InvalidCommandId') return undefined;
@@ -104,19 +100,20 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory, Backu
     });
     const inv = listed?.CommandInvocations?.[0];
     if (!inv?.InstanceId) return undefined;
-    const base = {
+    return {
       instanceId: inv.InstanceId,
       documentName: inv.DocumentName ?? '',
       comment: inv.Comment ?? '',
       status: inv.Status ?? 'Unknown',
       ...(inv.StatusDetails ? { statusDetails: inv.StatusDetails } : {}),
     };
-    // Only a command of the backup document has its output read.
-    if (base.documentName !== this.backupDocument() || !['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(base.status)) return base;
-    const out = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: inv.InstanceId }));
-    let stdout = out.StandardOutputContent ?? '';
-    if (stdout.length >= SSM_STDOUT_LIMIT) stdout = await this.tailFromCloudWatch(commandId, inv.InstanceId, stdout, BACKUP_STEP_NAME);
-    return { ...base, status: out.Status ?? base.status, ...(out.StatusDetails ? { statusDetails: out.StatusDetails } : {}), stdout };
+  }
+
+  /** An ended backup's output: GetCommandInvocation, and its log stream beyond 24 000 characters. */
+  async backupOutput(commandId: string, instanceId: string): Promise<string> {
+    const out = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+    const stdout = out.StandardOutputContent ?? '';
+    return stdout.length >= SSM_STDOUT_LIMIT ? this.tailFromCloudWatch(commandId, instanceId, stdout, BACKUP_STEP_NAME) : stdout;
   }
 
   async invocationOutput(commandId: string, instanceId: string): Promise<InvocationOutput> {

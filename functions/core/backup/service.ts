@@ -13,6 +13,8 @@ export interface BackupRunner {
   sendBackup(request: SendBackup): Promise<string>;
   /** What became of a backup command (found by its id alone), or undefined when SSM lists no invocation of it. */
   backupInvocation(commandId: string): Promise<BackupInvocation | undefined>;
+  /** The full standard output of an ended backup command (its last line is the result). */
+  backupOutput(commandId: string, instanceId: string): Promise<string>;
 }
 
 export interface SendBackup {
@@ -30,8 +32,6 @@ export interface BackupInvocation {
   /** SSM's invocation status: Pending, InProgress, Delayed, Success, Failed, TimedOut, Cancelled, Cancelling. */
   readonly status: string;
   readonly statusDetails?: string;
-  /** Standard output, read once the command has ended (its last line is the backup's result). */
-  readonly stdout?: string;
 }
 
 export interface BackupServiceConfig {
@@ -191,7 +191,8 @@ export class BackupService {
     const comment = COMMENT.exec(inv.comment);
     if (inv.documentName !== this.config.documentName || comment?.[2] !== source) throw new NotFoundError(`no backup command ${commandId} of source ${source}`);
     const done = TERMINAL_INVOCATION_STATES.includes(inv.status);
-    const result = done && inv.stdout !== undefined ? (parseResultLine(BackupResult, inv.stdout) ?? null) : null;
+    // Output only once the command is known to be this source's, and over.
+    const result = done ? (parseResultLine(BackupResult, await this.deps.runner.backupOutput(commandId, inv.instanceId)) ?? null) : null;
     const problem =
       done && result === null
         ? `the command ended ${inv.status}${inv.statusDetails ? ` (${inv.statusDetails})` : ''} without a backup result line; its output is in the command-output log group`
