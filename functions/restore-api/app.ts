@@ -210,7 +210,7 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       return json(202, { ...started, statusUrl: url }, { location: url });
     }
     case 'GET /sources/{source}/backups/{id}': {
-      const commandId = CommandId.parse(event.pathParameters?.id ?? '');
+      const { id: commandId } = z.object({ id: CommandId }).parse({ id: event.pathParameters?.id ?? '' });
       return json(200, await backupsOf(deps).service.status(source, commandId));
     }
     default:

@@ -99,7 +99,9 @@ describe('BackupRequest: every field checked, each error naming its field', () =
     expect(doc('ContainerName')).toBe(optional(CONTAINER_PATTERN));
     expect(doc('MountPath')).toBe(MOUNT_PATH_PATTERN.source);
     expect(doc('Source')).toBe(SOURCE_PATTERN.source);
-    expect(new RegExp(doc('Consistency')).test('pause') && new RegExp(doc('Consistency')).test('stop') && new RegExp(doc('Consistency')).test('none')).toBe(true);
+    expect(new RegExp(doc('Consistency')).test('pause') && new RegExp(doc('Consistency')).test('stop') && new RegExp(doc('Consistency')).test('none')).toBe(
+      true,
+    );
     expect(INSTANCE_ID_PATTERN.test(INSTANCE)).toBe(true);
   });
 });
@@ -169,8 +171,17 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
 
   it('without a container nothing is paused: consistency none is sent and said; a host directory is named by its last segment', async () => {
     const started = await service.start(BackupRequest.parse({ source: 'db1', hostPath: '/srv/pgdata', instanceId: INSTANCE }), 'me');
-    expect(started).toMatchObject({ consistency: 'none', volume: null, hostPath: '/srv/pgdata', destination: expect.stringContaining('/db1/pgdata/') as unknown });
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({ Consistency: ['none'], VolumeName: [''], HostPath: ['/srv/pgdata'] });
+    expect(started).toMatchObject({
+      consistency: 'none',
+      volume: null,
+      hostPath: '/srv/pgdata',
+      destination: expect.stringContaining('/db1/pgdata/') as unknown,
+    });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({
+      Consistency: ['none'],
+      VolumeName: [''],
+      HostPath: ['/srv/pgdata'],
+    });
   });
 
   it('an offline host is a 409 and a host that does not declare the source a 403; nothing is sent', async () => {
@@ -178,12 +189,20 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
     tags.value = 'billing,reports';
     await expect(service.start(request, 'me')).rejects.toMatchObject({
       statusCode: 403,
-      message: expect.stringMatching(/may not back up source db1: it has lifeboat:sources="billing,reports", which does not list it; nothing was sent/) as unknown,
+      message: expect.stringMatching(
+        /may not back up source db1: it has lifeboat:sources="billing,reports", which does not list it; nothing was sent/,
+      ) as unknown,
     });
     tags.value = undefined;
-    await expect(service.start(request, 'me')).rejects.toMatchObject({ statusCode: 403, message: expect.stringContaining('has no lifeboat:sources tag') as unknown });
+    await expect(service.start(request, 'me')).rejects.toMatchObject({
+      statusCode: 403,
+      message: expect.stringContaining('has no lifeboat:sources tag') as unknown,
+    });
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'ConnectionLost' }] });
-    await expect(service.start(request, 'me')).rejects.toMatchObject({ statusCode: 409, message: expect.stringContaining('not online in SSM (ConnectionLost)') as unknown });
+    await expect(service.start(request, 'me')).rejects.toMatchObject({
+      statusCode: 409,
+      message: expect.stringContaining('not online in SSM (ConnectionLost)') as unknown,
+    });
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
   });
 
@@ -213,7 +232,12 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
       .on(GetCommandInvocationCommand, { CommandId: COMMAND, InstanceId: INSTANCE })
       .resolves({ Status: 'Success', StatusDetails: 'Success', StandardOutputContent: `${JSON.stringify(result('succeeded'))}\n` });
     const done = await service.status('db1', COMMAND);
-    expect(done).toMatchObject({ status: 'Success', done: true, problem: null, result: { outcome: 'succeeded', archiveKey: 'archives/db1/pgdata/20261201T224500Z.tar.zst' } });
+    expect(done).toMatchObject({
+      status: 'Success',
+      done: true,
+      problem: null,
+      result: { outcome: 'succeeded', archiveKey: 'archives/db1/pgdata/20261201T224500Z.tar.zst' },
+    });
   });
 
   it('status: output beyond 24 000 characters is read from the log stream of the backupVolume step', async () => {
@@ -233,11 +257,15 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
 
   it("status: another source's backup, or another document's command, is not found here; their output is never read", async () => {
     ssmMock.on(ListCommandInvocationsCommand).resolves({
-      CommandInvocations: [{ CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: DOCUMENT, Comment: `lifeboat backup ${BACKUP_ID} billing`, Status: 'Success' }],
+      CommandInvocations: [
+        { CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: DOCUMENT, Comment: `lifeboat backup ${BACKUP_ID} billing`, Status: 'Success' },
+      ],
     });
     await expect(service.status('db1', COMMAND)).rejects.toMatchObject({ statusCode: 404, message: `no backup command ${COMMAND} of source db1` });
     ssmMock.on(ListCommandInvocationsCommand).resolves({
-      CommandInvocations: [{ CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: 'Lifeboat-Restore', Comment: `lifeboat backup ${BACKUP_ID} db1`, Status: 'Success' }],
+      CommandInvocations: [
+        { CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: 'Lifeboat-Restore', Comment: `lifeboat backup ${BACKUP_ID} db1`, Status: 'Success' },
+      ],
     });
     await expect(service.status('db1', COMMAND)).rejects.toMatchObject({ statusCode: 404 });
     expect(ssmMock).not.toHaveReceivedCommand(GetCommandInvocationCommand);
@@ -248,7 +276,14 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
     expect(await service.status('db1', COMMAND)).toMatchObject({ status: 'Pending', done: false, instanceId: null });
     ssmMock.on(ListCommandInvocationsCommand).resolves({
       CommandInvocations: [
-        { CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: DOCUMENT, Comment: `lifeboat backup ${BACKUP_ID} db1`, Status: 'TimedOut', StatusDetails: 'DeliveryTimedOut' },
+        {
+          CommandId: COMMAND,
+          InstanceId: INSTANCE,
+          DocumentName: DOCUMENT,
+          Comment: `lifeboat backup ${BACKUP_ID} db1`,
+          Status: 'TimedOut',
+          StatusDetails: 'DeliveryTimedOut',
+        },
       ],
     });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'TimedOut', StatusDetails: 'DeliveryTimedOut', StandardOutputContent: '' });
