@@ -573,6 +573,8 @@ export async function main(
           return;
         }
         // A deployed Lifeboat: the request is judged here first, each problem named by its flag.
+        if (flags.to === undefined)
+          throw new CliError(EXIT.usage, `--to is required: the instance that holds volume ${volume} (e.g. i-0123456789abcdef0)`, 'nothing was sent');
         const source = flags.source ?? (await backupSourceFor(b, volume));
         const parsed = BackupRequest.safeParse({
           source,

@@ -94,11 +94,14 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory, Backu
 
   /** A backup command by its id alone: ListCommandInvocations names its instance, document, comment and status. */
   async backupInvocation(commandId: string): Promise<BackupInvocation | undefined> {
-    const listed = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, MaxResults: 1 })).catch((e: unknown) => {
-      if (e instanceof Error && e.name === 'InvalidCommandId') return undefined;
+    let listed;
+    try {
+      listed = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, MaxResults: 1 }));
+    } catch (e) {
+      if (e instanceof Error && e.name === 'InvalidCommandId') return undefined; // SSM does not know it (any more): as if not listed
       throw e;
-    });
-    const inv = listed?.CommandInvocations?.[0];
+    }
+    const inv = listed.CommandInvocations?.[0];
     if (!inv?.InstanceId) return undefined;
     return {
       instanceId: inv.InstanceId,
