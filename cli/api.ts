@@ -239,6 +239,7 @@ export class ApiBackend implements Backend {
       },
     });
     progress.state('sent');
+    options.onSent?.(started);
     if (options.wait === false) return { kind: 'api', started, status: null };
     const timeoutSeconds = options.timeoutSeconds ?? 3600;
     const deadline = Date.now() + timeoutSeconds * 1000;

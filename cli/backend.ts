@@ -29,6 +29,8 @@ export interface BackupOptions {
   readonly wait?: boolean;
   /** @default 3600 */
   readonly timeoutSeconds?: number;
+  /** A deployed Lifeboat: told as soon as the command is sent (before any waiting). */
+  readonly onSent?: (started: RemoteBackupOutcome['started']) => void;
 }
 
 /** A backup made here and cataloged (local mode). */

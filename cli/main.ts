@@ -587,7 +587,7 @@ export async function main(
         const request = parsed.data;
         if (!json && request.containerName === undefined)
           say(`No --container: ${volume} is copied live (nothing paused); name the database container for a consistent copy.`);
-        const sink = progress(`backup ${volume}`, 'sent');
+        const sink = progress(`backup ${volume}`, 'sending');
         const outcome = await b.backup(
           {
             volume,
@@ -597,6 +597,9 @@ export async function main(
             instanceId: request.instanceId,
             wait: flags.wait,
             timeoutSeconds: flags.timeout,
+            onSent: (started) => {
+              if (!json) say(`Backup ${started.backupId} sent to ${started.instanceId} (SSM command ${started.commandId}): ${started.destination}`);
+            },
           },
           sink,
         );
@@ -604,10 +607,7 @@ export async function main(
         if (outcome.kind !== 'api') throw new CliError(EXIT.failed, 'unexpected: a deployed Lifeboat answered a local backup');
         const { started, status } = outcome;
         if (json) emit(JsonOutput.backupSent, { backup: started, status });
-        else {
-          say(`Backup ${started.backupId} sent to ${started.instanceId} (SSM command ${started.commandId}): ${started.destination}`);
-          print(status === null ? `Follow it with: lifeboat status ${started.commandId} --source ${source}` : backupStatusText(status));
-        }
+        else print(status === null ? `Follow it with: lifeboat status ${started.commandId} --source ${source}` : backupStatusText(status));
         if (status !== null) code = status.result?.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
       },
     );
