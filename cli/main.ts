@@ -567,7 +567,6 @@ export async function main(
           const sink = progress(`backup ${volume}`, 'preflight');
           const outcome = await b.backup({ volume, source: flags.source ?? defaultSource(), container: flags.container, consistency: flags.consistency }, sink);
           stopProgress();
-          if (outcome.kind !== 'local') throw new CliError(EXIT.failed, 'unexpected: local mode answered a remote backup');
           if (json) emit(JsonOutput.backup, { result: outcome.result, archive: outcome.archive, container: outcome.container });
           else print(backupText(outcome.result, outcome.container));
           return;
@@ -579,7 +578,7 @@ export async function main(
         const parsed = BackupRequest.safeParse({
           source,
           volume,
-          instanceId: flags.to?.trim(),
+          instanceId: flags.to.trim(),
           containerName: flags.container,
           consistency: flags.consistency,
         });
