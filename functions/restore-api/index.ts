@@ -18,7 +18,7 @@ import { s3Client } from '../commons/clients/s3.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
-import { handleApi, idempotentBackup, idempotentStart } from './app.ts';
+import { type BackupApiDeps, handleApi, idempotentBackup, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
 
 const env = RestoreApiEnv.parse(process.env);
@@ -32,7 +32,7 @@ const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
 const ssm = new SsmCommandRunner(ssmClient, logsClient, {
   restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
   cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
-  backupDocumentName: env.BACKUP_DOCUMENT_NAME,
+  ...(env.BACKUP_DOCUMENT_NAME === '' ? {} : { backupDocumentName: env.BACKUP_DOCUMENT_NAME }),
   outputLogGroup: env.OUTPUT_LOG_GROUP,
 });
 const service = new RestoreService(
@@ -46,26 +46,31 @@ const startIdempotent = idempotentStart(
   idempotencyConfig,
 );
 
-const backupService = new BackupService(
-  { runner: ssm, instances: ssm },
-  {
-    document: loadBundledDocument('backup-volume'),
-    documentName: env.BACKUP_DOCUMENT_NAME,
-    bucket: env.BUCKET_NAME,
-    prefix: env.ARCHIVE_PREFIX,
-    region: env.ARCHIVE_REGION,
-    helperImage: env.HELPER_IMAGE,
-  },
-);
-// Its own persistence layer and key prefix: the same Idempotency-Key on a restore and on a backup are two keys.
-const backups = {
-  service: backupService,
-  startIdempotent: idempotentBackup(
-    backupService,
-    new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
-    idempotencyConfig,
-  ),
-};
+/** Backups now, when the stack named the backup document. */
+function backupsFrom(documentName: string): BackupApiDeps | undefined {
+  if (documentName === '') return undefined;
+  const backupService = new BackupService(
+    { runner: ssm, instances: ssm },
+    {
+      document: loadBundledDocument('backup-volume'),
+      documentName,
+      bucket: env.BUCKET_NAME,
+      prefix: env.ARCHIVE_PREFIX,
+      region: env.ARCHIVE_REGION,
+      helperImage: env.HELPER_IMAGE,
+    },
+  );
+  return {
+    service: backupService,
+    // Its own persistence layer and key prefix: the same Idempotency-Key on a restore and on a backup are two keys.
+    startIdempotent: idempotentBackup(
+      backupService,
+      new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
+      idempotencyConfig,
+    ),
+  };
+}
+const backups = backupsFrom(env.BACKUP_DOCUMENT_NAME);
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
