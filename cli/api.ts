@@ -5,11 +5,20 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import * as z from 'zod';
 import { RestoreRecord, TERMINAL_STATES } from '#core/catalog/model.ts';
+import type { BackupStatus } from '#core/backup/service.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
-import { ArchiveListItemSchema, CancelOutcomeSchema, RestorePlanSchema, StartedRestoreSchema, VolumeViewSchema } from './schema.ts';
-import type { ArchiveListItem, Backend, ProgressSink, RestoreRef, VolumeView } from './backend.ts';
+import {
+  ArchiveListItemSchema,
+  BackupStatusSchema,
+  CancelOutcomeSchema,
+  RestorePlanSchema,
+  StartedBackupSchema,
+  StartedRestoreSchema,
+  VolumeViewSchema,
+} from './schema.ts';
+import type { ArchiveListItem, Backend, BackupOptions, ProgressSink, RemoteBackupOutcome, RestoreRef, VolumeView } from './backend.ts';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
 
 export interface ApiOptions {
@@ -212,14 +221,46 @@ export class ApiBackend implements Backend {
     return this.call('DELETE', restorePath(ref), CancelOutcomeSchema);
   }
 
-  backup(): Promise<never> {
-    return Promise.reject(
-      new CliError(
-        EXIT.usage,
-        'the Lifeboat API does not run backups',
-        'backups run on the host: schedule the backup-volume document of the stack on the host with SSM State Manager, or run `lifeboat backup` in local mode on that host',
-      ),
-    );
+  /**
+   * Runs the backup document on the host now (`POST /sources/{source}/backups`), then, unless
+   * told not to, polls its status until it ends or `timeoutSeconds` pass.
+   */
+  async backup(options: BackupOptions, progress: ProgressSink): Promise<RemoteBackupOutcome> {
+    if (options.instanceId === undefined) {
+      throw new CliError(EXIT.usage, `--to is required: the instance that holds volume ${options.volume} (e.g. i-0123456789abcdef0)`, 'nothing was sent');
+    }
+    const started = await this.call('POST', `${sourcePath(options.source)}/backups`, StartedBackupSchema, {
+      body: {
+        source: options.source,
+        volume: options.volume,
+        instanceId: options.instanceId,
+        ...(options.container === undefined ? {} : { containerName: options.container }),
+        consistency: options.consistency,
+      },
+    });
+    progress.state('sent');
+    options.onSent?.(started);
+    if (options.wait === false) return { kind: 'api', started, status: null };
+    const timeoutSeconds = options.timeoutSeconds ?? 3600;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const poll = (this.options.pollSeconds ?? 2) * 1000;
+    for (;;) {
+      const status = await this.backupStatus(options.source, started.commandId);
+      progress.state(status.status);
+      if (status.done) return { kind: 'api', started, status };
+      if (Date.now() + poll > deadline) {
+        throw new CliError(
+          EXIT.unavailable,
+          `backup ${started.backupId} (SSM command ${started.commandId}) is still ${status.status} after ${timeoutSeconds.toString()} s of waiting`,
+          `it goes on without the CLI: lifeboat status ${started.commandId} --source ${options.source}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, poll));
+    }
+  }
+
+  backupStatus(source: string, commandId: string): Promise<BackupStatus> {
+    return this.call('GET', `${sourcePath(source)}/backups/${encodeURIComponent(commandId)}`, BackupStatusSchema);
   }
 
   close(): Promise<void> {

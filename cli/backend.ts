@@ -2,6 +2,7 @@ import type { ArchiveEntry, RestoreRecord, VolumeSummary } from '#core/catalog/m
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
+import type { BackupStatus, StartedBackup } from '#core/backup/service.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a long operation reports while it runs (the CLI draws it; `--json` ignores it). */
@@ -22,14 +23,32 @@ export interface BackupOptions {
   /** The database container; found from the volume when not given. */
   readonly container?: string;
   readonly consistency: 'pause' | 'stop' | 'none';
+  /** A deployed Lifeboat: the instance holding the volume (local mode backs up this machine). */
+  readonly instanceId?: string;
+  /** A deployed Lifeboat: wait for the end (bounded by timeoutSeconds). @default true */
+  readonly wait?: boolean;
+  /** @default 3600 */
+  readonly timeoutSeconds?: number;
+  /** A deployed Lifeboat: told as soon as the command is sent (before any waiting). */
+  readonly onSent?: (started: RemoteBackupOutcome['started']) => void;
 }
 
+/** A backup made here and cataloged (local mode). */
 export interface BackupOutcome {
+  readonly kind: 'local';
   readonly result: BackupResult;
   /** The catalog entry, made exactly as the catalog Lambda makes it. */
   readonly archive: ArchiveEntry;
   /** The container used for consistency and the manifest (given or found). */
   readonly container: string | null;
+}
+
+/** A backup run through a deployed Lifeboat's API: the command sent, and how it ended when waited for. */
+export interface RemoteBackupOutcome {
+  readonly kind: 'api';
+  readonly started: StartedBackup & { readonly statusUrl: string };
+  /** null with --no-wait. */
+  readonly status: BackupStatus | null;
 }
 
 /** An archive as listed (the API leaves the manifest out). */
@@ -66,7 +85,10 @@ export interface Backend {
   status(ref: RestoreRef): Promise<RestoreRecord>;
   /** Asks for a restore or drill to stop; the host's trap puts things back, then it is `cancelled`. */
   cancel(ref: RestoreRef): Promise<CancelOutcome>;
-  backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome>;
+  /** Local mode: runs the backup runbook here and catalogs the archive. A deployed Lifeboat: runs it on the host through SSM. */
+  backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome | RemoteBackupOutcome>;
+  /** What became of a backup sent through a deployed Lifeboat (its SSM command id). */
+  backupStatus(source: string, commandId: string): Promise<BackupStatus>;
   /** Stops what the backend started; a local restore or backup in flight is cancelled (its trap cleans up). */
   close(): Promise<void>;
 }

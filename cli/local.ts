@@ -384,7 +384,18 @@ export class LocalBackend implements Backend {
     await ingestCreated(deps, result.manifestKey, { decoded: true });
     const archive = await this.catalog.getArchive(result.archiveKey);
     if (!archive) throw new CliError(EXIT.failed, `archive ${result.archiveKey} was uploaded but not cataloged`);
-    return { result, archive, container: container ?? null };
+    return { kind: 'local', result, archive, container: container ?? null };
+  }
+
+  /** Local backups run in the foreground and are cataloged at once: there is no command to ask about. */
+  backupStatus(): Promise<never> {
+    return Promise.reject(
+      new CliError(
+        EXIT.usage,
+        'local mode has no backup commands to ask about: `lifeboat backup` here runs in the foreground and prints its result',
+        'a backup command id (a UUID) comes from a deployed Lifeboat: pass --api (or LIFEBOAT_API_URL, or cdk-outputs.json)',
+      ),
+    );
   }
 
   /** Cancels the restore or backup in flight, as SSM CancelCommand would: the runbook's trap puts the host back. */

@@ -5,13 +5,14 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
+import { BackupRequest, COMMAND_ID_PATTERN } from '#core/backup/schemas.ts';
 import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import { ApiBackend } from './api.ts';
 import type { Backend, ProgressSink } from './backend.ts';
 import { silentProgress } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
 import { LOCAL_INSTANCE_ID, LocalBackend, requestCancel } from './local.ts';
-import { ProgressDisplay, archivesText, backupText, planText, recordText, volumesText } from './output.ts';
+import { ProgressDisplay, archivesText, backupStatusText, backupText, planText, recordText, volumesText } from './output.ts';
 import { JsonOutput } from './schema.ts';
 
 interface GlobalOptions {
@@ -109,6 +110,8 @@ const pattern =
   };
 const volumeArg = pattern(VOLUME_PATTERN, 'volume');
 const restoreIdArg = pattern(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, 'restore id (r-<time>-<8 hex>, as `lifeboat restore` prints)');
+const RESTORE_OR_COMMAND = new RegExp(`^(r-[a-z0-9]{1,16}-[a-f0-9]{8}|${COMMAND_ID_PATTERN.source.slice(1, -1)})$`);
+const statusIdArg = pattern(RESTORE_OR_COMMAND, 'id (a restore id r-<time>-<8 hex>, or the SSM command id of a backup, as `lifeboat backup` prints)');
 const sourceArg = pattern(SOURCE_PATTERN, '--source');
 
 function intArg(name: string, min: number, max: number) {
@@ -128,11 +131,24 @@ async function sourceFor(backend: Backend, volume: string, given: string | undef
     throw new CliError(
       EXIT.notFound,
       `no archives of volume ${volume} are cataloged`,
-      '`lifeboat volumes` lists what there is; `lifeboat backup <volume>` makes one',
+      '`lifeboat volumes` lists what there is; `lifeboat backup <volume>` makes one (with a deployed Lifeboat: add --to <instance> --source <name>)',
     );
   if (sources.length > 1)
     throw new CliError(EXIT.usage, `volume ${volume} has archives from several sources (${sources.join(', ')})`, 'pick one with --source');
   return sources[0] ?? '';
+}
+
+/** The source of a backup through the API: the only one the catalog knows for the volume, else --source is needed. */
+async function backupSourceFor(backend: Backend, volume: string): Promise<string> {
+  const sources = [...new Set((await backend.volumes()).filter((v) => v.volume === volume).map((v) => v.source))];
+  if (sources.length === 1) return sources[0] ?? '';
+  throw new CliError(
+    EXIT.usage,
+    sources.length === 0
+      ? `--source is required: the catalog has no archives of volume ${volume} yet to take the source from`
+      : `volume ${volume} has archives from several sources (${sources.join(', ')})`,
+    'name the source the host backs up with --source <name> (the host must list it in its lifeboat:sources tag); nothing was sent',
+  );
 }
 
 /** How the database is proven to answer: the flags restore, plan and drill share. */
@@ -464,13 +480,30 @@ export async function main(
 
   program
     .command('status')
-    .description('what became of a restore')
-    .argument('<id>', 'the restore id (r-…)', restoreIdArg)
-    .option('--source <name>', 'the source the restore belongs to (required with a deployed Lifeboat, which keeps restores under their source)', sourceArg)
-    .option('--watch', 'wait until it is over, showing its state')
+    .description('what became of a restore, or of a backup run through a deployed Lifeboat (its SSM command id)')
+    .argument('<id>', "the restore id (r-…), or a backup's SSM command id", statusIdArg)
+    .option(
+      '--source <name>',
+      'the source the restore or backup belongs to (required with a deployed Lifeboat, which keeps them under their source)',
+      sourceArg,
+    )
+    .option('--watch', 'wait until it is over, showing its state (restores)')
     .option('--timeout <seconds>', 'how long --watch waits', intArg('--timeout', 1, 86_400), 7200)
     .action(async (id: string, flags: { source?: string; watch?: boolean; timeout: number }) => {
       const b = await connect();
+      if (COMMAND_ID_PATTERN.test(id)) {
+        if (flags.source === undefined)
+          throw new CliError(
+            EXIT.usage,
+            `--source is required to find backup command ${id}`,
+            'the API keeps each backup under its source: add --source <name>, as `lifeboat backup` printed',
+          );
+        const status = await b.backupStatus(flags.source, id);
+        if (json) emit(JsonOutput.backupStatus, { status });
+        else print(backupStatusText(status));
+        code = status.done && status.result?.outcome !== 'succeeded' ? EXIT.failed : EXIT.ok;
+        return;
+      }
       const ref = { restoreId: id, source: flags.source };
       let record = await b.status(ref);
       if (flags.watch && !['succeeded', 'failed', 'cancelled'].includes(record.state)) {
@@ -501,24 +534,82 @@ export async function main(
 
   program
     .command('backup')
-    .description('archive a volume with the backup runbook and catalog it (local mode)')
+    .description('archive a volume with the backup runbook: here (local mode), or on a host through SSM (a deployed Lifeboat, --to)')
     .argument('<volume>', 'the Docker volume', volumeArg)
-    .option('--container <name>', 'the database container (default: the one container using the volume)')
-    .option('--source <name>', 'host or application name in the archive key (default: this host name)', sourceArg)
+    .option('--container <name>', 'the database container (local mode default: the one container using the volume; API mode: none, a live copy)')
+    .option(
+      '--source <name>',
+      'host or application name in the archive key (local mode default: this host name; API mode default: the only source the catalog knows for the volume)',
+      sourceArg,
+    )
+    .option('--to <instance>', 'a deployed Lifeboat: the instance that holds the volume (e.g. i-0123456789abcdef0)')
     .addOption(
       new Option('--consistency <how>', 'pause (crash-consistent), stop (clean shutdown) or none (live copy)')
         .choices(['pause', 'stop', 'none'])
         .default('pause'),
     )
-    .action(async (volume: string, flags: { container?: string; source?: string; consistency: 'pause' | 'stop' | 'none' }) => {
-      const b = await connect();
-      if (flags.container !== undefined) pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--container')(flags.container);
-      const sink = progress(`backup ${volume}`, 'preflight');
-      const outcome = await b.backup({ volume, source: flags.source ?? defaultSource(), container: flags.container, consistency: flags.consistency }, sink);
-      stopProgress();
-      if (json) emit(JsonOutput.backup, { result: outcome.result, archive: outcome.archive, container: outcome.container });
-      else print(backupText(outcome.result, outcome.container));
-    });
+    .option('--no-wait', 'a deployed Lifeboat: return once the command is sent')
+    .option('--timeout <seconds>', 'a deployed Lifeboat: how long to wait for the end', intArg('--timeout', 1, 86_400), 3600)
+    .action(
+      async (
+        volume: string,
+        flags: { container?: string; source?: string; to?: string; consistency: 'pause' | 'stop' | 'none'; wait: boolean; timeout: number },
+      ) => {
+        const b = await connect();
+        if (flags.container !== undefined) pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--container')(flags.container);
+        if (b instanceof LocalBackend) {
+          if (flags.to !== undefined && flags.to !== 'local')
+            throw new CliError(
+              EXIT.usage,
+              '--to is for a deployed Lifeboat: local mode backs up this machine',
+              'pass --api (or LIFEBOAT_API_URL) to back up another host',
+            );
+          const sink = progress(`backup ${volume}`, 'preflight');
+          const outcome = await b.backup({ volume, source: flags.source ?? defaultSource(), container: flags.container, consistency: flags.consistency }, sink);
+          stopProgress();
+          if (json) emit(JsonOutput.backup, { result: outcome.result, archive: outcome.archive, container: outcome.container });
+          else print(backupText(outcome.result, outcome.container));
+          return;
+        }
+        // A deployed Lifeboat: the request is judged here first, each problem named by its flag.
+        if (flags.to === undefined)
+          throw new CliError(EXIT.usage, `--to is required: the instance that holds volume ${volume} (e.g. i-0123456789abcdef0)`, 'nothing was sent');
+        const source = flags.source ?? (await backupSourceFor(b, volume));
+        const parsed = BackupRequest.safeParse({
+          source,
+          volume,
+          instanceId: flags.to.trim(),
+          containerName: flags.container,
+          consistency: flags.consistency,
+        });
+        if (!parsed.success) throw usageFrom(parsed.error, { instanceId: '--to', consistency: '--consistency' });
+        const request = parsed.data;
+        if (!json && request.containerName === undefined)
+          say(`No --container: ${volume} is copied live (nothing paused); name the database container for a consistent copy.`);
+        const sink = progress(`backup ${volume}`, 'sending');
+        const outcome = await b.backup(
+          {
+            volume,
+            source,
+            container: request.containerName,
+            consistency: request.consistency,
+            instanceId: request.instanceId,
+            wait: flags.wait,
+            timeoutSeconds: flags.timeout,
+            onSent: (started) => {
+              if (!json) say(`Backup ${started.backupId} sent to ${started.instanceId} (SSM command ${started.commandId}): ${started.destination}`);
+            },
+          },
+          sink,
+        );
+        stopProgress();
+        if (outcome.kind !== 'api') throw new CliError(EXIT.failed, 'unexpected: a deployed Lifeboat answered a local backup');
+        const { started, status } = outcome;
+        if (json) emit(JsonOutput.backupSent, { backup: started, status });
+        else print(status === null ? `Follow it with: lifeboat status ${started.commandId} --source ${source}` : backupStatusText(status));
+        if (status !== null) code = status.result?.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+      },
+    );
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,3 +1,4 @@
+import type { BackupStatus } from '#core/backup/service.ts';
 import type { RestoreRecord } from '#core/catalog/model.ts';
 import type { RestorePlan } from '#core/restore/service.ts';
 import { verificationLines } from '#core/restore/verification.ts';
@@ -125,6 +126,13 @@ export function backupText(result: BackupResult, container: string | null): stri
   const risk = result.pruneRisk.notUsedByRunningContainer;
   if (risk.length > 0) lines.push(`  warning: \`docker system prune --volumes\` would delete ${risk.join(', ')} right now (no running container uses them)`);
   return lines.join('\n');
+}
+
+/** A backup run through a deployed Lifeboat: its result when it has one, else its SSM status. */
+export function backupStatusText(status: BackupStatus): string {
+  if (status.result) return `${backupText(status.result, status.result.container)}${status.result.error ? `\n  error: ${status.result.error}` : ''}`;
+  const head = `Backup ${status.backupId ?? '?'} (SSM command ${status.commandId}) on ${status.instanceId ?? '?'}: ${status.status}${status.statusDetails ? ` (${status.statusDetails})` : ''}`;
+  return status.problem ? `${head}\n  ${status.problem}` : head;
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
 import { ENGINE_REQUESTS, ENGINE_SOURCES } from '#core/engines/index.ts';
+import { CONSISTENCIES } from '#core/backup/schemas.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
@@ -56,6 +57,42 @@ export const StartedRestoreSchema = z.object({ restoreId: z.string(), state: z.e
 export const ArchiveListItemSchema = ArchiveEntry.omit({ manifest: true }).extend({ hasManifest: z.boolean() });
 export const VolumeViewSchema = VolumeSummary.extend({ newestAgeSeconds: z.number() });
 
+/** What `POST /sources/{source}/backups` answers (the core's StartedBackup and the status URL). */
+export const StartedBackupSchema = z.object({
+  backupId: z.string(),
+  requestedBy: z.string(),
+  commandId: z.string(),
+  source: z.string(),
+  instanceId: z.string(),
+  target: z.object({
+    online: z.boolean(),
+    pingStatus: z.string(),
+    platform: z.string().optional(),
+    agentVersion: z.string().optional(),
+    sources: z.array(z.string()).readonly().optional(),
+  }),
+  volume: z.string().nullable(),
+  hostPath: z.string().nullable(),
+  containerName: z.string().nullable(),
+  consistency: z.enum(CONSISTENCIES),
+  destination: z.string(),
+  parameters: z.record(z.string(), z.string()),
+  statusUrl: z.string(),
+});
+
+/** What `GET /sources/{source}/backups/{id}` answers (the core's BackupStatus). */
+export const BackupStatusSchema = z.object({
+  commandId: z.string(),
+  source: z.string(),
+  backupId: z.string().nullable(),
+  instanceId: z.string().nullable(),
+  status: z.string(),
+  statusDetails: z.string().nullable(),
+  done: z.boolean(),
+  result: BackupResult.nullable(),
+  problem: z.string().nullable(),
+});
+
 /** `--json` output of each command: one JSON document on stdout. */
 export const JsonOutput = {
   volumes: z.strictObject({ volumes: z.array(VolumeViewSchema) }),
@@ -65,6 +102,10 @@ export const JsonOutput = {
   status: z.strictObject({ record: RestoreRecord }),
   cancel: z.strictObject({ restoreId: z.string(), state: z.enum(['cancelling', ...RESTORE_STATES]), message: z.string() }),
   backup: z.strictObject({ result: BackupResult, archive: ArchiveEntry, container: z.string().nullable() }),
+  /** `lifeboat backup` with a deployed Lifeboat: the command sent, and (unless --no-wait) how it ended. */
+  backupSent: z.strictObject({ backup: StartedBackupSchema, status: BackupStatusSchema.nullable() }),
+  /** `lifeboat status <command id>`: a backup run through a deployed Lifeboat. */
+  backupStatus: z.strictObject({ status: BackupStatusSchema }),
   error: z.strictObject({
     error: z.strictObject({
       exitCode: z.number().int(),

@@ -136,6 +136,7 @@ export class LifeboatStack extends Stack {
       idempotencyTable: this.tables.idempotency,
       restoreDocumentName,
       cancelDocumentName,
+      backupDocumentName: this.runbooks.documents['backup-volume'].ref,
       outputLogGroup,
       helperImage: config.helperImage,
       instanceTag: config.instanceTag,

@@ -29,6 +29,8 @@ export interface RestoreApiProps {
   readonly restoreDocumentName: string;
   /** The cancel-restore document (asks a running restore to stop so that it puts the host back). */
   readonly cancelDocumentName: string;
+  /** The backup-volume document, run now by `POST /sources/{source}/backups`. */
+  readonly backupDocumentName: string;
   readonly outputLogGroup: LogGroup;
   /** Helper image present on target hosts. */
   readonly helperImage: string;
@@ -106,6 +108,33 @@ export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>,
   );
 }
 
+/**
+ * Lets a function run the backup document now (`POST /sources/{source}/backups`) and say what
+ * became of it: SendCommand on the backup document (the instances it may go to are those
+ * {@link grantSendRestore} names: the Lifeboat tag), the invocation's status and output
+ * (neither read has resource-level permissions), and the output beyond 24 000 characters
+ * from the command-output log group.
+ */
+export function grantRunBackup(
+  fn: LifeboatFunction<Record<string, string>>,
+  props: { readonly backupDocumentName: string; readonly outputLogGroup: LogGroup },
+): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [Stack.of(fn).formatArn({ service: 'ssm', resource: 'document', resourceName: props.backupDocumentName })],
+    }),
+  );
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'], resources: ['*'] }));
+  props.outputLogGroup.grant(fn, 'logs:GetLogEvents');
+  acknowledgeNag(
+    fn,
+    'ssm:ListCommandInvocations and ssm:GetCommandInvocation have no resource-level permissions; read-only: what became of a backup command ' +
+      "(answered only for the backup document's commands of the path's source).",
+    { rule: 'IAM5', findings: ['Resource::*'] },
+  );
+}
+
 /** The restore API: REST, every route IAM-authorized, one function behind it. */
 export class RestoreApi extends Construct {
   readonly api: RestApi;
@@ -120,6 +149,9 @@ export class RestoreApi extends Construct {
       BUCKET_NAME: props.bucket.bucketName,
       RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
       CANCEL_DOCUMENT_NAME: props.cancelDocumentName,
+      BACKUP_DOCUMENT_NAME: props.backupDocumentName,
+      ARCHIVE_PREFIX: prefix,
+      ARCHIVE_REGION: props.bucket.env.region,
       OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
       HELPER_IMAGE: props.helperImage,
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
@@ -133,6 +165,7 @@ export class RestoreApi extends Construct {
     readArchives(fn, props.bucket, prefix);
     grantSendRestore(fn, props);
     grantCancelRestore(fn, props);
+    grantRunBackup(fn, props);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
     this.api = new RestApi(this, 'Api', {
@@ -179,9 +212,13 @@ export class RestoreApi extends Construct {
    * per-source route with the source spelled out (`…/v1/POST/sources/team-a/restores`,
    * `…/v1/GET/sources/team-a/restores/*`), never a pattern that could reach another
    * source. `GET /volumes` (every source's volumes) is not included.
-   * @param access what the grantee may do. @default read, restore, drill and cancel
+   * @param access what the grantee may do. @default read, restore, drill, cancel and backup
    */
-  grantSourceAccess(grantee: IGrantable, sources: readonly string[], access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel']): Grant {
+  grantSourceAccess(
+    grantee: IGrantable,
+    sources: readonly string[],
+    access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel', 'backup'],
+  ): Grant {
     if (sources.length === 0) throw new Error('grantSourceAccess: name at least one source');
     for (const source of sources) {
       if (!SOURCE_PATTERN.test(source))

@@ -3,6 +3,8 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
+import { BackupRequest, COMMAND_ID_PATTERN } from '#core/backup/schemas.ts';
+import type { BackupService, StartedBackup } from '#core/backup/service.ts';
 import type { Catalog } from '#core/catalog/model.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
 import { ClientError, NotFoundError } from '#core/restore/errors.ts';
@@ -19,6 +21,20 @@ export interface StartInput {
   readonly request: RestoreRequest;
 }
 
+/** What the idempotent backup start is keyed on: the caller and their Idempotency-Key. */
+export interface StartBackupInput {
+  readonly principal: string;
+  readonly key: string;
+  readonly request: BackupRequest;
+}
+
+/** Backups now (`POST /sources/{source}/backups`) and what became of them. */
+export interface BackupApiDeps {
+  readonly service: BackupService;
+  /** `service.start` made idempotent (Powertools) for requests with an Idempotency-Key. */
+  readonly startIdempotent: (input: StartBackupInput) => Promise<StartedBackup>;
+}
+
 export interface ApiDeps {
   readonly service: RestoreService;
   readonly catalog: Catalog;
@@ -28,7 +44,9 @@ export interface ApiDeps {
   readonly startIdempotent: (input: StartInput) => Promise<StartedRestore>;
   readonly now?: () => Date;
   /** Counts restores and drills started (the dashboard's "restores started"). */
-  readonly started?: (mode: 'restore' | 'drill') => void;
+  readonly started?: (mode: 'restore' | 'drill' | 'backup') => void;
+  /** Backups now. @default none: the backup routes answer 404 */
+  readonly backups?: BackupApiDeps;
 }
 
 /**
@@ -44,6 +62,25 @@ export function idempotentStart(
   return makeIdempotent(async (input: StartInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedRestore, {
     persistenceStore,
     config,
+  });
+}
+
+/**
+ * `backups.start` made idempotent per (caller, Idempotency-Key): a retry gets the stored
+ * answer and never sends a second command. Its keys have their own prefix, so that a key
+ * used for a restore and for a backup are two keys; give it its own persistence layer
+ * (Powertools keeps the prefix on the layer).
+ */
+export function idempotentBackup(
+  service: BackupService,
+  persistenceStore: BasePersistenceLayer,
+  config: IdempotencyConfig,
+): (input: StartBackupInput) => Promise<StartedBackup> {
+  return makeIdempotent(async (input: StartBackupInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedBackup, {
+    persistenceStore,
+    config,
+    // The restore's keys are prefixed with the function name alone.
+    keyPrefix: `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'lifeboat'}.backup`,
   });
 }
 
@@ -100,6 +137,13 @@ async function recordOf(deps: ApiDeps, source: string, id: string) {
 }
 
 const statusUrl = (source: string, id: string): string => `/sources/${source}/restores/${id}`;
+const backupStatusUrl = (source: string, commandId: string): string => `/sources/${source}/backups/${commandId}`;
+const CommandId = z.string().regex(COMMAND_ID_PATTERN, { error: 'must be an SSM command id (a UUID), as POST /sources/{source}/backups answered' });
+
+function backupsOf(deps: ApiDeps): BackupApiDeps {
+  if (deps.backups === undefined) throw new NotFoundError('this Lifeboat API runs no backups');
+  return deps.backups;
+}
 
 /**
  * Routes one API Gateway (REST, IAM-authorized) request. Everything that reads or acts on
@@ -152,6 +196,22 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
       const now = (deps.now?.() ?? new Date()).getTime();
       const volumes = (await deps.catalog.listVolumes()).filter((v) => v.source === source);
       return json(200, { volumes: volumes.map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) })) });
+    }
+    case 'POST /sources/{source}/backups': {
+      const backups = backupsOf(deps);
+      const request = BackupRequest.parse(withPathSource(bodyOf(event), source));
+      const key = header(event, 'Idempotency-Key');
+      const started =
+        key === undefined
+          ? await backups.service.start(request, principal)
+          : await backups.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      deps.started?.('backup');
+      const url = backupStatusUrl(source, started.commandId);
+      return json(202, { ...started, statusUrl: url }, { location: url });
+    }
+    case 'GET /sources/{source}/backups/{id}': {
+      const { id: commandId } = z.object({ id: CommandId }).parse({ id: event.pathParameters?.id ?? '' });
+      return json(200, await backupsOf(deps).service.status(source, commandId));
     }
     default:
       throw new NotFoundError(`no route ${route}`);

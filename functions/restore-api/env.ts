@@ -8,6 +8,16 @@ export const RestoreApiEnv = z.object({
   RESTORE_DOCUMENT_NAME: z.string().min(3),
   /** The cancel-restore document: a running restore is stopped with TERM so that it puts the host back. */
   CANCEL_DOCUMENT_NAME: z.string().min(3),
+  /**
+   * The backup-volume document (`POST /sources/{source}/backups`). The construct always sets
+   * it (the output type requires it); a function deployed without it answers the backup
+   * routes 404 "runs no backups" rather than failing every route at cold start.
+   */
+  BACKUP_DOCUMENT_NAME: z.union([z.literal(''), z.string().min(3)]).default(''),
+  /** Key prefix of the archive convention (backups upload under `<prefix>/<source>/`). */
+  ARCHIVE_PREFIX: z.string().min(1).default('archives'),
+  /** The archive bucket's region, handed to the backup document. @default '' : the host's own region */
+  ARCHIVE_REGION: z.string().default(''),
   OUTPUT_LOG_GROUP: z.string().min(1),
   HELPER_IMAGE: z.string().min(1),
   LIFEBOAT_RUNBOOKS_DIR: z.string().startsWith('/'),

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { BackupService } from '#core/backup/service.ts';
 import { policyFromJson } from '#core/policy.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
@@ -17,19 +18,21 @@ import { s3Client } from '../commons/clients/s3.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
-import { handleApi, idempotentStart } from './app.ts';
+import { type BackupApiDeps, handleApi, idempotentBackup, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
 
 const env = RestoreApiEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-restore-api');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
-const started = (mode: 'restore' | 'drill'): void => {
-  metrics.addMetric(mode === 'drill' ? 'DrillStarted' : 'RestoreStarted', MetricUnit.Count, 1);
+const METRIC_OF = { restore: 'RestoreStarted', drill: 'DrillStarted', backup: 'BackupStarted' } as const;
+const started = (mode: 'restore' | 'drill' | 'backup'): void => {
+  metrics.addMetric(METRIC_OF[mode], MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
 const ssm = new SsmCommandRunner(ssmClient, logsClient, {
   restoreDocumentName: env.RESTORE_DOCUMENT_NAME,
   cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
+  ...(env.BACKUP_DOCUMENT_NAME === '' ? {} : { backupDocumentName: env.BACKUP_DOCUMENT_NAME }),
   outputLogGroup: env.OUTPUT_LOG_GROUP,
 });
 const service = new RestoreService(
@@ -43,6 +46,32 @@ const startIdempotent = idempotentStart(
   idempotencyConfig,
 );
 
+/** Backups now, when the stack named the backup document. */
+function backupsFrom(documentName: string): BackupApiDeps | undefined {
+  if (documentName === '') return undefined;
+  const backupService = new BackupService(
+    { runner: ssm, instances: ssm },
+    {
+      document: loadBundledDocument('backup-volume'),
+      documentName,
+      bucket: env.BUCKET_NAME,
+      prefix: env.ARCHIVE_PREFIX,
+      region: env.ARCHIVE_REGION,
+      helperImage: env.HELPER_IMAGE,
+    },
+  );
+  return {
+    service: backupService,
+    // Its own persistence layer and key prefix: the same Idempotency-Key on a restore and on a backup are two keys.
+    startIdempotent: idempotentBackup(
+      backupService,
+      new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
+      idempotencyConfig,
+    ),
+  };
+}
+const backups = backupsFrom(env.BACKUP_DOCUMENT_NAME);
+
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
@@ -55,5 +84,5 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   )
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
-    return handleApi({ service, catalog, runner: ssm, startIdempotent, started }, event);
+    return handleApi({ service, catalog, runner: ssm, startIdempotent, started, backups }, event);
   });

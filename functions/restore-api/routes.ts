@@ -1,5 +1,5 @@
 /** What a per-source route lets its caller do (the unit `RestoreApi.grantSourceAccess` grants). */
-export type SourceAccess = 'read' | 'restore' | 'drill' | 'cancel';
+export type SourceAccess = 'read' | 'restore' | 'drill' | 'cancel' | 'backup';
 
 /**
  * Every route that reads or acts on one source's archives and restores, declared once:
@@ -13,6 +13,9 @@ export const SOURCE_ROUTES = [
   { method: 'DELETE', path: '/sources/{source}/restores/{id}', access: 'cancel' },
   { method: 'GET', path: '/sources/{source}/archives', access: 'read' },
   { method: 'GET', path: '/sources/{source}/volumes', access: 'read' },
+  // A backup now through SSM (the backup-volume document); {id} is the SSM command id.
+  { method: 'POST', path: '/sources/{source}/backups', access: 'backup' },
+  { method: 'GET', path: '/sources/{source}/backups/{id}', access: 'read' },
 ] as const satisfies readonly { method: string; path: string; access: SourceAccess }[];
 
 /** Every source's volumes at once: for operators (it is not scoped to a source). */

@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { CancelCommandCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -12,7 +19,7 @@ import { completeRestore } from '#core/restore/completion.ts';
 import { regionOf } from '#root/cli/api.ts';
 import { main, type Io } from '#root/cli/main.ts';
 import { JsonOutput } from '#root/cli/schema.ts';
-import { routeEvent, startApiStack, type ApiStack } from '../support/api.ts';
+import { BACKUP_DOCUMENT, routeEvent, startApiStack, type ApiStack } from '../support/api.ts';
 
 // The CLI's API backend against a local HTTP server standing in for API Gateway with IAM
 // auth: it checks each request's SigV4 signature, then hands it to the real restore API
@@ -375,6 +382,111 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     );
     expect(await stack.catalog.getRestore(restoreId)).toMatchObject({ state: 'sent', cancelRequestedBy: expect.any(String) as unknown });
     await stack.catalog.releaseLock(INSTANCE, 'ledger', restoreId);
+  });
+
+  describe('lifeboat backup with a deployed Lifeboat: POST /sources/{source}/backups, then its status until it ends', () => {
+    const COMMAND = '0b6b7c6e-1f2a-4c3d-9e8f-001122334455';
+    /** SSM's view of the backup command: the comment the API set, a status, and (once over) the host's result line. */
+    const invocation = (status: string) => {
+      const sent = ssmMock.commandCalls(SendCommandCommand).at(-1)?.args[0].input;
+      return { CommandId: COMMAND, InstanceId: INSTANCE, DocumentName: BACKUP_DOCUMENT, Comment: sent?.Comment, Status: status };
+    };
+    const result = (backupId: string) => ({
+      lifeboat: 'backup-result',
+      version: 1,
+      backupId,
+      outcome: 'succeeded',
+      failedPhase: null,
+      error: null,
+      volume: 'pgdata',
+      hostPath: null,
+      container: 'db',
+      consistency: 'pause',
+      bucket: 'lifeboat-archives',
+      archiveKey: 'archives/db1.prod/pgdata/20261201T224500Z.tar.zst',
+      manifestKey: 'archives/db1.prod/pgdata/20261201T224500Z.tar.zst.manifest.json',
+      bytes: 4096,
+      uncompressedBytes: 65536,
+      fileCount: 12,
+      sha256: 'ab'.repeat(32),
+      compression: 'zstd',
+      containerFrozenSeconds: 1.5,
+      phases: { preflight: 0.5, archive: 2, manifest: 0.25 },
+      totalSeconds: 2.75,
+      pruneRisk: { notUsedByRunningContainer: [], unreferenced: [] },
+    });
+    beforeEach(() => {
+      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND } });
+      // The host is running it at the first look, done at the second.
+      ssmMock
+        .on(ListCommandInvocationsCommand)
+        .callsFakeOnce(() => ({ CommandInvocations: [invocation('InProgress')] }))
+        .callsFake(() => ({ CommandInvocations: [invocation('Success')] }));
+      ssmMock.on(GetCommandInvocationCommand).callsFake(() => {
+        const backupId = ssmMock.commandCalls(SendCommandCommand).at(-1)?.args[0].input.Parameters?.BackupId?.[0] ?? '';
+        return { Status: 'Success', StandardOutputContent: `${JSON.stringify(result(backupId))}\n` };
+      });
+    });
+
+    it('runs the backup document on the host and waits for its result (the source from the catalog, every request signed)', async () => {
+      const out = await lifeboat('backup', 'pgdata', '--to', INSTANCE, '--container', 'db');
+      expect(out.code, out.err).toBe(0);
+      expect(out.out).toContain('Backup of pgdata: SUCCEEDED');
+      expect(out.out).toContain('archive archives/db1.prod/pgdata/20261201T224500Z.tar.zst');
+      expect(out.err).toMatch(new RegExp(`Backup b-[a-z0-9]+-[a-f0-9]{8} sent to ${INSTANCE} \\(SSM command ${COMMAND}\\)`));
+      expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: BACKUP_DOCUMENT, InstanceIds: [INSTANCE] });
+      expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({
+        Source: ['db1.prod'],
+        VolumeName: ['pgdata'],
+        ContainerName: ['db'],
+        Consistency: ['pause'],
+        Bucket: ['lifeboat-archives'],
+        KeyPrefix: ['archives'],
+        Region: [REGION],
+      });
+      expect(seen.map((s) => `${s.method} ${s.path} ${String(s.signed)}`)).toEqual([
+        'GET /prod/volumes true',
+        'POST /prod/sources/db1.prod/backups true',
+        `GET /prod/sources/db1.prod/backups/${COMMAND} true`,
+        `GET /prod/sources/db1.prod/backups/${COMMAND} true`,
+      ]);
+    });
+
+    it('--no-wait --json answers what was sent; lifeboat status <command id> --source follows it', async () => {
+      const sent = await lifeboat('--json', 'backup', 'pgdata', '--to', INSTANCE, '--source', 'db1.prod', '--consistency', 'stop', '--no-wait');
+      expect(sent.code, sent.err).toBe(0);
+      const { backup, status } = JsonOutput.backupSent.parse(JSON.parse(sent.out));
+      expect(status).toBeNull();
+      // No container named: nothing to stop, and the answer says so.
+      expect(backup).toMatchObject({ commandId: COMMAND, source: 'db1.prod', consistency: 'none', statusUrl: `/sources/db1.prod/backups/${COMMAND}` });
+      expect(seen.filter((s) => s.method === 'GET')).toEqual([]);
+
+      const running = await lifeboat('status', COMMAND, '--source', 'db1.prod');
+      expect(running.code, running.err).toBe(0);
+      expect(running.out).toContain(`Backup ${backup.backupId} (SSM command ${COMMAND}) on ${INSTANCE}: InProgress`);
+      const done = await lifeboat('--json', 'status', COMMAND, '--source', 'db1.prod');
+      expect(JsonOutput.backupStatus.parse(JSON.parse(done.out)).status).toMatchObject({ done: true, result: { outcome: 'succeeded' } });
+    });
+
+    it('bad or missing flags are exit 2 naming the flag; a host that does not declare the source is exit 4; nothing is sent', async () => {
+      const noTo = await lifeboat('backup', 'pgdata', '--source', 'db1.prod');
+      expect(noTo.code).toBe(2);
+      expect(noTo.err).toContain('--to is required: the instance that holds volume pgdata');
+      const badTo = await lifeboat('backup', 'pgdata', '--source', 'db1.prod', '--to', 'i-1');
+      expect(badTo.code).toBe(2);
+      expect(badTo.err).toContain('--to must be an EC2 instance or managed node id');
+      const noSource = await lifeboat('backup', 'unknownvol', '--to', INSTANCE);
+      expect(noSource.code).toBe(2);
+      expect(noSource.err).toContain('--source is required: the catalog has no archives of volume unknownvol');
+      const noSourceStatus = await lifeboat('status', COMMAND);
+      expect(noSourceStatus.code).toBe(2);
+
+      stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'billing' });
+      const refused = await lifeboat('backup', 'pgdata', '--to', INSTANCE, '--source', 'db1.prod');
+      expect(refused.code, refused.err).toBe(4);
+      expect(refused.err).toContain('may not back up source db1.prod');
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    });
   });
 
   it('knows the region of an execute-api URL', () => {

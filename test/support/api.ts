@@ -17,7 +17,8 @@ import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { RestorePolicy } from '#core/policy.ts';
-import { handleApi, idempotentStart } from '#root/functions/restore-api/app.ts';
+import { BackupService } from '#core/backup/service.ts';
+import { handleApi, idempotentBackup, idempotentStart, type BackupApiDeps } from '#root/functions/restore-api/app.ts';
 import { errorToResponse } from '#root/functions/commons/http-errors.ts';
 
 /** A captured API Gateway event (POST /sources/db1/restores) from test/events, with changes. */
@@ -41,8 +42,9 @@ export function routeEvent(method: string, path: string, changes: Partial<APIGat
   if (parts[0] === 'sources' && parts[1] !== undefined) {
     pathParameters.source = decodeURIComponent(parts[1]);
     const rest = parts.slice(2);
-    if (rest[0] === 'restores' && rest[1] !== undefined) pathParameters.id = decodeURIComponent(rest[1]);
-    resource = ['', 'sources', '{source}', ...rest.map((p, i) => (i === 1 && rest[0] === 'restores' ? '{id}' : p))].join('/');
+    const withId = rest[0] === 'restores' || rest[0] === 'backups';
+    if (withId && rest[1] !== undefined) pathParameters.id = decodeURIComponent(rest[1]);
+    resource = ['', 'sources', '{source}', ...rest.map((p, i) => (i === 1 && withId ? '{id}' : p))].join('/');
   }
   return apiEvent({
     httpMethod: method,
@@ -75,16 +77,19 @@ export async function localApi(
   catalog: Catalog,
   dynamo: LocalDynamo,
   runner: CommandRunner = cancelNotWired,
+  backupService?: BackupService,
 ): Promise<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
   const config = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 3600 });
-  const startIdempotent = idempotentStart(
-    service,
-    new DynamoDBPersistenceLayer({ tableName: await dynamo.createIdempotencyTable(), awsSdkV3Client: dynamo.client }),
-    config,
-  );
+  const tableName = await dynamo.createIdempotencyTable();
+  const startIdempotent = idempotentStart(service, new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamo.client }), config);
+  // As in the Lambda: backups share the table through their own persistence layer (own key prefix).
+  const backups: BackupApiDeps | undefined = backupService && {
+    service: backupService,
+    startIdempotent: idempotentBackup(backupService, new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamo.client }), config),
+  };
   return async (event) => {
     try {
-      return await handleApi({ service, catalog, runner, startIdempotent }, event);
+      return await handleApi({ service, catalog, runner, startIdempotent, backups }, event);
     } catch (e) {
       return errorToResponse(e, 'test-request', (err) => {
         if (process.env.LIFEBOAT_TEST_VERBOSE) console.error(err);
@@ -92,6 +97,9 @@ export async function localApi(
     }
   };
 }
+
+/** The backup-volume document's deployed name in these tests. */
+export const BACKUP_DOCUMENT = 'Lifeboat-Backup';
 
 /** The restore API wired as in the stack on S3- and DynamoDB-compatible servers, SSM through its (mocked) client. */
 export interface ApiStack {
@@ -114,9 +122,21 @@ export async function startApiStack(region = 'eu-west-1'): Promise<ApiStack> {
   const hostTags = new FakeInstanceTags();
   const runner = new SsmCommandRunner(new SSMClient({ region }), new CloudWatchLogsClient({ region }), {
     restoreDocumentName: 'Lifeboat-Restore',
+    backupDocumentName: BACKUP_DOCUMENT,
     outputLogGroup: '/lifeboat/commands',
     ec2Tags: hostTags,
   });
+  const backups = new BackupService(
+    { runner, instances: runner },
+    {
+      document: loadDocument('backup-volume'),
+      documentName: BACKUP_DOCUMENT,
+      bucket: s3.bucket,
+      prefix: 'archives',
+      region,
+      helperImage: 'local/lifeboat-helper:1',
+    },
+  );
   const service = new RestoreService(
     { catalog, store, runner, instances: runner },
     { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({ allowedImages: ['postgres'] }) },
@@ -128,7 +148,7 @@ export async function startApiStack(region = 'eu-west-1'): Promise<ApiStack> {
     store,
     runner,
     hostTags,
-    api: await localApi(service, catalog, dynamo, runner),
+    api: await localApi(service, catalog, dynamo, runner, backups),
     async close() {
       await s3.close();
       await dynamo.close();

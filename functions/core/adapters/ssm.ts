@@ -8,6 +8,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import type { BackupInvocation, BackupRunner, SendBackup } from '../backup/service.ts';
 import { ClientError } from '../restore/errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus, InvocationOutput, SendRestore } from '../restore/ports.ts';
 import { TARGET_SOURCES_TAG, parseSourcesTag } from '../restore/targets.ts';
@@ -30,13 +31,18 @@ export interface SsmRunnerConfig {
   readonly stepName?: string;
   /** Reads EC2 instances' tags. @default EC2 DescribeTags with the SSM client's region and credentials */
   readonly ec2Tags?: InstanceTagReader;
+  /** Name of the deployed backup-volume document (`POST /sources/{source}/backups`). @default none: backups are refused */
+  readonly backupDocumentName?: string;
 }
+
+/** The backup-volume document's step: its CloudWatch stream is `<command>/<instance>/backupVolume/stdout`. */
+export const BACKUP_STEP_NAME = 'backupVolume';
 
 /** SSM's answers to an instance id it cannot use: the caller's input, never a 500. */
 const INVALID_INSTANCE_ERRORS = new Set(['InvalidInstanceId', 'InvalidInstanceInformationFilterValue', 'InvalidResourceId']);
 
 /** Runs the restore document through SSM Run Command. */
-export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
+export class SsmCommandRunner implements CommandRunner, InstanceDirectory, BackupRunner {
   private readonly ec2Tags: InstanceTagReader;
 
   constructor(
@@ -61,6 +67,56 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
     const id = out.Command?.CommandId;
     if (!id) throw new Error('SendCommand returned no command id');
     return id;
+  }
+
+  private backupDocument(): string {
+    if (this.config.backupDocumentName === undefined) throw new Error('SsmCommandRunner: no backupDocumentName configured');
+    return this.config.backupDocumentName;
+  }
+
+  /** Sends the backup document, its output streamed to the command-output log group as restores' is. */
+  async sendBackup(request: SendBackup): Promise<string> {
+    if (request.comment.length > 100) throw new Error(`backup comment longer than SSM's 100 characters: ${request.comment}`);
+    const out = await this.ssm.send(
+      new SendCommandCommand({
+        DocumentName: this.backupDocument(),
+        InstanceIds: [request.instanceId],
+        Parameters: Object.fromEntries(Object.entries(request.parameters).map(([k, v]) => [k, [v]])),
+        Comment: request.comment,
+        TimeoutSeconds: 600, // delivery: the host must pick the command up within 10 minutes (the document bounds the run)
+        CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.config.outputLogGroup },
+      }),
+    );
+    const id = out.Command?.CommandId;
+    if (!id) throw new Error('SendCommand returned no command id');
+    return id;
+  }
+
+  /** A backup command by its id alone: ListCommandInvocations names its instance, document, comment and status. */
+  async backupInvocation(commandId: string): Promise<BackupInvocation | undefined> {
+    let listed;
+    try {
+      listed = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, MaxResults: 1 }));
+    } catch (e) {
+      if (e instanceof Error && e.name === 'InvalidCommandId') return undefined; // SSM does not know it (any more): as if not listed
+      throw e;
+    }
+    const inv = listed.CommandInvocations?.[0];
+    if (!inv?.InstanceId) return undefined;
+    return {
+      instanceId: inv.InstanceId,
+      documentName: inv.DocumentName ?? '',
+      comment: inv.Comment ?? '',
+      status: inv.Status ?? 'Unknown',
+      ...(inv.StatusDetails ? { statusDetails: inv.StatusDetails } : {}),
+    };
+  }
+
+  /** An ended backup's output: GetCommandInvocation, and its log stream beyond 24 000 characters. */
+  async backupOutput(commandId: string, instanceId: string): Promise<string> {
+    const out = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+    const stdout = out.StandardOutputContent ?? '';
+    return stdout.length >= SSM_STDOUT_LIMIT ? this.tailFromCloudWatch(commandId, instanceId, stdout, BACKUP_STEP_NAME) : stdout;
   }
 
   async invocationOutput(commandId: string, instanceId: string): Promise<InvocationOutput> {
@@ -135,12 +191,12 @@ export class SsmCommandRunner implements CommandRunner, InstanceDirectory {
   }
 
   /** The result line is last: the newest CloudWatch events hold it. */
-  private async tailFromCloudWatch(commandId: string, instanceId: string, fallback: string): Promise<string> {
+  private async tailFromCloudWatch(commandId: string, instanceId: string, fallback: string, step = this.config.stepName ?? 'restoreVolume'): Promise<string> {
     try {
       const out = await this.logs.send(
         new GetLogEventsCommand({
           logGroupName: this.config.outputLogGroup,
-          logStreamName: `${commandId}/${instanceId}/${this.config.stepName ?? 'restoreVolume'}/stdout`,
+          logStreamName: `${commandId}/${instanceId}/${step}/stdout`,
           startFromHead: false,
           limit: 100,
         }),
