@@ -4,7 +4,10 @@ import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { FailureAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
-import { ArchiveWriters } from './archive-writers.ts';
+import { ScheduledBackups } from './backups.ts';
+import { HELPER_PLATFORMS, HelperImage } from './helper-image.ts';
+import { HostPolicies } from './host-policies.ts';
+import { OperatorPolicies } from './operator-policies.ts';
 import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
@@ -15,11 +18,20 @@ import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
+import { DOCUMENTS } from '#core/paths.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
 import { Sweeper } from './sweeper.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
+/** The allowedPattern of a document's HelperImage parameter, if it has one (the one place the accepted form is declared). */
+function helperImagePattern(name: (typeof DOCUMENTS)[number]): string | undefined {
+  const parameters = (loadDocument(name) as { parameters?: Record<string, { allowedPattern?: string }> }).parameters;
+  return parameters?.HelperImage?.allowedPattern;
+}
+
 /** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
-export const LifeboatConfig = z.strictObject({
+export const LifeboatConfig = z
+  .strictObject({
   /** Use an existing archive bucket instead of creating one. */
   existingBucketName: z
     .string()
@@ -27,8 +39,14 @@ export const LifeboatConfig = z.strictObject({
     .optional(),
   /** Object Lock (compliance) retention in days for a new bucket. */
   objectLockDays: z.number().int().min(1).max(36500).optional(),
-  /** The helper image on target hosts (GNU tar + zstd). */
-  helperImage: z.string().min(1).default('local/lifeboat-helper:1'),
+  /**
+   * The helper image hosts run archives through, instead of the one the stack builds from
+   * images/helper (air-gapped hosts, an internal registry). Checked against the documents'
+   * HelperImage pattern. @default the stack's image asset, pinned by digest
+   */
+  helperImage: z.string().min(1).max(300).optional(),
+  /** The CPU architecture of the helper image the stack builds (one per stack). @default linux/amd64 */
+  helperPlatform: z.enum(Object.keys(HELPER_PLATFORMS) as [keyof typeof HELPER_PLATFORMS], { error: 'must be "linux/amd64" or "linux/arm64"' }).optional(),
   /** Only instances carrying this tag can receive Lifeboat commands. */
   instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
   /** Archive key prefix. */
@@ -80,7 +98,29 @@ export const LifeboatConfig = z.strictObject({
         .default(10),
     })
     .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
-});
+  })
+  .superRefine((c, ctx) => {
+    // Settings that cannot apply fail synth instead of being ignored.
+    if (c.objectLockDays !== undefined && c.existingBucketName !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objectLockDays'],
+        message: 'applies only to a bucket the stack creates, not with existingBucketName (set Object Lock on the existing bucket itself)',
+      });
+    if (c.helperPlatform !== undefined && c.helperImage !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['helperPlatform'],
+        message: 'applies only to the helper image the stack builds, not with helperImage (build that image for your hosts yourself)',
+      });
+    if (c.helperImage !== undefined) {
+      for (const name of DOCUMENTS) {
+        const pattern = helperImagePattern(name);
+        if (pattern && !new RegExp(pattern).test(c.helperImage))
+          ctx.addIssue({ code: 'custom', path: ['helperImage'], message: `must be an image reference the ${name} document accepts (${pattern})` });
+      }
+    }
+  });
 export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 
 export interface LifeboatStackProps extends StackProps {
@@ -100,7 +140,10 @@ export class LifeboatStack extends Stack {
   readonly protection: Protection;
   readonly slack?: Slack;
   readonly sweeper: Sweeper;
-  readonly writers: ArchiveWriters;
+  readonly helper: HelperImage;
+  readonly hostPolicies: HostPolicies;
+  readonly operatorPolicies: OperatorPolicies;
+  readonly backups: ScheduledBackups;
   readonly failureAlarms: FailureAlarms;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
@@ -122,6 +165,8 @@ export class LifeboatStack extends Stack {
         );
       }
     })();
+    this.helper = new HelperImage(this, 'Helper', { override: config.helperImage, platform: config.helperPlatform });
+    const helperImage = this.helper.imageUri;
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
@@ -137,7 +182,7 @@ export class LifeboatStack extends Stack {
       restoreDocumentName,
       cancelDocumentName,
       outputLogGroup,
-      helperImage: config.helperImage,
+      helperImage,
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       restorePolicy,
@@ -150,7 +195,7 @@ export class LifeboatStack extends Stack {
       topic: this.notifications.topic,
       restoreDocumentName,
       outputLogGroup,
-      helperImage: config.helperImage,
+      helperImage,
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       freshnessSchedule: config.freshnessSchedule,
@@ -165,7 +210,7 @@ export class LifeboatStack extends Stack {
         restoreDocumentName,
         cancelDocumentName,
         outputLogGroup,
-        helperImage: config.helperImage,
+        helperImage,
         instanceTag: config.instanceTag,
         prefix: config.archivePrefix,
         restorePolicy,
@@ -179,10 +224,22 @@ export class LifeboatStack extends Stack {
       every: Duration.minutes(config.sweeper.everyMinutes),
       staleAfter: Duration.minutes(config.sweeper.staleAfterMinutes),
     });
-    this.writers = new ArchiveWriters(this, 'ArchiveWriters', {
+    this.hostPolicies = new HostPolicies(this, 'HostPolicies', {
       bucket: this.bucket.bucket,
       prefix: config.archivePrefix,
       sources: [...config.protect.map((p) => p.source), ...config.backupSources],
+      outputLogGroup,
+      helperRepositoryArn: this.helper.repositoryArn,
+      allowedImages: config.allowedImages,
+    });
+    this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
+    this.backups = new ScheduledBackups(this, 'Backups', {
+      policies: config.protect,
+      documentName: this.runbooks.documents['backup-volume'].ref,
+      bucket: this.bucket.bucket,
+      prefix: config.archivePrefix,
+      helperImage,
+      topic: this.notifications.topic,
     });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {
@@ -197,8 +254,25 @@ export class LifeboatStack extends Stack {
     }
     // Last: it walks everything above (every function, dead-letter queue and alarm topic).
     this.failureAlarms = new FailureAlarms(this, 'FailureAlarms', { topic: this.notifications.topic, key: this.notifications.key });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
-    new CfnOutput(this, 'ArchiveBucketName', { value: this.bucket.bucket.bucketName });
-    new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'ApiUrl', { description: 'The restore API (SigV4): lifeboat --api <ApiUrl>', value: this.api.api.url });
+    new CfnOutput(this, 'ArchiveBucketName', { description: 'Where archives are kept, under <archivePrefix>/<source>/<volume>/', value: this.bucket.bucket.bucketName });
+    new CfnOutput(this, 'NotificationTopicArn', { description: 'Every alarm and failed backup is announced here: subscribe people or a pager', value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'HelperImageUri', { description: 'The helper image the documents run (pinned by digest unless helperImage is set)', value: helperImage });
+    for (const name of DOCUMENTS) {
+      new CfnOutput(this, `${pascal(name)}DocumentName`, { description: `The ${name} SSM document`, value: this.runbooks.documents[name].ref });
+    }
+    new CfnOutput(this, 'ReconcileFunctionName', {
+      description: 'Invoke once after deploying to catalog archives that predate Lifeboat (and to repair the catalog)',
+      value: this.catalog.reconcile.functionName,
+    });
+    new CfnOutput(this, 'CommandOutputLogGroupName', { description: "The documents' full command output (hosts write it: see HostPolicy<source>)", value: outputLogGroup.logGroupName });
+    if (this.slack) {
+      new CfnOutput(this, 'SlackCommandsUrl', { description: "The Slack app's slash command Request URL", value: `${this.api.api.url}slack/commands` });
+      new CfnOutput(this, 'SlackInteractionsUrl', { description: "The Slack app's Interactivity Request URL", value: `${this.api.api.url}slack/interactions` });
+      new CfnOutput(this, 'SlackSigningSecretArn', { description: "Paste the Slack app's signing secret into this secret", value: this.slack.secret.secretArn });
+    }
   }
 }
+
+/** `restore-volume` → `RestoreVolume` (output keys). */
+const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
