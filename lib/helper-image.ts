@@ -19,9 +19,10 @@ export type HelperPlatform = keyof typeof HELPER_PLATFORMS;
  * `undefined` for any other registry (nothing to grant: the host pulls anonymously or not at all).
  */
 export function ecrRepositoryOf(image: string): { account: string; region: string; repository: string } | undefined {
-  const m = /^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9._/-]+?)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.exec(
-    image,
-  );
+  const m =
+    /^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9._/-]+?)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.exec(
+      image,
+    );
   if (!m?.[1] || !m[3] || !m[5]) return undefined;
   return { account: m[1], region: m[3], repository: m[5] };
 }
@@ -63,7 +64,10 @@ export class HelperImage extends Construct {
       this.imageUri = props.override;
       const ecr = ecrRepositoryOf(props.override);
       if (ecr) {
-        this.repositoryArn = Arn.format({ service: 'ecr', account: ecr.account, region: ecr.region, resource: 'repository', resourceName: ecr.repository }, stack);
+        this.repositoryArn = Arn.format(
+          { service: 'ecr', account: ecr.account, region: ecr.region, resource: 'repository', resourceName: ecr.repository },
+          stack,
+        );
       }
       return;
     }

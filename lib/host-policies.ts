@@ -28,8 +28,7 @@ export const HOST_STATEMENT_REASONS = {
     'SSM Agent checks that the command-output log group exists before writing (DescribeLogGroups is a list call: it is authorized on the log-group:* of this account and region and returns names and settings only, never log events)',
   EcrLogin:
     'docker login to ECR with the instance role (ecr:GetAuthorizationToken has no resource-level permissions; the token pulls only what the other ECR statements allow)',
-  PullHelperImage:
-    'a fresh host pulls the helper image the stack published (or the ECR image configured as helperImage): this repository only, read-only',
+  PullHelperImage: 'a fresh host pulls the helper image the stack published (or the ECR image configured as helperImage): this repository only, read-only',
   PullDatabaseImages:
     "a restore recreating a container pulls its image from ECR: the repositories and prefixes of the stack's allowedImages that are in ECR, read-only",
 } as const;
@@ -86,15 +85,21 @@ export class HostPolicies extends Construct {
       const statements = [
         statement('WriteOwnArchives', ARCHIVE_WRITER_ACTIONS, [props.bucket.arnForObjects(`${props.prefix}/${source}/*`)]),
         statement('CommandOutputStreams', ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], [props.outputLogGroup.logGroupArn]),
-        statement('CommandOutputFindGroup', ['logs:DescribeLogGroups'], [
-          stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-        ]),
+        statement(
+          'CommandOutputFindGroup',
+          ['logs:DescribeLogGroups'],
+          [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        ),
       ];
       if (anyEcr) statements.push(statement('EcrLogin', ['ecr:GetAuthorizationToken'], ['*']));
       if (props.helperRepositoryArn !== undefined) statements.push(statement('PullHelperImage', ECR_PULL_ACTIONS, [props.helperRepositoryArn]));
       if (databaseRepositories.length > 0) statements.push(statement('PullDatabaseImages', ECR_PULL_ACTIONS, databaseRepositories));
       const policy = new ManagedPolicy(this, `Source-${source}`, {
-        description: `Lifeboat: a host of source ${source}: writes archives under ${props.prefix}/${source}/ only, writes command output, pulls the helper image`.slice(0, 1000),
+        description:
+          `Lifeboat: a host of source ${source}: writes archives under ${props.prefix}/${source}/ only, writes command output, pulls the helper image`.slice(
+            0,
+            1000,
+          ),
         statements,
       });
       acknowledgeNag(

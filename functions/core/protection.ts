@@ -83,7 +83,10 @@ export const BackupSchedule = z
      * The database container using the volume: paused or stopped for the copy, its spec written
      * into the manifest so a bare host can recreate it. @default none: a data-only archive
      */
-    container: z.string().regex(CONTAINER_NAME, { error: `must be a Docker container name (${CONTAINER_NAME.source})` }).optional(),
+    container: z
+      .string()
+      .regex(CONTAINER_NAME, { error: `must be a Docker container name (${CONTAINER_NAME.source})` })
+      .optional(),
     /**
      * pause (freeze the container while reading: crash-consistent), stop (clean shutdown, restarted
      * after), none (live copy). pause and stop need `container`.

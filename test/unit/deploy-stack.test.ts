@@ -53,7 +53,10 @@ const FULL: LifeboatConfig = {
   slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
 };
 
-function synth(config?: LifeboatConfig, id = 'Deploy'): { stack: LifeboatStack; resources: Record<string, Resource>; outputs: Record<string, { Value: unknown }> } {
+function synth(
+  config?: LifeboatConfig,
+  id = 'Deploy',
+): { stack: LifeboatStack; resources: Record<string, Resource>; outputs: Record<string, { Value: unknown }> } {
   const stack = new LifeboatStack(templateApp(), id, { config });
   const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
   return { stack, resources: json.Resources, outputs: json.Outputs };
@@ -104,7 +107,7 @@ describe('with every optional part configured', () => {
     it('the digest lookup may only describe images of the asset repository, and writes only its own log group', () => {
       const lookupRole = stack.getLogicalId(stack.helper.node.findChild('DigestLookupRole').node.defaultChild as never);
       const statements = ofType(resources, 'AWS::IAM::Policy')
-        .filter(([, p]) => String(JSON.stringify(p.Properties.Roles)).includes(lookupRole))
+        .filter(([, p]) => JSON.stringify(p.Properties.Roles ?? null).includes(lookupRole))
         .flatMap(([, p]) => statementsOf(p));
       expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['ecr:DescribeImages', 'logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(JSON.stringify(statements.find((s) => list(s.Action).includes('ecr:DescribeImages'))?.Resource)).toContain('container-assets');
@@ -122,8 +125,15 @@ describe('with every optional part configured', () => {
 
     it('a host may write its own prefix, its command output, and pull the helper and the allowed ECR images; nothing else', () => {
       const statements = statementsOf(hostPolicy('shop'));
-      const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-      expect(Object.keys(bySid).sort()).toEqual(['CommandOutputFindGroup', 'CommandOutputStreams', 'EcrLogin', 'PullDatabaseImages', 'PullHelperImage', 'WriteOwnArchives']);
+      const bySid: Record<string, Statement | undefined> = Object.fromEntries(statements.map((s) => [s.Sid ?? '', s]));
+      expect(Object.keys(bySid).sort()).toEqual([
+        'CommandOutputFindGroup',
+        'CommandOutputStreams',
+        'EcrLogin',
+        'PullDatabaseImages',
+        'PullHelperImage',
+        'WriteOwnArchives',
+      ]);
       const actions = (sid: string): string[] => list(bySid[sid]?.Action ?? []).sort();
       expect(actions('WriteOwnArchives')).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject']);
       expect(JSON.stringify(bySid.WriteOwnArchives?.Resource)).toContain('"/archives/shop/*"');
@@ -143,7 +153,11 @@ describe('with every optional part configured', () => {
     });
 
     it('one per source (protected and backupSources), each an output HostPolicy<source>', () => {
-      expect(Object.keys(outputs).filter((k) => k.startsWith('HostPolicy')).sort()).toEqual(['HostPolicybilling', 'HostPolicylegacy', 'HostPolicyshop']);
+      expect(
+        Object.keys(outputs)
+          .filter((k) => k.startsWith('HostPolicy'))
+          .sort(),
+      ).toEqual(['HostPolicybilling', 'HostPolicylegacy', 'HostPolicyshop']);
     });
   });
 
@@ -212,7 +226,11 @@ describe('with every optional part configured', () => {
     });
 
     it('outputs name everything hosts and operators need', () => {
-      expect(Object.keys(outputs).filter((k) => !k.startsWith('RestoreApiEndpoint')).sort()).toEqual(
+      expect(
+        Object.keys(outputs)
+          .filter((k) => !k.startsWith('RestoreApiEndpoint'))
+          .sort(),
+      ).toEqual(
         [
           'ApiUrl',
           'ArchiveBucketName',
@@ -276,7 +294,16 @@ describe('with every optional part configured', () => {
       // Without a container there is nothing to pause: a data-only, live copy.
       expect(billing).toMatchObject({ Source: ['billing'], VolumeName: ['ledger'], ContainerName: [''], Consistency: ['none'] });
       for (const params of [shop, billing]) {
-        expect(Object.keys(params ?? {}).sort()).toEqual(['Bucket', 'Consistency', 'ContainerName', 'HelperImage', 'KeyPrefix', 'Region', 'Source', 'VolumeName']);
+        expect(Object.keys(params ?? {}).sort()).toEqual([
+          'Bucket',
+          'Consistency',
+          'ContainerName',
+          'HelperImage',
+          'KeyPrefix',
+          'Region',
+          'Source',
+          'VolumeName',
+        ]);
         for (const [name, [value]] of Object.entries(params ?? {})) {
           const declared = backupDoc.parameters[name];
           expect(declared, `${name} is not a backup-volume parameter`).toBeDefined();
@@ -293,7 +320,7 @@ describe('with every optional part configured', () => {
       const topic = { Ref: stack.getLogicalId(stack.notifications.topic.node.defaultChild as never) };
       const rules = ofType(resources, 'AWS::Events::Rule')
         .map(([, r]) => r.Properties)
-        .filter((r) => String(JSON.stringify(r.EventPattern)).includes('EC2 State Manager Instance Association State Change'));
+        .filter((r) => JSON.stringify(r.EventPattern ?? null).includes('EC2 State Manager Instance Association State Change'));
       expect(rules).toHaveLength(2);
       stack.backups.associations.forEach((association, i) => {
         const rule = rules[i] as { EventPattern: unknown; Targets: { Arn: unknown; RoleArn: unknown; InputTransformer: { InputTemplate: string } }[] };
@@ -306,12 +333,14 @@ describe('with every optional part configured', () => {
           },
         });
         expect(rule.Targets[0]?.Arn).toEqual(topic);
-        expect(rule.Targets[0]?.InputTransformer.InputTemplate).toContain(`the scheduled backup of ${i === 0 ? 'shop/pgdata' : 'billing/ledger'} ended <detail-status>`);
+        expect(rule.Targets[0]?.InputTransformer.InputTemplate).toContain(
+          `the scheduled backup of ${i === 0 ? 'shop/pgdata' : 'billing/ledger'} ended <detail-status>`,
+        );
       });
       // EventBridge publishes with a role that may publish to the topic and use its key, nothing else.
       const [roleId] = JSON.stringify(rules[0]?.Targets).match(/NotifyRole[A-Za-z0-9]*/) ?? [];
       const roleStatements = ofType(resources, 'AWS::IAM::Policy')
-        .filter(([, p]) => String(JSON.stringify(p.Properties.Roles)).includes(roleId ?? '-'))
+        .filter(([, p]) => JSON.stringify(p.Properties.Roles ?? null).includes(roleId ?? '-'))
         .flatMap(([, p]) => statementsOf(p));
       expect(roleStatements.flatMap((s) => list(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish']);
       for (const s of roleStatements) expect(s.Resource).not.toBe('*');
@@ -324,12 +353,21 @@ describe('backup settings are checked at synth, naming the field', () => {
     protect: [{ source: 'shop', volume: 'pgdata', drillHost: { instanceId: HOST }, rpoMinutes: 60, backup: backup as never }],
   });
   it.each([
-    [{ schedule: 'rate(5 minutes)', host: { instanceId: HOST } }, /lifeboat\.protect\.0\.backup\.schedule: rate\(5 minutes\): State Manager runs associations at most every 30 minutes/],
+    [
+      { schedule: 'rate(5 minutes)', host: { instanceId: HOST } },
+      /lifeboat\.protect\.0\.backup\.schedule: rate\(5 minutes\): State Manager runs associations at most every 30 minutes/,
+    ],
     [{ schedule: 'cron(0 2 1 6 ? *)', host: { instanceId: HOST } }, /lifeboat\.protect\.0\.backup\.schedule: .*no month or year/],
     [{ schedule: 'every hour', host: { instanceId: HOST } }, /lifeboat\.protect\.0\.backup\.schedule: every hour: must be "rate/],
     [{ schedule: 'rate(1 hour)', host: { instanceId: 'web-1' } }, /lifeboat\.protect\.0\.backup\.host/],
-    [{ schedule: 'rate(1 hour)', host: { instanceId: HOST }, consistency: 'pause' }, /lifeboat\.protect\.0\.backup\.consistency: pause needs backup\.container/],
-    [{ schedule: 'rate(1 hour)', host: { instanceId: HOST }, consistency: 'freeze', container: 'db' }, /lifeboat\.protect\.0\.backup\.consistency: must be "pause", "stop" or "none"/],
+    [
+      { schedule: 'rate(1 hour)', host: { instanceId: HOST }, consistency: 'pause' },
+      /lifeboat\.protect\.0\.backup\.consistency: pause needs backup\.container/,
+    ],
+    [
+      { schedule: 'rate(1 hour)', host: { instanceId: HOST }, consistency: 'freeze', container: 'db' },
+      /lifeboat\.protect\.0\.backup\.consistency: must be "pause", "stop" or "none"/,
+    ],
     [{ schedule: 'rate(1 hour)', host: { instanceId: HOST }, container: 'db;rm' }, /lifeboat\.protect\.0\.backup\.container: must be a Docker container name/],
     [{ schedule: 'rate(1 hour)', host: { instanceId: HOST }, keep: 3 }, /lifeboat\.protect\.0\.backup: Unrecognized key: "keep"/],
   ])('a backup mistake fails synth (%#)', (backup, message) => {
@@ -358,8 +396,14 @@ describe('backup settings are checked at synth, naming the field', () => {
 
 describe('settings that cannot apply fail synth, naming the fields', () => {
   it.each([
-    [{ existingBucketName: 'my-old-backups', objectLockDays: 30 }, /lifeboat\.objectLockDays: applies only to a bucket the stack creates, not with existingBucketName/],
-    [{ helperImage: 'local/lifeboat-helper:1', helperPlatform: 'linux/arm64' }, /lifeboat\.helperPlatform: applies only to the helper image the stack builds, not with helperImage/],
+    [
+      { existingBucketName: 'my-old-backups', objectLockDays: 30 },
+      /lifeboat\.objectLockDays: applies only to a bucket the stack creates, not with existingBucketName/,
+    ],
+    [
+      { helperImage: 'local/lifeboat-helper:1', helperPlatform: 'linux/arm64' },
+      /lifeboat\.helperPlatform: applies only to the helper image the stack builds, not with helperImage/,
+    ],
     [{ helperImage: 'helper;reboot' }, /lifeboat\.helperImage: must be an image reference the restore-volume document accepts/],
     [{ helperPlatform: 'windows/amd64' }, /lifeboat\.helperPlatform: must be "linux\/amd64" or "linux\/arm64"/],
   ])('%o', (config, message) => {

@@ -45,9 +45,10 @@ describe('LifeboatStack', () => {
 
   it('hard-codes no resource names (documents are named after the stack)', () => {
     for (const name of DOCUMENTS) {
-      expect((template.toJSON() as { Resources: Record<string, { Properties: { Name?: string } }> }).Resources[stack.getLogicalId(stack.runbooks.documents[name])]?.Properties.Name).toBe(
-        `Test-${name}`,
-      );
+      expect(
+        (template.toJSON() as { Resources: Record<string, { Properties: { Name?: string } }> }).Resources[stack.getLogicalId(stack.runbooks.documents[name])]
+          ?.Properties.Name,
+      ).toBe(`Test-${name}`);
     }
     for (const type of ['AWS::Lambda::Function', 'AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket']) {
       for (const r of Object.values(template.findResources(type))) {
