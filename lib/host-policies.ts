@@ -95,11 +95,9 @@ export class HostPolicies extends Construct {
       if (props.helperRepositoryArn !== undefined) statements.push(statement('PullHelperImage', ECR_PULL_ACTIONS, [props.helperRepositoryArn]));
       if (databaseRepositories.length > 0) statements.push(statement('PullDatabaseImages', ECR_PULL_ACTIONS, databaseRepositories));
       const policy = new ManagedPolicy(this, `Source-${source}`, {
-        description:
-          `Lifeboat: a host of source ${source}: writes archives under ${props.prefix}/${source}/ only, writes command output, pulls the helper image`.slice(
-            0,
-            1000,
-          ),
+        description: `Lifeboat: a host of source ${source}: writes archives under ${props.prefix}/${source}/ only, writes command output${
+          props.helperRepositoryArn === undefined ? '' : ', pulls the helper image'
+        }${databaseRepositories.length > 0 ? ', pulls the allowed ECR images' : ''}`,
         statements,
       });
       acknowledgeNag(

@@ -153,7 +153,9 @@ export class LifeboatStack extends Stack {
       // Fail synth with every field that is wrong and what it allows.
       throw new Error(`invalid lifeboat configuration: ${parsed.error.issues.map((i) => `${['lifeboat', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
     }
-    const config = parsed.data;
+    // The helper image first: everything below hands hosts its URI (pinned by digest) as config.helperImage.
+    this.helper = new HelperImage(this, 'Helper', { override: parsed.data.helperImage, platform: parsed.data.helperPlatform });
+    const config = { ...parsed.data, helperImage: this.helper.imageUri };
     const restorePolicy = (() => {
       try {
         return restorePolicyFor(config.allowedImages, config.protect);
@@ -165,8 +167,6 @@ export class LifeboatStack extends Stack {
         );
       }
     })();
-    this.helper = new HelperImage(this, 'Helper', { override: config.helperImage, platform: config.helperPlatform });
-    const helperImage = this.helper.imageUri;
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
@@ -182,7 +182,7 @@ export class LifeboatStack extends Stack {
       restoreDocumentName,
       cancelDocumentName,
       outputLogGroup,
-      helperImage,
+      helperImage: config.helperImage,
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       restorePolicy,
@@ -195,7 +195,7 @@ export class LifeboatStack extends Stack {
       topic: this.notifications.topic,
       restoreDocumentName,
       outputLogGroup,
-      helperImage,
+      helperImage: config.helperImage,
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       freshnessSchedule: config.freshnessSchedule,
@@ -210,7 +210,7 @@ export class LifeboatStack extends Stack {
         restoreDocumentName,
         cancelDocumentName,
         outputLogGroup,
-        helperImage,
+        helperImage: config.helperImage,
         instanceTag: config.instanceTag,
         prefix: config.archivePrefix,
         restorePolicy,
@@ -238,7 +238,7 @@ export class LifeboatStack extends Stack {
       documentName: this.runbooks.documents['backup-volume'].ref,
       bucket: this.bucket.bucket,
       prefix: config.archivePrefix,
-      helperImage,
+      helperImage: config.helperImage,
       topic: this.notifications.topic,
     });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
@@ -265,7 +265,7 @@ export class LifeboatStack extends Stack {
     });
     new CfnOutput(this, 'HelperImageUri', {
       description: 'The helper image the documents run (pinned by digest unless helperImage is set)',
-      value: helperImage,
+      value: config.helperImage,
     });
     for (const name of DOCUMENTS) {
       new CfnOutput(this, `${pascal(name)}DocumentName`, { description: `The ${name} SSM document`, value: this.runbooks.documents[name].ref });

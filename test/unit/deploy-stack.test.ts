@@ -344,6 +344,12 @@ describe('with every optional part configured', () => {
         .flatMap(([, p]) => statementsOf(p));
       expect(roleStatements.flatMap((s) => list(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish']);
       for (const s of roleStatements) expect(s.Resource).not.toBe('*');
+      // What EventBridge cannot deliver waits in a queue, and that queue alarms.
+      const [dlq] = JSON.stringify(rules[0]?.Targets).match(/BackupsNotifyDlq[A-Za-z0-9]*/) ?? [];
+      const dlqAlarm = ofType(resources, 'AWS::CloudWatch::Alarm').find(
+        ([, a]) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Properties.Dimensions).includes(dlq ?? '-'),
+      );
+      expect(dlqAlarm?.[1].Properties.AlarmActions).toEqual([topic]);
     });
   });
 });
