@@ -1,9 +1,19 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync } from 'node:fs';
 import { LifeboatStack, type LifeboatConfig } from '../lib/lifeboat-stack.ts';
 
-function parseContext(value: unknown): LifeboatConfig | undefined {
+/**
+ * The `lifeboat` configuration: the cdk.json context block, `-c lifeboat='<one-line JSON>'`
+ * (the CLI does not pass a multi-line value through), or `-c lifeboatFile=<path to a JSON file>`
+ * such as examples/lifeboat.json. Checked at synth by the stack.
+ */
+function configFrom(app: App): LifeboatConfig | undefined {
+  const value: unknown = app.node.tryGetContext('lifeboat');
+  const file: unknown = app.node.tryGetContext('lifeboatFile');
+  if (value !== undefined && file !== undefined) throw new Error('give the configuration once: context lifeboat or lifeboatFile, not both');
+  if (typeof file === 'string') return JSON.parse(readFileSync(file, 'utf8')) as LifeboatConfig;
   if (value === undefined) return undefined;
   return (typeof value === 'string' ? JSON.parse(value) : value) as LifeboatConfig;
 }
@@ -11,8 +21,7 @@ function parseContext(value: unknown): LifeboatConfig | undefined {
 const app = new App();
 new LifeboatStack(app, 'Lifeboat', {
   description: 'Lifeboat: disaster-recovery restores of Docker volumes from S3 archives',
-  // `cdk deploy -c lifeboat='{"existingBucketName":"my-backups"}'` or cdk.json context; checked at synth.
-  config: parseContext(app.node.tryGetContext('lifeboat')),
+  config: configFrom(app),
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

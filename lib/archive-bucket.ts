@@ -4,8 +4,9 @@ import { Construct } from 'constructs';
 
 export interface ArchiveBucketProps {
   /**
-   * Use an existing bucket by name instead of creating one. It must send events
-   * to EventBridge (S3 "Amazon EventBridge" notifications on) for the catalog.
+   * Use an existing bucket by name instead of creating one. The stack turns on its
+   * EventBridge notifications (the catalog follows its events); the bucket's other
+   * notification settings are kept.
    * @default - a new bucket
    */
   readonly existingBucketName?: string;
@@ -24,7 +25,13 @@ export class ArchiveBucket extends Construct {
   constructor(scope: Construct, id: string, props: ArchiveBucketProps = {}) {
     super(scope, id);
     if (props.existingBucketName) {
+      if (props.objectLockDays !== undefined) {
+        // Object Lock is set when a bucket is created; the stack cannot turn it on for a bucket it imports.
+        throw new Error('objectLockDays applies only to a bucket the stack creates; set Object Lock on the existing bucket itself');
+      }
       this.bucket = Bucket.fromBucketName(this, 'Imported', props.existingBucketName);
+      // CDK's notifications custom resource adds EventBridge delivery and keeps what else the bucket notifies.
+      this.bucket.enableEventBridgeNotification();
       return;
     }
     const accessLogs = new Bucket(this, 'AccessLogs', {

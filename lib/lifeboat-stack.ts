@@ -4,7 +4,10 @@ import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { FailureAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
-import { ArchiveWriters } from './archive-writers.ts';
+import { ScheduledBackups } from './backups.ts';
+import { HELPER_PLATFORMS, HelperImage } from './helper-image.ts';
+import { HostPolicies } from './host-policies.ts';
+import { OperatorPolicies } from './operator-policies.ts';
 import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
@@ -15,72 +18,109 @@ import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
+import { DOCUMENTS } from '#core/paths.ts';
+import { loadDocument } from '#core/runbooks/document.ts';
 import { Sweeper } from './sweeper.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
+/** The allowedPattern of a document's HelperImage parameter, if it has one (the one place the accepted form is declared). */
+function helperImagePattern(name: (typeof DOCUMENTS)[number]): string | undefined {
+  const parameters = (loadDocument(name) as { parameters?: Record<string, { allowedPattern?: string }> }).parameters;
+  return parameters?.HelperImage?.allowedPattern;
+}
+
 /** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
-export const LifeboatConfig = z.strictObject({
-  /** Use an existing archive bucket instead of creating one. */
-  existingBucketName: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
-    .optional(),
-  /** Object Lock (compliance) retention in days for a new bucket. */
-  objectLockDays: z.number().int().min(1).max(36500).optional(),
-  /** The helper image on target hosts (GNU tar + zstd). */
-  helperImage: z.string().min(1).default('local/lifeboat-helper:1'),
-  /** Only instances carrying this tag can receive Lifeboat commands. */
-  instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
-  /** Archive key prefix. */
-  archivePrefix: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-    .default('archives'),
-  /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
-  protect: z
-    .array(ProtectionPolicy)
-    .max(100)
-    .refine((ps) => new Set(ps.map((p) => `${p.source}/${p.volume}`)).size === ps.length, { error: 'each source/volume may be protected once' })
-    .default([]),
-  /** `/lifeboat` in Slack: who may use it. @default no Slack routes */
-  slack: SlackConfig.optional(),
-  /** How often backup freshness is checked (EventBridge Scheduler expression). */
-  freshnessSchedule: z
-    .string()
-    .regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' })
-    .default('rate(15 minutes)'),
-  /**
-   * Images a recreated or drill container may run: repositories (`postgres`, any tag),
-   * prefixes ending in `/` (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/`), or
-   * pinned digests (`repo@sha256:…`). An archive's manifest names an image; only these run.
-   * @default none (restores need the existing container; drills are refused)
-   */
-  allowedImages: z.array(z.string()).max(100).default([]),
-  /** Sources that back up but are not protected (each protected source gets its writer policy anyway). */
-  backupSources: z
-    .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
-    .max(200)
-    .default([]),
-  /** The sweeper: finishes restores whose completion event was lost. */
-  sweeper: z
-    .strictObject({
-      /** How often it runs, in minutes. */
-      everyMinutes: z
-        .number({ error: 'must be a whole number of minutes from 1 to 60' })
-        .int({ error: 'must be a whole number of minutes from 1 to 60' })
-        .min(1, { error: 'must be at least 1 minute' })
-        .max(60, { error: 'must be at most 60 minutes' })
-        .default(5),
-      /** A restore without progress for this many minutes is checked with SSM (the completion event normally comes within seconds). */
-      staleAfterMinutes: z
-        .number({ error: 'must be a whole number of minutes from 2 to 1440' })
-        .int({ error: 'must be a whole number of minutes from 2 to 1440' })
-        .min(2, { error: 'must be at least 2 minutes' })
-        .max(1440, { error: 'must be at most 1440 minutes (a day)' })
-        .default(10),
-    })
-    .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
-});
+export const LifeboatConfig = z
+  .strictObject({
+    /** Use an existing archive bucket instead of creating one. */
+    existingBucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
+      .optional(),
+    /** Object Lock (compliance) retention in days for a new bucket. */
+    objectLockDays: z.number().int().min(1).max(36500).optional(),
+    /**
+     * The helper image hosts run archives through, instead of the one the stack builds from
+     * images/helper (air-gapped hosts, an internal registry). Checked against the documents'
+     * HelperImage pattern. @default the stack's image asset, pinned by digest
+     */
+    helperImage: z.string().min(1).max(300).optional(),
+    /** The CPU architecture of the helper image the stack builds (one per stack). @default linux/amd64 */
+    helperPlatform: z.enum(Object.keys(HELPER_PLATFORMS) as [keyof typeof HELPER_PLATFORMS], { error: 'must be "linux/amd64" or "linux/arm64"' }).optional(),
+    /** Only instances carrying this tag can receive Lifeboat commands. */
+    instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
+    /** Archive key prefix. */
+    archivePrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .default('archives'),
+    /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
+    protect: z
+      .array(ProtectionPolicy)
+      .max(100)
+      .refine((ps) => new Set(ps.map((p) => `${p.source}/${p.volume}`)).size === ps.length, { error: 'each source/volume may be protected once' })
+      .default([]),
+    /** `/lifeboat` in Slack: who may use it. @default no Slack routes */
+    slack: SlackConfig.optional(),
+    /** How often backup freshness is checked (EventBridge Scheduler expression). */
+    freshnessSchedule: z
+      .string()
+      .regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' })
+      .default('rate(15 minutes)'),
+    /**
+     * Images a recreated or drill container may run: repositories (`postgres`, any tag),
+     * prefixes ending in `/` (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/`), or
+     * pinned digests (`repo@sha256:…`). An archive's manifest names an image; only these run.
+     * @default none (restores need the existing container; drills are refused)
+     */
+    allowedImages: z.array(z.string()).max(100).default([]),
+    /** Sources that back up but are not protected (each protected source gets its writer policy anyway). */
+    backupSources: z
+      .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
+      .max(200)
+      .default([]),
+    /** The sweeper: finishes restores whose completion event was lost. */
+    sweeper: z
+      .strictObject({
+        /** How often it runs, in minutes. */
+        everyMinutes: z
+          .number({ error: 'must be a whole number of minutes from 1 to 60' })
+          .int({ error: 'must be a whole number of minutes from 1 to 60' })
+          .min(1, { error: 'must be at least 1 minute' })
+          .max(60, { error: 'must be at most 60 minutes' })
+          .default(5),
+        /** A restore without progress for this many minutes is checked with SSM (the completion event normally comes within seconds). */
+        staleAfterMinutes: z
+          .number({ error: 'must be a whole number of minutes from 2 to 1440' })
+          .int({ error: 'must be a whole number of minutes from 2 to 1440' })
+          .min(2, { error: 'must be at least 2 minutes' })
+          .max(1440, { error: 'must be at most 1440 minutes (a day)' })
+          .default(10),
+      })
+      .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
+  })
+  .superRefine((c, ctx) => {
+    // Settings that cannot apply fail synth instead of being ignored.
+    if (c.objectLockDays !== undefined && c.existingBucketName !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objectLockDays'],
+        message: 'applies only to a bucket the stack creates, not with existingBucketName (set Object Lock on the existing bucket itself)',
+      });
+    if (c.helperPlatform !== undefined && c.helperImage !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['helperPlatform'],
+        message: 'applies only to the helper image the stack builds, not with helperImage (build that image for your hosts yourself)',
+      });
+    if (c.helperImage !== undefined) {
+      for (const name of DOCUMENTS) {
+        const pattern = helperImagePattern(name);
+        if (pattern && !new RegExp(pattern).test(c.helperImage))
+          ctx.addIssue({ code: 'custom', path: ['helperImage'], message: `must be an image reference the ${name} document accepts (${pattern})` });
+      }
+    }
+  });
 export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 
 export interface LifeboatStackProps extends StackProps {
@@ -100,7 +140,10 @@ export class LifeboatStack extends Stack {
   readonly protection: Protection;
   readonly slack?: Slack;
   readonly sweeper: Sweeper;
-  readonly writers: ArchiveWriters;
+  readonly helper: HelperImage;
+  readonly hostPolicies: HostPolicies;
+  readonly operatorPolicies: OperatorPolicies;
+  readonly backups: ScheduledBackups;
   readonly failureAlarms: FailureAlarms;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
@@ -110,7 +153,9 @@ export class LifeboatStack extends Stack {
       // Fail synth with every field that is wrong and what it allows.
       throw new Error(`invalid lifeboat configuration: ${parsed.error.issues.map((i) => `${['lifeboat', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
     }
-    const config = parsed.data;
+    // The helper image first: everything below hands hosts its URI (pinned by digest) as config.helperImage.
+    this.helper = new HelperImage(this, 'Helper', { override: parsed.data.helperImage, platform: parsed.data.helperPlatform });
+    const config = { ...parsed.data, helperImage: this.helper.imageUri };
     const restorePolicy = (() => {
       try {
         return restorePolicyFor(config.allowedImages, config.protect);
@@ -180,10 +225,22 @@ export class LifeboatStack extends Stack {
       every: Duration.minutes(config.sweeper.everyMinutes),
       staleAfter: Duration.minutes(config.sweeper.staleAfterMinutes),
     });
-    this.writers = new ArchiveWriters(this, 'ArchiveWriters', {
+    this.hostPolicies = new HostPolicies(this, 'HostPolicies', {
       bucket: this.bucket.bucket,
       prefix: config.archivePrefix,
       sources: [...config.protect.map((p) => p.source), ...config.backupSources],
+      outputLogGroup,
+      helperRepositoryArn: this.helper.repositoryArn,
+      allowedImages: config.allowedImages,
+    });
+    this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
+    this.backups = new ScheduledBackups(this, 'Backups', {
+      policies: config.protect,
+      documentName: this.runbooks.documents['backup-volume'].ref,
+      bucket: this.bucket.bucket,
+      prefix: config.archivePrefix,
+      helperImage: config.helperImage,
+      topic: this.notifications.topic,
     });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {
@@ -198,8 +255,40 @@ export class LifeboatStack extends Stack {
     }
     // Last: it walks everything above (every function, dead-letter queue and alarm topic).
     this.failureAlarms = new FailureAlarms(this, 'FailureAlarms', { topic: this.notifications.topic, key: this.notifications.key });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
-    new CfnOutput(this, 'ArchiveBucketName', { value: this.bucket.bucket.bucketName });
-    new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'ApiUrl', { description: 'The restore API (SigV4): lifeboat --api <ApiUrl>', value: this.api.api.url });
+    new CfnOutput(this, 'ArchiveBucketName', {
+      description: 'Where archives are kept, under <archivePrefix>/<source>/<volume>/',
+      value: this.bucket.bucket.bucketName,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description: 'Every alarm and failed backup is announced here: subscribe people or a pager',
+      value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'HelperImageUri', {
+      description: 'The helper image the documents run (pinned by digest unless helperImage is set)',
+      value: config.helperImage,
+    });
+    for (const name of DOCUMENTS) {
+      new CfnOutput(this, `${pascal(name)}DocumentName`, { description: `The ${name} SSM document`, value: this.runbooks.documents[name].ref });
+    }
+    new CfnOutput(this, 'ReconcileFunctionName', {
+      description: 'Invoke once after deploying to catalog archives that predate Lifeboat (and to repair the catalog)',
+      value: this.catalog.reconcile.functionName,
+    });
+    new CfnOutput(this, 'CommandOutputLogGroupName', {
+      description: "The documents' full command output (hosts write it: see HostPolicy<source>)",
+      value: outputLogGroup.logGroupName,
+    });
+    if (this.slack) {
+      new CfnOutput(this, 'SlackCommandsUrl', { description: "The Slack app's slash command Request URL", value: `${this.api.api.url}slack/commands` });
+      new CfnOutput(this, 'SlackInteractionsUrl', { description: "The Slack app's Interactivity Request URL", value: `${this.api.api.url}slack/interactions` });
+      new CfnOutput(this, 'SlackSigningSecretArn', {
+        description: "Paste the Slack app's signing secret into this secret",
+        value: this.slack.secret.secretArn,
+      });
+    }
   }
 }
+
+/** `restore-volume` → `RestoreVolume` (output keys). */
+const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());

@@ -29,3 +29,18 @@ export function objectsFinding(bucket: IBucket, prefix: string): string {
   if (cfn instanceof CfnBucket) return `Resource::<${Stack.of(bucket).getLogicalId(cfn)}.Arn>/${prefix}/*`;
   return `Resource::arn:<AWS::Partition>:s3:::${bucket.bucketName}/${prefix}/*`;
 }
+
+/** How cdk-nag spells an ARN that CloudFormation joins (resource references and pseudo parameters in angle brackets). */
+export function nagArn(stack: Stack, arn: string): string {
+  const resolved = stack.resolve(arn) as unknown;
+  if (typeof resolved === 'string') return resolved;
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) return JSON.stringify(resolved);
+  return join[1]
+    .map((p) => {
+      if (typeof p === 'string') return p;
+      const o = p as { Ref?: string; 'Fn::GetAtt'?: string[] };
+      return o.Ref !== undefined ? `<${o.Ref}>` : `<${(o['Fn::GetAtt'] ?? []).join('.')}>`;
+    })
+    .join(join[0]);
+}

@@ -24,6 +24,89 @@ export const DrillHost = z.union(
 );
 export type DrillHost = z.infer<typeof DrillHost>;
 
+/**
+ * Why a State Manager association schedule would be refused, or undefined when it is accepted.
+ * Associations take less than EventBridge Scheduler (AWS Systems Manager user guide, "Cron and rate
+ * expressions for associations"): rates of 30 minutes up to 30 days; cron every 1/2, 1, 2, 4, 8 or
+ * 12 hours, or daily, weekly, the nth or last weekday of the month at a time; never a month or year.
+ */
+export function associationScheduleProblem(expression: string): string | undefined {
+  const rate = /^rate\(([1-9][0-9]{0,4}) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const n = Number(rate[1]);
+    const unit = rate[2] ?? '';
+    if ((n === 1) !== !unit.endsWith('s')) return `${expression}: the unit is singular for 1 and plural otherwise, e.g. "rate(1 hour)", "rate(2 hours)"`;
+    const minutes = n * (unit.startsWith('minute') ? 1 : unit.startsWith('hour') ? 60 : 1440);
+    if (minutes < 30) return `${expression}: State Manager runs associations at most every 30 minutes`;
+    if (minutes >= 31 * 1440) return `${expression}: State Manager rates must be shorter than 31 days`;
+    return undefined;
+  }
+  const cron = /^cron\((.+)\)$/.exec(expression);
+  if (!cron) return `${expression}: must be "rate(<n> minutes|hours|days)" or "cron(<minutes> <hours> <day-of-month> * <day-of-week> *)"`;
+  let fields = (cron[1] ?? '').split(' ');
+  if (fields.length === 7 && fields[0] === '0') fields = fields.slice(1);
+  if (fields.length !== 6) return `${expression}: a cron expression has six fields: minutes hours day-of-month month day-of-week year`;
+  const [minute = '', hour = '', dom = '', month = '', dow = '', year = ''] = fields;
+  const HOUR = '([0-9]|1[0-9]|2[0-3])';
+  if (month !== '*' || year !== '*') return `${expression}: State Manager takes no month or year in an association's cron expression (use "*")`;
+  if (!/^([0-9]|[1-5][0-9])$/.test(minute) && !/^(0|\*)\/30$/.test(minute)) return `${expression}: minutes must be 0-59, or 0/30 for every half hour`;
+  if (minute.includes('/') ? hour !== '*' : !new RegExp(`^(\\*|${HOUR}|(\\*|${HOUR})\\/(1|2|4|8|12))$`).test(hour))
+    return `${expression}: hours must be 0-23, "*" (every hour), or <start>/<1|2|4|8|12> (every n hours)`;
+  if ((dom === '?') === (dow === '?')) return `${expression}: exactly one of day-of-month and day-of-week must be "?"`;
+  if (dom !== '?' && !/^(\*|L|[1-9]|[12][0-9]|3[01])$/.test(dom)) return `${expression}: day-of-month must be *, L or 1-31`;
+  const DAY = '([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)';
+  if (dow !== '?' && !new RegExp(`^(\\*|${DAY}(#[1-5]|L)?|${DAY}(-${DAY}|(,${DAY})+))$`).test(dow))
+    return `${expression}: day-of-week must be *, a day (MON or 2), a range (MON-FRI), a list (MON,THU), TUE#3 (third Tuesday) or 3L (last Tuesday)`;
+  return undefined;
+}
+
+/** A State Manager association schedule (see {@link associationScheduleProblem}). */
+export const AssociationSchedule = z.string().superRefine((s, ctx) => {
+  const problem = associationScheduleProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** The container name the backup document takes (its ContainerName parameter's pattern). */
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * A scheduled backup of a protected volume: one State Manager association running the backup
+ * document on `host` with the stack's bucket and prefix.
+ */
+export const BackupSchedule = z
+  .strictObject({
+    /** State Manager schedule, UTC: "rate(1 hour)" (30 minutes to 30 days) or "cron(0 2 ? * * *)" (no months). */
+    schedule: AssociationSchedule,
+    /** The host holding the volume: an instance id, or the tag that names exactly one host. */
+    host: DrillHost,
+    /**
+     * The database container using the volume: paused or stopped for the copy, its spec written
+     * into the manifest so a bare host can recreate it. @default none: a data-only archive
+     */
+    container: z
+      .string()
+      .regex(CONTAINER_NAME, { error: `must be a Docker container name (${CONTAINER_NAME.source})` })
+      .optional(),
+    /**
+     * pause (freeze the container while reading: crash-consistent), stop (clean shutdown, restarted
+     * after), none (live copy). pause and stop need `container`.
+     * @default pause with a container; none without one (there is nothing to pause)
+     */
+    consistency: z.enum(['pause', 'stop', 'none'], { error: 'must be "pause", "stop" or "none"' }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.consistency !== undefined && b.consistency !== 'none' && b.container === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['consistency'],
+        message: `${b.consistency} needs backup.container (the container to ${b.consistency}); say "none" for a live, data-only copy`,
+      });
+  });
+export type BackupSchedule = z.infer<typeof BackupSchedule>;
+
+/** The consistency a scheduled backup runs with (its default depends on whether a container is named). */
+export const backupConsistency = (b: BackupSchedule): 'pause' | 'stop' | 'none' => b.consistency ?? (b.container === undefined ? 'none' : 'pause');
+
 /** A protected volume: how it is proven restorable and how fresh its backups must be (stack configuration). */
 export const ProtectionPolicy = z.strictObject({
   source: z.string().regex(SOURCE_PATTERN, { error: `must be the archives' host or application name (${SOURCE_PATTERN.source})` }),
@@ -47,6 +130,8 @@ export const ProtectionPolicy = z.strictObject({
   containerImage: z.string().regex(IMAGE_PATTERN, { error: 'must be a Docker image reference' }).optional(),
   /** Driver and options when a restore creates this volume (never taken from the archive's manifest). @default a plain local volume */
   ...VolumeCreation.shape,
+  /** Back this volume up on a schedule (a State Manager association). @default no scheduled backup */
+  backup: BackupSchedule.optional(),
   /** E-mail addresses told about this volume's failed drills and overdue backups. */
   notify: z
     .array(z.email({ error: 'must be an e-mail address' }))

@@ -3,7 +3,7 @@
  * Asserted on the synthesized template with every optional part configured
  * (protected volumes, Slack), so every function and policy is present.
  */
-import { App } from 'aws-cdk-lib';
+import { templateApp } from '#root/lib/app-context.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatStack } from '#root/lib/lifeboat-stack.ts';
@@ -33,7 +33,7 @@ describe('least privilege on the synthesized template', () => {
   const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 
   beforeAll(() => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = templateApp();
     const stack = new LifeboatStack(app, 'LeastPrivilege', {
       config: {
         protect: [{ source: 'db1', volume: 'pgdata', drillHost: { instanceId: 'i-0123456789abcdef0' }, rpoMinutes: 60 }],

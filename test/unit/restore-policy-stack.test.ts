@@ -1,11 +1,11 @@
-import { App } from 'aws-cdk-lib';
+import { templateApp } from '#root/lib/app-context.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { LifeboatStack, type LifeboatConfig } from '#root/lib/lifeboat-stack.ts';
 import { RestorePolicy } from '#core/policy.ts';
 
 const synth = (config: LifeboatConfig): Template => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = templateApp();
   return Template.fromStack(new LifeboatStack(app, 'Policy', { config }));
 };
 

@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { templateApp } from '#root/lib/app-context.ts';
 import { AuthorizationType, Method, MockIntegration } from 'aws-cdk-lib/aws-apigateway';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Validations } from 'aws-cdk-lib';
@@ -11,7 +11,7 @@ import { SLACK_ROUTES, slackRouteReason } from '#root/lib/slack.ts';
 import { SlackEnv } from '#root/functions/slack/env.ts';
 
 const synth = (config?: LifeboatConfig): LifeboatStack => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = templateApp();
   return new LifeboatStack(app, 'Test', { config });
 };
 const slack = {
@@ -96,6 +96,7 @@ describe('Slack configuration', () => {
         RESTORE_DOCUMENT_NAME: 'doc',
         CANCEL_DOCUMENT_NAME: 'cdoc',
         OUTPUT_LOG_GROUP: 'g',
+        HELPER_IMAGE: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/helper@sha256:' + 'a'.repeat(64),
         SIGNING_SECRET_ARN: 'arn:x',
         WORK_QUEUE_URL: 'https://q',
       });
