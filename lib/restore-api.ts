@@ -87,12 +87,12 @@ export function grantSendRestore(
 
 /**
  * Lets a function cancel Lifeboat's commands (`DELETE /sources/{source}/restores/{id}`, Slack
- * `cancel <id>`): CancelCommand, and ListCommandInvocations to find a command whose sender stopped
- * before recording it. Neither has resource-level permissions; the function only ever
- * names command ids taken from Lifeboat's own restore records.
+ * `cancel <id>`): GetCommandInvocation (is it running, or not yet delivered?), CancelCommand, and
+ * ListCommandInvocations to find a command whose sender stopped before recording it. None has
+ * resource-level permissions; the function only ever names command ids taken from Lifeboat's own restore records.
  */
 export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>, props: { readonly cancelDocumentName: string }): void {
-  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:CancelCommand', 'ssm:ListCommandInvocations'], resources: ['*'] }));
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommandInvocations'], resources: ['*'] }));
   // A running restore is stopped by the cancel-restore document (TERM: its trap puts the host back);
   // the instances it may go to are those grantSendRestore names (the Lifeboat tag).
   fn.addToRolePolicy(
@@ -103,7 +103,7 @@ export function grantCancelRestore(fn: LifeboatFunction<Record<string, string>>,
   );
   acknowledgeNag(
     fn,
-    "ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat's restore records.",
+    "ssm:GetCommandInvocation, ssm:CancelCommand and ssm:ListCommandInvocations have no resource-level permissions; the function names only command ids from Lifeboat's restore records.",
     { rule: 'IAM5', findings: ['Resource::*'] },
   );
 }

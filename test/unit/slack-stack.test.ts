@@ -128,3 +128,34 @@ describe('Slack configuration', () => {
     expect(() => synth({ slack: { ...slack, ...change } })).toThrow(message);
   });
 });
+
+describe('cancelling through the API or Slack', () => {
+  // SsmCommandRunner.cancel asks GetCommandInvocation first (running → the cancel-restore document,
+  // not yet delivered → CancelCommand): without it a cancel fails with AccessDenied in a real account.
+  it('every function that may send the cancel-restore document may also read, list and cancel invocations', () => {
+    const stack = synth({ slack });
+    const template = Template.fromStack(stack).toJSON() as {
+      Resources: Record<
+        string,
+        { Type: string; Properties: { Roles?: { Ref: string }[]; PolicyDocument?: { Statement: { Action: string | string[]; Resource: unknown }[] } } }
+      >;
+    };
+    const cancelDoc = stack.getLogicalId(stack.runbooks.documents['cancel-restore']);
+    const actionsOf = (s: { Action: string | string[] }): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    const byRole = new Map<string, { Action: string | string[]; Resource: unknown }[]>();
+    for (const r of Object.values(template.Resources)) {
+      if (r.Type !== 'AWS::IAM::Policy') continue;
+      for (const role of r.Properties.Roles ?? []) byRole.set(role.Ref, [...(byRole.get(role.Ref) ?? []), ...(r.Properties.PolicyDocument?.Statement ?? [])]);
+    }
+    const cancellers = [...byRole.entries()].filter(([, ss]) =>
+      ss.some((s) => actionsOf(s).includes('ssm:SendCommand') && JSON.stringify(s.Resource).includes(cancelDoc)),
+    );
+    expect(cancellers.map(([role]) => role).sort()).toEqual(
+      [stack.api.function, stack.slack?.worker].map((f) => stack.getLogicalId(f?.role?.node.defaultChild as CfnFunction)).sort(),
+    );
+    for (const [role, ss] of cancellers) {
+      const star = ss.filter((s) => JSON.stringify(s.Resource) === '"*"').flatMap(actionsOf);
+      for (const a of ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommandInvocations']) expect(star, `${role} ${a}`).toContain(a);
+    }
+  });
+});
