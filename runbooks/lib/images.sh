@@ -92,14 +92,13 @@ copy_tool() {
 provision_helper() {
   local t path missing=() root hash image
   for t in "${HELPER_TOOLS[@]}" ldd; do command -v "$t" >/dev/null || missing+=("$t"); done
-  if command -v tar >/dev/null && ! tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar'; then missing+=(tar); fi
+  if command -v tar >/dev/null && ! tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar'; then missing+=("tar (GNU tar; this one is not)"); fi
   if (( ${#missing[@]} > 0 )); then
-    PROVISION_ERROR="this host lacks ${missing[*]} (GNU versions) to make one: install ${missing[*]} ($(tool_packages "${missing[@]}"))"
+    PROVISION_ERROR="to make one from this host's tools, install ${missing[*]} ($(tool_packages "${missing[@]%% *}"))"
     return 1
   fi
   root="$(mktemp -d "${WORK:-${TMPDIR:-/tmp}}/helper-root.XXXXXX")"
   mkdir -p -- "$root/usr/bin" "$root/etc" "$root/tmp" "$root/data" "$root/io"
-  chmod 1777 "$root/tmp"
   ln -s usr/bin "$root/bin"
   ln -s /proc/mounts "$root/etc/mtab"
   # bash as /bin/sh: the helper needs pipefail, which dash lacks.
@@ -111,13 +110,15 @@ provision_helper() {
   done
   [[ ! -e "$root/usr/bin/xz" ]] || ln -s xz "$root/usr/bin/xzcat"
   [[ ! -e "$root/usr/bin/bzip2" ]] || ln -s bzip2 "$root/usr/bin/bzcat"
+  chmod -R u=rwX,go=rX "$root"  # the scripts' umask is 077; root in the helper may lack DAC_OVERRIDE
+  chmod 1777 "$root/tmp"
   hash="$(cd "$root" && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2 | sha256sum | cut -c1-16)"
   image="local/lifeboat-helper-host:$hash"
   if ! docker image inspect "$image" >/dev/null 2>&1; then
     tar -C "$root" -c --owner=0 --group=0 --numeric-owner . \
       | docker import -c 'ENV PATH=/usr/bin:/bin' -c 'LABEL org.opencontainers.image.title=lifeboat-helper' \
         -c 'LABEL org.opencontainers.image.description=made by Lifeboat from the host tools' - "$image" >/dev/null 2>"$root.err" \
-      || { PROVISION_ERROR="docker import failed: $(tail -n 2 "$root.err" | tr '\n' ' ' | head -c 300)"; rm -rf -- "$root" "$root.err"; return 1; }
+      || { PROVISION_ERROR="making one from this host's tools failed (docker import: $(tail -n 2 "$root.err" | tr '\n' ' ' | head -c 300))"; rm -rf -- "$root" "$root.err"; return 1; }
   fi
   rm -rf -- "$root" "$root.err"
   # The tools must run in it: a missing library shows here, not mid-restore.
@@ -126,7 +127,7 @@ provision_helper() {
     'set -o pipefail; for t; do command -v "$t" >/dev/null || exit 1; done
      tar --version | head -n 1 | grep -q "GNU tar" && printf x | gzip -c | gzip -dc | zstd -q -c | zstd -dcq | awk "/x/" | grep -q x' \
     lifeboat-helper-check "${HELPER_TOOLS[@]}" >/dev/null 2>&1 \
-    || { docker image rm "$image" >/dev/null 2>&1 || :; PROVISION_ERROR="the image made from this host's tools does not run them (a library missing?)"; return 1; }
+    || { docker image rm "$image" >/dev/null 2>&1 || :; PROVISION_ERROR="making one from this host's tools failed (they do not run in the image: a library missing?)"; return 1; }
   HELPER_IMAGE="$image"
 }
 
@@ -143,7 +144,7 @@ acquire_helper() {
   else
     log "helper image $P_HelperImage is not on this host and cannot be pulled ($PULL_ERROR): making one from this host's own tools"
     provision_helper \
-      || fail failed "helper image $P_HelperImage is not on this host and cannot be pulled ($PULL_ERROR), and $PROVISION_ERROR; or make $P_HelperImage pullable"
+      || fail failed "helper image $P_HelperImage is not on this host and cannot be pulled ($PULL_ERROR); $PROVISION_ERROR, or make $P_HelperImage pullable"
     HELPER_SOURCE=provisioned
     log "made helper image $HELPER_IMAGE from this host's own tools (bash, GNU tar, gzip, zstd, coreutils, findutils)"
   fi
