@@ -117,7 +117,7 @@ provision_helper() {
   if ! docker image inspect "$image" >/dev/null 2>&1; then
     tar -C "$root" -c --owner=0 --group=0 --numeric-owner . \
       | docker import -c 'ENV PATH=/usr/bin:/bin' -c 'LABEL org.opencontainers.image.title=lifeboat-helper' \
-        -c 'LABEL org.opencontainers.image.description=made by Lifeboat from the host tools' - "$image" >/dev/null 2>"$root.err" \
+        -c 'LABEL org.opencontainers.image.description="made by Lifeboat from the host tools"' - "$image" >/dev/null 2>"$root.err" \
       || { PROVISION_ERROR="making one from this host's tools failed (docker import: $(tail -n 2 "$root.err" | tr '\n' ' ' | head -c 300))"; rm -rf -- "$root" "$root.err"; return 1; }
   fi
   rm -rf -- "$root" "$root.err"
