@@ -90,11 +90,11 @@ copy_tool() {
 # bzip2 when present) and the coreutils/findutils the helper uses, in an otherwise empty root,
 # imported as local/lifeboat-helper-host:<content hash> (HELPER_IMAGE). Else PROVISION_ERROR names what to install.
 provision_helper() {
-  local t path missing=() root hash image
-  for t in "${HELPER_TOOLS[@]}" ldd; do command -v "$t" >/dev/null || missing+=("$t"); done
-  if command -v tar >/dev/null && ! tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar'; then missing+=("tar (GNU tar; this one is not)"); fi
-  if (( ${#missing[@]} > 0 )); then
-    PROVISION_ERROR="to make one from this host's tools, install ${missing[*]} ($(tool_packages "${missing[@]%% *}"))"
+  local t path lacking=() root hash image
+  for t in "${HELPER_TOOLS[@]}" ldd; do command -v "$t" >/dev/null || lacking+=("$t"); done
+  if command -v tar >/dev/null && ! tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar'; then lacking+=("tar (GNU tar; this one is not)"); fi
+  if (( ${#lacking[@]} > 0 )); then
+    PROVISION_ERROR="to make one from this host's tools, install ${lacking[*]} ($(tool_packages "${lacking[@]%% *}"))"
     return 1
   fi
   root="$(mktemp -d "${WORK:-${TMPDIR:-/tmp}}/helper-root.XXXXXX")"
