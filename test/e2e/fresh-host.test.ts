@@ -12,7 +12,19 @@ import { ArchiveManifest, recreateParameters } from '#core/manifest.ts';
 import { RestorePolicy, imageAllowed } from '#core/policy.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { exec } from './support/exec.ts';
-import { HELPER_IMAGE, PGDATA, POSTGRES_IMAGE, ROWS_QUERY, docker, initPostgresVolume, removeAll, rowsFingerprint, seedRows, uniqueName, waitForPostgres } from './support/docker.ts';
+import {
+  HELPER_IMAGE,
+  PGDATA,
+  POSTGRES_IMAGE,
+  ROWS_QUERY,
+  docker,
+  initPostgresVolume,
+  removeAll,
+  rowsFingerprint,
+  seedRows,
+  uniqueName,
+  waitForPostgres,
+} from './support/docker.ts';
 import { FreshEngine, LocalRegistry } from './support/fresh-engine.ts';
 import { backup, explain, restore } from './support/runbooks.ts';
 
@@ -61,7 +73,19 @@ describe('fresh host: a restore on an engine with no Lifeboat image and no datab
     // A real PostgreSQL volume on the main engine, its container run from the registry's image
     // by digest (so the manifest names it), backed up with the backup document.
     await initPostgresVolume(volume);
-    await docker('run', '-d', '--name', container, '--network', 'none', '--shm-size', '256m', '--mount', `type=volume,src=${volume},dst=${PGDATA}`, postgresRef);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--network',
+      'none',
+      '--shm-size',
+      '256m',
+      '--mount',
+      `type=volume,src=${volume},dst=${PGDATA}`,
+      postgresRef,
+    );
     await waitForPostgres(container);
     await seedRows(container, 5_000);
     expectedRows = await rowsFingerprint(container);

@@ -69,15 +69,7 @@ describe('image references: registries with a port and ECR, and nothing looser',
   ])('accepts %s', (image) => {
     expect(image).toMatch(IMAGE_PATTERN);
   });
-  it.each([
-    'Local/helper',
-    'registry:5000/',
-    'a/b:5000/c',
-    'registry:123456/x',
-    'x y',
-    'x;rm -rf /',
-    `x@sha256:${'c'.repeat(63)}`,
-  ])('refuses %j', (image) => {
+  it.each(['Local/helper', 'registry:5000/', 'a/b:5000/c', 'registry:123456/x', 'x y', 'x;rm -rf /', `x@sha256:${'c'.repeat(63)}`])('refuses %j', (image) => {
     expect(image).not.toMatch(IMAGE_PATTERN);
   });
 

@@ -47,7 +47,10 @@ describe('parseResultLine', () => {
       phases: { ...line.phases, cleanup: 0 },
     };
     expect(parseResultLine(RestoreResult, JSON.stringify(fresh))).toEqual(fresh);
-    expect(parseResultLine(RestoreResult, JSON.stringify({ ...fresh, helper: null, containerImage: null }))).toMatchObject({ helper: null, containerImage: null });
+    expect(parseResultLine(RestoreResult, JSON.stringify({ ...fresh, helper: null, containerImage: null }))).toMatchObject({
+      helper: null,
+      containerImage: null,
+    });
   });
   it.each([
     ['no output', ''],

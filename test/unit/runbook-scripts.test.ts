@@ -559,7 +559,8 @@ describe('acquire_helper on a host that can neither pull the helper nor make one
     // The helper's tools but zstd, what the script itself calls, and a docker whose pulls fail.
     const bin = fakeBin({ docker: FAKE_DOCKER });
     const tools = mkdtempSync(join(tmpdir(), 'lifeboat-tools-'));
-    const wanted = 'bash env timeout mktemp dirname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
+    const wanted =
+      'bash env timeout mktemp dirname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
     const link = spawnSync('bash', ['-c', 'for n in $2; do ln -s "$(command -v "$n")" "$1/$n"; done', 'x', tools, wanted]);
     expect(link.status).toBe(0);
     const run = sourced(scripts['backup-volume'], `${REPORT} WORK="$W"; P_HelperImage=127.0.0.1:5000/lifeboat-helper:1; acquire_helper`, {
@@ -570,7 +571,10 @@ describe('acquire_helper on a host that can neither pull the helper nor make one
     });
     expect(run.stdout).toBe(
       'failed|helper image 127.0.0.1:5000/lifeboat-helper:1 is not on this host and cannot be pulled (docker pull failed: Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused); ' +
-        'to make one from this host’s tools, install zstd (dnf install zstd / apt-get install zstd), or make 127.0.0.1:5000/lifeboat-helper:1 pullable'.replace('’', "'"),
+        'to make one from this host’s tools, install zstd (dnf install zstd / apt-get install zstd), or make 127.0.0.1:5000/lifeboat-helper:1 pullable'.replace(
+          '’',
+          "'",
+        ),
     );
     expect(run.stderr).toContain('is not on this host and cannot be pulled');
   });
@@ -579,13 +583,28 @@ describe('acquire_helper on a host that can neither pull the helper nor make one
 describe('provision_helper: a helper made from this host’s own tools', () => {
   it('holds bash as /bin/sh, GNU tar, gzip, zstd, xz, bzip2 with their libraries and the loader, and is named by its content', () => {
     const tar = join(mkdtempSync(join(tmpdir(), 'lifeboat-import-')), 'root.tar');
-    const env = { PATH: `${fakeBin({ docker: FAKE_DOCKER })}:/usr/bin:/bin`, W: mkdtempSync(join(tmpdir(), 'lifeboat-work-')), FAKE_LOG: '/dev/null', FAKE_TAR: tar };
+    const env = {
+      PATH: `${fakeBin({ docker: FAKE_DOCKER })}:/usr/bin:/bin`,
+      W: mkdtempSync(join(tmpdir(), 'lifeboat-work-')),
+      FAKE_LOG: '/dev/null',
+      FAKE_TAR: tar,
+    };
     const first = sourced(scripts['restore-volume'], 'WORK="$W"; provision_helper; printf "%s" "$HELPER_IMAGE"; ls -A "$W"', env);
     const second = sourced(scripts['restore-volume'], 'WORK="$W"; provision_helper; printf "%s" "$HELPER_IMAGE"', env);
     expect(first.stdout).toMatch(/^local\/lifeboat-helper-host:[a-f0-9]{16}$/); // and nothing left in WORK
     expect(second.stdout).toBe(first.stdout);
     const listing = spawnSync('tar', ['-tvf', tar], { encoding: 'utf8' }).stdout;
-    for (const entry of ['./usr/bin/bash', './usr/bin/tar', './usr/bin/gzip', './usr/bin/zstd', './usr/bin/xz', './usr/bin/bzip2', './usr/bin/find', './usr/bin/awk', './usr/bin/sha256sum']) {
+    for (const entry of [
+      './usr/bin/bash',
+      './usr/bin/tar',
+      './usr/bin/gzip',
+      './usr/bin/zstd',
+      './usr/bin/xz',
+      './usr/bin/bzip2',
+      './usr/bin/find',
+      './usr/bin/awk',
+      './usr/bin/sha256sum',
+    ]) {
       expect(listing).toMatch(new RegExp(` ${entry.replaceAll('.', '\\.')}\\n`));
     }
     expect(listing).toMatch(/ \.\/usr\/bin\/sh -> bash\n/);
