@@ -16,9 +16,10 @@ export const DRIVER_OPT_VALUE_PATTERN = /^[A-Za-z0-9_.,:=/@+-]{0,512}$/;
 /**
  * An allowlist entry: a repository (any tag), a repository prefix ending in `/`, or `repository@sha256:…`
  * (that digest only); a registry may carry a port (`127.0.0.1:5000/`, `127.0.0.1:5000/postgres@sha256:…`).
+ * The shape of an image reference, so that an entry with a tag is refused by the rule below, which says why.
  */
 export const ALLOWED_IMAGE_PATTERN =
-  /^(([a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)?[a-z0-9][a-z0-9._/-]{0,200}(@sha256:[a-f0-9]{64})?|[a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)$/;
+  /^(([a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)?[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?|[a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)$/;
 
 /** Filesystem types the local driver may mount for a created volume (network filesystems and tmpfs; never a disk). */
 export const ALLOWED_VOLUME_TYPES = ['nfs', 'nfs4', 'cifs', 'tmpfs'] as const;
