@@ -1,7 +1,7 @@
 /**
  * Lints every shell script Lifeboat ships: the runbooks' script files as written
  * (`runbooks/<document>/*.sh`, following their `source`d `runbooks/lib/*.sh`), the
- * shared files on their own, the helper containers' busybox scripts, the documents'
+ * shared files on their own, the helper containers' sh scripts, the documents'
  * assembled scripts exactly as the agent runs them, and the repo's own shell
  * scripts. Fails when shellcheck is missing rather than skipping.
  */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local images the e2e tests and the demo need, with no registry:
-#   local/lifeboat-helper:1  busybox + GNU tar + zstd + gzip (the restore/backup helper)
+#   local/lifeboat-helper:1  images/helper/Dockerfile (the restore/backup helper), on a local
+#                            Debian bookworm base (local/lifeboat-helper-base:bookworm)
 #   local/postgres:15        Debian bookworm minbase + postgresql-15
 #   local/mariadb:10.11      Debian bookworm minbase + mariadb-server/-client, official-like entrypoint
 #   local/redis:7            Debian bookworm minbase + redis-server, official-like entrypoint
@@ -18,41 +19,29 @@ image_exists() {
 	[[ "${FORCE:-0}" != 1 ]] && docker image inspect "$1" >/dev/null 2>&1
 }
 
-# Copies a dynamically linked binary and the shared libraries ldd lists into root.
-copy_with_libs() {
-	local root="$1" bin="$2" lib
-	install -D -m 0755 "$bin" "$root/usr/bin/$(basename "$bin")"
-	while read -r lib; do
-		[[ -n "$lib" ]] || continue
-		install -D -m 0755 "$lib" "$root$lib"
-	done < <(ldd "$bin" | grep -o '/[^ ]*' | sort -u)
+# The helper comes from the production Dockerfile (images/helper), built with no network
+# (--network none: tests reach nothing but 127.0.0.1) from a local Debian bookworm base
+# that already holds the Dockerfile's packages, so its install step downloads nothing.
+readonly HELPER_BASE_IMAGE=local/lifeboat-helper-base:bookworm
+readonly HELPER_LABEL='images/helper/Dockerfile'
+
+# A helper made before it came from the Dockerfile (busybox) is rebuilt.
+helper_current() {
+	docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.description"}}' "$1" 2>/dev/null | grep -qF "$HELPER_LABEL"
 }
 
+setup_helper_base() { :; }
+
 build_helper() {
-	local root
-	root="$(mktemp -d)"
-	# shellcheck disable=SC2064 # expand now: root is local
-	trap "rm -rf '$root'" RETURN
-	mkdir -p "$root"/{bin,usr/bin,tmp,data,backup}
-	chmod 1777 "$root/tmp"
-	install -m 0755 /bin/busybox "$root/bin/busybox"
-	local applet
-	for applet in sh ash cat cp mv rm ls mkdir rmdir chmod chown find head tail wc sha256sum \
-		dd od tr sed grep awk stat du df sleep true false test printf echo env id xargs sync touch ln readlink sort; do
-		ln -s busybox "$root/bin/$applet"
-	done
-	# GNU tar (numeric owners, xattrs, sub-path extraction, fast), real gzip and zstd.
-	copy_with_libs "$root" /bin/tar
-	copy_with_libs "$root" /bin/gzip
-	copy_with_libs "$root" /usr/bin/zstd
-	ln -s /usr/bin/tar "$root/bin/tar"
-	ln -s /usr/bin/gzip "$root/bin/gzip"
-	ln -s /usr/bin/zstd "$root/bin/zstd"
-	tar -C "$root" -c . | docker import \
-		-c 'ENV PATH=/usr/bin:/bin' \
-		-c 'LABEL org.opencontainers.image.title=lifeboat-helper' \
-		- "$HELPER_IMAGE" >/dev/null
-	log "built $HELPER_IMAGE"
+	if ! image_exists "$HELPER_BASE_IMAGE"; then
+		build_debian_image "$HELPER_BASE_IMAGE" 'zstd xz-utils bzip2' setup_helper_base 'CMD ["/bin/sh"]'
+	fi
+	local start=$SECONDS dir
+	dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../images/helper" && pwd)"
+	# The classic builder: this engine has no BuildKit client (buildx) to talk to.
+	DOCKER_BUILDKIT=0 docker build -q --network none --build-arg "BASE_IMAGE=$HELPER_BASE_IMAGE" -t "$HELPER_IMAGE" "$dir" >/tmp/lifeboat-helper-build.log 2>&1 \
+		|| { tail -20 /tmp/lifeboat-helper-build.log >&2; return 1; }
+	log "built $HELPER_IMAGE from images/helper/Dockerfile ($(( SECONDS - start )) s, $(docker image inspect -f '{{.Size}}' "$HELPER_IMAGE" | awk '{ printf "%d MB", $1 / 1e6 }'))"
 }
 
 mirror() {
@@ -248,7 +237,11 @@ _main() {
 			mariadb) image="$MARIADB_IMAGE" ;;
 			redis) image="$REDIS_IMAGE" ;;
 		esac
-		if image_exists "$image"; then log "$image present"; else "build_$name"; fi
+		if image_exists "$image" && { [[ "$name" != helper ]] || helper_current "$image"; }; then
+			log "$image present"
+		else
+			"build_$name"
+		fi
 	done
 }
 

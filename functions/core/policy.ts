@@ -2,14 +2,24 @@ import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import { ENGINE_VERIFY_FIELDS, engineVerifyIssues } from './engines/index.ts';
 
-/** A Docker image reference: `[registry/]repository[:tag][@sha256:digest]`. */
-export const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+/**
+ * A Docker image reference: `[registry[:port]/]repository[:tag][@sha256:digest]`, e.g.
+ * `123456789012.dkr.ecr.eu-west-1.amazonaws.com/lifeboat-helper@sha256:…` or
+ * `127.0.0.1:5000/postgres:15`. A port only right after a registry host (before the first `/`).
+ */
+export const IMAGE_PATTERN =
+  /^([a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)?[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 /** A volume driver name (`local`, or a plugin such as `rexray/ebs:latest`). */
 export const VOLUME_DRIVER_PATTERN = /^[a-z0-9][a-z0-9_.:/-]{0,63}$/;
 export const DRIVER_OPT_KEY_PATTERN = /^[a-z0-9_.-]{1,32}$/;
 export const DRIVER_OPT_VALUE_PATTERN = /^[A-Za-z0-9_.,:=/@+-]{0,512}$/;
-/** An allowlist entry: a repository (any tag), a repository prefix ending in `/`, or `repository@sha256:…` (that digest only). */
-const ALLOWED_IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,200}(:[0-9]{1,5}[a-z0-9._/-]*)?(@sha256:[a-f0-9]{64})?$/;
+/**
+ * An allowlist entry: a repository (any tag), a repository prefix ending in `/`, or `repository@sha256:…`
+ * (that digest only); a registry may carry a port (`127.0.0.1:5000/`, `127.0.0.1:5000/postgres@sha256:…`).
+ * The shape of an image reference, so that an entry with a tag is refused by the rule below, which says why.
+ */
+export const ALLOWED_IMAGE_PATTERN =
+  /^(([a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)?[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?|[a-z0-9][a-z0-9.-]{0,127}:[0-9]{1,5}\/)$/;
 
 /** Filesystem types the local driver may mount for a created volume (network filesystems and tmpfs; never a disk). */
 export const ALLOWED_VOLUME_TYPES = ['nfs', 'nfs4', 'cifs', 'tmpfs'] as const;

@@ -14,6 +14,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 # shellcheck source=../lib/host.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../lib/images.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/images.sh"
 # shellcheck source=../lib/sourced.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 
@@ -61,6 +63,8 @@ json_list() {  # one JSON array from the argument words
 declare -A PATTERN=() MAXCHARS=()
 load_params() {
   read_params
+  # A State Manager association runs with fixed parameters: each run names itself.
+  [[ -n "$P_BackupId" ]] || P_BackupId="b-$(date -u +%Y%m%dT%H%M%SZ)-$$"
   # Never ship a system directory (secrets, keys) off the host.
   check_host_path "only data directories are backed up"
   AWS=(aws --only-show-errors)
@@ -77,7 +81,7 @@ helper() {
     --cap-drop ALL --cap-add DAC_READ_SEARCH --security-opt no-new-privileges \
     --name "lifeboat-helper-$P_BackupId-$RANDOM" \
     --label "lifeboat.backup-id=$P_BackupId" --label lifeboat.role=helper \
-    "${mounts[@]}" --entrypoint /bin/sh "$P_HelperImage" -c "$HELPER_SH" lifeboat-helper "$@"
+    "${mounts[@]}" --entrypoint /bin/sh "$HELPER_IMAGE" -c "$HELPER_SH" lifeboat-helper "$@"
 }
 source_mount() {
   if [[ "$TARGET_KIND" == volume ]]; then
@@ -94,13 +98,13 @@ print_result() {
   for k in preflight archive manifest; do
     phases+="${phases:+,}\"$k\":$(secs "${SECONDS_BY_PHASE[$k]:-0}")"
   done
-  printf '{"lifeboat":"backup-result","version":1,"backupId":%s,"outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"consistency":%s,"bucket":%s,"archiveKey":%s,"manifestKey":%s,"bytes":%s,"uncompressedBytes":%s,"fileCount":%s,"sha256":%s,"compression":"zstd","containerFrozenSeconds":%s,"phases":{%s},"totalSeconds":%s,"pruneRisk":{"notUsedByRunningContainer":%s,"unreferenced":%s}}\n' \
+  printf '{"lifeboat":"backup-result","version":1,"backupId":%s,"outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"consistency":%s,"bucket":%s,"archiveKey":%s,"manifestKey":%s,"bytes":%s,"uncompressedBytes":%s,"fileCount":%s,"sha256":%s,"compression":"zstd","containerFrozenSeconds":%s,"helper":%s,"phases":{%s},"totalSeconds":%s,"pruneRisk":{"notUsedByRunningContainer":%s,"unreferenced":%s}}\n' \
     "$(json_str "${P_BackupId:-}")" "$OUTCOME" "$(json_or_null "$FAILED_PHASE")" "$(json_or_null "$ERROR")" \
     "$(json_or_null "${P_VolumeName:-}")" "$(json_or_null "${P_HostPath:-}")" "$(json_or_null "${P_ContainerName:-}")" \
     "$(json_or_null "${P_Consistency:-}")" "$(json_or_null "${P_Bucket:-}")" \
     "$(json_or_null "$([[ "$OUTCOME" == succeeded ]] && printf '%s' "$KEY")")" \
     "$(json_or_null "$([[ "$OUTCOME" == succeeded ]] && printf '%s' "$KEY.manifest.json")")" \
-    "$BYTES" "$UNCOMPRESSED" "$FILES" "$(json_or_null "$SHA256")" "$(secs "$FROZEN_TOTAL_US")" \
+    "$BYTES" "$UNCOMPRESSED" "$FILES" "$(json_or_null "$SHA256")" "$(secs "$FROZEN_TOTAL_US")" "$(helper_json)" \
     "$phases" "$(secs "$total")" "$PRUNE_RUNNING" "$PRUNE_UNREFERENCED"
   RESULT_PRINTED=1
 }
@@ -108,8 +112,7 @@ print_result() {
 preflight() {
   docker info >/dev/null 2>&1 || fail failed "the Docker engine is not reachable (is dockerd running?)"
   command -v aws >/dev/null || fail failed "the AWS CLI is not installed on this host"
-  docker image inspect "$P_HelperImage" >/dev/null 2>&1 \
-    || fail failed "helper image $P_HelperImage is not on this host; build or load it first (runbooks/backup-by-hand.md)"
+  acquire_helper
   if [[ -n "$P_VolumeName" ]]; then
     TARGET_KIND=volume; TARGET="$P_VolumeName"; NAME="$P_VolumeName"
     docker volume inspect "$TARGET" >/dev/null 2>&1 || fail refused "volume $TARGET does not exist on this host"
@@ -125,7 +128,7 @@ preflight() {
   fi
   local probe
   probe="$(helper --mount "$(source_mount)" -- probe 2>"$WORK/probe.err")" \
-    || fail failed "the helper ($P_HelperImage) cannot read the data: $(tail -n 2 "$WORK/probe.err" | tr '\n' ' ' | head -c 300)"
+    || fail failed "the helper ($HELPER_IMAGE) cannot read the data: $(tail -n 2 "$WORK/probe.err" | tr '\n' ' ' | head -c 300)"
   read -r EST_BYTES FILES <<<"$probe"
   read -r -a DATA_MARKERS <<<"$(sed -n 's/^names=\([A-Za-z0-9_. -]*\)$/\1/p' <<<"$probe")"
   KEY="$P_KeyPrefix/$P_Source/$NAME/$(date -u +%Y%m%dT%H%M%SZ).tar.zst"

@@ -1,8 +1,8 @@
 # shellcheck shell=sh
-# The helper container's script for backup-volume.sh (busybox sh + GNU tar + zstd), run as
+# The helper container's script for backup-volume.sh (a POSIX sh with pipefail, GNU tar, zstd), run as
 # `sh -c "$HELPER_SH" lifeboat-helper OP ARGS...` and inlined there at assembly.
 set -eu
-# busybox sh has pipefail (POSIX sh does not).
+# bash (as sh) and busybox sh have pipefail; dash does not.
 # shellcheck disable=SC3040
 set -o pipefail
 op="$1"; shift

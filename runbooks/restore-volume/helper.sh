@@ -1,9 +1,9 @@
 # shellcheck shell=sh
-# The helper container's script (busybox sh + GNU tar + zstd), run by restore-volume.sh as
+# The helper container's script (a POSIX sh with pipefail, GNU tar, zstd), run by restore-volume.sh as
 # `sh -c "$HELPER_SH" lifeboat-helper OP ARGS...` and inlined there at assembly. Busybox
 # prefers its own applets, so GNU tools are called by absolute path.
 set -eu
-# busybox sh has pipefail (POSIX sh does not).
+# bash (as sh) and busybox sh have pipefail; dash does not.
 # shellcheck disable=SC3040
 set -o pipefail
 gnu_tar=/usr/bin/tar

@@ -15,6 +15,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/params.sh"
 # shellcheck source=../lib/host.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../lib/images.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/images.sh"
 # shellcheck source=../lib/sourced.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 # Labels, networks and aliases for Compose-managed services (compose.sh beside this file).
@@ -22,8 +24,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/compose.sh"
 
 # ---------------------------------------------------------------- helper
-# The helper container's script (helper.sh beside this file: busybox sh + GNU tar
-# + zstd), inlined here as a heredoc at assembly.
+# The helper container's script (helper.sh beside this file: a POSIX sh with pipefail,
+# GNU tar, zstd), inlined here as a heredoc at assembly.
 read -r -d '' HELPER_SH <"$(dirname -- "${BASH_SOURCE[0]}")/helper.sh" || :  # read returns 1 at EOF by design
 
 # ------------------------------------------------------------- state
@@ -79,11 +81,11 @@ print_result() {
   for k in preflight download extract swap start verify cleanup; do
     phases+="${phases:+,}\"$k\":$(secs "${SECONDS_BY_PHASE[$k]:-0}")"
   done
-  printf '{"lifeboat":"restore-result","version":1,"restoreId":%s,"mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"containerAction":"%s","bytes":%s,"sha256":%s,"compression":%s,"preservedVolume":%s,"rolledBack":%s,"engine":%s,"verifyOutput":%s,"strippedSetid":%s,"dataRoot":%s,"phases":{%s},"totalSeconds":%s}\n' \
+  printf '{"lifeboat":"restore-result","version":1,"restoreId":%s,"mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":%s,"hostPath":%s,"container":%s,"containerAction":"%s","bytes":%s,"sha256":%s,"compression":%s,"preservedVolume":%s,"rolledBack":%s,"engine":%s,"verifyOutput":%s,"strippedSetid":%s,"dataRoot":%s,"helper":%s,"containerImage":%s,"phases":{%s},"totalSeconds":%s}\n' \
     "$(json_str "${P_RestoreId:-}")" "${P_Mode:-restore}" "$OUTCOME" "$(json_or_null "$FAILED_PHASE")" "$(json_or_null "$ERROR")" \
     "$(json_or_null "${P_VolumeName:-}")" "$(json_or_null "${P_HostPath:-}")" "$(json_or_null "${P_ContainerName:-}")" \
     "$CONTAINER_ACTION" "$BYTES" "$(json_or_null "$SHA256")" "$(json_or_null "$CODEC")" \
-    "$(json_or_null "$PRESERVED")" "$ROLLED_BACK" "$(json_or_null "$ENGINE")" "$(json_or_null "$VERIFY_OUTPUT")" "$STRIPPED_SETID" "$(json_or_null "$DATA_ROOT")" "$phases" "$(secs "$total")"
+    "$(json_or_null "$PRESERVED")" "$ROLLED_BACK" "$(json_or_null "$ENGINE")" "$(json_or_null "$VERIFY_OUTPUT")" "$STRIPPED_SETID" "$(json_or_null "$DATA_ROOT")" "$(helper_json)" "$(container_image_json)" "$phases" "$(secs "$total")"
   RESULT_PRINTED=1
 }
 
@@ -217,7 +219,7 @@ helper() {
     --security-opt no-new-privileges \
     --name "lifeboat-helper-$P_RestoreId-$BASHPID-$HELPER_N" \
     --label "lifeboat.restore-id=$P_RestoreId" --label lifeboat.role=helper \
-    "${mounts[@]}" --entrypoint /bin/sh "$P_HelperImage" -c "$HELPER_SH" lifeboat-helper "$@"
+    "${mounts[@]}" --entrypoint /bin/sh "$HELPER_IMAGE" -c "$HELPER_SH" lifeboat-helper "$@"
 }
 # One --mount spec for a volume or a host directory. --mount never copies image
 # content in (volume-nocopy); callers only mount volumes they checked exist.
@@ -281,8 +283,7 @@ reclaim_interrupted_target() {
 
 preflight() {
   docker info >/dev/null 2>&1 || fail failed "the Docker engine is not reachable (is dockerd running?)"
-  docker image inspect "$P_HelperImage" >/dev/null 2>&1 \
-    || fail failed "helper image $P_HelperImage is not on this host; build or load it first (runbooks/restore-by-hand.md)"
+  acquire_helper
 
   if [[ -n "$P_VolumeName" ]]; then
     TARGET_KIND=volume; TARGET="$P_VolumeName"
@@ -329,6 +330,7 @@ preflight() {
       check_env_file
     fi
     check_recreate
+    [[ "$CONTAINER_WAS" != absent ]] || acquire_container_image
   fi
   # Another running container using the target would have data pulled from under it.
   if [[ "$TARGET_KIND" == volume && "$TARGET_STATE" != absent ]]; then
@@ -337,6 +339,21 @@ preflight() {
     [[ -z "$other" ]] || fail refused "volume $TARGET is in use by running container(s) $other; stop them first"
   fi
   remove_stale_leftovers
+}
+
+# A container recreated from ContainerImage: the image is used when present, else pulled
+# (after an ECR login when it is in ECR), before anything is changed.
+CONTAINER_IMAGE="" CONTAINER_IMAGE_SOURCE="" CONTAINER_IMAGE_DIGEST=""
+acquire_container_image() {
+  CONTAINER_IMAGE="$P_ContainerImage" CONTAINER_IMAGE_SOURCE=present
+  docker image inspect "$CONTAINER_IMAGE" >/dev/null 2>&1 && return 0
+  pull_image "$CONTAINER_IMAGE" || fail failed "image $CONTAINER_IMAGE is not on this host and cannot be pulled ($PULL_ERROR); nothing was changed"
+  CONTAINER_IMAGE_SOURCE=pulled
+  log "image $CONTAINER_IMAGE was not on this host: pulled it"
+}
+container_image_json() {
+  [[ -n "$CONTAINER_IMAGE_DIGEST" ]] || { printf 'null'; return 0; }
+  printf '{"image":%s,"digest":%s,"source":"%s"}' "$(json_str "$CONTAINER_IMAGE")" "$(json_str "$CONTAINER_IMAGE_DIGEST")" "$CONTAINER_IMAGE_SOURCE"
 }
 
 # An existing container must mount the target at MountPath, or restarting it
@@ -739,6 +756,11 @@ start_container() {
     CONTAINER_ACTION=restarted
   fi
   docker start "$P_ContainerName" >/dev/null || fail failed "container $P_ContainerName did not start"
+  if [[ -z "$CONTAINER_IMAGE" ]]; then
+    CONTAINER_IMAGE="$(docker inspect -f "$(gotpl '<%.Config.Image%>')" "$P_ContainerName")" CONTAINER_IMAGE_SOURCE=present
+  fi
+  CONTAINER_IMAGE_DIGEST="$(image_digest "$P_ContainerName" "$CONTAINER_IMAGE")"
+  log "container $P_ContainerName runs $CONTAINER_IMAGE_DIGEST"
   if [[ "$CONTAINER_WAS" != absent ]]; then
     on_undo stop_container_on_new_data
     [[ "$CONTAINER_WAS" != running ]] || on_undo_at_end restart_container

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PREFIX_PATTERN, SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
-import { IMAGE_PATTERN } from '#core/policy.ts';
+import { ALLOWED_IMAGE_PATTERN, IMAGE_PATTERN, RestorePolicy, imageAllowed } from '#core/policy.ts';
 import { CHECK_TEXT_PATTERN, CUSTOM_COMMAND_PATTERN } from '#core/engines/checks.ts';
 import { CONTAINER_PATTERN, ENV_FILE_PATTERN, MOUNT_PATH_PATTERN } from '#core/restore/request.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
@@ -53,5 +53,38 @@ describe('the check text pattern holds every engine’s checks', () => {
     'mysqladmin ping --silent',
   ])('%j', (text) => {
     expect(text).toMatch(CHECK_TEXT_PATTERN);
+  });
+});
+
+describe('image references: registries with a port and ECR, and nothing looser', () => {
+  const digest = `sha256:${'c'.repeat(64)}`;
+  it.each([
+    'local/lifeboat-helper:1',
+    'postgres',
+    `127.0.0.1:5000/lifeboat-helper@${digest}`,
+    'localhost:5000/team/postgres:15',
+    `123456789012.dkr.ecr.eu-west-1.amazonaws.com/lifeboat-helper@${digest}`,
+    '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/cdk-hnb659fds-container-assets-123456789012-cn-north-1:abc123',
+    'registry:5000', // repository registry, tag 5000
+  ])('accepts %s', (image) => {
+    expect(image).toMatch(IMAGE_PATTERN);
+  });
+  it.each(['Local/helper', 'registry:5000/', 'a/b:5000/c', 'registry:123456/x', 'x y', 'x;rm -rf /', `x@sha256:${'c'.repeat(63)}`])('refuses %j', (image) => {
+    expect(image).not.toMatch(IMAGE_PATTERN);
+  });
+
+  it('the allowlist takes a registry with a port, as a prefix or a pinned repository, but no tag', () => {
+    const registry = '127.0.0.1:5000/';
+    const pinned = `127.0.0.1:5000/lifeboat-e2e/postgres@${digest}`;
+    expect(RestorePolicy.parse({ allowedImages: [registry, pinned] }).allowedImages).toEqual([registry, pinned]);
+    for (const bad of ['127.0.0.1:5000', '127.0.0.1:5000/postgres:15', `127.0.0.1:5000/@${digest}`, 'a/b:5000/c']) {
+      expect(RestorePolicy.safeParse({ allowedImages: [bad] }).success, bad).toBe(false);
+    }
+    expect(ALLOWED_IMAGE_PATTERN.test('123456789012.dkr.ecr.eu-west-1.amazonaws.com/')).toBe(true);
+    const policy = RestorePolicy.parse({ allowedImages: [pinned] });
+    expect(imageAllowed(policy, pinned)).toBe(true);
+    expect(imageAllowed(policy, `127.0.0.1:5000/lifeboat-e2e/postgres@sha256:${'d'.repeat(64)}`)).toBe(false);
+    expect(imageAllowed(RestorePolicy.parse({ allowedImages: [registry] }), pinned)).toBe(true);
+    expect(imageAllowed(RestorePolicy.parse({ allowedImages: [registry] }), '127.0.0.1:5001/lifeboat-e2e/postgres')).toBe(false);
   });
 });

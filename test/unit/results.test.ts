@@ -36,8 +36,25 @@ describe('parseResultLine', () => {
     const drill = { ...line, mode: 'drill', strippedSetid: 2, dataRoot: '999:999:700', phases: { ...line.phases, cleanup: 0.4 } };
     expect(parseResultLine(RestoreResult, JSON.stringify(drill))).toEqual(drill);
   });
+  it('reads which helper ran and how the host got it, and the database image digest (fresh hosts)', () => {
+    const fresh = {
+      ...line,
+      mode: 'restore',
+      strippedSetid: 0,
+      dataRoot: null,
+      helper: { image: 'local/lifeboat-helper-host:0123456789abcdef', source: 'provisioned' },
+      containerImage: { image: '127.0.0.1:5000/postgres:15', digest: `127.0.0.1:5000/postgres@sha256:${'b'.repeat(64)}`, source: 'pulled' },
+      phases: { ...line.phases, cleanup: 0 },
+    };
+    expect(parseResultLine(RestoreResult, JSON.stringify(fresh))).toEqual(fresh);
+    expect(parseResultLine(RestoreResult, JSON.stringify({ ...fresh, helper: null, containerImage: null }))).toMatchObject({
+      helper: null,
+      containerImage: null,
+    });
+  });
   it.each([
     ['no output', ''],
+    ['a helper source the host never prints', JSON.stringify({ ...line, helper: { image: 'x', source: 'downloaded' } })],
     ['not JSON', 'Killed\n'],
     ['a result that is not the last line', `${JSON.stringify(line)}\nmore`],
     ['a lying size', JSON.stringify({ ...line, bytes: -5 })],

@@ -5,7 +5,7 @@
  * exactly as it deploys.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -461,5 +461,158 @@ reclaim_interrupted_target 2>&1 3>&1; ls -A "$D"`;
   ])('marked %s', (marked, expected) => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-reclaim-'));
     expect(sourced(scripts['restore-volume'], body, { D: d, MARKED: marked }).stdout).toMatch(expected);
+  });
+});
+
+/** Programs on PATH standing in for docker and aws (called through env and timeout, so never functions). */
+function fakeBin(files: Readonly<Record<string, string>>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-fakebin-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), `#!/bin/bash\n${text}\n`, { mode: 0o755 });
+  return dir;
+}
+
+/** docker: logs each call with the DOCKER_CONFIG it saw; login stores an auth there (as docker does); pull fails when FAKE_PULL_FAILS is set. */
+const FAKE_DOCKER = `case "$1" in
+  login) printf 'docker %s config=%s password=%s\\n' "$*" "\${DOCKER_CONFIG:-}" "$(cat)" >>"$FAKE_LOG"
+    printf '{"auths":{"%s":{"auth":"QVdTOnNlY3JldA=="}}}' "$5" >"$DOCKER_CONFIG/config.json" ;;
+  pull) printf 'docker %s config=%s auth=%s\\n' "$*" "\${DOCKER_CONFIG:-}" "$(cat "\${DOCKER_CONFIG:-/nonexistent}/config.json" 2>/dev/null | head -c 9)" >>"$FAKE_LOG"
+    [[ -z "\${FAKE_PULL_FAILS:-}" ]] || { echo 'Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused' >&2; exit 1; } ;;
+  import) cat >"$FAKE_TAR"; echo sha256:0123 ;;
+  run) exit 0 ;;
+  *) exit 1 ;;
+esac`;
+const FAKE_AWS = `printf 'aws %s\\n' "$*" >>"$FAKE_LOG"; [[ -z "\${FAKE_AWS_FAILS:-}" ]] || { echo 'Unable to locate credentials' >&2; exit 255; }; printf 'ecr-password-123'`;
+
+describe('ecr_registry (which images need a login with the instance role)', () => {
+  const digest = `@sha256:${'a'.repeat(64)}`;
+  const cases = [
+    [`123456789012.dkr.ecr.eu-west-1.amazonaws.com/lifeboat-helper${digest}`, '123456789012.dkr.ecr.eu-west-1.amazonaws.com eu-west-1'],
+    ['123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/postgres:15', '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn cn-north-1'],
+    ['12345678901.dkr.ecr.eu-west-1.amazonaws.com/x', 'no'],
+    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example/x', 'no'],
+    ['evil.example/123456789012.dkr.ecr.eu-west-1.amazonaws.com/x', 'no'],
+    ['public.ecr.aws/docker/library/debian:bookworm-slim', 'no'],
+    ['127.0.0.1:5000/lifeboat-helper:1', 'no'],
+    ['local/lifeboat-helper:1', 'no'],
+  ] as const;
+  let printed: string[] = [];
+  beforeAll(() => {
+    printed = sourcedEach(
+      scripts['restore-volume'],
+      'IMG',
+      cases.map(([image]) => image),
+      'if ecr_registry "$IMG"; then printf "%s %s" "$ECR_HOST" "$ECR_REGION"; else printf no; fi',
+    );
+  });
+  it.each(cases.map(([image, expected], i) => [image, expected, i] as const))('%s: %s', (_, expected, i) => {
+    expect(printed[i]).toBe(`${expected}|0`);
+  });
+});
+
+describe('pull_image: an ECR image is pulled after a login with the instance role, and no credentials stay on disk', () => {
+  const ecr = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/lifeboat-helper@sha256:${'a'.repeat(64)}`;
+  const setup = (extra: Record<string, string> = {}): { env: Record<string, string>; work: string; home: string; log: string } => {
+    const bin = fakeBin({ docker: FAKE_DOCKER, aws: FAKE_AWS });
+    const work = mkdtempSync(join(tmpdir(), 'lifeboat-work-'));
+    const home = mkdtempSync(join(tmpdir(), 'lifeboat-home-'));
+    const log = join(mkdtempSync(join(tmpdir(), 'lifeboat-log-')), 'calls');
+    return { env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, W: work, FAKE_LOG: log, ...extra }, work, home, log };
+  };
+  const calls = (log: string): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : []);
+
+  it('logs in to the registry of the image’s region through a Docker config of its own, pulls with it, then removes it', () => {
+    const { env, work, home, log } = setup();
+    const run = sourced(scripts['restore-volume'], 'WORK="$W"; pull_image "$IMG"; printf "rc=%s" "$?"', { ...env, IMG: ecr });
+    expect(run.stdout).toBe('rc=0');
+    const [aws = '', login = '', pull = '', ...more] = calls(log);
+    expect(aws).toBe('aws ecr get-login-password --region eu-west-1');
+    const config = /config=(\S+)/.exec(login)?.[1] ?? '';
+    expect(config.startsWith(`${work}/`)).toBe(true);
+    expect(login).toBe(`docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com config=${config} password=ecr-password-123`);
+    expect(pull).toBe(`docker pull -q ${ecr} config=${config} auth={"auths":`);
+    expect(more).toEqual([]);
+    // Nothing of the login is left: not the run's config, not a config in root's home.
+    expect(readdirSync(work)).toEqual([]);
+    expect(readdirSync(home)).toEqual([]);
+    expect(run.stderr).toContain('logging in to 123456789012.dkr.ecr.eu-west-1.amazonaws.com (region eu-west-1) with the instance role');
+    expect(run.stderr).not.toContain('ecr-password-123');
+  });
+
+  it('a failed login: no pull, the reason, and nothing left', () => {
+    const { env, work, log } = setup({ FAKE_AWS_FAILS: '1' });
+    const run = sourced(scripts['restore-volume'], 'WORK="$W"; pull_image "$IMG" || printf "rc=%s %s" "$?" "$PULL_ERROR"', { ...env, IMG: ecr });
+    expect(run.stdout).toMatch(/^rc=1 the login to 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com failed: .*Unable to locate credentials/);
+    expect(calls(log).filter((c) => c.startsWith('docker pull'))).toEqual([]);
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it('an image in another registry is pulled with the host’s own Docker config, no login', () => {
+    const { env, log } = setup();
+    const run = sourced(scripts['backup-volume'], 'WORK="$W"; pull_image "$IMG"; printf "rc=%s" "$?"', { ...env, IMG: '127.0.0.1:5000/lifeboat-helper:1' });
+    expect(run.stdout).toBe('rc=0');
+    expect(calls(log)).toEqual(['docker pull -q 127.0.0.1:5000/lifeboat-helper:1 config= auth=']);
+  });
+});
+
+describe('acquire_helper on a host that can neither pull the helper nor make one', () => {
+  it('fails naming exactly what to install, or the image to make pullable', () => {
+    // The helper's tools but zstd, what the script itself calls, and a docker whose pulls fail.
+    const bin = fakeBin({ docker: FAKE_DOCKER });
+    const tools = mkdtempSync(join(tmpdir(), 'lifeboat-tools-'));
+    const wanted =
+      'bash env timeout mktemp dirname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
+    const link = spawnSync('bash', ['-c', 'for n in $2; do ln -s "$(command -v "$n")" "$1/$n"; done', 'x', tools, wanted]);
+    expect(link.status).toBe(0);
+    const run = sourced(scripts['backup-volume'], `${REPORT} WORK="$W"; P_HelperImage=127.0.0.1:5000/lifeboat-helper:1; acquire_helper`, {
+      PATH: `${bin}:${tools}`,
+      W: mkdtempSync(join(tmpdir(), 'lifeboat-work-')),
+      FAKE_LOG: '/dev/null',
+      FAKE_PULL_FAILS: '1',
+    });
+    expect(run.stdout).toBe(
+      'failed|helper image 127.0.0.1:5000/lifeboat-helper:1 is not on this host and cannot be pulled (docker pull failed: Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused); ' +
+        'to make one from this host’s tools, install zstd (dnf install zstd / apt-get install zstd), or make 127.0.0.1:5000/lifeboat-helper:1 pullable'.replace(
+          '’',
+          "'",
+        ),
+    );
+    expect(run.stderr).toContain('is not on this host and cannot be pulled');
+  });
+});
+
+describe('provision_helper: a helper made from this host’s own tools', () => {
+  it('holds bash as /bin/sh, GNU tar, gzip, zstd, xz, bzip2 with their libraries and the loader, and is named by its content', () => {
+    const tar = join(mkdtempSync(join(tmpdir(), 'lifeboat-import-')), 'root.tar');
+    const env = {
+      PATH: `${fakeBin({ docker: FAKE_DOCKER })}:/usr/bin:/bin`,
+      W: mkdtempSync(join(tmpdir(), 'lifeboat-work-')),
+      FAKE_LOG: '/dev/null',
+      FAKE_TAR: tar,
+    };
+    const first = sourced(scripts['restore-volume'], 'WORK="$W"; provision_helper; printf "%s" "$HELPER_IMAGE"; ls -A "$W"', env);
+    const second = sourced(scripts['restore-volume'], 'WORK="$W"; provision_helper; printf "%s" "$HELPER_IMAGE"', env);
+    expect(first.stdout).toMatch(/^local\/lifeboat-helper-host:[a-f0-9]{16}$/); // and nothing left in WORK
+    expect(second.stdout).toBe(first.stdout);
+    const listing = spawnSync('tar', ['-tvf', tar], { encoding: 'utf8' }).stdout;
+    for (const entry of [
+      './usr/bin/bash',
+      './usr/bin/tar',
+      './usr/bin/gzip',
+      './usr/bin/zstd',
+      './usr/bin/xz',
+      './usr/bin/bzip2',
+      './usr/bin/find',
+      './usr/bin/awk',
+      './usr/bin/sha256sum',
+    ]) {
+      expect(listing).toMatch(new RegExp(` ${entry.replaceAll('.', '\\.')}\\n`));
+    }
+    expect(listing).toMatch(/ \.\/usr\/bin\/sh -> bash\n/);
+    expect(listing).toMatch(/ \.\/bin -> usr\/bin\n/);
+    expect(listing).toMatch(/ \.\/usr\/bin\/xzcat -> xz\n/);
+    expect(listing).toMatch(/^-rwxr-xr-x [^\n]* \.\/usr\/bin\/zstd\n/m);
+    expect(listing).toMatch(/^-rw[-x]r-[-x]r-[-x] [^\n]*\/libc\.so\.6\n/m);
+    expect(listing).toMatch(/\/ld-linux[^ ]*\.so\.[0-9]\n/);
+    expect(listing).toMatch(/^drwxrwxrwt [^\n]* \.\/tmp\/\n/m);
   });
 });

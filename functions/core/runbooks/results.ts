@@ -3,6 +3,17 @@ import * as z from 'zod';
 const seconds = z.number().nonnegative();
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/);
 
+/**
+ * The helper image a run used and how the host got it: `present` (already there), `pulled`
+ * (after an ECR login when in ECR), or `provisioned` (made from the host's own tools, as
+ * `local/lifeboat-helper-host:<content hash>`). null when the run ended before; absent from older hosts.
+ */
+export const HelperUsed = z.strictObject({
+  image: z.string(),
+  source: z.enum(['present', 'pulled', 'provisioned']),
+});
+export type HelperUsed = z.infer<typeof HelperUsed>;
+
 /** The JSON line `restore-volume` prints last on stdout. */
 export const RestoreResult = z.strictObject({
   lifeboat: z.literal('restore-result'),
@@ -32,6 +43,20 @@ export const RestoreResult = z.strictObject({
     .regex(/^[0-9]+:[0-9]+:[0-7]{1,4}$/)
     .nullable()
     .default(null),
+  helper: HelperUsed.nullable().optional(),
+  /**
+   * The database container's image as it ran: the reference, `repository@sha256:…` (its
+   * RepoDigest, or the image id when it has none), and whether the host pulled it. null when
+   * no container was started; absent from older hosts.
+   */
+  containerImage: z
+    .strictObject({
+      image: z.string(),
+      digest: z.string(),
+      source: z.enum(['present', 'pulled']),
+    })
+    .nullable()
+    .optional(),
   phases: z.strictObject({
     preflight: seconds,
     download: seconds,
@@ -66,6 +91,7 @@ export const BackupResult = z.strictObject({
   sha256: sha256.nullable(),
   compression: z.literal('zstd'),
   containerFrozenSeconds: seconds,
+  helper: HelperUsed.nullable().optional(),
   phases: z.strictObject({ preflight: seconds, archive: seconds, manifest: seconds }),
   totalSeconds: seconds,
   pruneRisk: z.strictObject({
