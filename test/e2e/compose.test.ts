@@ -133,7 +133,7 @@ describe('a Compose service is backed up, lost with its volume and network, rest
     expect(await rowsFingerprint(db)).toBe(expectedRows);
     // The service name resolves on the network (the alias came back), from the other service.
     const ip = await docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, db);
-    expect(await docker('exec', web, 'busybox', 'nslookup', 'db')).toContain(ip.trim());
+    expect(await docker('exec', web, 'getent', 'hosts', 'db')).toContain(ip.trim());
     // And a second up -d touches nothing at all.
     const again = await composeOk('up', '-d');
     expect(`${again.stdout}${again.stderr}`.trim().split('\n').sort()).toEqual([`${db} is up-to-date`, `${web} is up-to-date`]);
