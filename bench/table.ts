@@ -30,7 +30,7 @@ const ROWS: readonly Row[] = [
     name: 'restore.lifeboat',
     ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 2.0×)`,
   },
-  { what: 'Restore, classic recipe (download .tar.gz, then the helper's `tar xzf`)', name: 'restore.classic', ratio: () => 'baseline' },
+  { what: 'Restore, classic recipe (download .tar.gz, then the helper’s `tar xzf`)', name: 'restore.classic', ratio: () => 'baseline' },
   {
     what: 'Restore floor (GNU tar, already-decompressed stream, on the host)',
     name: 'restore.floor_gnu_tar_plain',
@@ -44,7 +44,7 @@ const ROWS: readonly Row[] = [
     name: 'backup.lifeboat',
     ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 8×)`,
   },
-  { what: 'Backup, classic recipe (the helper's `tar czf` to a file)', name: 'backup.classic_tar_czf', ratio: () => 'baseline' },
+  { what: 'Backup, classic recipe (the helper’s `tar czf` to a file)', name: 'backup.classic_tar_czf', ratio: () => 'baseline' },
   {
     what: 'Backup floor (GNU tar → zstd -T0 → sha256 on the host, no upload)',
     name: 'backup.floor_tar_zstd_host',
