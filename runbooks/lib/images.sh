@@ -5,13 +5,13 @@
 # a login with the instance role, into a Docker config of this run's own that is
 # removed right after the pull: no credentials stay on disk. Needs log and fail.
 
-# An ECR registry host: <account>.dkr.ecr.<region>.amazonaws.com[.cn]/...
-ECR_REGISTRY='^([0-9]{12}\.dkr\.ecr\.([a-z0-9-]{1,32})\.amazonaws\.com(\.cn)?)/'
+# An ECR registry host: <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/...
+ECR_REGISTRY='^([0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]{1,32})\.amazonaws\.com(\.cn)?)/'
 ECR_HOST="" ECR_REGION=""
 # ecr_registry IMAGE: whether IMAGE is in ECR; sets ECR_HOST and ECR_REGION.
 ecr_registry() {
   [[ "$1" =~ $ECR_REGISTRY ]] || return 1
-  ECR_HOST="${BASH_REMATCH[1]}" ECR_REGION="${BASH_REMATCH[2]}"
+  ECR_HOST="${BASH_REMATCH[1]}" ECR_REGION="${BASH_REMATCH[3]}"
 }
 
 # pull_image IMAGE: docker pull (after an ECR login when IMAGE is in ECR). On failure
@@ -131,23 +131,54 @@ provision_helper() {
   HELPER_IMAGE="$image"
 }
 
+# host_arch: this host's CPU as Docker names image architectures (amd64, arm64, ...).
+host_arch() {
+  case "$(uname -m)" in
+    x86_64) printf amd64 ;;
+    aarch64|arm64) printf arm64 ;;
+    *) uname -m ;;
+  esac
+}
+
+# helper_usable IMAGE: IMAGE is on this host and built for its CPU (an amd64 helper on a
+# Graviton host would fail at its first run with "exec format error"). Else HELPER_UNUSABLE says why.
+HELPER_UNUSABLE=""
+helper_usable() {
+  local arch
+  arch="$(docker image inspect -f "$(gotpl '<%.Architecture%>')" "$1" 2>/dev/null)" || { HELPER_UNUSABLE="it is not on this host"; return 1; }
+  [[ -z "$arch" || "$arch" == "$(host_arch)" ]] && return 0
+  HELPER_UNUSABLE="it is built for $arch and this host is $(host_arch) (set helperPlatform in the stack's configuration)"
+  return 1
+}
+
 # acquire_helper: sets HELPER_IMAGE (the image the helper runs) and HELPER_SOURCE
-# (present, pulled or provisioned) from the HelperImage parameter.
+# (present, pulled or provisioned) from the HelperImage parameter. Only a reference pinned
+# by digest is ever pulled: a tag (local/lifeboat-helper:1 is Docker Hub's "local" namespace
+# to docker pull) would let whoever controls it choose what runs as root over the data.
 HELPER_IMAGE="" HELPER_SOURCE="" PROVISION_ERROR=""
 acquire_helper() {
-  if docker image inspect "$P_HelperImage" >/dev/null 2>&1; then
+  local why
+  if helper_usable "$P_HelperImage"; then
     HELPER_IMAGE="$P_HelperImage" HELPER_SOURCE=present
     log "helper image $P_HelperImage is on this host"
-  elif pull_image "$P_HelperImage"; then
-    HELPER_IMAGE="$P_HelperImage" HELPER_SOURCE=pulled
-    log "helper image $P_HelperImage was not on this host: pulled it"
-  else
-    log "helper image $P_HelperImage is not on this host and cannot be pulled ($PULL_ERROR): making one from this host's own tools"
-    provision_helper \
-      || fail failed "helper image $P_HelperImage is not on this host and cannot be pulled ($PULL_ERROR); $PROVISION_ERROR, or make $P_HelperImage pullable"
-    HELPER_SOURCE=provisioned
-    log "made helper image $HELPER_IMAGE from this host's own tools (bash, GNU tar, gzip, zstd, coreutils, findutils)"
+    return 0
   fi
+  why="$HELPER_UNUSABLE"
+  if [[ "$why" == "it is not on this host" ]]; then
+    if [[ "$P_HelperImage" != *@sha256:* ]]; then
+      why+=", and a helper named by tag is never pulled (only a reference pinned by @sha256: is)"
+    elif pull_image "$P_HelperImage" && helper_usable "$P_HelperImage"; then
+      HELPER_IMAGE="$P_HelperImage" HELPER_SOURCE=pulled
+      log "helper image $P_HelperImage was not on this host: pulled it"
+      return 0
+    else
+      why+=" and cannot be used from its registry (${PULL_ERROR:-$HELPER_UNUSABLE})"
+    fi
+  fi
+  log "helper image $P_HelperImage: $why; making one from this host's own tools"
+  provision_helper || fail failed "helper image $P_HelperImage: $why; $PROVISION_ERROR, or make $P_HelperImage available on this host"
+  HELPER_SOURCE=provisioned
+  log "made helper image $HELPER_IMAGE from this host's own tools (bash, GNU tar, gzip, zstd, coreutils, findutils)"
 }
 helper_json() {
   [[ -n "$HELPER_SOURCE" ]] || { printf 'null'; return 0; }

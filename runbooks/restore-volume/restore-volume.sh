@@ -347,7 +347,12 @@ CONTAINER_IMAGE="" CONTAINER_IMAGE_SOURCE="" CONTAINER_IMAGE_DIGEST=""
 acquire_container_image() {
   CONTAINER_IMAGE="$P_ContainerImage" CONTAINER_IMAGE_SOURCE=present
   docker image inspect "$CONTAINER_IMAGE" >/dev/null 2>&1 && return 0
-  pull_image "$CONTAINER_IMAGE" || fail failed "image $CONTAINER_IMAGE is not on this host and cannot be pulled ($PULL_ERROR); nothing was changed"
+  if ! pull_image "$CONTAINER_IMAGE"; then
+    local hint="check that this host reaches the image's registry, or docker load the image here"
+    ! ecr_registry "$CONTAINER_IMAGE" \
+      || hint="the host role needs a pull of that repository: the stack's HostPolicy<source> grants it for the ECR entries of allowedImages (another account's repository also needs a repository policy)"
+    fail failed "image $CONTAINER_IMAGE is not on this host and cannot be pulled ($PULL_ERROR); $hint; nothing was changed"
+  fi
   CONTAINER_IMAGE_SOURCE=pulled
   log "image $CONTAINER_IMAGE was not on this host: pulled it"
 }

@@ -153,7 +153,7 @@ describe('fresh host: a restore on an engine with no Lifeboat image and no datab
     });
     const made = restored.result?.helper?.image ?? '';
     expect(made).toMatch(/^local\/lifeboat-helper-host:[a-f0-9]{16}$/);
-    expect(restored.stderr).toContain(`helper image ${helperRef} is not on this host and cannot be pulled`);
+    expect(restored.stderr).toContain(`helper image ${helperRef}: it is not on this host and cannot be used from its registry`);
     expect(restored.stderr).toContain(`made helper image ${made} from this host's own tools`);
     expect(await freshRows(name)).toBe(expectedRows);
     // The image made is labelled as Lifeboat's helper.

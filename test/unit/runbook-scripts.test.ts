@@ -479,6 +479,7 @@ const FAKE_DOCKER = `case "$1" in
     [[ -z "\${FAKE_PULL_FAILS:-}" ]] || { echo 'Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused' >&2; exit 1; } ;;
   import) cat >"$FAKE_TAR"; echo sha256:0123 ;;
   run) exit 0 ;;
+  image) [[ "$2" == inspect && -n "\${FAKE_ARCH:-}" ]] || exit 1; echo "$FAKE_ARCH" ;;
   *) exit 1 ;;
 esac`;
 const FAKE_AWS = `printf 'aws %s\\n' "$*" >>"$FAKE_LOG"; [[ -z "\${FAKE_AWS_FAILS:-}" ]] || { echo 'Unable to locate credentials' >&2; exit 255; }; printf 'ecr-password-123'`;
@@ -488,6 +489,7 @@ describe('ecr_registry (which images need a login with the instance role)', () =
   const cases = [
     [`123456789012.dkr.ecr.eu-west-1.amazonaws.com/lifeboat-helper${digest}`, '123456789012.dkr.ecr.eu-west-1.amazonaws.com eu-west-1'],
     ['123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/postgres:15', '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn cn-north-1'],
+    ['123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/db/postgres:16', '123456789012.dkr.ecr-fips.us-east-1.amazonaws.com us-east-1'],
     ['12345678901.dkr.ecr.eu-west-1.amazonaws.com/x', 'no'],
     ['123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example/x', 'no'],
     ['evil.example/123456789012.dkr.ecr.eu-west-1.amazonaws.com/x', 'no'],
@@ -555,28 +557,63 @@ describe('pull_image: an ECR image is pulled after a login with the instance rol
 });
 
 describe('acquire_helper on a host that can neither pull the helper nor make one', () => {
-  it('fails naming exactly what to install, or the image to make pullable', () => {
-    // The helper's tools but zstd, what the script itself calls, and a docker whose pulls fail.
+  const digest = `@sha256:${'b'.repeat(64)}`;
+  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const otherArch = hostArch === 'arm64' ? 'amd64' : 'arm64';
+  // The helper's tools but zstd, what the script itself calls, and a docker whose pulls fail.
+  const acquire = (image: string, env: Record<string, string> = {}): { stdout: string; stderr: string; log: string[] } => {
     const bin = fakeBin({ docker: FAKE_DOCKER });
     const tools = mkdtempSync(join(tmpdir(), 'lifeboat-tools-'));
     const wanted =
-      'bash env timeout mktemp dirname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
+      'bash env timeout mktemp dirname uname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
     const link = spawnSync('bash', ['-c', 'for n in $2; do ln -s "$(command -v "$n")" "$1/$n"; done', 'x', tools, wanted]);
     expect(link.status).toBe(0);
-    const run = sourced(scripts['backup-volume'], `${REPORT} WORK="$W"; P_HelperImage=127.0.0.1:5000/lifeboat-helper:1; acquire_helper`, {
+    const log = join(mkdtempSync(join(tmpdir(), 'lifeboat-log-')), 'calls');
+    const run = sourced(scripts['backup-volume'], `${REPORT} WORK="$W"; P_HelperImage="$IMG"; acquire_helper`, {
       PATH: `${bin}:${tools}`,
       W: mkdtempSync(join(tmpdir(), 'lifeboat-work-')),
-      FAKE_LOG: '/dev/null',
+      IMG: image,
+      FAKE_LOG: log,
       FAKE_PULL_FAILS: '1',
+      ...env,
     });
+    return { stdout: run.stdout, stderr: run.stderr, log: existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : [] };
+  };
+  const install = 'to make one from this host’s tools, install zstd (dnf install zstd / apt-get install zstd)'.replace('’', "'");
+
+  it('fails naming exactly what to install, or the image to make available', () => {
+    const image = `127.0.0.1:5000/lifeboat-helper${digest}`;
+    const run = acquire(image);
     expect(run.stdout).toBe(
-      'failed|helper image 127.0.0.1:5000/lifeboat-helper:1 is not on this host and cannot be pulled (docker pull failed: Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused); ' +
-        'to make one from this host’s tools, install zstd (dnf install zstd / apt-get install zstd), or make 127.0.0.1:5000/lifeboat-helper:1 pullable'.replace(
-          '’',
-          "'",
-        ),
+      `failed|helper image ${image}: it is not on this host and cannot be used from its registry (docker pull failed: Error response from daemon: Get "https://127.0.0.1:5000/v2/": connection refused); ` +
+        `${install}, or make ${image} available on this host`,
     );
-    expect(run.stderr).toContain('is not on this host and cannot be pulled');
+    expect(run.log.filter((l) => l.startsWith('docker pull'))).toHaveLength(1);
+  });
+
+  it('never pulls a helper named by tag (local/lifeboat-helper:1 would come from Docker Hub): it makes one instead, or says what to install', () => {
+    const run = acquire('local/lifeboat-helper:1');
+    expect(run.log.filter((l) => l.startsWith('docker pull'))).toEqual([]);
+    expect(run.stdout).toBe(
+      `failed|helper image local/lifeboat-helper:1: it is not on this host, and a helper named by tag is never pulled (only a reference pinned by @sha256: is); ${install}, or make local/lifeboat-helper:1 available on this host`,
+    );
+  });
+
+  it('does not use a helper built for another CPU (an amd64 image on a Graviton host): it says so and makes one from the host’s tools', () => {
+    const image = `127.0.0.1:5000/lifeboat-helper${digest}`;
+    const run = acquire(image, { FAKE_ARCH: otherArch });
+    expect(run.log.filter((l) => l.startsWith('docker pull'))).toEqual([]);
+    expect(run.stdout).toBe(
+      `failed|helper image ${image}: it is built for ${otherArch} and this host is ${hostArch} (set helperPlatform in the stack's configuration); ${install}, or make ${image} available on this host`,
+    );
+    expect(run.stderr).toContain("making one from this host's own tools");
+  });
+
+  it('uses a helper that is present and built for this CPU, and says so', () => {
+    const run = acquire(`127.0.0.1:5000/lifeboat-helper${digest}`, { FAKE_ARCH: hostArch });
+    expect(run.stdout.split('|')[1]).toBe(''); // no error recorded
+    expect(run.log).toEqual([]);
+    expect(run.stderr).toContain(`helper image 127.0.0.1:5000/lifeboat-helper${digest} is on this host`);
   });
 });
 
