@@ -106,6 +106,18 @@ describe('fresh host: a restore on an engine with no Lifeboat image and no datab
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('leaves the main engine alone: its docker0 bridge is still there and a container still gets it', async () => {
+    // dockerd --bridge none deletes docker0 at start; the fresh engine has a bridge of its own instead.
+    expect((await exec('ip', ['link', 'show', 'docker0'])).code).toBe(0);
+    const probe = uniqueName('bridge-probe');
+    try {
+      expect((await exec('docker', ['create', '--name', probe, HELPER_IMAGE, 'true'])).code).toBe(0);
+      expect((await exec('docker', ['start', probe])).code).toBe(0);
+    } finally {
+      await exec('docker', ['rm', '-f', probe]);
+    }
+  });
+
   it('the manifest names the registry’s image by digest, and the operator’s policy allows exactly that digest', () => {
     expect(manifest.container?.image).toBe(postgresRef);
     const policy = RestorePolicy.parse({ allowedImages: [postgresRef] });

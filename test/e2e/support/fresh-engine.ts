@@ -57,8 +57,11 @@ async function need(tool: string, hint: string): Promise<void> {
 
 /**
  * A second Docker engine owned by the test, as a replacement host has it: its own data root
- * (under /var/lib, where overlay2 works), exec root, pid file and socket, no bridge and no
- * iptables rules, so it holds no image and touches nothing of the main engine.
+ * (under /var/lib, where overlay2 works), exec root, pid file and socket, and no iptables
+ * rules, so it holds no image and touches nothing of the main engine. Its default bridge is
+ * one of its own, created here and left down (no traffic can flow on it; the test's
+ * containers use --network none): `--bridge none` would not do, because dockerd then
+ * deletes the host's `docker0` at start, which breaks the main engine's bridge networking.
  */
 export class FreshEngine {
   private constructor(
@@ -66,10 +69,12 @@ export class FreshEngine {
     readonly dataRoot: string,
     readonly host: string,
     private readonly daemon: ChildProcess,
+    private readonly bridge: string,
   ) {}
 
   static async start(): Promise<FreshEngine> {
     await need('dockerd', 'apt-get install docker.io (bash .ci/run does)');
+    await need('ip', 'apt-get install iproute2');
     const dir = await mkdtemp(join(tmpdir(), 'lb-fresh-'));
     const dataRoot = `/var/lib/lifeboat-e2e-fresh-${randomBytes(4).toString('hex')}`;
     await mkdir(dataRoot, { mode: 0o700 });
@@ -79,13 +84,18 @@ export class FreshEngine {
     const out = createWriteStream(log);
     const host = `unix://${join(dir, 'docker.sock')}`;
     const args = ['--config-file', join(dir, 'daemon.json'), '--data-root', dataRoot, '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid')];
-    args.push('-H', host, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--log-level', 'warn');
+    // An interface name is at most 15 characters; 10.254.x.0/24 is only ever the address of this down bridge.
+    const suffix = randomBytes(3);
+    const bridge = `lbfresh${suffix.toString('hex')}`;
+    await run('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
+    await run('ip', ['addr', 'add', `10.254.${(suffix[0] ?? 0).toString()}.1/24`, 'dev', bridge]);
+    args.push('-H', host, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--log-level', 'warn');
     const env = { ...process.env };
     delete env.DOCKER_HOST;
     const daemon = spawn('dockerd', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stdout.pipe(out);
     daemon.stderr.pipe(out);
-    const engine = new FreshEngine(dir, dataRoot, host, daemon);
+    const engine = new FreshEngine(dir, dataRoot, host, daemon, bridge);
     try {
       await waitFor('the fresh Docker engine', async () => daemon.exitCode === null && (await engine.exec('info')).code === 0, 60_000, log);
     } catch (error) {
@@ -123,6 +133,7 @@ export class FreshEngine {
     for (const path of mounts) await exec('umount', ['-l', path]);
     await rm(this.dataRoot, { recursive: true, force: true });
     await rm(this.dir, { recursive: true, force: true });
+    await exec('ip', ['link', 'del', this.bridge]);
   }
 }
 
