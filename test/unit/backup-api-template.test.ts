@@ -77,13 +77,11 @@ describe('restore API: the backup routes and what the function may do for them',
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     stack = new LifeboatStack(app, 'Backups', { env: { account: ACCOUNT, region: REGION } });
     stack.api.grantSourceAccess(new Role(stack, 'TeamA', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a']);
-    stack.api.grantSourceAccess(new Role(stack, 'OptedIn', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], [
-      'read',
-      'restore',
-      'drill',
-      'cancel',
-      'backup',
-    ]);
+    stack.api.grantSourceAccess(
+      new Role(stack, 'OptedIn', { assumedBy: new AccountPrincipal(ACCOUNT) }),
+      ['team-a'],
+      ['read', 'restore', 'drill', 'cancel', 'backup'],
+    );
     stack.api.grantSourceAccess(new Role(stack, 'Readers', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], ['read']);
     stack.api.grantSourceAccess(new Role(stack, 'Backuppers', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], ['backup']);
     resources = (Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> }).Resources;

@@ -238,7 +238,9 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
       expect(await refusal({ volume: 'pgdata' })).toMatchObject({
         statusCode: 403,
         field: 'instanceId',
-        message: expect.stringMatching(/may not back up source db1: it has lifeboat:sources="[^"]*\*", which does not name it: \* marks a spare or DR host.*nothing was sent/) as unknown,
+        message: expect.stringMatching(
+          /may not back up source db1: it has lifeboat:sources="[^"]*\*", which does not name it: \* marks a spare or DR host.*nothing was sent/,
+        ) as unknown,
       });
       expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     },
@@ -265,7 +267,9 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
           statusCode: 403,
           field: 'volume',
           message: expect.stringMatching(
-            new RegExp(`volume ${volume} may not be backed up for source db1: .* the stack does not protect ${volume} for db1; nothing was sent \\(protected for db1: pgdata, common`),
+            new RegExp(
+              `volume ${volume} may not be backed up for source db1: .* the stack does not protect ${volume} for db1; nothing was sent \\(protected for db1: pgdata, common`,
+            ),
           ) as unknown,
         });
       }
@@ -306,7 +310,11 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
     const started = await service.start(BackupRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE }), 'me');
     expect(started).toMatchObject({ volume: 'pgdata', containerName: null, consistency: 'none', target: { sources: ['billing', 'db1'] } });
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({ VolumeName: ['pgdata'], ContainerName: [''], Source: ['db1'] });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({
+      VolumeName: ['pgdata'],
+      ContainerName: [''],
+      Source: ['db1'],
+    });
   });
 
   it('on a host dedicated to the source any volume or host directory may be backed up, with its container stopped', async () => {
