@@ -38,7 +38,11 @@ export interface RestoreApiProps {
   readonly instanceTag: { readonly key: string; readonly value: string };
   /** @default 'archives' */
   readonly prefix?: string;
-  /** What restores may do (image allowlist, protected volumes' settings). @default allows no image, plain local volumes */
+  /**
+   * What restores may do (image allowlist, protected volumes' settings); its volumes are also
+   * the only ones a backup through the API may read on a host serving several sources.
+   * @default allows no image, plain local volumes, no protected volume
+   */
   readonly restorePolicy?: RestorePolicy;
 }
 
@@ -212,13 +216,13 @@ export class RestoreApi extends Construct {
    * per-source route with the source spelled out (`…/v1/POST/sources/team-a/restores`,
    * `…/v1/GET/sources/team-a/restores/*`), never a pattern that could reach another
    * source. `GET /volumes` (every source's volumes) is not included.
-   * @param access what the grantee may do. @default read, restore, drill, cancel and backup
+   *
+   * Starting backups (`POST …/backups`) is not in the default: a backup reads data on a host
+   * and lands it under the source, so grant it on purpose,
+   * `grantSourceAccess(role, sources, ['read', 'restore', 'drill', 'cancel', 'backup'])`.
+   * @param access what the grantee may do. @default read, restore, drill and cancel
    */
-  grantSourceAccess(
-    grantee: IGrantable,
-    sources: readonly string[],
-    access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel', 'backup'],
-  ): Grant {
+  grantSourceAccess(grantee: IGrantable, sources: readonly string[], access: readonly SourceAccess[] = ['read', 'restore', 'drill', 'cancel']): Grant {
     if (sources.length === 0) throw new Error('grantSourceAccess: name at least one source');
     for (const source of sources) {
       if (!SOURCE_PATTERN.test(source))

@@ -22,7 +22,7 @@ export const RestoreApiEnv = z.object({
   HELPER_IMAGE: z.string().min(1),
   LIFEBOAT_RUNBOOKS_DIR: z.string().startsWith('/'),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
-  /** What restores may do (RestorePolicy as JSON, written at synth). */
+  /** What restores may do (RestorePolicy as JSON, written at synth); its volumes are what a backup may read on a shared host. */
   LIFEBOAT_POLICY: z.string().min(2),
 });
 export type RestoreApiEnv = z.infer<typeof RestoreApiEnv>;

@@ -35,9 +35,10 @@ const ssm = new SsmCommandRunner(ssmClient, logsClient, {
   ...(env.BACKUP_DOCUMENT_NAME === '' ? {} : { backupDocumentName: env.BACKUP_DOCUMENT_NAME }),
   outputLogGroup: env.OUTPUT_LOG_GROUP,
 });
+const policy = policyFromJson(env.LIFEBOAT_POLICY);
 const service = new RestoreService(
   { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
+  { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy },
 );
 const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: '[principal, key]', payloadValidationJmesPath: 'request', expiresAfterSeconds: 24 * 3600 });
 const startIdempotent = idempotentStart(
@@ -58,6 +59,8 @@ function backupsFrom(documentName: string): BackupApiDeps | undefined {
       prefix: env.ARCHIVE_PREFIX,
       region: env.ARCHIVE_REGION,
       helperImage: env.HELPER_IMAGE,
+      // On a host serving several sources only these may be backed up, each for its own source.
+      protectedVolumes: policy.volumes,
     },
   );
   return {

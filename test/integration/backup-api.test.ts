@@ -2,7 +2,8 @@
  * `POST /sources/{source}/backups` wired as in the Lambda on a DynamoDB-compatible server
  * (the idempotency table is real; SSM, which has no local server, is mocked): a retry with
  * the same Idempotency-Key gets the same command and never sends a second one; the same key
- * with another body is refused; a key used for a restore and for a backup are two keys.
+ * with another body is refused; a key used for a restore and for a backup are two keys; a
+ * host that may not be backed up for the source is a 403 naming the field, nothing sent.
  */
 import {
   DescribeInstanceInformationCommand,
@@ -83,6 +84,28 @@ describe('backup API on a DynamoDB-compatible server (SSM mocked)', () => {
     expect(parse(backup).backupId).toMatch(/^b-/);
     expect(ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.DocumentName)).toEqual(['Lifeboat-Restore', BACKUP_DOCUMENT]);
     await stack.catalog.releaseLock(INSTANCE, 'pgdata', String(parse(restore).restoreId));
+  });
+
+  it('a backup to a host tagged *, or of a host directory, an unprotected volume or a container on a shared host, is a 403 naming the field; nothing is sent', async () => {
+    stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': '*' });
+    const spare = await post({ volume: 'pgdata', instanceId: INSTANCE });
+    expect(spare.statusCode, spare.body).toBe(403);
+    expect(parse(spare)).toMatchObject({
+      error: expect.stringContaining('* marks a spare or DR host, which may hold any source') as unknown,
+      fields: [{ field: 'instanceId', problem: 'must be a host whose lifeboat:sources tag names db1' }],
+      declaredSources: ['*'],
+    });
+    // This API protects no volume (no protect entries): on a shared host nothing may be backed up.
+    stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'db1,billing' });
+    for (const [body, field] of [
+      [{ hostPath: '/srv/billing', instanceId: INSTANCE }, 'hostPath'],
+      [{ volume: 'ledger', instanceId: INSTANCE, containerName: 'billing-db', consistency: 'stop' }, 'volume'],
+    ] as const) {
+      const answer = await post(body, 'shared-host-key');
+      expect(answer.statusCode, answer.body).toBe(403);
+      expect((parse(answer).fields as { field: string }[])[0]?.field).toBe(field);
+    }
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
   });
 
   it("status through the path's source only: the same command under another source is a 404", async () => {

@@ -485,6 +485,11 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
       const refused = await lifeboat('backup', 'pgdata', '--to', INSTANCE, '--source', 'db1.prod');
       expect(refused.code, refused.err).toBe(4);
       expect(refused.err).toContain('may not back up source db1.prod');
+      // A spare or DR host (tagged *) may hold any source's data: never backed up into one source.
+      stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': '*' });
+      const spare = await lifeboat('backup', 'pgdata', '--to', INSTANCE, '--source', 'db1.prod');
+      expect(spare.code, spare.err).toBe(4);
+      expect(spare.err).toContain('* marks a spare or DR host');
       expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     });
   });

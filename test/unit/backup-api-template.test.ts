@@ -3,7 +3,8 @@
  * The two backup routes exist under /sources/{source}/… with AWS_IAM; the API function may
  * send only the backup document (besides restore and cancel) and only to instances carrying
  * the Lifeboat tag; it reads command status (no resource-level permissions exist) and only
- * the command-output log group; grantSourceAccess scopes the routes per source.
+ * the command-output log group; grantSourceAccess scopes the routes per source, and starts
+ * backups only for callers who opt in with "backup".
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -76,6 +77,11 @@ describe('restore API: the backup routes and what the function may do for them',
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     stack = new LifeboatStack(app, 'Backups', { env: { account: ACCOUNT, region: REGION } });
     stack.api.grantSourceAccess(new Role(stack, 'TeamA', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a']);
+    stack.api.grantSourceAccess(
+      new Role(stack, 'OptedIn', { assumedBy: new AccountPrincipal(ACCOUNT) }),
+      ['team-a'],
+      ['read', 'restore', 'drill', 'cancel', 'backup'],
+    );
     stack.api.grantSourceAccess(new Role(stack, 'Readers', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], ['read']);
     stack.api.grantSourceAccess(new Role(stack, 'Backuppers', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], ['backup']);
     resources = (Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> }).Resources;
@@ -155,13 +161,17 @@ describe('restore API: the backup routes and what the function may do for them',
         expect(a).toMatch(/^(ssm:(GetCommandInvocation|ListCommandInvocations|CancelCommand|DescribeInstanceInformation)|ec2:DescribeTags|xray:Put.*)$/);
   });
 
-  it('grantSourceAccess: backups are in the default grant; read-only reads backup status but cannot start one; "backup" alone starts but reads nothing else', () => {
+  it('grantSourceAccess: the default grant cannot start a backup (callers opt in with "backup"); read-only reads backup status but cannot start one; "backup" alone starts but reads nothing else', () => {
     const arn = (method: string, path: string): string => `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/v1/${method}${path}`;
     const can = (role: string, method: string, path: string): boolean => allows(policyOf(role), refs, 'execute-api:Invoke', arn(method, path));
     const status = '/sources/team-a/backups/0b6b7c6e-1f2a-4c3d-9e8f-001122334455';
-    expect(can('TeamA', 'POST', '/sources/team-a/backups')).toBe(true);
+    // The default: restores, drills, cancels and reads, no backup (a grant made before backups existed gains nothing).
+    expect(can('TeamA', 'POST', '/sources/team-a/backups')).toBe(false);
+    expect(can('TeamA', 'POST', '/sources/team-a/restores')).toBe(true);
     expect(can('TeamA', 'GET', status)).toBe(true);
-    expect(can('TeamA', 'POST', '/sources/team-b/backups')).toBe(false);
+    expect(can('OptedIn', 'POST', '/sources/team-a/backups')).toBe(true);
+    expect(can('OptedIn', 'GET', status)).toBe(true);
+    expect(can('OptedIn', 'POST', '/sources/team-b/backups')).toBe(false);
     expect(can('Readers', 'GET', status)).toBe(true);
     expect(can('Readers', 'POST', '/sources/team-a/backups')).toBe(false);
     expect(can('Backuppers', 'POST', '/sources/team-a/backups')).toBe(true);

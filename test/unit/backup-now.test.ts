@@ -1,7 +1,8 @@
 /**
  * A backup now (`POST /sources/{source}/backups`): the body is judged field by field with the
- * backup-volume document's own patterns, the host must be online and declare the source,
- * and SSM receives exactly the document, the instance, the parameters, a comment naming
+ * backup-volume document's own patterns, the host must be online and its tag must name the
+ * source (`*` is not enough); a host shared with other sources backs up only the volumes the
+ * stack protects for the source, with no host directory and no container; SSM receives exactly the document, the instance, the parameters, a comment naming
  * the source and the command-output log group. The status answer is given only for the
  * backup document's commands of that source.
  */
@@ -30,6 +31,13 @@ const COMMAND = '0b6b7c6e-1f2a-4c3d-9e8f-001122334455';
 const BACKUP_ID = 'b-mfx2k1a0-1a2b3c4d';
 const DOCUMENT = 'Lifeboat-Backup';
 const document = loadDocument('backup-volume');
+/** The stack's protect entries as the restore policy carries them: (source, volume). */
+const PROTECTED = [
+  { source: 'db1', volume: 'pgdata' },
+  { source: 'db1', volume: 'common' },
+  { source: 'billing', volume: 'common' },
+  { source: 'billing', volume: 'ledger' },
+];
 
 const result = (outcome: 'succeeded' | 'failed') => ({
   lifeboat: 'backup-result',
@@ -122,7 +130,15 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
     });
     service = new BackupService(
       { runner, instances: runner, newId: () => BACKUP_ID },
-      { document, documentName: DOCUMENT, bucket: 'archives-bucket', prefix: 'archives', region: 'eu-west-1', helperImage: 'local/lifeboat-helper:1' },
+      {
+        document,
+        documentName: DOCUMENT,
+        bucket: 'archives-bucket',
+        prefix: 'archives',
+        region: 'eu-west-1',
+        helperImage: 'local/lifeboat-helper:1',
+        protectedVolumes: PROTECTED,
+      },
     );
     ssmMock
       .on(DescribeInstanceInformationCommand)
@@ -204,6 +220,111 @@ describe('BackupService through the SSM adapter (request shapes)', () => {
       message: expect.stringContaining('not online in SSM (ConnectionLost)') as unknown,
     });
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  /** The refusal a start ends with: status, message and the field it names. */
+  const refusal = async (body: Record<string, unknown>): Promise<{ statusCode?: number; message: string; field?: string; problem?: string }> => {
+    const error = (await service.start(BackupRequest.parse({ source: 'db1', instanceId: INSTANCE, ...body }), 'me').then(
+      () => new Error('the backup was sent'),
+      (e: unknown) => e,
+    )) as { statusCode?: number; message: string; details?: { fields?: { field: string; problem: string }[] } };
+    return { statusCode: error.statusCode, message: error.message, field: error.details?.fields?.[0]?.field, problem: error.details?.fields?.[0]?.problem };
+  };
+
+  it.each(['*', 'billing,*', ' * '])(
+    'a host tagged lifeboat:sources=%j (a spare or DR host, which may hold any source) is a 403 naming instanceId; nothing is sent',
+    async (tag) => {
+      tags.value = tag;
+      expect(await refusal({ volume: 'pgdata' })).toMatchObject({
+        statusCode: 403,
+        field: 'instanceId',
+        message: expect.stringMatching(
+          /may not back up source db1: it has lifeboat:sources="[^"]*\*", which does not name it: \* marks a spare or DR host.*nothing was sent/,
+        ) as unknown,
+      });
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    },
+  );
+
+  it.each(['db1,billing', 'db1,*'])('on a shared host (%s) a hostPath is a 403 naming hostPath; nothing is sent', async (tag) => {
+    tags.value = tag;
+    expect(await refusal({ hostPath: '/srv/pgdata' })).toMatchObject({
+      statusCode: 403,
+      field: 'hostPath',
+      message: expect.stringContaining(`hostPath /srv/pgdata may not be backed up for source db1: instance ${INSTANCE} is shared`) as unknown,
+      problem: expect.stringContaining('a host directory there may hold their data') as unknown,
+    });
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it.each(['db1,billing', 'db1,*'])(
+    'on a shared host (%s) a volume the stack does not protect for the source is a 403 naming volume and the protected ones; nothing is sent',
+    async (tag) => {
+      tags.value = tag;
+      // billing's own volume, and a volume no one protects.
+      for (const volume of ['ledger', 'scratch']) {
+        expect(await refusal({ volume })).toMatchObject({
+          statusCode: 403,
+          field: 'volume',
+          message: expect.stringMatching(
+            new RegExp(
+              `volume ${volume} may not be backed up for source db1: .* the stack does not protect ${volume} for db1; nothing was sent \\(protected for db1: pgdata, common`,
+            ),
+          ) as unknown,
+        });
+      }
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    },
+  );
+
+  it('on a shared host a volume name another source served there also protects is a 403 naming volume; on a host not serving that source it is sent', async () => {
+    tags.value = 'db1,billing';
+    expect(await refusal({ volume: 'common' })).toMatchObject({
+      statusCode: 403,
+      field: 'volume',
+      message: expect.stringContaining('protects a volume of that name for billing too, so it may be theirs') as unknown,
+    });
+    tags.value = 'db1,*';
+    expect(await refusal({ volume: 'common' })).toMatchObject({ statusCode: 403, field: 'volume' });
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    tags.value = 'db1,reports';
+    await service.start(BackupRequest.parse({ source: 'db1', volume: 'common', instanceId: INSTANCE }), 'me');
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it.each(['pause', 'stop', 'none'])(
+    "on a shared host a containerName (consistency %s) is a 403 naming containerName: another source's container is never paused or stopped; nothing is sent",
+    async (consistency) => {
+      tags.value = 'db1,billing';
+      expect(await refusal({ volume: 'pgdata', containerName: 'billing-db', consistency })).toMatchObject({
+        statusCode: 403,
+        field: 'containerName',
+        message: expect.stringContaining('Lifeboat cannot tell whose container it is') as unknown,
+      });
+      expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    },
+  );
+
+  it('on a shared host a volume the stack protects for the source is sent, as a live copy without a container', async () => {
+    tags.value = 'billing, db1';
+    const started = await service.start(BackupRequest.parse({ source: 'db1', volume: 'pgdata', instanceId: INSTANCE }), 'me');
+    expect(started).toMatchObject({ volume: 'pgdata', containerName: null, consistency: 'none', target: { sources: ['billing', 'db1'] } });
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters).toMatchObject({
+      VolumeName: ['pgdata'],
+      ContainerName: [''],
+      Source: ['db1'],
+    });
+  });
+
+  it('on a host dedicated to the source any volume or host directory may be backed up, with its container stopped', async () => {
+    tags.value = 'db1, db1';
+    await service.start(BackupRequest.parse({ source: 'db1', volume: 'scratch', instanceId: INSTANCE, containerName: 'db', consistency: 'stop' }), 'me');
+    await service.start(BackupRequest.parse({ source: 'db1', hostPath: '/srv/pgdata', instanceId: INSTANCE, containerName: 'db' }), 'me');
+    expect(ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.Parameters)).toMatchObject([
+      { VolumeName: ['scratch'], ContainerName: ['db'], Consistency: ['stop'] },
+      { HostPath: ['/srv/pgdata'], ContainerName: ['db'], Consistency: ['pause'] },
+    ]);
   });
 
   it("the comment fits SSM's 100 characters with the longest source", () => {

@@ -44,6 +44,12 @@ export interface BackupServiceConfig {
   /** The bucket's region (empty: the instance's default). */
   readonly region: string;
   readonly helperImage: string;
+  /**
+   * The volumes the stack protects, per source (the restore policy's `volumes`): on a host
+   * that serves more than one source only these may be backed up, each for its own source.
+   * @default none: on a shared host nothing may be backed up through the API
+   */
+  readonly protectedVolumes?: readonly ProtectedVolume[];
 }
 
 export interface BackupServiceDeps {
@@ -100,22 +106,95 @@ export const newBackupId = (now = new Date()): string => `b-${now.getTime().toSt
 export const backupComment = (backupId: string, source: string): string => `lifeboat backup ${backupId} ${source}`;
 const COMMENT = /^lifeboat backup (b-[a-z0-9]+-[a-f0-9]{8}) ([A-Za-z0-9][A-Za-z0-9_.-]{0,62})$/;
 
+/** A (source, volume) pair the stack protects (the restore policy's `volumes`, from the protect config). */
+export interface ProtectedVolume {
+  readonly source: string;
+  readonly volume: string;
+}
+
+const tagText = (declared: readonly string[]): string => `${TARGET_SOURCES_TAG}=${JSON.stringify(declared.join(','))}`;
+
+/** A 403 naming the request field refused and the rule, then what to do instead; nothing has been sent. */
+function refused(field: string, problem: string, what: string, instead: string, details: Record<string, unknown>): ClientError {
+  return new ClientError(403, `${what}; nothing was sent (${instead})`, { ...details, fields: [{ field, problem }] });
+}
+
 /**
- * A host backs up a source only when it declares it (its `lifeboat:sources` tag, as for
- * restores): otherwise a caller allowed one source could copy another host's data under
- * its own source's prefix, then restore it where it likes.
+ * Whether this backup may run on this host. A backup reads whatever the request names on
+ * the host and lands it under the path's source, where that source's callers may restore
+ * (and so read) it; consistency pause/stop also acts on the named container. So:
+ * - the host's `lifeboat:sources` tag must name the source itself: `*` (a spare or DR host,
+ *   which may hold any source's data) is not enough;
+ * - on a host dedicated to the source (its tag names it alone) any volume, host directory
+ *   (the document still refuses system directories) or container may be named;
+ * - on a host that also serves others (the tag names more sources, or `*` too) only a volume
+ *   the stack protects for this source, with no host directory and no container: nothing
+ *   on the API's side can tell whose a host directory or a container is.
  */
-function assertHostServes(instanceId: string, target: InstanceStatus, source: string): void {
+export function assertMayBackUp(request: BackupRequest, target: InstanceStatus, protectedVolumes: readonly ProtectedVolume[]): void {
+  const { instanceId, source } = request;
   const declared = target.sources;
-  if (declared?.includes(ANY_SOURCE) || declared?.includes(source)) return;
-  const what =
-    declared === undefined ? `has no ${TARGET_SOURCES_TAG} tag` : `has ${TARGET_SOURCES_TAG}=${JSON.stringify(declared.join(','))}, which does not list it`;
-  throw new ClientError(
-    403,
-    `instance ${instanceId} may not back up source ${source}: it ${what}; nothing was sent ` +
-      `(tag the host ${TARGET_SOURCES_TAG}=${source}, comma-separated for several)`,
-    { instanceId, source, tag: TARGET_SOURCES_TAG, declaredSources: declared ?? null },
-  );
+  const base = { instanceId, source, tag: TARGET_SOURCES_TAG, declaredSources: declared ?? null };
+  if (declared === undefined || !declared.includes(source)) {
+    const problem =
+      declared === undefined
+        ? `has no ${TARGET_SOURCES_TAG} tag`
+        : declared.includes(ANY_SOURCE)
+          ? `has ${tagText(declared)}, which does not name it: ${ANY_SOURCE} marks a spare or DR host, which may hold any source's data, and is not accepted for backups`
+          : `has ${tagText(declared)}, which does not list it`;
+    throw refused(
+      'instanceId',
+      `must be a host whose ${TARGET_SOURCES_TAG} tag names ${source}`,
+      `instance ${instanceId} may not back up source ${source}: it ${problem}`,
+      `a backup goes only to a host whose tag names the source: ${TARGET_SOURCES_TAG}=${source}, comma-separated with the other sources it serves`,
+      base,
+    );
+  }
+  const others = [...new Set(declared.filter((s) => s !== source))];
+  if (others.length === 0) return;
+  const shared = `instance ${instanceId} is shared (${tagText(declared)})`;
+  if (request.hostPath !== undefined) {
+    throw refused(
+      'hostPath',
+      `not allowed on a host shared with other sources (${others.join(', ')}): a host directory there may hold their data`,
+      `hostPath ${request.hostPath} may not be backed up for source ${source}: ${shared}, and on a shared host only volumes the stack protects for ${source} may be backed up`,
+      `back up a host directory only from a host tagged ${TARGET_SOURCES_TAG}=${source} alone`,
+      base,
+    );
+  }
+  const mine = protectedVolumes.filter((p) => p.source === source).map((p) => p.volume);
+  if (request.volume !== undefined && !mine.includes(request.volume)) {
+    throw refused(
+      'volume',
+      `on a host shared with other sources (${others.join(', ')}) must be a volume the stack protects for ${source}: ${mine.length === 0 ? 'none is' : mine.join(', ')}`,
+      `volume ${request.volume} may not be backed up for source ${source}: ${shared}, and the stack does not protect ${request.volume} for ${source}`,
+      `protected for ${source}: ${mine.length === 0 ? 'none' : mine.join(', ')}; add a protect entry for it, or back up from a host tagged ${TARGET_SOURCES_TAG}=${source} alone`,
+      base,
+    );
+  }
+  // A volume name two sources protect is ambiguous on a host serving both: it may be the other's.
+  const alsoTheirs = protectedVolumes
+    .filter((p) => p.volume === request.volume && p.source !== source && (others.includes(ANY_SOURCE) || others.includes(p.source)))
+    .map((p) => p.source);
+  if (alsoTheirs.length > 0) {
+    throw refused(
+      'volume',
+      `on a host shared with other sources must be protected for ${source} alone; ${request.volume ?? ''} is also protected for ${alsoTheirs.join(', ')}`,
+      `volume ${request.volume ?? ''} may not be backed up for source ${source}: ${shared}, and the stack protects a volume of that name for ${alsoTheirs.join(', ')} too, so it may be theirs`,
+      `back it up from a host tagged ${TARGET_SOURCES_TAG}=${source} alone`,
+      base,
+    );
+  }
+  if (request.containerName !== undefined) {
+    throw refused(
+      'containerName',
+      `not allowed on a host shared with other sources (${others.join(', ')}): the container may be theirs`,
+      `containerName ${request.containerName} may not be named for a backup of source ${source}: ${shared}, and Lifeboat cannot tell whose container it is ` +
+        `(pausing or stopping it could stop another source's database)`,
+      `leave containerName out for a live copy, or let the protect entry's scheduled backup, whose container the stack configuration names, take a consistent one`,
+      base,
+    );
+  }
 }
 
 /** Runs backups now through the backup-volume document, and says what became of them. Knows nothing of Lambda. */
@@ -144,7 +223,10 @@ export class BackupService {
     });
   }
 
-  /** Checks the host (online in SSM, declares the source), then sends the backup document to it. */
+  /**
+   * Checks the host (online in SSM; may back up this for the source: {@link assertMayBackUp}),
+   * then sends the backup document to it.
+   */
   async start(request: BackupRequest, requestedBy: string): Promise<StartedBackup> {
     const backupId = this.deps.newId?.() ?? newBackupId(this.deps.now?.() ?? new Date());
     // Patterns first: nothing is asked of AWS for a request SSM would refuse.
@@ -155,7 +237,7 @@ export class BackupService {
         target: { instanceId: request.instanceId, ...target },
       });
     }
-    assertHostServes(request.instanceId, target, request.source);
+    assertMayBackUp(request, target, this.config.protectedVolumes ?? []);
     const commandId = await this.deps.runner.sendBackup({
       instanceId: request.instanceId,
       parameters,
