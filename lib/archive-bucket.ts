@@ -11,6 +11,12 @@ export interface ArchiveBucketProps {
    */
   readonly existingBucketName?: string;
   /**
+   * The existing bucket's region, when it is not the stack's: `bucket.env.region`, which the
+   * restore API's ARCHIVE_REGION and the backup documents' Region parameter follow.
+   * @default - the stack's region
+   */
+  readonly existingBucketRegion?: string;
+  /**
    * Object Lock retention in days (compliance mode): no one, including a
    * compromised operator, can delete an archive version inside it. Only for a new bucket.
    * @default - no Object Lock
@@ -29,11 +35,12 @@ export class ArchiveBucket extends Construct {
         // Object Lock is set when a bucket is created; the stack cannot turn it on for a bucket it imports.
         throw new Error('objectLockDays applies only to a bucket the stack creates; set Object Lock on the existing bucket itself');
       }
-      this.bucket = Bucket.fromBucketName(this, 'Imported', props.existingBucketName);
+      this.bucket = Bucket.fromBucketAttributes(this, 'Imported', { bucketName: props.existingBucketName, region: props.existingBucketRegion });
       // CDK's notifications custom resource adds EventBridge delivery and keeps what else the bucket notifies.
       this.bucket.enableEventBridgeNotification();
       return;
     }
+    if (props.existingBucketRegion !== undefined) throw new Error('existingBucketRegion applies only with existingBucketName');
     const accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,

@@ -7,7 +7,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnAssociation } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { backupConsistency, type BackupSchedule, type DrillHost, type ProtectionPolicy } from '#core/protection.ts';
+import { backupConsistency, type BackupHost, type BackupSchedule, type ProtectionPolicy } from '#core/protection.ts';
 import { acknowledgeNag } from './nag.ts';
 
 /** The detail-type State Manager sends when an association's run on one instance changes state. */
@@ -15,6 +15,17 @@ export const INSTANCE_ASSOCIATION_EVENT = 'EC2 State Manager Instance Associatio
 
 /** Instance association states that are not a failure (everything else alarms: better a false alarm than a silent miss). */
 export const NOT_FAILED_STATES = ['Success', 'Pending', 'InProgress'] as const;
+
+/**
+ * Where State Manager keeps each scheduled run's full output, in the archive bucket: outside every
+ * archive prefix (archivePrefix cannot be `lifeboat-output`), so the catalog never sees these keys.
+ * Each association writes under `<BACKUP_OUTPUT_PREFIX>/<source>/<volume>/`.
+ */
+export const OUTPUT_ROOT = 'lifeboat-output';
+export const BACKUP_OUTPUT_PREFIX = `${OUTPUT_ROOT}/backups`;
+
+/** The key prefix of one source's scheduled-backup output (what its host policy may write). */
+export const backupOutputPrefixOf = (source: string): string => `${BACKUP_OUTPUT_PREFIX}/${source}`;
 
 export interface ScheduledBackupsProps {
   /** Protected volumes; those with `backup` get an association. */
@@ -27,11 +38,12 @@ export interface ScheduledBackupsProps {
   readonly helperImage: string;
   /** Where a failed backup is announced. */
   readonly topic: Topic;
+  /** The bucket's region (the documents' Region parameter, the output location's region). @default the stack's region */
+  readonly bucketRegion?: string;
 }
 
-/** State Manager targets for a host: one instance, or the instances carrying a tag. */
-export const associationTargets = (host: DrillHost): CfnAssociation.TargetProperty[] =>
-  'instanceId' in host ? [{ key: 'InstanceIds', values: [host.instanceId] }] : [{ key: `tag:${host.tag.key}`, values: [host.tag.value] }];
+/** State Manager targets for a backup host: exactly one instance. */
+export const associationTargets = (host: BackupHost): CfnAssociation.TargetProperty[] => [{ key: 'InstanceIds', values: [host.instanceId] }];
 
 /** The association's name: `<stack>-backup-<source>-<volume>`, within State Manager's 128 characters of [A-Za-z0-9_.-]. */
 export const associationNameFor = (stackName: string, source: string, volume: string): string =>
@@ -81,6 +93,7 @@ export class ScheduledBackups extends Construct {
     });
     const dlq = new Queue(this, 'NotifyDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     acknowledgeNag(dlq, 'This queue is the dead-letter queue of the failed-backup notifications.', { rule: 'SQS3' });
+    const region = props.bucketRegion ?? stack.region;
     entries.forEach((p, i) => {
       const name = `${p.source}/${p.volume}`;
       const association = new CfnAssociation(this, `Backup${i.toString()}`, {
@@ -88,9 +101,17 @@ export class ScheduledBackups extends Construct {
         associationName: associationNameFor(stack.stackName, p.source, p.volume),
         scheduleExpression: p.backup.schedule,
         targets: associationTargets(p.backup.host),
-        parameters: backupParameters(p, { bucketName: props.bucket.bucketName, prefix: props.prefix, helperImage: props.helperImage, region: stack.region }),
-        // One host at a time (a tag should name one host; if it names more, they do not all pause their databases at once).
+        parameters: backupParameters(p, { bucketName: props.bucket.bucketName, prefix: props.prefix, helperImage: props.helperImage, region }),
+        // One instance id is the only target (tags are refused by the schema); this only keeps it so if State Manager ever widens it.
         maxConcurrency: '1',
+        // A failed run's full output survives in the bucket (the failure alarm names the association and instance).
+        outputLocation: {
+          s3Location: {
+            outputS3BucketName: props.bucket.bucketName,
+            outputS3KeyPrefix: `${backupOutputPrefixOf(p.source)}/${p.volume}`,
+            outputS3Region: region,
+          },
+        },
       });
       this.associations.push(association);
       const at = (path: string): string => EventField.fromPath(path);

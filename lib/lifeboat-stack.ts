@@ -1,12 +1,12 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { FailureAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
-import { ScheduledBackups } from './backups.ts';
+import { OUTPUT_ROOT, ScheduledBackups } from './backups.ts';
 import { HELPER_PLATFORMS, HelperImage } from './helper-image.ts';
-import { HostPolicies } from './host-policies.ts';
+import { HostPolicies, outputIdCollisions } from './host-policies.ts';
 import { OperatorPolicies } from './operator-policies.ts';
 import { Catalog } from './catalog.ts';
 import { CatalogTables } from './catalog-table.ts';
@@ -37,6 +37,14 @@ export const LifeboatConfig = z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
       .optional(),
+    /**
+     * The existing bucket's region, when it is not the stack's (only with existingBucketName): API-run
+     * and scheduled backups upload there. @default the stack's region
+     */
+    existingBucketRegion: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-[1-9][0-9]?$/, { error: 'must be an AWS region such as "eu-central-1"' })
+      .optional(),
     /** Object Lock (compliance) retention in days for a new bucket. */
     objectLockDays: z.number().int().min(1).max(36500).optional(),
     /**
@@ -49,10 +57,11 @@ export const LifeboatConfig = z
     helperPlatform: z.enum(Object.keys(HELPER_PLATFORMS) as [keyof typeof HELPER_PLATFORMS], { error: 'must be "linux/amd64" or "linux/arm64"' }).optional(),
     /** Only instances carrying this tag can receive Lifeboat commands. */
     instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
-    /** Archive key prefix. */
+    /** Archive key prefix (not `lifeboat-output`: scheduled backups keep their output there). */
     archivePrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .refine((p) => p !== OUTPUT_ROOT, { error: `must not be "${OUTPUT_ROOT}" (scheduled backups write their command output under ${OUTPUT_ROOT}/)` })
       .default('archives'),
     /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
     protect: z
@@ -107,6 +116,14 @@ export const LifeboatConfig = z
         path: ['objectLockDays'],
         message: 'applies only to a bucket the stack creates, not with existingBucketName (set Object Lock on the existing bucket itself)',
       });
+    if (c.existingBucketRegion !== undefined && c.existingBucketName === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['existingBucketRegion'],
+        message: "applies only with existingBucketName (a bucket the stack creates is in the stack's region)",
+      });
+    for (const problem of outputIdCollisions([...c.protect.map((p) => p.source), ...c.backupSources]))
+      ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
     if (c.helperPlatform !== undefined && c.helperImage !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -170,7 +187,17 @@ export class LifeboatStack extends Stack {
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
-    this.bucket = new ArchiveBucket(this, 'Archives', { existingBucketName: config.existingBucketName, objectLockDays: config.objectLockDays });
+    this.bucket = new ArchiveBucket(this, 'Archives', {
+      existingBucketName: config.existingBucketName,
+      existingBucketRegion: config.existingBucketRegion,
+      objectLockDays: config.objectLockDays,
+    });
+    if (config.existingBucketRegion !== undefined && config.existingBucketRegion !== this.region) {
+      Annotations.of(this).addWarningV2(
+        'lifeboat:bucketRegion',
+        `The archive bucket is in ${config.existingBucketRegion}: S3 sends its events to EventBridge in that region only, so the catalog does not see new archives until they are forwarded to this stack's region or ReconcileFunctionName runs.`,
+      );
+    }
     this.tables = new CatalogTables(this, 'Tables');
     this.notifications = new Notifications(this, 'Notifications');
     const outputLogGroup = new LogGroup(this, 'CommandOutput', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
@@ -232,6 +259,7 @@ export class LifeboatStack extends Stack {
       outputLogGroup,
       helperRepositoryArn: this.helper.repositoryArn,
       allowedImages: config.allowedImages,
+      scheduledSources: config.protect.filter((p) => p.backup !== undefined).map((p) => p.source),
     });
     this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
     this.backups = new ScheduledBackups(this, 'Backups', {
@@ -241,6 +269,7 @@ export class LifeboatStack extends Stack {
       prefix: config.archivePrefix,
       helperImage: config.helperImage,
       topic: this.notifications.topic,
+      bucketRegion: this.bucket.bucket.env.region,
     });
     // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
     for (const child of this.node.children) {

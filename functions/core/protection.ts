@@ -66,6 +66,20 @@ export const AssociationSchedule = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * The host of a scheduled backup: one instance, by id. A tag is refused: State Manager runs an
+ * association on every instance its targets match (MaxConcurrency only paces them, MaxErrors only
+ * stops after failures), so a tag matching two hosts would have both write the same source/volume,
+ * and "latest" would be whichever ran last (a spare host's empty volume, say).
+ */
+const ONE_HOST =
+  'must be {"instanceId": "i-…"}: a scheduled backup runs on one named instance (a tag could match several hosts, and State Manager would run the backup on each of them, all writing the same source/volume)';
+export const BackupHost = z.strictObject(
+  { instanceId: z.string({ error: ONE_HOST }).regex(INSTANCE_ID_PATTERN, { error: 'must be an EC2 instance or managed node id such as i-0123456789abcdef0' }) },
+  { error: ONE_HOST },
+);
+export type BackupHost = z.infer<typeof BackupHost>;
+
 /** The container name the backup document takes (its ContainerName parameter's pattern). */
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -77,8 +91,8 @@ export const BackupSchedule = z
   .strictObject({
     /** State Manager schedule, UTC: "rate(1 hour)" (30 minutes to 30 days) or "cron(0 2 ? * * *)" (no months). */
     schedule: AssociationSchedule,
-    /** The host holding the volume: an instance id, or the tag that names exactly one host. */
-    host: DrillHost,
+    /** The host holding the volume, by instance id (never a tag: see {@link BackupHost}). */
+    host: BackupHost,
     /**
      * The database container using the volume: paused or stopped for the copy, its spec written
      * into the manifest so a bare host can recreate it. @default none: a data-only archive

@@ -4,15 +4,17 @@
  * they fail, the outputs, an existing bucket's EventBridge notifications, and cdk.json's flags.
  */
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cdkJsonContext, templateApp } from '#root/lib/app-context.ts';
+import { BACKUP_OUTPUT_PREFIX, backupOutputPrefixOf } from '#root/lib/backups.ts';
 import { HOST_STATEMENT_REASONS } from '#root/lib/host-policies.ts';
 import { LifeboatStack, type LifeboatConfig } from '#root/lib/lifeboat-stack.ts';
 import { OPERATOR_STATEMENT_REASONS } from '#root/lib/operator-policies.ts';
 import { documentNameFor } from '#root/lib/runbook-documents.ts';
 import { DOCUMENTS } from '#core/paths.ts';
+import { parseArchiveKey } from '#core/archive-key.ts';
 import { associationScheduleProblem } from '#core/protection.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 
@@ -30,6 +32,7 @@ interface Statement {
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 const HOST = 'i-0123456789abcdef0';
+const BILLING_HOST = 'i-0fedcba9876543210';
 const ECR_PREFIX = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/';
 const FULL: LifeboatConfig = {
   allowedImages: ['postgres', ECR_PREFIX],
@@ -46,7 +49,7 @@ const FULL: LifeboatConfig = {
       volume: 'ledger',
       drillHost: { instanceId: HOST },
       rpoMinutes: 1440,
-      backup: { schedule: 'cron(30 2 ? * * *)', host: { tag: { key: 'lifeboat:backup-host', value: 'billing' } } },
+      backup: { schedule: 'cron(30 2 ? * * *)', host: { instanceId: BILLING_HOST } },
     },
     { source: 'legacy', volume: 'data', drillHost: { instanceId: HOST }, rpoMinutes: 1440 },
   ],
@@ -130,13 +133,20 @@ describe('with every optional part configured', () => {
         'CommandOutputFindGroup',
         'CommandOutputStreams',
         'EcrLogin',
+        'FindOutputBucketEncryption',
         'PullDatabaseImages',
         'PullHelperImage',
         'WriteOwnArchives',
+        'WriteOwnBackupOutput',
       ]);
       const actions = (sid: string): string[] => list(bySid[sid]?.Action ?? []).sort();
       expect(actions('WriteOwnArchives')).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject']);
       expect(JSON.stringify(bySid.WriteOwnArchives?.Resource)).toContain('"/archives/shop/*"');
+      // Its scheduled backups' output: PutObject on its own output prefix, and the bucket's encryption setting (the agent checks it).
+      expect(actions('WriteOwnBackupOutput')).toEqual(['s3:PutObject']);
+      expect(JSON.stringify(bySid.WriteOwnBackupOutput?.Resource)).toContain('"/lifeboat-output/backups/shop/*"');
+      expect(actions('FindOutputBucketEncryption')).toEqual(['s3:GetEncryptionConfiguration']);
+      expect(bySid.FindOutputBucketEncryption?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Archives/) as unknown, 'Arn'] });
       expect(actions('CommandOutputStreams')).toEqual(['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']);
       expect(bySid.CommandOutputStreams?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/) as unknown, 'Arn'] });
       expect(actions('CommandOutputFindGroup')).toEqual(['logs:DescribeLogGroups']);
@@ -158,6 +168,37 @@ describe('with every optional part configured', () => {
           .filter((k) => k.startsWith('HostPolicy'))
           .sort(),
       ).toEqual(['HostPolicybilling', 'HostPolicylegacy', 'HostPolicyshop']);
+    });
+
+    it('a source without a scheduled backup may not write any backup output', () => {
+      const sids = statementsOf(hostPolicy('legacy')).map((s) => s.Sid);
+      expect(sids).toContain('WriteOwnArchives');
+      expect(sids).not.toContain('WriteOwnBackupOutput');
+      expect(sids).not.toContain('FindOutputBucketEncryption');
+    });
+
+    it('the helper pull says honestly that the bootstrap repository holds every CDK app’s images, and how to narrow it', () => {
+      expect(HOST_STATEMENT_REASONS.PullHelperImage).not.toMatch(/this repository only/);
+      expect(HOST_STATEMENT_REASONS.PullHelperImage).toMatch(/container-assets repository, which holds the images of every CDK app/);
+      expect(HOST_STATEMENT_REASONS.PullHelperImage).toMatch(/helperImage/);
+    });
+
+    it('restore-only hosts (lifeboat:sources=*) get HostRestorePolicy: command output and ECR pulls, no S3 action at all', () => {
+      const restore = managedPolicies().find(([, p]) => String(p.Properties.Description).includes('restore-only host'))?.[1];
+      const statements = statementsOf(restore);
+      expect(statements.map((s) => s.Sid).sort()).toEqual([
+        'CommandOutputFindGroup',
+        'CommandOutputStreams',
+        'EcrLogin',
+        'PullDatabaseImages',
+        'PullHelperImage',
+      ]);
+      for (const s of statements) {
+        expect(HOST_STATEMENT_REASONS[s.Sid as keyof typeof HOST_STATEMENT_REASONS]).toMatch(/^.{40,}$/);
+        expect(list(s.Action).filter((a) => a.startsWith('s3:'))).toEqual([]);
+        expect(s.Effect).toBe('Allow');
+      }
+      expect(outputs.HostRestorePolicyArn?.Value).toEqual({ Ref: stack.getLogicalId(stack.hostPolicies.restorePolicy.node.defaultChild as never) });
     });
   });
 
@@ -241,6 +282,7 @@ describe('with every optional part configured', () => {
           'HostPolicybilling',
           'HostPolicylegacy',
           'HostPolicyshop',
+          'HostRestorePolicyArn',
           'NotificationTopicArn',
           'OperatorReadOnlyPolicyArn',
           'OperatorRestorePolicyArn',
@@ -275,7 +317,8 @@ describe('with every optional part configured', () => {
           Name: docRef,
           AssociationName: 'Deploy-backup-billing-ledger',
           ScheduleExpression: 'cron(30 2 ? * * *)',
-          Targets: [{ Key: 'tag:lifeboat:backup-host', Values: ['billing'] }],
+          Targets: [{ Key: 'InstanceIds', Values: [BILLING_HOST] }],
+          MaxConcurrency: '1',
         }),
       ]);
     });
@@ -351,6 +394,105 @@ describe('with every optional part configured', () => {
       );
       expect(dlqAlarm?.[1].Properties.AlarmActions).toEqual([topic]);
     });
+
+    it("keeps each run's full output in the archive bucket under lifeboat-output/backups/<source>/<volume>, which the catalog never reads", () => {
+      const [shop, billing] = associations().map((a) => a.Properties.OutputLocation as { S3Location: Record<string, unknown> });
+      const bucket = { Ref: expect.stringMatching(/^Archives/) as unknown };
+      expect(shop?.S3Location).toEqual({
+        OutputS3BucketName: bucket,
+        OutputS3KeyPrefix: 'lifeboat-output/backups/shop/pgdata',
+        OutputS3Region: { Ref: 'AWS::Region' },
+      });
+      expect(billing?.S3Location).toMatchObject({ OutputS3KeyPrefix: 'lifeboat-output/backups/billing/ledger' });
+      // The host policy's output grant covers exactly these keys (its source's output prefix).
+      expect('lifeboat-output/backups/shop/pgdata/i-0123/assoc/run/stdout'.startsWith(`${backupOutputPrefixOf('shop')}/`)).toBe(true);
+      // The catalog's event rule matches <archivePrefix>/ only, and its key parser refuses an output key.
+      const catalogRule = ofType(resources, 'AWS::Events::Rule').find(([, r]) =>
+        String(r.Properties.Description).startsWith('Lifeboat: catalog archives'),
+      )?.[1];
+      expect((catalogRule?.Properties.EventPattern as { detail: unknown }).detail).toMatchObject({ object: { key: [{ prefix: 'archives/' }] } });
+      const outputKey = `${BACKUP_OUTPUT_PREFIX}/shop/pgdata/${HOST}/0b1c/2026-12-01T00-00-00/awsrunShellScript/0.backup/stdout`;
+      expect(outputKey.startsWith('archives/')).toBe(false);
+      expect(parseArchiveKey(outputKey, 'archives').ok).toBe(false);
+    });
+  });
+});
+
+describe('the output prefix stays outside the archives', () => {
+  it('archivePrefix "lifeboat-output" fails synth', () => {
+    expect(() => synth({ archivePrefix: 'lifeboat-output' })).toThrow(/lifeboat\.archivePrefix: must not be "lifeboat-output"/);
+  });
+});
+
+describe('a scheduled backup runs on one named instance', () => {
+  it('a tag target fails synth, saying why (State Manager would run it on every matching host)', () => {
+    const config: LifeboatConfig = {
+      protect: [
+        {
+          source: 'shop',
+          volume: 'pgdata',
+          drillHost: { instanceId: HOST },
+          rpoMinutes: 60,
+          backup: { schedule: 'rate(1 hour)', host: { tag: { key: 'lifeboat:backup-host', value: 'shop' } } as never },
+        },
+      ],
+    };
+    expect(() => synth(config)).toThrow(/lifeboat\.protect\.0\.backup\.host: must be \{"instanceId": "i-…"\}: a scheduled backup runs on one named instance/);
+  });
+});
+
+describe('host policy output names cannot swap', () => {
+  it('sources whose output ids collide fail synth, naming both', () => {
+    const config: LifeboatConfig = {
+      protect: [{ source: 'shop-db', volume: 'pgdata', drillHost: { instanceId: HOST }, rpoMinutes: 60 }],
+      backupSources: ['shopdb'],
+    };
+    expect(() => synth(config)).toThrow(/sources "shop-db" and "shopdb" would both be output HostPolicyshopdb/);
+  });
+
+  it('the same source protected twice (two volumes) is one policy, not a collision', () => {
+    const { outputs } = synth({
+      protect: [
+        { source: 'shop', volume: 'a', drillHost: { instanceId: HOST }, rpoMinutes: 60 },
+        { source: 'shop', volume: 'b', drillHost: { instanceId: HOST }, rpoMinutes: 60 },
+      ],
+      backupSources: ['shop'],
+    });
+    expect(Object.keys(outputs).filter((k) => k.startsWith('HostPolicy'))).toEqual(['HostPolicyshop']);
+  });
+});
+
+describe('an existing bucket in another region', () => {
+  const config = { existingBucketName: 'my-old-backups', existingBucketRegion: 'eu-central-1', protect: FULL.protect };
+
+  it("the documents' Region, the output location and the API's ARCHIVE_REGION are the bucket's region", () => {
+    const { stack, resources } = synth(config);
+    const associations = ofType(resources, 'AWS::SSM::Association').map(([, a]) => a.Properties);
+    expect(associations).toHaveLength(2);
+    for (const a of associations) {
+      expect((a.Parameters as Record<string, unknown[]>).Region).toEqual(['eu-central-1']);
+      expect((a.OutputLocation as { S3Location: unknown }).S3Location).toMatchObject({ OutputS3BucketName: 'my-old-backups', OutputS3Region: 'eu-central-1' });
+    }
+    const apiEnv = (stack.api.function.node.defaultChild as unknown as { environment: unknown }).environment;
+    expect(JSON.stringify(stack.resolve(apiEnv))).toContain('"ARCHIVE_REGION":"eu-central-1"');
+    // The catalog cannot see that region's S3 events: synth says so.
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('S3 sends its events to EventBridge in that region only'))).toHaveLength(1);
+  });
+
+  it.each([
+    [{ existingBucketRegion: 'eu-central-1' }, /lifeboat\.existingBucketRegion: applies only with existingBucketName/],
+    [
+      { existingBucketName: 'my-old-backups', existingBucketRegion: 'Frankfurt' },
+      /lifeboat\.existingBucketRegion: must be an AWS region such as "eu-central-1"/,
+    ],
+  ])('%o fails synth', (bad, message) => {
+    expect(() => synth(bad as LifeboatConfig)).toThrow(message);
+  });
+
+  it('without existingBucketRegion the bucket is taken to be in the stack region', () => {
+    const { resources } = synth({ existingBucketName: 'my-old-backups', protect: FULL.protect });
+    const [a] = ofType(resources, 'AWS::SSM::Association').map(([, r]) => r.Properties);
+    expect((a?.Parameters as Record<string, unknown[]>).Region).toEqual([{ Ref: 'AWS::Region' }]);
   });
 });
 
