@@ -42,8 +42,9 @@ export interface ScheduledBackupsProps {
   readonly bucketRegion?: string;
 }
 
-/** State Manager targets for a backup host: exactly one instance. */
-export const associationTargets = (host: BackupHost): CfnAssociation.TargetProperty[] => [{ key: 'InstanceIds', values: [host.instanceId] }];
+/** State Manager targets for a backup host: one instance, or the instances carrying a tag (which must mark one host). */
+export const associationTargets = (host: BackupHost): CfnAssociation.TargetProperty[] =>
+  'instanceId' in host ? [{ key: 'InstanceIds', values: [host.instanceId] }] : [{ key: `tag:${host.tag.key}`, values: [host.tag.value] }];
 
 /** The association's name: `<stack>-backup-<source>-<volume>`, within State Manager's 128 characters of [A-Za-z0-9_.-]. */
 export const associationNameFor = (stackName: string, source: string, volume: string): string =>

@@ -67,17 +67,14 @@ export const AssociationSchedule = z.string().superRefine((s, ctx) => {
 });
 
 /**
- * The host of a scheduled backup: one instance, by id. A tag is refused: State Manager runs an
- * association on every instance its targets match (MaxConcurrency only paces them, MaxErrors only
- * stops after failures), so a tag matching two hosts would have both write the same source/volume,
- * and "latest" would be whichever ran last (a spare host's empty volume, say).
+ * The host of a scheduled backup: one instance by id, or the instance carrying a tag. A tag lets
+ * a replacement host (launched with the same tags) take over the schedule with no redeploy; it
+ * must mark exactly one host at a time: State Manager runs the association on every instance
+ * its targets match (MaxConcurrency only paces them), so two tagged hosts holding the volume
+ * would both write the same source/volume. A tagged host without the volume fails (and alarms);
+ * it never writes an empty archive.
  */
-const ONE_HOST =
-  'must be {"instanceId": "i-…"}: a scheduled backup runs on one named instance (a tag could match several hosts, and State Manager would run the backup on each of them, all writing the same source/volume)';
-export const BackupHost = z.strictObject(
-  { instanceId: z.string({ error: ONE_HOST }).regex(INSTANCE_ID_PATTERN, { error: 'must be an EC2 instance or managed node id such as i-0123456789abcdef0' }) },
-  { error: ONE_HOST },
-);
+export const BackupHost = DrillHost;
 export type BackupHost = z.infer<typeof BackupHost>;
 
 /** The container name the backup document takes (its ContainerName parameter's pattern). */
@@ -91,7 +88,7 @@ export const BackupSchedule = z
   .strictObject({
     /** State Manager schedule, UTC: "rate(1 hour)" (30 minutes to 30 days) or "cron(0 2 ? * * *)" (no months). */
     schedule: AssociationSchedule,
-    /** The host holding the volume, by instance id (never a tag: see {@link BackupHost}). */
+    /** The host holding the volume: {instanceId} or {tag} marking exactly one host (see {@link BackupHost}). */
     host: BackupHost,
     /**
      * The database container using the volume: paused or stopped for the copy, its spec written

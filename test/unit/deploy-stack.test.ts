@@ -424,8 +424,8 @@ describe('the output prefix stays outside the archives', () => {
   });
 });
 
-describe('a scheduled backup runs on one named instance', () => {
-  it('a tag target fails synth, saying why (State Manager would run it on every matching host)', () => {
+describe('a scheduled backup on the host carrying a tag', () => {
+  it('targets the tag, so a replacement host launched with it takes over the schedule with no redeploy', () => {
     const config: LifeboatConfig = {
       protect: [
         {
@@ -433,11 +433,30 @@ describe('a scheduled backup runs on one named instance', () => {
           volume: 'pgdata',
           drillHost: { instanceId: HOST },
           rpoMinutes: 60,
-          backup: { schedule: 'rate(1 hour)', host: { tag: { key: 'lifeboat:backup-host', value: 'shop' } } as never },
+          backup: { schedule: 'rate(1 hour)', host: { tag: { key: 'lifeboat:backup-host', value: 'shop' } } },
         },
       ],
     };
-    expect(() => synth(config)).toThrow(/lifeboat\.protect\.0\.backup\.host: must be \{"instanceId": "i-…"\}: a scheduled backup runs on one named instance/);
+    const template = Template.fromStack(synth(config).stack);
+    template.hasResourceProperties('AWS::SSM::Association', {
+      Targets: [{ Key: 'tag:lifeboat:backup-host', Values: ['shop'] }],
+      MaxConcurrency: '1',
+    });
+  });
+
+  it('a host given as anything else fails synth, naming the field and the two forms', () => {
+    const config = {
+      protect: [
+        {
+          source: 'shop',
+          volume: 'pgdata',
+          drillHost: { instanceId: HOST },
+          rpoMinutes: 60,
+          backup: { schedule: 'rate(1 hour)', host: { name: 'db1' } },
+        },
+      ],
+    } as unknown as LifeboatConfig;
+    expect(() => synth(config)).toThrow(/lifeboat\.protect\.0\.backup\.host: must be \{"instanceId": "i-…"\} or \{"tag": \{"key": "…", "value": "…"\}\}/);
   });
 });
 
