@@ -50,38 +50,48 @@ export interface ApiDeps {
 }
 
 /**
- * `service.start` made idempotent per (caller, Idempotency-Key) with Powertools:
- * a retry gets the stored answer and never sends a second command; the same key
- * with another body is refused. The stored answer is plain JSON.
+ * A start (`(request, principal) => answer`) made idempotent per (caller, Idempotency-Key) with
+ * Powertools: a retry gets the stored answer and never sends a second command; the same key with
+ * another body is refused. The stored answer is plain JSON.
  */
+function idempotentJson<R, T>(
+  start: (request: R, principal: string) => Promise<T>,
+  persistenceStore: BasePersistenceLayer,
+  config: IdempotencyConfig,
+  keyPrefix?: string,
+): (input: { request: R; principal: string }) => Promise<T> {
+  return makeIdempotent(async (input: { request: R; principal: string }) => JSON.parse(JSON.stringify(await start(input.request, input.principal))) as T, {
+    persistenceStore,
+    config,
+    ...(keyPrefix === undefined ? {} : { keyPrefix }),
+  });
+}
+
+/** `service.start` made idempotent (see {@link idempotentJson}). */
 export function idempotentStart(
   service: RestoreService,
   persistenceStore: BasePersistenceLayer,
   config: IdempotencyConfig,
 ): (input: StartInput) => Promise<StartedRestore> {
-  return makeIdempotent(async (input: StartInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedRestore, {
-    persistenceStore,
-    config,
-  });
+  return idempotentJson((request: StartInput['request'], principal) => service.start(request, principal), persistenceStore, config);
 }
 
 /**
- * `backups.start` made idempotent per (caller, Idempotency-Key): a retry gets the stored
- * answer and never sends a second command. Its keys have their own prefix, so that a key
- * used for a restore and for a backup are two keys; give it its own persistence layer
- * (Powertools keeps the prefix on the layer).
+ * `backups.start` made idempotent. Its keys have their own prefix (the restore's are the
+ * function name alone), so that a key used for a restore and for a backup are two keys; give
+ * it its own persistence layer (Powertools keeps the prefix on the layer).
  */
 export function idempotentBackup(
   service: BackupService,
   persistenceStore: BasePersistenceLayer,
   config: IdempotencyConfig,
 ): (input: StartBackupInput) => Promise<StartedBackup> {
-  return makeIdempotent(async (input: StartBackupInput) => JSON.parse(JSON.stringify(await service.start(input.request, input.principal))) as StartedBackup, {
+  return idempotentJson(
+    (request: StartBackupInput['request'], principal) => service.start(request, principal),
     persistenceStore,
     config,
-    // The restore's keys are prefixed with the function name alone.
-    keyPrefix: `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'lifeboat'}.backup`,
-  });
+    `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'lifeboat'}.backup`,
+  );
 }
 
 const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'Idempotency-Key must be 1-128 of A-Z a-z 0-9 _ . : -' });

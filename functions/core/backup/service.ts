@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CommandDocument } from '../runbooks/document.ts';
 import { resolveParameters } from '../runbooks/parameters.ts';
 import { BackupResult, parseResultLine } from '../runbooks/results.ts';
+import { TERMINAL_COMMAND_STATUSES } from '../restore/completion.ts';
 import { ClientError, ConflictError, NotFoundError } from '../restore/errors.ts';
 import type { InstanceDirectory, InstanceStatus } from '../restore/ports.ts';
 import { ANY_SOURCE, TARGET_SOURCES_TAG } from '../restore/targets.ts';
@@ -96,9 +97,6 @@ export interface BackupStatus {
   /** Done without a valid result line: what is known. */
   readonly problem: string | null;
 }
-
-/** SSM invocation states after which nothing changes. */
-export const TERMINAL_INVOCATION_STATES: readonly string[] = ['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'Terminated'];
 
 export const newBackupId = (now = new Date()): string => `b-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
 
@@ -272,7 +270,7 @@ export class BackupService {
     }
     const comment = COMMENT.exec(inv.comment);
     if (inv.documentName !== this.config.documentName || comment?.[2] !== source) throw new NotFoundError(`no backup command ${commandId} of source ${source}`);
-    const done = TERMINAL_INVOCATION_STATES.includes(inv.status);
+    const done = (TERMINAL_COMMAND_STATUSES as readonly string[]).includes(inv.status);
     // Output only once the command is known to be this source's, and over.
     const result = done ? (parseResultLine(BackupResult, await this.deps.runner.backupOutput(commandId, inv.instanceId)) ?? null) : null;
     const problem =
