@@ -4,6 +4,7 @@ import type { Catalog } from './catalog/model.ts';
 import { IMAGE_PATTERN, RestorePolicy, VolumeCreation, VolumeVerify } from './policy.ts';
 import { INSTANCE_ID_PATTERN } from './restore/request.ts';
 import { DrillRequest } from './restore/schemas.ts';
+import { RecoveryRole } from './recovery/model.ts';
 
 const TAG_PART = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
 /** EventBridge Scheduler expressions: cron(6 fields) or rate(n unit). */
@@ -143,6 +144,12 @@ export const ProtectionPolicy = z.strictObject({
   ...VolumeCreation.shape,
   /** Back this volume up on a schedule (a State Manager association). @default no scheduled backup */
   backup: BackupSchedule.optional(),
+  /**
+   * This volume's place in a whole-host recovery of its source: `wave`, `after` (volumes of the
+   * same source restored first), `role` (critical or optional), `container`.
+   * @default wave 1, critical, the container the archive's manifest names
+   */
+  recovery: RecoveryRole.optional(),
   /** E-mail addresses told about this volume's failed drills and overdue backups. */
   notify: z
     .array(z.email({ error: 'must be an e-mail address' }))

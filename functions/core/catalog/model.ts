@@ -90,6 +90,11 @@ export const RestoreRecord = z.object({
   cancelRequestedAt: z.iso.datetime().optional(),
   /** The command's own timeout on the host, as sent: after it (plus a margin) the sweeper may call a silent command lost. */
   commandTimeoutSeconds: z.number().int().positive().optional(),
+  /**
+   * Set for a member of a whole-host recovery: the recovery, the protected volume, and the
+   * Step Functions task token the completion answers (a capability: never shown outside Lifeboat).
+   */
+  recovery: z.object({ id: z.string(), volume: z.string(), taskToken: z.string() }).optional(),
 });
 export type RestoreRecord = z.infer<typeof RestoreRecord>;
 
