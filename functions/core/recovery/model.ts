@@ -12,6 +12,7 @@
  */
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
+import type { RestoreRecord } from '../catalog/model.ts';
 import { CONTAINER_PATTERN, ENV_FILE_DIR, ENV_FILE_PATTERN, INSTANCE_ID_PATTERN } from '../restore/request.ts';
 
 const named = (pattern: RegExp, what: string) => z.string().regex(pattern, { error: `must be ${what} (${pattern.source})` });
@@ -313,4 +314,50 @@ export interface TaskCallback {
 /** Starts the state machine for a recorded recovery (Step Functions StartExecution; locally, the local runner). Returns the execution ARN. */
 export interface RecoveryEngine {
   start(recoveryId: string): Promise<string>;
+}
+
+/** What the surfaces (API, CLI, Slack) call: functions/core/recovery/service.ts implements it. */
+export interface RecoveryApi {
+  /** The dry run: every member, its archive and age, its wave, predictions, problems. Records and sends nothing. */
+  plan(request: RecoveryRequest): Promise<RecoveryPlan>;
+  /** Plans, refuses a plan with problems (ClientError 422 naming them), records the recovery and starts the engine. */
+  start(request: RecoveryRequest, requestedBy: string, extra?: Pick<RecoveryRecord, 'notifySlack'>): Promise<StartedRecovery>;
+  /** Runs exactly this plan (Slack's Confirm): its pinned archives must still be live, else 409 naming them. */
+  startPlan(plan: RecoveryPlan, requestedBy: string, extra?: Pick<RecoveryRecord, 'notifySlack'>): Promise<StartedRecovery>;
+  /** The record without capabilities (Slack response URL). 404 when unknown. */
+  get(recoveryId: string): Promise<RecoveryRecord>;
+}
+
+export interface StartedRecovery {
+  readonly recoveryId: string;
+  readonly state: RecoveryState;
+  readonly executionArn: string;
+  readonly plan: RecoveryPlan;
+}
+
+/**
+ * What the state machine's tasks call (one Lambda per method in AWS; the local runner's task
+ * overrides locally). Errors meant for a Catch are RecoveryTaskError with a RECOVERY_ERRORS name.
+ */
+export interface RecoveryTasks {
+  /** State `Prepare`: loads (or, for a scheduled drill, plans and records) the recovery; marks it launching or running. */
+  prepare(input: ExecutionInput): Promise<PreparedRecovery>;
+  /** State `Launch`: starts the replacement from the launch template, tagged for Lifeboat (lifeboat:sources, lifeboat:recovery). */
+  launch(input: { recoveryId: string; launch: NonNullable<PreparedRecovery['launch']> }): Promise<HostCheck>;
+  /** State `CheckHost`: is the launched instance online in SSM? (attempts + 1; the definition bounds them). */
+  checkHost(input: HostCheck): Promise<HostCheckResult>;
+  /** State `RestoreMember` (waitForTaskToken): starts the member's restore or drill with the token in its record; returns once sent. */
+  startMember(task: MemberTask): Promise<void>;
+  /** State `WaveEnded`: records the wave's end; stop when a critical member failed. */
+  waveEnded(input: WaveEnd): Promise<WaveVerdict>;
+  /** State `Report`: the final state, the report, the notifications (topic, Slack), the recovery drill's proof. */
+  report(input: ReportInput): Promise<RecoveryReport>;
+}
+
+/**
+ * Called by the completion path (finishRestore) for a restore record carrying `recovery`:
+ * records the member's progress and answers its task token (success, or failure with the error).
+ */
+export interface RecoveryMemberSink {
+  memberFinished(record: RestoreRecord): Promise<void>;
 }
