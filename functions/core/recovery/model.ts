@@ -361,3 +361,32 @@ export interface RecoveryTasks {
 export interface RecoveryMemberSink {
   memberFinished(record: RestoreRecord): Promise<void>;
 }
+
+/** Starts a replacement instance from a launch template (EC2 RunInstances), tagged as given. Returns its instance id. */
+export interface HostLauncher {
+  launch(input: {
+    readonly templateId: string;
+    readonly version?: string;
+    readonly tags: Readonly<Record<string, string>>;
+    /** Idempotency token (the recovery id): a retried Launch starts no second instance. */
+    readonly clientToken: string;
+  }): Promise<string>;
+}
+
+/** Where and when a source's whole-host recovery drill runs (configuration `recoveryDrills[]`). */
+export const RecoveryDrillConfig = z.strictObject({
+  source: named(SOURCE_PATTERN, 'a source with protected volumes'),
+  /** EventBridge Scheduler expression, UTC. @default weekly, Sunday 05:00 */
+  schedule: z
+    .string()
+    .regex(/^(cron\((\S+ ){5}\S+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$/, {
+      error: 'must be an EventBridge Scheduler expression such as "cron(0 5 ? * SUN *)" or "rate(7 days)"',
+    })
+    .default('cron(0 5 ? * SUN *)'),
+  /** The host every member is drilled on (throwaway names): {instanceId} or {tag}. */
+  drillHost: z.union([
+    z.strictObject({ instanceId }),
+    z.strictObject({ tag: z.strictObject({ key: z.string().min(1).max(128), value: z.string().min(1).max(256) }) }),
+  ]),
+});
+export type RecoveryDrillConfig = z.infer<typeof RecoveryDrillConfig>;
