@@ -140,11 +140,14 @@ export async function planRecovery(deps: PlannerDeps, request: RecoveryRequest, 
   const { source, target } = request;
   const protectedVolumes = new Map(deps.protect.filter((p) => p.source === source).map((p) => [p.volume, p]));
   if (protectedVolumes.size === 0) {
-    throw new NotFoundError(`source ${source} has no protected volumes (protect[] in the Lifeboat configuration names none of it), so there is nothing to recover`);
+    throw new NotFoundError(
+      `source ${source} has no protected volumes (protect[] in the Lifeboat configuration names none of it), so there is nothing to recover`,
+    );
   }
   const problems: string[] = recoveryConfigProblems(deps.protect).filter((p) => p.startsWith(`${source}/`) || p.startsWith(`${source}:`));
   const warnings: string[] = [];
-  if (protectedVolumes.size > MAX_MEMBERS) problems.push(`${source} has ${protectedVolumes.size.toString()} protected volumes; a recovery takes at most ${MAX_MEMBERS.toString()}`);
+  if (protectedVolumes.size > MAX_MEMBERS)
+    problems.push(`${source} has ${protectedVolumes.size.toString()} protected volumes; a recovery takes at most ${MAX_MEMBERS.toString()}`);
   if (options.noTarget !== undefined) problems.push(options.noTarget);
   else if ('volumes' in target) {
     for (const v of Object.keys(target.volumes).sort()) {
@@ -153,7 +156,8 @@ export async function planRecovery(deps: PlannerDeps, request: RecoveryRequest, 
       }
     }
     for (const v of [...protectedVolumes.keys()].sort()) {
-      if (target.volumes[v] === undefined) problems.push(`target.volumes.${v}: no instance named for ${source}/${v} (every protected volume of the source needs one)`);
+      if (target.volumes[v] === undefined)
+        problems.push(`target.volumes.${v}: no instance named for ${source}/${v} (every protected volume of the source needs one)`);
     }
   }
 
@@ -161,7 +165,10 @@ export async function planRecovery(deps: PlannerDeps, request: RecoveryRequest, 
   const members: RecoveryMemberPlan[] = [];
   for (const [volume, p] of [...protectedVolumes].sort(([a], [b]) => a.localeCompare(b))) {
     const wave = waves.get(volume) ?? 1;
-    if (wave > MAX_WAVES) problems.push(`${volume}: its place after ${(p.recovery?.after ?? []).join(', ')} puts it in wave ${wave.toString()}; a recovery has at most ${MAX_WAVES.toString()} waves`);
+    if (wave > MAX_WAVES)
+      problems.push(
+        `${volume}: its place after ${(p.recovery?.after ?? []).join(', ')} puts it in wave ${wave.toString()}; a recovery has at most ${MAX_WAVES.toString()} waves`,
+      );
     const role = p.recovery?.role ?? 'critical';
     const entry = await deps.catalog.latestArchive(source, volume, request.at);
     if (!entry) {

@@ -49,10 +49,7 @@ export function predictMember(where: { source: string; volume: string }, archive
   const seconds = round1(Object.values(phases).reduce((a, b) => a + b, 0));
   const rates = samples.filter((s) => s.bytes > 0);
   const rate = rates.length
-    ? megabytesPerSecond(
-        median(rates.map((s) => s.bytes)),
-        median(rates.map((s) => BYTE_PHASES.reduce((t, p) => t + (s.phases[p] ?? 0), 0))),
-      )
+    ? megabytesPerSecond(median(rates.map((s) => s.bytes)), median(rates.map((s) => BYTE_PHASES.reduce((t, p) => t + (s.phases[p] ?? 0), 0))))
     : 'no bytes recorded';
   const n = samples.length;
   return {
@@ -93,7 +90,15 @@ export function predictTotal(
     return { seconds: null, basis: `no member of this recovery has a restore or drill recorded yet${launch}` };
   }
   const seconds = round1(
-    waves.reduce((total, w) => total + makespan(w.members.map((m) => m.predicted.seconds ?? 0).filter((s) => s > 0), parallel), 0),
+    waves.reduce(
+      (total, w) =>
+        total +
+        makespan(
+          w.members.map((m) => m.predicted.seconds ?? 0).filter((s) => s > 0),
+          parallel,
+        ),
+      0,
+    ),
   );
   const waveCount = waves.length;
   const basis =
