@@ -405,7 +405,7 @@ export class DynamoDbCatalog implements Catalog {
     const checked = MemberProgress.partial().parse(progress);
     // One SET per field of one map entry: parallel members (and the fields a member keeps, such
     // as its startedAt) are never overwritten by another writer's copy.
-    const names: Record<string, string> = { '#m': 'members', '#v': volume, '#state': 'state', '#st': 'state' };
+    const names: Record<string, string> = { '#m': 'members', '#v': volume, '#state': 'state' };
     const values: Record<string, unknown> = { ':now': new Date().toISOString() };
     const sets = ['updatedAt = :now'];
     for (const [i, [k, v]] of (Object.entries(checked) as [string, unknown][]).entries()) {
@@ -420,7 +420,7 @@ export class DynamoDbCatalog implements Catalog {
         values[`:from${i.toString()}`] = s;
         return `:from${i.toString()}`;
       });
-      conditions.push(`#m.#v.#st IN (${allowed.join(', ')})`);
+      conditions.push(`#m.#v.#state IN (${allowed.join(', ')})`);
     }
     if (options.orRestoreId !== undefined) {
       names['#rid'] = 'restoreId';
