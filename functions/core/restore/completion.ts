@@ -19,6 +19,8 @@ export interface CompletionDeps {
   readonly metrics?: RestoreMetrics;
   /** Told of every finished restore that is a member of a whole-host recovery (it answers the member's task token). */
   readonly recovery?: RecoveryMemberSink;
+  /** The end time recorded on a finished restore (a recovery member's end). @default the clock */
+  readonly now?: () => Date;
 }
 
 export type CompletionOutcome =
@@ -115,6 +117,7 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
     state,
     commandStatus,
     error,
+    updatedAt: (deps.now?.() ?? new Date()).toISOString(),
     ...(result
       ? {
           phases: result.phases,
