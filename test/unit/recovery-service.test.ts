@@ -10,6 +10,8 @@ import { completeRestore, type CompletionDeps } from '#core/restore/completion.t
 import type { CommandRunner, InstanceDirectory, InvocationOutput, RestoreNotification, SendRestore } from '#core/restore/ports.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
+import { SlackNotifier } from '#core/adapters/slack.ts';
+import type { SlackMessage } from '#core/slack/mrkdwn.ts';
 import { resultLine } from '../support/restores.ts';
 
 const HOST = 'i-0123456789abcdef0';
@@ -552,5 +554,47 @@ describe('completion and the recovery sink', () => {
     } finally {
       await dynamo.close();
     }
+  });
+});
+
+describe('a recovery started from Slack', () => {
+  it('hears its report through the response_url kept on its record (escaped like every post); one not from Slack is not posted', async () => {
+    const posts: { url: string; message: SlackMessage }[] = [];
+    const slack = new SlackNotifier({
+      post: (url, message) => {
+        posts.push({ url, message });
+        return Promise.resolve();
+      },
+    });
+    const record: RecoveryRecord = {
+      id: 'rc-20261201000000-00000001',
+      requestedBy: 'slack:T1/U1',
+      state: 'partial',
+      plan: {
+        source: 'db1',
+        mode: 'restore',
+        target: { instanceId: HOST },
+        ifVolumeExists: 'fail',
+        parallel: 4,
+        plannedAt: '2026-12-01T00:00:00.000Z',
+        waves: [],
+        predicted: { seconds: null, basis: '' },
+        problems: [],
+        warnings: [],
+      },
+      members: {},
+      createdAt: '2026-12-01T00:00:00.000Z',
+      updatedAt: '2026-12-01T00:00:00.000Z',
+      notifySlack: { responseUrl: 'https://hooks.slack.com/actions/T1/1/x', channelId: 'C1', userId: 'U1' },
+    };
+    const text = 'Recovery rc-20261201000000-00000001 of db1: PARTIAL <!channel>';
+    await slack.restoreFinished({ restoreId: record.id, state: 'partial', subject: 's', text, record });
+    await slack.restoreFinished({ restoreId: record.id, state: 'partial', subject: 's', text, record: { ...record, notifySlack: undefined } });
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.url).toBe('https://hooks.slack.com/actions/T1/1/x');
+    const posted = JSON.stringify(posts[0]?.message);
+    expect(posted).toContain(':warning:');
+    expect(posted).toContain('PARTIAL');
+    expect(posted).not.toContain('<!channel>');
   });
 });
