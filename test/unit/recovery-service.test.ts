@@ -365,6 +365,21 @@ describe('RecoveryService over the real catalog (DynamoDB-compatible server) and
     expect(notified).toEqual([]);
   });
 
+  it('a retry after the first attempt sent the restore but could not record it: the lock’s holder is that restore, which answers the new token', async () => {
+    const { recoveryId } = await service.start(request(), 'oncall');
+    await service.prepare({ recoveryId });
+    const original = catalog.updateRecoveryMember.bind(catalog);
+    catalog.updateRecoveryMember = (id, volume, progress, options) =>
+      progress.restoreId === undefined ? original(id, volume, progress, options) : Promise.reject(new Error('throttled'));
+    await expect(service.startMember({ recoveryId, volume: 'pgdata', taskToken: 'first' })).rejects.toThrow('throttled');
+    catalog.updateRecoveryMember = original;
+    await service.startMember({ recoveryId, volume: 'pgdata', taskToken: 'second' });
+    expect(runner.sent).toHaveLength(1);
+    await hostFinishes('pgdata', 'succeeded');
+    expect(callback.answers.map((a) => [a.token, a.output?.outcome])).toEqual([['second', 'succeeded']]);
+    expect((await service.get(recoveryId)).members.pgdata).toMatchObject({ state: 'succeeded', restoreId: expect.stringMatching(/^r-/) as unknown });
+  });
+
   it('start refuses a plan with problems (422 listing them) and records and sends nothing', async () => {
     await catalog.markArchiveDeleted(archives.pgdata?.key ?? '', '2026-12-01T11:30:00.000Z');
     const refused = service.start(request(), 'oncall');

@@ -309,6 +309,14 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
         m.mode === 'drill' ? await this.deps.restores.drill(m.request, requestedBy, extra) : await this.deps.restores.start(m.request, requestedBy, extra);
       await this.deps.catalog.updateRecoveryMember(id, volume, { restoreId: started.restoreId }, { from: ['running'] });
     } catch (e) {
+      // A retry whose first attempt sent the restore but could not record it: the (instance,
+      // volume) lock names that restore, which answers this attempt's token instead.
+      const holder = e instanceof ConflictError ? await this.ownRestore(e, id, volume) : undefined;
+      if (holder) {
+        await this.deps.catalog.updateRecoveryMember(id, volume, { restoreId: holder }, { from: ['running'] });
+        await this.handOver(holder, { id, volume, taskToken });
+        return;
+      }
       // Refused before anything reached the host (offline, lock held, archive gone): the member
       // failed. Anything else is retried by the definition.
       if (!(e instanceof ClientError || e instanceof z.ZodError)) throw e;
@@ -316,6 +324,14 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
       await this.deps.catalog.updateRecoveryMember(id, volume, { state: 'failed', endedAt: this.now().toISOString(), error }, { from: ['running'] });
       throw new RecoveryTaskError(RECOVERY_ERRORS.memberNotStarted, `${volume}: ${error}`);
     }
+  }
+
+  /** The restore holding the lock that refused a member, when it is this very member's (sent by an earlier attempt). */
+  private async ownRestore(e: ConflictError, recoveryId: string, volume: string): Promise<string | undefined> {
+    const holder = e.details?.holdingRestore;
+    if (typeof holder !== 'string') return undefined;
+    const restore = await this.deps.catalog.getRestore(holder);
+    return restore?.recovery?.id === recoveryId && restore.recovery.volume === volume ? holder : undefined;
   }
 
   /** Gives a running member restore this task's token; a restore that ended meanwhile answers it at once. */
