@@ -4,6 +4,8 @@ import { ProtectionPolicy } from '#core/protection.ts';
 import { RecoveryRequest, type RecoveryMemberPlan, type RecoveryPlan } from '#core/recovery/model.ts';
 import { planRecovery, recoveryConfigProblems, type PlannerDeps } from '#core/recovery/plan.ts';
 import { makespan, predictMember, predictTotal } from '#core/recovery/predict.ts';
+import { recoveryOutcome } from '#core/recovery/report.ts';
+import type { MemberProgress, RecoveryRecord } from '#core/recovery/model.ts';
 import { ClientError, ConflictError } from '#core/restore/errors.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan } from '#core/restore/service.ts';
@@ -270,5 +272,28 @@ describe('predictions', () => {
     expect(predictTotal([{ members: [m(30), m(20), m(10)] }], 1).seconds).toBe(60);
     expect(predictTotal([{ members: [m(null)] }], 2)).toEqual({ seconds: null, basis: 'no member of this recovery has a restore or drill recorded yet' });
     expect(predictTotal([{ members: [m(1)] }], 2, { launch: true }).basis).toMatch(/launching the replacement host is not included$/);
+  });
+});
+
+describe('a recovery’s outcome', () => {
+  const plan = async (list: ProtectionPolicy[]): Promise<RecoveryPlan> =>
+    planRecovery(deps(list, { archives: list.map((p) => archive('db1', p.volume, '2026-12-01T11:00:00Z')) }), request(), { mode: 'restore', now: NOW });
+  const outcome = async (list: ProtectionPolicy[], members: Record<string, MemberProgress>, error?: string, state: RecoveryRecord['state'] = 'running') => {
+    const record = { id: 'rc-20261201000000-00000001', state, plan: await plan(list), members } as RecoveryRecord;
+    return recoveryOutcome(record, members, error);
+  };
+  const ran = (state: MemberProgress['state']): MemberProgress => ({ state, startedAt: '2026-12-01T12:00:00Z' });
+  const twoWaves = [protect('db1', 'a'), protect('db1', 'b', { recovery: { after: ['a'] } }), protect('db1', 'c', { recovery: { role: 'optional' } })];
+
+  it('succeeded, partial (only optional failures), stopped (critical failed, later waves not run), failed', async () => {
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: ran('succeeded') })).toBe('succeeded');
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: ran('failed') })).toBe('partial');
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: { state: 'skipped' } })).toBe('partial');
+    expect(await outcome(twoWaves, { a: ran('failed'), b: { state: 'skipped' }, c: ran('succeeded') })).toBe('stopped');
+    // A critical member of the last wave failing leaves nothing to stop: the host is not back.
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('failed'), c: ran('succeeded') })).toBe('failed');
+    // Ended before any member ran (Prepare, Launch), or recorded failed at Prepare.
+    expect(await outcome(twoWaves, { a: { state: 'skipped' }, b: { state: 'skipped' }, c: { state: 'skipped' } }, 'Lifeboat.HostNotOnline: x')).toBe('failed');
+    expect(await outcome(twoWaves, { a: { state: 'skipped' }, b: { state: 'skipped' }, c: { state: 'skipped' } }, undefined, 'failed')).toBe('failed');
   });
 });
