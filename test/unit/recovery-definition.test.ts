@@ -25,6 +25,7 @@ import {
 import { runRecoveryTask } from '#core/recovery/tasks.ts';
 import { LAMBDA_SERVICE_ERRORS, RECOVERY_FAILED_ERROR, recoveryDefinition } from '#root/lib/recovery-definition.ts';
 
+type Json = Parameters<StateMachine['run']>[0];
 type Validator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 const aslValidator = createRequire(import.meta.url)('asl-validator') as Validator;
 
@@ -122,10 +123,10 @@ async function execute(tasks: FakeTasks, input: unknown = { recoveryId: ID }, o 
   const invoke = async (params: unknown) => {
     const p = params as { FunctionName: string; Payload: unknown };
     expect(p.FunctionName).toBe(ARN);
-    return { Payload: (await runRecoveryTask(tasks, p.Payload)) as Record<string, unknown> };
+    return { Payload: (await runRecoveryTask(tasks, p.Payload)) as Json };
   };
   const sm = new StateMachine(definition as unknown as StateMachineDefinition);
-  const run = sm.run(input as Record<string, unknown>, {
+  const run = sm.run(input as Json, {
     context: { Task: { Token: 'local' } },
     overrides: {
       taskResourceLocalHandlers: {
