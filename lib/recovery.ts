@@ -17,6 +17,7 @@ import type { ProtectionPolicy } from '#core/protection.ts';
 import { DEFAULT_PARALLEL, type ExecutionInput, type RecoveryDrillConfig } from '#core/recovery/model.ts';
 import type { RecoveryTasksEnv } from '../functions/recovery/env.ts';
 import { readArchives } from './catalog.ts';
+import { grantAnswerRecoveries } from './completion.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics.ts';
 import { acknowledgeNag, nagArn } from './nag.ts';
@@ -122,6 +123,8 @@ export class Recovery extends Construct {
     readArchives(fn, props.bucket, prefix);
     grantSendRestore(fn, { restoreDocumentName: props.restoreDocumentName, instanceTag: props.instanceTag });
     props.topic.grantPublish(fn);
+    // A retried RestoreMember whose member already ended answers its new token itself.
+    grantAnswerRecoveries(fn);
     if (templates.length > 0) grantLaunch(fn, templates);
 
     const logs = new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });

@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import * as z from 'zod';
 import { Ec2HostLauncher } from '#core/adapters/ec2-launch.ts';
+import { SfnTaskCallback } from '#core/adapters/stepfunctions.ts';
 import { Notifiers, SlackNotifier } from '#core/adapters/slack.ts';
 import { SnsNotifier } from '#core/adapters/sns.ts';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
@@ -20,6 +21,7 @@ import { documentClient } from '../commons/clients/dynamodb.ts';
 import { ec2Client } from '../commons/clients/ec2.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
+import { sfnClient } from '../commons/clients/sfn.ts';
 import { snsClient } from '../commons/clients/sns.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
@@ -73,8 +75,13 @@ const service = new RecoveryService({
       },
     }),
   ),
-  // A replacement always carries the Lifeboat tag (else it could not receive the restore document).
-  launcher: new Ec2HostLauncher(ec2Client, { [env.INSTANCE_TAG_KEY]: env.INSTANCE_TAG_VALUE }),
+  launcher: new Ec2HostLauncher(ec2Client),
+  // A replacement carries the Lifeboat tag (else it could not receive the restore document).
+  launchTags: { [env.INSTANCE_TAG_KEY]: env.INSTANCE_TAG_VALUE },
+  // A retried RestoreMember whose member already ended answers its new token at once.
+  callback: new SfnTaskCallback(sfnClient, (message, e) => {
+    logger.warn(message, { error: String(e) });
+  }),
   findHost: (key, value) => ssm.onlineInstanceWithTag(key, value),
   metrics: recoveryMetrics(metrics),
 });

@@ -11,11 +11,7 @@ const TEMPLATE_ID = /^lt-[0-9a-f]{8,17}$/;
  * instance it already started instead of starting a second one.
  */
 export class Ec2HostLauncher implements HostLauncher {
-  /** @param alwaysTags tags every launched host carries whatever the caller asks (the Lifeboat instance tag), over the caller's */
-  constructor(
-    private readonly ec2: EC2Client,
-    private readonly alwaysTags: Readonly<Record<string, string>> = {},
-  ) {}
+  constructor(private readonly ec2: EC2Client) {}
 
   async launch(input: Parameters<HostLauncher['launch']>[0]): Promise<string> {
     if (input.clientToken.length === 0 || input.clientToken.length > 64) throw new Error('the launch client token must be 1 to 64 characters');
@@ -23,7 +19,7 @@ export class Ec2HostLauncher implements HostLauncher {
       ? { LaunchTemplateId: input.templateId }
       : { LaunchTemplateName: input.templateId };
     template.Version = input.version ?? '$Default';
-    const tags = Object.entries({ ...input.tags, ...this.alwaysTags }).map(([Key, Value]) => ({ Key, Value }));
+    const tags = Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value }));
     const out = await this.ec2.send(
       new RunInstancesCommand({
         LaunchTemplate: template,
