@@ -61,7 +61,14 @@ export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metr
     metrics: restoreMetrics(metrics),
     // A finished member of a whole-host recovery answers its task token (memberFinished reads the
     // catalog and answers through the callback only: this path never plans or starts restores).
-    // TODO(i17 merge): drop the assertion once RecoveryServiceDeps.restores is optional in core.
-    recovery: new RecoveryService({ catalog, instances: runner, protect: [], callback: new SfnTaskCallback(sfnClient, warn) } as RecoveryServiceDeps),
+    // TODO(i17 merge): RecoveryServiceDeps.restores is required in core but unused by memberFinished, and
+    // this function has no archive store or document to build a RestoreService from: make it optional
+    // in core (or export a member-sink factory) and drop this assertion.
+    recovery: new RecoveryService({
+      catalog,
+      instances: runner,
+      protect: [],
+      callback: new SfnTaskCallback(sfnClient, warn),
+    } as Omit<RecoveryServiceDeps, 'restores'> as RecoveryServiceDeps),
   };
 }
