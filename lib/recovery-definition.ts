@@ -20,12 +20,12 @@
  * member's result (the rest of its wave still ends); when WaveEnded says stop (a critical member
  * failed), Report gets the error Lifeboat.CriticalMemberFailed and no later wave starts.
  */
-import { RECOVERY_ERRORS } from '#core/recovery/model.ts';
+import { MAX_PARALLEL, RECOVERY_ERRORS } from '#core/recovery/model.ts';
 
 export interface RecoveryDefinitionOptions {
   /** The recovery tasks function (every Task state invokes it). */
   readonly tasksFunctionArn: string;
-  /** Members of one wave restored at once (the Members Map's MaxConcurrency). */
+  /** Members of one wave restored at once when the prepared recovery does not say (its `parallel` is the Members Map's MaxConcurrencyPath). */
   readonly parallel: number;
   /** How long to wait between SSM checks of a launched replacement, and how many checks before giving up. */
   readonly hostWait: { readonly seconds: number; readonly attempts: number };
@@ -60,7 +60,7 @@ function check(o: RecoveryDefinitionOptions): void {
       throw new Error(`recoveryDefinition: ${name} must be a whole number from ${min.toString()} to ${max.toString()}, got ${String(v)}`);
   };
   if (o.tasksFunctionArn.length === 0) throw new Error('recoveryDefinition: tasksFunctionArn must not be empty');
-  whole('parallel', o.parallel, 1, 40);
+  whole('parallel', o.parallel, 1, MAX_PARALLEL);
   whole('hostWait.seconds', o.hostWait.seconds, 1, 3600);
   whole('hostWait.attempts', o.hostWait.attempts, 1, 1000);
   whole('memberTimeoutSeconds', o.memberTimeoutSeconds, 60, 31_536_000);
@@ -97,7 +97,8 @@ export function recoveryDefinition(o: RecoveryDefinitionOptions): Json {
   const members: Json = {
     Type: 'Map',
     ItemsPath: '$.wave.value.members',
-    MaxConcurrency: o.parallel,
+    // The recovery's own bound (its plan's parallel, which the prediction assumed); Waves defaults it.
+    MaxConcurrencyPath: '$.parallel',
     ItemSelector: { 'recoveryId.$': '$.recoveryId', 'volume.$': '$$.Map.Item.Value.volume', 'role.$': '$$.Map.Item.Value.role' },
     ItemProcessor: {
       ProcessorConfig: { Mode: 'INLINE' },
@@ -179,6 +180,12 @@ export function recoveryDefinition(o: RecoveryDefinitionOptions): Json {
       // fails still starts its queued iterations in the local runner; this loop runs no member of a
       // wave after a stop, in AWS and locally alike).
       Waves: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.parallel', IsPresent: true, Next: 'FirstWave' }],
+        Default: 'DefaultParallel',
+      },
+      DefaultParallel: { Type: 'Pass', Result: o.parallel, ResultPath: '$.parallel', Next: 'FirstWave' },
+      FirstWave: {
         Type: 'Pass',
         Parameters: { index: 0, 'count.$': 'States.ArrayLength($.waves)' },
         ResultPath: '$.cursor',

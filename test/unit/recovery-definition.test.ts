@@ -42,7 +42,7 @@ class FakeTasks implements RecoveryTasks {
   readonly waveInputs: WaveEnd[] = [];
   constructor(
     private readonly members: Member[],
-    private readonly opts: { launch?: boolean; onlineAfter?: number; prepareFails?: boolean } = {},
+    private readonly opts: { launch?: boolean; onlineAfter?: number; prepareFails?: boolean; parallel?: number } = {},
   ) {}
 
   prepare(input: ExecutionInput): Promise<PreparedRecovery> {
@@ -53,6 +53,7 @@ class FakeTasks implements RecoveryTasks {
     return Promise.resolve({
       recoveryId: ID,
       ...(this.opts.launch ? { launch: { id: 'lt-0123456789abcdef0' } } : {}),
+      ...(this.opts.parallel === undefined ? {} : { parallel: this.opts.parallel }),
       waves: waves.map((wave) => ({ wave, members: this.members.filter((m) => m.wave === wave).map(({ volume, role }) => ({ volume, role })) })),
     });
   }
@@ -175,8 +176,9 @@ describe('recoveryDefinition', () => {
 
   it('calls the one tasks function from every Task state; RestoreMember waits for its token, bounded', () => {
     const def = recoveryDefinition(options) as { States: Record<string, Record<string, unknown>> };
-    const members = def.States.Members as { MaxConcurrency: number; ItemProcessor: { States: Record<string, Record<string, unknown>> } };
-    expect(members.MaxConcurrency).toBe(2);
+    const members = def.States.Members as { MaxConcurrencyPath: string; ItemProcessor: { States: Record<string, Record<string, unknown>> } };
+    expect(members.MaxConcurrencyPath).toBe('$.parallel');
+    expect(def.States.DefaultParallel).toMatchObject({ Result: 2, ResultPath: '$.parallel' });
     const restore = members.ItemProcessor.States.RestoreMember as Record<string, unknown>;
     expect(restore).toMatchObject({
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
@@ -228,6 +230,18 @@ describe('recoveryDefinition', () => {
     });
     expect(tasks.reports).toEqual([{ recoveryId: ID }]);
     expect(output).toMatchObject({ outcome: 'succeeded', text: `recovery ${ID}: succeeded` });
+  });
+
+  it('the recovery’s own parallel bounds its waves: 1 restores the members of a wave one after the other', async () => {
+    const tasks = new FakeTasks(
+      [
+        { volume: 'pgdata', role: 'critical', wave: 1 },
+        { volume: 'redisdata', role: 'critical', wave: 1 },
+      ],
+      { parallel: 1 },
+    );
+    await execute(tasks);
+    expect(tasks.events).toEqual(['prepare', 'start:pgdata', 'end:pgdata', 'start:redisdata', 'end:redisdata', 'waveEnded:1', 'report']);
   });
 
   it('a critical failure in wave 1 stops wave 2; the rest of wave 1 still ends; Report gets the error; the execution fails', async () => {
