@@ -33,7 +33,14 @@ const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:lifeboat-recovery-ta
 const ID = 'rc-20261201030000-0123abcd';
 const options = { tasksFunctionArn: ARN, parallel: 2, hostWait: { seconds: 30, attempts: 3 }, memberTimeoutSeconds: 7200 };
 
-type Member = { volume: string; role: 'critical' | 'optional'; wave: number; fails?: boolean };
+type Member = {
+  volume: string;
+  role: 'critical' | 'optional';
+  wave: number;
+  fails?: boolean;
+  /** startMember throws this error name, this many times (then starts it). */
+  startFails?: { name: string; times: number };
+};
 
 /** Fake tasks: record every call in order; members end when their "completion" arrives (a resolved promise). */
 class FakeTasks implements RecoveryTasks {
@@ -69,6 +76,13 @@ class FakeTasks implements RecoveryTasks {
   startMember(task: MemberTask): Promise<void> {
     expect(task).toMatchObject({ recoveryId: ID, taskToken: 'local' });
     this.events.push(`start:${task.volume}`);
+    const m = this.members.find((x) => x.volume === task.volume);
+    if (m?.startFails && m.startFails.times > 0) {
+      m.startFails.times -= 1;
+      const e = new Error(`${task.volume} could not start`);
+      e.name = m.startFails.name;
+      return Promise.reject(e);
+    }
     return Promise.resolve();
   }
   /** What the completion path answers for a member's token (after its restore ran). */
@@ -145,6 +159,7 @@ async function execute(tasks: FakeTasks, input: unknown = { recoveryId: ID }, o 
         },
       },
       waitTimeOverrides: { WaitForHost: 0 },
+      retryIntervalOverrides: { RestoreMember: 0, Prepare: 0, Launch: 0, CheckHost: 0, WaveEnded: 0, Report: 0 },
     },
   });
   return run.result;
@@ -276,6 +291,27 @@ describe('recoveryDefinition', () => {
     const output = await execute(tasks);
     expect(tasks.events).toContain('start:appdata');
     expect(tasks.reports).toEqual([{ recoveryId: ID }]);
+    expect(output).toMatchObject({ outcome: 'partial' });
+  });
+
+  it('only the Lambda service’s own errors are retried; a member that could not start is that member’s failure, caught', async () => {
+    const tasks = new FakeTasks([
+      { volume: 'pgdata', role: 'critical', wave: 1, startFails: { name: 'Lambda.TooManyRequestsException', times: 1 } },
+      { volume: 'cache', role: 'optional', wave: 1, startFails: { name: RECOVERY_ERRORS.memberNotStarted, times: 1 } },
+    ]);
+    const output = await execute(tasks);
+    expect(tasks.events.filter((e) => e === 'start:pgdata')).toHaveLength(2);
+    expect(tasks.events.filter((e) => e === 'start:cache')).toHaveLength(1);
+    expect(tasks.events).not.toContain('end:cache');
+    expect(tasks.waveInputs[0]?.results).toEqual([
+      { volume: 'pgdata', role: 'critical', outcome: 'succeeded', restoreId: 'rs-pgdata' },
+      {
+        volume: 'cache',
+        role: 'optional',
+        outcome: 'failed',
+        error: { Error: RECOVERY_ERRORS.memberNotStarted, Cause: expect.stringContaining('could not start') as unknown },
+      },
+    ]);
     expect(output).toMatchObject({ outcome: 'partial' });
   });
 
