@@ -49,7 +49,8 @@ export function memberLine(m: RecoveryMemberPlan): Mrkdwn {
     ? md`archive \`${m.archive.key}\` taken ${m.archive.takenAt} (*RPO ${duration(m.archive.ageSeconds)}*), ${bytes(m.archive.size)}`
     : md`*no archive*`;
   const container = m.containerName ? md`container \`${m.containerName}\`` : md`*data only* (no container)`;
-  const predicted = m.predicted.seconds === null ? md`no prediction: ${m.predicted.basis}` : md`predicted ${duration(m.predicted.seconds)} (${m.predicted.basis})`;
+  const predicted =
+    m.predicted.seconds === null ? md`no prediction: ${m.predicted.basis}` : md`predicted ${duration(m.predicted.seconds)} (${m.predicted.basis})`;
   return md`• \`${m.volume}\` — ${m.role}${order}; ${archive}; ${container} on \`${m.instanceId}\`; ${predicted}`;
 }
 
@@ -76,7 +77,9 @@ const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', te
 function planParts(plan: RecoveryPlan): { summary: Mrkdwn; waves: Mrkdwn[][]; problems: Mrkdwn[]; warnings: Mrkdwn[] } {
   const members = plan.waves.reduce((n, w) => n + w.members.length, 0);
   const total =
-    plan.predicted.seconds === null ? md`no prediction of the total: ${plan.predicted.basis}` : md`predicted total ${duration(plan.predicted.seconds)} (${plan.predicted.basis})`;
+    plan.predicted.seconds === null
+      ? md`no prediction of the total: ${plan.predicted.basis}`
+      : md`predicted total ${duration(plan.predicted.seconds)} (${plan.predicted.basis})`;
   const summary = joinMd([
     md`*${members} volumes* of \`${plan.source}\` in *${plan.waves.length} waves* onto ${targetText(plan.target)}${plan.at ? md`, each volume’s newest archive at or before ${plan.at}` : md`, each volume’s newest archive`}; up to ${plan.parallel} members of a wave at once; ${total}.`,
     md`*If a volume already holds data:* ${plan.ifVolumeExists === 'preserve' ? 'its contents are kept aside (preserve) and the archive goes live' : 'that member is refused (nothing on the host is touched for it)'}. A member that fails puts its part of the host back as it was.`,
@@ -103,15 +106,13 @@ export function recoveryPlanMessage(plan: RecoveryPlan, stored: StoredPlan | und
       ? md`Recovery plan for \`${plan.source}\` — it has problems, so it cannot be confirmed; nothing was recorded or sent. Fix them (or name another time with \`at\`) and ask again.`
       : md`Recovery plan for \`${plan.source}\` — nothing is sent until ${mention(requesterId)} confirms (before ${stored.expiresAt}). Confirm runs exactly these archives, even if newer ones arrive; if one of them is gone by then, nothing starts.`;
   const { summary, waves, problems, warnings } = planParts(plan);
-  const bodies = [
-    ...sections([head, summary]),
-    ...sections(problems),
-    ...waves.flatMap((w) => sections(w)),
-    ...sections(warnings),
-  ];
+  const bodies = [...sections([head, summary]), ...sections(problems), ...waves.flatMap((w) => sections(w)), ...sections(warnings)];
   const confirmable = plan.problems.length === 0 && stored !== undefined;
   const room = MAX_BLOCKS - (confirmable ? 2 : 1);
-  const shown = bodies.length > room ? [...bodies.slice(0, room - 1), md`… the plan is longer than one Slack message; \`lifeboat recover ${plan.source} --dry-run\` shows all of it.`.text] : bodies;
+  const shown =
+    bodies.length > room
+      ? [...bodies.slice(0, room - 1), md`… the plan is longer than one Slack message; \`lifeboat recover ${plan.source} --dry-run\` shows all of it.`.text]
+      : bodies;
   const blocks: unknown[] = shown.map(section);
   if (confirmable)
     blocks.push({
