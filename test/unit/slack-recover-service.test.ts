@@ -104,7 +104,7 @@ describe('/lifeboat recover with the recovery service', () => {
       service: restores,
       catalog,
       recovery,
-      access: { teamIds: ['T0001'], channelIds: ['C0001'], userIds: ['U0001'], sources: { U0001: ['db1'] } },
+      access: { teamIds: ['T0001'], channelIds: ['C0001'], userIds: ['U0001'], sources: { U0001: ['db1', 'db2'] } },
       plans: new DynamoDbSlackStore(dynamo.doc, table),
       cancel: () => Promise.reject(new Error('not used')),
       signingSecret: () => Promise.resolve('x'.repeat(32)),
@@ -158,5 +158,15 @@ describe('/lifeboat recover with the recovery service', () => {
     expect(again.planId).toBe('');
     expect(again.message?.text).toContain('*Problems — this plan cannot run:*');
     expect(again.message?.text).toContain('uploads: no archive of db1/uploads is in the catalog');
+  });
+
+  it('a source with no protected volumes: the planner’s answer, and nothing to confirm', async () => {
+    const parsed = parseSlackText(`recover db2 to ${INSTANCE}`);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const answer = await work({ kind: 'command', command: parsed.command });
+    expect(answer?.text).toBe(
+      'Lifeboat: source db2 has no protected volumes (protect[] in the Lifeboat configuration names none of it), so there is nothing to recover',
+    );
+    expect(answer?.blocks).toBeUndefined();
   });
 });
