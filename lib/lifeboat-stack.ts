@@ -16,6 +16,7 @@ import { Protection } from './protection.ts';
 import { Recovery, RecoveryLaunchTemplate } from './recovery.ts';
 import { Slack, SlackConfig } from './slack.ts';
 import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
+import { recoveryConfigProblems } from '#core/recovery/plan.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { RecoveryDrillConfig } from '#core/recovery/model.ts';
 import { RestoreApi } from './restore-api.ts';
@@ -146,7 +147,7 @@ export const LifeboatConfig = z
           message: `${d.source} has no protected volume (a recovery drill restores the protect entries of its source)`,
         });
     });
-    // TODO(i17 merge): for (const problem of recoveryConfigProblems(c.protect)) ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
+    for (const problem of recoveryConfigProblems(c.protect)) ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
     if (c.helperPlatform !== undefined && c.helperImage !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -289,7 +290,8 @@ export class LifeboatStack extends Stack {
         instanceTag: config.instanceTag,
         prefix: config.archivePrefix,
         restorePolicy,
-        // TODO(i17 merge): recoveryStateMachine, (SlackProps gains it on the slack branch)
+        recoveryStateMachine,
+        protect: config.protect,
       });
     }
     this.sweeper = new Sweeper(this, 'Sweeper', {

@@ -5,7 +5,7 @@ import { SfnTaskCallback } from '#core/adapters/stepfunctions.ts';
 import { SnsNotifier } from '#core/adapters/sns.ts';
 import { Notifiers, SlackNotifier } from '#core/adapters/slack.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
-import { RecoveryService, type RecoveryServiceDeps } from '#core/recovery/service.ts';
+import { RecoveryService } from '#core/recovery/service.ts';
 import type { CompletionDeps } from '#core/restore/completion.ts';
 import type { RestoreMetrics } from '#core/restore/ports.ts';
 import { documentClient } from './clients/dynamodb.ts';
@@ -61,14 +61,11 @@ export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metr
     metrics: restoreMetrics(metrics),
     // A finished member of a whole-host recovery answers its task token (memberFinished reads the
     // catalog and answers through the callback only: this path never plans or starts restores).
-    // TODO(i17 merge): RecoveryServiceDeps.restores is required in core but unused by memberFinished, and
-    // this function has no archive store or document to build a RestoreService from: make it optional
-    // in core (or export a member-sink factory) and drop this assertion.
     recovery: new RecoveryService({
       catalog,
       instances: runner,
       protect: [],
       callback: new SfnTaskCallback(sfnClient, warn),
-    } as Omit<RecoveryServiceDeps, 'restores'> as RecoveryServiceDeps),
+    }),
   };
 }

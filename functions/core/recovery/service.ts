@@ -49,7 +49,8 @@ export interface RecoveryMetrics {
 
 export interface RecoveryServiceDeps {
   catalog: Catalog;
-  restores: RestoreService;
+  /** Plans and starts members (every method but memberFinished needs it; the completion path, which only answers tokens, has none). */
+  restores?: RestoreService;
   instances: InstanceDirectory;
   protect: readonly ProtectionPolicy[];
   /** Starts the state machine (start, startPlan). */
@@ -101,12 +102,17 @@ const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : S
 export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemberSink {
   constructor(private readonly deps: RecoveryServiceDeps) {}
 
+  private restoreService(): RestoreService {
+    if (!this.deps.restores) throw new Error('RecoveryService: planning or starting members needs the restore service (deps.restores)');
+    return this.deps.restores;
+  }
+
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 
   private get planner(): PlannerDeps {
-    return { catalog: this.deps.catalog, restores: this.deps.restores, protect: this.deps.protect };
+    return { catalog: this.deps.catalog, restores: this.restoreService(), protect: this.deps.protect };
   }
 
   // ------------------------------------------------------------------ surfaces
@@ -306,7 +312,9 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
       const requestedBy = `recovery:${id}`;
       const extra = { recovery: { id, volume, taskToken } };
       const started =
-        m.mode === 'drill' ? await this.deps.restores.drill(m.request, requestedBy, extra) : await this.deps.restores.start(m.request, requestedBy, extra);
+        m.mode === 'drill'
+          ? await this.restoreService().drill(m.request, requestedBy, extra)
+          : await this.restoreService().start(m.request, requestedBy, extra);
       await this.deps.catalog.updateRecoveryMember(id, volume, { restoreId: started.restoreId }, { from: ['running'] });
     } catch (e) {
       // A retry whose first attempt sent the restore but could not record it: the (instance,
@@ -519,6 +527,7 @@ function prepared(record: RecoveryRecord): PreparedRecovery {
         members: w.members.filter((m) => record.members[m.volume]?.state !== 'skipped').map((m) => ({ volume: m.volume, role: m.role })),
       }))
       .filter((w) => w.members.length > 0),
+    parallel: record.plan.parallel,
   };
 }
 
