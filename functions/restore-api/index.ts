@@ -24,8 +24,8 @@ import { RestoreApiEnv } from './env.ts';
 const env = RestoreApiEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-restore-api');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
-const METRIC_OF = { restore: 'RestoreStarted', drill: 'DrillStarted', backup: 'BackupStarted' } as const;
-const started = (mode: 'restore' | 'drill' | 'backup'): void => {
+const METRIC_OF = { restore: 'RestoreStarted', drill: 'DrillStarted', backup: 'BackupStarted', recovery: 'RecoveryStarted' } as const;
+const started = (mode: keyof typeof METRIC_OF): void => {
   metrics.addMetric(METRIC_OF[mode], MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
