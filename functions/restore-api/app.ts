@@ -190,7 +190,8 @@ function backupsOf(deps: ApiDeps): BackupApiDeps {
 }
 
 function recoveriesOf(deps: ApiDeps): RecoveryApiDeps {
-  if (deps.recoveries === undefined) throw new NotFoundError('this Lifeboat API runs no whole-host recoveries (it was deployed without the recovery state machine)');
+  if (deps.recoveries === undefined)
+    throw new NotFoundError('this Lifeboat API runs no whole-host recoveries (it was deployed without the recovery state machine)');
   return deps.recoveries;
 }
 
