@@ -6,8 +6,12 @@
  * SendTaskSuccess/SendTaskFailure do in AWS.
  */
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { recoveryDefinition } from '#root/lib/recovery-definition.ts';
+import type { ProtectionPolicy } from '../protection.ts';
 import { MemberResult, type RecoveryEngine, type RecoveryRecord, type RecoveryTasks, type TaskCallback } from '../recovery/model.ts';
+import { RecoveryService } from '../recovery/service.ts';
 import { runRecoveryTask } from '../recovery/tasks.ts';
+import { localRestore, type LocalRestore, type LocalRestoreOptions } from './restore.ts';
 
 /** The tasks function the local definition names (nothing is invoked: every Task state is overridden). */
 export const LOCAL_TASKS_FUNCTION_ARN = 'arn:aws:lambda:local:000000000000:function:lifeboat-recovery-tasks';
@@ -131,8 +135,11 @@ const payloadOf = (params: unknown): Record<string, unknown> => {
 };
 
 export interface LocalRecoveryEngineOptions {
-  /** The ASL definition (recoveryDefinition(…) with {@link LOCAL_TASKS_FUNCTION_ARN}). */
-  readonly definition: Readonly<Record<string, unknown>>;
+  /**
+   * The ASL definition (recoveryDefinition(…) with {@link LOCAL_TASKS_FUNCTION_ARN}), or how to
+   * make it for a recorded recovery (its plan's `parallel` as the Members Map's MaxConcurrency).
+   */
+  readonly definition: Readonly<Record<string, unknown>> | ((record: RecoveryRecord) => Readonly<Record<string, unknown>>);
   /** The recovery service's task side (late-bound: the service is built with this engine). */
   readonly tasks: () => RecoveryTasks;
   /** A recovery's record (the recovery service's get). */
@@ -151,19 +158,20 @@ export interface LocalRecoveryEngineOptions {
  * Lambda invoke does; RestoreMember (waitForTaskToken) answers when its token is.
  */
 export class LocalRecoveryEngine implements RecoveryEngine {
-  private readonly machine: StateMachine;
   private readonly executions = new Map<string, { readonly abort: () => void; readonly end: Promise<LocalExecutionEnd> }>();
   private tokens = 0;
 
-  constructor(private readonly options: LocalRecoveryEngineOptions) {
-    this.machine = new StateMachine(options.definition as unknown as StateMachineDefinition);
-  }
+  constructor(private readonly options: LocalRecoveryEngineOptions) {}
 
-  start(recoveryId: string): Promise<string> {
-    if (this.executions.has(recoveryId)) return Promise.reject(new Error(`an execution named ${recoveryId} already runs here (ExecutionAlreadyExists)`));
-    const handlers = Object.fromEntries(taskStateNames(this.options.definition).map((name) => [name, (params: unknown) => this.task(params)]));
+  async start(recoveryId: string): Promise<string> {
+    if (this.executions.has(recoveryId)) throw new Error(`an execution named ${recoveryId} already runs here (ExecutionAlreadyExists)`);
+    const given = this.options.definition;
+    const definition = typeof given === 'function' ? given(await this.options.record(recoveryId)) : given;
+    // Validated (as CreateStateMachine would) before anything runs.
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition);
+    const handlers = Object.fromEntries(taskStateNames(definition).map((name) => [name, (params: unknown) => this.task(params)]));
     const waits = this.options.waitMilliseconds;
-    const execution = this.machine.run(
+    const execution = machine.run(
       { recoveryId },
       {
         context: {
@@ -172,7 +180,7 @@ export class LocalRecoveryEngine implements RecoveryEngine {
         },
         overrides: {
           taskResourceLocalHandlers: handlers as never,
-          ...(waits === undefined ? {} : { waitTimeOverrides: Object.fromEntries(waitStateNames(this.options.definition).map((n) => [n, waits])) }),
+          ...(waits === undefined ? {} : { waitTimeOverrides: Object.fromEntries(waitStateNames(definition).map((n) => [n, waits])) }),
         },
       },
     );
@@ -189,8 +197,10 @@ export class LocalRecoveryEngine implements RecoveryEngine {
         };
       },
     );
+    // Nobody may ask how it ended (a process closing): its end must not be an unhandled rejection.
+    end.catch(() => undefined);
     this.executions.set(recoveryId, { abort: execution.abort, end });
-    return Promise.resolve(`local:${recoveryId}`);
+    return `local:${recoveryId}`;
   }
 
   /** How the recovery's execution ended (after it has). Rejects for a recovery this engine never started. */
@@ -258,4 +268,65 @@ export class LocalRecoveryEngine implements RecoveryEngine {
       throw e;
     }
   }
+}
+
+export interface LocalRecoveryOptions extends Omit<LocalRestoreOptions, 'recovery'> {
+  /** The protected volumes (the configuration's `protect`): the members of a source's recovery and their roles. */
+  readonly protect: readonly ProtectionPolicy[];
+  /** Told as members start and end and waves end. */
+  readonly onProgress?: (event: RecoveryProgressEvent) => void;
+  /** How long one member may take before its task times out. @default 6 hours */
+  readonly memberTimeoutSeconds?: number;
+  /** Milliseconds every Wait state waits instead of its Seconds (tests). @default the definition's */
+  readonly waitMilliseconds?: number;
+  /** The recovery service's clock and ids (tests). */
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+}
+
+export interface LocalRecovery extends LocalRestore {
+  readonly recovery: RecoveryService;
+  readonly engine: LocalRecoveryEngine;
+}
+
+/**
+ * Lifeboat's whole-host recovery on this machine (the CLI's local mode, the end-to-end tests):
+ * {@link localRestore} with its completions reporting to the recovery service, and the
+ * recovery service starting the deployed definition on the {@link LocalRecoveryEngine}.
+ */
+export function localRecovery(options: LocalRecoveryOptions): LocalRecovery {
+  const late: { recovery?: RecoveryService } = {};
+  const local = localRestore({ ...options, recovery: () => late.recovery });
+  const service = (): RecoveryService => {
+    if (!late.recovery) throw new Error('the local recovery service is not built yet');
+    return late.recovery;
+  };
+  const callback = new LocalTaskCallback();
+  const engine = new LocalRecoveryEngine({
+    definition: (record) =>
+      recoveryDefinition({
+        tasksFunctionArn: LOCAL_TASKS_FUNCTION_ARN,
+        parallel: record.plan.parallel,
+        // Local mode has no launcher: a launch template target is refused when planned.
+        hostWait: { seconds: 10, attempts: 30 },
+        memberTimeoutSeconds: options.memberTimeoutSeconds ?? 6 * 3600,
+      }),
+    tasks: service,
+    record: (recoveryId) => service().get(recoveryId),
+    callback,
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.waitMilliseconds === undefined ? {} : { waitMilliseconds: options.waitMilliseconds }),
+  });
+  late.recovery = new RecoveryService({
+    catalog: options.catalog,
+    restores: local.service,
+    instances: local.runner,
+    protect: options.protect,
+    engine,
+    callback,
+    ...(options.completion?.notifier === undefined ? {} : { notifier: options.completion.notifier }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.newId === undefined ? {} : { newId: options.newId }),
+  });
+  return { ...local, recovery: late.recovery, engine };
 }
