@@ -3,9 +3,26 @@
  * aws-local-stepfunctions, every Task state answered by the one task dispatcher, each
  * member's task token answered when its restore ends (as SendTaskSuccess/Failure do).
  */
-import { describe, expect, it } from 'vitest';
-import { LOCAL_TASKS_FUNCTION_ARN, LocalRecoveryEngine, LocalTaskCallback, taskStateNames, type RecoveryProgressEvent } from '#core/local/recovery.ts';
-import { RECOVERY_ERRORS, type MemberTask, type RecoveryRecord, type RecoveryTasks, type WaveEnd } from '#core/recovery/model.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { ingestCreated } from '#core/catalog/ingest.ts';
+import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
+import {
+  LOCAL_TASKS_FUNCTION_ARN,
+  LocalRecoveryEngine,
+  LocalTaskCallback,
+  localRecovery,
+  taskStateNames,
+  type RecoveryProgressEvent,
+} from '#core/local/recovery.ts';
+import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
+import { ProtectionPolicy } from '#core/protection.ts';
+import { RECOVERY_ERRORS, RecoveryRequest, type MemberTask, type RecoveryRecord, type RecoveryTasks, type WaveEnd } from '#core/recovery/model.ts';
+import { loadDocument, type CommandDocument } from '#core/runbooks/document.ts';
 
 const ID = 'rc-20261201030000-1a2b3c4d';
 const invoke = (task: string, input: Record<string, string>) => ({
@@ -194,5 +211,176 @@ describe('LocalRecoveryEngine (a small definition of the real shape)', () => {
     await engine.start(ID);
     await expect(engine.start(ID)).rejects.toThrow(/already runs/);
     await engine.settled();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real thing, but for the host: the definition that deploys (recoveryDefinition), the
+// recovery service, the restore service, completion, the catalog and the store, with the local
+// runner executing a restore document whose script only records when it ran and prints the
+// host's result line (the real script on real Docker is the e2e tests' job).
+// ---------------------------------------------------------------------------------------------
+
+const HOST_SCRIPT = [
+  'set -Eeuo pipefail',
+  'started=$(date +%s.%N)',
+  'printf "%s\\n" "$started" >"$LIFEBOAT_TEST_DIR/$SSM_VolumeName.start"',
+  'sleep 0.3',
+  'outcome=succeeded; error=null; phase=null',
+  'case ",$FAIL_VOLUMES," in *",$SSM_VolumeName,"*) outcome=failed; error=\'"sha256 mismatch: the archive is corrupt; nothing was changed"\'; phase=\'"download"\' ;; esac',
+  'printf "%s\\n" "$(date +%s.%N)" >"$LIFEBOAT_TEST_DIR/$SSM_VolumeName.end"',
+  'printf \'{"lifeboat":"restore-result","version":1,"restoreId":"%s","mode":"%s","outcome":"%s","failedPhase":%s,"error":%s,"volume":"%s","hostPath":null,"container":null,"containerAction":"none","bytes":4096,"sha256":null,"compression":"zstd","preservedVolume":null,"rolledBack":false,"verifyOutput":null,"phases":{"preflight":0.1,"download":0.1,"extract":0.05,"swap":0,"start":0,"verify":0,"cleanup":0},"totalSeconds":0.3}\\n\' "$SSM_RestoreId" "${SSM_Mode:-restore}" "$outcome" "$phase" "$error" "$SSM_VolumeName"',
+  '[ "$outcome" = succeeded ]',
+];
+
+describe('localRecovery: the deployed definition, run here against the local runner', () => {
+  const SOURCE = 'host1';
+  const VOLUMES = ['pgdata', 'cache', 'files'] as const;
+  let s3: LocalS3;
+  let dynamo: LocalDynamo;
+  let catalog: DynamoDbCatalog;
+  let store: S3ArchiveStore;
+  let dir: string;
+  let instance = 0;
+  const document = ((): CommandDocument => {
+    const real = loadDocument('restore-volume');
+    const [step] = real.mainSteps;
+    if (!step) throw new Error('restore-volume has no step');
+    return { ...real, mainSteps: [{ ...step, inputs: { ...step.inputs, runCommand: HOST_SCRIPT } }] };
+  })();
+  // pgdata and cache in wave 1 (cache optional), files after pgdata (wave 2).
+  const protect = [
+    { volume: 'pgdata', recovery: { wave: 1 } },
+    { volume: 'cache', recovery: { role: 'optional' } },
+    { volume: 'files', recovery: { after: ['pgdata'] } },
+  ].map((p) => ProtectionPolicy.parse({ source: SOURCE, drillHost: { instanceId: 'i-0000000000000d1a1' }, rpoMinutes: 60, ...p }));
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    dynamo = await startLocalDynamo();
+    catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable());
+    store = new S3ArchiveStore(s3.client, s3.bucket);
+    dir = await mkdtemp(join(tmpdir(), 'lifeboat-recovery-'));
+    for (const volume of VOLUMES) {
+      const key = `archives/${SOURCE}/${volume}/20261201T020000Z.tar.zst`;
+      await s3.put(key, Buffer.alloc(4096, 1));
+      await s3.put(
+        `${key}.manifest.json`,
+        JSON.stringify({
+          lifeboat: 'archive-manifest',
+          version: 1,
+          archiveKey: key,
+          createdAt: '2026-12-01T02:00:02Z',
+          source: SOURCE,
+          backupId: `b-${volume}`,
+          sha256: 'ab'.repeat(32),
+          compression: 'zstd',
+          compressedBytes: 4096,
+          uncompressedBytes: 9000,
+          fileCount: 3,
+          consistency: 'none',
+          volume: { name: volume, driver: 'local', driverOpts: null, labels: null },
+          hostPath: null,
+          mountPath: '/data',
+          container: null,
+        }),
+      );
+      await ingestCreated({ store, catalog }, key, { decoded: true });
+      await ingestCreated({ store, catalog }, `${key}.manifest.json`, { decoded: true });
+    }
+  });
+  afterAll(async () => {
+    await s3.close();
+    await dynamo.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh local Lifeboat (its own instance id, so no lock of an earlier test is in the way) failing these volumes on the host. */
+  async function recoverWith(failing: readonly string[]) {
+    const instanceId = `i-00000000000000a${(++instance).toString()}`;
+    const hostDir = await mkdtemp(join(dir, 'host-'));
+    const events: RecoveryProgressEvent[] = [];
+    const local = localRecovery({
+      catalog,
+      store,
+      instanceId,
+      helperImage: 'local/lifeboat-helper:1',
+      document,
+      protect,
+      env: { LIFEBOAT_TEST_DIR: hostDir, FAIL_VOLUMES: failing.join(',') },
+      onProgress: (e) => events.push(e),
+    });
+    const plan = await local.recovery.plan(RecoveryRequest.parse({ source: SOURCE, target: { instanceId }, dryRun: true }));
+    const started = await local.recovery.start(RecoveryRequest.parse({ source: SOURCE, target: { instanceId } }), 'local:test');
+    const end = await local.engine.finished(started.recoveryId);
+    await local.runner.settled();
+    const times = async (volume: string) => {
+      const read = async (what: string) => Number((await readFile(join(hostDir, `${volume}.${what}`), 'utf8').catch(() => 'NaN')).trim());
+      return { start: await read('start'), end: await read('end') };
+    };
+    return { plan, started, end, events, times };
+  }
+
+  it('the dry run plans the waves from wave/after, with each archive and its age', async () => {
+    const { plan } = await recoverWith([]);
+    expect(plan.waves.map((w) => [w.wave, w.members.map((m) => m.volume).sort()])).toEqual([
+      [1, ['cache', 'pgdata']],
+      [2, ['files']],
+    ]);
+    expect(plan.problems).toEqual([]);
+    for (const m of plan.waves.flatMap((w) => w.members)) expect(m.archive?.key).toBe(`archives/${SOURCE}/${m.volume}/20261201T020000Z.tar.zst`);
+  });
+
+  it('every member is restored, wave 2 only after wave 1 ended; the record and report say succeeded; the execution succeeded', async () => {
+    const { started, end, events, times } = await recoverWith([]);
+    expect(started.executionArn).toBe(`local:${started.recoveryId}`);
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.record.state).toBe('succeeded');
+    expect(Object.fromEntries(Object.entries(end.record.members).map(([v, m]) => [v, m.state]))).toEqual({
+      pgdata: 'succeeded',
+      cache: 'succeeded',
+      files: 'succeeded',
+    });
+    const [pgdata, cache, files] = await Promise.all(VOLUMES.map(times));
+    expect(files?.start).toBeGreaterThan(Math.max(pgdata?.end ?? Infinity, cache?.end ?? Infinity));
+    expect(end.record.report?.outcome).toBe('succeeded');
+    expect(end.record.report?.members.map((m) => m.volume).sort()).toEqual(['cache', 'files', 'pgdata']);
+    for (const restoreId of Object.values(end.record.members).map((m) => m.restoreId ?? '')) {
+      const restore = await catalog.getRestore(restoreId);
+      expect(restore?.recovery?.id).toBe(started.recoveryId);
+      expect(restore?.state).toBe('succeeded');
+    }
+    expect(
+      events
+        .filter((e) => e.type === 'memberStarted')
+        .map((e) => e.volume)
+        .sort(),
+    ).toEqual(['cache', 'files', 'pgdata']);
+    expect(events.flatMap((e) => (e.type === 'waveEnded' ? [[e.wave, e.stop]] : []))).toEqual([
+      [1, false],
+      [2, false],
+    ]);
+  });
+
+  it('a critical member failing in wave 1 stops wave 2 (never started on the host): stopped, the execution failed', async () => {
+    const { end, events, times } = await recoverWith(['pgdata']);
+    expect(end.record.state).toBe('stopped');
+    expect(end.status).toBe('FAILED');
+    expect(end.error?.Error).toBe('Lifeboat.RecoveryFailed');
+    expect(end.record.members.pgdata?.state).toBe('failed');
+    expect(end.record.members.pgdata?.error).toContain('sha256 mismatch');
+    expect(end.record.members.cache?.state).toBe('succeeded'); // the rest of its wave still ends
+    expect(end.record.members.files?.state).not.toBe('succeeded');
+    expect(Number.isNaN((await times('files')).start)).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'waveEnded', wave: 1, stop: true }));
+  });
+
+  it('an optional member failing is reported and the recovery goes on: partial, the execution succeeded', async () => {
+    const { end, times } = await recoverWith(['cache']);
+    expect(end.record.state).toBe('partial');
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.record.members.cache?.state).toBe('failed');
+    expect(end.record.members.files?.state).toBe('succeeded');
+    expect(Number.isNaN((await times('files')).start)).toBe(false);
   });
 });
