@@ -159,12 +159,23 @@ export interface LocalRecoveryEngineOptions {
  */
 export class LocalRecoveryEngine implements RecoveryEngine {
   private readonly executions = new Map<string, { readonly abort: () => void; readonly end: Promise<LocalExecutionEnd> }>();
+  private readonly starting = new Set<string>();
   private tokens = 0;
 
   constructor(private readonly options: LocalRecoveryEngineOptions) {}
 
   async start(recoveryId: string): Promise<string> {
-    if (this.executions.has(recoveryId)) throw new Error(`an execution named ${recoveryId} already runs here (ExecutionAlreadyExists)`);
+    if (this.executions.has(recoveryId) || this.starting.has(recoveryId))
+      throw new Error(`an execution named ${recoveryId} already runs here (ExecutionAlreadyExists)`);
+    this.starting.add(recoveryId);
+    try {
+      return await this.run(recoveryId);
+    } finally {
+      this.starting.delete(recoveryId);
+    }
+  }
+
+  private async run(recoveryId: string): Promise<string> {
     const given = this.options.definition;
     const definition = typeof given === 'function' ? given(await this.options.record(recoveryId)) : given;
     // Validated (as CreateStateMachine would) before anything runs.
