@@ -3,9 +3,10 @@
  * aws-local-stepfunctions, every Task state answered by the one task dispatcher, each
  * member's task token answered when its restore ends (as SendTaskSuccess/Failure do).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
@@ -23,6 +24,7 @@ import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { ProtectionPolicy } from '#core/protection.ts';
 import { RECOVERY_ERRORS, RecoveryRequest, type MemberTask, type RecoveryRecord, type RecoveryTasks, type WaveEnd } from '#core/recovery/model.ts';
 import { loadDocument, type CommandDocument } from '#core/runbooks/document.ts';
+import { main, type Io } from '#root/cli/main.ts';
 
 const ID = 'rc-20261201030000-1a2b3c4d';
 const invoke = (task: string, input: Record<string, string>) => ({
@@ -382,5 +384,44 @@ describe('localRecovery: the deployed definition, run here against the local run
     expect(end.record.members.cache?.state).toBe('failed');
     expect(end.record.members.files?.state).toBe('succeeded');
     expect(Number.isNaN((await times('files')).start)).toBe(false);
+  });
+});
+
+describe('lifeboat recover in local mode (no Docker needed for a plan)', () => {
+  const run = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const io: Io = { stdout, stderr: stderr as unknown as NodeJS.WriteStream, stdin: new PassThrough() as unknown as NodeJS.ReadStream, env: {} };
+    return { code: await main(['--local', ...args], io), out, err };
+  };
+
+  it("--config's protect list gives the members and waves; a critical member without an archive is a problem (exit 4); a bad after is named", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'lifeboat-home-'));
+    try {
+      const config = join(home, 'lifeboat.json');
+      const entry = (volume: string, recovery: Record<string, unknown>) => ({
+        source: 'host1',
+        volume,
+        rpoMinutes: 60,
+        drillHost: { instanceId: 'i-000000000010ca1' },
+        recovery,
+      });
+      await writeFile(config, JSON.stringify({ protect: [entry('pgdata', {}), entry('files', { after: ['pgdata'], role: 'optional' })] }));
+      const r = await run('--home', join(home, 'state'), '--config', config, 'recover', 'host1', '--dry-run');
+      expect(r.code, r.err).toBe(4);
+      expect(r.out).toMatch(/Wave 1\n[^]*pgdata +critical +i-000000000010ca1/);
+      expect(r.out).toMatch(/Wave 2\n[^]*files +optional +i-000000000010ca1 .* pgdata +NONE/);
+      expect(r.out).toMatch(/Problem: +pgdata/);
+      await writeFile(config, JSON.stringify({ protect: [entry('pgdata', { after: ['nothere'] })] }));
+      const bad = await run('--home', join(home, 'state'), '--config', config, 'recover', 'host1', '--dry-run');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/--config .*lifeboat\.json: .*nothere/);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
