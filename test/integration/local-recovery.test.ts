@@ -4,10 +4,12 @@
  * member's task token answered when its restore ends (as SendTaskSuccess/Failure do).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated } from '#core/catalog/ingest.ts';
@@ -25,6 +27,9 @@ import { ProtectionPolicy } from '#core/protection.ts';
 import { RECOVERY_ERRORS, RecoveryRequest, type MemberTask, type RecoveryRecord, type RecoveryTasks, type WaveEnd } from '#core/recovery/model.ts';
 import { loadDocument, type CommandDocument } from '#core/runbooks/document.ts';
 import { main, type Io } from '#root/cli/main.ts';
+import { errorToResponse } from '#root/functions/commons/http-errors.ts';
+import { handleApi, type ApiDeps } from '#root/functions/restore-api/app.ts';
+import { routeEvent } from '../support/api.ts';
 
 const ID = 'rc-20261201030000-1a2b3c4d';
 const invoke = (task: string, input: Record<string, string>) => ({
@@ -298,10 +303,9 @@ describe('localRecovery: the deployed definition, run here against the local run
   });
 
   /** A fresh local Lifeboat (its own instance id, so no lock of an earlier test is in the way) failing these volumes on the host. */
-  async function recoverWith(failing: readonly string[]) {
+  async function localLifeboat(failing: readonly string[], events: RecoveryProgressEvent[] = []) {
     const instanceId = `i-00000000000000a${(++instance).toString()}`;
     const hostDir = await mkdtemp(join(dir, 'host-'));
-    const events: RecoveryProgressEvent[] = [];
     const local = localRecovery({
       catalog,
       store,
@@ -312,6 +316,12 @@ describe('localRecovery: the deployed definition, run here against the local run
       env: { LIFEBOAT_TEST_DIR: hostDir, FAIL_VOLUMES: failing.join(',') },
       onProgress: (e) => events.push(e),
     });
+    return { instanceId, hostDir, local };
+  }
+
+  async function recoverWith(failing: readonly string[]) {
+    const events: RecoveryProgressEvent[] = [];
+    const { instanceId, hostDir, local } = await localLifeboat(failing, events);
     const plan = await local.recovery.plan(RecoveryRequest.parse({ source: SOURCE, target: { instanceId }, dryRun: true }));
     const started = await local.recovery.start(RecoveryRequest.parse({ source: SOURCE, target: { instanceId } }), 'local:test');
     const end = await local.engine.finished(started.recoveryId);
@@ -385,19 +395,68 @@ describe('localRecovery: the deployed definition, run here against the local run
     expect(end.record.members.files?.state).toBe('succeeded');
     expect(Number.isNaN((await times('files')).start)).toBe(false);
   });
+  it('the CLI through the API: a dry run and a start POSTed, the record polled to its end with per-member lines, the report; partial exits 1', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLIFEBOATTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lifeboat-test-secret');
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    vi.stubEnv('AWS_PROFILE', '');
+    const { instanceId, local } = await localLifeboat(['cache']);
+    const notIdempotent = () => Promise.reject(new Error('no Idempotency-Key in this test'));
+    const deps = {
+      service: local.service,
+      catalog,
+      runner: local.runner,
+      startIdempotent: notIdempotent,
+      recoveries: { service: local.recovery, startIdempotent: notIdempotent },
+    };
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.setEncoding('utf8').on('data', (c: string) => (text += c));
+      req.on('end', () => {
+        void (async () => {
+          const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/v1/, '');
+          seen.push(`${req.method ?? ''} ${path}`);
+          const event = routeEvent(req.method ?? 'GET', path, { body: text === '' ? null : text });
+          const answer = await handleApi(deps as unknown as ApiDeps, event).catch((e: unknown) => errorToResponse(e, 'test'));
+          res.writeHead(answer.statusCode, { 'content-type': 'application/json' }).end(answer.body);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}/v1/`;
+      const r = await runCli('--api', base, '--region', 'eu-west-1', 'recover', SOURCE, '--to', instanceId, '--yes');
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toContain('Recovery of host1: 3 volumes in 2 waves');
+      expect(r.err).toMatch(/recover host1: pgdata: started\n/);
+      expect(r.err).toMatch(/recover host1: cache: FAILED after [0-9.]+ s: .*sha256 mismatch/);
+      expect(r.err).toMatch(/recover host1: files: SUCCEEDED after [0-9.]+ s\n/);
+      expect(r.out).toMatch(/Recovery rc-[0-9]{14}-[a-f0-9]{8} of host1: PARTIAL/);
+      expect(r.out).toContain('PARTIAL: every critical member is back; not recovered: cache (optional, failed)');
+      expect(seen.slice(0, 2)).toEqual(['POST /sources/host1/recoveries', 'POST /sources/host1/recoveries']);
+      expect(seen.slice(2).every((s) => /^GET \/sources\/host1\/recoveries\/rc-/.test(s))).toBe(true);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await local.runner.settled();
+      vi.unstubAllEnvs();
+    }
+  });
 });
 
+const runCli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const io: Io = { stdout, stderr: stderr as unknown as NodeJS.WriteStream, stdin: new PassThrough() as unknown as NodeJS.ReadStream, env: {} };
+  return { code: await main(args, io), out, err };
+};
+
 describe('lifeboat recover in local mode (no Docker needed for a plan)', () => {
-  const run = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (c: Buffer) => (out += c.toString()));
-    stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const io: Io = { stdout, stderr: stderr as unknown as NodeJS.WriteStream, stdin: new PassThrough() as unknown as NodeJS.ReadStream, env: {} };
-    return { code: await main(['--local', ...args], io), out, err };
-  };
+  const run = (...args: string[]) => runCli('--local', ...args);
 
   it("--config's protect list gives the members and waves; a critical member without an archive is a problem (exit 4); a bad after is named", async () => {
     const home = await mkdtemp(join(tmpdir(), 'lifeboat-home-'));
