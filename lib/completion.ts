@@ -3,6 +3,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CommandFinishedEnv } from '../functions/command-finished/env.ts';
 import { ruleToFunction } from './event-target.ts';
@@ -15,6 +16,8 @@ export interface CompletionProps {
   readonly topic: Topic;
   readonly restoreDocumentName: string;
   readonly outputLogGroup: LogGroup;
+  /** The whole-host recovery state machine: a finished member restore answers its task token. @default no recoveries */
+  readonly recoveryStateMachine?: IStateMachine;
 }
 
 /** The environment of a function that finishes restores (the completion event's, the sweeper's). */
@@ -43,6 +46,23 @@ export function grantFinishRestores(fn: LifeboatFunction<Record<string, string>>
     fn,
     `${actions.join(' and ')} ${actions.length > 1 ? 'have' : 'has'} no resource-level permissions (the Service Authorization Reference lists no resource type); ` +
       'read-only: what became of a command. xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have none either.',
+    { rule: 'IAM5', findings: ['Resource::*'] },
+  );
+  if (props.recoveryStateMachine) grantAnswerRecoveries(fn);
+}
+
+/**
+ * Lets a function answer a recovery member's task token (SendTaskSuccess / SendTaskFailure). These
+ * actions have no resource type in the Service Authorization Reference: the token itself names the
+ * execution and the task, so "*" is the only resource AWS accepts. The function only answers tokens
+ * found in Lifeboat's own restore records.
+ */
+export function grantAnswerRecoveries(fn: LifeboatFunction<Record<string, string>>): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] }));
+  acknowledgeNag(
+    fn,
+    'states:SendTaskSuccess and states:SendTaskFailure have no resource-level permissions (the task token names the execution); ' +
+      "the function answers only tokens from Lifeboat's own restore records of recovery members.",
     { rule: 'IAM5', findings: ['Resource::*'] },
   );
 }

@@ -13,9 +13,11 @@ import { CatalogTables } from './catalog-table.ts';
 import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
+import { Recovery, RecoveryLaunchTemplate } from './recovery.ts';
 import { Slack, SlackConfig } from './slack.ts';
 import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { RecoveryDrillConfig } from '#core/recovery/model.ts';
 import { RestoreApi } from './restore-api.ts';
 import { RunbookDocuments } from './runbook-documents.ts';
 import { DOCUMENTS } from '#core/paths.ts';
@@ -88,6 +90,17 @@ export const LifeboatConfig = z
       .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
       .max(200)
       .default([]),
+    /** Scheduled whole-host recovery drills: each source's protected volumes restored in plan order on a drill host. @default none */
+    recoveryDrills: z
+      .array(RecoveryDrillConfig)
+      .max(50)
+      .refine((ds) => new Set(ds.map((d) => d.source)).size === ds.length, { error: 'each source may have one recovery drill' })
+      .default([]),
+    /**
+     * Launch templates a recovery may start its replacement from ({"launchTemplate": {"id": …}} targets),
+     * with the IAM role of each one's instance profile. @default none (launch-template targets are refused by IAM)
+     */
+    recoveryLaunchTemplates: z.array(RecoveryLaunchTemplate).max(20).default([]),
     /** The sweeper: finishes restores whose completion event was lost. */
     sweeper: z
       .strictObject({
@@ -124,6 +137,16 @@ export const LifeboatConfig = z
       });
     for (const problem of outputIdCollisions([...c.protect.map((p) => p.source), ...c.backupSources]))
       ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
+    const protectedSources = new Set(c.protect.map((p) => p.source));
+    c.recoveryDrills.forEach((d, i) => {
+      if (!protectedSources.has(d.source))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['recoveryDrills', i, 'source'],
+          message: `${d.source} has no protected volume (a recovery drill restores the protect entries of its source)`,
+        });
+    });
+    // TODO(i17 merge): for (const problem of recoveryConfigProblems(c.protect)) ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
     if (c.helperPlatform !== undefined && c.helperImage !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -162,6 +185,7 @@ export class LifeboatStack extends Stack {
   readonly operatorPolicies: OperatorPolicies;
   readonly backups: ScheduledBackups;
   readonly failureAlarms: FailureAlarms;
+  readonly recovery: Recovery;
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
@@ -202,6 +226,22 @@ export class LifeboatStack extends Stack {
     this.notifications = new Notifications(this, 'Notifications');
     const outputLogGroup = new LogGroup(this, 'CommandOutput', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     this.catalog = new Catalog(this, 'Catalog', { bucket: this.bucket.bucket, table: this.tables.catalog, prefix: config.archivePrefix });
+    // Before the surfaces and the completion path: they start executions and answer its task tokens.
+    this.recovery = new Recovery(this, 'Recovery', {
+      table: this.tables.catalog,
+      bucket: this.bucket.bucket,
+      topic: this.notifications.topic,
+      restoreDocumentName,
+      outputLogGroup,
+      helperImage: config.helperImage,
+      instanceTag: config.instanceTag,
+      prefix: config.archivePrefix,
+      restorePolicy,
+      protect: config.protect,
+      recoveryDrills: config.recoveryDrills,
+      launchTemplates: config.recoveryLaunchTemplates,
+    });
+    const recoveryStateMachine = this.recovery.stateMachine;
     this.api = new RestoreApi(this, 'RestoreApi', {
       bucket: this.bucket.bucket,
       table: this.tables.catalog,
@@ -214,8 +254,15 @@ export class LifeboatStack extends Stack {
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       restorePolicy,
+      // TODO(i17 merge): recoveryStateMachine, (RestoreApiProps gains it on the surf branch)
     });
-    this.completion = new Completion(this, 'Completion', { table: this.tables.catalog, topic: this.notifications.topic, restoreDocumentName, outputLogGroup });
+    this.completion = new Completion(this, 'Completion', {
+      table: this.tables.catalog,
+      topic: this.notifications.topic,
+      restoreDocumentName,
+      outputLogGroup,
+      recoveryStateMachine,
+    });
     this.protection = new Protection(this, 'Protection', {
       policies: config.protect,
       bucket: this.bucket.bucket,
@@ -242,6 +289,7 @@ export class LifeboatStack extends Stack {
         instanceTag: config.instanceTag,
         prefix: config.archivePrefix,
         restorePolicy,
+        // TODO(i17 merge): recoveryStateMachine, (SlackProps gains it on the slack branch)
       });
     }
     this.sweeper = new Sweeper(this, 'Sweeper', {
@@ -249,6 +297,7 @@ export class LifeboatStack extends Stack {
       topic: this.notifications.topic,
       restoreDocumentName,
       outputLogGroup,
+      recoveryStateMachine,
       every: Duration.minutes(config.sweeper.everyMinutes),
       staleAfter: Duration.minutes(config.sweeper.staleAfterMinutes),
     });
@@ -292,6 +341,10 @@ export class LifeboatStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'Every alarm and failed backup is announced here: subscribe people or a pager',
       value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'RecoveryStateMachineArn', {
+      description: 'The whole-host recovery state machine (executions are named after their recovery ids)',
+      value: this.recovery.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'HelperImageUri', {
       description: 'The helper image the documents run (pinned by digest unless helperImage is set)',

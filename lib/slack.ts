@@ -3,6 +3,7 @@ import { AuthorizationType, LambdaIntegration, type Method, type RestApi } from 
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -10,8 +11,9 @@ import { Construct } from 'constructs';
 import { RestorePolicy } from '#core/policy.ts';
 import * as z from 'zod';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import type { ProtectionPolicy } from '#core/protection.ts';
 import { ALL_SOURCES } from '#core/slack/access.ts';
-import type { SlackEnv } from '../functions/slack/env.ts';
+import { recoveryProtect, type SlackEnv } from '../functions/slack/env.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { acknowledgeNag } from './nag.ts';
@@ -88,6 +90,14 @@ export interface SlackProps {
   readonly prefix: string;
   /** What restores may do (image allowlist, protected volumes' settings). @default allows no image, plain local volumes */
   readonly restorePolicy?: RestorePolicy;
+  /**
+   * The whole-host recovery state machine: `recover <source> to <instance>` plans, and its
+   * Confirm starts an execution (the worker may states:StartExecution on this machine only).
+   * @default none — `recover` answers that recovery is not deployed
+   */
+  readonly recoveryStateMachine?: IStateMachine;
+  /** The protect configuration: the recovery planner's members, waves and roles. Used only with `recoveryStateMachine`. @default none */
+  readonly protect?: readonly ProtectionPolicy[];
 }
 
 /**
@@ -138,6 +148,9 @@ export class Slack extends Construct {
       SLACK_USER_SOURCES: JSON.stringify(config.sources),
       SLACK_PLAN_SECONDS: config.planSeconds.toString(),
       LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
+      ...(props.recoveryStateMachine
+        ? { RECOVERY_STATE_MACHINE_ARN: props.recoveryStateMachine.stateMachineArn, LIFEBOAT_PROTECT: recoveryProtect(props.protect ?? []) }
+        : {}),
     };
     this.function = new LifeboatFunction(this, 'Function', { entry: 'slack/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(10) });
     this.worker = new LifeboatFunction(this, 'Worker', { entry: 'slack/worker.ts', environment, withRunbooks: true, timeout: Duration.seconds(60) });
@@ -150,6 +163,8 @@ export class Slack extends Construct {
     queue.grantSendMessages(this.function);
     // `cancel <id>` runs in the worker.
     grantCancelRestore(this.worker, props);
+    // So does a recovery's Confirm: it starts the state machine (reading a recovery's record needs only the table).
+    props.recoveryStateMachine?.grantStartExecution(this.worker);
     this.worker.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     const slack = props.api.root.addResource('slack');

@@ -1,13 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
+import { SfnTaskCallback } from '#core/adapters/stepfunctions.ts';
 import { SnsNotifier } from '#core/adapters/sns.ts';
 import { Notifiers, SlackNotifier } from '#core/adapters/slack.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
+import { RecoveryService, type RecoveryServiceDeps } from '#core/recovery/service.ts';
 import type { CompletionDeps } from '#core/restore/completion.ts';
 import type { RestoreMetrics } from '#core/restore/ports.ts';
 import { documentClient } from './clients/dynamodb.ts';
 import { logsClient } from './clients/logs.ts';
+import { sfnClient } from './clients/sfn.ts';
 import { snsClient } from './clients/sns.ts';
 import { ssmClient } from './clients/ssm.ts';
 import { volumeMetric } from './volume-metric.ts';
@@ -45,18 +48,27 @@ export function restoreMetrics(metrics: Metrics): RestoreMetrics {
  * same way whoever notices.
  */
 export function completionDeps(env: CompletionEnv, logger: Logger, metrics: Metrics): CompletionDeps {
+  const warn = (message: string, e: unknown): void => {
+    logger.warn(message, { error: String(e) });
+  };
+  const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
+  const runner = new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP });
   return {
-    catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
-    runner: new SsmCommandRunner(ssmClient, logsClient, { restoreDocumentName: env.RESTORE_DOCUMENT_NAME, outputLogGroup: env.OUTPUT_LOG_GROUP }),
+    catalog,
+    runner,
     // Everyone subscribed to the topic, and the Slack requester of a Slack-started restore.
-    notifier: new Notifiers(
-      new SnsNotifier(snsClient, env.TOPIC_ARN),
-      new SlackNotifier({
-        warn: (message, e) => {
-          logger.warn(message, { error: String(e) });
-        },
-      }),
-    ),
+    notifier: new Notifiers(new SnsNotifier(snsClient, env.TOPIC_ARN), new SlackNotifier({ warn })),
     metrics: restoreMetrics(metrics),
+    // A finished member of a whole-host recovery answers its task token (memberFinished reads the
+    // catalog and answers through the callback only: this path never plans or starts restores).
+    // TODO(i17 merge): RecoveryServiceDeps.restores is required in core but unused by memberFinished, and
+    // this function has no archive store or document to build a RestoreService from: make it optional
+    // in core (or export a member-sink factory) and drop this assertion.
+    recovery: new RecoveryService({
+      catalog,
+      instances: runner,
+      protect: [],
+      callback: new SfnTaskCallback(sfnClient, warn),
+    } as Omit<RecoveryServiceDeps, 'restores'> as RecoveryServiceDeps),
   };
 }

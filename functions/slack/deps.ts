@@ -3,8 +3,10 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SLACK_RESPONSE_URL, postToSlack } from '#core/adapters/slack.ts';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
 import { S3ArchiveStore } from '#core/archive-store.ts';
+import { SfnRecoveryEngine } from '#core/adapters/stepfunctions.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { policyFromJson } from '#core/policy.ts';
+import { RecoveryService } from '#core/recovery/service.ts';
 import { cancelRestore } from '#core/restore/cancel.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
@@ -13,6 +15,7 @@ import { DynamoDbSlackStore } from '#core/slack/plans.ts';
 import { documentClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
+import { sfnClient } from '../commons/clients/sfn.ts';
 import { sqsClient } from '../commons/clients/sqs.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { SlackEnv } from './env.ts';
@@ -26,11 +29,24 @@ export function slackDeps(): SlackDeps {
     cancelDocumentName: env.CANCEL_DOCUMENT_NAME,
     outputLogGroup: env.OUTPUT_LOG_GROUP,
   });
+  const service = new RestoreService(
+    { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
+    { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
+  );
   return {
-    service: new RestoreService(
-      { catalog, store: new S3ArchiveStore(s3Client, env.BUCKET_NAME), runner: ssm, instances: ssm },
-      { document: loadBundledDocument('restore-volume'), helperImage: env.HELPER_IMAGE, policy: policyFromJson(env.LIFEBOAT_POLICY) },
-    ),
+    service,
+    // Plans and starts recoveries only: the state machine's tasks (launch, member callbacks, the report) run in the recovery tasks function.
+    ...(env.RECOVERY_STATE_MACHINE_ARN
+      ? {
+          recovery: new RecoveryService({
+            catalog,
+            restores: service,
+            instances: ssm,
+            protect: env.LIFEBOAT_PROTECT,
+            engine: new SfnRecoveryEngine(sfnClient, env.RECOVERY_STATE_MACHINE_ARN),
+          }),
+        }
+      : {}),
     catalog,
     access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS, sources: env.SLACK_USER_SOURCES },
     plans: new DynamoDbSlackStore(documentClient, env.TABLE_NAME),

@@ -1,8 +1,24 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
+import { ProtectionPolicy } from '#core/protection.ts';
 import { ALL_SOURCES } from '#core/slack/access.ts';
 
 const SLACK_ID = /^[A-Z0-9]{2,32}$/;
+/** JSON text parsed, then checked by `schema`. */
+const json = <T extends z.ZodType>(schema: T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
 const ids = z
   .string()
   .transform((s) => s.split(',').filter(Boolean))
@@ -29,18 +45,7 @@ export const SlackEnv = z.object({
   SLACK_CHANNEL_IDS: ids,
   SLACK_USER_IDS: ids,
   /** {@link UserSources} as JSON. @default nobody acts on any source */
-  SLACK_USER_SOURCES: z
-    .string()
-    .default('{}')
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(UserSources),
+  SLACK_USER_SOURCES: json(UserSources, '{}'),
   /** What restores may do (RestorePolicy as JSON, written at synth). */
   LIFEBOAT_POLICY: z.string().min(2),
   /** How long a Slack plan can be confirmed, in seconds. */
@@ -50,5 +55,29 @@ export const SlackEnv = z.object({
     .default('900')
     .transform(Number)
     .pipe(z.number().int().min(60).max(1800)),
+  /** The recovery state machine (`recover`, its Confirm, `status rc-…`). @default '' : recovery is not deployed */
+  RECOVERY_STATE_MACHINE_ARN: z.union([z.literal(''), z.string().startsWith('arn:')]).default(''),
+  /** The protect list as the recovery planner reads it ({@link recoveryProtect}, JSON written at synth). @default none */
+  LIFEBOAT_PROTECT: json(z.array(ProtectionPolicy), '[]'),
 });
+
+/**
+ * The protect entries cut down to what a recovery plan reads (which volumes a source has, their
+ * `recovery` role, the `backup.container` a member defaults to) plus the fields the entry's schema
+ * requires, so the functions' environment stays well under Lambda's 4 KB. How restores verify, and
+ * which images and drivers they may use, travel in LIFEBOAT_POLICY. (The restore API writes the
+ * same shape for its planner.)
+ */
+export function recoveryProtect(protect: readonly ProtectionPolicy[]): string {
+  return JSON.stringify(
+    protect.map((p) => ({
+      source: p.source,
+      volume: p.volume,
+      drillHost: p.drillHost,
+      rpoMinutes: p.rpoMinutes,
+      ...(p.recovery === undefined ? {} : { recovery: p.recovery }),
+      ...(p.backup === undefined ? {} : { backup: p.backup }),
+    })),
+  );
+}
 export type SlackEnv = z.input<typeof SlackEnv>;

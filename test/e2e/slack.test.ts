@@ -209,7 +209,7 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     // The button carries only the id of the plan stored server-side, which pins the archive by key.
     const planId = buttons[0]?.value ?? '';
     expect(planId).toMatch(PLAN_ID);
-    expect((await deps.plans.getPlan(planId))?.request.archive).toEqual({ key: archiveKey });
+    expect((await deps.plans.getPlan(planId))?.request?.archive).toEqual({ key: archiveKey });
     expect(sends).toBe(0);
 
     // A newer archive is cataloged between the plan and the click (its object does not even exist:

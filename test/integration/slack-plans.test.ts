@@ -10,18 +10,19 @@ describe('DynamoDbSlackStore (catalog table)', () => {
   let table: string;
   let store: DynamoDbSlackStore;
   const NOW = new Date('2026-11-27T03:00:00Z');
+  const REQUEST: NonNullable<StoredPlan['request']> = {
+    source: 'db1',
+    volume: 'pgdata',
+    archive: { key: 'archives/db1/pgdata/20261127T020000Z.tar.zst' },
+    instanceId: 'i-0123456789abcdef0',
+    containerName: 'db',
+    ifVolumeExists: 'fail',
+    dryRun: false,
+    allowUnverified: false,
+  };
   const plan = (changes: Partial<StoredPlan> = {}): StoredPlan => ({
     id: newPlanId(),
-    request: {
-      source: 'db1',
-      volume: 'pgdata',
-      archive: { key: 'archives/db1/pgdata/20261127T020000Z.tar.zst' },
-      instanceId: 'i-0123456789abcdef0',
-      containerName: 'db',
-      ifVolumeExists: 'fail',
-      dryRun: false,
-      allowUnverified: false,
-    },
+    request: REQUEST,
     requester: { teamId: 'T0001', channelId: 'C0001', userId: 'U0001' },
     createdAt: NOW.toISOString(),
     expiresAt: new Date(NOW.getTime() + 900_000).toISOString(),
@@ -92,15 +93,15 @@ describe('DynamoDbSlackStore (catalog table)', () => {
     expect(await store.getPlan('../x')).toBeUndefined();
     const p = plan();
     await store.savePlan(p);
-    await expect(store.savePlan({ ...p, request: { ...p.request, archive: { key: 'archives/db1/pgdata/other.tar.zst' } } })).rejects.toThrow(
+    await expect(store.savePlan({ ...p, request: { ...REQUEST, archive: { key: 'archives/db1/pgdata/other.tar.zst' } } })).rejects.toThrow(
       /conditional request failed/i,
     );
-    expect((await store.getPlan(p.id))?.request.archive).toEqual(p.request.archive);
+    expect((await store.getPlan(p.id))?.request?.archive).toEqual(REQUEST.archive);
   });
 
   it('a plan is stored only with its archive pinned by key: latest or "before" is refused', async () => {
     for (const archive of ['latest', { before: '2026-11-27T03:00:00Z' }] as const) {
-      await expect(store.savePlan(plan({ request: { ...plan().request, archive } }))).rejects.toThrow(/a stored plan names its archive by key/);
+      await expect(store.savePlan(plan({ request: { ...REQUEST, archive } }))).rejects.toThrow(/a stored plan names its archive by key/);
     }
   });
 });

@@ -287,6 +287,7 @@ describe('with every optional part configured', () => {
           'OperatorReadOnlyPolicyArn',
           'OperatorRestorePolicyArn',
           'ReconcileFunctionName',
+          'RecoveryStateMachineArn',
           'RestoreVolumeDocumentName',
           'SlackCommandsUrl',
           'SlackInteractionsUrl',

@@ -24,6 +24,24 @@ const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'ec2:DescribeTags': 'has no resource-level permissions; read-only (the sources a target host declares in its tags)',
   'ssm:ListCommandInvocations': 'has no resource-level permissions; read-only (the sweeper finds what became of a command)',
   'ssm:CancelCommand': 'has no resource-level permissions; the API and the Slack worker cancel only command ids from Lifeboat restore records',
+  'states:SendTaskSuccess':
+    'has no resource-level permissions (the task token names the execution); completion and sweeper answer only tokens from restore records',
+  'states:SendTaskFailure':
+    'has no resource-level permissions (the task token names the execution); completion and sweeper answer only tokens from restore records',
+  'xray:GetSamplingRules': 'X-Ray has no resource-level permissions (the recovery state machine’s tracing)',
+  'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions (the recovery state machine’s tracing)',
+  ...Object.fromEntries(
+    [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ].map((a) => [a, 'vended-log delivery has no resource-level permissions (the recovery state machine’s execution log)']),
+  ),
 };
 
 describe('least privilege on the synthesized template', () => {

@@ -270,10 +270,10 @@ describe('protected volumes: drills, freshness alarms, dashboard', () => {
 
   it('drills send only the restore document to tagged instances; cdk-nag still has no findings', () => {
     const send = statements(template).filter((s) => actions(s).includes('ssm:SendCommand'));
-    // API and drill: the restore document and tagged instances each; the API also the cancel document
+    // API, drill and recovery tasks: the restore document and tagged instances each; the API also the cancel document
     // (with @aws-cdk/aws-iam:minimizePolicies, one role's document statements are merged into one).
-    expect(send.length).toBeGreaterThanOrEqual(4);
-    expect(send.filter((s) => JSON.stringify(s.Resource).includes(':instance/*'))).toHaveLength(2);
+    expect(send.length).toBeGreaterThanOrEqual(6);
+    expect(send.filter((s) => JSON.stringify(s.Resource).includes(':instance/*'))).toHaveLength(3);
     const drillRole = stack.getLogicalId(stack.protection.drillFunction?.role?.node.defaultChild as CfnRole);
     const drillPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(drillRole));
     expect(JSON.stringify(drillPolicies)).not.toContain(stack.getLogicalId(stack.runbooks.documents['cancel-restore']));

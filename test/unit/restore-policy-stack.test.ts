@@ -35,8 +35,8 @@ const config: LifeboatConfig = {
 describe('the restore policy in the stack', () => {
   it('the allowlist and each protected volume’s image, driver and verify settings reach every function that plans restores', () => {
     const found = policies(synth(config));
-    // The restore API, the drill function and both Slack functions.
-    expect(found).toHaveLength(4);
+    // The restore API, the drill function, both Slack functions and the recovery tasks function.
+    expect(found).toHaveLength(5);
     for (const p of found) {
       expect(p.allowedImages).toEqual(config.allowedImages);
       expect(p.volumes).toEqual([

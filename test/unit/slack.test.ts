@@ -400,6 +400,10 @@ describe('the /lifeboat grammar', () => {
           'pgdata',
           'db1/pgdata',
           'r-mfx2k1a0-1a2b3c4d',
+          'recover',
+          'db1',
+          '2026-11-27T03:00:00Z',
+          'rc-20261127030000-1a2b3c4d',
         ),
         fc.string({ maxLength: 40 }),
         fc.string({ unit: 'grapheme', maxLength: 20 }),
@@ -421,7 +425,8 @@ describe('the /lifeboat grammar', () => {
         if (typeof c.volume === 'string') expect(c.volume).toMatch(VOLUME_PATTERN);
         if (typeof c.source === 'string') expect(c.source).toMatch(SOURCE_PATTERN);
         if (typeof c.instanceId === 'string') expect(c.instanceId).toMatch(INSTANCE_ID_PATTERN);
-        if (c.verb === 'cancel' || c.verb === 'status') expect(c.restoreId).toMatch(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/);
+        if (c.verb === 'cancel') expect(c.restoreId).toMatch(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/);
+        if (c.verb === 'status') expect(c.restoreId ?? c.recoveryId).toMatch(/^(r-[a-z0-9]{1,16}|rc-[0-9]{14})-[a-f0-9]{8}$/);
         // A check is text in the engine's language: the request schema accepts it, whatever else it says.
         if (typeof c.check === 'string') {
           const { engine, check, expectMinimum } = c as { engine?: 'auto'; check: string; expectMinimum?: number };

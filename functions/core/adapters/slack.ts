@@ -1,4 +1,5 @@
 import { RestoreRecord } from '../catalog/model.ts';
+import { RecoveryRecord } from '../recovery/model.ts';
 import type { Notifier, RestoreNotification } from '../restore/ports.ts';
 import { md, mention, slackMessage, type SlackMessage } from '../slack/mrkdwn.ts';
 
@@ -17,9 +18,10 @@ export async function postToSlack(url: string, message: SlackMessage, fetchImpl:
 }
 
 /**
- * Tells the Slack requester how their restore or drill ended, through the
- * response_url kept on the record (valid 30 minutes, 5 posts; Lifeboat uses at most 2
- * per interaction). A restore not started from Slack is ignored here.
+ * Tells the Slack requester how their restore, drill or whole-host recovery ended (a
+ * recovery: its report's text), through the response_url kept on the record (valid 30
+ * minutes, 5 posts; Lifeboat uses at most 2 per interaction). One not started from Slack is
+ * ignored here.
  */
 export class SlackNotifier implements Notifier {
   constructor(
@@ -31,10 +33,11 @@ export class SlackNotifier implements Notifier {
   ) {}
 
   async restoreFinished(n: RestoreNotification): Promise<void> {
-    const record = RestoreRecord.safeParse(n.record);
-    const target = record.success ? record.data.notifySlack : undefined;
+    const restore = RestoreRecord.safeParse(n.record);
+    const recovery = restore.success ? undefined : RecoveryRecord.safeParse(n.record);
+    const target = restore.success ? restore.data.notifySlack : recovery?.success ? recovery.data.notifySlack : undefined;
     if (!target || !(this.options.responseUrlPattern ?? SLACK_RESPONSE_URL).test(target.responseUrl)) return;
-    const icon = n.state === 'succeeded' ? ':white_check_mark:' : ':x:';
+    const icon = n.state === 'succeeded' ? ':white_check_mark:' : n.state === 'partial' ? ':warning:' : ':x:';
     try {
       // n.text carries archive keys, errors and verify output: data, escaped like every posted string.
       await (this.options.post ?? postToSlack)(

@@ -1,11 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { FINAL_RECOVERY_STATES, MemberProgress, RecoveryRecord, type MemberState, type RecoveryState } from '../recovery/model.ts';
 import {
   ActiveRestore,
   ArchiveEntry,
   ArchiveVersionConflictError,
   DrillProof,
   LockHeldError,
+  RESTORE_RATE_SAMPLES,
+  RecoveryDrillProof,
+  RecoveryExistsError,
+  RestoreRateSample,
   RestoreRecord,
   TERMINAL_STATES,
   VolumeSummary,
@@ -23,6 +29,9 @@ import {
  *   COMMAND#<commandId>         COMMAND           command -> restore id
  *   LOCK#<instance>#<volume>    LOCK              one restore per (instance, volume), with expiry
  *   ACTIVE                      <id>              a restore not yet final (the sweeper's Query, never a Scan)
+ *   RECOVERY#<id>               RECOVERY          whole-host recovery record (members: a map by volume)
+ *   RATES#<source>#<volume>     <at>#<random>     a finished restore's/drill's timings (newest 10 kept)
+ *   RECOVERYDRILL#<source>      RECOVERYDRILL     the newest whole-host recovery drill of a source
  * "latest", "latest at or before T" and "list newest first" are each one Query
  * with ScanIndexForward=false on an archive partition.
  * No transactions (not every DynamoDB-compatible server has them): writes are
@@ -341,5 +350,170 @@ export class DynamoDbCatalog implements Catalog {
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e; // not ours (expired and taken over) or already gone
     }
+  }
+
+  async createRecovery(record: RecoveryRecord): Promise<void> {
+    const item = RecoveryRecord.parse(record);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `RECOVERY#${item.id}`, sk: 'RECOVERY', ...item },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new RecoveryExistsError(item.id);
+      throw e;
+    }
+  }
+
+  async getRecovery(id: string): Promise<RecoveryRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `RECOVERY#${id}`, sk: 'RECOVERY' }, ConsistentRead: true }));
+    return out.Item ? RecoveryRecord.parse(out.Item) : undefined;
+  }
+
+  async updateRecovery(
+    id: string,
+    from: readonly RecoveryState[],
+    change: Partial<Omit<RecoveryRecord, 'id' | 'members'>>,
+  ): Promise<RecoveryRecord | undefined> {
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const fields = Object.entries({ ...change, updatedAt: change.updatedAt ?? new Date().toISOString() }) as [string, unknown][];
+    for (const [i, [k, v]] of fields.entries()) {
+      // Members change one at a time (updateRecoveryMember), never as a whole.
+      if (v === undefined || k === 'id' || k === 'members') continue;
+      names[`#a${i.toString()}`] = k;
+      values[`:a${i.toString()}`] = v;
+      sets.push(`#a${i.toString()} = :a${i.toString()}`);
+    }
+    const allowed = from.map((s, i) => {
+      values[`:from${i.toString()}`] = s;
+      return `:from${i.toString()}`;
+    });
+    return this.updateRecoveryItem(id, `SET ${sets.join(', ')}`, `attribute_exists(pk) AND #state IN (${allowed.join(', ')})`, names, values);
+  }
+
+  async updateRecoveryMember(
+    id: string,
+    volume: string,
+    progress: Partial<MemberProgress>,
+    options: { readonly from?: readonly MemberState[]; readonly orRestoreId?: string } = {},
+  ): Promise<RecoveryRecord | undefined> {
+    const checked = MemberProgress.partial().parse(progress);
+    // One SET per field of one map entry: parallel members (and the fields a member keeps, such
+    // as its startedAt) are never overwritten by another writer's copy.
+    const names: Record<string, string> = { '#m': 'members', '#v': volume, '#state': 'state' };
+    const values: Record<string, unknown> = { ':now': new Date().toISOString() };
+    const sets = ['updatedAt = :now'];
+    for (const [i, [k, v]] of (Object.entries(checked) as [string, unknown][]).entries()) {
+      if (v === undefined) continue;
+      names[`#f${i.toString()}`] = k;
+      values[`:f${i.toString()}`] = v;
+      sets.push(`#m.#v.#f${i.toString()} = :f${i.toString()}`);
+    }
+    const conditions: string[] = [];
+    if (options.from) {
+      const allowed = options.from.map((s, i) => {
+        values[`:from${i.toString()}`] = s;
+        return `:from${i.toString()}`;
+      });
+      conditions.push(`#m.#v.#state IN (${allowed.join(', ')})`);
+    }
+    if (options.orRestoreId !== undefined) {
+      names['#rid'] = 'restoreId';
+      values[':rid'] = options.orRestoreId;
+      conditions.push('#m.#v.#rid = :rid');
+    }
+    const finals = FINAL_RECOVERY_STATES.map((s, i) => {
+      values[`:final${i.toString()}`] = s;
+      return `:final${i.toString()}`;
+    });
+    // A finished recovery's members stay as its report describes them.
+    const condition = `attribute_exists(#m.#v) AND NOT (#state IN (${finals.join(', ')}))${conditions.length ? ` AND (${conditions.join(' OR ')})` : ''}`;
+    return this.updateRecoveryItem(id, `SET ${sets.join(', ')}`, condition, names, values);
+  }
+
+  private async updateRecoveryItem(
+    id: string,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<RecoveryRecord | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `RECOVERY#${id}`, sk: 'RECOVERY' },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return RecoveryRecord.parse(out.Attributes);
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return undefined;
+      throw e;
+    }
+  }
+
+  async recordRestoreRate(source: string, volume: string, sample: RestoreRateSample): Promise<void> {
+    const item = RestoreRateSample.parse(sample);
+    const pk = `RATES#${source}#${volume}`;
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk: `${item.at}#${randomBytes(4).toString('hex')}`, ...item } }));
+    // Keep the newest few: older samples would only drag a prediction towards old hardware.
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: 'pk, sk',
+        ScanIndexForward: false,
+        Limit: RESTORE_RATE_SAMPLES + 20,
+      }),
+    );
+    for (const old of (out.Items ?? []).slice(RESTORE_RATE_SAMPLES)) {
+      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: old.sk as string } }));
+    }
+  }
+
+  async restoreRates(source: string, volume: string): Promise<RestoreRateSample[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RATES#${source}#${volume}` },
+        ScanIndexForward: false,
+        Limit: RESTORE_RATE_SAMPLES,
+      }),
+    );
+    return (out.Items ?? []).map((i) => RestoreRateSample.parse(i));
+  }
+
+  async recordRecoveryDrill(source: string, proof: RecoveryDrillProof): Promise<void> {
+    const item = RecoveryDrillProof.parse(proof);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `RECOVERYDRILL#${source}`, sk: 'RECOVERYDRILL', source, ...item },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': item.at },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e; // a newer drill is already recorded
+    }
+  }
+
+  async lastRecoveryDrill(source: string): Promise<RecoveryDrillProof | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `RECOVERYDRILL#${source}`, sk: 'RECOVERYDRILL' } }));
+    return out.Item ? RecoveryDrillProof.parse(out.Item) : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ArchiveManifest } from '../manifest.ts';
+import type { MemberProgress, MemberState, RecoveryRecord, RecoveryState } from '../recovery/model.ts';
 
 /** What a restore drill proved (or failed to) about an archive. */
 export const DrillProof = z.object({
@@ -98,6 +99,39 @@ export const RestoreRecord = z.object({
 });
 export type RestoreRecord = z.infer<typeof RestoreRecord>;
 
+/**
+ * How long one finished restore or drill of a protected volume took, kept to predict the next
+ * (the newest {@link RESTORE_RATE_SAMPLES} per volume).
+ */
+export const RestoreRateSample = z.object({
+  at: z.iso.datetime(),
+  mode: z.enum(['restore', 'drill']),
+  /** Archive bytes received by the host. */
+  bytes: z.number().int().nonnegative(),
+  totalSeconds: z.number().nonnegative(),
+  /** Seconds per phase, as the host reported them. */
+  phases: z.record(z.string(), z.number().nonnegative()),
+});
+export type RestoreRateSample = z.infer<typeof RestoreRateSample>;
+export const RESTORE_RATE_SAMPLES = 10;
+
+/** What the newest whole-host recovery drill of a source proved ("db1 provably recoverable in N minutes"), or failed to. */
+export const RecoveryDrillProof = z.object({
+  recoveryId: z.string(),
+  at: z.iso.datetime(),
+  outcome: z.enum(['succeeded', 'partial', 'failed', 'stopped']),
+  totalSeconds: z.number().nonnegative(),
+});
+export type RecoveryDrillProof = z.infer<typeof RecoveryDrillProof>;
+
+/** A recovery with this id is already recorded. */
+export class RecoveryExistsError extends Error {
+  override readonly name = 'RecoveryExistsError';
+  constructor(readonly recoveryId: string) {
+    super(`recovery ${recoveryId} is already recorded`);
+  }
+}
+
 /** An entry of the index of unfinished restores (written with the record, removed when it reaches a final state). */
 export const ActiveRestore = z.object({ id: z.string(), createdAt: z.iso.datetime() });
 export type ActiveRestore = z.infer<typeof ActiveRestore>;
@@ -168,4 +202,33 @@ export interface Catalog {
   releaseLock(instanceId: string, volume: string, restoreId: string): Promise<void>;
   /** Records a drill's outcome on the archive and on its volume (never replacing a newer drill's). */
   recordDrill(source: string, volume: string, proof: DrillProof): Promise<void>;
+
+  /** Records a new recovery, or throws {@link RecoveryExistsError}. */
+  createRecovery(record: RecoveryRecord): Promise<void>;
+  getRecovery(id: string): Promise<RecoveryRecord | undefined>;
+  /**
+   * Applies a change only while the recovery is in one of `from`; returns the new record, or
+   * undefined when the state did not allow it (or it is unknown). Members change only through
+   * {@link updateRecoveryMember}.
+   */
+  updateRecovery(id: string, from: readonly RecoveryState[], change: Partial<Omit<RecoveryRecord, 'id' | 'members'>>): Promise<RecoveryRecord | undefined>;
+  /**
+   * Sets the given fields of one member's progress (atomically, so parallel members never
+   * overwrite each other), only while that member is in one of `options.from` (or already
+   * carries `options.orRestoreId`). Returns the new record, or undefined when refused (unknown
+   * recovery or member, or another state).
+   */
+  updateRecoveryMember(
+    id: string,
+    volume: string,
+    progress: Partial<MemberProgress>,
+    options?: { readonly from?: readonly MemberState[]; readonly orRestoreId?: string },
+  ): Promise<RecoveryRecord | undefined>;
+  /** Keeps a finished restore's or drill's timings for the protected volume (the newest {@link RESTORE_RATE_SAMPLES}). */
+  recordRestoreRate(source: string, volume: string, sample: RestoreRateSample): Promise<void>;
+  /** The kept timings of a protected volume, newest first. */
+  restoreRates(source: string, volume: string): Promise<RestoreRateSample[]>;
+  /** Records a whole-host recovery drill's outcome for its source (never replacing a newer one). */
+  recordRecoveryDrill(source: string, proof: RecoveryDrillProof): Promise<void>;
+  lastRecoveryDrill(source: string): Promise<RecoveryDrillProof | undefined>;
 }

@@ -2,6 +2,7 @@ import { LocalCommandRunner } from '../adapters/local-runner.ts';
 import type { ArchiveStore } from '../archive-store.ts';
 import type { Catalog } from '../catalog/model.ts';
 import type { RestorePolicy } from '../policy.ts';
+import type { RecoveryMemberSink } from '../recovery/model.ts';
 import { completeRestore, type CompletionDeps, type CompletionOutcome } from '../restore/completion.ts';
 import type { CommandRunner } from '../restore/ports.ts';
 import { RestoreService } from '../restore/service.ts';
@@ -22,6 +23,11 @@ export interface LocalRestoreOptions {
   readonly document?: CommandDocument;
   /** What the command-finished Lambda has besides the catalog and the runner. @default none */
   readonly completion?: Pick<CompletionDeps, 'notifier' | 'metrics'>;
+  /**
+   * The whole-host recovery members report to (its task tokens). Late-bound: the recovery service
+   * is built over this restore service, so it exists only after this returns. @default none
+   */
+  readonly recovery?: () => RecoveryMemberSink | undefined;
   /** Told each completion's outcome once it is recorded (a caller waiting for a restore to end). */
   readonly onCompleted?: (outcome: CompletionOutcome) => unknown;
   /** The runbook's stderr as it arrives (phase lines for a progress display). */
@@ -56,7 +62,7 @@ export function localRestore(options: LocalRestoreOptions): LocalRestore {
     sources: options.sources,
     onStderr: options.onStderr,
     onStatusChange: async (change) => {
-      const outcome = await completeRestore({ catalog, runner, ...options.completion }, change);
+      const outcome = await completeRestore({ catalog, runner, ...options.completion, recovery: options.recovery?.() }, change);
       await options.onCompleted?.(outcome);
       return outcome;
     },

@@ -246,6 +246,8 @@ export const PreparedRecovery = z.object({
   /** Present when the target is a launch template: the `Launch` step runs. */
   launch: z.object({ id: z.string(), version: z.string().optional() }).optional(),
   waves: z.array(z.object({ wave: z.number().int(), members: z.array(z.object({ volume: z.string(), role: z.enum(['critical', 'optional']) })) })),
+  /** The plan's `parallel`: members of one wave restored at once (the Members Map's MaxConcurrencyPath). @default the definition's `parallel` */
+  parallel: z.number().int().min(1).max(MAX_PARALLEL).optional(),
 });
 export type PreparedRecovery = z.infer<typeof PreparedRecovery>;
 

@@ -1,4 +1,5 @@
 import type { Catalog, RestoreRecord, RestoreState } from '../catalog/model.ts';
+import type { RecoveryMemberSink } from '../recovery/model.ts';
 import { RestoreResult, parseResultLine } from '../runbooks/results.ts';
 import type { CommandRunner, InvocationOutput, Notifier, RestoreMetrics } from './ports.ts';
 
@@ -16,6 +17,10 @@ export interface CompletionDeps {
   readonly runner: CommandRunner;
   readonly notifier?: Notifier;
   readonly metrics?: RestoreMetrics;
+  /** Told of every finished restore that is a member of a whole-host recovery (it answers the member's task token). */
+  readonly recovery?: RecoveryMemberSink;
+  /** The end time recorded on a finished restore (a recovery member's end). @default the clock */
+  readonly now?: () => Date;
 }
 
 export type CompletionOutcome =
@@ -45,6 +50,7 @@ export async function completeRestore(deps: CompletionDeps, change: CommandStatu
   if (!record) return { action: 'ignored', reason: `restore ${restoreId} has no record` };
   if (!OPEN_STATES.includes(record.state)) {
     await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
+    await answerRecovery(deps, record);
     return { action: 'duplicate', restoreId };
   }
 
@@ -111,6 +117,7 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
     state,
     commandStatus,
     error,
+    updatedAt: (deps.now?.() ?? new Date()).toISOString(),
     ...(result
       ? {
           phases: result.phases,
@@ -123,7 +130,17 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
       : {}),
   });
   await deps.catalog.releaseLock(record.instanceId, record.volume, restoreId);
-  if (!updated) return { action: 'duplicate', restoreId };
+  if (!updated) {
+    const current = await deps.catalog.getRestore(restoreId);
+    if (current) await answerRecovery(deps, current);
+    return { action: 'duplicate', restoreId };
+  }
+
+  if (state === 'succeeded' && result) await recordRate(deps.catalog, updated, result);
+  // The record is final: a recovery waiting for this member hears now. A recovery member sends no
+  // notification of its own (the recovery's report does), but its metrics count like any other.
+  await answerRecovery(deps, updated);
+  const notify = updated.recovery ? undefined : deps.notifier;
 
   if (updated.drill) {
     await deps.catalog.recordDrill(updated.source, updated.drill.volume, {
@@ -140,7 +157,7 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
     deps.metrics?.drillFinished?.({ source: updated.source, volume: updated.drill.volume, outcome: state, totalSeconds: result?.totalSeconds });
     // A passing drill is routine; a failing one is news (and whoever asked from Slack hears either way).
     if (state !== 'succeeded' || updated.notifySlack) {
-      await deps.notifier?.restoreFinished({
+      await notify?.restoreFinished({
         restoreId,
         state,
         subject: `Lifeboat drill ${state === 'succeeded' ? 'passed' : 'FAILED'}: ${updated.source}/${updated.drill.volume} (archive ${updated.archiveKey})`,
@@ -151,7 +168,7 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
     return { action: 'finished', restoreId, record: updated };
   }
   deps.metrics?.restoreFinished({ outcome: state, totalSeconds: result?.totalSeconds, bytes: result?.bytes, phases: result?.phases });
-  await deps.notifier?.restoreFinished({
+  await notify?.restoreFinished({
     restoreId,
     state,
     subject: `Lifeboat restore ${restoreId} ${state}: ${record.volume} on ${record.instanceId}`,
@@ -159,6 +176,34 @@ export async function finishRestore(deps: CompletionDeps, record: RestoreRecord,
     record: updated,
   });
   return { action: 'finished', restoreId, record: updated };
+}
+
+/**
+ * Tells the recovery a final member record. Also called again for a duplicate event: the first
+ * answer may have been lost (the function failed after recording), and answering a task token
+ * twice is harmless (the callback ignores a token that no longer waits).
+ */
+async function answerRecovery(deps: CompletionDeps, record: RestoreRecord): Promise<void> {
+  if (!record.recovery || !deps.recovery || OPEN_STATES.includes(record.state)) return;
+  await deps.recovery.memberFinished(record);
+}
+
+/**
+ * Keeps a succeeded restore's or drill's timings for the protected volume, the basis of a
+ * recovery's predicted times. Best effort: a lost sample only makes one prediction rest on fewer.
+ */
+async function recordRate(catalog: Catalog, record: RestoreRecord, result: RestoreResult): Promise<void> {
+  try {
+    await catalog.recordRestoreRate(record.source, record.drill?.volume ?? record.volume, {
+      at: record.updatedAt,
+      mode: record.mode,
+      bytes: result.bytes,
+      totalSeconds: result.totalSeconds,
+      phases: result.phases,
+    });
+  } catch {
+    // Nothing to undo: the restore's own record is final either way.
+  }
 }
 
 /** A drill passes only if the host ran it as a drill and the check (if any) saw enough rows. */

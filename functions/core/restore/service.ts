@@ -322,7 +322,7 @@ export class RestoreService {
   }
 
   /** Plans, locks, presigns, sends the restore document and records it. */
-  async start(request: RestoreRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack'> = {}): Promise<StartedRestore> {
+  async start(request: RestoreRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack' | 'recovery'> = {}): Promise<StartedRestore> {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.plan(request, restoreId);
@@ -399,7 +399,7 @@ export class RestoreService {
   }
 
   /** Starts a drill of a protected volume's archive (scheduled, or on demand). */
-  async drill(request: DrillRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack'> = {}): Promise<StartedRestore> {
+  async drill(request: DrillRequest, requestedBy: Requester, extra: Pick<RestoreRecord, 'notifySlack' | 'recovery'> = {}): Promise<StartedRestore> {
     const now = this.now();
     const restoreId = this.deps.newId?.() ?? newRestoreId(now);
     const plan = await this.planDrill(request, restoreId);
@@ -422,7 +422,7 @@ export class RestoreService {
    */
   private async send(
     plan: RestorePlan,
-    fields: Pick<RestoreRecord, 'id' | 'requestedBy' | 'mode' | 'source' | 'ifVolumeExists' | 'createdAt' | 'drill' | 'notifySlack'>,
+    fields: Pick<RestoreRecord, 'id' | 'requestedBy' | 'mode' | 'source' | 'ifVolumeExists' | 'createdAt' | 'drill' | 'notifySlack' | 'recovery'>,
   ): Promise<StartedRestore> {
     const record: RestoreRecord = {
       ...fields,
@@ -479,7 +479,8 @@ export class RestoreService {
   async get(id: string): Promise<RestoreRecord> {
     const record = await this.deps.catalog.getRestore(id);
     if (!record) throw new NotFoundError(`no restore ${id}`);
-    // The Slack response_url is a capability to post into a channel: it stays inside Lifeboat.
-    return { ...record, notifySlack: undefined };
+    // The Slack response_url is a capability to post into a channel, and a recovery member's task
+    // token one to steer the recovery: both stay inside Lifeboat (the token is shown as '').
+    return { ...record, notifySlack: undefined, recovery: record.recovery ? { ...record.recovery, taskToken: '' } : undefined };
   }
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
+import { RecoveryRequest, type RecoveryApi } from '../recovery/model.ts';
 import type { CancelOutcome } from '../restore/cancel.ts';
 import { describe } from '../restore/completion.ts';
 import { ClientError } from '../restore/errors.ts';
@@ -9,7 +10,8 @@ import { verificationLines } from '../restore/verification.ts';
 import { SLACK_ID, Who, mayActOn, notGranted, refused, type SlackAccess } from './access.ts';
 import { USAGE, SlackCommand, parseSlackText } from './grammar.ts';
 import { joinMd, md, mention, slackMessage, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
-import { PLAN_ID, newPlanId, type PlanClaim, type SlackStateStore, type StoredPlan } from './plans.ts';
+import { PLAN_ID, newPlanId, planSource, type PlanClaim, type SlackStateStore, type StoredPlan } from './plans.ts';
+import { recoveryPlanMessage, recoveryStartedMessage, recoveryStatusText } from './recovery.ts';
 import { MAX_SKEW_SECONDS, verifySlackSignature } from './signature.ts';
 
 export type { SlackAccess } from './access.ts';
@@ -34,6 +36,11 @@ export interface SlackDeps {
   readonly access: SlackAccess;
   /** Stored plans and the replay record (the catalog table in AWS). */
   readonly plans: SlackStateStore;
+  /**
+   * Whole-host recovery (`recover`, its Confirm, `status rc-…`): the recovery service over the
+   * recovery state machine. @default none — `recover` answers that recovery is not deployed
+   */
+  readonly recovery?: RecoveryApi;
   /** Cancels a restore or drill: `cancelRestore` bound to its deps. */
   readonly cancel: (id: string, requestedBy: string) => Promise<CancelOutcome>;
   /** The signing secret (Secrets Manager, cached). */
@@ -189,7 +196,7 @@ const driverText = (d: { readonly driver: string; readonly driverOpts: Readonly<
 /** The plan with Confirm / Cancel. The buttons carry only the stored plan's id. */
 export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage {
   const text = joinMd([
-    md`Restore plan for \`${stored.request.volume}\` — nothing is sent until ${mention(stored.requester.userId)} confirms (before ${stored.expiresAt}). Confirm restores exactly this archive, even if a newer one arrives.`,
+    md`Restore plan for \`${plan.volume}\` — nothing is sent until ${mention(stored.requester.userId)} confirms (before ${stored.expiresAt}). Confirm restores exactly this archive, even if a newer one arrives.`,
     planText(plan),
   ]);
   return ephemeral(text, {
@@ -232,17 +239,20 @@ export async function performSlackWork(deps: SlackDeps, work: SlackWork): Promis
 /** Why a click on a stored plan does nothing, said to the clicker. */
 function notClaimed(claim: Extract<PlanClaim, { ok: false }>): Mrkdwn {
   const plan = claim.plan;
+  const again = plan?.recovery ? md`\`/lifeboat recover …\`` : md`\`/lifeboat restore …\``;
   switch (claim.why) {
     case 'unknown':
-      return md`This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+      return md`This plan is unknown or long expired; nothing was sent. Ask for a new one with \`/lifeboat restore …\` or \`/lifeboat recover …\`.`;
     case 'expired':
-      return md`This plan expired at ${plan?.expiresAt ?? '?'}; nothing was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+      return md`This plan expired at ${plan?.expiresAt ?? '?'}; nothing was sent. Ask for a new one with ${again}.`;
     case 'starting':
       return md`This plan is already being started by an earlier click; nothing more was sent. The result will be posted here.`;
     case 'started':
+      if (plan?.recovery)
+        return md`This plan was already started as recovery \`${plan.recoveryId ?? '?'}\`; nothing more was sent. \`/lifeboat status ${plan.recoveryId ?? ''}\` shows how it is going.`;
       return md`This plan was already started as \`${plan?.restoreId ?? '?'}\`; nothing more was sent. \`/lifeboat status ${plan?.restoreId ?? ''}\` shows how it is going; \`/lifeboat cancel ${plan?.restoreId ?? ''}\` stops it.`;
     case 'failed':
-      return md`This plan could not be started (${plan?.error ?? 'unknown error'}); nothing more was sent. Ask for a new one with \`/lifeboat restore …\`.`;
+      return md`This plan could not be started (${plan?.error ?? 'unknown error'}); nothing more was sent. Ask for a new one with ${again}.`;
     case 'cancelled':
       return md`This plan was cancelled by ${mention(plan?.cancelledBy ?? '')}; nothing was sent.`;
   }
@@ -253,20 +263,50 @@ async function ownPlan(deps: SlackDeps, work: Extract<SlackWork, { planId: strin
   const stored = await deps.plans.getPlan(work.planId);
   if (!stored) return ephemeral(notClaimed({ ok: false, why: 'unknown' }), { replace_original: false });
   if (stored.requester.userId !== work.who.userId || stored.requester.teamId !== work.who.teamId) {
-    return ephemeral(md`Only ${mention(stored.requester.userId)}, who asked for this restore, can confirm or cancel it.`, { replace_original: false });
+    return ephemeral(md`Only ${mention(stored.requester.userId)}, who asked for this ${stored.recovery ? 'recovery' : 'restore'}, can confirm or cancel it.`, {
+      replace_original: false,
+    });
   }
-  if (!mayActOn(deps.access, work.who.userId, stored.request.source))
-    return ephemeral(notGranted(work.who.userId, stored.request.source), { replace_original: false });
+  const source = planSource(stored);
+  if (!mayActOn(deps.access, work.who.userId, source)) return ephemeral(notGranted(work.who.userId, source), { replace_original: false });
   return stored;
+}
+
+const NOT_DEPLOYED = md`Whole-host recovery is not deployed in this Lifeboat stack (it has no recovery state machine); nothing was planned or sent. Restore volumes one at a time with \`/lifeboat restore\`, or ask the Lifeboat owners to deploy recovery.`;
+
+/** Confirm of a recovery plan: runs exactly the stored plan (every member's archive pinned), once. */
+async function confirmRecovery(deps: SlackDeps, work: Extract<SlackWork, { kind: 'confirm' }>, own: StoredPlan): Promise<SlackMessage> {
+  const { recovery } = deps;
+  // Checked before the claim: the plan stays pending, and can be confirmed once recovery is deployed again.
+  if (!recovery || !own.recovery) return ephemeral(NOT_DEPLOYED, { replace_original: false });
+  const claim = await deps.plans.claimPlan(own.id, nowOf(deps));
+  if (!claim.ok) return ephemeral(notClaimed(claim), { replace_original: false });
+  const plan = claim.plan.recovery ?? own.recovery;
+  const { who } = work;
+  let started: Awaited<ReturnType<RecoveryApi['startPlan']>>;
+  try {
+    started = await recovery.startPlan(plan, requester(who), {
+      notifySlack: { responseUrl: work.responseUrl, channelId: who.channelId, userId: who.userId },
+    });
+  } catch (e) {
+    // Spent either way (a pinned archive gone, a lock held, …): a second click must not try again behind the first one's back.
+    await deps.plans.settlePlan(own.id, { error: e instanceof ClientError ? e.message : 'internal error' }).catch(() => undefined);
+    throw e;
+  }
+  await deps.plans.settlePlan(own.id, { recoveryId: started.recoveryId }).catch(() => undefined);
+  return recoveryStartedMessage(started, who.userId);
 }
 
 /** Confirm: runs exactly the stored plan (its archive by key), once. */
 async function confirmPlan(deps: SlackDeps, work: Extract<SlackWork, { kind: 'confirm' }>): Promise<SlackMessage> {
   const own = await ownPlan(deps, work);
   if ('text' in own) return own;
+  if (own.recovery) return confirmRecovery(deps, work, own);
   const claim = await deps.plans.claimPlan(own.id, nowOf(deps));
   if (!claim.ok) return ephemeral(notClaimed(claim), { replace_original: false });
   const { request } = claim.plan;
+  // A restore plan always has its request (StoredPlan holds exactly one of the two).
+  if (!request) throw new Error(`stored plan ${own.id} has neither a restore request nor a recovery plan`);
   const { who } = work;
   let started: Awaited<ReturnType<RestoreService['start']>>;
   try {
@@ -320,8 +360,14 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       return ephemeral(joinMd(archives.map((a) => md`• ${a.takenAt} \`${a.key}\` ${a.size} bytes${a.lastDrill ? md` (drill ${a.lastDrill.outcome})` : ''}`)));
     }
     case 'status': {
+      if (command.recoveryId !== undefined) {
+        if (!deps.recovery) return ephemeral(NOT_DEPLOYED);
+        const recovery = await deps.recovery.get(command.recoveryId);
+        if (!mayActOn(deps.access, who.userId, recovery.plan.source)) return ephemeral(notGranted(who.userId, recovery.plan.source));
+        return ephemeral(recoveryStatusText(recovery));
+      }
       // A record shows its source's archive, host and verify output: only to users granted that source.
-      const record = await deps.service.get(command.restoreId);
+      const record = await deps.service.get(command.restoreId ?? '');
       if (!mayActOn(deps.access, who.userId, record.source)) return ephemeral(notGranted(who.userId, record.source));
       return ephemeral(md`${describe(record)}`);
     }
@@ -381,6 +427,33 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       };
       await deps.plans.savePlan(stored);
       return planMessage(plan, stored);
+    }
+    case 'recover': {
+      if (!deps.recovery) return ephemeral(NOT_DEPLOYED);
+      if (!mayActOn(deps.access, who.userId, command.source)) return ephemeral(notGranted(who.userId, command.source));
+      const parsed = RecoveryRequest.safeParse({
+        source: command.source,
+        target: { instanceId: command.instanceId },
+        ...(command.at === undefined ? {} : { at: command.at }),
+        ifVolumeExists: command.preserve ? 'preserve' : 'fail',
+        dryRun: true,
+      });
+      if (!parsed.success)
+        throw new ClientError(400, `this recovery cannot be planned: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      const plan = await deps.recovery.plan(parsed.data);
+      // A plan with problems is shown, never stored: there is nothing to confirm.
+      if (plan.problems.length > 0) return recoveryPlanMessage(plan, undefined, who.userId);
+      const now = nowOf(deps);
+      const stored: StoredPlan = {
+        id: deps.newPlanId?.() ?? newPlanId(),
+        recovery: plan,
+        requester: who,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + (deps.planSeconds ?? 900) * 1000).toISOString(),
+        state: 'pending',
+      };
+      await deps.plans.savePlan(stored);
+      return recoveryPlanMessage(plan, stored, who.userId);
     }
     case 'drill': {
       const source = await sourceOf(deps, command);

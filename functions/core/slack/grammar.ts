@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
 import { CHECK_MAX_CHARS, ENGINE_REQUESTS, EngineChoice } from '../engines/index.ts';
+import { RECOVERY_ID_PATTERN, RecoveryRequest } from '../recovery/model.ts';
 import { INSTANCE_ID_PATTERN } from '../restore/request.ts';
 import { requestVerifyIssues } from '../restore/schemas.ts';
 
@@ -19,7 +20,8 @@ export const USAGE = [
   '`/lifeboat list <volume>` — archives of a volume, newest first',
   '`/lifeboat plan <volume> [at <ISO time>] to <instance-id> [data-only] [engine <name>] [minimum <n>] [check <text…>]` — what a restore would do',
   '`/lifeboat restore <volume> [at <ISO time> | archive <key>] to <instance-id> [container <name> | data-only] [preserve] [engine <name>] [minimum <n>] [check <text…>]` — shows the plan, then Confirm / Cancel',
-  '`/lifeboat status <restore-id>`',
+  '`/lifeboat recover <source> to <instance-id> [at <ISO time>] [preserve]` — every protected volume of a lost host, in waves: shows the plan, then Confirm / Cancel',
+  '`/lifeboat status <restore-id | recovery-id>`',
   '`/lifeboat cancel <restore-id>` — stop a running restore or drill (the host puts things back first)',
   '`/lifeboat drill <volume> to <instance-id> [engine <name>] [minimum <n>] [check <text…>]` — prove the newest archive restores (throwaway names, removed after)',
   '`<volume>` may be written `<source>/<volume>`; times look like `2026-11-27T03:00:00Z`.',
@@ -63,9 +65,18 @@ export const SlackCommand = z.discriminatedUnion('verb', [
     dataOnly: z.boolean().default(false),
     ...Verify.shape,
   }),
-  z.object({ verb: z.literal('status'), restoreId: z.string().regex(RESTORE_ID) }),
+  /** One of the two ids: a restore's (`r-…`) or a recovery's (`rc-…`). */
+  z.object({ verb: z.literal('status'), restoreId: z.string().regex(RESTORE_ID).optional(), recoveryId: z.string().regex(RECOVERY_ID_PATTERN).optional() }),
   z.object({ verb: z.literal('cancel'), restoreId: z.string().regex(RESTORE_ID) }),
   z.object({ verb: z.literal('drill'), ...VolumeRef.shape, instanceId: z.string().regex(INSTANCE_ID_PATTERN), ...Verify.shape }),
+  /** A whole-host recovery of one source onto one instance. */
+  z.object({
+    verb: z.literal('recover'),
+    source: z.string().regex(SOURCE_PATTERN),
+    instanceId: z.string().regex(INSTANCE_ID_PATTERN),
+    at: RecoveryRequest.shape.at,
+    preserve: z.boolean().default(false),
+  }),
 ]);
 export type SlackCommand = z.infer<typeof SlackCommand>;
 
@@ -155,8 +166,31 @@ export function parseSlackText(text: string): Parsed {
     case 'status':
     case 'cancel': {
       const v = verb.toLowerCase();
-      if (rest.length !== 1 || !RESTORE_ID.test(rest[0] ?? '')) return fail(`\`${v}\` takes one restore id such as \`r-mfx2k1a0-1a2b3c4d\``);
+      if (v === 'status' && rest.length === 1 && RECOVERY_ID_PATTERN.test(rest[0] ?? '')) {
+        candidate = { verb: v, recoveryId: rest[0] };
+        break;
+      }
+      if (rest.length !== 1 || !RESTORE_ID.test(rest[0] ?? ''))
+        return fail(
+          v === 'status'
+            ? '`status` takes one restore id such as `r-mfx2k1a0-1a2b3c4d` or one recovery id such as `rc-20261127030000-1a2b3c4d`'
+            : '`cancel` takes one restore id such as `r-mfx2k1a0-1a2b3c4d`',
+        );
       candidate = { verb: v, restoreId: rest[0] };
+      break;
+    }
+    case 'recover': {
+      // `recover <source> to <instance> [at <time>] [preserve]`: only the source is positional.
+      const source = rest[0];
+      if (source === undefined) return fail('`recover` needs the source (the lost host’s name in the archives), then `to <instance-id>`');
+      if (!SOURCE_PATTERN.test(source)) return fail(`${shown(source)} is not a source name (letters, digits, _ . -)`);
+      const opts = options(['to', 'at', 'preserve'], rest.slice(1));
+      if (typeof opts === 'string') return fail(opts);
+      if (typeof opts.to !== 'string') return fail('say where: `to <instance-id>`');
+      if (!INSTANCE_ID_PATTERN.test(opts.to)) return fail(`\`to\`: ${shown(opts.to)} is not an instance id (such as \`i-0123456789abcdef0\`)`);
+      if (typeof opts.at === 'string' && !RecoveryRequest.shape.at.safeParse(opts.at).success)
+        return fail(`\`at\`: ${shown(opts.at)} is not an ISO time with seconds, such as \`2026-11-27T03:00:00Z\``);
+      candidate = { verb: 'recover', source, instanceId: opts.to, ...(typeof opts.at === 'string' ? { at: opts.at } : {}), preserve: opts.preserve === true };
       break;
     }
     case 'plan':

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { RecoveryPlan } from '../recovery/model.ts';
 import { RestoreRequest } from '../restore/schemas.ts';
 import { Who } from './access.ts';
 
@@ -20,19 +21,31 @@ export const PLAN_STATES = ['pending', 'starting', 'started', 'failed', 'cancell
 /**
  * A plan shown in Slack, kept server-side until its requester confirms it (once) or
  * it expires: pending → starting → started | failed, or pending → cancelled.
+ * It is one restore (`request`, its archive pinned by key) or one whole-host recovery
+ * (`recovery`, the plan exactly as shown: every member's archive pinned by key and version).
  */
-export const StoredPlan = z.object({
-  id: z.string().regex(PLAN_ID),
-  request: PinnedRequest,
-  requester: Who,
-  createdAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime(),
-  state: z.enum(PLAN_STATES),
-  restoreId: z.string().optional(),
-  error: z.string().optional(),
-  cancelledBy: z.string().optional(),
-});
+export const StoredPlan = z
+  .object({
+    id: z.string().regex(PLAN_ID),
+    request: PinnedRequest.optional(),
+    recovery: RecoveryPlan.optional(),
+    requester: Who,
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    state: z.enum(PLAN_STATES),
+    restoreId: z.string().optional(),
+    recoveryId: z.string().optional(),
+    error: z.string().optional(),
+    cancelledBy: z.string().optional(),
+  })
+  .refine((p) => (p.request === undefined) !== (p.recovery === undefined), { error: 'a stored plan is one restore request or one recovery plan' });
 export type StoredPlan = z.infer<typeof StoredPlan>;
+
+/** The source a stored plan acts on (what the user must be granted to confirm it). */
+export const planSource = (plan: StoredPlan): string => plan.request?.source ?? plan.recovery?.source ?? '';
+
+/** How a confirmed plan was started, or why not. */
+export type PlanOutcome = { readonly restoreId: string } | { readonly recoveryId: string } | { readonly error: string };
 
 /** The outcome of claiming (Confirm) or cancelling a plan: exactly one caller gets `ok`. */
 export type PlanClaim =
@@ -47,8 +60,8 @@ export interface SlackStateStore {
   getPlan(id: string): Promise<StoredPlan | undefined>;
   /** pending and unexpired → starting, atomically. */
   claimPlan(id: string, now: Date): Promise<PlanClaim>;
-  /** starting → started (with its restore id) or failed (with why). */
-  settlePlan(id: string, outcome: { readonly restoreId: string } | { readonly error: string }): Promise<void>;
+  /** starting → started (with its restore or recovery id) or failed (with why). */
+  settlePlan(id: string, outcome: PlanOutcome): Promise<void>;
   /** pending and unexpired → cancelled, atomically. */
   cancelPlan(id: string, by: string, now: Date): Promise<PlanClaim>;
 }
@@ -114,16 +127,17 @@ export class DynamoDbSlackStore implements SlackStateStore {
     return this.fromPending(id, now, 'cancelled', 'cancelledAt = :now, cancelledBy = :by', { ':by': by });
   }
 
-  async settlePlan(id: string, outcome: { readonly restoreId: string } | { readonly error: string }): Promise<void> {
-    const started = 'restoreId' in outcome;
+  async settlePlan(id: string, outcome: PlanOutcome): Promise<void> {
+    const [attribute, value] =
+      'restoreId' in outcome ? ['restoreId', outcome.restoreId] : 'recoveryId' in outcome ? ['recoveryId', outcome.recoveryId] : ['error', outcome.error];
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: planKey(id),
-        UpdateExpression: `SET #state = :to, ${started ? 'restoreId' : '#error'} = :v`,
+        UpdateExpression: 'SET #state = :to, #outcome = :v',
         ConditionExpression: '#state = :starting',
-        ExpressionAttributeNames: { '#state': 'state', ...(started ? {} : { '#error': 'error' }) },
-        ExpressionAttributeValues: { ':to': started ? 'started' : 'failed', ':v': started ? outcome.restoreId : outcome.error, ':starting': 'starting' },
+        ExpressionAttributeNames: { '#state': 'state', '#outcome': attribute },
+        ExpressionAttributeValues: { ':to': attribute === 'error' ? 'failed' : 'started', ':v': value, ':starting': 'starting' },
       }),
     );
   }
