@@ -8,6 +8,7 @@ import { RestoreRecord, TERMINAL_STATES } from '#core/catalog/model.ts';
 import type { BackupStatus } from '#core/backup/service.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
+import { FINAL_RECOVERY_STATES, RecoveryPlan, RecoveryRecord, type MemberState, type RecoveryRequest, type StartedRecovery } from '#core/recovery/model.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import {
   ArchiveListItemSchema,
@@ -15,10 +16,21 @@ import {
   CancelOutcomeSchema,
   RestorePlanSchema,
   StartedBackupSchema,
+  StartedRecoverySchema,
   StartedRestoreSchema,
   VolumeViewSchema,
 } from './schema.ts';
-import type { ArchiveListItem, Backend, BackupOptions, ProgressSink, RemoteBackupOutcome, RestoreRef, VolumeView } from './backend.ts';
+import type {
+  ArchiveListItem,
+  Backend,
+  BackupOptions,
+  ProgressSink,
+  RecoveryProgress,
+  RecoveryRef,
+  RemoteBackupOutcome,
+  RestoreRef,
+  VolumeView,
+} from './backend.ts';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
 
 export interface ApiOptions {
@@ -263,7 +275,73 @@ export class ApiBackend implements Backend {
     return this.call('GET', `${sourcePath(source)}/backups/${encodeURIComponent(commandId)}`, BackupStatusSchema);
   }
 
+  async recoveryPlan(request: RecoveryRequest): Promise<RecoveryPlan> {
+    const { source, ...body } = request;
+    const out = await this.call('POST', `${sourcePath(source)}/recoveries`, z.object({ plan: RecoveryPlan }), { body: { ...body, dryRun: true } });
+    return out.plan;
+  }
+
+  async recover(request: RecoveryRequest): Promise<StartedRecovery> {
+    const { source, ...body } = request;
+    return this.call('POST', `${sourcePath(source)}/recoveries`, StartedRecoverySchema, { body: { ...body, dryRun: false } });
+  }
+
+  recoveryStatus(ref: RecoveryRef): Promise<RecoveryRecord> {
+    return this.call('GET', `${sourcePath(ref.source)}/recoveries/${encodeURIComponent(ref.recoveryId)}`, RecoveryRecord);
+  }
+
+  /**
+   * Polls the recovery's record (every pollSeconds, at most timeoutSeconds) and tells each
+   * member's start and end as its state changes between two answers.
+   */
+  async waitRecovery(ref: RecoveryRef, progress: (event: RecoveryProgress) => void, timeoutSeconds: number): Promise<RecoveryRecord> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const poll = (this.options.pollSeconds ?? 2) * 1000;
+    const seen = new Map<string, MemberState>();
+    for (;;) {
+      const record = await this.recoveryStatus(ref);
+      for (const event of memberChanges(seen, record)) progress(event);
+      if (FINAL_RECOVERY_STATES.includes(record.state)) return record;
+      if (Date.now() + poll > deadline) {
+        throw new CliError(
+          EXIT.unavailable,
+          `recovery ${ref.recoveryId} is still ${record.state} after ${timeoutSeconds.toString()} s of waiting`,
+          `it goes on without the CLI (it runs on Step Functions): lifeboat status ${ref.recoveryId} --source ${ref.source}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, poll));
+    }
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+const MEMBER_FINAL: readonly MemberState[] = ['succeeded', 'failed', 'skipped'];
+
+/** The members' starts and ends since the last answer (`seen` is updated): what a poll of the record can tell. */
+export function memberChanges(seen: Map<string, MemberState>, record: RecoveryRecord): RecoveryProgress[] {
+  const events: RecoveryProgress[] = [];
+  for (const [volume, member] of Object.entries(record.members)) {
+    const before = seen.get(volume) ?? 'pending';
+    seen.set(volume, member.state);
+    if (before === member.state) continue;
+    const started = member.startedAt !== undefined || member.restoreId !== undefined;
+    if (before === 'pending' && started) events.push({ type: 'memberStarted', volume });
+    if (MEMBER_FINAL.includes(member.state) && !MEMBER_FINAL.includes(before)) {
+      const seconds =
+        member.totalSeconds ??
+        (member.startedAt !== undefined && member.endedAt !== undefined ? (Date.parse(member.endedAt) - Date.parse(member.startedAt)) / 1000 : undefined);
+      events.push({
+        type: 'memberEnded',
+        volume,
+        outcome: member.state as 'succeeded' | 'failed' | 'skipped',
+        started,
+        ...(seconds === undefined ? {} : { seconds }),
+        error: member.error ?? null,
+      });
+    }
+  }
+  return events;
 }

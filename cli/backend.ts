@@ -4,6 +4,7 @@ import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestorePlan, StartedRestore } from '#core/restore/service.ts';
 import type { BackupStatus, StartedBackup } from '#core/backup/service.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
+import type { RecoveryPlan, RecoveryRecord, RecoveryRequest, StartedRecovery } from '#core/recovery/model.ts';
 
 /** What a long operation reports while it runs (the CLI draws it; `--json` ignores it). */
 export interface ProgressSink {
@@ -67,6 +68,27 @@ export interface RestoreRef {
   readonly source?: string;
 }
 
+/** A whole-host recovery as the CLI names it: its id and its source (the API keeps it under its source). */
+export interface RecoveryRef {
+  readonly recoveryId: string;
+  readonly source: string;
+}
+
+/** What the CLI shows while a recovery runs: a line per member started and ended, and per wave ended. */
+export type RecoveryProgress =
+  | { readonly type: 'memberStarted'; readonly volume: string }
+  | {
+      readonly type: 'memberEnded';
+      readonly volume: string;
+      readonly outcome: 'succeeded' | 'failed' | 'skipped';
+      /** false: refused before anything reached the host. */
+      readonly started: boolean;
+      /** As the host reported it; else the CLI's own clock. */
+      readonly seconds?: number;
+      readonly error?: string | null;
+    }
+  | { readonly type: 'waveEnded'; readonly wave: number; readonly stop?: boolean; readonly reason?: string };
+
 /** One Lifeboat: the local mode on this machine, or a deployed stack's API. */
 export interface Backend {
   /** For humans: where this Lifeboat is. */
@@ -89,6 +111,13 @@ export interface Backend {
   backup(options: BackupOptions, progress: ProgressSink): Promise<BackupOutcome | RemoteBackupOutcome>;
   /** What became of a backup sent through a deployed Lifeboat (its SSM command id). */
   backupStatus(source: string, commandId: string): Promise<BackupStatus>;
+  /** The dry run of a whole-host recovery: members, waves, archives and ages, predictions, problems. */
+  recoveryPlan(request: RecoveryRequest): Promise<RecoveryPlan>;
+  /** Records the recovery and starts its state machine. */
+  recover(request: RecoveryRequest): Promise<StartedRecovery>;
+  /** Waits until the recovery is over (bounded by timeoutSeconds), telling members' starts and ends, and returns its record. */
+  waitRecovery(ref: RecoveryRef, progress: (event: RecoveryProgress) => void, timeoutSeconds: number): Promise<RecoveryRecord>;
+  recoveryStatus(ref: RecoveryRef): Promise<RecoveryRecord>;
   /** Stops what the backend started; a local restore or backup in flight is cancelled (its trap cleans up). */
   close(): Promise<void>;
 }

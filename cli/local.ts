@@ -12,7 +12,10 @@ import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import { TERMINAL_STATES, type RestoreRecord } from '#core/catalog/model.ts';
 import { cancelRestore, type CancelOutcome } from '#core/restore/cancel.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
-import { localRestore } from '#core/local/restore.ts';
+import { localRecovery, type LocalRecoveryEngine, type RecoveryProgressEvent } from '#core/local/recovery.ts';
+import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
+import type { RecoveryPlan, RecoveryRecord, RecoveryRequest, StartedRecovery } from '#core/recovery/model.ts';
+import type { RecoveryService } from '#core/recovery/service.ts';
 import { startLocalS3, type LocalS3 } from '#core/local/s3.ts';
 import { RestorePolicy } from '#core/policy.ts';
 import type { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
@@ -27,6 +30,8 @@ import {
   type BackupOptions,
   type BackupOutcome,
   type ProgressSink,
+  type RecoveryProgress,
+  type RecoveryRef,
   type RestoreRef,
   type VolumeView,
 } from './backend.ts';
@@ -46,13 +51,26 @@ export interface LocalOptions {
   readonly helperImage: string;
   /** Images a recreated or drill container may run (`--allow-image`). @default none */
   readonly allowedImages?: readonly string[];
+  /**
+   * The protected volumes (`protect` of a Lifeboat configuration file, `--config`): the members
+   * of a whole-host recovery, their waves and roles, and how they verify.
+   * @default every cataloged volume, each in wave 1, critical, its container from the archive's manifest
+   */
+  readonly protect?: readonly ProtectionPolicy[];
 }
 
-/** Local mode's restore policy: the images named on the command line; a bad entry is a usage error. */
+/** Local mode's restore policy: the images named on the command line (and the protect config's volume settings); a bad entry is a usage error. */
 function localPolicy(options: LocalOptions): RestorePolicy {
   const parsed = RestorePolicy.safeParse({ allowedImages: options.allowedImages ?? [] });
   if (!parsed.success) throw new CliError(EXIT.usage, `--allow-image: ${parsed.error.issues.map((i) => i.message).join('; ')}`, 'nothing was done');
-  return parsed.data;
+  return options.protect === undefined ? parsed.data : restorePolicyFor(parsed.data.allowedImages, options.protect);
+}
+
+/** Without a configuration, each cataloged volume is protected as a recovery member with the defaults (wave 1, critical). */
+async function protectFromCatalog(catalog: DynamoDbCatalog): Promise<ProtectionPolicy[]> {
+  return (await catalog.listVolumes()).map((v) =>
+    ProtectionPolicy.parse({ source: v.source, volume: v.volume, drillHost: { instanceId: LOCAL_INSTANCE_ID }, rpoMinutes: 1440 }),
+  );
 }
 
 /** Where `lifeboat cancel` leaves a request for the process that holds the state folder. */
@@ -155,6 +173,7 @@ async function takeFolder(home: string): Promise<() => Promise<void>> {
 export class LocalBackend implements Backend {
   readonly defaultInstanceId = LOCAL_INSTANCE_ID;
   private progress: ProgressSink | undefined;
+  private recoveryProgress: ((event: RecoveryProgressEvent) => void) | undefined;
   /** Aborted on Ctrl-C: the runbooks run in their own process group, so the terminal's signal does not reach them. */
   private readonly interrupted = new AbortController();
   private readonly onCancelRequest = (): void => {
@@ -170,6 +189,8 @@ export class LocalBackend implements Backend {
     private readonly release: () => Promise<void>,
     private readonly runner: LocalCommandRunner,
     private readonly service: RestoreService,
+    private readonly recovery: RecoveryService,
+    private readonly engine: LocalRecoveryEngine,
   ) {}
 
   static async open(options: LocalOptions): Promise<LocalBackend> {
@@ -183,15 +204,17 @@ export class LocalBackend implements Backend {
       const catalog = new DynamoDbCatalog(dynamo.doc, await dynamo.createCatalogTable(TABLE));
       const store = new S3ArchiveStore(s3.client, s3.bucket);
       const self: { backend?: LocalBackend } = {};
-      const { runner, service } = localRestore({
+      const { runner, service, recovery, engine } = localRecovery({
         catalog,
         store,
         instanceId: LOCAL_INSTANCE_ID,
         helperImage: options.helperImage,
         policy: localPolicy(options),
+        protect: options.protect ?? (await protectFromCatalog(catalog)),
         onStderr: (chunk) => {
           for (const m of chunk.matchAll(PHASE_LINE)) self.backend?.progress?.phase(m[1] ?? '');
         },
+        onProgress: (event) => self.backend?.recoveryProgress?.(event),
       });
       self.backend = new LocalBackend(
         `local mode (state in ${options.home}, this machine's Docker engine as instance ${LOCAL_INSTANCE_ID})`,
@@ -202,6 +225,8 @@ export class LocalBackend implements Backend {
         release,
         runner,
         service,
+        recovery,
+        engine,
       );
       process.on('SIGUSR2', self.backend.onCancelRequest);
       return self.backend;
@@ -398,8 +423,54 @@ export class LocalBackend implements Backend {
     );
   }
 
-  /** Cancels the restore or backup in flight, as SSM CancelCommand would: the runbook's trap puts the host back. */
+  recoveryPlan(request: RecoveryRequest): Promise<RecoveryPlan> {
+    return this.recovery.plan(request);
+  }
+
+  async recover(request: RecoveryRequest): Promise<StartedRecovery> {
+    const target = request.target;
+    const instances = 'instanceId' in target ? [target.instanceId] : 'volumes' in target ? Object.values(target.volumes) : [];
+    if (instances.includes(LOCAL_INSTANCE_ID)) await this.needDocker([this.options.helperImage]);
+    return this.recovery.start(request, requester());
+  }
+
+  async recoveryStatus({ recoveryId, source }: RecoveryRef): Promise<RecoveryRecord> {
+    const record = await this.recovery.get(recoveryId);
+    if (record.plan.source !== source) throw new CliError(EXIT.notFound, `no recovery ${recoveryId} of source ${source}`);
+    return record;
+  }
+
+  /**
+   * Waits for the recovery's local execution (it runs in this process, on the definition that
+   * deploys) and tells members' starts and ends as the engine reports them. Ctrl-C stops the
+   * execution and cancels the members in flight (their hosts put back); the recovery is then
+   * reported as ended by the interruption.
+   */
+  async waitRecovery(ref: RecoveryRef, progress: (event: RecoveryProgress) => void): Promise<RecoveryRecord> {
+    this.recoveryProgress = (event) => {
+      if (event.recoveryId !== ref.recoveryId) return;
+      if (event.type === 'memberStarted') progress({ type: 'memberStarted', volume: event.volume });
+      else if (event.type === 'memberEnded')
+        progress({ type: 'memberEnded', volume: event.volume, outcome: event.outcome, started: event.started, error: event.error ?? null });
+      else progress({ type: 'waveEnded', wave: event.wave, stop: event.stop, ...(event.reason === undefined ? {} : { reason: event.reason }) });
+    };
+    try {
+      const end = await this.engine.finished(ref.recoveryId);
+      if (end.status === 'ABORTED') {
+        await this.runner.settled();
+        await this.recovery
+          .report({ recoveryId: ref.recoveryId, error: { Error: 'Lifeboat.Interrupted', Cause: 'interrupted (Ctrl-C): the local execution was stopped' } })
+          .catch(() => undefined);
+      }
+      return await this.recovery.get(ref.recoveryId);
+    } finally {
+      this.recoveryProgress = undefined;
+    }
+  }
+
+  /** Cancels the restore or backup in flight, as SSM CancelCommand would: the runbook's trap puts the host back. A recovery's execution stops first, so that no later member starts. */
   cancelInFlight(): void {
+    this.engine.abortAll();
     this.interrupted.abort();
     this.runner.cancelAll();
   }
@@ -408,6 +479,7 @@ export class LocalBackend implements Backend {
     process.removeListener('SIGUSR2', this.onCancelRequest);
     this.cancelInFlight();
     await this.runner.settled();
+    await this.engine.settled();
     await this.s3.close();
     await this.dynamo.close();
     await this.release();

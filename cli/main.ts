@@ -7,12 +7,27 @@ import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
 import { BackupRequest, COMMAND_ID_PATTERN } from '#core/backup/schemas.ts';
 import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
+import { INSTANCE_ID_PATTERN } from '#core/restore/request.ts';
+import { ProtectionPolicy } from '#core/protection.ts';
+import { recoveryConfigProblems } from '#core/recovery/plan.ts';
+import { MAX_PARALLEL, RECOVERY_ID_PATTERN, RecoveryRequest, type RecoveryPlan, type RecoveryTarget } from '#core/recovery/model.ts';
 import { ApiBackend } from './api.ts';
-import type { Backend, ProgressSink } from './backend.ts';
+import type { Backend, ProgressSink, RecoveryProgress } from './backend.ts';
 import { silentProgress } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
 import { LOCAL_INSTANCE_ID, LocalBackend, requestCancel } from './local.ts';
-import { ProgressDisplay, archivesText, backupStatusText, backupText, planText, recordText, volumesText } from './output.ts';
+import {
+  ProgressDisplay,
+  archivesText,
+  backupStatusText,
+  backupText,
+  planText,
+  recordText,
+  recoveryPlanText,
+  recoveryProgressText,
+  recoveryReportText,
+  volumesText,
+} from './output.ts';
 import { JsonOutput } from './schema.ts';
 
 interface GlobalOptions {
@@ -24,6 +39,7 @@ interface GlobalOptions {
   home?: string;
   helperImage: string;
   allowImage: string[];
+  config?: string;
 }
 
 /** Where each RestoreRequest field comes from on the command line, for error messages. */
@@ -91,10 +107,36 @@ function localHome(options: GlobalOptions, env: NodeJS.ProcessEnv): string | und
   return apiUrl(options, env) === undefined ? resolve(options.home ?? env.LIFEBOAT_HOME ?? '.lifeboat') : undefined;
 }
 
+/** The `protect` list of a Lifeboat configuration file (what `cdk deploy -c lifeboatFile=…` reads), each entry checked. */
+function protectFromConfig(file: string): ProtectionPolicy[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(EXIT.usage, `cannot read the configuration file ${file}: ${e instanceof Error ? e.message : String(e)}`, 'nothing was done');
+  }
+  const config = z.looseObject({ protect: z.array(ProtectionPolicy).default([]) }).safeParse(parsed);
+  if (!config.success)
+    throw new CliError(
+      EXIT.usage,
+      `--config ${file}: ${config.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`,
+      'the file is a Lifeboat configuration such as examples/lifeboat.json; nothing was done',
+    );
+  const problems = recoveryConfigProblems(config.data.protect);
+  if (problems.length > 0) throw new CliError(EXIT.usage, `--config ${file}: ${problems.join('; ')}`, 'nothing was done');
+  return config.data.protect;
+}
+
 export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const url = apiUrl(options, env);
   if (url !== undefined) return new ApiBackend({ url, region: options.region });
-  return LocalBackend.open({ home: localHome(options, env) ?? '', helperImage: options.helperImage, allowedImages: options.allowImage });
+  const config = options.config ?? env.LIFEBOAT_CONFIG;
+  return LocalBackend.open({
+    home: localHome(options, env) ?? '',
+    helperImage: options.helperImage,
+    allowedImages: options.allowImage,
+    ...(config === undefined || config === '' ? {} : { protect: protectFromConfig(config) }),
+  });
 }
 
 /** The command that follows up on a restore, with the source the API needs. */
@@ -110,8 +152,12 @@ const pattern =
   };
 const volumeArg = pattern(VOLUME_PATTERN, 'volume');
 const restoreIdArg = pattern(/^r-[a-z0-9]{1,16}-[a-f0-9]{8}$/, 'restore id (r-<time>-<8 hex>, as `lifeboat restore` prints)');
-const RESTORE_OR_COMMAND = new RegExp(`^(r-[a-z0-9]{1,16}-[a-f0-9]{8}|${COMMAND_ID_PATTERN.source.slice(1, -1)})$`);
-const statusIdArg = pattern(RESTORE_OR_COMMAND, 'id (a restore id r-<time>-<8 hex>, or the SSM command id of a backup, as `lifeboat backup` prints)');
+const RESTORE_OR_COMMAND = new RegExp(`^(r-[a-z0-9]{1,16}-[a-f0-9]{8}|${COMMAND_ID_PATTERN.source.slice(1, -1)}|${RECOVERY_ID_PATTERN.source.slice(1, -1)})$`);
+const statusIdArg = pattern(
+  RESTORE_OR_COMMAND,
+  'id (a restore id r-<time>-<8 hex>, a recovery id rc-<time>-<8 hex>, or the SSM command id of a backup, as `lifeboat backup` prints)',
+);
+const recoverSourceArg = pattern(SOURCE_PATTERN, '<source>');
 const sourceArg = pattern(SOURCE_PATTERN, '--source');
 
 function intArg(name: string, min: number, max: number) {
@@ -235,6 +281,100 @@ function usageFrom(error: z.ZodError, flags: Record<string, string> = {}): CliEr
   return new CliError(EXIT.usage, problems.join('; '), 'nothing was done');
 }
 
+interface RecoverFlags {
+  to?: string;
+  volumeTarget?: string[];
+  at?: string;
+  dryRun?: boolean;
+  parallel?: number;
+  ifVolumeExists: 'fail' | 'preserve';
+  envFile?: string;
+  yes?: boolean;
+  timeout: number;
+}
+
+/** An instance as the command line names it (`local`: this machine in local mode), checked, the flag named. */
+function instanceArg(value: string, flag: string): string {
+  const id = value.trim() === 'local' ? LOCAL_INSTANCE_ID : value.trim();
+  if (!INSTANCE_ID_PATTERN.test(id))
+    throw new CliError(
+      EXIT.usage,
+      `${flag} ${JSON.stringify(value.slice(0, 120))} must be an EC2 instance or managed node id such as i-0123456789abcdef0 (${INSTANCE_ID_PATTERN.source})`,
+      'nothing was done',
+    );
+  return id;
+}
+
+/** `--volume-target pgdata=i-0123… --volume-target cache=i-0fed…` → `{pgdata: 'i-0123…', cache: 'i-0fed…'}`. */
+function volumeTargets(entries: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const eq = entry.indexOf('=');
+    const volume = entry.slice(0, Math.max(eq, 0));
+    if (eq < 1 || !VOLUME_PATTERN.test(volume))
+      throw new CliError(
+        EXIT.usage,
+        `--volume-target ${JSON.stringify(entry.slice(0, 120))} must be <volume>=<instance> (e.g. pgdata=i-0123456789abcdef0), the volume matching ${VOLUME_PATTERN.source}`,
+        'nothing was done',
+      );
+    if (volume in out) throw new CliError(EXIT.usage, `--volume-target names volume ${volume} twice`, 'nothing was done');
+    out[volume] = instanceArg(entry.slice(eq + 1), `--volume-target ${volume}=`);
+  }
+  return out;
+}
+
+/**
+ * The recovery request the flags describe. `--to` alone: every member onto it; `--volume-target`
+ * alone: that map (it must name every protected volume); both: the map, `--to` for the rest
+ * (the members are read from a dry run onto `--to`).
+ */
+async function recoveryRequest(backend: Backend, source: string, flags: RecoverFlags): Promise<RecoveryRequest> {
+  if (flags.at !== undefined && !z.iso.datetime({ offset: true }).safeParse(flags.at).success)
+    throw new CliError(
+      EXIT.usage,
+      `--at must be an ISO 8601 time such as 2026-12-01T03:00:00Z (got ${JSON.stringify(flags.at.slice(0, 60))})`,
+      'nothing was done',
+    );
+  const map = volumeTargets(flags.volumeTarget);
+  const to = flags.to !== undefined ? instanceArg(flags.to, '--to') : Object.keys(map).length === 0 ? backend.defaultInstanceId : undefined;
+  if (to === undefined && Object.keys(map).length === 0)
+    throw new CliError(
+      EXIT.usage,
+      '--to is required: the replacement instance (e.g. i-0123456789abcdef0), or --volume-target <volume>=<instance> for each volume',
+    );
+  const base = {
+    source,
+    ...(flags.at === undefined ? {} : { at: flags.at }),
+    ifVolumeExists: flags.ifVolumeExists,
+    ...(flags.parallel === undefined ? {} : { parallel: flags.parallel }),
+    ...(flags.envFile === undefined ? {} : { containerEnvFile: flags.envFile }),
+  };
+  const parse = (target: RecoveryTarget, dryRun: boolean): RecoveryRequest => {
+    const parsed = RecoveryRequest.safeParse({ ...base, target, dryRun });
+    if (!parsed.success)
+      throw usageFrom(parsed.error, {
+        source: '<source>',
+        target: '--to/--volume-target',
+        at: '--at',
+        ifVolumeExists: '--if-volume-exists',
+        parallel: '--parallel',
+        containerEnvFile: '--env-file',
+      });
+    return parsed.data;
+  };
+  if (Object.keys(map).length === 0) return parse({ instanceId: to ?? '' }, false);
+  if (to === undefined) return parse({ volumes: map }, false);
+  const members = (await backend.recoveryPlan(parse({ instanceId: to }, true))).waves.flatMap((w) => w.members.map((m) => m.volume));
+  const unknown = Object.keys(map).filter((v) => !members.includes(v));
+  if (unknown.length > 0)
+    throw new CliError(
+      EXIT.usage,
+      `--volume-target names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a protected volume' : 'are not protected volumes'} of source ${source} (its volumes: ${members.join(', ') || 'none'})`,
+      'nothing was done',
+    );
+  return parse({ volumes: Object.fromEntries(members.map((v) => [v, map[v] ?? to])) }, false);
+}
+
 const defaultSource = (): string => {
   const name = hostname()
     .toLowerCase()
@@ -301,6 +441,10 @@ export async function main(
         .env('LIFEBOAT_ALLOWED_IMAGES')
         .argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(',').filter(Boolean)])
         .default([]),
+    )
+    .option(
+      '--config <file>',
+      'local mode: a Lifeboat configuration file (like examples/lifeboat.json, or LIFEBOAT_CONFIG) whose protect list gives recoveries their members, waves and roles (default: every cataloged volume, wave 1, critical)',
     )
     .addHelpText('after', EXIT_HELP);
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -479,6 +623,90 @@ export async function main(
   );
 
   program
+    .command('recover')
+    .description("whole-host recovery: every protected volume of a lost host's source onto a replacement, in waves, with a report")
+    .argument('<source>', 'the lost host (the source its archives are under)', recoverSourceArg)
+    .option('--to <instance>', 'the replacement instance for every volume (local mode: this machine, also spelled "local", the default)')
+    .option(
+      '--volume-target <volume>=<instance>',
+      'put this volume on another instance, repeatable (with --to: the others go to --to; without: name every volume)',
+      (v: string, prev?: string[]) => [...(prev ?? []), v],
+    )
+    .option('--at <time>', "each volume's newest archive taken at or before this ISO 8601 time (a set consistent in time; default: each one's newest)")
+    .option('--dry-run', 'print the plan (members, waves, archives and their age, predicted times, problems) and start nothing')
+    .option('--parallel <n>', `members of one wave restored at once (1-${MAX_PARALLEL.toString()}, default 4)`, intArg('--parallel', 1, MAX_PARALLEL))
+    .addOption(
+      new Option('--if-volume-exists <how>', 'a volume that already holds data: fail (that member is refused) or preserve (kept aside, then restored)')
+        .choices(['fail', 'preserve'])
+        .default('fail'),
+    )
+    .option('--env-file <path>', "host file with recreated containers' environment values")
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 172_800), 14_400)
+    .action(async (source: string, flags: RecoverFlags) => {
+      const b = await connect();
+      const request = await recoveryRequest(b, source, flags);
+      const plan: RecoveryPlan = await b.recoveryPlan({ ...request, dryRun: true });
+      if (flags.dryRun) {
+        if (json) emit(JsonOutput.recoveryPlan, { plan });
+        else
+          print(
+            `${recoveryPlanText(plan)}\n\nThis was a plan; nothing was started.${plan.problems.length > 0 ? ' A recovery would be refused until the problems are fixed.' : ' Run the same without --dry-run to recover.'}`,
+          );
+        code = plan.problems.length > 0 ? EXIT.refused : EXIT.ok;
+        return;
+      }
+      if (!json) {
+        say(`Lifeboat: ${b.description}`);
+        say(recoveryPlanText(plan));
+      }
+      if (plan.problems.length > 0)
+        throw new CliError(
+          EXIT.refused,
+          `the recovery plan has problems; nothing was started: ${plan.problems.join('; ')}`,
+          'fix them and run again (--dry-run shows the plan)',
+        );
+      if (!json && !flags.yes && io.stdin.isTTY) {
+        const count = plan.waves.reduce((n, w) => n + w.members.length, 0);
+        const rl = createInterface({ input: io.stdin, output: io.stderr });
+        const answer = await rl.question(`Recover ${count.toString()} volume${count === 1 ? '' : 's'} of ${source} now? [y/N] `);
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          say('Nothing was done.');
+          code = EXIT.failed;
+          return;
+        }
+      }
+      const started = await b.recover(request);
+      const ref = { recoveryId: started.recoveryId, source };
+      if (!json) say(`Recovery ${started.recoveryId} started (${started.executionArn}).`);
+      const t0 = Date.now();
+      const startedAt = new Map<string, number>();
+      const onProgress = (event: RecoveryProgress): void => {
+        if (event.type === 'memberStarted') startedAt.set(event.volume, Date.now());
+        const since = event.type === 'memberEnded' ? startedAt.get(event.volume) : undefined;
+        if (!json)
+          say(
+            `[${((Date.now() - t0) / 1000).toFixed(1).padStart(7)} s] recover ${source}: ${recoveryProgressText(event, since === undefined ? undefined : (Date.now() - since) / 1000)}`,
+          );
+      };
+      // API mode: Ctrl-C stops waiting; the recovery goes on in Step Functions. (Local mode: see connect.)
+      const stopWaiting = (): void => {
+        say(`\nStopped waiting. The recovery goes on: lifeboat status ${ref.recoveryId} --source ${source}`);
+        process.exit(130);
+      };
+      if (!(b instanceof LocalBackend)) process.once('SIGINT', stopWaiting);
+      try {
+        const record = await b.waitRecovery(ref, onProgress, flags.timeout);
+        if (json) emit(JsonOutput.recovery, { recoveryId: started.recoveryId, executionArn: started.executionArn, plan: started.plan, record });
+        else print(recoveryReportText(record));
+        code = record.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+      } finally {
+        process.removeListener('SIGINT', stopWaiting);
+      }
+    });
+
+  program
     .command('status')
     .description('what became of a restore, or of a backup run through a deployed Lifeboat (its SSM command id)')
     .argument('<id>', "the restore id (r-…), or a backup's SSM command id", statusIdArg)
@@ -491,6 +719,15 @@ export async function main(
     .option('--timeout <seconds>', 'how long --watch waits', intArg('--timeout', 1, 86_400), 7200)
     .action(async (id: string, flags: { source?: string; watch?: boolean; timeout: number }) => {
       const b = await connect();
+      if (RECOVERY_ID_PATTERN.test(id)) {
+        if (flags.source === undefined)
+          throw new CliError(EXIT.usage, `--source is required to find recovery ${id}`, 'a recovery is kept under its source: add --source <name>');
+        const record = await b.recoveryStatus({ recoveryId: id, source: flags.source });
+        if (json) emit(JsonOutput.recoveryStatus, { record });
+        else print(recoveryReportText(record));
+        code = ['succeeded', 'planned', 'launching', 'running'].includes(record.state) ? EXIT.ok : EXIT.failed;
+        return;
+      }
       if (COMMAND_ID_PATTERN.test(id)) {
         if (flags.source === undefined)
           throw new CliError(

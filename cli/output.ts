@@ -3,7 +3,8 @@ import type { RestoreRecord } from '#core/catalog/model.ts';
 import type { RestorePlan } from '#core/restore/service.ts';
 import { verificationLines } from '#core/restore/verification.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
-import type { ArchiveListItem, ProgressSink, VolumeView } from './backend.ts';
+import type { RecoveryPlan, RecoveryRecord, RecoveryTarget } from '#core/recovery/model.ts';
+import type { ArchiveListItem, ProgressSink, RecoveryProgress, VolumeView } from './backend.ts';
 
 export function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -213,4 +214,128 @@ export class ProgressDisplay implements ProgressSink {
       this.log(`${this.label}: over${this.read ? ` (${bytes(this.read())} moved)` : ''}`);
     }
   }
+}
+
+/** A measured or predicted time: tenths of a second under two minutes, then minutes and hours. */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '-';
+  return seconds < 120 ? `${seconds.toFixed(1)} s` : age(seconds);
+}
+
+function targetText(target: RecoveryTarget): string {
+  if ('instanceId' in target) return target.instanceId;
+  if ('volumes' in target)
+    return Object.entries(target.volumes)
+      .map(([v, i]) => `${v}→${i}`)
+      .join(', ');
+  return `a new instance from launch template ${target.launchTemplate.id} (${target.launchTemplate.version ?? '$Default'})`;
+}
+
+/** The dry run of a whole-host recovery: every member by wave, its archive and age (RPO), predicted times, problems. */
+export function recoveryPlanText(plan: RecoveryPlan): string {
+  const members = plan.waves.flatMap((w) => w.members);
+  const lines = [
+    `Recovery of ${plan.source}: ${members.length.toString()} volume${members.length === 1 ? '' : 's'} in ${plan.waves.length.toString()} wave${plan.waves.length === 1 ? '' : 's'}, ${plan.parallel.toString()} at a time per wave${plan.mode === 'drill' ? ' (DRILL: throwaway names)' : ''}`,
+    `Target:    ${targetText(plan.target)}`,
+    `Archives:  each volume's newest${plan.at === undefined ? '' : ` taken at or before ${plan.at}`} (a member's RPO is its archive's age)`,
+    `If a volume has data: ${plan.ifVolumeExists === 'preserve' ? 'kept aside as <volume>.pre-restore.<id>, then restored' : 'that member is refused and its volume left as it is'}`,
+  ];
+  for (const wave of plan.waves) {
+    lines.push('', `Wave ${wave.wave.toString()}`);
+    const rows = wave.members.map((m) => [
+      m.volume,
+      m.role,
+      m.instanceId,
+      m.containerName === '' ? '(data only)' : m.containerName,
+      m.after.length > 0 ? m.after.join(',') : '-',
+      m.archive === null ? 'NONE' : m.archive.takenAt,
+      m.archive === null ? '-' : age(m.archive.ageSeconds),
+      m.archive === null ? '-' : bytes(m.archive.size),
+      duration(m.predicted.seconds),
+    ]);
+    lines.push(
+      ...table(['VOLUME', 'ROLE', 'TARGET', 'CONTAINER', 'AFTER', 'ARCHIVE TAKEN', 'RPO', 'SIZE', 'PREDICTED'], rows)
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
+  }
+  lines.push('', 'Predictions:');
+  for (const m of members) lines.push(`  ${m.volume}: ${m.archive === null ? 'no archive' : m.archive.key}; ${m.predicted.basis}`);
+  lines.push(`Predicted total: ${duration(plan.predicted.seconds)} (${plan.predicted.basis})`);
+  for (const p of plan.problems) lines.push(`Problem:   ${p}`);
+  for (const w of plan.warnings) lines.push(`Warning:   ${w}`);
+  return lines.join('\n');
+}
+
+/** One line per member started or ended and per wave ended, while a recovery runs. */
+export function recoveryProgressText(event: RecoveryProgress, startedSeconds?: number): string {
+  switch (event.type) {
+    case 'memberStarted':
+      return `${event.volume}: started`;
+    case 'memberEnded': {
+      const seconds = event.seconds ?? startedSeconds;
+      if (!event.started) return `${event.volume}: NOT STARTED${event.error ? `: ${event.error}` : ''}`;
+      return `${event.volume}: ${event.outcome.toUpperCase()}${seconds === undefined ? '' : ` after ${duration(seconds)}`}${event.error ? `: ${event.error}` : ''}`;
+    }
+    case 'waveEnded':
+      return `wave ${event.wave.toString()} over${event.stop ? `; later waves will not run${event.reason ? `: ${event.reason}` : ''}` : ''}`;
+  }
+}
+
+/** The end of a recovery: per member RPO, RTO, phases and outcome; total RTO; predicted against measured. */
+export function recoveryReportText(record: RecoveryRecord): string {
+  const plan = record.plan;
+  const report = record.report;
+  const lines = [`Recovery ${record.id} of ${plan.source}: ${(report?.outcome ?? record.state).toUpperCase()}`];
+  const total = report?.totalSeconds ?? (record.startedAt && record.endedAt ? (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000 : null);
+  lines.push(
+    `  started ${record.startedAt ?? record.createdAt}${record.endedAt ? `, ended ${record.endedAt}` : ''}; total RTO ${duration(total)}, predicted ${duration(report?.predictedSeconds ?? plan.predicted.seconds)}`,
+  );
+  if (record.launchedInstanceId) lines.push(`  launched ${record.launchedInstanceId} from the launch template`);
+  const planned = new Map(plan.waves.flatMap((w) => w.members.map((m) => [m.volume, m] as const)));
+  const members =
+    report?.members ??
+    [...planned.values()].map((m) => {
+      const progress = record.members[m.volume];
+      return {
+        volume: m.volume,
+        wave: m.wave,
+        role: m.role,
+        outcome: progress?.state ?? 'pending',
+        archiveKey: m.archive?.key ?? null,
+        rpoSeconds: m.archive?.ageSeconds ?? null,
+        rtoSeconds: progress?.totalSeconds ?? null,
+        predictedSeconds: m.predicted.seconds,
+        phases: progress?.phases,
+        error: progress?.error ?? null,
+      };
+    });
+  lines.push(
+    ...table(
+      ['WAVE', 'VOLUME', 'ROLE', 'OUTCOME', 'RPO', 'RTO', 'PREDICTED', 'PHASES'],
+      members.map((m) => [
+        m.wave.toString(),
+        m.volume,
+        m.role,
+        m.outcome.toUpperCase(),
+        m.rpoSeconds === null ? '-' : age(m.rpoSeconds),
+        duration(m.rtoSeconds),
+        duration(m.predictedSeconds),
+        Object.entries(m.phases ?? {})
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', ') || '-',
+      ]),
+    )
+      .split('\n')
+      .map((l) => `  ${l}`),
+  );
+  for (const m of members) if (m.error) lines.push(`  ${m.volume}: ${m.error}`);
+  const outcome = report?.outcome ?? record.state;
+  const missed = members.filter((m) => m.outcome !== 'succeeded').map((m) => `${m.volume} (${m.role}, ${m.outcome})`);
+  if (outcome === 'partial') lines.push(`  PARTIAL: every critical member is back; not recovered: ${missed.join(', ')}`);
+  else if (outcome === 'stopped') lines.push(`  STOPPED: a critical member failed, so later waves did not run; not recovered: ${missed.join(', ')}`);
+  else if (outcome === 'failed') lines.push(`  FAILED: not recovered: ${missed.join(', ') || 'none started'}`);
+  if (record.error) lines.push(`  error: ${record.error}`);
+  return lines.join('\n');
 }

@@ -3,6 +3,7 @@ import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#cor
 import { ENGINE_REQUESTS, ENGINE_SOURCES } from '#core/engines/index.ts';
 import { CONSISTENCIES } from '#core/backup/schemas.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
+import { RECOVERY_STATES, RecoveryPlan, RecoveryRecord } from '#core/recovery/model.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
 export const RestorePlanSchema = z.object({
@@ -93,6 +94,15 @@ export const BackupStatusSchema = z.object({
   problem: z.string().nullable(),
 });
 
+/** What `POST /sources/{source}/recoveries` answers (the core's StartedRecovery and the status URL). */
+export const StartedRecoverySchema = z.object({
+  recoveryId: z.string(),
+  state: z.enum(RECOVERY_STATES),
+  executionArn: z.string(),
+  plan: RecoveryPlan,
+  statusUrl: z.string().optional(),
+});
+
 /** `--json` output of each command: one JSON document on stdout. */
 export const JsonOutput = {
   volumes: z.strictObject({ volumes: z.array(VolumeViewSchema) }),
@@ -106,6 +116,12 @@ export const JsonOutput = {
   backupSent: z.strictObject({ backup: StartedBackupSchema, status: BackupStatusSchema.nullable() }),
   /** `lifeboat status <command id>`: a backup run through a deployed Lifeboat. */
   backupStatus: z.strictObject({ status: BackupStatusSchema }),
+  /** `lifeboat recover --dry-run`. */
+  recoveryPlan: z.strictObject({ plan: RecoveryPlan }),
+  /** `lifeboat recover`: what was started and, once over, its record (the report in `record.report`). */
+  recovery: z.strictObject({ recoveryId: z.string(), executionArn: z.string(), plan: RecoveryPlan, record: RecoveryRecord.nullable() }),
+  /** `lifeboat status <recovery id>`. */
+  recoveryStatus: z.strictObject({ record: RecoveryRecord }),
   error: z.strictObject({
     error: z.strictObject({
       exitCode: z.number().int(),

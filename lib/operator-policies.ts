@@ -2,7 +2,7 @@ import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from '../functions/restore-api/routes.ts';
+import { ALL_VOLUMES_ROUTE, RECOVERY_ROUTES, SOURCE_ROUTES } from '../functions/restore-api/routes.ts';
 import { acknowledgeNag, nagArn } from './nag.ts';
 
 /** A route of the restore API: its method and resource path (`{source}`, `{id}` placeholders). */
@@ -11,14 +11,20 @@ export interface ApiRoute {
   readonly path: string;
 }
 
-/** Every IAM-authorized route, from the one declaration the API construct and the handler use. */
-export const operatorRoutes = (): ApiRoute[] => [...SOURCE_ROUTES, ALL_VOLUMES_ROUTE];
+/**
+ * Every IAM-authorized route, from the one declaration the API construct and the handler use;
+ * given the API, only those it has (the recovery routes exist only with a recovery state machine).
+ */
+export const operatorRoutes = (api?: RestApi): ApiRoute[] =>
+  [...SOURCE_ROUTES, ...RECOVERY_ROUTES, ALL_VOLUMES_ROUTE].filter(
+    (r) => api === undefined || api.methods.some((m) => m.httpMethod === r.method && m.resource.path === r.path),
+  );
 
 /** Each statement of the operator policies, by `Sid`, with the reason it is there (read by the template tests). */
 export const OPERATOR_STATEMENT_REASONS = {
-  ReadRoutes: "every GET route for every source: archives, volumes, a restore's status, GET /volumes (nothing changes)",
+  ReadRoutes: "every GET route for every source: archives, volumes, a restore's, a backup's or a recovery's status, GET /volumes (nothing changes)",
   ActRoutes:
-    "every route that acts, for every source: start a restore, a drill or a backup, cancel a restore (POST and DELETE); the API's own checks (the target's lifeboat:sources tag, the image allowlist) still apply",
+    "every route that acts, for every source: start a restore, a drill, a whole-host recovery or a backup, cancel a restore (POST and DELETE); the API's own checks (the target's lifeboat:sources tag, the image allowlist) still apply",
 } as const;
 export type OperatorStatementSid = keyof typeof OPERATOR_STATEMENT_REASONS;
 
@@ -34,7 +40,7 @@ export class OperatorPolicies extends Construct {
 
   constructor(scope: Construct, id: string, props: { readonly api: RestApi; readonly routes?: readonly ApiRoute[] }) {
     super(scope, id);
-    const routes = props.routes ?? operatorRoutes();
+    const routes = props.routes ?? operatorRoutes(props.api);
     const arns = (rs: readonly ApiRoute[]): string[] =>
       rs.map((r) => props.api.arnForExecuteApi(r.method, r.path.replace('{source}', '*').replace('{id}', '*'), props.api.deploymentStage.stageName));
     const read = routes.filter((r) => r.method === 'GET');
@@ -46,7 +52,7 @@ export class OperatorPolicies extends Construct {
       statements: [statement('ReadRoutes', read)],
     });
     this.restore = new ManagedPolicy(this, 'Restore', {
-      description: 'Lifeboat operators: the restore API GET routes and those that act (restores, drills, backups, cancel) for every source',
+      description: 'Lifeboat operators: the restore API GET routes and those that act (restores, drills, recoveries, backups, cancel) for every source',
       statements: [statement('ReadRoutes', read), statement('ActRoutes', act)],
     });
     const stack = Stack.of(this);
@@ -63,7 +69,7 @@ export class OperatorPolicies extends Construct {
       value: this.readOnly.managedPolicyArn,
     });
     new CfnOutput(scope, 'OperatorRestorePolicyArn', {
-      description: 'Attach to operators who may act: restores, drills, backups and cancels of every source',
+      description: 'Attach to operators who may act: restores, drills, recoveries, backups and cancels of every source',
       value: this.restore.managedPolicyArn,
     });
   }

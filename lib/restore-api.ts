@@ -12,11 +12,13 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RestorePolicy } from '#core/policy.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
-import type { RestoreApiEnv } from '../functions/restore-api/env.ts';
-import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
+import type { ProtectionPolicy } from '#core/protection.ts';
+import { recoveryProtect, type RestoreApiEnv } from '../functions/restore-api/env.ts';
+import { ALL_VOLUMES_ROUTE, RECOVERY_ROUTES, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE } from './metrics.ts';
@@ -44,6 +46,21 @@ export interface RestoreApiProps {
    * @default allows no image, plain local volumes, no protected volume
    */
   readonly restorePolicy?: RestorePolicy;
+  /**
+   * The whole-host recovery state machine: with it the API has `POST /sources/{source}/recoveries`
+   * and `GET /sources/{source}/recoveries/{id}`, and its function may start executions of this
+   * state machine (and nothing else of Step Functions). @default no recovery routes
+   */
+  readonly recoveryStateMachine?: IStateMachine;
+  /** The protect list the recovery planner reads (only with `recoveryStateMachine`). @default none */
+  readonly protect?: readonly ProtectionPolicy[];
+}
+
+/** A per-source route of the API: method, path (`{source}`, `{id}` placeholders) and the access that grants it. */
+export interface SourceRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly access: SourceAccess;
 }
 
 /**
@@ -143,6 +160,8 @@ export function grantRunBackup(
 export class RestoreApi extends Construct {
   readonly api: RestApi;
   readonly function: LifeboatFunction<RestoreApiEnv>;
+  /** The per-source routes this API has (the recovery routes only with a recovery state machine). */
+  readonly sourceRoutes: readonly SourceRoute[];
 
   constructor(scope: Construct, id: string, props: RestoreApiProps) {
     super(scope, id);
@@ -161,6 +180,8 @@ export class RestoreApi extends Construct {
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
+      RECOVERY_STATE_MACHINE_ARN: props.recoveryStateMachine?.stateMachineArn ?? '',
+      LIFEBOAT_PROTECT: props.recoveryStateMachine === undefined ? '[]' : recoveryProtect(props.protect ?? []),
     };
     const fn = new LifeboatFunction(this, 'Function', { entry: 'restore-api/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(29) });
     this.function = fn;
@@ -170,6 +191,9 @@ export class RestoreApi extends Construct {
     grantSendRestore(fn, props);
     grantCancelRestore(fn, props);
     grantRunBackup(fn, props);
+    // A recovery is recorded here and run by the state machine: this function only starts executions.
+    props.recoveryStateMachine?.grantStartExecution(fn);
+    this.sourceRoutes = [...SOURCE_ROUTES, ...(props.recoveryStateMachine === undefined ? [] : RECOVERY_ROUTES)];
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
     this.api = new RestApi(this, 'Api', {
@@ -190,7 +214,7 @@ export class RestoreApi extends Construct {
     const integration = new LambdaIntegration(fn);
     // Everything about one source's archives and restores is under /sources/{source}/…, so that
     // plain IAM scopes a caller to its sources (grantSourceAccess); nothing else reaches them.
-    const methods = SOURCE_ROUTES.map((route) =>
+    const methods = this.sourceRoutes.map((route) =>
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
         requestValidator: validator,
         ...(route.path.endsWith('/archives') ? { requestParameters: { 'method.request.querystring.volume': true } } : {}),
@@ -217,7 +241,8 @@ export class RestoreApi extends Construct {
    * `…/v1/GET/sources/team-a/restores/*`), never a pattern that could reach another
    * source. `GET /volumes` (every source's volumes) is not included.
    *
-   * Starting backups (`POST …/backups`) is not in the default: a backup reads data on a host
+   * Whole-host recoveries (`POST …/recoveries`, when the API has them) come with `restore`: a
+   * recovery is restores of the source's volumes. Starting backups (`POST …/backups`) is not in the default: a backup reads data on a host
    * and lands it under the source, so grant it on purpose,
    * `grantSourceAccess(role, sources, ['read', 'restore', 'drill', 'cancel', 'backup'])`.
    * @param access what the grantee may do. @default read, restore, drill and cancel
@@ -228,7 +253,7 @@ export class RestoreApi extends Construct {
       if (!SOURCE_PATTERN.test(source))
         throw new Error(`grantSourceAccess: ${JSON.stringify(source)} is not a source name (${SOURCE_PATTERN.source}); wildcards are not allowed`);
     }
-    const routes = SOURCE_ROUTES.filter((r) => access.includes(r.access));
+    const routes = this.sourceRoutes.filter((r) => access.includes(r.access));
     const resourceArns = sources.flatMap((source) =>
       routes.map((r) => this.api.arnForExecuteApi(r.method, r.path.replace('{source}', source).replace('{id}', '*'), this.api.deploymentStage.stageName)),
     );

@@ -11,7 +11,8 @@ import { ClientError, NotFoundError } from '#core/restore/errors.ts';
 import type { CommandRunner } from '#core/restore/ports.ts';
 import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import type { RestoreService, StartedRestore } from '#core/restore/service.ts';
-import { ALL_VOLUMES_ROUTE, SOURCE_ROUTES } from './routes.ts';
+import { RECOVERY_ID_PATTERN, RecoveryRequest, type RecoveryApi, type StartedRecovery } from '#core/recovery/model.ts';
+import { ALL_VOLUMES_ROUTE, RECOVERY_ROUTES, SOURCE_ROUTES } from './routes.ts';
 import { json } from '../commons/http-errors.ts';
 
 /** What the idempotent start is keyed on: the caller and their Idempotency-Key. */
@@ -26,6 +27,20 @@ export interface StartBackupInput {
   readonly principal: string;
   readonly key: string;
   readonly request: BackupRequest;
+}
+
+/** What the idempotent recovery start is keyed on: the caller and their Idempotency-Key. */
+export interface StartRecoveryInput {
+  readonly principal: string;
+  readonly key: string;
+  readonly request: RecoveryRequest;
+}
+
+/** Whole-host recoveries (`POST /sources/{source}/recoveries`) and their records. */
+export interface RecoveryApiDeps {
+  readonly service: RecoveryApi;
+  /** `service.start` made idempotent (Powertools) for requests with an Idempotency-Key. */
+  readonly startIdempotent: (input: StartRecoveryInput) => Promise<StartedRecovery>;
 }
 
 /** Backups now (`POST /sources/{source}/backups`) and what became of them. */
@@ -44,9 +59,11 @@ export interface ApiDeps {
   readonly startIdempotent: (input: StartInput) => Promise<StartedRestore>;
   readonly now?: () => Date;
   /** Counts restores and drills started (the dashboard's "restores started"). */
-  readonly started?: (mode: 'restore' | 'drill' | 'backup') => void;
+  readonly started?: (mode: 'restore' | 'drill' | 'backup' | 'recovery') => void;
   /** Backups now. @default none: the backup routes answer 404 */
   readonly backups?: BackupApiDeps;
+  /** Whole-host recoveries. @default none: the recovery routes answer 404 */
+  readonly recoveries?: RecoveryApiDeps;
 }
 
 /**
@@ -91,6 +108,23 @@ export function idempotentBackup(
     persistenceStore,
     config,
     `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'lifeboat'}.backup`,
+  );
+}
+
+/**
+ * `recoveries.start` made idempotent: a retry gets the same recovery and starts no second
+ * execution. Its keys have their own prefix (as backups'), so give it its own persistence layer.
+ */
+export function idempotentRecovery(
+  service: RecoveryApi,
+  persistenceStore: BasePersistenceLayer,
+  config: IdempotencyConfig,
+): (input: StartRecoveryInput) => Promise<StartedRecovery> {
+  return idempotentJson(
+    (request: StartRecoveryInput['request'], principal) => service.start(request, principal),
+    persistenceStore,
+    config,
+    `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'lifeboat'}.recovery`,
   );
 }
 
@@ -155,6 +189,15 @@ function backupsOf(deps: ApiDeps): BackupApiDeps {
   return deps.backups;
 }
 
+function recoveriesOf(deps: ApiDeps): RecoveryApiDeps {
+  if (deps.recoveries === undefined)
+    throw new NotFoundError('this Lifeboat API runs no whole-host recoveries (it was deployed without the recovery state machine)');
+  return deps.recoveries;
+}
+
+const recoveryUrl = (source: string, id: string): string => `/sources/${source}/recoveries/${id}`;
+const RecoveryId = z.string().regex(RECOVERY_ID_PATTERN, { error: 'must be a recovery id such as rc-20261201030000-1a2b3c4d' });
+
 /**
  * Routes one API Gateway (REST, IAM-authorized) request. Everything that reads or acts on
  * a source's archives and restores is under `/sources/{source}/…`, so that plain IAM
@@ -170,7 +213,7 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
     const volumes = await deps.catalog.listVolumes();
     return json(200, { volumes: volumes.map((v) => ({ ...v, newestAgeSeconds: Math.round((now - Date.parse(v.newestTakenAt)) / 1000) })) });
   }
-  if (!SOURCE_ROUTES.some((r) => route === `${r.method} ${r.path}`)) throw new NotFoundError(`no route ${route}`);
+  if (![...SOURCE_ROUTES, ...RECOVERY_ROUTES].some((r) => route === `${r.method} ${r.path}`)) throw new NotFoundError(`no route ${route}`);
   const source = z.object({ source: PathSource }).parse(event.pathParameters ?? {}).source;
   const id = (): string => RestoreId.parse(event.pathParameters?.id ?? '');
   switch (route) {
@@ -222,6 +265,28 @@ export async function handleApi(deps: ApiDeps, event: APIGatewayProxyEvent): Pro
     case 'GET /sources/{source}/backups/{id}': {
       const { id: commandId } = z.object({ id: CommandId }).parse({ id: event.pathParameters?.id ?? '' });
       return json(200, await backupsOf(deps).service.status(source, commandId));
+    }
+    case 'POST /sources/{source}/recoveries': {
+      // Every protected volume of the source, in waves, on the recovery state machine.
+      const recoveries = recoveriesOf(deps);
+      const request = RecoveryRequest.parse(withPathSource(bodyOf(event), source));
+      if (request.dryRun) return json(200, { dryRun: true, plan: await recoveries.service.plan(request) });
+      const key = header(event, 'Idempotency-Key');
+      const started =
+        key === undefined
+          ? await recoveries.service.start(request, principal)
+          : await recoveries.startIdempotent({ principal, key: IdempotencyKey.parse(key), request });
+      deps.started?.('recovery');
+      const url = recoveryUrl(source, started.recoveryId);
+      return json(202, { ...started, statusUrl: url }, { location: url });
+    }
+    case 'GET /sources/{source}/recoveries/{id}': {
+      const recoveries = recoveriesOf(deps);
+      const { id: recoveryId } = z.object({ id: RecoveryId }).parse({ id: event.pathParameters?.id ?? '' });
+      const record = await recoveries.service.get(recoveryId);
+      // Only through its own source's path: what IAM scoped the caller to.
+      if (record.plan.source !== source) throw new NotFoundError(`no recovery ${recoveryId} of source ${source}`);
+      return json(200, record);
     }
     default:
       throw new NotFoundError(`no route ${route}`);

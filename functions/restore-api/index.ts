@@ -9,23 +9,27 @@ import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { SsmCommandRunner } from '#core/adapters/ssm.ts';
 import { BackupService } from '#core/backup/service.ts';
+import { SfnRecoveryEngine } from '#core/adapters/stepfunctions.ts';
+import { ProtectionPolicy } from '#core/protection.ts';
+import { RecoveryService } from '#core/recovery/service.ts';
 import { policyFromJson } from '#core/policy.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadBundledDocument } from '#core/runbooks/bundled-document.ts';
 import { documentClient, dynamoDbClient } from '../commons/clients/dynamodb.ts';
 import { logsClient } from '../commons/clients/logs.ts';
 import { s3Client } from '../commons/clients/s3.ts';
+import { sfnClient } from '../commons/clients/sfn.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { httpErrors } from '../commons/http-errors.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
-import { type BackupApiDeps, handleApi, idempotentBackup, idempotentStart } from './app.ts';
+import { type BackupApiDeps, type RecoveryApiDeps, handleApi, idempotentBackup, idempotentRecovery, idempotentStart } from './app.ts';
 import { RestoreApiEnv } from './env.ts';
 
 const env = RestoreApiEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-restore-api');
 const metrics = new Metrics({ serviceName: 'lifeboat' });
-const METRIC_OF = { restore: 'RestoreStarted', drill: 'DrillStarted', backup: 'BackupStarted' } as const;
-const started = (mode: 'restore' | 'drill' | 'backup'): void => {
+const METRIC_OF = { restore: 'RestoreStarted', drill: 'DrillStarted', backup: 'BackupStarted', recovery: 'RecoveryStarted' } as const;
+const started = (mode: keyof typeof METRIC_OF): void => {
   metrics.addMetric(METRIC_OF[mode], MetricUnit.Count, 1);
 };
 const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
@@ -75,6 +79,28 @@ function backupsFrom(documentName: string): BackupApiDeps | undefined {
 }
 const backups = backupsFrom(env.BACKUP_DOCUMENT_NAME);
 
+/** Whole-host recoveries, when the stack gave the API the recovery state machine: planned here, run by Step Functions. */
+function recoveriesFrom(stateMachineArn: string): RecoveryApiDeps | undefined {
+  if (stateMachineArn === '') return undefined;
+  const recoveryService = new RecoveryService({
+    catalog,
+    restores: service,
+    instances: ssm,
+    protect: ProtectionPolicy.array().parse(JSON.parse(env.LIFEBOAT_PROTECT)),
+    engine: new SfnRecoveryEngine(sfnClient, stateMachineArn),
+  });
+  return {
+    service: recoveryService,
+    // Its own persistence layer and key prefix, as backups'.
+    startIdempotent: idempotentRecovery(
+      recoveryService,
+      new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamoDbClient }),
+      idempotencyConfig,
+    ),
+  };
+}
+const recoveries = recoveriesFrom(env.RECOVERY_STATE_MACHINE_ARN);
+
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
@@ -87,5 +113,5 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   )
   .handler(async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
-    return handleApi({ service, catalog, runner: ssm, startIdempotent, started, backups }, event);
+    return handleApi({ service, catalog, runner: ssm, startIdempotent, started, backups, recoveries }, event);
   });

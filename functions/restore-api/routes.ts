@@ -18,5 +18,16 @@ export const SOURCE_ROUTES = [
   { method: 'GET', path: '/sources/{source}/backups/{id}', access: 'read' },
 ] as const satisfies readonly { method: string; path: string; access: SourceAccess }[];
 
+/**
+ * Whole-host recoveries of a source (every protected volume, in waves, on the recovery state
+ * machine). They exist only in an API given the state machine (`RestoreApi`'s
+ * `recoveryStateMachine`). A recovery is restores of the source's volumes, so whoever may
+ * restore the source may recover it (access `restore`); {id} is the recovery id (rc-…).
+ */
+export const RECOVERY_ROUTES = [
+  { method: 'POST', path: '/sources/{source}/recoveries', access: 'restore' },
+  { method: 'GET', path: '/sources/{source}/recoveries/{id}', access: 'read' },
+] as const satisfies readonly { method: string; path: string; access: SourceAccess }[];
+
 /** Every source's volumes at once: for operators (it is not scoped to a source). */
 export const ALL_VOLUMES_ROUTE = { method: 'GET', path: '/volumes' } as const;

@@ -42,7 +42,7 @@ export function routeEvent(method: string, path: string, changes: Partial<APIGat
   if (parts[0] === 'sources' && parts[1] !== undefined) {
     pathParameters.source = decodeURIComponent(parts[1]);
     const rest = parts.slice(2);
-    const withId = rest[0] === 'restores' || rest[0] === 'backups';
+    const withId = rest[0] === 'restores' || rest[0] === 'backups' || rest[0] === 'recoveries';
     if (withId && rest[1] !== undefined) pathParameters.id = decodeURIComponent(rest[1]);
     resource = ['', 'sources', '{source}', ...rest.map((p, i) => (i === 1 && withId ? '{id}' : p))].join('/');
   }

@@ -106,7 +106,9 @@ describe('restore API: per-source routes and grants', () => {
     for (const r of SOURCE_ROUTES) expect(all, `${r.method} ${r.path}`).toContainEqual({ route: `${r.method} ${r.path}`, auth: 'AWS_IAM' });
     expect(all).toContainEqual({ route: `${ALL_VOLUMES_ROUTE.method} ${ALL_VOLUMES_ROUTE.path}`, auth: 'AWS_IAM' });
     const lifeboatRoutes = all.filter((m) => !m.route.includes('/slack/'));
-    expect(lifeboatRoutes).toHaveLength(SOURCE_ROUTES.length + 1);
+    // The per-source routes this API has (the recovery routes only with the recovery state machine), and GET /volumes.
+    expect(lifeboatRoutes).toHaveLength(stack.api.sourceRoutes.length + 1);
+    for (const r of stack.api.sourceRoutes) expect(all, `${r.method} ${r.path}`).toContainEqual({ route: `${r.method} ${r.path}`, auth: 'AWS_IAM' });
     for (const gone of ['POST /restores', 'POST /drills', 'GET /archives', 'GET /restores/{id}', 'DELETE /restores/{id}'])
       expect(all.map((m) => m.route)).not.toContain(gone);
   });
