@@ -255,7 +255,8 @@ export class LifeboatStack extends Stack {
       instanceTag: config.instanceTag,
       prefix: config.archivePrefix,
       restorePolicy,
-      // TODO(i17 merge): recoveryStateMachine, (RestoreApiProps gains it on the surf branch)
+      recoveryStateMachine,
+      protect: config.protect,
     });
     this.completion = new Completion(this, 'Completion', {
       table: this.tables.catalog,

@@ -255,3 +255,22 @@ export async function checkFreshness(catalog: Pick<Catalog, 'latestArchive'>, ch
   }
   return out;
 }
+
+/**
+ * The protect entries cut down to what a recovery plan reads (which volumes a source has, their
+ * `recovery` role, the `backup.container` a member defaults to) plus the fields the entry's schema
+ * requires, so the functions' environment (LIFEBOAT_PROTECT) stays well under Lambda's 4 KB. How
+ * restores verify, and which images and drivers they may use, travel in LIFEBOAT_POLICY.
+ */
+export function recoveryProtect(protect: readonly ProtectionPolicy[]): string {
+  return JSON.stringify(
+    protect.map((p) => ({
+      source: p.source,
+      volume: p.volume,
+      drillHost: p.drillHost,
+      rpoMinutes: p.rpoMinutes,
+      ...(p.recovery === undefined ? {} : { recovery: p.recovery }),
+      ...(p.backup === undefined ? {} : { backup: p.backup }),
+    })),
+  );
+}

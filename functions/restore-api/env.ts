@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import type { ProtectionPolicy } from '#core/protection.ts';
 
 /** The restore API's environment; the CDK construct sets it from this same schema. */
 export const RestoreApiEnv = z.object({
@@ -31,29 +30,10 @@ export const RestoreApiEnv = z.object({
    */
   RECOVERY_STATE_MACHINE_ARN: z.union([z.literal(''), z.string().startsWith('arn:')]).default(''),
   /**
-   * The protect list as the recovery planner reads it ({@link recoveryProtect}: each entry's
+   * The protect list as the recovery planner reads it (recoveryProtect in core/protection.ts: each entry's
    * source, volume, recovery role and scheduled backup; JSON written at synth). '[]' without
    * recoveries.
    */
   LIFEBOAT_PROTECT: z.string().min(2).default('[]'),
 });
 export type RestoreApiEnv = z.infer<typeof RestoreApiEnv>;
-
-/**
- * The protect entries, cut down to what a recovery plan reads (which volumes a source has,
- * their `recovery` role, the `backup.container` a member defaults to) plus the fields the
- * entry's schema requires, so that the API's environment stays well under Lambda's 4 KB.
- * How restores verify, which images and drivers they may use travel in LIFEBOAT_POLICY.
- */
-export function recoveryProtect(protect: readonly ProtectionPolicy[]): string {
-  return JSON.stringify(
-    protect.map((p) => ({
-      source: p.source,
-      volume: p.volume,
-      drillHost: p.drillHost,
-      rpoMinutes: p.rpoMinutes,
-      ...(p.recovery === undefined ? {} : { recovery: p.recovery }),
-      ...(p.backup === undefined ? {} : { backup: p.backup }),
-    })),
-  );
-}

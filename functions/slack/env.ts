@@ -57,27 +57,8 @@ export const SlackEnv = z.object({
     .pipe(z.number().int().min(60).max(1800)),
   /** The recovery state machine (`recover`, its Confirm, `status rc-…`). @default '' : recovery is not deployed */
   RECOVERY_STATE_MACHINE_ARN: z.union([z.literal(''), z.string().startsWith('arn:')]).default(''),
-  /** The protect list as the recovery planner reads it ({@link recoveryProtect}, JSON written at synth). @default none */
+  /** The protect list as the recovery planner reads it (recoveryProtect in core/protection.ts, JSON written at synth). @default none */
   LIFEBOAT_PROTECT: json(z.array(ProtectionPolicy), '[]'),
 });
 
-/**
- * The protect entries cut down to what a recovery plan reads (which volumes a source has, their
- * `recovery` role, the `backup.container` a member defaults to) plus the fields the entry's schema
- * requires, so the functions' environment stays well under Lambda's 4 KB. How restores verify, and
- * which images and drivers they may use, travel in LIFEBOAT_POLICY. (The restore API writes the
- * same shape for its planner.)
- */
-export function recoveryProtect(protect: readonly ProtectionPolicy[]): string {
-  return JSON.stringify(
-    protect.map((p) => ({
-      source: p.source,
-      volume: p.volume,
-      drillHost: p.drillHost,
-      rpoMinutes: p.rpoMinutes,
-      ...(p.recovery === undefined ? {} : { recovery: p.recovery }),
-      ...(p.backup === undefined ? {} : { backup: p.backup }),
-    })),
-  );
-}
 export type SlackEnv = z.input<typeof SlackEnv>;
