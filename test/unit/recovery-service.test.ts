@@ -236,6 +236,7 @@ describe('RecoveryService over the real catalog (DynamoDB-compatible server) and
     const { report, record, prepared } = await run(start.recoveryId);
     expect(prepared).toEqual({
       recoveryId: start.recoveryId,
+      parallel: 4,
       waves: [
         {
           wave: 1,

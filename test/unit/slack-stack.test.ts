@@ -99,6 +99,7 @@ describe('Slack configuration', () => {
         HELPER_IMAGE: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/helper@sha256:' + 'a'.repeat(64),
         SIGNING_SECRET_ARN: 'arn:x',
         WORK_QUEUE_URL: 'https://q',
+        RECOVERY_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery',
       });
       expect(parsed.SLACK_USER_SOURCES).toEqual({ U0ALICE: ['shop-db', 'billing'], U0BOB: ['*'] });
     }
