@@ -419,5 +419,4 @@ describe('recoveryDefinition', () => {
     expect(tasks.events.filter((e) => e === 'report')).toHaveLength(3);
     expect(output).toMatchObject({ outcome: 'succeeded' });
   });
-
 });
