@@ -14,6 +14,9 @@
  *                     └──────────────────────────────────────────────────────────────────┘  │                ├▶ Recovered
  *   any failure after Prepare (Catch: $.error = {Error, Cause}), host never online ──────────┘                └▶ NotRecovered
  *
+ * Prepare refusing (Lifeboat.RecoveryNotRunnable: unknown, already running elsewhere, or ended)
+ * ends the execution at NotPrepared without a report: the recovery belongs to another execution.
+ *
  * Waves loops over the prepared waves, one at a time; each wave maps its members (bounded
  * parallel) through RestoreMember, a waitForTaskToken task answered by the completion path,
  * then asks WaveEnded whether later waves may run. A caught member failure becomes that
@@ -49,7 +52,30 @@ export const RECOVERY_FAILED_ERROR = 'Lifeboat.RecoveryFailed';
 
 type Json = Record<string, unknown>;
 
-const retryLambdaService = [{ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }];
+const lambdaServiceRetrier = { ErrorEquals: [...LAMBDA_SERVICE_ERRORS], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' };
+const retryLambdaService = [lambdaServiceRetrier];
+
+/**
+ * RestoreMember's retriers (Step Functions uses the FIRST retrier whose ErrorEquals matches, and
+ * States.ALL must be last): a member's own verdicts are never retried (MaxAttempts 0) — it could
+ * not start, its restore failed on the host, or it timed out; the Lambda service's errors are
+ * retried as everywhere; any other error of the function (a transient DynamoDB or SSM error after
+ * SendCommand, before the restore id was recorded) is retried twice: startMember is idempotent (a
+ * retry hands the new token to the restore already running), so the member is not failed while
+ * its restore runs.
+ */
+export const RESTORE_MEMBER_RETRY = [
+  { ErrorEquals: [RECOVERY_ERRORS.memberNotStarted, RECOVERY_ERRORS.memberFailed, 'States.Timeout'], MaxAttempts: 0 },
+  lambdaServiceRetrier,
+  { ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 3, JitterStrategy: 'FULL' },
+];
+
+/**
+ * Report's retriers: any error (DynamoDB, SNS, the Lambda service) is retried, Report being
+ * idempotent on a final record. What still fails ends the execution failed, and the execution-ended
+ * rule (lib/recovery.ts) reports it once more from outside.
+ */
+export const REPORT_RETRY = [lambdaServiceRetrier, { ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 3, JitterStrategy: 'FULL' }];
 
 /** A catch-all that keeps the state (recoveryId) and puts the error beside it, for Report. */
 const catchToReport = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Report' }];
@@ -89,7 +115,7 @@ export function recoveryDefinition(o: RecoveryDefinitionOptions): Json {
     },
     // The completion path answers the token with the MemberResult (SendTaskSuccess) or the restore's error (SendTaskFailure).
     TimeoutSeconds: o.memberTimeoutSeconds,
-    Retry: retryLambdaService,
+    Retry: RESTORE_MEMBER_RETRY,
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MemberFailed' }],
     End: true,
   };
@@ -130,8 +156,14 @@ export function recoveryDefinition(o: RecoveryDefinitionOptions): Json {
         { 'value.$': '$.Payload' },
         {
           OutputPath: '$.value',
-          // A scheduled drill that could not even be recorded has no recovery to report on: it ends the execution failed (alarmed).
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Prepared?' }],
+          Catch: [
+            // Refused (unknown, or not runnable: e.g. a second execution of a live recovery, or of an ended one):
+            // this execution ends failed without a report — Report would close a recovery another execution runs.
+            { ErrorEquals: [RECOVERY_ERRORS.notRunnable], ResultPath: '$.error', Next: 'NotPrepared' },
+            // Any other failure of a recorded recovery is reported; a scheduled drill that could not even be
+            // recorded has no recovery to report on: it ends the execution failed (alarmed).
+            { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Prepared?' },
+          ],
           Next: 'LaunchRequested?',
         },
       ),
@@ -230,7 +262,12 @@ export function recoveryDefinition(o: RecoveryDefinitionOptions): Json {
         Next: 'NextWave?',
       },
       // Input: {recoveryId, error?} (and the plan's fields, which the report's input schema drops).
-      Report: invoke('report', '$', { 'outcome.$': '$.Payload.outcome', 'text.$': '$.Payload.text' }, { ResultPath: '$.report', Next: 'Outcome?' }),
+      Report: invoke(
+        'report',
+        '$',
+        { 'outcome.$': '$.Payload.outcome', 'text.$': '$.Payload.text' },
+        { Retry: REPORT_RETRY, ResultPath: '$.report', Next: 'Outcome?' },
+      ),
       'Outcome?': {
         Type: 'Choice',
         Choices: [

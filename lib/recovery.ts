@@ -2,6 +2,8 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventField, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -15,7 +17,7 @@ import * as z from 'zod';
 import { RestorePolicy } from '#core/policy.ts';
 import type { ProtectionPolicy } from '#core/protection.ts';
 import { DEFAULT_PARALLEL, type ExecutionInput, type RecoveryDrillConfig } from '#core/recovery/model.ts';
-import type { RecoveryTasksEnv } from '../functions/recovery/env.ts';
+import { EXECUTION_ENDED_ERROR_PREFIX, EXECUTION_ENDED_STATUSES, type RecoveryTasksEnv } from '../functions/recovery/env.ts';
 import { readArchives } from './catalog.ts';
 import { grantAnswerRecoveries } from './completion.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
@@ -89,8 +91,10 @@ const metric = (name: string, dimensions: Record<string, string>): Metric =>
 export class Recovery extends Construct {
   readonly stateMachine: StateMachine;
   readonly tasksFunction: LifeboatFunction<RecoveryTasksEnv>;
-  /** Executions that failed or timed out (a recovery that did not succeed ends its execution failed). */
+  /** Executions that failed, timed out or were stopped (a recovery that did not succeed ends its execution failed). */
   readonly executionsAlarm: Alarm;
+  /** An execution that ended FAILED, TIMED_OUT or ABORTED → Report from outside (no recovery stays running). */
+  readonly executionEndedRule: Rule;
   /** Per scheduled source: its latest recovery drill failed. */
   readonly drillAlarms: Alarm[] = [];
 
@@ -113,6 +117,7 @@ export class Recovery extends Construct {
       RECOVERY_DRILLS: JSON.stringify(drills),
       INSTANCE_TAG_KEY: props.instanceTag.key,
       INSTANCE_TAG_VALUE: props.instanceTag.value,
+      LAUNCH_TEMPLATES: JSON.stringify(templates.map((t) => t.id)),
       LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
@@ -163,10 +168,10 @@ export class Recovery extends Construct {
         period: Duration.minutes(5),
       });
     this.executionsAlarm = new Alarm(this, 'ExecutionsFailed', {
-      alarmDescription: 'Lifeboat: a whole-host recovery (or recovery drill) did not succeed, or timed out (see its report and the execution)',
+      alarmDescription: 'Lifeboat: a whole-host recovery (or recovery drill) did not succeed, timed out or was stopped (see its report and the execution)',
       metric: new MathExpression({
-        expression: 'failed + timedOut',
-        usingMetrics: { failed: sfnMetric('ExecutionsFailed'), timedOut: sfnMetric('ExecutionsTimedOut') },
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: { failed: sfnMetric('ExecutionsFailed'), timedOut: sfnMetric('ExecutionsTimedOut'), aborted: sfnMetric('ExecutionsAborted') },
         period: Duration.minutes(5),
       }),
       threshold: 1,
@@ -176,6 +181,40 @@ export class Recovery extends Construct {
     });
     this.executionsAlarm.addAlarmAction(...actions);
     this.executionsAlarm.addOkAction(...actions);
+
+    // An execution that ended before its Report (the execution timeout, StopExecution, Report itself failing)
+    // would leave its recovery running forever: Step Functions' own status event reports it. Executions are
+    // named after their recovery (API, Slack, CLI); a scheduled drill's execution name is no recovery id, and
+    // the function answers that report {ignored} (not an error). Report is idempotent on a final record, so
+    // the event after a normal failed run changes nothing. Delivery as ruleToFunction (lib/event-target.ts)
+    // gives it, plus the input: 8 retries over 6 hours, then this encrypted TLS-only dead-letter queue
+    // (alarmed by FailureAlarms, like every dead-letter queue); failures inside the function go to its
+    // on-failure destination (FailureAlarms).
+    const endedDlq = new Queue(this, 'ExecutionEndedDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    acknowledgeNag(endedDlq, 'This queue is the dead-letter queue of the EventBridge target.', { rule: 'SQS3' });
+    const status = EventField.fromPath('$.detail.status');
+    this.executionEndedRule = new Rule(this, 'ExecutionEnded', {
+      description: 'Lifeboat: a whole-host recovery execution ended failed, timed out or stopped: report (close) its recovery',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...EXECUTION_ENDED_STATUSES] },
+      },
+      targets: [
+        new LambdaFunction(fn, {
+          event: RuleTargetInput.fromObject({
+            task: 'report',
+            input: {
+              recoveryId: EventField.fromPath('$.detail.name'),
+              error: { Error: `${EXECUTION_ENDED_ERROR_PREFIX}${status}`, Cause: `the execution ended ${status} before its report` },
+            },
+          }),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: endedDlq,
+        }),
+      ],
+    });
 
     if (drills.length > 0) {
       const dlq = new Queue(this, 'ScheduleDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
@@ -214,8 +253,17 @@ export class Recovery extends Construct {
 /**
  * Launching a replacement: RunInstances only from the configured templates (the ec2:LaunchTemplate
  * condition holds for every resource the call creates or uses: instance, volumes, network
- * interface, subnet, security groups, image), tags only as part of that launch
- * (ec2:CreateAction), and PassRole only of the templates' instance roles, only to EC2.
+ * interface, subnet, security groups, image), and only with the template's own resources
+ * (ec2:IsLaunchTemplateResource: a request overriding the image, subnet, security groups, network
+ * interfaces or key pair is denied), tags only as part of that launch (ec2:CreateAction), and
+ * PassRole only of the templates' instance roles, only to EC2.
+ *
+ * Caveats: ec2:IsLaunchTemplateResource governs resources, not plain parameters (user data,
+ * instance type, metadata options are not resources: an override of those is not denied by IAM;
+ * the launcher sends only the template, counts, client token and tags). A template that leaves a
+ * resource out (no subnet: EC2's default subnet) may make EC2 pick one that is not a template
+ * resource, and the launch is denied: give the template its image, network interface or subnet,
+ * and security groups.
  */
 function grantLaunch(fn: LifeboatFunction<RecoveryTasksEnv>, templates: readonly RecoveryLaunchTemplate[]): void {
   const stack = Stack.of(fn);
@@ -224,7 +272,7 @@ function grantLaunch(fn: LifeboatFunction<RecoveryTasksEnv>, templates: readonly
     new PolicyStatement({
       actions: ['ec2:RunInstances'],
       resources: ['*'],
-      conditions: { ArnEquals: { 'ec2:LaunchTemplate': templateArns } },
+      conditions: { ArnEquals: { 'ec2:LaunchTemplate': templateArns }, Bool: { 'ec2:IsLaunchTemplateResource': 'true' } },
     }),
   );
   const created = ['instance', 'volume'].map((resource) => stack.formatArn({ service: 'ec2', resource, resourceName: '*' }));

@@ -12,7 +12,7 @@ import { S3ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { policyFromJson } from '#core/policy.ts';
 import { ProtectionPolicy } from '#core/protection.ts';
-import { RecoveryDrillConfig, type RecoveryTasks } from '#core/recovery/model.ts';
+import { RECOVERY_ERRORS, RecoveryDrillConfig, type RecoveryTasks } from '#core/recovery/model.ts';
 import { RecoveryService, type RecoveryMetrics } from '#core/recovery/service.ts';
 import { runRecoveryTask } from '#core/recovery/tasks.ts';
 import { RestoreService } from '#core/restore/service.ts';
@@ -25,7 +25,7 @@ import { sfnClient } from '../commons/clients/sfn.ts';
 import { snsClient } from '../commons/clients/sns.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
-import { RecoveryTasksEnv } from './env.ts';
+import { EXECUTION_ENDED_ERROR_PREFIX, RecoveryTasksEnv } from './env.ts';
 
 /**
  * Powertools metrics of finished recoveries. A recovery drill's outcome is published per source
@@ -48,8 +48,33 @@ export function recoveryMetrics(metrics: Metrics): RecoveryMetrics {
   };
 }
 
-/** The function's business: one state machine task, dispatched by runRecoveryTask (the local runner calls the same). */
-export const runTask = (tasks: RecoveryTasks) => (payload: unknown) => runRecoveryTask(tasks, payload);
+/** The recovery id of a report the execution-ended rule sent (not the state machine), else undefined. */
+function executionEndedReport(payload: unknown): string | undefined {
+  const p = payload as { task?: unknown; input?: { recoveryId?: unknown; error?: { Error?: unknown } } } | null;
+  const error = p?.input?.error?.Error;
+  return p?.task === 'report' && typeof error === 'string' && error.startsWith(EXECUTION_ENDED_ERROR_PREFIX) && typeof p.input?.recoveryId === 'string'
+    ? p.input.recoveryId
+    : undefined;
+}
+
+/**
+ * The function's business: one state machine task, dispatched by runRecoveryTask (the local runner
+ * calls the same). A report from the execution-ended rule for an execution that is no recovery (a
+ * scheduled drill's execution has a generated name, its recovery another id) is ignored, not an
+ * error: the rule fires for every failed, timed-out or aborted execution.
+ */
+export const runTask =
+  (tasks: RecoveryTasks, log?: (message: string, recoveryId: string) => void) =>
+  async (payload: unknown): Promise<unknown> => {
+    try {
+      return await runRecoveryTask(tasks, payload);
+    } catch (e) {
+      const ended = executionEndedReport(payload);
+      if (ended === undefined || !(e instanceof Error) || e.name !== RECOVERY_ERRORS.notRunnable) throw e;
+      log?.('an ended execution names no recovery: nothing to report', ended);
+      return { ignored: `no recovery ${ended}` };
+    }
+  };
 
 const env = RecoveryTasksEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-recovery');
@@ -66,6 +91,7 @@ const service = new RecoveryService({
   instances: ssm,
   protect: z.array(ProtectionPolicy).parse(JSON.parse(env.LIFEBOAT_PROTECT)),
   recoveryDrills: z.array(RecoveryDrillConfig).parse(JSON.parse(env.RECOVERY_DRILLS)),
+  // TODO(i17 merge): launchTemplates: z.array(z.string()).parse(JSON.parse(env.LAUNCH_TEMPLATES)), once RecoveryServiceDeps has it
   // The report goes to everyone on the topic, and to the Slack requester of a Slack-started recovery.
   notifier: new Notifiers(
     new SnsNotifier(snsClient, env.TOPIC_ARN),
@@ -94,4 +120,8 @@ const service = new RecoveryService({
 export const handler = middy<unknown, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler(runTask(service));
+  .handler(
+    runTask(service, (message, recoveryId) => {
+      logger.info(message, { recoveryId });
+    }),
+  );

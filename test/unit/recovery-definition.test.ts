@@ -49,12 +49,25 @@ class FakeTasks implements RecoveryTasks {
   readonly waveInputs: WaveEnd[] = [];
   constructor(
     private readonly members: Member[],
-    private readonly opts: { launch?: boolean; onlineAfter?: number; prepareFails?: boolean; parallel?: number } = {},
+    private readonly opts: {
+      launch?: boolean;
+      onlineAfter?: number;
+      /** Prepare throws an error of this name (Lifeboat.RecoveryNotRunnable when true). */
+      prepareFails?: boolean | string;
+      parallel?: number;
+      /** Report throws a plain Error this many times first. */
+      reportFails?: number;
+    } = {},
   ) {}
 
   prepare(input: ExecutionInput): Promise<PreparedRecovery> {
     this.events.push('prepare');
-    if (this.opts.prepareFails) return Promise.reject(new RecoveryTaskError(RECOVERY_ERRORS.notRunnable, 'no drill host online'));
+    if (this.opts.prepareFails === true) return Promise.reject(new RecoveryTaskError(RECOVERY_ERRORS.notRunnable, 'no drill host online'));
+    if (typeof this.opts.prepareFails === 'string') {
+      const e = new Error('the recovery could not be loaded');
+      e.name = this.opts.prepareFails;
+      return Promise.reject(e);
+    }
     expect(input).toEqual({ recoveryId: ID });
     const waves = [...new Set(this.members.map((m) => m.wave))].sort((a, b) => a - b);
     return Promise.resolve({
@@ -108,6 +121,10 @@ class FakeTasks implements RecoveryTasks {
   report(input: ReportInput): Promise<RecoveryReport> {
     this.events.push('report');
     this.reports.push(input);
+    if (this.opts.reportFails) {
+      this.opts.reportFails -= 1;
+      return Promise.reject(new Error('ProvisionedThroughputExceededException: the report could not be recorded'));
+    }
     const stopped = input.error?.Error === RECOVERY_ERRORS.criticalFailed;
     const outcome = input.error
       ? stopped
@@ -200,8 +217,23 @@ describe('recoveryDefinition', () => {
       TimeoutSeconds: 7200,
       Parameters: { FunctionName: ARN, Payload: { task: 'restoreMember', input: { 'taskToken.$': '$$.Task.Token' } } },
     });
-    // Only the Lambda service's own errors are retried: a member that failed is never started twice by the engine.
-    expect(restore.Retry).toEqual([expect.objectContaining({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS] })]);
+    // First matching retrier wins: a member's own verdicts (not started, restore failed, timed out) are never retried;
+    // the Lambda service's errors are; then any other error of the function twice (startMember is idempotent).
+    expect(restore.Retry).toEqual([
+      { ErrorEquals: [RECOVERY_ERRORS.memberNotStarted, RECOVERY_ERRORS.memberFailed, 'States.Timeout'], MaxAttempts: 0 },
+      expect.objectContaining({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS] }),
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 2, BackoffRate: expect.any(Number) as unknown }),
+    ]);
+    // Report retries anything: it is idempotent on a final record.
+    expect(def.States.Report?.Retry).toEqual([
+      expect.objectContaining({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS] }),
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 3, BackoffRate: expect.any(Number) as unknown }),
+    ]);
+    // Prepare's refusal ends the execution without Report; other failures of a recorded recovery are reported.
+    expect(def.States.Prepare?.Catch).toEqual([
+      { ErrorEquals: [RECOVERY_ERRORS.notRunnable], ResultPath: '$.error', Next: 'NotPrepared' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Prepared?' },
+    ]);
     const tasks = [def.States, members.ItemProcessor.States].flatMap((s) => Object.entries(s)).filter(([, s]) => s.Type === 'Task');
     expect(tasks.map(([n]) => n).sort()).toEqual(['CheckHost', 'Launch', 'Prepare', 'Report', 'RestoreMember', 'WaveEnded']);
     for (const [, s] of tasks) expect((s.Parameters as { FunctionName: string }).FunctionName).toBe(ARN);
@@ -333,15 +365,58 @@ describe('recoveryDefinition', () => {
     ]);
   });
 
-  it('a recovery Prepare refuses is reported; a scheduled drill Prepare could not record ends the execution with Prepare’s error', async () => {
-    const recorded = new FakeTasks([], { prepareFails: true });
-    expect((await failure(execute(recorded))).error).toBe(RECOVERY_FAILED_ERROR);
-    expect(recorded.reports).toEqual([
-      { recoveryId: ID, error: { Error: RECOVERY_ERRORS.notRunnable, Cause: expect.stringContaining('no drill host') as unknown } },
+  it('a transient error of the function starting a member is retried: the member succeeds (its restore was running)', async () => {
+    const tasks = new FakeTasks([
+      { volume: 'pgdata', role: 'critical', wave: 1, startFails: { name: 'Error', times: 1 } },
+      { volume: 'appdata', role: 'critical', wave: 2 },
     ]);
+    const output = await execute(tasks);
+    expect(tasks.events.filter((e) => e === 'start:pgdata')).toHaveLength(2);
+    expect(tasks.waveInputs[0]?.results).toEqual([{ volume: 'pgdata', role: 'critical', outcome: 'succeeded', restoreId: 'rs-pgdata' }]);
+    expect(tasks.events).toContain('start:appdata');
+    expect(output).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('a function error that persists past its two retries is the member’s failure', async () => {
+    const tasks = new FakeTasks([{ volume: 'pgdata', role: 'optional', wave: 1, startFails: { name: 'Error', times: 5 } }]);
+    await execute(tasks);
+    expect(tasks.events.filter((e) => e === 'start:pgdata')).toHaveLength(3);
+    expect(tasks.waveInputs[0]?.results).toEqual([
+      { volume: 'pgdata', role: 'optional', outcome: 'failed', error: { Error: 'Error', Cause: expect.stringContaining('could not start') as unknown } },
+    ]);
+  });
+
+  it('a restore that failed on the host is not retried (its answer is the member’s failure)', async () => {
+    const tasks = new FakeTasks([{ volume: 'pgdata', role: 'optional', wave: 1, fails: true }]);
+    await execute(tasks);
+    expect(tasks.events.filter((e) => e === 'start:pgdata')).toHaveLength(1);
+  });
+
+  it('Prepare refusing (not runnable: e.g. a second execution of a live recovery) ends the execution without Report', async () => {
+    const tasks = new FakeTasks([], { prepareFails: true });
+    expect(await failure(execute(tasks))).toEqual({ error: RECOVERY_ERRORS.notRunnable, cause: 'no drill host online' });
+    expect(tasks.events).toEqual(['prepare']);
+    expect(tasks.reports).toEqual([]);
 
     const drill = new FakeTasks([], { prepareFails: true });
     expect(await failure(execute(drill, { scheduledDrill: { source: 'db1' } }))).toEqual({ error: RECOVERY_ERRORS.notRunnable, cause: 'no drill host online' });
     expect(drill.events).toEqual(['prepare']);
+  });
+
+  it('any other Prepare failure of a recorded recovery is reported; a scheduled drill’s ends the execution with Prepare’s error', async () => {
+    const recorded = new FakeTasks([], { prepareFails: 'Error' });
+    expect((await failure(execute(recorded))).error).toBe(RECOVERY_FAILED_ERROR);
+    expect(recorded.reports).toEqual([{ recoveryId: ID, error: { Error: 'Error', Cause: expect.stringContaining('could not be loaded') as unknown } }]);
+
+    const drill = new FakeTasks([], { prepareFails: 'Error' });
+    expect(await failure(execute(drill, { scheduledDrill: { source: 'db1' } }))).toEqual({ error: 'Error', cause: 'the recovery could not be loaded' });
+    expect(drill.reports).toEqual([]);
+  });
+
+  it('Report is retried on any error: the recovery is still reported', async () => {
+    const tasks = new FakeTasks([{ volume: 'pgdata', role: 'critical', wave: 1 }], { reportFails: 2 });
+    const output = await execute(tasks);
+    expect(tasks.events.filter((e) => e === 'report')).toHaveLength(3);
+    expect(output).toMatchObject({ outcome: 'succeeded' });
   });
 });

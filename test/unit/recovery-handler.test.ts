@@ -42,6 +42,7 @@ describe('recovery tasks function', () => {
       RECOVERY_DRILLS: JSON.stringify([{ source: 'db1', drillHost: { instanceId: 'i-0123456789abcdef0' } }]),
       INSTANCE_TAG_KEY: 'lifeboat:managed',
       INSTANCE_TAG_VALUE: 'true',
+      LAUNCH_TEMPLATES: JSON.stringify(['lt-0123456789abcdef0']),
       LIFEBOAT_RUNBOOKS_DIR: bundledDocumentsDir(join(tmpdir(), 'lifeboat-unit-documents')),
       POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       POWERTOOLS_METRICS_NAMESPACE: 'Lifeboat',
@@ -88,6 +89,26 @@ describe('recovery tasks function', () => {
     const run = handler({ task: 'restoreMember', input: { recoveryId: ID, volume: 'pgdata', taskToken: 'token-1' } }, context);
     await expect(run).rejects.toMatchObject({ name: RECOVERY_ERRORS.memberNotStarted });
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('the execution-ended rule’s report of an execution that is no recovery (a scheduled drill’s generated name) is ignored, not an error', async () => {
+    dynamoMock.on(GetCommand).resolves({});
+    const ended = (recoveryId: string, status: string) => ({
+      task: 'report',
+      input: { recoveryId, error: { Error: `Lifeboat.Execution${status}`, Cause: `the execution ended ${status} before its report` } },
+    });
+    await expect(handler(ended('6b1f0c1e-0000-4000-8000-000000000000', 'FAILED'), context)).resolves.toEqual({
+      ignored: 'no recovery 6b1f0c1e-0000-4000-8000-000000000000',
+    });
+    await expect(handler(ended(ID, 'TIMED_OUT'), context)).resolves.toEqual({ ignored: `no recovery ${ID}` });
+    // The state machine's own Report of an unknown recovery is still an error (a bug somewhere).
+    await expect(handler({ task: 'report', input: { recoveryId: ID } }, context)).rejects.toMatchObject({ name: RECOVERY_ERRORS.notRunnable });
+    await expect(
+      handler({ task: 'report', input: { recoveryId: ID, error: { Error: RECOVERY_ERRORS.criticalFailed, Cause: 'x' } } }, context),
+    ).rejects.toMatchObject({ name: RECOVERY_ERRORS.notRunnable });
+    // Any other error of the rule's report (the catalog failing) is an error: EventBridge's async invoke retries it.
+    dynamoMock.on(GetCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    await expect(handler(ended(ID, 'ABORTED'), context)).rejects.toThrow(/ProvisionedThroughputExceeded/);
   });
 
   it('a payload the definition could not have sent is refused before anything is called', async () => {

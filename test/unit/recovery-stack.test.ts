@@ -102,7 +102,9 @@ describe('whole-host recovery, deployed', () => {
       expect(all).toContain(a);
     const run = s.filter((x) => actions(x).includes('ec2:RunInstances'));
     expect(run).toHaveLength(1);
+    // Only from the configured templates, and only with the template's own resources (no overridden image, subnet, security group…).
     expect(run[0]?.Condition).toEqual({
+      Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
       ArnEquals: {
         'ec2:LaunchTemplate': [
           {
@@ -168,7 +170,7 @@ describe('whole-host recovery, deployed', () => {
     expect(granted.flatMap(actions).sort()).toEqual(['sqs:SendMessage', 'states:StartExecution']);
   });
 
-  it('alarms go to the topic: a failed recovery drill of the source, and failed or timed-out executions', () => {
+  it('alarms go to the topic: a failed recovery drill of the source, and failed, timed-out or stopped executions', () => {
     const topic = { Ref: stack.getLogicalId(stack.notifications.topic.node.defaultChild as never) };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'RecoveryDrillFailed',
@@ -179,11 +181,63 @@ describe('whole-host recovery, deployed', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
       Properties: { Metrics?: { Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[] };
     }[];
-    const executions = alarms.find((a) => a.Properties.Metrics?.some((m) => m.Expression === 'failed + timedOut'));
+    const executions = alarms.find((a) => a.Properties.Metrics?.some((m) => m.Expression === 'failed + timedOut + aborted'));
     expect(executions?.Properties.Metrics?.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : [])).sort()).toEqual([
+      'ExecutionsAborted',
       'ExecutionsFailed',
       'ExecutionsTimedOut',
     ]);
+  });
+
+  it('an execution that ended failed, timed out or stopped reports its recovery (the tasks function), with a dead-letter queue, alarmed', () => {
+    const smRef = { Ref: stack.getLogicalId(stack.recovery.stateMachine.node.defaultChild as never) };
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: Record<string, unknown> }[];
+    const ended = rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('Step Functions Execution Status Change'));
+    expect(ended).toHaveLength(1);
+    const rule = ended[0]?.Properties as {
+      EventPattern: unknown;
+      Targets: { Arn: unknown; InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string }; DeadLetterConfig: { Arn: unknown } }[];
+    };
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { stateMachineArn: [smRef], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+    });
+    expect(rule.Targets).toHaveLength(1);
+    const target = rule.Targets[0];
+    expect(target?.Arn).toEqual({ 'Fn::GetAtt': [fnId(stack.recovery.tasksFunction), 'Arn'] });
+    // The input, with a fake event's values put in as EventBridge does (a placeholder standing for a whole JSON
+    // value gets the value, a string quoted; one inside a string gets its text): exactly a report task payload.
+    const { InputPathsMap: paths, InputTemplate: text } = target?.InputTransformer ?? { InputPathsMap: {}, InputTemplate: '' };
+    const event: Record<string, string> = { '$.detail.name': 'rc-20261201030000-0123abcd', '$.detail.status': 'TIMED_OUT' };
+    expect(Object.values(paths).sort()).toEqual(Object.keys(event).sort());
+    const filled = Object.entries(paths).reduce((t, [name, path]) => {
+      const value = event[path] ?? '';
+      return t
+        .replace(new RegExp(`(?<=[:,[])<${name}>(?=[,}\\]])`, 'g'), JSON.stringify(value))
+        .split(`<${name}>`)
+        .join(value);
+    }, text);
+    expect(JSON.parse(filled)).toEqual({
+      task: 'report',
+      input: {
+        recoveryId: 'rc-20261201030000-0123abcd',
+        error: { Error: 'Lifeboat.ExecutionTIMED_OUT', Cause: 'the execution ended TIMED_OUT before its report' },
+      },
+    });
+    // Undeliverable events land in an encrypted queue, which FailureAlarms alarms on; EventBridge may invoke the function.
+    const dlqId = (target?.DeadLetterConfig.Arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(all[dlqId]).toMatchObject({ Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true } });
+    expect(stack.failureAlarms.alarms.has(dlqId)).toBe(true);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [fnId(stack.recovery.tasksFunction), 'Arn'] },
+    });
+    // The tasks function learns which launch templates a plan may name.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LAUNCH_TEMPLATES: JSON.stringify([TEMPLATE_ID]) }) },
+    });
   });
 
   it('outputs the state machine’s ARN', () => {
