@@ -15,7 +15,7 @@ import { DefinitionBody, LogLevel, StateMachine } from 'aws-cdk-lib/aws-stepfunc
 import { Construct } from 'constructs';
 import * as z from 'zod';
 import { RestorePolicy } from '#core/policy.ts';
-import type { ProtectionPolicy } from '#core/protection.ts';
+import { recoveryProtect, type ProtectionPolicy } from '#core/protection.ts';
 import { DEFAULT_PARALLEL, type ExecutionInput, type RecoveryDrillConfig } from '#core/recovery/model.ts';
 import { EXECUTION_ENDED_ERROR_PREFIX, EXECUTION_ENDED_STATUSES, type RecoveryTasksEnv } from '../functions/recovery/env.ts';
 import { readArchives } from './catalog.ts';
@@ -113,7 +113,7 @@ export class Recovery extends Construct {
       HELPER_IMAGE: props.helperImage,
       TOPIC_ARN: props.topic.topicArn,
       LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
-      LIFEBOAT_PROTECT: JSON.stringify(props.protect),
+      LIFEBOAT_PROTECT: recoveryProtect(props.protect),
       RECOVERY_DRILLS: JSON.stringify(drills),
       INSTANCE_TAG_KEY: props.instanceTag.key,
       INSTANCE_TAG_VALUE: props.instanceTag.value,
