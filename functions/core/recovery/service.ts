@@ -512,7 +512,7 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
   private async closing(record: RecoveryRecord, volume: string, why: string, timedOut: boolean): Promise<Partial<MemberProgress>> {
     const endedAt = this.now().toISOString();
     const restoreId = record.members[volume]?.restoreId;
-    if (!restoreId) return { state: 'failed', endedAt, error: why };
+    if (!restoreId) return { state: 'failed', endedAt, error: timedOut && why.startsWith('States.') ? `no result within the member timeout (${why})` : why };
     const restore = await this.deps.catalog.getRestore(restoreId);
     if (restore && TERMINAL_STATES.includes(restore.state)) return memberProgress(restore);
     const member = members(record.plan).find((m) => m.volume === volume);
