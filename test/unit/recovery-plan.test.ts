@@ -162,7 +162,7 @@ describe('planning a recovery', () => {
     expect(member(plan, 'cache')?.archive).toBeNull();
   });
 
-  it('the container is recovery.container, else backup.container, else the manifest’s container name, else data only', async () => {
+  it('the container is recovery.container, else backup.container, else data only — never the manifest’s (untrusted) name, which is a warning', async () => {
     const backup = { schedule: 'rate(1 hour)', host: { instanceId: HOST } };
     const list = [
       protect('db1', 'a', { recovery: { container: 'from-recovery' }, backup: { ...backup, container: 'from-backup' } }),
@@ -170,14 +170,37 @@ describe('planning a recovery', () => {
       protect('db1', 'c'),
       protect('db1', 'd'),
     ];
-    const manifest = { container: { name: 'from-manifest' } } as unknown as ArchiveEntry['manifest'];
-    const archives = [archive('db1', 'a', at), archive('db1', 'b', at), archive('db1', 'c', at, { manifest }), archive('db1', 'd', at)];
+    // A manifest is written by the backed-up host: a compromised source A could name source B's container on a shared host.
+    const manifest = { container: { name: 'other-source-db' } } as unknown as ArchiveEntry['manifest'];
+    const odd = { container: { name: 'x; rm -rf /' } } as unknown as ArchiveEntry['manifest'];
+    const archives = [
+      archive('db1', 'a', at, { manifest }),
+      archive('db1', 'b', at),
+      archive('db1', 'c', at, { manifest }),
+      archive('db1', 'd', at, { manifest: odd }),
+    ];
     const d = deps(list, { archives });
-    const plan = await planRecovery(d, request(), { mode: 'restore', now: NOW });
-    expect(['a', 'b', 'c', 'd'].map((v) => member(plan, v)?.containerName)).toEqual(['from-recovery', 'from-backup', 'from-manifest', '']);
-    // A data-only member is dry-planned without a container.
+    const plan = await planRecovery(d, request({ ifVolumeExists: 'preserve' }), { mode: 'restore', now: NOW });
+    expect(['a', 'b', 'c', 'd'].map((v) => member(plan, v)?.containerName)).toEqual(['from-recovery', 'from-backup', '', '']);
+    expect(plan.warnings.filter((w) => w.includes('data only'))).toEqual([
+      'c: data only — the archive’s manifest names container other-source-db, but a recovery only stops or recreates a container named in the configuration (protect[].recovery.container)',
+      'd: data only — the archive’s manifest names container "x; rm -rf /", but a recovery only stops or recreates a container named in the configuration (protect[].recovery.container)',
+    ]);
+    expect(plan.problems).toEqual([]);
+    // A data-only member is dry-planned (and so started) without a container.
+    expect(d.planned.find((r) => r.volume === 'c')).not.toHaveProperty('containerName');
     expect(d.planned.find((r) => r.volume === 'd')).not.toHaveProperty('containerName');
-    expect(d.planned.find((r) => r.volume === 'a')).toMatchObject({ containerName: 'from-recovery', ifVolumeExists: 'fail' });
+    expect(d.planned.find((r) => r.volume === 'a')).toMatchObject({ containerName: 'from-recovery', ifVolumeExists: 'preserve' });
+  });
+
+  it('a member whose restore request would not parse is a plan problem naming the volume, never an uncaught validation error', async () => {
+    const list = [protect('db1', 'pgdata'), protect('db1', 'redis')];
+    const archives = [archive('db1', 'pgdata', at), archive('db1', 'redis', at, { key: `archives/db1/redis/${'x'.repeat(1100)}.tar.zst` })];
+    const plan = await planRecovery(deps(list, { archives }), request(), { mode: 'restore', now: NOW });
+    const problem = 'redis: its restore request is not valid: archive.key: Too big: expected string to have <=1024 characters';
+    expect(plan.problems).toEqual([problem]);
+    const drill = await planRecovery(deps(list, { archives }), request(), { mode: 'drill', now: NOW });
+    expect(drill.problems).toEqual([problem]);
   });
 
   it('a volume → instance map must name every protected volume and nothing else (errors name target.volumes.<v>)', async () => {
@@ -199,6 +222,25 @@ describe('planning a recovery', () => {
     expect(member(plan, 'pgdata')?.instanceId).toBe('');
     expect(d.planned).toEqual([]);
     expect(plan.problems).toEqual([]);
+    // Not silently: the dry run says what it could not check.
+    expect(plan.warnings).toContainEqual('members are checked against the replacement only after it is launched and online');
+  });
+
+  it('a launch template the stack may not launch from is a problem naming target.launchTemplate.id and the configured ones', async () => {
+    const d = { ...deps([protect('db1', 'pgdata')], { archives: all('db1', ['pgdata']) }), launchTemplates: ['lt-0123456789abcdef0', 'lt-0aaaaaaaaaaaaaaa0'] };
+    const other = await planRecovery(d, request({ target: { launchTemplate: { id: 'lt-0fffffffffffffff0' } } }), { mode: 'restore', now: NOW });
+    expect(other.problems).toEqual([
+      'target.launchTemplate.id: lt-0fffffffffffffff0 is not a launch template this stack may launch from (recoveryLaunchTemplates: lt-0123456789abcdef0, lt-0aaaaaaaaaaaaaaa0)',
+    ]);
+    const listed = await planRecovery(d, request({ target: { launchTemplate: { id: 'lt-0aaaaaaaaaaaaaaa0' } } }), { mode: 'restore', now: NOW });
+    expect(listed.problems).toEqual([]);
+    const none = await planRecovery({ ...d, launchTemplates: [] }, request({ target: { launchTemplate: { id: 'lt-0aaaaaaaaaaaaaaa0' } } }), {
+      mode: 'restore',
+      now: NOW,
+    });
+    expect(none.problems).toEqual([
+      'target.launchTemplate.id: lt-0aaaaaaaaaaaaaaa0 is not a launch template this stack may launch from (recoveryLaunchTemplates: none configured)',
+    ]);
   });
 
   it('shows what a start would refuse: an offline host, a refused restore (each named by its volume)', async () => {
@@ -289,6 +331,13 @@ describe('a recovery’s outcome', () => {
     expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: ran('succeeded') })).toBe('succeeded');
     expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: ran('failed') })).toBe('partial');
     expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('succeeded'), c: { state: 'skipped' } })).toBe('partial');
+    // Partial only when EVERY critical member succeeded: a critical member skipped (or never closed) without one failing is a failure.
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: { state: 'skipped' }, c: ran('succeeded') })).toBe('failed');
+    expect(await outcome(twoWaves, { a: ran('succeeded'), b: { state: 'pending' }, c: ran('failed') })).toBe('failed');
+    // Nothing back at all is no partial success.
+    const allOptional = [protect('db1', 'a', { recovery: { role: 'optional' } }), protect('db1', 'b', { recovery: { role: 'optional' } })];
+    expect(await outcome(allOptional, { a: ran('failed'), b: ran('failed') })).toBe('failed');
+    expect(await outcome(allOptional, { a: ran('succeeded'), b: ran('failed') })).toBe('partial');
     expect(await outcome(twoWaves, { a: ran('failed'), b: { state: 'skipped' }, c: ran('succeeded') })).toBe('stopped');
     // A critical member of the last wave failing leaves nothing to stop: the host is not back.
     expect(await outcome(twoWaves, { a: ran('succeeded'), b: ran('failed'), c: ran('succeeded') })).toBe('failed');

@@ -6,7 +6,7 @@ import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
 import { RECOVERY_ERRORS, RecoveryRequest, type MemberResult, type RecoveryRecord, type TaskCallback } from '#core/recovery/model.ts';
 import { RecoveryService, newRecoveryId, type RecoveryServiceDeps } from '#core/recovery/service.ts';
-import { completeRestore, type CompletionDeps } from '#core/restore/completion.ts';
+import { OPEN_STATES, completeRestore, type CompletionDeps } from '#core/restore/completion.ts';
 import type { CommandRunner, InstanceDirectory, InvocationOutput, RestoreNotification, SendRestore } from '#core/restore/ports.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
@@ -247,6 +247,7 @@ describe('RecoveryService over the real catalog (DynamoDB-compatible server) and
         },
         { wave: 2, members: [{ volume: 'app', role: 'critical' }] },
       ],
+      parallel: 4,
     });
     // Wave 2 was sent only after wave 1 had ended.
     expect(runner.sent.map((s) => s.parameters.VolumeName)).toEqual(['cache', 'pgdata', 'app']);
@@ -439,6 +440,123 @@ describe('RecoveryService over the real catalog (DynamoDB-compatible server) and
     expect((await service.get(recoveryId)).state).toBe('running');
     await service.startMember({ recoveryId, volume: 'pgdata', taskToken: 't' });
     expect(runner.sent[0]?.instanceId).toBe(LAUNCHED);
+  });
+
+  it('a member whose task timed out is closed from its restore: ended → its outcome; still open → failed naming restore, host and status (final once)', async () => {
+    const { recoveryId } = await service.start(request(), 'oncall');
+    await service.prepare({ recoveryId });
+    await service.startMember({ recoveryId, volume: 'cache', taskToken: 't-cache' });
+    await service.startMember({ recoveryId, volume: 'pgdata', taskToken: 't-pgdata' });
+    const ids = (await service.get(recoveryId)).members;
+    const cacheId = ids.cache?.restoreId ?? '';
+    const pgId = ids.pgdata?.restoreId ?? '';
+    // cache's restore ended on the host and was recorded, but its member's answer never came back.
+    await catalog.updateRestore(cacheId, OPEN_STATES, { state: 'succeeded', totalSeconds: 12, phases: { download: 8 } });
+    tick(3600);
+    const verdict = await service.waveEnded({
+      recoveryId,
+      wave: 1,
+      results: [
+        { volume: 'cache', role: 'optional', error: { Error: 'States.Timeout' } },
+        { volume: 'pgdata', role: 'critical', error: { Error: 'States.Timeout' } },
+      ],
+    });
+    expect(verdict.stop).toBe(true);
+    let record = await service.get(recoveryId);
+    expect(record.members.cache).toMatchObject({ state: 'succeeded', restoreId: cacheId, totalSeconds: 12, phases: { download: 8 }, error: null });
+    const stillRunning = `no result from restore ${pgId} within the member timeout; it may still be running on ${HOST}: lifeboat status ${pgId} --source db1`;
+    expect(record.members.pgdata).toMatchObject({ state: 'failed', restoreId: pgId, error: stillRunning });
+    // The restore ending later answers its (expired) token but never changes a member already closed.
+    await hostFinishes('pgdata', 'succeeded');
+    record = await service.get(recoveryId);
+    expect(record.members.pgdata).toMatchObject({ state: 'failed', error: stillRunning });
+    const report = await service.report({ recoveryId });
+    expect(report.outcome).toBe('stopped');
+    expect(report.text).toContain(`error: ${stillRunning}.`);
+  });
+
+  it('Report closes a running member from its restore too: ended → its outcome, open → where it may still run', async () => {
+    const { recoveryId } = await service.start(request(), 'oncall');
+    await service.prepare({ recoveryId });
+    await service.startMember({ recoveryId, volume: 'cache', taskToken: 't-cache' });
+    await service.startMember({ recoveryId, volume: 'pgdata', taskToken: 't-pgdata' });
+    const ids = (await service.get(recoveryId)).members;
+    await catalog.updateRestore(ids.pgdata?.restoreId ?? '', OPEN_STATES, { state: 'cancelled' });
+    const report = await service.report({ recoveryId, error: { Error: 'States.Timeout', Cause: 'the execution timed out' } });
+    const record = await service.get(recoveryId);
+    expect(record.members.pgdata).toMatchObject({ state: 'failed', error: 'the restore ended cancelled' });
+    const cacheId = ids.cache?.restoreId ?? '';
+    expect(record.members.cache).toMatchObject({
+      state: 'failed',
+      error: `no result from restore ${cacheId} within the member timeout; it may still be running on ${HOST}: lifeboat status ${cacheId} --source db1`,
+    });
+    expect(record.members.app?.state).toBe('skipped');
+    expect(report.outcome).toBe('stopped');
+  });
+
+  it('a report that cannot be sent once the record is final does not fail Report (warned); a retried Report sends it, once', async () => {
+    const warned: [string, string][] = [];
+    const sent: RestoreNotification[] = [];
+    let failures = 1;
+    await build({
+      notifier: {
+        restoreFinished: (n) => {
+          if (failures-- > 0) return Promise.reject(new Error('SNS: throttled'));
+          sent.push(n);
+          return Promise.resolve();
+        },
+      },
+      warn: (message, e) => warned.push([message, (e as Error).message]),
+    });
+    const { recoveryId } = await service.start(request(), 'oncall');
+    const { report, record } = await run(recoveryId);
+    expect(report.outcome).toBe('succeeded');
+    expect(record.state).toBe('succeeded');
+    expect(record.notifiedAt).toBeUndefined();
+    expect(warned).toEqual([[`recovery ${recoveryId} ended succeeded, but its report could not be sent (it is on the recovery’s record)`, 'SNS: throttled']]);
+    expect(sent).toEqual([]);
+    // The Report retried (or re-run): final, never notified → notified now, and recorded.
+    tick(5);
+    expect(await service.report({ recoveryId })).toEqual(report);
+    expect(sent.map((n) => [n.restoreId, n.state, n.subject, n.text])).toEqual([
+      [recoveryId, 'succeeded', `Lifeboat recovery ${recoveryId} succeeded: db1 (3 of 3 volumes back)`, report.text],
+    ]);
+    expect((await service.get(recoveryId)).notifiedAt).toBe(clock.toISOString());
+    await service.report({ recoveryId });
+    expect(sent).toHaveLength(1);
+    expect(finished).toHaveLength(1);
+  });
+
+  it('launch templates: one the stack may not launch from is refused at start, at confirm and at Launch; the report names the replacement left running', async () => {
+    await build({ launchTemplates: ['lt-0123456789abcdef0'] });
+    const problem =
+      'target.launchTemplate.id: lt-0fffffffffffffff0 is not a launch template this stack may launch from (recoveryLaunchTemplates: lt-0123456789abcdef0)';
+    await expect(service.start(request({ target: { launchTemplate: { id: 'lt-0fffffffffffffff0' } } }), 'oncall')).rejects.toMatchObject({
+      statusCode: 422,
+      message: `the recovery of db1 cannot start: ${problem}`,
+    });
+    const plan = await service.plan(request({ target: { launchTemplate: { id: 'lt-0123456789abcdef0' } } }));
+    expect(plan.problems).toEqual([]);
+    expect(plan.warnings).toContain('members are checked against the replacement only after it is launched and online');
+    await expect(service.startPlan({ ...plan, target: { launchTemplate: { id: 'lt-0fffffffffffffff0' } } }, 'slack:T1/U1')).rejects.toMatchObject({
+      statusCode: 422,
+      message: `the recovery of db1 cannot start: ${problem}`,
+    });
+    expect(started).toEqual([]);
+
+    const { recoveryId } = await service.startPlan(plan, 'slack:T1/U1');
+    await service.prepare({ recoveryId });
+    await expect(service.launch({ recoveryId, launch: { id: 'lt-0fffffffffffffff0' } })).rejects.toMatchObject({
+      name: RECOVERY_ERRORS.notRunnable,
+      message: problem,
+    });
+    expect(launched).toEqual([]);
+    const check = await service.launch({ recoveryId, launch: { id: 'lt-0123456789abcdef0' } });
+    await service.checkHost(check);
+    const { report } = await run(recoveryId);
+    expect(report.outcome).toBe('succeeded');
+    expect(report.launchedInstanceId).toBe(LAUNCHED);
+    expect(report.text.split('\n')[1]).toBe(`Replacement ${LAUNCHED} launched from lt-0123456789abcdef0; it is left running.`);
   });
 
   it('Prepare refuses an unknown recovery and one that already ran', async () => {

@@ -378,7 +378,7 @@ describe('Confirm of a recovery plan', () => {
     expect(h.recovery.started[0]?.plan.waves[0]?.members[0]?.archive?.key).toBe(key('pgdata', '20261127T020000Z'));
     expect(started).toMatchObject({ response_type: 'in_channel', replace_original: true });
     expect(started?.text).toBe(
-      `<@U0001> started recovery \`${RECOVERY_ID}\` of \`db1\` onto \`${INSTANCE}\`: 3 volumes in 2 waves, predicted 6 min 35 s. The report will be posted here; \`/lifeboat status ${RECOVERY_ID}\` shows each member meanwhile.`,
+      `<@U0001> started recovery \`${RECOVERY_ID}\` of \`db1\` onto \`${INSTANCE}\`: 3 volumes in 2 waves, predicted 6 min 35 s. The report goes to the notification topic, and is posted here too if the recovery ends within 30 minutes (Slack’s reply link expires); \`/lifeboat status ${RECOVERY_ID}\` shows each member meanwhile and the report any time.`,
     );
     expect(await h.d.plans.getPlan(planId)).toMatchObject({ state: 'started', recoveryId: RECOVERY_ID });
   });

@@ -30,7 +30,7 @@ export const RECOVERY_ID_PATTERN = /^rc-[0-9]{14}-[a-f0-9]{8}$/;
 
 /**
  * A protected volume's place in a whole-host recovery (protect[].recovery in the configuration).
- * Absent: wave 1, critical, the container the archive's manifest names (data only when none).
+ * Absent: wave 1, critical, backup.container (data only when none).
  */
 export const RecoveryRole = z.strictObject({
   /** The wave this volume is restored in (1 first). Raised past every volume named in `after`. @default 1 */
@@ -44,7 +44,10 @@ export const RecoveryRole = z.strictObject({
   after: z.array(named(VOLUME_PATTERN, 'a volume of the same source')).max(MAX_MEMBERS).optional(),
   /** critical: its failure stops every later wave; optional: reported, the recovery goes on. @default critical */
   role: z.enum(['critical', 'optional'], { error: 'must be "critical" or "optional"' }).optional(),
-  /** The container to stop/recreate, start and verify. @default backup.container, else the archive manifest's container name, else data only */
+  /**
+   * The container to stop/recreate, start and verify. @default backup.container, else data only (never
+   * the archive manifest's container name: a manifest is written by the backed-up host, so it is not trusted to name one)
+   */
   container: named(CONTAINER_PATTERN, 'a Docker container name').optional(),
 });
 export type RecoveryRole = z.infer<typeof RecoveryRole>;
@@ -201,6 +204,8 @@ export const RecoveryReport = z.object({
       error: z.string().nullable().optional(),
     }),
   ),
+  /** The replacement a launch template target launched (left running). */
+  launchedInstanceId: z.string().optional(),
   /** One paragraph per member plus the totals, for the topic's e-mail and Slack. */
   text: z.string(),
 });
@@ -224,6 +229,8 @@ export const RecoveryRecord = z.object({
   updatedAt: z.iso.datetime(),
   error: z.string().nullable().optional(),
   report: RecoveryReport.optional(),
+  /** When the report was handed to the notifier (topic, Slack); absent: a retried Report notifies again. */
+  notifiedAt: z.iso.datetime().optional(),
   notifySlack: z.object({ responseUrl: z.url(), channelId: z.string(), userId: z.string() }).optional(),
 });
 export type RecoveryRecord = z.infer<typeof RecoveryRecord>;

@@ -3,9 +3,11 @@
  * which instances, how long it should take, and what would stop it. It records and sends
  * nothing: the dry run answers its plan, a start records and runs exactly that plan.
  */
+import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
 import type { ProtectionPolicy } from '../protection.ts';
 import { ClientError, NotFoundError } from '../restore/errors.ts';
+import { CONTAINER_PATTERN } from '../restore/request.ts';
 import { DrillRequest, RestoreRequest } from '../restore/schemas.ts';
 import type { RestoreService } from '../restore/service.ts';
 import { MAX_MEMBERS, MAX_WAVES, type RecoveryMemberPlan, type RecoveryPlan, type RecoveryRequest, type RecoveryTarget } from './model.ts';
@@ -88,6 +90,25 @@ export interface PlannerDeps {
   /** Each member is dry-planned as the restore (or drill) a start would send, so the plan shows what it would refuse. */
   readonly restores: Pick<RestoreService, 'plan' | 'planDrill'>;
   readonly protect: readonly ProtectionPolicy[];
+  /** The launch templates a replacement may be launched from (the stack's recoveryLaunchTemplates ids); absent: not checked. */
+  readonly launchTemplates?: readonly string[];
+}
+
+/** Why a launch template target cannot be used here (its template is not one this stack may launch from), or undefined. */
+export function launchTemplateProblem(target: RecoveryTarget, launchTemplates: readonly string[] | undefined): string | undefined {
+  if (!('launchTemplate' in target) || launchTemplates === undefined || launchTemplates.includes(target.launchTemplate.id)) return undefined;
+  return (
+    `target.launchTemplate.id: ${target.launchTemplate.id} is not a launch template this stack may launch from ` +
+    `(recoveryLaunchTemplates: ${launchTemplates.length ? launchTemplates.join(', ') : 'none configured'})`
+  );
+}
+
+/** A name from an archive's manifest (written by the backed-up host, so untrusted) fit to show: as is when it is a container name. */
+const shownName = (name: string): string => (CONTAINER_PATTERN.test(name) ? name : JSON.stringify(name.slice(0, 64)));
+
+/** What a member's restore request refused (a ZodError from building it), as one line naming the member's fields. */
+export function requestIssues(e: z.ZodError): string {
+  return `its restore request is not valid: ${e.issues.map((i) => `${i.path.map(String).join('.') || 'request'}: ${i.message}`).join('; ')}`;
 }
 
 export interface PlanOptions {
@@ -149,7 +170,11 @@ export async function planRecovery(deps: PlannerDeps, request: RecoveryRequest, 
   if (protectedVolumes.size > MAX_MEMBERS)
     problems.push(`${source} has ${protectedVolumes.size.toString()} protected volumes; a recovery takes at most ${MAX_MEMBERS.toString()}`);
   if (options.noTarget !== undefined) problems.push(options.noTarget);
-  else if ('volumes' in target) {
+  else if ('launchTemplate' in target) {
+    const problem = launchTemplateProblem(target, deps.launchTemplates);
+    if (problem) problems.push(problem);
+    warnings.push('members are checked against the replacement only after it is launched and online');
+  } else if ('volumes' in target) {
     for (const v of Object.keys(target.volumes).sort()) {
       if (!protectedVolumes.has(v)) {
         problems.push(`target.volumes.${v}: ${v} is not a protected volume of ${source} (protected: ${[...protectedVolumes.keys()].sort().join(', ')})`);
@@ -188,13 +213,23 @@ export async function planRecovery(deps: PlannerDeps, request: RecoveryRequest, 
     const samples = await deps.catalog.restoreRates(source, volume);
     const predicted = predictMember({ source, volume }, archive?.size ?? null, samples);
     if (predicted.seconds === null && archive) warnings.push(`${volume}: ${predicted.basis}, so no time is predicted for it`);
+    // Only the configuration names a container: a manifest is written by the backed-up host, and
+    // the host script trusts the container it is given (it skips the "another running container
+    // uses this volume" check for it), so a manifest naming one could stop another source's.
+    const containerName = p.recovery?.container ?? p.backup?.container ?? '';
+    const named = entry?.manifest?.container?.name;
+    if (!containerName && named) {
+      warnings.push(
+        `${volume}: data only — the archive’s manifest names container ${shownName(named)}, but a recovery only stops or recreates a container named in the configuration (protect[].recovery.container)`,
+      );
+    }
     members.push({
       volume,
       wave,
       role,
       after: [...(p.recovery?.after ?? [])],
       instanceId: options.noTarget === undefined ? instanceFor(target, volume) : '',
-      containerName: p.recovery?.container ?? p.backup?.container ?? entry?.manifest?.container?.name ?? '',
+      containerName,
       archive,
       predicted,
     });
@@ -234,8 +269,10 @@ async function dryRunMembers(deps: PlannerDeps, plan: RecoveryPlan): Promise<voi
       // A start refuses an offline host (its dry plan only reports it).
       if (!dry.target.online) plan.problems.push(`${member.volume}: instance ${member.instanceId} is not online in SSM (${dry.target.pingStatus})`);
     } catch (e) {
-      if (!(e instanceof ClientError)) throw e;
-      plan.problems.push(`${member.volume}: ${e.message}`);
+      // A request the restore schema refuses is this member's problem (never a 400 naming a field the caller never sent).
+      if (e instanceof z.ZodError) plan.problems.push(`${member.volume}: ${requestIssues(e)}`);
+      else if (e instanceof ClientError) plan.problems.push(`${member.volume}: ${e.message}`);
+      else throw e;
     }
   }
 }

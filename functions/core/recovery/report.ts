@@ -14,9 +14,10 @@ const planned = (record: RecoveryRecord): RecoveryMemberPlan[] => record.plan.wa
 /**
  * How a recovery ended:
  * - failed: it ended before any member ran (a Prepare or Launch error, an unrunnable drill), or
- *   with an error while nothing had stopped it, or its last critical members failed;
+ *   with an error while nothing had stopped it, or its last critical members failed, or a critical
+ *   member did not succeed (skipped, never run) without one failing, or no member succeeded at all;
  * - stopped: a critical member failed and later waves did not run;
- * - partial: every critical member succeeded, an optional one did not;
+ * - partial: every critical member succeeded (and at least one member did), an optional one did not;
  * - succeeded.
  */
 export function recoveryOutcome(record: RecoveryRecord, members: Readonly<Record<string, MemberProgress>>, error: string | undefined): RecoveryOutcome {
@@ -24,13 +25,16 @@ export function recoveryOutcome(record: RecoveryRecord, members: Readonly<Record
   const plan = planned(record);
   const ran = plan.filter((m) => members[m.volume]?.startedAt !== undefined);
   if (error !== undefined && ran.length === 0) return 'failed';
-  const criticalFailed = plan.filter((m) => m.role === 'critical' && members[m.volume]?.state === 'failed');
+  const state = (m: RecoveryMemberPlan) => members[m.volume]?.state;
+  const criticalFailed = plan.filter((m) => m.role === 'critical' && state(m) === 'failed');
   if (criticalFailed.length) {
     const firstFailedWave = Math.min(...criticalFailed.map((m) => m.wave));
     return plan.some((m) => m.wave > firstFailedWave) ? 'stopped' : 'failed';
   }
-  if (error !== undefined) return 'failed';
-  return plan.every((m) => members[m.volume]?.state === 'succeeded') ? 'succeeded' : 'partial';
+  // Partial promises the host's critical part is back: only when every critical member succeeded.
+  if (error !== undefined || plan.some((m) => m.role === 'critical' && state(m) !== 'succeeded')) return 'failed';
+  if (plan.every((m) => state(m) === 'succeeded')) return 'succeeded';
+  return plan.some((m) => state(m) === 'succeeded') ? 'partial' : 'failed';
 }
 
 const minutes = (s: number): string => (s < 90 ? `${Math.round(s).toString()} s` : `${(s / 60).toFixed(1)} min`);
@@ -71,6 +75,12 @@ export function recoveryReport(
     `${what} ${record.id} of ${record.plan.source}: ${outcome.toUpperCase()} in ${minutes(totalSeconds)}` +
       (record.plan.predicted.seconds === null ? ' (no prediction: no history).' : ` (predicted ${minutes(record.plan.predicted.seconds)}).`),
   ];
+  const launched = record.launchedInstanceId;
+  const target = record.plan.target;
+  if (launched && 'launchTemplate' in target) {
+    const { id, version } = target.launchTemplate;
+    lines.push(`Replacement ${launched} launched from ${id}${version === undefined ? '' : ` version ${version}`}; it is left running.`);
+  }
   if (error) lines.push(`Error: ${error}`);
   for (const r of rows) {
     const parts = [`Wave ${r.wave.toString()} ${r.volume} (${r.role}): ${r.outcome}`];
@@ -97,6 +107,7 @@ export function recoveryReport(
     totalSeconds,
     predictedSeconds: record.plan.predicted.seconds,
     members: rows,
+    ...(launched ? { launchedInstanceId: launched } : {}),
     text: lines.join('\n'),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { Catalog, RestoreRecord } from '../catalog/model.ts';
+import { TERMINAL_STATES, type Catalog, type RestoreRecord } from '../catalog/model.ts';
 import type { ProtectionPolicy } from '../protection.ts';
 import { OPEN_STATES } from '../restore/completion.ts';
 import { ClientError, ConflictError, NotFoundError } from '../restore/errors.ts';
@@ -14,6 +14,7 @@ import type { InstanceDirectory, Notifier } from '../restore/ports.ts';
 import type { RestoreService } from '../restore/service.ts';
 import {
   MemberResult,
+  FINAL_RECOVERY_STATES,
   RECOVERY_ERRORS,
   RECOVERY_STATES,
   RecoveryPlan,
@@ -40,7 +41,7 @@ import {
   type WaveEnd,
   type WaveVerdict,
 } from './model.ts';
-import { memberRequest, planRecovery, type PlannerDeps } from './plan.ts';
+import { launchTemplateProblem, memberRequest, planRecovery, type PlannerDeps } from './plan.ts';
 import { recoveryOutcome, recoveryReport, reportSubject } from './report.ts';
 
 export interface RecoveryMetrics {
@@ -67,6 +68,13 @@ export interface RecoveryServiceDeps {
   metrics?: RecoveryMetrics;
   /** Tags every launched host carries besides Lifeboat's own (e.g. the stack's lifeboat:managed=true). */
   launchTags?: Readonly<Record<string, string>>;
+  /**
+   * The launch templates a replacement may be launched from (the stack's recoveryLaunchTemplates
+   * ids): a plan naming another is refused (a problem naming target.launchTemplate.id). Absent: not checked.
+   */
+  launchTemplates?: readonly string[];
+  /** Told what went wrong but must not fail the task (a notification that failed after the record is final). */
+  warn?: (message: string, error: unknown) => void;
   now?: () => Date;
   newId?: () => string;
 }
@@ -112,7 +120,12 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
   }
 
   private get planner(): PlannerDeps {
-    return { catalog: this.deps.catalog, restores: this.restoreService(), protect: this.deps.protect };
+    return {
+      catalog: this.deps.catalog,
+      restores: this.restoreService(),
+      protect: this.deps.protect,
+      ...(this.deps.launchTemplates === undefined ? {} : { launchTemplates: this.deps.launchTemplates }),
+    };
   }
 
   // ------------------------------------------------------------------ surfaces
@@ -128,7 +141,10 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
   }
 
   async startPlan(input: RecoveryPlan, requestedBy: string, extra: Pick<RecoveryRecord, 'notifySlack'> = {}): Promise<StartedRecovery> {
-    const plan = RecoveryPlan.parse(input);
+    const parsed = RecoveryPlan.parse(input);
+    // The templates allowed may have changed since the plan was made.
+    const template = launchTemplateProblem(parsed.target, this.deps.launchTemplates);
+    const plan = template && !parsed.problems.includes(template) ? { ...parsed, problems: [...parsed.problems, template] } : parsed;
     refuseProblems(plan);
     const protectedVolumes = new Set(this.deps.protect.filter((p) => p.source === plan.source).map((p) => p.volume));
     const strangers = members(plan).filter((m) => !protectedVolumes.has(m.volume));
@@ -262,6 +278,8 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
     if (record.launchedInstanceId) return { recoveryId, instanceId: record.launchedInstanceId, attempts: 0 };
     const { launcher } = this.deps;
     if (!launcher) throw new RecoveryTaskError(RECOVERY_ERRORS.notRunnable, 'no host launcher is configured here: a launch template target cannot be used');
+    const template = launchTemplateProblem({ launchTemplate: input.launch }, this.deps.launchTemplates);
+    if (template) throw new RecoveryTaskError(RECOVERY_ERRORS.notRunnable, template);
     const source = record.plan.source;
     const instanceId = await launcher.launch({
       templateId: input.launch.id,
@@ -374,48 +392,43 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
     if (!link) return;
     const record = await this.deps.catalog.getRecovery(link.id);
     const member = record ? members(record.plan).find((m) => m.volume === link.volume) : undefined;
-    const succeeded = restore.state === 'succeeded';
-    const progress: MemberProgress = {
-      state: succeeded ? 'succeeded' : 'failed',
-      restoreId: restore.id,
-      endedAt: restore.updatedAt,
-      ...(restore.phases ? { phases: restore.phases } : {}),
-      ...(restore.totalSeconds === undefined ? {} : { totalSeconds: restore.totalSeconds }),
-      error: succeeded ? null : (restore.error ?? `the ${restore.mode} ended ${restore.state}`),
-      ...(restore.preservedVolume === undefined ? {} : { preservedVolume: restore.preservedVolume }),
-      ...(restore.verifyOutput === undefined ? {} : { verifyOutput: restore.verifyOutput }),
-    };
-    // Recorded before the token is answered: the states after it (WaveEnded, Report) read it.
-    if (record) await this.deps.catalog.updateRecoveryMember(link.id, link.volume, progress, { from: ['pending', 'running'], orRestoreId: restore.id });
+    const progress = memberProgress(restore);
+    // Recorded before the token is answered: the states after it (WaveEnded, Report) read it. Final
+    // once: a member WaveEnded or Report already closed (its task timed out) keeps what the report says.
+    if (record) await this.deps.catalog.updateRecoveryMember(link.id, link.volume, progress, { from: ['pending', 'running'] });
     // A member the recovery does not know (its record gone) still gets an answer: nothing may wait forever.
     await this.answer(link.taskToken, member ?? { volume: link.volume, role: 'critical' }, progress);
   }
 
   async waveEnded(input: WaveEnd): Promise<WaveVerdict> {
     const { recoveryId, wave } = input;
-    const record = await this.deps.catalog.getRecovery(recoveryId);
+    let record = await this.deps.catalog.getRecovery(recoveryId);
     if (!record) return { recoveryId, wave, stop: true, reason: `no recovery ${recoveryId}` };
     const waveMembers = record.plan.waves.find((w) => w.wave === wave)?.members ?? [];
-    const failed = new Map<string, string>();
+    const failed = new Set<string>();
+    let closed = false;
     for (const raw of input.results) {
       const result = MemberResult.safeParse(raw);
       if (result.success) {
-        if (result.data.outcome === 'failed') failed.set(result.data.volume, result.data.error ?? 'failed');
+        if (result.data.outcome === 'failed') failed.add(result.data.volume);
         continue;
       }
       const caught = CaughtMemberFailure.safeParse(raw);
       if (!caught.success) continue; // an unknown shape: the member's own record decides below
-      const error = causeText(caught.data.error);
-      failed.set(caught.data.volume, error);
-      // A failure the member's restore never reported (not started, timed out): recorded here.
-      await this.deps.catalog.updateRecoveryMember(
-        recoveryId,
-        caught.data.volume,
-        { state: 'failed', endedAt: this.now().toISOString(), error },
-        { from: ['pending', 'running'] },
-      );
+      const { volume } = caught.data;
+      const progress = record.members[volume];
+      // Its restore reported (the answer is what failed): the record already says how it went.
+      if (!progress || FINAL_MEMBER_STATES.includes(progress.state)) continue;
+      // A member the restore never answered for (not started, timed out): its restore's own
+      // record decides when it has ended; otherwise failed, saying where it may still run.
+      const timedOut = caught.data.error.Error === 'States.Timeout' || caught.data.error.Error === 'States.HeartbeatTimeout';
+      const change = await this.closing(record, volume, causeText(caught.data.error), timedOut);
+      await this.deps.catalog.updateRecoveryMember(recoveryId, volume, change, { from: ['pending', 'running'] });
+      closed = true;
     }
-    const criticalFailed = waveMembers.filter((m) => m.role === 'critical' && (failed.has(m.volume) || record.members[m.volume]?.state === 'failed'));
+    if (closed) record = (await this.deps.catalog.getRecovery(recoveryId)) ?? record;
+    const settled = record.members;
+    const criticalFailed = waveMembers.filter((m) => m.role === 'critical' && (failed.has(m.volume) || settled[m.volume]?.state === 'failed'));
     if (criticalFailed.length === 0) return { recoveryId, wave, stop: false };
     const names = criticalFailed.map((m) => m.volume).join(', ');
     const reason = `not run: critical member ${names} of wave ${wave.toString()} failed`;
@@ -429,7 +442,8 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
     const { recoveryId } = input;
     let record = await this.deps.catalog.getRecovery(recoveryId);
     if (!record) throw new RecoveryTaskError(RECOVERY_ERRORS.notRunnable, `no recovery ${recoveryId}`);
-    if (record.report) return record.report; // a retried Report: reported once
+    // A retried Report: reported once; notified until the notification went out.
+    if (record.report) return this.reportAgain(record, record.report);
     const error = input.error ? `${input.error.Error}: ${causeText(input.error)}` : undefined;
     record = await this.closeMembers(record, error ?? record.error ?? undefined);
     const outcome = recoveryOutcome(record, record.members, error);
@@ -443,14 +457,72 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
     });
     if (!updated) {
       const current = await this.deps.catalog.getRecovery(recoveryId);
-      if (current?.report) return current.report;
+      if (current?.report) return this.reportAgain(current, current.report);
       throw new Error(`recovery ${recoveryId} could not be recorded as ${outcome}`);
     }
     const { source, mode } = record.plan;
     if (mode === 'drill') await this.deps.catalog.recordRecoveryDrill(source, { recoveryId, at: report.endedAt, outcome, totalSeconds: report.totalSeconds });
     this.deps.metrics?.recoveryFinished({ source, mode, outcome, totalSeconds: report.totalSeconds });
-    await this.deps.notifier?.restoreFinished({ restoreId: recoveryId, state: outcome, subject: reportSubject(report), text: report.text, record: updated });
+    await this.notify(updated, report);
     return report;
+  }
+
+  /** A Report retried after its record became final: the drill's proof and the notification again, unless it was notified. */
+  private async reportAgain(record: RecoveryRecord, report: RecoveryReport): Promise<RecoveryReport> {
+    if (record.notifiedAt !== undefined) return report;
+    const { source, mode } = record.plan;
+    // Idempotent (the same recovery and time): the first attempt may have failed before recording it.
+    if (mode === 'drill') {
+      await this.deps.catalog.recordRecoveryDrill(source, {
+        recoveryId: record.id,
+        at: report.endedAt,
+        outcome: report.outcome,
+        totalSeconds: report.totalSeconds,
+      });
+    }
+    await this.notify(record, report);
+    return report;
+  }
+
+  /**
+   * Sends a final record's report (topic, Slack) and records when. Never throws: the report is on
+   * the record, and a failed execution (its alarm) would say a good recovery failed.
+   */
+  private async notify(record: RecoveryRecord, report: RecoveryReport): Promise<void> {
+    const { notifier } = this.deps;
+    if (!notifier) return;
+    try {
+      await notifier.restoreFinished({ restoreId: record.id, state: report.outcome, subject: reportSubject(report), text: report.text, record });
+    } catch (e) {
+      this.deps.warn?.(`recovery ${record.id} ended ${report.outcome}, but its report could not be sent (it is on the recovery’s record)`, e);
+      return;
+    }
+    try {
+      await this.deps.catalog.updateRecovery(record.id, FINAL_RECOVERY_STATES, { notifiedAt: this.now().toISOString() });
+    } catch (e) {
+      this.deps.warn?.(`recovery ${record.id}: its report was sent, but that could not be recorded (a retried Report sends it again)`, e);
+    }
+  }
+
+  /**
+   * What closes a member whose task ended without an answer (timed out, or the recovery ended
+   * first): its restore's final state when the restore has ended; otherwise failed, saying which
+   * restore may still be running and where.
+   */
+  private async closing(record: RecoveryRecord, volume: string, why: string, timedOut: boolean): Promise<Partial<MemberProgress>> {
+    const endedAt = this.now().toISOString();
+    const restoreId = record.members[volume]?.restoreId;
+    if (!restoreId) return { state: 'failed', endedAt, error: timedOut && why.startsWith('States.') ? `no result within the member timeout (${why})` : why };
+    const restore = await this.deps.catalog.getRestore(restoreId);
+    if (restore && TERMINAL_STATES.includes(restore.state)) return memberProgress(restore);
+    const member = members(record.plan).find((m) => m.volume === volume);
+    const instance = restore?.instanceId || member?.instanceId || record.launchedInstanceId || 'its host';
+    const still = `it may still be running on ${instance}: lifeboat status ${restoreId} --source ${record.plan.source}`;
+    return {
+      state: 'failed',
+      endedAt,
+      error: timedOut ? `no result from restore ${restoreId} within the member timeout; ${still}` : `${why}; no result from restore ${restoreId}; ${still}`,
+    };
   }
 
   /** Every member final before the report: not run → skipped (saying why), still running → failed. */
@@ -463,11 +535,7 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
       if (p && FINAL_MEMBER_STATES.includes(p.state)) continue;
       const change: Partial<MemberProgress> =
         p?.state === 'running'
-          ? {
-              state: 'failed',
-              endedAt: this.now().toISOString(),
-              error: `the recovery ended before this member's restore reported${error ? ` (${error})` : ''}`,
-            }
+          ? await this.closing(record, m.volume, `the recovery ended before this member's restore reported${error ? ` (${error})` : ''}`, true)
           : {
               state: 'skipped',
               error: critical
@@ -483,6 +551,21 @@ export class RecoveryService implements RecoveryApi, RecoveryTasks, RecoveryMemb
 }
 
 const members = (plan: RecoveryPlan): RecoveryMemberPlan[] => plan.waves.flatMap((w) => w.members);
+
+/** A member's progress from its restore's final record (cancelled counts as failed). */
+function memberProgress(restore: RestoreRecord): MemberProgress {
+  const succeeded = restore.state === 'succeeded';
+  return {
+    state: succeeded ? 'succeeded' : 'failed',
+    restoreId: restore.id,
+    endedAt: restore.updatedAt,
+    ...(restore.phases ? { phases: restore.phases } : {}),
+    ...(restore.totalSeconds === undefined ? {} : { totalSeconds: restore.totalSeconds }),
+    error: succeeded ? null : (restore.error ?? `the ${restore.mode} ended ${restore.state}`),
+    ...(restore.preservedVolume === undefined ? {} : { preservedVolume: restore.preservedVolume }),
+    ...(restore.verifyOutput === undefined ? {} : { verifyOutput: restore.verifyOutput }),
+  };
+}
 
 function refuseProblems(plan: RecoveryPlan): void {
   if (plan.problems.length) {

@@ -130,7 +130,7 @@ export function recoveryStartedMessage(started: StartedRecovery, userId: string)
   const p = started.plan;
   const members = p.waves.reduce((n, w) => n + w.members.length, 0);
   return slackMessage(
-    md`${mention(userId)} started recovery \`${started.recoveryId}\` of \`${p.source}\` onto ${targetText(p.target)}: ${members} volumes in ${p.waves.length} waves${p.predicted.seconds === null ? '' : `, predicted ${duration(p.predicted.seconds)}`}. The report will be posted here; \`/lifeboat status ${started.recoveryId}\` shows each member meanwhile.`,
+    md`${mention(userId)} started recovery \`${started.recoveryId}\` of \`${p.source}\` onto ${targetText(p.target)}: ${members} volumes in ${p.waves.length} waves${p.predicted.seconds === null ? '' : `, predicted ${duration(p.predicted.seconds)}`}. The report goes to the notification topic, and is posted here too if the recovery ends within 30 minutes (Slack’s reply link expires); \`/lifeboat status ${started.recoveryId}\` shows each member meanwhile and the report any time.`,
     { response_type: 'in_channel', replace_original: true },
   );
 }
