@@ -91,7 +91,10 @@ const service = new RecoveryService({
   instances: ssm,
   protect: z.array(ProtectionPolicy).parse(JSON.parse(env.LIFEBOAT_PROTECT)),
   recoveryDrills: z.array(RecoveryDrillConfig).parse(JSON.parse(env.RECOVERY_DRILLS)),
-  // TODO(i17 merge): launchTemplates: z.array(z.string()).parse(JSON.parse(env.LAUNCH_TEMPLATES)), once RecoveryServiceDeps has it
+  launchTemplates: z.array(z.string()).parse(JSON.parse(env.LAUNCH_TEMPLATES)),
+  warn: (message, e) => {
+    logger.warn(message, { error: String(e) });
+  },
   // The report goes to everyone on the topic, and to the Slack requester of a Slack-started recovery.
   notifier: new Notifiers(
     new SnsNotifier(snsClient, env.TOPIC_ARN),

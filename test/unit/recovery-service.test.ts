@@ -247,7 +247,6 @@ describe('RecoveryService over the real catalog (DynamoDB-compatible server) and
         },
         { wave: 2, members: [{ volume: 'app', role: 'critical' }] },
       ],
-      parallel: 4,
     });
     // Wave 2 was sent only after wave 1 had ended.
     expect(runner.sent.map((s) => s.parameters.VolumeName)).toEqual(['cache', 'pgdata', 'app']);
