@@ -129,7 +129,12 @@ create_networks() {
     for part in "${parts[@]:1}"; do
       if [[ "$part" == internal ]]; then args+=(--internal); else args+=(--label "$part"); fi
     done
-    docker "${args[@]}" -- "$net" >/dev/null || fail failed "could not create network $net"
+    if ! docker "${args[@]}" -- "$net" >/dev/null; then
+      # Another restore on this host (a member of the same recovery wave) may have created it meanwhile.
+      docker network inspect "$net" >/dev/null 2>&1 || fail failed "could not create network $net"
+      log "network $net was created meanwhile by another run; joining it"
+      continue
+    fi
     (( ${#CREATED_NETWORKS[@]} > 0 )) || on_undo remove_created_networks
     CREATED_NETWORKS+=("$net")
     log "created network $net"

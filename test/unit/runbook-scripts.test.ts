@@ -373,6 +373,21 @@ describe('restore-volume: labels, networks and other mounts of a recreated conta
     );
   });
 
+  it('a network another run created between the check and the create (two members of one recovery wave) is joined, not a failure, and never removed by this run', () => {
+    // inspect: absent at first; create: fails (it exists now); inspect again: present.
+    const body = `load_params; n=0; docker() { printf 'docker %s\\n' "$*" >&3; case "$1 $2" in "network inspect") n=$((n+1)); (( n % 2 == 0 ));; "network create") return 1;; esac; }
+{ create_networks; echo "created: \${CREATED_NETWORKS[*]}"; echo "undo: \${UNDO[*]}"; } 3>&1 | grep -e '^docker network c' -e '^created' -e '^undo'`;
+    expect(run(body, compose).stdout).toBe(
+      [
+        'docker network create --driver bridge --internal --label com.docker.compose.network=backend -- shop_backend',
+        'docker network create --driver bridge -- shop_front',
+        'created: ',
+        'undo: ',
+        'failed|', // the harness's exit line: the script was cut short after create_networks
+      ].join('\n'),
+    );
+  });
+
   it('a volume the run creates with VolumeLabels carries those alone (Compose warns about labels it did not write); otherwise Lifeboat’s', () => {
     const body = `${DOCKER_LOG}load_params; TARGET=shop_pgdata; docker() { printf '%s\\n' "$*" >&3; }; { create_volume "$TARGET" restored with-driver; create_volume s staging; } 3>&1`;
     expect(run(body, compose).stdout).toBe(
