@@ -20,9 +20,9 @@ const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
  * (BackupAgeSeconds) and whether it is over the RPO (BackupOverdue 0/1). The
  * per-volume alarms watch BackupOverdue and treat a missing value as overdue.
  * In the DR region the catalog holds what has been replicated there, so replication
- * lag shows up as backup age; each result (and the log) also says how long the newest
- * archive took to arrive (arrivalLagSeconds), logged, not a metric: S3 Replication
- * metrics already chart the lag itself.
+ * lag shows up as backup age. Each result also says how long the newest archive took
+ * to arrive (arrivalLagSeconds), in the log and not as a metric: one more custom metric
+ * per volume, while S3 Replication metrics (ReplicationLatency), when on, chart the lag itself.
  */
 export const handler = middy<FreshnessCheck, Freshness[]>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
