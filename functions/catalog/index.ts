@@ -23,14 +23,25 @@ const deps: IngestDeps = {
   store: new S3ArchiveStore(s3Client, env.BUCKET_NAME),
   catalog: new DynamoDbCatalog(documentClient, env.TABLE_NAME),
   prefix: env.ARCHIVE_PREFIX,
+  bucket: env.BUCKET_NAME,
   warn: (message, details) => {
     logger.warn(message, details);
   },
 };
 
-/** S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. */
+/**
+ * S3 "Object Created" / "Object Deleted" (EventBridge) -> catalog entry. Whoever wrote the object
+ * (a backup host, or S3 Replication writing a replica into the DR bucket) makes no difference:
+ * the entry is what this bucket holds, read back with HeadObject.
+ */
 export async function onObjectEvent(d: IngestDeps, event: S3ObjectEvent): Promise<IngestOutcome> {
   const key = event.detail.object.key;
+  const bucket = event.detail.bucket.name;
+  if (d.bucket !== undefined && bucket !== d.bucket) {
+    const reason = `the event is for bucket ${bucket.slice(0, 63)} (${event.region}); this catalog serves ${d.bucket}`;
+    d.warn?.('skipped object', { key: key.slice(0, 300), reason });
+    return { action: 'skipped', key: key.slice(0, 300), reason };
+  }
   return event['detail-type'] === 'Object Deleted' ? ingestDeleted(d, key) : ingestCreated(d, key);
 }
 
@@ -39,7 +50,7 @@ export const handler = middy<S3ObjectEvent, IngestOutcome>()
   .use(parser({ schema: S3ObjectEvent }))
   .handler(async (event) => {
     const outcome = await onObjectEvent(deps, event);
-    logger.info('catalog event handled', { outcome });
+    logger.info('catalog event handled', { outcome, bucket: event.detail.bucket.name, region: event.region });
     return outcome;
   });
 

@@ -20,7 +20,13 @@ export const EventBridgeEnvelope = z.object({
   'replay-name': z.string().optional(),
 });
 
-/** S3 "Object Created" / "Object Deleted" through EventBridge. */
+/**
+ * S3 "Object Created" / "Object Deleted" through EventBridge. Who wrote the object and how
+ * (`requester`, `reason`, `source-ip-address`) is read by nothing and required of nothing: a
+ * replica S3 Replication writes into the DR bucket is cataloged like an upload, whatever S3
+ * puts there for it (the S3 user guide documents `requester` as an account id or an AWS service
+ * principal, and `source-ip-address` as present only for events an S3 request caused).
+ */
 export const S3ObjectEvent = EventBridgeEnvelope.extend({
   source: z.literal('aws.s3'),
   'detail-type': z.enum(['Object Created', 'Object Deleted']),

@@ -211,6 +211,11 @@ export interface Freshness {
   readonly newestKey: string | null;
   /** The newest archive claims a time after now (a host clock ahead, or this one behind). */
   readonly clockSkewSeconds: number;
+  /**
+   * How long the newest archive took to reach this catalog after it was taken (cataloged − taken,
+   * never below 0): the upload, plus in the DR region the replication lag. Null when there is none.
+   */
+  readonly arrivalLagSeconds: number | null;
   readonly reason: string;
 }
 
@@ -220,7 +225,7 @@ export interface Freshness {
  * (clock skew) counts as age 0 and is reported, never as overdue.
  */
 export function judgeFreshness(
-  input: { source: string; volume: string; rpoSeconds: number; newestTakenAt?: string; newestKey?: string },
+  input: { source: string; volume: string; rpoSeconds: number; newestTakenAt?: string; newestKey?: string; newestCatalogedAt?: string },
   now: Date,
 ): Freshness {
   const { source, volume, rpoSeconds } = input;
@@ -233,6 +238,7 @@ export function judgeFreshness(
       overdue: true,
       newestKey: null,
       clockSkewSeconds: 0,
+      arrivalLagSeconds: null,
       reason: `no archive of ${source}/${volume} has ever been cataloged`,
     };
   }
@@ -240,18 +246,23 @@ export function judgeFreshness(
   const ageSeconds = Math.max(0, raw);
   const clockSkewSeconds = raw < 0 ? -raw : 0;
   const overdue = ageSeconds > rpoSeconds;
+  const arrivalLagSeconds =
+    input.newestCatalogedAt === undefined ? null : Math.max(0, Math.floor((Date.parse(input.newestCatalogedAt) - Date.parse(input.newestTakenAt)) / 1000));
   const reason = overdue
     ? `the newest archive of ${source}/${volume} is ${ageSeconds.toString()} s old, over the RPO of ${rpoSeconds.toString()} s`
     : `the newest archive of ${source}/${volume} is ${ageSeconds.toString()} s old (RPO ${rpoSeconds.toString()} s)${clockSkewSeconds > 0 ? `; its time is ${clockSkewSeconds.toString()} s in the future (clock skew)` : ''}`;
-  return { source, volume, rpoSeconds, ageSeconds, overdue, newestKey: input.newestKey ?? null, clockSkewSeconds, reason };
+  return { source, volume, rpoSeconds, ageSeconds, overdue, newestKey: input.newestKey ?? null, clockSkewSeconds, arrivalLagSeconds, reason };
 }
 
-/** One catalog query per volume ("latest"), judged against its RPO. */
+/**
+ * One catalog query per volume ("latest"), judged against its RPO. Run over the DR region's
+ * catalog it judges what has arrived there: an archive not yet replicated does not count.
+ */
 export async function checkFreshness(catalog: Pick<Catalog, 'latestArchive'>, check: FreshnessCheck, now: Date): Promise<Freshness[]> {
   const out: Freshness[] = [];
   for (const v of check.volumes) {
     const newest = await catalog.latestArchive(v.source, v.volume);
-    out.push(judgeFreshness({ ...v, newestTakenAt: newest?.takenAt, newestKey: newest?.key }, now));
+    out.push(judgeFreshness({ ...v, newestTakenAt: newest?.takenAt, newestKey: newest?.key, newestCatalogedAt: newest?.catalogedAt }, now));
   }
   return out;
 }

@@ -19,6 +19,10 @@ const catalog = new DynamoDbCatalog(documentClient, env.TABLE_NAME);
  * EventBridge Scheduler target: per protected volume, the newest archive's age
  * (BackupAgeSeconds) and whether it is over the RPO (BackupOverdue 0/1). The
  * per-volume alarms watch BackupOverdue and treat a missing value as overdue.
+ * In the DR region the catalog holds what has been replicated there, so replication
+ * lag shows up as backup age. Each result also says how long the newest archive took
+ * to arrive (arrivalLagSeconds), in the log and not as a metric: one more custom metric
+ * per volume, while S3 Replication metrics (ReplicationLatency), when on, chart the lag itself.
  */
 export const handler = middy<FreshnessCheck, Freshness[]>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -32,5 +36,11 @@ export const handler = middy<FreshnessCheck, Freshness[]>()
       if (f.overdue) logger.warn('backup overdue', { ...f });
       else if (f.clockSkewSeconds > 0) logger.warn('archive time is in the future (clock skew)', { ...f });
     }
+    const slowest = results.reduce<Freshness | undefined>((a, f) => ((f.arrivalLagSeconds ?? -1) > (a?.arrivalLagSeconds ?? -1) ? f : a), undefined);
+    logger.info('freshness checked', {
+      volumes: results.length,
+      overdue: results.filter((f) => f.overdue).length,
+      ...(slowest ? { slowestArrival: { source: slowest.source, volume: slowest.volume, arrivalLagSeconds: slowest.arrivalLagSeconds } } : {}),
+    });
     return results;
   });

@@ -63,6 +63,41 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
     expect((await catalog.getArchive(key))?.sha256).toBe('ab'.repeat(32));
   });
 
+  it('a manifest arriving before its archive (replication promises no order) is skipped, and the archive arriving next is cataloged with it', async () => {
+    const key = 'archives/db2/arrive/20261127T031500Z.tar.zst';
+    await s3.put(`${key}.manifest.json`, manifestFor(key));
+    expect(await ingestCreated(deps, encode(`${key}.manifest.json`))).toMatchObject({
+      action: 'skipped',
+      key,
+      reason: expect.stringContaining('its manifest arrived first') as unknown,
+    });
+    expect(await catalog.getArchive(key)).toBeUndefined();
+    await s3.put(key, Buffer.alloc(77));
+    expect(await ingestCreated(deps, encode(key))).toEqual({ action: 'cataloged', key, withManifest: true });
+    expect(await catalog.latestArchive('db2', 'arrive')).toMatchObject({ key, size: 77, sha256: 'ab'.repeat(32) });
+  });
+
+  it('seen again (its manifest, a redelivered event, reconcile), an archive keeps when it was first cataloged and its drill proof', async () => {
+    const s3c = await startLocalS3('lifeboat-seen-again');
+    try {
+      let now = new Date('2026-11-27T03:16:00Z');
+      const again: IngestDeps = { store: new S3ArchiveStore(s3c.client, s3c.bucket), catalog, now: () => now };
+      const key = 'archives/db3/pgdata/20261127T031500Z.tar.zst';
+      await s3c.put(key, Buffer.alloc(10));
+      expect(await ingestCreated(again, encode(key))).toMatchObject({ action: 'cataloged', withManifest: false });
+      const proof = { restoreId: 'r-1', archiveKey: key, at: '2026-11-27T04:00:00Z', outcome: 'succeeded' as const };
+      await catalog.recordDrill('db3', 'pgdata', proof);
+
+      now = new Date('2026-11-27T05:00:00Z');
+      await s3c.put(`${key}.manifest.json`, manifestFor(key));
+      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', withManifest: true });
+      expect(await reconcile(again)).toEqual({ listed: 2, cataloged: 1, skipped: 0 });
+      expect(await catalog.getArchive(key)).toMatchObject({ catalogedAt: '2026-11-27T03:16:00.000Z', sha256: 'ab'.repeat(32), lastDrill: proof });
+    } finally {
+      await s3c.close();
+    }
+  });
+
   it('a tampered manifest (describing another archive, or malformed) is ignored, never trusted', async () => {
     const key = 'archives/db1/pgdata/20261127T051500Z.tar.gz';
     await s3.put(key, Buffer.alloc(10));

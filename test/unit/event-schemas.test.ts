@@ -7,6 +7,7 @@ import { ROOT } from '#core/paths.ts';
 import type { ArchiveEntry, Catalog } from '#core/catalog/model.ts';
 import type { ArchiveStore } from '#core/archive-store.ts';
 import { CommandInvocationEvent } from '#root/functions/command-finished/schema.ts';
+import { replicaBucketName } from '#core/replication.ts';
 import { S3ObjectEvent } from '#root/functions/commons/event-schemas.ts';
 
 const fixture = (path: string): unknown => JSON.parse(readFileSync(join(ROOT, 'test/events', path), 'utf8'));
@@ -16,6 +17,17 @@ describe('captured AWS events parse with the schemas the handlers use', () => {
     const event = S3ObjectEvent.parse(fixture('s3/object-created.json'));
     expect(event.detail.object.key).toBe('archives/db1/pgdata/20261127T031500Z.tar.zst');
     expect(S3EventNotificationEventBridgeSchema.parse(fixture('s3/object-created.json')).detail.object.key).toBe(event.detail.object.key);
+  });
+  it('S3 "Object Created" of a replica in the DR bucket (built from the documented shape, not captured) parses with both schemas', () => {
+    // S3 user guide, "EventBridge event message structure": `requester` is an account id or an AWS
+    // service principal, `source-ip-address` only present for events an S3 request caused.
+    const event = S3ObjectEvent.parse(fixture('s3/object-created-replica.json'));
+    expect(event).toMatchObject({
+      region: 'eu-central-1',
+      detail: { bucket: { name: 'lifeboat-replica-123456789012-eu-central-1' }, requester: 's3.amazonaws.com' },
+    });
+    expect(event.detail.bucket.name).toBe(replicaBucketName(event.account, event.region));
+    expect(S3EventNotificationEventBridgeSchema.parse(fixture('s3/object-created-replica.json')).detail.object.key).toBe(event.detail.object.key);
   });
   it('anything but an S3 object event is refused', () => {
     expect(S3ObjectEvent.safeParse({ ...(fixture('s3/object-created.json') as object), source: 'aws.ec2' }).success).toBe(false);
@@ -47,6 +59,7 @@ describe('catalog handler business function', () => {
         put.push(e);
         return Promise.resolve();
       },
+      getArchive: () => Promise.resolve(undefined),
     } as unknown as Catalog;
     const store: ArchiveStore = {
       head: () => Promise.resolve({ size: 60817408, etag: '"b1946ac9"' }),
@@ -59,5 +72,11 @@ describe('catalog handler business function', () => {
     const event = S3ObjectEvent.parse(fixture('s3/object-created.json'));
     expect(await onObjectEvent({ store, catalog }, event)).toEqual({ action: 'cataloged', key: event.detail.object.key, withManifest: false });
     expect(put[0]).toMatchObject({ source: 'db1', volume: 'pgdata', takenAt: '2026-11-27T03:15:00Z', size: 60817408, compression: 'zstd' });
+    // The function serves one bucket: an event naming another is skipped, never looked up.
+    expect(await onObjectEvent({ store, catalog, bucket: 'lifeboat-replica-123456789012-eu-central-1' }, event)).toMatchObject({
+      action: 'skipped',
+      reason: 'the event is for bucket lifeboat-archives (eu-west-1); this catalog serves lifeboat-replica-123456789012-eu-central-1',
+    });
+    expect(put).toHaveLength(1);
   });
 });

@@ -32,12 +32,20 @@ describe('backup freshness against the RPO', () => {
       false,
     );
   });
+  it('says how long the newest archive took to arrive here (cataloged − taken; in the DR region, the replication lag)', () => {
+    const f = judgeFreshness({ source: 'db1', volume: 'pgdata', rpoSeconds: RPO, newestTakenAt: at(900), newestKey: 'k', newestCatalogedAt: at(450) }, NOW);
+    expect(f).toMatchObject({ ageSeconds: 900, overdue: false, arrivalLagSeconds: 450 });
+    // Cataloged "before" it was taken (clock skew between the host and the catalog): no negative lag.
+    expect(judgeFreshness({ source: 's', volume: 'v', rpoSeconds: RPO, newestTakenAt: at(60), newestCatalogedAt: at(120) }, NOW).arrivalLagSeconds).toBe(0);
+    expect(judge(at(60)).arrivalLagSeconds).toBeNull();
+    expect(judge(undefined).arrivalLagSeconds).toBeNull();
+  });
   it('checks each volume with one "latest" lookup', async () => {
     const asked: string[] = [];
     const catalog = {
       latestArchive: (source: string, volume: string) => {
         asked.push(`${source}/${volume}`);
-        return Promise.resolve(volume === 'fresh' ? ({ key: 'archives/a/fresh/x.tar.zst', takenAt: at(60) } as never) : undefined);
+        return Promise.resolve(volume === 'fresh' ? ({ key: 'archives/a/fresh/x.tar.zst', takenAt: at(60), catalogedAt: at(30) } as never) : undefined);
       },
     };
     const out = await checkFreshness(
@@ -51,9 +59,9 @@ describe('backup freshness against the RPO', () => {
       NOW,
     );
     expect(asked).toEqual(['a/fresh', 'a/never']);
-    expect(out.map((f) => [f.volume, f.overdue, f.newestKey])).toEqual([
-      ['fresh', false, 'archives/a/fresh/x.tar.zst'],
-      ['never', true, null],
+    expect(out.map((f) => [f.volume, f.overdue, f.newestKey, f.arrivalLagSeconds])).toEqual([
+      ['fresh', false, 'archives/a/fresh/x.tar.zst', 30],
+      ['never', true, null, null],
     ]);
   });
 });

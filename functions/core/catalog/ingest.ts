@@ -11,6 +11,12 @@ export interface IngestDeps {
   readonly now?: () => Date;
   /** Told why a key was skipped or a manifest ignored (the handler logs it). */
   readonly warn?: (message: string, details: Record<string, unknown>) => void;
+  /**
+   * The bucket `store` reads: an event naming another bucket is skipped, never looked up in this
+   * one (in the DR region this is the replica bucket, whose own events feed its catalog).
+   * @default - events are not checked
+   */
+  readonly bucket?: string;
 }
 
 export type IngestOutcome =
@@ -41,6 +47,10 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
   const head = await deps.store.head(archiveKey);
   if (!head) return skip(deps, archiveKey, 'the archive does not exist (deleted, or its manifest arrived first)');
   const manifest = await readManifest(deps, archiveKey);
+  // Seen again (its manifest arrived, a redelivered event, reconcile): the same version keeps when
+  // it was first cataloged here (its arrival: the freshness check's lag) and its drill proof.
+  const known = await deps.catalog.getArchive(archiveKey);
+  const same = known !== undefined && known.deletedAt === undefined && known.versionId === head.versionId ? known : undefined;
   const entry: ArchiveEntry = {
     key: archiveKey,
     source: archive.archive.source,
@@ -48,10 +58,11 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
     takenAt: archive.archive.takenAt,
     compression: archive.archive.compression,
     size: head.size,
-    catalogedAt: (deps.now?.() ?? new Date()).toISOString(),
+    catalogedAt: same?.catalogedAt ?? (deps.now?.() ?? new Date()).toISOString(),
     ...(head.etag ? { etag: head.etag } : {}),
     ...(head.versionId ? { versionId: head.versionId } : {}),
     ...(manifest ? { manifest, sha256: manifest.sha256 } : {}),
+    ...(same?.lastDrill ? { lastDrill: same.lastDrill } : {}),
   };
   try {
     await deps.catalog.putArchive(entry);
