@@ -40,6 +40,10 @@ export interface ApiOptions {
   readonly region?: string;
   /** @default the standard AWS credential chain (env, profile, SSO, instance role…) */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** The stack this API belongs to, as the operator picked it (`LifeboatDr, replica`): named in `description`. */
+  readonly stack?: string;
+  /** Said when the API does not answer (network error, a 5xx): where else to turn (the DR stack's `--region`). */
+  readonly unreachableHint?: string;
   /** Seconds between status polls while waiting. @default 2 */
   readonly pollSeconds?: number;
   readonly fetch?: typeof fetch;
@@ -95,7 +99,7 @@ export class ApiBackend implements Backend {
     const region = options.region ?? regionOf(base) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new CliError(EXIT.usage, `cannot tell the region of ${base.origin}`, 'pass --region or set AWS_REGION');
     this.base = base;
-    this.description = `the Lifeboat API at ${base.href} (${region})`;
+    this.description = `the Lifeboat API at ${base.href} (${options.stack === undefined ? region : `${region}, stack ${options.stack}`})`;
     this.signer = new SignatureV4({ service: 'execute-api', region, sha256: Hash.bind(null, 'sha256'), credentials: options.credentials ?? defaultProvider() });
     this.fetch = options.fetch ?? fetch;
   }
@@ -139,7 +143,7 @@ export class ApiBackend implements Backend {
       throw new CliError(
         EXIT.unavailable,
         `the Lifeboat API at ${this.base.origin} did not answer: ${e instanceof Error ? e.message : String(e)}`,
-        'check the URL (stack output ApiUrl) and your network',
+        ['check the URL (stack output ApiUrl) and your network', this.options.unreachableHint].filter(Boolean).join('; '),
       );
     }
     const text = await response.text();
@@ -157,9 +161,13 @@ export class ApiBackend implements Backend {
       const denied = response.status === 403 && !error.success;
       const hint = denied
         ? `the API refused these credentials: the identity needs execute-api:Invoke on this route of the Lifeboat API (${method} ${url.pathname}; per-source grants cover /sources/<source>/…)`
-        : error.success && error.data.requestId
-          ? `request id ${error.data.requestId}`
-          : undefined;
+        : [
+            error.success && error.data.requestId ? `request id ${error.data.requestId}` : undefined,
+            // A 5xx: the service (or its region) is failing; a stack elsewhere may answer.
+            response.status >= 500 ? this.options.unreachableHint : undefined,
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined;
       const code =
         response.status === 403 && !denied ? EXIT.refused : (CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? EXIT.unavailable : EXIT.failed));
       throw new CliError(code, message, hint);

@@ -11,7 +11,8 @@ import { INSTANCE_ID_PATTERN } from '#core/restore/request.ts';
 import { ProtectionPolicy } from '#core/protection.ts';
 import { recoveryConfigProblems } from '#core/recovery/plan.ts';
 import { MAX_PARALLEL, RECOVERY_ID_PATTERN, RecoveryRequest, type RecoveryPlan, type RecoveryTarget } from '#core/recovery/model.ts';
-import { ApiBackend } from './api.ts';
+import { REGION_PATTERN, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
+import { ApiBackend, regionOf } from './api.ts';
 import type { Backend, ProgressSink, RecoveryProgress } from './backend.ts';
 import { silentProgress } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
@@ -74,13 +75,27 @@ Exit codes:
 Where Lifeboat is: --api URL, or LIFEBOAT_API_URL, or the ApiUrl in the
 outputs file of \`cdk deploy --outputs-file cdk-outputs.json\` (--outputs or
 LIFEBOAT_OUTPUTS, default ./cdk-outputs.json when present) selects a deployed
-stack, signed with SigV4 from the standard AWS credential chain. Otherwise (or
+stack, signed with SigV4 from the standard AWS credential chain. With both
+stacks of a replicated Lifeboat in the file (\`cdk deploy --all\`), --region
+(LIFEBOAT_REGION) picks the one in that region; without it, the primary.
+Otherwise (or
 with --local) local mode: an embedded S3-compatible store and catalog kept in
 --home (default ./.lifeboat), and the runbooks run on this machine's Docker.
 `;
 
-/** The stack output `ApiUrl` from a `cdk deploy --outputs-file` JSON file. */
-function apiUrlFromOutputs(file: string): string | undefined {
+/** A stack in a `cdk deploy --outputs-file` file: its ApiUrl, and where and what it serves. */
+export interface OutputStack {
+  /** The stack id (`Lifeboat`, `LifeboatDr`). */
+  readonly name: string;
+  readonly apiUrl: string;
+  /** Output `Region`, else the region in ApiUrl's execute-api host name. */
+  readonly region?: string;
+  /** Output `Role`: `primary` or `replica` (older stacks have none). */
+  readonly role?: StackRole;
+}
+
+/** The stacks with an `ApiUrl` output in a `cdk deploy --outputs-file` JSON file (`cdk deploy --all` writes both). */
+export function stacksFromOutputs(file: string): OutputStack[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -89,17 +104,97 @@ function apiUrlFromOutputs(file: string): string | undefined {
   }
   const outputs = z.record(z.string(), z.record(z.string(), z.unknown())).safeParse(parsed);
   if (!outputs.success) throw new CliError(EXIT.usage, `${file} is not a \`cdk deploy --outputs-file\` file`);
-  const stacks = Object.values(outputs.data).filter((o) => typeof o.ApiUrl === 'string');
-  if (stacks.length > 1) throw new CliError(EXIT.usage, `${file} holds several stacks with an ApiUrl`, 'pick one with --api');
-  const url = stacks[0]?.ApiUrl;
-  return typeof url === 'string' ? url : undefined;
+  const stacks: OutputStack[] = [];
+  for (const [name, o] of Object.entries(outputs.data)) {
+    const apiUrl = o[STACK_OUTPUTS.apiUrl];
+    if (typeof apiUrl !== 'string') continue;
+    const region = o[STACK_OUTPUTS.region];
+    const role = o[STACK_OUTPUTS.role];
+    let urlRegion: string | undefined;
+    try {
+      urlRegion = regionOf(new URL(apiUrl));
+    } catch {
+      urlRegion = undefined; // ApiBackend names a URL that is not one
+    }
+    stacks.push({
+      name,
+      apiUrl,
+      ...(typeof region === 'string' && region !== '' ? { region } : urlRegion === undefined ? {} : { region: urlRegion }),
+      ...(role === 'primary' || role === 'replica' ? { role } : {}),
+    });
+  }
+  return stacks;
+}
+
+/** `LifeboatDr (eu-west-1, replica)`: a stack as the operator picks it. */
+const stackLabel = (s: OutputStack): string => `${s.name} (${[s.region ?? 'region unknown', ...(s.role ? [s.role] : [])].join(', ')})`;
+
+/** Where the CLI sends its requests: the API, the region it signs for, and what to say about the choice. */
+export interface ApiTarget {
+  readonly url: string;
+  /** The region requests are signed for. @default from the URL, else AWS_REGION */
+  readonly region?: string;
+  /** The stack picked from an outputs file. */
+  readonly stack?: OutputStack;
+  /** The outputs file's other stacks: where to turn when this one does not answer. */
+  readonly others: readonly OutputStack[];
+  /** One line for stderr when the choice was made for the operator (several stacks, no --region). */
+  readonly note?: string;
+}
+
+/**
+ * The deployed API the options point at, or undefined (local mode). `--api` (or LIFEBOAT_API_URL)
+ * wins; else the outputs file: its only stack, or the one whose region is `--region`
+ * (LIFEBOAT_REGION), or, with several and no region given, the `primary` one.
+ */
+export function resolveApi(options: Pick<GlobalOptions, 'api' | 'region' | 'outputs' | 'local'>, env: NodeJS.ProcessEnv): ApiTarget | undefined {
+  if (options.local) return undefined;
+  const region = options.region ?? (env.LIFEBOAT_REGION || undefined);
+  const explicit = options.api ?? env.LIFEBOAT_API_URL;
+  if (explicit !== undefined) return { url: explicit, ...(region === undefined ? {} : { region }), others: [] };
+  const file = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
+  if (file === undefined) return undefined;
+  const stacks = stacksFromOutputs(file);
+  if (stacks.length === 0) return undefined;
+  const listing = stacks.map(stackLabel).join(', ');
+  const pick = (stack: OutputStack, note?: string): ApiTarget => ({
+    url: stack.apiUrl,
+    ...((region ?? stack.region) === undefined ? {} : { region: region ?? stack.region }),
+    stack,
+    others: stacks.filter((s) => s !== stack),
+    ...(note === undefined ? {} : { note }),
+  });
+  if (region !== undefined) {
+    if (!REGION_PATTERN.test(region))
+      throw new CliError(EXIT.usage, `--region ${JSON.stringify(region.slice(0, 60))} is not an AWS region such as eu-west-1`, `${file} holds ${listing}`);
+    const inRegion = stacks.filter((s) => s.region === region);
+    // A single stack whose region its outputs do not tell: --region is the region to sign for, as always.
+    const only = stacks.length === 1 ? stacks[0] : undefined;
+    if (inRegion.length === 0 && only !== undefined && only.region === undefined) return pick(only);
+    if (inRegion.length === 1 && inRegion[0] !== undefined) return pick(inRegion[0]);
+    throw new CliError(
+      EXIT.usage,
+      inRegion.length === 0 ? `${file} has no Lifeboat stack in region ${region}` : `${file} has several Lifeboat stacks in region ${region}`,
+      `it holds ${listing}: pick one with --region <region>, or give its URL with --api`,
+    );
+  }
+  if (stacks.length === 1 && stacks[0] !== undefined) return pick(stacks[0]);
+  const primaries = stacks.filter((s) => s.role === 'primary');
+  const primary = primaries[0];
+  if (primaries.length !== 1 || primary === undefined)
+    throw new CliError(EXIT.usage, `${file} holds several stacks with an ApiUrl: ${listing}`, 'pick one with --region <region>, or give its URL with --api');
+  const replicas = stacks.filter((s) => s !== primary);
+  return pick(
+    primary,
+    `lifeboat: ${file} holds ${stacks.length.toString()} stacks; using the primary, ${stackLabel(primary)}. For the DR stack: ${replicas
+      .map((s) => (s.region === undefined ? `${s.name} (--api ${s.apiUrl})` : `--region ${s.region}`))
+      .join(', ')}`,
+  );
 }
 
 /** The deployed API's URL, when one is configured and --local is not given. */
 function apiUrl(options: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
-  if (options.local) return undefined;
-  const outputsFile = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
-  return options.api ?? env.LIFEBOAT_API_URL ?? (outputsFile ? apiUrlFromOutputs(outputsFile) : undefined);
+  return resolveApi(options, env)?.url;
 }
 
 /** Local mode's state folder, or undefined when a deployed API is used. */
@@ -127,9 +222,23 @@ function protectFromConfig(file: string): ProtectionPolicy[] {
   return config.data.protect;
 }
 
-export async function openBackend(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
-  const url = apiUrl(options, env);
-  if (url !== undefined) return new ApiBackend({ url, region: options.region });
+export async function openBackend(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  say: (line: string) => void = () => undefined,
+): Promise<Backend> {
+  const api = resolveApi(options, env);
+  if (api !== undefined) {
+    if (api.note !== undefined) say(api.note);
+    // A stack that does not answer (its region down): the hint names the outputs file's other stacks.
+    const elsewhere = api.others.filter((s) => s.region !== undefined && s.region !== api.region).map((s) => `--region ${s.region ?? ''} (${stackLabel(s)})`);
+    return new ApiBackend({
+      url: api.url,
+      region: api.region,
+      ...(api.stack === undefined ? {} : { stack: api.stack.role === undefined ? api.stack.name : `${api.stack.name}, ${api.stack.role}` }),
+      ...(elsewhere.length === 0 ? {} : { unreachableHint: `if its region is down, use another stack from the outputs file: ${elsewhere.join(' or ')}` }),
+    });
+  }
   const config = options.config ?? env.LIFEBOAT_CONFIG;
   return LocalBackend.open({
     home: localHome(options, env) ?? '',
@@ -391,10 +500,15 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Runs the CLI; resolves to the exit code. */
+/**
+ * Runs the CLI; resolves to the exit code. `parseOnly`: the command line is parsed and its
+ * arguments checked by the same definition (unknown commands and options are usage errors), and
+ * nothing runs: what the docs' tests use to prove every command they show exists.
+ */
 export async function main(
   argv: readonly string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+  { parseOnly = false }: { parseOnly?: boolean } = {},
 ): Promise<ExitCode> {
   let json = argv.includes('--json');
   let backend: Backend | undefined;
@@ -426,8 +540,11 @@ export async function main(
     .showHelpAfterError('(lifeboat --help shows every command)')
     .option('--json', 'one JSON document on stdout, for scripts (no progress display)')
     .option('--api <url>', 'a deployed Lifeboat API (stack output ApiUrl)')
-    .option('--region <region>', 'the API region (default: from the URL)')
-    .option('--outputs <file>', 'a `cdk deploy --outputs-file` JSON file to read ApiUrl from')
+    .option(
+      '--region <region>',
+      'the stack in this region from the outputs file (the DR stack: its region), or LIFEBOAT_REGION; with --api, the region to sign for (default: from the URL)',
+    )
+    .option('--outputs <file>', 'a `cdk deploy --outputs-file` JSON file to read ApiUrl from (`cdk deploy --all` writes both stacks)')
     .option('--local', 'local mode even when an API is configured')
     .option('--home <dir>', 'local mode state folder (default ./.lifeboat, or LIFEBOAT_HOME)')
     .addOption(
@@ -459,7 +576,7 @@ export async function main(
   const connect = async (): Promise<Backend> => {
     json = globals().json ?? false;
     if (backend === undefined) {
-      backend = await openBackend(globals(), io.env);
+      backend = await openBackend(globals(), io.env, say);
       if (backend instanceof LocalBackend) process.on('SIGINT', onInterrupt);
     }
     return backend;
@@ -848,6 +965,7 @@ export async function main(
       },
     );
 
+  if (parseOnly) for (const command of program.commands) command.action(() => undefined);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -63,5 +63,7 @@ export function slackDeps(): SlackDeps {
       await sqsClient.send(new SendMessageCommand({ QueueUrl: env.WORK_QUEUE_URL, MessageBody: JSON.stringify(work) }));
     },
     post: (url, message) => postToSlack(url, message),
+    // Lambda sets AWS_REGION: answers name it, so the primary's app and the DR stack's are told apart.
+    region: process.env.AWS_REGION,
   };
 }

@@ -78,7 +78,12 @@ describe('slack handler (Lambda wiring)', () => {
       const ts = (now - i).toString();
       const res = await handler(event({ 'X-Slack-Request-Timestamp': ts, 'X-Slack-Signature': slackSignature(SECRET, ts, body) }), context);
       expect(res.statusCode).toBe(200);
-      expect(JSON.parse(res.body)).toMatchObject({ response_type: 'ephemeral', text: 'Working on `volumes`…' });
+      // The acknowledgement names the region Lambda runs in (AWS_REGION): the primary's app and the DR stack's are told apart.
+      expect(JSON.parse(res.body)).toMatchObject({
+        response_type: 'ephemeral',
+        text: `Working on \`volumes\`…\n_Lifeboat in ${process.env.AWS_REGION ?? ''}_`,
+      });
+      expect(process.env.AWS_REGION).toBe('eu-west-1');
     }
     expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 2);
     expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}')).toMatchObject({

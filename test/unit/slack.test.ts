@@ -877,3 +877,39 @@ describe('escaping what Lifeboat posts', () => {
     );
   });
 });
+
+describe('which region’s Lifeboat answered', () => {
+  // The primary and the DR stack each have a Slack app (/lifeboat, /lifeboat-dr): the on-call must tell them apart.
+  it('a plan ends with a context line naming the region, after its Confirm/Cancel buttons', async () => {
+    const h = await deps({ region: 'eu-west-1' });
+    const plan = await slash(h, `restore db1/pgdata to ${INSTANCE}`);
+    expect(buttons(plan).map((b) => b.action_id)).toEqual(['lifeboat_confirm', 'lifeboat_cancel']);
+    expect(plan?.blocks?.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Lifeboat in eu-west-1' }] });
+  });
+
+  it('text answers (status, volumes, the acknowledgement, errors) end with the region line', async () => {
+    const h = await deps({ region: 'eu-west-1' });
+    h.w.records['r-1-00000001'] = { id: 'r-1-00000001', mode: 'restore', state: 'succeeded', source: 'db1', volume: 'pgdata', phases: {} };
+    const status = await slash(h, 'status r-1-00000001');
+    expect(status?.text.split('\n').at(-1)).toBe('_Lifeboat in eu-west-1_');
+    expect((await slash(h, 'volumes'))?.text.split('\n').at(-1)).toBe('_Lifeboat in eu-west-1_');
+    expect((await slash(h, 'status r-1-0000dead'))?.text).toMatch(/no restore r-1-0000dead\n_Lifeboat in eu-west-1_$/);
+    const body = command('volumes');
+    const ack = await handleSlackHttp(h.d, { path: '/slack/commands', headers: signed(body), rawBody: body });
+    expect((JSON.parse(ack.body) as SlackMessage).text).toBe('Working on `volumes`…\n_Lifeboat in eu-west-1_');
+  });
+
+  it('two stacks, two regions: the same command answered by each names its own', async () => {
+    const primary = await deps({ region: 'eu-central-1' });
+    const dr = await deps({ region: 'eu-west-1' });
+    expect((await slash(primary, 'volumes'))?.text).toContain('Lifeboat in eu-central-1');
+    expect((await slash(dr, 'volumes'))?.text).toContain('Lifeboat in eu-west-1');
+    expect((await slash(dr, 'volumes'))?.text).not.toContain('eu-central-1');
+  });
+
+  it('no region known (outside Lambda): the answers are as before', async () => {
+    const h = await deps();
+    expect((await slash(h, 'volumes'))?.text).not.toContain('Lifeboat in');
+    expect((await slash(h, `restore db1/pgdata to ${INSTANCE}`))?.blocks).toHaveLength(2);
+  });
+});

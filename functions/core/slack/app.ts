@@ -53,6 +53,23 @@ export interface SlackDeps {
   /** How long a plan can be confirmed. @default 900 */
   readonly planSeconds?: number;
   readonly newPlanId?: () => string;
+  /**
+   * The region this Lifeboat runs in (AWS_REGION, which Lambda sets): every answer names it, so
+   * the on-call engineer can tell the primary's app from the DR stack's. @default none named
+   */
+  readonly region?: string;
+}
+
+/**
+ * The message with the answering Lifeboat's region: a context block after a message's blocks
+ * (plans, recoveries), else a last line of its text.
+ */
+export function withRegion(message: SlackMessage, region: string | undefined): SlackMessage {
+  if (region === undefined || region === '') return message;
+  const line = md`Lifeboat in ${region}`;
+  if (message.blocks !== undefined) return { ...message, blocks: [...message.blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: line.text }] }] };
+  // Both parts are escaped Mrkdwn already.
+  return { ...message, text: `${message.text}\n_${line.text}_` };
 }
 
 export interface HttpRequest {
@@ -66,10 +83,10 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
-const answer = (message?: SlackMessage): HttpAnswer => ({
+const answer = (message?: SlackMessage, region?: string): HttpAnswer => ({
   statusCode: 200,
   headers: { 'content-type': 'application/json' },
-  body: message ? JSON.stringify(message) : '',
+  body: message ? JSON.stringify(withRegion(message, region)) : '',
 });
 const unauthorized = (why: string): HttpAnswer => ({ statusCode: 401, headers: { 'content-type': 'text/plain' }, body: why });
 const header = (headers: HttpRequest['headers'], name: string): string | undefined => {
@@ -116,15 +133,15 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
     if (form.get('ssl_check') === '1') return answer();
     const parsed = CommandForm.safeParse(Object.fromEntries(form));
     if (!parsed.success || !deps.responseUrlPattern.test(parsed.data.response_url))
-      return answer(ephemeral(md`Lifeboat could not read this request from Slack.`));
+      return answer(ephemeral(md`Lifeboat could not read this request from Slack.`), deps.region);
     const who = { teamId: parsed.data.team_id, channelId: parsed.data.channel_id, userId: parsed.data.user_id };
     const no = refused(deps.access, who);
-    if (no) return answer(ephemeral(no));
+    if (no) return answer(ephemeral(no), deps.region);
     const command = parseSlackText(parsed.data.text);
-    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${USAGE}`));
-    if (command.command.verb === 'help') return answer(ephemeral(md`${USAGE}`));
+    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${USAGE}`), deps.region);
+    if (command.command.verb === 'help') return answer(ephemeral(md`${USAGE}`), deps.region);
     await deps.enqueue({ kind: 'command', command: command.command, who, responseUrl: parsed.data.response_url });
-    return answer(ephemeral(md`Working on \`${command.command.verb}\`…`));
+    return answer(ephemeral(md`Working on \`${command.command.verb}\`…`), deps.region);
   }
   let payload: unknown;
   try {
@@ -139,7 +156,7 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
   const responseUrl = i.response_url;
   const no = refused(deps.access, who);
   if (no) {
-    await deps.post(responseUrl, ephemeral(no, { replace_original: false }));
+    await deps.post(responseUrl, withRegion(ephemeral(no, { replace_original: false }), deps.region));
     return answer();
   }
   const action = i.actions[0];
@@ -216,7 +233,7 @@ export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage
 /** Does the work of one acknowledged request and posts the answer to its response_url. */
 export async function performSlackWork(deps: SlackDeps, work: SlackWork): Promise<void> {
   if (!deps.responseUrlPattern.test(work.responseUrl)) return;
-  const post = (message: SlackMessage): Promise<void> => deps.post(work.responseUrl, message);
+  const post = (message: SlackMessage): Promise<void> => deps.post(work.responseUrl, withRegion(message, deps.region));
   try {
     // The allowlists are checked again here, when acting: the configuration may have changed since the request.
     const no = refused(deps.access, work.who);
