@@ -899,6 +899,22 @@ describe('which region’s Lifeboat answered', () => {
     expect((JSON.parse(ack.body) as SlackMessage).text).toBe('Working on `volumes`…\n_Lifeboat in eu-west-1_');
   });
 
+  it('help speaks the slash command as typed: /lifeboat-dr in the DR region’s app, /lifeboat otherwise', async () => {
+    const h = await deps({ region: 'eu-west-1' });
+    const ask = async (slashCommand: string, text: string): Promise<string> => {
+      const body = form({ command: slashCommand, text, team_id: 'T0001', channel_id: 'C0001', user_id: 'U0001', response_url: HOOK });
+      const res = await handleSlackHttp(h.d, { path: '/slack/commands', headers: signed(body), rawBody: body });
+      return (JSON.parse(res.body) as SlackMessage).text;
+    };
+    const dr = await ask('/lifeboat-dr', 'help');
+    expect(dr).toContain('`/lifeboat-dr restore &lt;volume&gt;');
+    expect(dr).not.toMatch(/`\/lifeboat /);
+    expect(await ask('/lifeboat-dr', 'frobnicate')).toContain('`/lifeboat-dr help`');
+    expect(await ask('/lifeboat', 'help')).toContain('`/lifeboat restore &lt;volume&gt;');
+    // Anything that is not a slash command name is never echoed back.
+    expect(await ask('/x`<!here>', 'help')).toContain('`/lifeboat restore &lt;volume&gt;');
+  });
+
   it('two stacks, two regions: the same command answered by each names its own', async () => {
     const primary = await deps({ region: 'eu-central-1' });
     const dr = await deps({ region: 'eu-west-1' });

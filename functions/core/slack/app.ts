@@ -101,6 +101,11 @@ const CommandForm = z.object({
   user_id: z.string().regex(SLACK_ID),
   text: z.string().max(4000).default(''),
   response_url: z.url(),
+  /** The slash command as typed (`/lifeboat`, or `/lifeboat-dr` in the DR region's app): help speaks it. */
+  command: z
+    .string()
+    .regex(/^\/[a-z0-9_-]{1,31}$/)
+    .catch('/lifeboat'),
 });
 const Interaction = z.object({
   type: z.literal('block_actions'),
@@ -110,6 +115,9 @@ const Interaction = z.object({
   response_url: z.url(),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
 });
+
+/** {@link USAGE} for the slash command as the user typed it (a DR region's Slack app is `/lifeboat-dr`). */
+const usageFor = (slashCommand: string): string => USAGE.replaceAll('`/lifeboat ', `\`${slashCommand} `);
 
 /** Answered 401: refused before anything else happens. */
 export const REPLAYED = 'replayed Slack request: this timestamp and signature were already received';
@@ -138,8 +146,9 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
     const no = refused(deps.access, who);
     if (no) return answer(ephemeral(no), deps.region);
     const command = parseSlackText(parsed.data.text);
-    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${USAGE}`), deps.region);
-    if (command.command.verb === 'help') return answer(ephemeral(md`${USAGE}`), deps.region);
+    const usage = usageFor(parsed.data.command);
+    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${usage}`), deps.region);
+    if (command.command.verb === 'help') return answer(ephemeral(md`${usage}`), deps.region);
     await deps.enqueue({ kind: 'command', command: command.command, who, responseUrl: parsed.data.response_url });
     return answer(ephemeral(md`Working on \`${command.command.verb}\`…`), deps.region);
   }
