@@ -77,7 +77,12 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
   let p: Json;
   let r: Json;
   beforeAll(() => {
-    ({ primary, replica, p, r } = twoStacks({ protect: PROTECT, replication: { region: DR } }));
+    ({ primary, replica, p, r } = twoStacks({
+      protect: PROTECT,
+      recoveryDrills: [{ source: 'shop', drillHost: { instanceId: HOST } }],
+      slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
+      replication: { region: DR },
+    }));
   });
 
   it('the app has the primary in its region and LifeboatDr in the DR region; the primary deploys after it', () => {
@@ -222,6 +227,18 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
   it('no scheduled backups and no recovery drills in the DR stack (State Manager would run every host’s backups twice); the primary keeps its own', () => {
     expect(ofType(r, 'AWS::SSM::Association')).toEqual([]);
     expect(ofType(p, 'AWS::SSM::Association')).toHaveLength(1);
+    const recoveryDrills = (json: Json): unknown[] =>
+      ofType(json, 'AWS::Scheduler::Schedule').filter(([, s]) => String(s.Properties.Description).toLowerCase().includes('recovery drill'));
+    expect(recoveryDrills(p)).toHaveLength(1);
+    expect(recoveryDrills(r)).toEqual([]);
+  });
+
+  it('the DR stack has its own Slack routes when slack is configured', () => {
+    expect(
+      Object.keys(r.Outputs)
+        .filter((k) => k.startsWith('Slack'))
+        .sort(),
+    ).toEqual(['SlackCommandsUrl', 'SlackInteractionsUrl', 'SlackSigningSecretArn']);
   });
 
   it('the DR stack hands out host policies for its own bucket (hosts in the DR region attach them in a failover)', () => {
@@ -339,6 +356,15 @@ describe('replication with RTC, a replica KMS key, Object Lock and a DR drill ho
       .filter((s) => list(s.Action).includes('kms:Decrypt') && s.Resource === KEY);
     expect(decrypts.length).toBeGreaterThanOrEqual(4);
     for (const s of decrypts) expect(s.Condition).toEqual({ StringEquals: { 'kms:ViaService': `s3.${DR}.amazonaws.com` } });
+  });
+
+  it('DR hosts writing archives in a failover may encrypt with the replica key, through S3 in the DR region only', () => {
+    const shop = ofType(r, 'AWS::IAM::ManagedPolicy').find(([, m]) => String(m.Properties.Description).includes('source shop:'))?.[1];
+    const encrypt = statementsOf(shop as Resource).find((s) => s.Sid === 'EncryptOwnArchives');
+    expect(list(encrypt?.Action ?? []).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(encrypt?.Resource).toBe(KEY);
+    expect(encrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': `s3.${DR}.amazonaws.com` } });
+    expect(JSON.stringify(p)).not.toContain('EncryptOwnArchives');
   });
 
   it('drills run in the DR region on replication.drillHost, one per protected volume on its schedule; no DR associations still', () => {
