@@ -2,7 +2,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
-import { LifeboatStack, type LifeboatConfig } from '../lib/lifeboat-stack.ts';
+import { lifeboatStacks } from '../lib/lifeboat-app.ts';
+import type { LifeboatConfig } from '../lib/lifeboat-stack.ts';
 
 /**
  * The `lifeboat` configuration: the cdk.json context block, `-c lifeboat='<one-line JSON>'`
@@ -19,9 +20,7 @@ function configFrom(app: App): LifeboatConfig | undefined {
 }
 
 const app = new App();
-new LifeboatStack(app, 'Lifeboat', {
-  description: 'Lifeboat: disaster-recovery restores of Docker volumes from S3 archives',
-  config: configFrom(app),
-});
+// Lifeboat, and with `replication` the DR region's LifeboatDr (cdk deploy --all deploys both).
+lifeboatStacks(app, configFrom(app));
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -1,5 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, type IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, type IBucket, type ReplicationRule } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface ArchiveBucketProps {
@@ -22,6 +24,16 @@ export interface ArchiveBucketProps {
    * @default - no Object Lock
    */
   readonly objectLockDays?: number;
+  /** The name of a new bucket (the replica bucket's deterministic name). @default - generated */
+  readonly bucketName?: string;
+  /**
+   * A customer managed KMS key (ARN) the bucket's objects are encrypted with (a replica bucket:
+   * its default encryption for a new one; for both, readers get kms:Decrypt through S3).
+   * @default - SSE-S3
+   */
+  readonly encryptionKeyArn?: string;
+  /** S3 Replication of a new bucket: its rules and the role S3 replicates with. @default - none */
+  readonly replication?: { readonly rules: ReplicationRule[]; readonly role: IRole };
 }
 
 /** Where the archives live: private, TLS-only, versioned, encrypted, retained. */
@@ -35,7 +47,12 @@ export class ArchiveBucket extends Construct {
         // Object Lock is set when a bucket is created; the stack cannot turn it on for a bucket it imports.
         throw new Error('objectLockDays applies only to a bucket the stack creates; set Object Lock on the existing bucket itself');
       }
-      this.bucket = Bucket.fromBucketAttributes(this, 'Imported', { bucketName: props.existingBucketName, region: props.existingBucketRegion });
+      if (props.replication) throw new Error('replication applies only to a bucket the stack creates');
+      this.bucket = Bucket.fromBucketAttributes(this, 'Imported', {
+        bucketName: props.existingBucketName,
+        region: props.existingBucketRegion,
+        ...(props.encryptionKeyArn === undefined ? {} : { encryptionKey: Key.fromKeyArn(this, 'Key', props.encryptionKeyArn) }),
+      });
       // CDK's notifications custom resource adds EventBridge delivery and keeps what else the bucket notifies.
       this.bucket.enableEventBridgeNotification();
       return;
@@ -51,8 +68,11 @@ export class ArchiveBucket extends Construct {
     });
     Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket itself; logging it into itself would loop.' });
     this.bucket = new Bucket(this, 'Archives', {
+      bucketName: props.bucketName,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
+      ...(props.encryptionKeyArn === undefined
+        ? { encryption: BucketEncryption.S3_MANAGED }
+        : { encryption: BucketEncryption.KMS, encryptionKey: Key.fromKeyArn(this, 'Key', props.encryptionKeyArn) }),
       enforceSSL: true,
       versioned: true,
       eventBridgeEnabled: true,
@@ -62,6 +82,7 @@ export class ArchiveBucket extends Construct {
       ...(props.objectLockDays
         ? { objectLockEnabled: true, objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)) }
         : {}),
+      ...(props.replication ? { replicationRules: props.replication.rules, replicationRole: props.replication.role } : {}),
     });
   }
 }

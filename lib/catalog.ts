@@ -42,7 +42,11 @@ export class Catalog extends Construct {
   }
 }
 
-/** s3:GetObject on the archive prefix and ListBucket limited to it; nothing else of the bucket. */
+/**
+ * s3:GetObject on the archive prefix and ListBucket limited to it; nothing else of the bucket.
+ * A bucket under a customer managed key (a replica bucket with kmsKeyArn) adds kms:Decrypt on
+ * that key, through S3 only (presigned downloads are signed with this role).
+ */
 export function readArchives(fn: LifeboatFunction<Record<string, string>>, bucket: IBucket, prefix: string): void {
   acknowledgeNag(fn, `Reads are limited to the archive prefix ${prefix}/ (keys are not known in advance).`, {
     rule: 'IAM5',
@@ -52,4 +56,13 @@ export function readArchives(fn: LifeboatFunction<Record<string, string>>, bucke
   fn.addToRolePolicy(
     new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
   );
+  if (bucket.encryptionKey) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [bucket.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${bucket.env.region}.amazonaws.com` } },
+      }),
+    );
+  }
 }

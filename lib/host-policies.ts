@@ -35,6 +35,8 @@ export const HOST_STATEMENT_REASONS = {
     "a restore recreating a container pulls its image from ECR: the repositories and prefixes of the stack's allowedImages that are in ECR, read-only",
   WriteOwnBackupOutput:
     "State Manager's agent writes a scheduled backup's full output (the association's OutputLocation) under lifeboat-output/backups/<source>/, outside every archive prefix: PutObject only, this source's output prefix only, no read, no listing",
+  EncryptOwnArchives:
+    "the archive bucket is under a customer managed key (a replica bucket with kmsKeyArn): uploading an archive takes kms:GenerateDataKey (and kms:Decrypt for a multipart upload's parts) on that key, through S3 in the bucket's region only",
   FindOutputBucketEncryption:
     "SSM Agent reads the bucket's default-encryption setting before writing command output to it (s3:GetEncryptionConfiguration on the bucket: its encryption settings only, no object, no listing)",
 } as const;
@@ -138,6 +140,17 @@ export class HostPolicies extends Construct {
 
     for (const source of new Set(props.sources)) {
       const statements = [statement('WriteOwnArchives', ARCHIVE_WRITER_ACTIONS, [props.bucket.arnForObjects(`${props.prefix}/${source}/*`)])];
+      const key = props.bucket.encryptionKey;
+      if (key) {
+        statements.push(
+          new PolicyStatement({
+            sid: 'EncryptOwnArchives' satisfies HostStatementSid,
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [key.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `s3.${props.bucket.env.region}.amazonaws.com` } },
+          }),
+        );
+      }
       if (scheduled.has(source)) {
         statements.push(
           statement('WriteOwnBackupOutput', ['s3:PutObject'], [props.bucket.arnForObjects(`${backupOutputPrefixOf(source)}/*`)]),

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
@@ -24,6 +24,8 @@ import { RunbookDocuments } from './runbook-documents.ts';
 import { DOCUMENTS } from '#core/paths.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { Sweeper } from './sweeper.ts';
+import { ArchiveReplication, replicaBucketNameOf } from './replication.ts';
+import { ReplicationConfig, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
 /** The allowedPattern of a document's HelperImage parameter, if it has one (the one place the accepted form is declared). */
@@ -121,6 +123,11 @@ export const LifeboatConfig = z
           .default(10),
       })
       .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
+    /**
+     * Region loss: replicate archives and manifests to a bucket in a second region, served there by a
+     * second Lifeboat stack from the same app (`cdk deploy --all`). @default - one region
+     */
+    replication: ReplicationConfig.optional(),
   })
   .superRefine((c, ctx) => {
     // Settings that cannot apply fail synth instead of being ignored.
@@ -154,6 +161,14 @@ export const LifeboatConfig = z
         path: ['helperPlatform'],
         message: 'applies only to the helper image the stack builds, not with helperImage (build that image for your hosts yourself)',
       });
+    if (c.replication !== undefined && c.existingBucketName !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replication'],
+        message:
+          'does not apply with existingBucketName: the stack cannot put a replication configuration on a bucket it imports (it would replace the bucket’s own). ' +
+          'Let the stack create the archive bucket, or set up S3 Replication of <archivePrefix>/ on your bucket yourself and deploy the DR region with existingBucketName there',
+      });
     if (c.helperImage !== undefined) {
       for (const name of DOCUMENTS) {
         const pattern = helperImagePattern(name);
@@ -167,6 +182,12 @@ export type LifeboatConfig = z.input<typeof LifeboatConfig>;
 export interface LifeboatStackProps extends StackProps {
   /** @default - defaults of {@link LifeboatConfig} */
   readonly config?: LifeboatConfig;
+  /**
+   * `replica`: this stack is the DR region's Lifeboat (config.replication.region): it serves the
+   * replica bucket on its own, with freshness and (with replication.drillHost) drills, and no
+   * scheduled backups. @default 'primary'
+   */
+  readonly role?: StackRole;
 }
 
 /** Lifeboat: the archive catalog, the restore API, completion handling and the host runbooks. */
@@ -197,7 +218,40 @@ export class LifeboatStack extends Stack {
     }
     // The helper image first: everything below hands hosts its URI (pinned by digest) as config.helperImage.
     this.helper = new HelperImage(this, 'Helper', { override: parsed.data.helperImage, platform: parsed.data.helperPlatform });
-    const config = { ...parsed.data, helperImage: this.helper.imageUri };
+    const role: StackRole = props.role ?? 'primary';
+    const replication = parsed.data.replication;
+    const fail = (field: string, message: string): never => {
+      throw new Error(`invalid lifeboat configuration: lifeboat.${field}: ${message}`);
+    };
+    const regionKnown = !Token.isUnresolved(this.region);
+    if (role === 'replica') {
+      if (replication === undefined) fail('replication', 'is required for the DR stack (it serves the replica bucket in replication.region)');
+      else if (regionKnown && this.region !== replication.region)
+        fail('replication.region', `is ${replication.region}, but the DR stack is deployed to ${this.region}: deploy it to ${replication.region}`);
+    } else if (replication !== undefined && regionKnown && replication.region === this.region) {
+      fail('replication.region', `must be another region than the primary stack’s (${this.region}): the replica must survive the loss of this region`);
+    }
+    if (role === 'primary' && replication?.existingBucketName !== undefined && parsed.data.objectLockDays !== undefined) {
+      Annotations.of(this).addWarningV2(
+        'lifeboat:replicaObjectLock',
+        `The archive bucket has Object Lock (objectLockDays), so S3 replicates its objects only into a bucket with Object Lock: turn Object Lock on for replication.existingBucketName ${replication.existingBucketName} yourself, or replication fails.`,
+      );
+    }
+    // The DR stack: the replica bucket is its archive bucket; its drills run on replication.drillHost; no scheduled backups.
+    const replica = role === 'replica' ? replication : undefined;
+    const base = { ...parsed.data, helperImage: this.helper.imageUri };
+    const config = replica
+      ? {
+          ...base,
+          existingBucketName: replica.existingBucketName,
+          existingBucketRegion: undefined,
+          objectLockDays: replica.existingBucketName === undefined ? (replica.objectLockDays ?? base.objectLockDays) : undefined,
+          protect: replica.drillHost === undefined ? base.protect : base.protect.map((p) => ({ ...p, drillHost: replica.drillHost ?? p.drillHost })),
+          recoveryDrills: [],
+          // Launch template ids are regional: the primary's do not exist in the DR region.
+          recoveryLaunchTemplates: [],
+        }
+      : base;
     const restorePolicy = (() => {
       try {
         return restorePolicyFor(config.allowedImages, config.protect);
@@ -212,10 +266,19 @@ export class LifeboatStack extends Stack {
     this.runbooks = new RunbookDocuments(this, 'Runbooks');
     const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
     const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
+    // The primary replicates <archivePrefix>/ to the replica bucket, named (never referenced) in the DR region.
+    const archiveReplication =
+      role === 'primary' && replication !== undefined
+        ? new ArchiveReplication(this, 'Replication', { replication, prefix: config.archivePrefix, objectLock: config.objectLockDays !== undefined })
+        : undefined;
     this.bucket = new ArchiveBucket(this, 'Archives', {
       existingBucketName: config.existingBucketName,
       existingBucketRegion: config.existingBucketRegion,
       objectLockDays: config.objectLockDays,
+      ...(replica
+        ? { bucketName: replica.existingBucketName === undefined ? replicaBucketNameOf(replica) : undefined, encryptionKeyArn: replica.kmsKeyArn }
+        : {}),
+      ...(archiveReplication ? { replication: { rules: archiveReplication.rules, role: archiveReplication.role } } : {}),
     });
     if (config.existingBucketRegion !== undefined && config.existingBucketRegion !== this.region) {
       Annotations.of(this).addWarningV2(
@@ -225,6 +288,10 @@ export class LifeboatStack extends Stack {
     }
     this.tables = new CatalogTables(this, 'Tables');
     this.notifications = new Notifications(this, 'Notifications');
+    if (archiveReplication) {
+      archiveReplication.grantSource(this.bucket.bucket);
+      archiveReplication.alarm(this.bucket.bucket, this.notifications.topic);
+    }
     const outputLogGroup = new LogGroup(this, 'CommandOutput', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     this.catalog = new Catalog(this, 'Catalog', { bucket: this.bucket.bucket, table: this.tables.catalog, prefix: config.archivePrefix });
     // Before the surfaces and the completion path: they start executions and answer its task tokens.
@@ -277,6 +344,9 @@ export class LifeboatStack extends Stack {
       prefix: config.archivePrefix,
       freshnessSchedule: config.freshnessSchedule,
       allowedImages: restorePolicy.allowedImages,
+      // The DR region drills only on its own host (replication.drillHost): the primary's drill hosts are in the primary region.
+      drills: replica === undefined || replica.drillHost !== undefined,
+      replicaRegion: replica?.region,
     });
     if (config.slack) {
       this.slack = new Slack(this, 'Slack', {
@@ -311,11 +381,12 @@ export class LifeboatStack extends Stack {
       outputLogGroup,
       helperRepositoryArn: this.helper.repositoryArn,
       allowedImages: config.allowedImages,
-      scheduledSources: config.protect.filter((p) => p.backup !== undefined).map((p) => p.source),
+      scheduledSources: replica ? [] : config.protect.filter((p) => p.backup !== undefined).map((p) => p.source),
     });
     this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
     this.backups = new ScheduledBackups(this, 'Backups', {
-      policies: config.protect,
+      // No State Manager associations in the DR stack: they would double every host's backups.
+      policies: replica ? [] : config.protect,
       documentName: this.runbooks.documents['backup-volume'].ref,
       bucket: this.bucket.bucket,
       prefix: config.archivePrefix,
@@ -336,7 +407,18 @@ export class LifeboatStack extends Stack {
     }
     // Last: it walks everything above (every function, dead-letter queue and alarm topic).
     this.failureAlarms = new FailureAlarms(this, 'FailureAlarms', { topic: this.notifications.topic, key: this.notifications.key });
-    new CfnOutput(this, 'ApiUrl', { description: 'The restore API (SigV4): lifeboat --api <ApiUrl>', value: this.api.api.url });
+    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { description: 'The restore API (SigV4): lifeboat --api <ApiUrl>', value: this.api.api.url });
+    new CfnOutput(this, STACK_OUTPUTS.region, { description: 'The region this Lifeboat serves (lifeboat --region picks a stack by it)', value: this.region });
+    new CfnOutput(this, STACK_OUTPUTS.role, {
+      description: 'primary: the archive bucket hosts back up to; replica: the DR region’s copy, served on its own',
+      value: role,
+    });
+    if (archiveReplication) {
+      new CfnOutput(this, 'ReplicaBucketName', {
+        description: `The replica bucket in ${archiveReplication.destination.env.region} that ${config.archivePrefix}/ replicates to (the DR stack’s ArchiveBucketName)`,
+        value: archiveReplication.destination.bucketName,
+      });
+    }
     new CfnOutput(this, 'ArchiveBucketName', {
       description: 'Where archives are kept, under <archivePrefix>/<source>/<volume>/',
       value: this.bucket.bucket.bucketName,

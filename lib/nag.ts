@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { CfnBucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
@@ -12,10 +12,30 @@ import type { IConstruct } from 'constructs';
 export function acknowledgeNag(scope: IConstruct, reason: string, ...rules: { rule: string; findings?: string[] }[]): void {
   const scopes: IConstruct[] = [scope];
   if (scope instanceof LambdaFunction && scope.role && !scope.role.node.path.startsWith(`${scope.node.path}/`)) scopes.push(scope.role);
+  const stack = Stack.of(scope);
   for (const { rule, findings } of rules) {
-    const ids = findings ? findings.map((f) => `AwsSolutions-${rule}[${f}]`) : [`AwsSolutions-${rule}`];
+    const ids = findings ? [...new Set(findings.flatMap((f) => inEnvironment(stack, f)))].map((f) => `AwsSolutions-${rule}[${f}]`) : [`AwsSolutions-${rule}`];
     for (const s of scopes) for (const id of ids) Validations.of(s).acknowledge({ id, reason });
   }
+}
+
+/**
+ * A finding as cdk-nag spells it in a stack with an explicit environment (the DR stack, and the
+ * primary with replication): ARNs CDK formats there carry the literal region, account and
+ * partition instead of `<AWS::Region>`, `<AWS::AccountId>` and `<AWS::Partition>`, while
+ * explicit pseudo parameters stay; every mix of the two is acknowledged.
+ */
+function inEnvironment(stack: Stack, finding: string): string[] {
+  const literals: [string, string][] = (
+    [
+      ['<AWS::Region>', stack.region],
+      ['<AWS::AccountId>', stack.account],
+      ['<AWS::Partition>', stack.partition],
+    ] as [string, string][]
+  ).filter(([pseudo, value]) => !Token.isUnresolved(value) && finding.includes(pseudo));
+  let variants = [finding];
+  for (const [pseudo, value] of literals) variants = variants.flatMap((v) => [v, v.split(pseudo).join(value)]);
+  return variants;
 }
 
 /** The wildcard X-Ray puts in every traced function's policy: AWS offers nothing narrower. */

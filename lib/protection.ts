@@ -36,6 +36,13 @@ export interface ProtectionProps {
   readonly freshnessSchedule?: string;
   /** Images drill containers may run (the protect config's and the manifests' must be in it). @default none */
   readonly allowedImages?: readonly string[];
+  /** Restore drills (schedules, drill function, drill alarms). @default true */
+  readonly drills?: boolean;
+  /**
+   * This stack serves the replica in this DR region: its freshness measures what has arrived
+   * there, and its alarms say so. @default - the primary
+   */
+  readonly replicaRegion?: string;
 }
 
 const metric = (name: string, statistic: string, period: Duration, dimensions: Record<string, string> = {}): Metric =>
@@ -72,26 +79,31 @@ export class Protection extends Construct {
       const dlq = new Queue(this, 'ScheduleDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
       acknowledgeNag(dlq, 'This queue is the dead-letter queue of the drill and freshness schedules.', { rule: 'SQS3' });
 
-      const drillFn = new LifeboatFunction<DrillEnv>(this, 'DrillFunction', {
-        entry: 'drill/index.ts',
-        withRunbooks: true,
-        timeout: Duration.seconds(60),
-        environment: {
-          TABLE_NAME: props.table.tableName,
-          BUCKET_NAME: props.bucket.bucketName,
-          RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
-          OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
-          HELPER_IMAGE: props.helperImage,
-          TOPIC_ARN: props.topic.topicArn,
-          LIFEBOAT_POLICY: JSON.stringify(restorePolicyFor(props.allowedImages ?? [], props.policies)),
-          LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
-          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        },
-      });
-      props.table.grantReadWriteData(drillFn);
-      readArchives(drillFn, props.bucket, props.prefix);
-      grantSendRestore(drillFn, props);
-      props.topic.grantPublish(drillFn);
+      const drills = props.drills ?? true;
+      const drillFn = !drills
+        ? undefined
+        : new LifeboatFunction<DrillEnv>(this, 'DrillFunction', {
+            entry: 'drill/index.ts',
+            withRunbooks: true,
+            timeout: Duration.seconds(60),
+            environment: {
+              TABLE_NAME: props.table.tableName,
+              BUCKET_NAME: props.bucket.bucketName,
+              RESTORE_DOCUMENT_NAME: props.restoreDocumentName,
+              OUTPUT_LOG_GROUP: props.outputLogGroup.logGroupName,
+              HELPER_IMAGE: props.helperImage,
+              TOPIC_ARN: props.topic.topicArn,
+              LIFEBOAT_POLICY: JSON.stringify(restorePolicyFor(props.allowedImages ?? [], props.policies)),
+              LIFEBOAT_RUNBOOKS_DIR: BUNDLED_RUNBOOKS_DIR,
+              POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            },
+          });
+      if (drillFn) {
+        props.table.grantReadWriteData(drillFn);
+        readArchives(drillFn, props.bucket, props.prefix);
+        grantSendRestore(drillFn, props);
+        props.topic.grantPublish(drillFn);
+      }
       this.drillFunction = drillFn;
 
       const freshnessFn = new LifeboatFunction<FreshnessEnv>(this, 'FreshnessFunction', {
@@ -107,7 +119,9 @@ export class Protection extends Construct {
       const stack = Stack.of(this);
       acknowledgeNag(schedulerRole, "Lambda's grantInvoke also names the function's versions (<arn>:*); the schedules invoke the unqualified functions.", {
         rule: 'IAM5',
-        findings: [drillFn, freshnessFn].map((fn) => `Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnFunction)}.Arn>:*`),
+        findings: [drillFn, freshnessFn]
+          .flatMap((fn) => (fn ? [fn] : []))
+          .map((fn) => `Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnFunction)}.Arn>:*`),
       });
       const check: FreshnessCheck = { volumes: props.policies.map((p) => ({ source: p.source, volume: p.volume, rpoSeconds: p.rpoMinutes * 60 })) };
       new Schedule(this, 'FreshnessSchedule', {
@@ -125,17 +139,19 @@ export class Protection extends Construct {
       props.policies.forEach((policy, i) => {
         const name = `${policy.source}/${policy.volume}`;
         const dims = { Source: policy.source, Volume: policy.volume };
-        new Schedule(this, `Drill${i.toString()}`, {
-          description: `Lifeboat: restore drill of ${name}`,
-          schedule: ScheduleExpression.expression(policy.drillSchedule),
-          target: new LambdaInvoke(drillFn, {
-            role: schedulerRole,
-            input: ScheduleTargetInput.fromObject(scheduledDrill(policy)),
-            deadLetterQueue: dlq,
-            retryAttempts: 2,
-            maxEventAge: Duration.hours(1),
-          }),
-        });
+        if (drillFn) {
+          new Schedule(this, `Drill${i.toString()}`, {
+            description: `Lifeboat: restore drill of ${name}${props.replicaRegion === undefined ? '' : ` from the replica in ${props.replicaRegion}`}`,
+            schedule: ScheduleExpression.expression(policy.drillSchedule),
+            target: new LambdaInvoke(drillFn, {
+              role: schedulerRole,
+              input: ScheduleTargetInput.fromObject(scheduledDrill(policy)),
+              deadLetterQueue: dlq,
+              retryAttempts: 2,
+              maxEventAge: Duration.hours(1),
+            }),
+          });
+        }
         const actions = [new SnsAction(props.topic)];
         if (policy.notify.length > 0) {
           // Under the notification topic's key: CloudWatch cannot publish to a topic under alias/aws/sns.
@@ -146,7 +162,10 @@ export class Protection extends Construct {
           actions.push(new SnsAction(volumeTopic));
         }
         const overdue = new Alarm(this, `BackupOverdue${i.toString()}`, {
-          alarmDescription: `Lifeboat: the newest backup of ${name} is older than its RPO of ${policy.rpoMinutes.toString()} min (or none exists, or the check is not running)`,
+          alarmDescription:
+            props.replicaRegion === undefined
+              ? `Lifeboat: the newest backup of ${name} is older than its RPO of ${policy.rpoMinutes.toString()} min (or none exists, or the check is not running)`
+              : `Lifeboat: archives of ${name} have not ARRIVED in the DR region ${props.replicaRegion} for ${policy.rpoMinutes.toString()} min (its RPO): replication lag, or backups stopped (or the check is not running)`,
           metric: metric('BackupOverdue', 'Maximum', Duration.minutes(15), dims),
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -154,20 +173,22 @@ export class Protection extends Construct {
           // No data means the freshness check itself is not running: that is not "fresh".
           treatMissingData: TreatMissingData.BREACHING,
         });
-        const drillFailed = new Alarm(this, `DrillFailed${i.toString()}`, {
-          alarmDescription: `Lifeboat: the latest restore drill of ${name} failed`,
-          metric: metric('DrillFailed', 'Maximum', Duration.days(1), dims),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        });
-        for (const alarm of [overdue, drillFailed]) {
+        const drillFailed = !drillFn
+          ? undefined
+          : new Alarm(this, `DrillFailed${i.toString()}`, {
+              alarmDescription: `Lifeboat: the latest restore drill of ${name}${props.replicaRegion === undefined ? '' : ` in the DR region ${props.replicaRegion}`} failed`,
+              metric: metric('DrillFailed', 'Maximum', Duration.days(1), dims),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              evaluationPeriods: 1,
+              treatMissingData: TreatMissingData.NOT_BREACHING,
+            });
+        for (const alarm of drillFailed ? [overdue, drillFailed] : [overdue]) {
           alarm.addAlarmAction(...actions);
           alarm.addOkAction(...actions);
         }
         this.overdueAlarms.push(overdue);
-        this.drillAlarms.push(drillFailed);
+        if (drillFailed) this.drillAlarms.push(drillFailed);
         widgets.push([
           new TextWidget({ markdown: `### ${name}\nRPO ${policy.rpoMinutes.toString()} min · drills ${policy.drillSchedule}`, width: 24, height: 2 }),
           new GraphWidget({
