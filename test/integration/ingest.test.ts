@@ -85,14 +85,38 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
       const key = 'archives/db3/pgdata/20261127T031500Z.tar.zst';
       await s3c.put(key, Buffer.alloc(10));
       expect(await ingestCreated(again, encode(key))).toMatchObject({ action: 'cataloged', withManifest: false });
+      now = new Date('2026-11-27T03:30:00Z');
+      await s3c.put(`${key}.manifest.json`, manifestFor(key));
+      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', withManifest: true });
       const proof = { restoreId: 'r-1', archiveKey: key, at: '2026-11-27T04:00:00Z', outcome: 'succeeded' as const };
       await catalog.recordDrill('db3', 'pgdata', proof);
 
       now = new Date('2026-11-27T05:00:00Z');
-      await s3c.put(`${key}.manifest.json`, manifestFor(key));
-      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', withManifest: true });
+      expect(await ingestCreated(again, encode(key))).toMatchObject({ action: 'cataloged', withManifest: true }); // redelivered
       expect(await reconcile(again)).toEqual({ listed: 2, cataloged: 1, skipped: 0 });
       expect(await catalog.getArchive(key)).toMatchObject({ catalogedAt: '2026-11-27T03:16:00.000Z', sha256: 'ab'.repeat(32), lastDrill: proof });
+    } finally {
+      await s3c.close();
+    }
+  });
+
+  it('a manifest rewritten after a drill (any host can write its prefix) drops the drill proof: the drill ran with the other one', async () => {
+    const s3c = await startLocalS3('lifeboat-rewritten');
+    try {
+      const again: IngestDeps = { store: new S3ArchiveStore(s3c.client, s3c.bucket), catalog };
+      const key = 'archives/db4/pgdata/20261127T031500Z.tar.zst';
+      await s3c.put(key, Buffer.alloc(10));
+      await s3c.put(`${key}.manifest.json`, manifestFor(key));
+      expect(await ingestCreated(again, encode(key))).toMatchObject({ action: 'cataloged', withManifest: true });
+      const proof = { restoreId: 'r-2', archiveKey: key, at: '2026-11-27T04:00:00Z', outcome: 'succeeded' as const };
+      await catalog.recordDrill('db4', 'pgdata', proof);
+      expect((await catalog.getArchive(key))?.lastDrill).toEqual(proof);
+
+      await s3c.put(`${key}.manifest.json`, manifestFor(key, { sha256: 'cd'.repeat(32) }));
+      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', withManifest: true });
+      const entry = await catalog.getArchive(key);
+      expect(entry?.sha256).toBe('cd'.repeat(32));
+      expect(entry?.lastDrill).toBeUndefined();
     } finally {
       await s3c.close();
     }

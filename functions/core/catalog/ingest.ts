@@ -48,9 +48,11 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
   if (!head) return skip(deps, archiveKey, 'the archive does not exist (deleted, or its manifest arrived first)');
   const manifest = await readManifest(deps, archiveKey);
   // Seen again (its manifest arrived, a redelivered event, reconcile): the same version keeps when
-  // it was first cataloged here (its arrival: the freshness check's lag) and its drill proof.
+  // it was first cataloged here (its arrival: the freshness check's lag), and its drill proof while
+  // the manifest is the one the drill ran with (a rewritten manifest changes what a restore does).
   const known = await deps.catalog.getArchive(archiveKey);
   const same = known !== undefined && known.deletedAt === undefined && known.versionId === head.versionId ? known : undefined;
+  const drillStillHolds = same?.lastDrill !== undefined && JSON.stringify(same.manifest ?? null) === JSON.stringify(manifest ?? null);
   const entry: ArchiveEntry = {
     key: archiveKey,
     source: archive.archive.source,
@@ -62,7 +64,7 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
     ...(head.etag ? { etag: head.etag } : {}),
     ...(head.versionId ? { versionId: head.versionId } : {}),
     ...(manifest ? { manifest, sha256: manifest.sha256 } : {}),
-    ...(same?.lastDrill ? { lastDrill: same.lastDrill } : {}),
+    ...(drillStillHolds && same.lastDrill ? { lastDrill: same.lastDrill } : {}),
   };
   try {
     await deps.catalog.putArchive(entry);
