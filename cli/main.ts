@@ -151,7 +151,9 @@ export function resolveApi(options: Pick<GlobalOptions, 'api' | 'region' | 'outp
   if (options.local) return undefined;
   const region = options.region ?? (env.LIFEBOAT_REGION || undefined);
   const explicit = options.api ?? env.LIFEBOAT_API_URL;
-  if (explicit !== undefined) return { url: explicit, ...(region === undefined ? {} : { region }), others: [] };
+  // An explicit URL signs for --region when given, else for the URL's own region: a LIFEBOAT_REGION
+  // exported for the outputs file (the region-lost runbook does) never re-signs another API's requests.
+  if (explicit !== undefined) return { url: explicit, ...(options.region === undefined ? {} : { region: options.region }), others: [] };
   const file = options.outputs ?? env.LIFEBOAT_OUTPUTS ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
   if (file === undefined) return undefined;
   const stacks = stacksFromOutputs(file);

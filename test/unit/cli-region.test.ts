@@ -191,6 +191,13 @@ describe('the stack an outputs file gives (resolveApi)', () => {
     expect(resolveApi({ outputs: one, region: 'eu-north-1' }, {})).toMatchObject({ url: primaryUrl, region: 'eu-north-1' });
   });
 
+  it('an explicit API URL is signed for --region, never for an exported LIFEBOAT_REGION meant for the outputs file', () => {
+    const url = 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod/';
+    expect(resolveApi({ api: url }, { LIFEBOAT_REGION: DR })).toEqual({ url, others: [] });
+    expect(resolveApi({}, { LIFEBOAT_API_URL: url, LIFEBOAT_REGION: DR })).toEqual({ url, others: [] });
+    expect(resolveApi({ api: url, region: 'ap-south-1' }, { LIFEBOAT_REGION: DR })).toEqual({ url, region: 'ap-south-1', others: [] });
+  });
+
   it('a single stack in another region than --region: a usage error, not a request signed for the wrong region', () => {
     const one = outputsFile('one-region.json', { Lifeboat: { ApiUrl: primaryUrl, Region: PRIMARY, Role: 'primary' } });
     expect(() => resolveApi({ outputs: one, region: DR }, {})).toThrow(`no Lifeboat stack in region ${DR}`);
