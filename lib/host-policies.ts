@@ -16,6 +16,14 @@ import { acknowledgeNag, nagArn, objectsFinding } from './nag.ts';
  */
 export const ARCHIVE_WRITER_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'] as const;
 
+/**
+ * The same in the DR stack's replica bucket, without s3:DeleteObject: host roles are global, so a
+ * role holding both stacks' policies could otherwise put delete markers on the DR copy (which the
+ * DR catalog then marks deleted). The backup's removal of its own failed upload fails there, softly
+ * (it reports that it could not remove the incomplete upload).
+ */
+export const REPLICA_ARCHIVE_WRITER_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
+
 /** What pulling one image from ECR takes once logged in (the repository's layers and manifest). */
 export const ECR_PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'] as const;
 
@@ -23,6 +31,8 @@ export const ECR_PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLaye
 export const HOST_STATEMENT_REASONS = {
   WriteOwnArchives:
     "the backup document uploads the archive and its manifest under <prefix>/<source>/ (PutObject; AbortMultipartUpload and DeleteObject for its own failed upload, a delete marker in the versioned bucket); nothing outside this source's prefix, no read, no listing",
+  WriteOwnReplicaArchives:
+    "in a failover, the backup document uploads the archive and its manifest under <prefix>/<source>/ of the DR region's replica bucket (PutObject; AbortMultipartUpload for its own interrupted upload); no DeleteObject (the DR copy is never deleted by a host: its cleanup of a failed upload fails softly there, and the bucket policy denies deletes anyway), nothing outside this source's prefix, no read, no listing",
   CommandOutputStreams:
     "SSM Agent writes a command's full output to the stack's command-output log group (Run Command's CloudWatchOutputConfig): it creates a stream per command, looks it up and puts events, in that log group only",
   CommandOutputFindGroup:
@@ -55,6 +65,8 @@ export interface HostPoliciesProps {
   readonly allowedImages?: readonly string[];
   /** Sources with a scheduled backup: their hosts may write its output under `backupOutputPrefixOf(source)/`. @default none */
   readonly scheduledSources?: readonly string[];
+  /** The bucket is the DR stack's replica: archive writes without s3:DeleteObject ({@link REPLICA_ARCHIVE_WRITER_ACTIONS}). @default false */
+  readonly replica?: boolean;
 }
 
 /** The ECR repository ARNs an allowlist names: a repository, or every repository under a prefix (`…/db/` → `repository/db/*`). */
@@ -139,7 +151,12 @@ export class HostPolicies extends Construct {
     ];
 
     for (const source of new Set(props.sources)) {
-      const statements = [statement('WriteOwnArchives', ARCHIVE_WRITER_ACTIONS, [props.bucket.arnForObjects(`${props.prefix}/${source}/*`)])];
+      const ownArchives = [props.bucket.arnForObjects(`${props.prefix}/${source}/*`)];
+      const statements = [
+        props.replica
+          ? statement('WriteOwnReplicaArchives', REPLICA_ARCHIVE_WRITER_ACTIONS, ownArchives)
+          : statement('WriteOwnArchives', ARCHIVE_WRITER_ACTIONS, ownArchives),
+      ];
       const key = props.bucket.encryptionKey;
       if (key) {
         statements.push(

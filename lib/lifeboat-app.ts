@@ -32,6 +32,7 @@ export function lifeboatStacks(
     description: `Lifeboat (DR region ${region}): serves the replica of the archives on its own when the primary region is lost`,
     config,
     role: 'replica',
+    primaryRegion: env.region,
     env: { account: env.account, region },
   });
   primary.addStackDependency(replica, 'the replica bucket must exist before the primary’s replication configuration names it');

@@ -1,11 +1,12 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { FailureAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
 import { OUTPUT_ROOT, ScheduledBackups } from './backups.ts';
-import { HELPER_PLATFORMS, HelperImage } from './helper-image.ts';
+import { HELPER_PLATFORMS, HelperImage, ecrRepositoryOf } from './helper-image.ts';
 import { HostPolicies, outputIdCollisions } from './host-policies.ts';
 import { OperatorPolicies } from './operator-policies.ts';
 import { Catalog } from './catalog.ts';
@@ -24,7 +25,7 @@ import { RunbookDocuments } from './runbook-documents.ts';
 import { DOCUMENTS } from '#core/paths.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { Sweeper } from './sweeper.ts';
-import { ArchiveReplication, replicaBucketNameOf } from './replication.ts';
+import { ArchiveReplication, REPLICA_DENY_DELETES_SID, replicaBucketNameOf } from './replication.ts';
 import { ReplicationConfig, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
 import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
 
@@ -188,6 +189,11 @@ export interface LifeboatStackProps extends StackProps {
    * scheduled backups. @default 'primary'
    */
   readonly role?: StackRole;
+  /**
+   * The DR stack only: the primary stack's region, whose ECR references (helperImage, allowedImages)
+   * synth warns about. @default - every ECR reference outside the DR region
+   */
+  readonly primaryRegion?: string;
 }
 
 /** Lifeboat: the archive catalog, the restore API, completion handling and the host runbooks. */
@@ -239,10 +245,16 @@ export class LifeboatStack extends Stack {
     }
     // The DR stack: the replica bucket is its archive bucket; its drills run on replication.drillHost; no scheduled backups.
     const replica = role === 'replica' ? replication : undefined;
+    if (replica) this.warnPrimaryRegionImages(parsed.data.helperImage, parsed.data.allowedImages, props.primaryRegion);
     const base = { ...parsed.data, helperImage: this.helper.imageUri };
     const config = replica
       ? {
           ...base,
+          // The DR Slack app never reads the primary's secret (in the primary region, gone with it): its own, or a new one.
+          slack: base.slack && {
+            ...withoutSigningSecret(base.slack),
+            ...(replica.slackSigningSecretArn ? { signingSecretArn: replica.slackSigningSecretArn } : {}),
+          },
           existingBucketName: replica.existingBucketName,
           existingBucketRegion: undefined,
           objectLockDays: replica.existingBucketName === undefined ? (replica.objectLockDays ?? base.objectLockDays) : undefined,
@@ -280,6 +292,7 @@ export class LifeboatStack extends Stack {
         : {}),
       ...(archiveReplication ? { replication: { rules: archiveReplication.rules, role: archiveReplication.role } } : {}),
     });
+    if (replica) this.denyReplicaDeletes(config.archivePrefix, replica.existingBucketName);
     if (config.existingBucketRegion !== undefined && config.existingBucketRegion !== this.region) {
       Annotations.of(this).addWarningV2(
         'lifeboat:bucketRegion',
@@ -382,6 +395,7 @@ export class LifeboatStack extends Stack {
       helperRepositoryArn: this.helper.repositoryArn,
       allowedImages: config.allowedImages,
       scheduledSources: replica ? [] : config.protect.filter((p) => p.backup !== undefined).map((p) => p.source),
+      replica: replica !== undefined,
     });
     this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
     this.backups = new ScheduledBackups(this, 'Backups', {
@@ -455,6 +469,59 @@ export class LifeboatStack extends Stack {
       });
     }
   }
+
+  /**
+   * The replica bucket refuses deletes under the archive prefix to everyone (host roles are global:
+   * one holding both stacks' policies could put delete markers on the DR copy). An imported bucket's
+   * policy is not the stack's to set: synth warns instead.
+   */
+  private denyReplicaDeletes(prefix: string, existingBucketName: string | undefined): void {
+    const statement = new PolicyStatement({
+      sid: REPLICA_DENY_DELETES_SID,
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      resources: [this.bucket.bucket.arnForObjects(`${prefix}/*`)],
+    });
+    if (existingBucketName === undefined) {
+      this.bucket.bucket.addToResourcePolicy(statement);
+      return;
+    }
+    Annotations.of(this).addWarningV2(
+      'lifeboat:replicaDeletes',
+      `The stack cannot set the policy of replication.existingBucketName ${existingBucketName}: add a bucket policy statement denying s3:DeleteObject and s3:DeleteObjectVersion on arn:aws:s3:::${existingBucketName}/${prefix}/* to every principal ("Principal": "*") yourself, or a host role can delete the DR copy (break glass: an administrator removes that statement).`,
+    );
+  }
+
+  /** ECR images in the primary region cannot be pulled when it is lost: say which, and what to do. */
+  private warnPrimaryRegionImages(helperImage: string | undefined, allowedImages: readonly string[], primaryRegion: string | undefined): void {
+    const known = primaryRegion !== undefined && !Token.isUnresolved(primaryRegion);
+    const lost = (image: string): string | undefined => {
+      const region = ecrRepositoryOf(image.endsWith('/') ? `${image}x` : image)?.region;
+      return region !== undefined && region !== this.region && (!known || region === primaryRegion) ? region : undefined;
+    };
+    const where = known ? `the primary region ${primaryRegion}` : 'another region than the DR region';
+    if (helperImage !== undefined && lost(helperImage)) {
+      Annotations.of(this).addWarningV2(
+        'lifeboat:drHelperImage',
+        `helperImage ${helperImage} is in ECR in ${where}: the DR stack cannot pull it when that region is lost. Leave helperImage unset (each stack builds and publishes its own in its region), or replicate the repository to ${this.region} (ECR replication) and point the DR region at that copy.`,
+      );
+    }
+    const images = allowedImages.filter((i) => lost(i) !== undefined);
+    if (images.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'lifeboat:drAllowedImages',
+        `allowedImages ${images.join(', ')} ${images.length === 1 ? 'is' : 'are'} in ECR in ${where}: restores in the DR region cannot pull ${images.length === 1 ? 'it' : 'them'} when that region is lost. Replicate those repositories to ${this.region} (ECR replication) and list the DR copies in allowedImages too.`,
+      );
+    }
+  }
+}
+
+/** Slack settings without the primary's signing secret (the DR stack's Slack app has its own). */
+function withoutSigningSecret(slack: SlackConfig): SlackConfig {
+  const rest = { ...slack };
+  delete rest.signingSecretArn;
+  return rest;
 }
 
 /** `restore-volume` → `RestoreVolume` (output keys). */

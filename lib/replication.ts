@@ -1,7 +1,7 @@
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket, ReplicationTimeValue, type IBucket, type ReplicationRule } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
@@ -23,10 +23,27 @@ export const REPLICATION_STATEMENT_REASONS = {
   SourceObjects:
     'S3 reads each archive and manifest version to copy, with its ACL and tags (and retention and legal hold when the bucket has Object Lock): the archive prefix only, read-only',
   ReplicaObjects:
-    'S3 writes the replicas and their tags into the replica bucket under the archive prefix (s3:ReplicateObject, s3:ReplicateTags); no s3:ReplicateDelete: a deletion in the primary never removes the DR copy',
+    'S3 writes the replicas and their tags into the replica bucket under the archive prefix (s3:ReplicateObject, s3:ReplicateTags), only if that bucket is owned by this account (s3:ResourceAccount: a predictable name could be taken by someone else); no s3:ReplicateDelete: a deletion in the primary never removes the DR copy',
   ReplicaKey: 'S3 encrypts the replicas with the replica key (kms:Encrypt, kms:GenerateDataKey), through S3 in the DR region only',
 } as const;
 export type ReplicationStatementSid = keyof typeof REPLICATION_STATEMENT_REASONS;
+
+/**
+ * The primary bucket policy's statement refusing SSE-KMS and DSSE-KMS uploads under the archive
+ * prefix: S3 skips such objects silently (the rule has no SseKmsEncryptedObjects) or fails them
+ * (the role has no key on the source), so the DR copy would miss them. Lifeboat's uploads use the
+ * bucket's default encryption (SSE-S3) and send no such header.
+ */
+export const DENY_KMS_UPLOADS_SID = 'DenyKmsUploadsNotReplicated';
+/** The `s3:x-amz-server-side-encryption` values of SSE-KMS and DSSE-KMS (S3 API, PutObject). */
+export const KMS_SSE_VALUES = ['aws:kms', 'aws:kms:dsse'] as const;
+
+/**
+ * The replica bucket policy's statement denying s3:DeleteObject and s3:DeleteObjectVersion under the
+ * archive prefix to every principal: no host role, operator or function deletes the DR copy. Break
+ * glass: an administrator changes the bucket policy.
+ */
+export const REPLICA_DENY_DELETES_SID = 'DenyDeletesBreakGlassIsAnAdminChangingThisPolicy';
 
 /** The replica bucket's name: the configured one, the existing one, else the deterministic default ({@link replicaBucketName}). */
 export const replicaBucketNameOf = (replication: ReplicationConfig): string =>
@@ -80,7 +97,13 @@ export class ArchiveReplication extends Construct {
     ];
     const destinationObjects = this.destination.arnForObjects(`${prefix}/*`);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'ReplicaObjects', actions: ['s3:ReplicateObject', 's3:ReplicateTags'], resources: [destinationObjects] }),
+      new PolicyStatement({
+        sid: 'ReplicaObjects',
+        actions: ['s3:ReplicateObject', 's3:ReplicateTags'],
+        resources: [destinationObjects],
+        // The replica bucket is named, not referenced: it must be this account's bucket, not one someone else created under that name.
+        conditions: { StringEquals: { 's3:ResourceAccount': stack.account } },
+      }),
     );
     if (replication.kmsKeyArn !== undefined) {
       this.role.addToPrincipalPolicy(
@@ -115,6 +138,17 @@ export class ArchiveReplication extends Construct {
           ...(objectLock ? ['s3:GetObjectRetention', 's3:GetObjectLegalHold'] : []),
         ],
         resources: [source.arnForObjects(`${prefix}/*`)],
+      }),
+    );
+    // An SSE-KMS upload would not replicate (skipped without SseKmsEncryptedObjects, failed without the source key): refuse it.
+    source.addToResourcePolicy(
+      new PolicyStatement({
+        sid: DENY_KMS_UPLOADS_SID,
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [source.arnForObjects(`${prefix}/*`)],
+        conditions: { StringEquals: { 's3:x-amz-server-side-encryption': [...KMS_SSE_VALUES] } },
       }),
     );
     acknowledgeNag(this.role, `Replicated keys are not known in advance: the wildcard is the archive prefix ${prefix}/ of the source bucket only.`, {

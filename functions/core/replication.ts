@@ -13,6 +13,9 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** A KMS key ARN (not an alias): replication names the replica key by ARN. */
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z]{2}(-[a-z]+)+-[1-9][0-9]?):[0-9]{12}:key\/[A-Za-z0-9-]{1,128}$/;
 
+/** A Secrets Manager secret ARN; group 1 is its region. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z]{2}(-[a-z]+)+-[1-9][0-9]?):[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
 /** `replication` in the Lifeboat configuration. */
 export const ReplicationConfig = z
   .strictObject({
@@ -51,6 +54,15 @@ export const ReplicationConfig = z
      * there). The only proof the DR copy restores. @default - no drills in the DR region
      */
     drillHost: DrillHost.optional(),
+    /**
+     * A Secrets Manager secret in the DR region holding the DR Slack app's signing secret. The DR
+     * stack never uses slack.signingSecretArn (a secret in the primary region is gone with it).
+     * @default - the DR stack creates its own secret to fill in after deploy
+     */
+    slackSigningSecretArn: z
+      .string()
+      .regex(SECRET_ARN, { error: 'must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:…' })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     if (r.bucketName !== undefined && r.existingBucketName !== undefined)
@@ -68,6 +80,13 @@ export const ReplicationConfig = z
     const keyRegion = r.kmsKeyArn === undefined ? undefined : KMS_KEY_ARN.exec(r.kmsKeyArn)?.[1];
     if (keyRegion !== undefined && keyRegion !== r.region)
       ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: `must be a key in the DR region ${r.region} (this one is in ${keyRegion})` });
+    const secretRegion = r.slackSigningSecretArn === undefined ? undefined : SECRET_ARN.exec(r.slackSigningSecretArn)?.[1];
+    if (secretRegion !== undefined && secretRegion !== r.region)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slackSigningSecretArn'],
+        message: `must be a secret in the DR region ${r.region} (this one is in ${secretRegion}: the DR Slack app must not depend on the primary region)`,
+      });
   });
 export type ReplicationConfig = z.infer<typeof ReplicationConfig>;
 

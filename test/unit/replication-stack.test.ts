@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { templateApp } from '#root/lib/app-context.ts';
 import { lifeboatStacks } from '#root/lib/lifeboat-app.ts';
 import { LifeboatStack, type LifeboatConfig } from '#root/lib/lifeboat-stack.ts';
-import { REPLICATION_RULE_ID, REPLICATION_STATEMENT_REASONS } from '#root/lib/replication.ts';
+import { DENY_KMS_UPLOADS_SID, REPLICA_DENY_DELETES_SID, REPLICATION_RULE_ID, REPLICATION_STATEMENT_REASONS } from '#root/lib/replication.ts';
+import { HOST_STATEMENT_REASONS } from '#root/lib/host-policies.ts';
 import { REPLICA_STACK_ID, STACK_OUTPUTS, replicaBucketName } from '#core/replication.ts';
 
 interface Resource {
@@ -36,6 +37,9 @@ const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const KEY = `arn:aws:kms:${DR}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const HOST = 'i-0123456789abcdef0';
+/** The primary app's Slack signing secret: in the primary region, so the DR stack must not use it. */
+const PRIMARY_SECRET = `arn:aws:secretsmanager:${PRIMARY}:${ACCOUNT}:secret:lifeboat/slack-AbCdEf`;
+const DR_SECRET = `arn:aws:secretsmanager:${DR}:${ACCOUNT}:secret:lifeboat/slack-dr-AbCdEf`;
 const DR_HOST = 'i-0fedcba9876543210';
 const PROTECT: LifeboatConfig['protect'] = [
   {
@@ -80,7 +84,7 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
     ({ primary, replica, p, r } = twoStacks({
       protect: PROTECT,
       recoveryDrills: [{ source: 'shop', drillHost: { instanceId: HOST } }],
-      slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'] },
+      slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'], signingSecretArn: PRIMARY_SECRET },
       replication: { region: DR },
     }));
   });
@@ -149,7 +153,8 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
     expect(statements.map((s) => s.Sid).sort()).toEqual(['ReplicaObjects', 'SourceBucket', 'SourceObjects']);
     for (const s of statements) {
       expect(s.Effect).toBe('Allow');
-      expect(s.Condition).toBeUndefined();
+      // Only the replica side has a condition: the bucket it writes into must be this account's.
+      expect(s.Condition).toEqual(s.Sid === 'ReplicaObjects' ? { StringEquals: { 's3:ResourceAccount': ACCOUNT } } : undefined);
       expect(Object.keys(REPLICATION_STATEMENT_REASONS)).toContain(s.Sid);
     }
     const bucket = archiveBucketId(primary);
@@ -178,6 +183,13 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
       AlarmActions: [{ Ref: primary.getLogicalId(primary.notifications.topic.node.defaultChild as never) }],
       AlarmDescription: Match.stringLikeRegexp(`failed to replicate to the DR region ${DR}`),
     });
+  });
+
+  it('the role writes replicas only into a bucket this account owns (s3:ResourceAccount: a predictable name could be someone else’s)', () => {
+    const replicaObjects = bySid(replicationStatements(primary, p), 'ReplicaObjects');
+    expect(list(replicaObjects.Action).sort()).toEqual(['s3:ReplicateObject', 's3:ReplicateTags']);
+    expect(replicaObjects.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ACCOUNT } });
+    expect(REPLICATION_STATEMENT_REASONS.ReplicaObjects).toMatch(/s3:ResourceAccount/);
   });
 
   it('the DR bucket is the replica: named as the primary names it, versioned, TLS-only, access-logged, retained, EventBridge on, no replication of its own', () => {
@@ -244,13 +256,84 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
   it('the DR stack hands out host policies for its own bucket (hosts in the DR region attach them in a failover)', () => {
     expect(r.Outputs.HostPolicyshop).toBeDefined();
     const shop = ofType(r, 'AWS::IAM::ManagedPolicy').find(([, m]) => String(m.Properties.Description).includes('source shop:'))?.[1];
-    const write = statementsOf(shop as Resource).find((s) => s.Sid === 'WriteOwnArchives');
+    const write = statementsOf(shop as Resource).find((s) => s.Sid === 'WriteOwnReplicaArchives');
     expect(write?.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [archiveBucketId(replica), 'Arn'] }, '/archives/shop/*']] });
+  });
+
+  it('DR host policies write archives without s3:DeleteObject (a global role holding both policies cannot delete the DR copy); the primary’s keep it', () => {
+    const hostStatements = (json: Json): Statement[] =>
+      ofType(json, 'AWS::IAM::ManagedPolicy')
+        .filter(([, m]) => String(m.Properties.Description).includes('a host of source'))
+        .flatMap(([, m]) => statementsOf(m));
+    const dr = hostStatements(r);
+    expect(dr.length).toBeGreaterThan(0);
+    const writes = dr.filter((s) => s.Sid === 'WriteOwnReplicaArchives');
+    expect(writes).toHaveLength(2); // shop and billing
+    for (const w of writes) expect(list(w.Action).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(dr.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
+    expect(dr.filter((s) => s.Sid === 'WriteOwnArchives')).toEqual([]);
+    expect(HOST_STATEMENT_REASONS.WriteOwnReplicaArchives).toMatch(/no DeleteObject/);
+    const primaryWrite = hostStatements(p).find((s) => s.Sid === 'WriteOwnArchives');
+    expect(list(primaryWrite?.Action ?? []).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject']);
+  });
+
+  it('the replica bucket policy denies s3:DeleteObject and s3:DeleteObjectVersion under archives/ to every principal (break glass: an administrator changes the policy)', () => {
+    Template.fromJSON(r).hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: archiveBucketId(replica) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: REPLICA_DENY_DELETES_SID,
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [archiveBucketId(replica), 'Arn'] }, '/archives/*']] },
+          },
+        ]),
+      },
+    });
+    expect(REPLICA_DENY_DELETES_SID).toMatch(/BreakGlass/);
+    expect(JSON.stringify(p)).not.toContain(REPLICA_DENY_DELETES_SID);
+  });
+
+  it('the primary bucket refuses SSE-KMS and DSSE-KMS uploads under archives/ (S3 would not replicate them)', () => {
+    Template.fromJSON(p).hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: archiveBucketId(primary) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: DENY_KMS_UPLOADS_SID,
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:PutObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [archiveBucketId(primary), 'Arn'] }, '/archives/*']] },
+            Condition: { StringEquals: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } },
+          },
+        ]),
+      },
+    });
+    expect(JSON.stringify(r)).not.toContain(DENY_KMS_UPLOADS_SID);
+  });
+
+  it('the DR Slack app has its own signing secret in the DR region, never slack.signingSecretArn (in the primary region)', () => {
+    const own = ofType(r, 'AWS::SecretsManager::Secret');
+    expect(own).toHaveLength(1);
+    const envs = ofType(r, 'AWS::Lambda::Function')
+      .map(([, f]) => (f.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.SIGNING_SECRET_ARN)
+      .filter((v) => v !== undefined);
+    expect(envs).toHaveLength(2);
+    for (const v of envs) expect(v).toEqual({ Ref: own[0]?.[0] });
+    expect(r.Outputs.SlackSigningSecretArn?.Value).toEqual({ Ref: own[0]?.[0] });
+    expect(JSON.stringify(r)).not.toContain(PRIMARY_SECRET);
+    expect(JSON.stringify(p)).toContain(PRIMARY_SECRET);
+    expect(ofType(p, 'AWS::SecretsManager::Secret')).toEqual([]);
   });
 
   it('no run-time reference across regions: the DR template names neither the primary region nor the primary stack, and imports nothing', () => {
     const dr = JSON.stringify(r);
+    // The config names the primary region (slack.signingSecretArn): none of it reaches the DR template.
     expect(dr).not.toContain(PRIMARY);
+    expect(dr).not.toMatch(/arn:aws[a-z-]*:[a-z0-9-]+:eu-central-1:/);
     expect(dr).not.toContain('Fn::ImportValue');
     expect(dr).not.toContain('"Lifeboat-'); // no name derived from the primary stack (its documents, its associations)
     // Every bucket the DR stack's functions are handed is its own (a Ref in one template can only name that template's resources).
@@ -296,7 +379,8 @@ describe('replication with RTC, a replica KMS key, Object Lock and a DR drill ho
     ({ primary, replica, p, r } = twoStacks({
       protect: PROTECT,
       objectLockDays: 30,
-      replication: { region: DR, replicationTimeControl: true, kmsKeyArn: KEY, drillHost: { instanceId: DR_HOST } },
+      slack: { teamIds: ['T0LIFE'], channelIds: ['C0ONCALL'], userIds: ['U0ALICE'], signingSecretArn: PRIMARY_SECRET },
+      replication: { region: DR, replicationTimeControl: true, kmsKeyArn: KEY, drillHost: { instanceId: DR_HOST }, slackSigningSecretArn: DR_SECRET },
     }));
   });
 
@@ -350,6 +434,12 @@ describe('replication with RTC, a replica KMS key, Object Lock and a DR drill ho
     });
   });
 
+  it('with replication.slackSigningSecretArn the DR Slack app reads that secret (in the DR region) and creates none', () => {
+    expect(ofType(r, 'AWS::SecretsManager::Secret')).toEqual([]);
+    expect(r.Outputs.SlackSigningSecretArn?.Value).toBe(DR_SECRET);
+    expect(JSON.stringify(r)).not.toContain(PRIMARY_SECRET);
+  });
+
   it('DR readers (catalog, API, drills) may decrypt with the replica key through S3 in the DR region only', () => {
     const decrypts = ofType(r, 'AWS::IAM::Policy')
       .flatMap(([, pol]) => statementsOf(pol))
@@ -385,8 +475,38 @@ describe('replication with RTC, a replica KMS key, Object Lock and a DR drill ho
 });
 
 describe('an existing replica bucket', () => {
+  const PRIMARY_ECR = `${ACCOUNT}.dkr.ecr.${PRIMARY}.amazonaws.com`;
+  const DR_ECR = `${ACCOUNT}.dkr.ecr.${DR}.amazonaws.com`;
   it('the primary names it; the DR stack imports it and turns on its EventBridge notifications; Object Lock on the primary warns', () => {
-    const { primary, r, p } = twoStacks({ objectLockDays: 30, replication: { region: DR, existingBucketName: 'my-dr-archives' } });
+    const { primary, replica, r, p } = twoStacks({
+      objectLockDays: 30,
+      helperImage: `${PRIMARY_ECR}/lifeboat-helper:1`,
+      allowedImages: [`${PRIMARY_ECR}/db/postgres`, `${PRIMARY_ECR}/apps/`, `${DR_ECR}/db/postgres`, 'docker.io/library/redis'],
+      replication: { region: DR, existingBucketName: 'my-dr-archives' },
+    });
+    // The deny on deletes cannot be set on an imported bucket: synth tells the user to add it.
+    expect(JSON.stringify(r)).not.toContain(REPLICA_DENY_DELETES_SID);
+    expect(
+      Annotations.fromStack(replica).findWarning(
+        '*',
+        Match.stringLikeRegexp('denying s3:DeleteObject and s3:DeleteObjectVersion on arn:aws:s3:::my-dr-archives/archives/\\* to every principal'),
+      ),
+    ).toHaveLength(1);
+    // ECR references in the primary region: named, with the fix; the DR-region copy and Docker Hub are not.
+    const helper = Annotations.fromStack(replica).findWarning(
+      '*',
+      Match.stringLikeRegexp('helperImage .*lifeboat-helper:1 is in ECR in the primary region eu-central-1'),
+    );
+    expect(helper).toHaveLength(1);
+    expect(JSON.stringify(helper)).toMatch(/Leave helperImage unset/);
+    const allowed = Annotations.fromStack(replica).findWarning('*', Match.stringLikeRegexp('^allowedImages '));
+    expect(allowed).toHaveLength(1);
+    const text = JSON.stringify(allowed[0]?.entry.data);
+    expect(text).toContain(`${PRIMARY_ECR}/db/postgres, ${PRIMARY_ECR}/apps/ are in ECR in the primary region ${PRIMARY}`);
+    expect(text).toContain(`ECR replication) and list the DR copies in allowedImages`);
+    expect(text).not.toContain(DR_ECR);
+    expect(text).not.toContain('redis');
+    expect(Annotations.fromStack(primary).findWarning('*', Match.stringLikeRegexp('ECR in the primary region'))).toEqual([]);
     expect(
       Annotations.fromStack(primary).findWarning('*', Match.stringLikeRegexp('Object Lock on for replication.existingBucketName my-dr-archives')),
     ).toHaveLength(1);
@@ -430,6 +550,12 @@ describe('configuration mistakes fail synth naming the field', () => {
     );
     expect(() => synthPrimary({ replication: { region: DR, kmsKeyArn: KEY.replace(DR, PRIMARY) } })).toThrow(
       /lifeboat\.replication\.kmsKeyArn: must be a key in the DR region/,
+    );
+    expect(() => synthPrimary({ replication: { region: DR, slackSigningSecretArn: PRIMARY_SECRET } })).toThrow(
+      /lifeboat\.replication\.slackSigningSecretArn: must be a secret in the DR region eu-west-1 \(this one is in eu-central-1/,
+    );
+    expect(() => synthPrimary({ replication: { region: DR, slackSigningSecretArn: 'my-secret' } })).toThrow(
+      /lifeboat\.replication\.slackSigningSecretArn: must be a Secrets Manager secret ARN/,
     );
   });
 
