@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 
@@ -36,7 +36,15 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
-    return input.TableName ?? '';
+    // dynalite answers CreateTable while the table is still CREATING (it turns ACTIVE on a timer and a
+    // LevelDB write, late on a loaded machine), and item requests until then fail "Requested resource
+    // not found": wait until it is ACTIVE (bounded).
+    for (let i = 0; i < 200; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+      if (Table?.TableStatus === 'ACTIVE') return input.TableName ?? '';
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`local table ${input.TableName ?? ''} did not become ACTIVE within 5 s`);
   };
   return {
     endpoint,
