@@ -22,6 +22,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 # Labels, networks and aliases for Compose-managed services (compose.sh beside this file).
 # shellcheck source=compose.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/compose.sh"
+# The download: one stream, or ranges over several connections (fetch.sh beside this file).
+# shellcheck source=fetch.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/fetch.sh"
 
 # ---------------------------------------------------------------- helper
 # The helper container's script (helper.sh beside this file: a POSIX sh with pipefail,
@@ -536,9 +539,9 @@ transfer() {  # DEST_KIND DEST
   local reader=$!
   {
     set +e
-    # No --retry here: a retried transfer would append a second copy to the stream.
-    { curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30 \
-        --speed-limit 1024 --speed-time "$P_StallSeconds" -- "$P_ArchiveUrl" 2>"$WORK/curl.err"
+    # No --retry here: a retried transfer would append a second copy to the stream (a range
+    # is resumed from its own next byte instead).
+    { fetch_archive 3>&2 2>"$WORK/curl.err"
       local rc=$?; printf '%s' "$(now_us)" >"$WORK/downloaded_at"; exit "$rc"; } \
       | tee "$WORK/hash.fifo" "$WORK/count.fifo" >"$WORK/io/stream"
     printf '%s\n' "${PIPESTATUS[*]}" >"$WORK/status"
@@ -907,7 +910,7 @@ on_exit() {
   # The run has ended: its marker goes, unless a volume it created is still there.
   if [[ -n "$MARKER" ]] && { [[ "$OUTCOME" == succeeded ]] || ! volume_exists "$TARGET"; }; then rm -f -- "$MARKER"; fi
   # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
-  [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
+  [[ -z "$TRANSFER_WRITER" ]] || { stop_fetch; release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"; }
   [[ -n "$WORK" ]] && rm -rf -- "$WORK"
   [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"
   [[ "$RESULT_PRINTED" == 1 ]] || print_result
