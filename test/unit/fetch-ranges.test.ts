@@ -75,6 +75,9 @@ async function fetch(body: Buffer, expected: number, conns: number, options: Par
   return { ...run, s3: server };
 }
 
+/** Prints `PHASE|ERROR` when the function ends the shell (as `fail` does). */
+const REPORT_FAILURE = `trap 'printf "%s|%s\\n" "$FAILED_PHASE" "$ERROR"' EXIT;`;
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 300 && !ok(); i++) await pause(50);
@@ -181,6 +184,43 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
     expect(run.stdout).toMatch(/status=1\n$/);
     expect(run.stderr).toContain(`range ${(2 * CHUNK + 300).toString()}-: HTTP 206`);
     expect(server.requests.filter((r) => r.start !== null && r.start >= 2 * CHUNK && r.start < 3 * CHUNK)).toHaveLength(3);
+  });
+});
+
+describe('transfer: the restore’s pipeline fed by ranges (the helper stubbed: it hashes what it reads)', () => {
+  // transfer as the run calls it; the helper container is replaced by a function reading its FIFO.
+  const TRANSFER = `helper() { sha256sum <"$WORK/io/stream"; }
+    P_ExpectedUncompressedBytes= P_ArchiveSubPath= P_ExpectedSha256= CODEC=gzip
+    transfer volume lifeboat-stage-test
+    printf 'bytes=%s sha=%s helper=%s\\n' "$BYTES" "$SHA256" "$(cut -c1-64 "$WORK/extract.out")"`;
+
+  it('the helper receives the archive, and the run records its byte count and sha256', async () => {
+    const body = bytes(9 * CHUNK + 17);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const run = await bash(`set -e; ${TRANSFER}`, {
+      P_ArchiveUrl: server.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: '3',
+      P_RestoreId: 'r-t',
+    });
+    const hash = sha(body);
+    expect(run.stdout, run.stderr).toBe(`bytes=${body.length.toString()} sha=${hash} helper=${hash}\n`);
+    expect(server.requests.filter((r) => r.status === 206)).toHaveLength(10);
+  });
+
+  it('a range that fails for good: the run fails in the download phase, naming the range and its status', async () => {
+    const body = bytes(9 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    for (let i = 0; i < 4; i++) server.cutOnce(4 * CHUNK + i * 10, 10);
+    const run = await bash(`${REPORT_FAILURE} ${TRANSFER}`, {
+      P_ArchiveUrl: server.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: '3',
+      P_RestoreId: 'r-t',
+    });
+    expect(run.stdout, run.stderr).toBe(
+      `download|download failed after ${(4 * CHUNK).toString()} bytes: range ${(4 * CHUNK + 40).toString()}-: HTTP 206, curl: (18) transfer closed with ${(CHUNK - 40).toString()} bytes remaining to read \n`,
+    );
   });
 });
 
