@@ -64,7 +64,7 @@ fetch_archive() {
 # chunks after are then the one stream's). In fetch_archive.
 fetch_more() {
   while (( next < n && next < $1 )); do
-    (( EPOCHSECONDS < until )) || { n=$next; log "URL expiring: one stream from byte $(( n * FETCH_CHUNK ))" 2>&3; return; }
+    (( EPOCHSECONDS < until )) || { n=$next; log "URL expiring: one stream from $(( n * FETCH_CHUNK ))" 2>&3; return; }
     fetch_range "$next" 1 0
     next=$(( next + 1 ))
   done

@@ -894,7 +894,9 @@ rollback() {
 }
 
 # The TERM of the cancel-restore document or of the watchdog (or an INT): the EXIT trap rolls back.
+# A download in ranges stops first: its connections end now, not after the rollback.
 interrupted() {
+  [[ -z "$TRANSFER_WRITER" ]] || stop_fetch
   [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
   exit 130
 }
@@ -910,7 +912,7 @@ on_exit() {
   # The run has ended: its marker goes, unless a volume it created is still there.
   if [[ -n "$MARKER" ]] && { [[ "$OUTCOME" == succeeded ]] || ! volume_exists "$TARGET"; }; then rm -f -- "$MARKER"; fi
   # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
-  [[ -z "$TRANSFER_WRITER" ]] || { stop_fetch; release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"; }
+  [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
   [[ -n "$WORK" ]] && rm -rf -- "$WORK"
   [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"
   [[ "$RESULT_PRINTED" == 1 ]] || print_result
