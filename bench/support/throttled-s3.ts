@@ -50,6 +50,17 @@ export interface ThrottledS3 {
 
 const SLICE_MS = 10;
 
+/** Until the response can take more, or its connection is gone (each listener removed either way). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.once('drain', done).once('close', done);
+  });
+}
+
 export async function startThrottledS3(options: ThrottledS3Options): Promise<ThrottledS3> {
   const { body, bytesPerSecond = 85_000_000, firstByteMs = 30, ignoreRange = false } = options;
   const requests: RangeRequest[] = [];
@@ -107,7 +118,7 @@ export async function startThrottledS3(options: ThrottledS3Options): Promise<Thr
           const drained = res.write(chunk);
           at += n;
           record.sent += n;
-          if (!drained) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+          if (!drained) await drainedOrClosed(res);
         }
         if (cutAfter !== undefined && record.sent >= cutAfter) {
           // Written bytes are flushed to the socket first: the client receives exactly `sent`.
