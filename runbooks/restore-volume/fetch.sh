@@ -7,7 +7,10 @@
 # else in the run's private folder; each is deleted once written. A range that fails or
 # stalls is resumed from the byte it stopped at (FETCH_TRIES tries), never the whole
 # download. A server that ignores Range (or an object of another size) gets one stream.
-# Needs bash, curl (7.84+ for ranges) and coreutils; log, WORK and the P_ parameters.
+# Needs bash 5, curl (7.84+ for %header{}: with an older one chunk 0 fails the Content-Range check, so one stream) and coreutils; log,
+# WORK and the P_ parameters. StallSeconds bounds each try: a range that keeps stalling
+# fails after FETCH_TRIES of them. A run killed hard (SIGKILL: no trap) leaves its chunk
+# folder in /dev/shm (at most connections+1 chunks) until reboot, as it leaves WORK.
 
 # 32 MiB: S3's ~0.1 s to first byte is then a fifth of a range's time at 85 MB/s.
 FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_DIR="" FETCH_PIDS=()
