@@ -22,6 +22,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/sourced.sh"
 # Labels, networks and aliases for Compose-managed services (compose.sh beside this file).
 # shellcheck source=compose.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/compose.sh"
+# The download: one stream, or ranges over several connections (fetch.sh beside this file).
+# shellcheck source=fetch.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/fetch.sh"
 
 # ---------------------------------------------------------------- helper
 # The helper container's script (helper.sh beside this file: a POSIX sh with pipefail,
@@ -536,9 +539,9 @@ transfer() {  # DEST_KIND DEST
   local reader=$!
   {
     set +e
-    # No --retry here: a retried transfer would append a second copy to the stream.
-    { curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30 \
-        --speed-limit 1024 --speed-time "$P_StallSeconds" -- "$P_ArchiveUrl" 2>"$WORK/curl.err"
+    # No --retry here: a retried transfer would append a second copy to the stream (a range
+    # is resumed from its own next byte instead).
+    { fetch_archive 3>&2 2>"$WORK/curl.err"
       local rc=$?; printf '%s' "$(now_us)" >"$WORK/downloaded_at"; exit "$rc"; } \
       | tee "$WORK/hash.fifo" "$WORK/count.fifo" >"$WORK/io/stream"
     printf '%s\n' "${PIPESTATUS[*]}" >"$WORK/status"
@@ -891,7 +894,9 @@ rollback() {
 }
 
 # The TERM of the cancel-restore document or of the watchdog (or an INT): the EXIT trap rolls back.
+# A download in ranges stops first: its connections end now, not after the rollback.
 interrupted() {
+  [[ -z "$TRANSFER_WRITER" ]] || stop_fetch
   [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
   exit 130
 }

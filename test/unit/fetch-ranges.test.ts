@@ -1,0 +1,286 @@
+/**
+ * The restore's download (runbooks/restore-volume/fetch.sh) against the throttled S3
+ * stand-in, sourced from the assembled script as it deploys and piped into sha256sum as
+ * the transfer pipes it into its own: the bytes, the connections it uses, a range cut
+ * mid-way, a server without range support, the chunks it keeps, and a TERM.
+ * Chunks are 64 KiB here (FETCH_CHUNK) so that boundaries are cheap to cross.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startThrottledS3, type ThrottledS3, type ThrottledS3Options } from '../../bench/support/throttled-s3.ts';
+import { assembledScriptFile } from '../support/bash.ts';
+
+const CHUNK = 64 * 1024;
+let script = '';
+beforeAll(() => {
+  script = assembledScriptFile('restore-volume');
+});
+
+let server: ThrottledS3 | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function bytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7919 + (i >> 13)) & 0xff;
+  return b;
+}
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Sources the script and runs `body` in bash, asynchronously (the server is in this process). */
+function bash(body: string, env: Record<string, string>, during?: (work: string) => Promise<void>): Promise<Run> {
+  const work = mkdtempSync(join(tmpdir(), 'lifeboat-fetch-test-'));
+  // The script sets WORK and FETCH_CHUNK when sourced: they are set after. A group of its own, to end it all if the test fails.
+  const child = spawn('bash', ['-c', `source "$1"\nWORK="$TEST_WORK" FETCH_CHUNK="$TEST_CHUNK"; set +e\n${body}`, 'lifeboat-test', script], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TEST_WORK: work, TEST_CHUNK: CHUNK.toString(), P_StallSeconds: '10', ...env },
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (status) => {
+      resolve({ status, stdout, stderr });
+    }),
+  );
+  if (!during) return done;
+  return during(work).then(
+    () => done,
+    (e: unknown) => {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      throw e;
+    },
+  );
+}
+
+/** fetch_archive | sha256sum, with its status, as the transfer runs it. */
+const FETCH = 'fetch_archive 3>&2 | sha256sum; printf "status=%s\\n" "${PIPESTATUS[0]}"';
+
+async function fetch(body: Buffer, expected: number, conns: number, options: Partial<ThrottledS3Options> = {}): Promise<Run & { s3: ThrottledS3 }> {
+  server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 50_000_000, ...options });
+  const run = await bash(FETCH, { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: expected.toString(), P_DownloadConnections: conns.toString() });
+  return { ...run, s3: server };
+}
+
+/** Prints `PHASE|ERROR` when the function ends the shell (as `fail` does). */
+const REPORT_FAILURE = `trap 'printf "%s|%s\\n" "$FAILED_PHASE" "$ERROR"' EXIT;`;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !ok(); i++) await pause(50);
+  if (!ok()) throw new Error(`timed out waiting until ${what}`);
+}
+
+describe('fetch_archive: the archive in ranges over several connections, in order', () => {
+  it.each([
+    ['empty', 0, 'one stream'],
+    ['one byte', 1, 'one stream'],
+    ['one chunk less a byte', CHUNK - 1, 'one stream'],
+    ['two chunks (below three: one stream)', 2 * CHUNK, 'one stream'],
+    ['three chunks exactly', 3 * CHUNK, 'ranges'],
+    ['three chunks and a byte', 3 * CHUNK + 1, 'ranges'],
+    ['ten chunks less a byte', 10 * CHUNK - 1, 'ranges'],
+    ['33 chunks and a byte', 33 * CHUNK + 1, 'ranges'],
+  ] as const)('%s: the same bytes (sha256) as the object, over %s', async (_, size, how) => {
+    const body = bytes(size);
+    const { stdout, stderr, s3 } = await fetch(body, size, 4);
+    expect(stdout, stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    const chunks = Math.ceil(size / CHUNK);
+    if (how === 'one stream') {
+      expect(s3.requests.map((r) => r.start)).toEqual([null]);
+    } else {
+      // Each chunk asked once, for exactly its bytes.
+      expect(s3.requests.map((r) => [r.start, r.end]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))).toEqual(
+        Array.from({ length: chunks }, (_, i) => [i * CHUNK, Math.min((i + 1) * CHUNK, size) - 1]),
+      );
+      expect(s3.requests.every((r) => r.status === 206)).toBe(true);
+    }
+  });
+
+  it('DownloadConnections=1: one stream, whatever the size', async () => {
+    const body = bytes(8 * CHUNK);
+    const { stdout, s3 } = await fetch(body, body.length, 1);
+    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(s3.requests.map((r) => r.start)).toEqual([null]);
+  });
+
+  it('uses the connections it is given at once, and never more', async () => {
+    const body = bytes(24 * CHUNK);
+    // 64 KiB at 256 KB/s: each range takes a quarter of a second, so they overlap.
+    const { stdout, s3 } = await fetch(body, body.length, 6, { bytesPerSecond: 256_000 });
+    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(s3.maxConcurrent).toBe(6);
+  });
+
+  it('a connection cut mid-range: the retry asks from the byte where it stopped, and the bytes are the same', async () => {
+    const body = bytes(12 * CHUNK + 123);
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 20_000_000 });
+    server.cutOnce(5 * CHUNK, 10_000);
+    const run = await bash(FETCH, { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' });
+    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    const cut = server.requests.filter((r) => r.cut);
+    expect(cut).toEqual([expect.objectContaining({ start: 5 * CHUNK, end: 6 * CHUNK - 1, sent: 10_000 })]);
+    const retries = server.requests.filter((r) => r.start === 5 * CHUNK + 10_000);
+    expect(retries).toEqual([expect.objectContaining({ end: 6 * CHUNK - 1, status: 206, sent: CHUNK - 10_000, cut: false })]);
+    expect(server.requests).toHaveLength(13 + 1); // every other chunk once: never the whole download again
+    expect(run.stderr).toContain(`range ${(5 * CHUNK).toString()}- cut at byte ${(5 * CHUNK + 10_000).toString()}`);
+  });
+
+  it('a server that answers 200 to a range: one stream from the start, the same bytes', async () => {
+    const body = bytes(6 * CHUNK);
+    const { stdout, stderr, s3 } = await fetch(body, body.length, 4, { ignoreRange: true });
+    expect(stdout, stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(stderr).toContain('no ranges (HTTP 200');
+    // The stream (Range: bytes=0-, answered 200 with everything) comes after the first ranges, whose
+    // whole-object answers curl dropped (--max-filesize); how many of those reached the server depends on timing.
+    expect(s3.requests.at(-1)).toEqual({ start: 0, end: null, status: 200, sent: body.length, cut: false });
+    expect(s3.requests.filter((r) => r.end === null || (r.start ?? 0) >= 4 * CHUNK)).toHaveLength(1);
+  });
+
+  it('an object larger than ExpectedArchiveBytes: one stream of the whole object, for the size check to refuse', async () => {
+    const body = bytes(6 * CHUNK);
+    const { stdout, s3 } = await fetch(body, 5 * CHUNK, 4);
+    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(s3.requests.filter((r) => r.end === null)).toEqual([{ start: 0, end: null, status: 206, sent: body.length, cut: false }]);
+  });
+
+  it('a presigned URL near its expiry: no range is asked later than 2 minutes before it; the rest comes as one stream', async () => {
+    const body = bytes(12 * CHUNK + 5);
+    // 64 KiB at 64 KB/s: a second a range, 6 s in all over 2 connections; the URL "expires" mid-way.
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 64_000 });
+    // The host reads X-Amz-Date to the minute: the expiry is made 2 minutes and 3 seconds from now at that precision.
+    const now = new Date();
+    const signed = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+    const expires = 123 + now.getUTCSeconds();
+    const url = `${server.url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${signed}&X-Amz-Expires=${expires.toString()}&X-Amz-Signature=abc`;
+    const run = await bash(FETCH, { P_ArchiveUrl: url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '2' });
+    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    const ranges = server.requests.filter((r) => r.end !== null).map((r) => r.start ?? -1);
+    const rest = server.requests.filter((r) => r.end === null);
+    expect(ranges.length).toBeGreaterThanOrEqual(1);
+    expect(ranges.length).toBeLessThan(12);
+    expect(rest).toEqual([expect.objectContaining({ start: ranges.length * CHUNK, status: 206, sent: body.length - ranges.length * CHUNK })]);
+    expect(run.stderr).toContain(`URL expiring: one stream from ${(ranges.length * CHUNK).toString()}`);
+  });
+
+  it('a range that keeps failing ends the download with its HTTP status, after FETCH_TRIES tries', async () => {
+    const body = bytes(6 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    for (let i = 0; i < 4; i++) server.cutOnce(2 * CHUNK + i * 100, 100);
+    const run = await bash(`FETCH_TRIES=3; ${FETCH}`, { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '3' });
+    expect(run.stdout).toMatch(/status=1\n$/);
+    expect(run.stderr).toContain(`range ${(2 * CHUNK + 300).toString()}-: HTTP 206`);
+    expect(server.requests.filter((r) => r.start !== null && r.start >= 2 * CHUNK && r.start < 3 * CHUNK)).toHaveLength(3);
+  });
+});
+
+describe('transfer: the restore’s pipeline fed by ranges (the helper stubbed: it hashes what it reads)', () => {
+  // transfer as the run calls it; the helper container is replaced by a function reading its FIFO.
+  const TRANSFER = `helper() { sha256sum <"$WORK/io/stream"; }
+    P_ExpectedUncompressedBytes= P_ArchiveSubPath= P_ExpectedSha256= CODEC=gzip
+    transfer volume lifeboat-stage-test
+    printf 'bytes=%s sha=%s helper=%s\\n' "$BYTES" "$SHA256" "$(cut -c1-64 "$WORK/extract.out")"`;
+
+  it('the helper receives the archive, and the run records its byte count and sha256', async () => {
+    const body = bytes(9 * CHUNK + 17);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const run = await bash(`set -e; ${TRANSFER}`, {
+      P_ArchiveUrl: server.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: '3',
+      P_RestoreId: 'r-t',
+    });
+    const hash = sha(body);
+    expect(run.stdout, run.stderr).toBe(`bytes=${body.length.toString()} sha=${hash} helper=${hash}\n`);
+    expect(server.requests.filter((r) => r.status === 206)).toHaveLength(10);
+  });
+
+  it('a range that fails for good: the run fails in the download phase, naming the range and its status', async () => {
+    const body = bytes(9 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    for (let i = 0; i < 4; i++) server.cutOnce(4 * CHUNK + i * 10, 10);
+    const run = await bash(`${REPORT_FAILURE} ${TRANSFER}`, {
+      P_ArchiveUrl: server.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: '3',
+      P_RestoreId: 'r-t',
+    });
+    expect(run.stdout, run.stderr).toBe(
+      `download|download failed after ${(4 * CHUNK).toString()} bytes: range ${(4 * CHUNK + 40).toString()}-: HTTP 206, curl: (18) transfer closed with ${(CHUNK - 40).toString()} bytes remaining to read \n`,
+    );
+  });
+});
+
+describe('fetch_archive: bounded chunks, and a TERM', () => {
+  it('keeps at most connections+1 chunks: with the reader stopped, it asks for no more', async () => {
+    // Chunks larger than a pipe's buffer (64 KiB), so that writing the first one blocks.
+    const chunk = 4 * CHUNK;
+    const body = bytes(20 * chunk);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const s3 = server;
+    const shmBefore = new Set(readdirSync('/dev/shm'));
+    // The reader waits for the test (a FIFO it opens late): the fetch blocks writing chunk 0.
+    const run = await bash(
+      `mkfifo "$WORK/go"
+       fetch_archive 3>&2 | { read -r _ <"$WORK/go"; sha256sum; }; printf "status=%s\\n" "\${PIPESTATUS[0]}"`,
+      { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4', TEST_CHUNK: chunk.toString() },
+      async (work) => {
+        await until('5 ranges were served', () => s3.requests.length >= 5 && s3.active === 0);
+        await pause(1000); // a chance to ask for more, which it must not take
+        expect(s3.requests).toHaveLength(5);
+        const dirs = readdirSync('/dev/shm').filter((d) => d.startsWith('lifeboat-fetch.') && !shmBefore.has(d));
+        expect(dirs).toHaveLength(1);
+        const chunks = new Set(readdirSync(join('/dev/shm', dirs[0] ?? '')).map((f) => f.split('.')[0]));
+        expect(chunks.size).toBe(5);
+        spawnSync('bash', ['-c', 'printf "go\\n" >"$1/go"', 'x', work]);
+      },
+    );
+    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(readdirSync('/dev/shm').filter((d) => d.startsWith('lifeboat-fetch.') && !shmBefore.has(d))).toEqual([]);
+  });
+
+  it('TERM mid-download (stop_fetch, as the run’s exit does): no curl is left, no connection open, no chunk kept', async () => {
+    const body = bytes(40 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 100_000 });
+    const s3 = server;
+    const shmBefore = new Set(readdirSync('/dev/shm'));
+    let pid = '';
+    const run = await bash(
+      'fetch_archive 3>&2 | sha256sum >/dev/null; printf "done %s\\n" "${PIPESTATUS[0]}"',
+      { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4', P_StallSeconds: '60' },
+      async (work) => {
+        await until('4 ranges are being served', () => s3.active === 4);
+        pid = readFileSync(join(work, 'fetch.pid'), 'utf8');
+        spawnSync('bash', ['-c', 'source "$1"; WORK="$2"; stop_fetch', 'x', script, work]);
+        await until('no range is served', () => s3.active === 0);
+      },
+    );
+    expect(run.stdout).toBe('done 143\n');
+    expect(pid).toMatch(/^\d+$/);
+    const curls = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((p) => {
+        try {
+          return [readFileSync(`/proc/${p}/cmdline`, 'utf8')];
+        } catch {
+          return [];
+        }
+      })
+      .filter((cmd) => cmd.startsWith('curl') && cmd.includes(s3.url));
+    expect(curls).toEqual([]);
+    expect(readdirSync('/dev/shm').filter((d) => d.startsWith('lifeboat-fetch.') && !shmBefore.has(d))).toEqual([]);
+  });
+});
