@@ -101,8 +101,9 @@ export function recordText(r: RestoreRecord): string {
       .filter(([, v]) => v > 0)
       .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
       .join(', ');
-    const predicted = typeof r.predictedSeconds === 'number' ? ` (predicted ${r.predictedSeconds.toFixed(1)} s)` : '';
-    lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host${predicted}: ${phases}`);
+    lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
+    if (typeof r.predictedSeconds === 'number')
+      lines.push(`  the plan predicted ${r.predictedSeconds.toFixed(1)} s from earlier restores and drills of the volume`);
   }
   if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
   if (r.drill && r.verifyOutput)

@@ -544,7 +544,9 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       await catalog.releaseLock(INSTANCE, 'rto', started.restoreId);
       if (!record) throw new Error('recorded');
       const finished = { ...record, state: 'succeeded' as const, totalSeconds: 301.5, phases: { download: 150, extract: 110, verify: 41.5 } };
-      expect(recordText(finished)).toContain('took 301.5 s on the host (predicted 255.0 s): download 150.0 s, extract 110.0 s, verify 41.5 s');
+      expect(recordText(finished)).toContain(
+        'took 301.5 s on the host: download 150.0 s, extract 110.0 s, verify 41.5 s\n  the plan predicted 255.0 s from earlier restores and drills of the volume',
+      );
     });
   });
 });
