@@ -529,6 +529,24 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       expect(planText(plan)).toContain('Time:      no prediction yet: no restore or drill of db1/fresh recorded yet');
     });
 
+    it('history that cannot be read leaves the plan without a prediction, saying so; the restore still starts', async () => {
+      const failing = new Proxy(catalog, {
+        get: (target, name, receiver) =>
+          name === 'restoreRates'
+            ? () => Promise.reject(new Error('ProvisionedThroughputExceededException'))
+            : (Reflect.get(target, name, receiver) as unknown),
+      });
+      const flaky = new RestoreService(
+        { catalog: failing, store, runner, instances: runner },
+        { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({}) },
+      );
+      const started = await flaky.start(request({ volume: 'rto', containerName: 'rto-db' }), 'arn:aws:iam::1:user/test');
+      expect(started.plan.predicted).toEqual({ seconds: null, basis: 'the restore history of db1/rto could not be read just now' });
+      expect(sent).toHaveLength(1);
+      expect((await catalog.getRestore(started.restoreId))?.predictedSeconds).toBeNull();
+      await catalog.releaseLock(INSTANCE, 'rto', started.restoreId);
+    });
+
     it('a plan from an API older than the CLI (no prediction in it) still prints, saying why there is none', async () => {
       const plan = await service().plan(request({ volume: 'rto', containerName: 'rto-db' }));
       const older = JSON.parse(JSON.stringify({ plan })) as { plan: Record<string, unknown> };

@@ -160,8 +160,9 @@ export class RestoreService {
   private async predict(source: string, volume: string, entry: ArchiveEntry): Promise<Prediction> {
     try {
       return predictRestore({ source, volume }, entry.size, await this.deps.catalog.restoreRates(source, volume));
-    } catch (e) {
-      return { seconds: null, basis: `the restore history of ${source}/${volume} could not be read (${e instanceof Error ? e.message : String(e)})` };
+    } catch {
+      // The catalog's error stays inside: a plan is shown to whoever asked.
+      return { seconds: null, basis: `the restore history of ${source}/${volume} could not be read just now` };
     }
   }
 
