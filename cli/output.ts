@@ -1,5 +1,6 @@
 import type { BackupStatus } from '#core/backup/service.ts';
 import type { RestoreRecord } from '#core/catalog/model.ts';
+import { predictionText } from '#core/predict.ts';
 import type { RestorePlan } from '#core/restore/service.ts';
 import { verificationLines } from '#core/restore/verification.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
@@ -74,6 +75,7 @@ export function planText(plan: RestorePlan): string {
     `Mount:     ${plan.mountPath.path || "the detected engine's default (decided on the host)"} (from the ${plan.mountPath.from})`,
     ...verificationLines(plan.verification).map((line, i) => `${i === 0 ? 'Verify:   ' : '          '} ${line}`),
     `Integrity: ${plan.integrity}`,
+    `Time:      ${predictionText(plan.predicted)}`,
     `New volume: ${plan.volumeCreation.used.driver}${Object.keys(plan.volumeCreation.used.driverOpts).length > 0 ? ` ${JSON.stringify(plan.volumeCreation.used.driverOpts)}` : ''} (from the ${plan.volumeCreation.used.from})` +
       (plan.volumeCreation.manifestRecorded ? `; the manifest recorded ${plan.volumeCreation.manifestRecorded.driver} (not used)` : ''),
     `If the volume has data: ${plan.existingVolume}`,
@@ -100,6 +102,8 @@ export function recordText(r: RestoreRecord): string {
       .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
       .join(', ');
     lines.push(`  took ${(r.totalSeconds ?? 0).toFixed(1)} s on the host: ${phases}`);
+    if (typeof r.predictedSeconds === 'number')
+      lines.push(`  the plan predicted ${r.predictedSeconds.toFixed(1)} s from earlier restores and drills of the volume`);
   }
   if (r.bytes !== undefined) lines.push(`  ${bytes(r.bytes)} downloaded`);
   if (r.drill && r.verifyOutput)

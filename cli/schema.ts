@@ -3,7 +3,7 @@ import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#cor
 import { ENGINE_REQUESTS, ENGINE_SOURCES } from '#core/engines/index.ts';
 import { CONSISTENCIES } from '#core/backup/schemas.ts';
 import { BackupResult } from '#core/runbooks/results.ts';
-import { RECOVERY_STATES, RecoveryPlan, RecoveryRecord } from '#core/recovery/model.ts';
+import { Prediction, RECOVERY_STATES, RecoveryPlan, RecoveryRecord } from '#core/recovery/model.ts';
 
 /** What a dry run answers (the core's RestorePlan), as it travels over the API and out of `--json`. */
 export const RestorePlanSchema = z.object({
@@ -47,6 +47,8 @@ export const RestorePlanSchema = z.object({
   }),
   integrity: z.string(),
   expectedSize: z.object({ bytes: z.number().int().nonnegative(), from: z.enum(['request', 'manifest', 'estimate', 'archive size']) }),
+  /** An API deployed before plans predicted their time answers without it. */
+  predicted: Prediction.default({ seconds: null, basis: 'the Lifeboat API that answered is older than this CLI and predicts nothing' }),
   parameters: z.record(z.string(), z.string()),
 });
 

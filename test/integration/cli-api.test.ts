@@ -220,7 +220,12 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
   it('plans, restores and follows the restore to its end; the body is signed too', async () => {
     const plan = await lifeboat('--json', 'plan', 'pgdata', '--to', INSTANCE, '--container', 'db', '--allow-unverified');
     expect(plan.code, plan.err).toBe(0);
-    expect(JsonOutput.plan.parse(JSON.parse(plan.out)).plan).toMatchObject({ archive: { key: KEY }, target: { instanceId: INSTANCE, online: true } });
+    expect(JsonOutput.plan.parse(JSON.parse(plan.out)).plan).toMatchObject({
+      archive: { key: KEY },
+      target: { instanceId: INSTANCE, online: true },
+      // Never restored or drilled: nothing to predict from, and the plan says so.
+      predicted: { seconds: null, basis: 'no restore or drill of db1.prod/pgdata recorded yet' },
+    });
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
 
     // The host finishes while the CLI polls: the completion handler records it.
@@ -263,6 +268,13 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     const r = JsonOutput.restore.parse(JSON.parse(restore.out));
     expect(r.record).toMatchObject({ state: 'succeeded', totalSeconds: 3.75, requestedBy: expect.any(String) as unknown });
     expect(seen.filter((s) => s.method === 'POST').map((s) => `${s.path} ${String(s.signed)}`)).toEqual(Array(3).fill('/prod/sources/db1.prod/restores true'));
+
+    // The completion kept the host's timings: the next plan predicts from them, phase by phase.
+    const next = await lifeboat('plan', 'pgdata', '--to', INSTANCE, '--container', 'db', '--allow-unverified');
+    expect(next.code, next.err).toBe(0);
+    expect(next.out).toContain(
+      'Time:      predicted 4 s (preflight 1 s, download 2 s, extract 1 s, start 1 s): median of 1 earlier restore/drill of db1.prod/pgdata (0.0 MB/s) scaled to 4096 bytes',
+    );
 
     const status = await lifeboat('status', r.restoreId, '--source', 'db1.prod');
     expect(status.code, status.err).toBe(0);

@@ -50,7 +50,10 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
   });
 
   /** A sent restore holding its lock. */
-  async function sent(archiveKey = 'archives/h/pgdata/20261127T000000Z.tar.gz'): Promise<{ id: string; commandId: string }> {
+  async function sent(
+    archiveKey = 'archives/h/pgdata/20261127T000000Z.tar.gz',
+    extra: Partial<RestoreRecord> = {},
+  ): Promise<{ id: string; commandId: string }> {
     const id = `r-${++n}`;
     const commandId = `cmd-${n}`;
     const now = new Date().toISOString();
@@ -68,6 +71,7 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
       commandId,
       createdAt: now,
       updatedAt: now,
+      ...extra,
     };
     await catalog.createRestore(record);
     await catalog.linkCommand(commandId, id);
@@ -115,6 +119,15 @@ describe('completion handling for every terminal status (DynamoDB-compatible ser
     expect(await lockIsFree(id)).toBe(true);
     expect(notified.length).toBe(before + 1);
     expect(notified.at(-1)?.text).toContain(state.toUpperCase());
+  });
+
+  it('the notification puts the time the plan predicted beside the time the host measured', async () => {
+    const { id, commandId } = await sent(undefined, { predictedSeconds: 3 });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StatusDetails: 'Success', StandardOutputContent: resultLine('succeeded') });
+    await completeRestore(deps, { commandId, instanceId: INSTANCE, status: 'Success' });
+    const record = await catalog.getRestore(id);
+    expect(record?.predictedSeconds).toBe(3);
+    expect(notified.at(-1)?.text).toContain(`Predicted 3.0 s, measured ${(record?.totalSeconds ?? -1).toFixed(1)} s.`);
   });
 
   const CATALOGED = 'archives/h/pgdata/20261128T000000Z.tar.gz';

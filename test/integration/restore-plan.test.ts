@@ -10,6 +10,8 @@ import type { CommandRunner, InstanceDirectory, SendRestore } from '#core/restor
 import { DrillRequest, RestoreRequest } from '#core/restore/schemas.ts';
 import { RestoreService, UNKNOWN_EXPANSION } from '#core/restore/service.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
+import { planText, recordText } from '#root/cli/output.ts';
+import { JsonOutput } from '#root/cli/schema.ts';
 
 // The plan is where the operator's choices and the archive's (untrusted) manifest meet.
 // Real DynamoDB-compatible server on 127.0.0.1; the store and the host are stand-ins that record.
@@ -467,6 +469,102 @@ describe('restore plans: what the manifest asks for beside what will be done', (
         message: expect.stringMatching(/^engine: custom runs the health and check commands of the volume's protect config, and db1\/shop has none/) as unknown,
       });
       expect(sent).toEqual([]);
+    });
+  });
+
+  describe('predicted time: from the volume’s earlier restores and drills, scaled by the archive’s size', () => {
+    const RTO_KEY = 'archives/db1/rto/20261127T031500Z.tar.zst';
+    const sample = (at: string, bytes: number, phases: Record<string, number>) =>
+      catalog.recordRestoreRate('db1', 'rto', { at, mode: 'restore', bytes, totalSeconds: Object.values(phases).reduce((a, b) => a + b, 0), phases });
+
+    beforeAll(async () => {
+      const base = manifest().container;
+      if (!base) throw new Error('the base manifest has a container');
+      // 200 MB now; earlier runs restored 100 MB and 50 MB archives of the same volume.
+      await put({
+        key: RTO_KEY,
+        volume: 'rto',
+        size: 200_000_000,
+        sha256: SHA,
+        manifest: manifest({ container: { ...base, name: '/rto-db', image: 'postgres:15' } }),
+      });
+      await put({ key: 'archives/db1/fresh/20261127T031500Z.tar.zst', volume: 'fresh', size: 200_000_000, sha256: SHA, manifest: manifest() });
+      await sample('2026-11-20T03:00:00.000Z', 100_000_000, { preflight: 1, download: 60, extract: 55, swap: 0, start: 3, verify: 20 });
+      await sample('2026-11-21T03:00:00.000Z', 50_000_000, { preflight: 1, download: 40, extract: 20, swap: 0, start: 5, verify: 10 });
+      // Another volume's history says nothing about this one.
+      await catalog.recordRestoreRate('db1', 'pgdata', {
+        at: '2026-11-22T03:00:00.000Z',
+        mode: 'drill',
+        bytes: 1000,
+        totalSeconds: 1,
+        phases: { download: 1 },
+      });
+    });
+
+    it('a plan with history predicts each phase: download and extract scaled to this archive, the others their median', async () => {
+      const plan = await service().plan(request({ volume: 'rto', containerName: 'rto-db' }));
+      // download: 60 s × 2 and 40 s × 4 → median 140; extract: 110 and 80 → 95; verify 20 and 10 → 15; start 3 and 5 → 4.
+      expect(plan.predicted).toEqual({
+        seconds: 255,
+        phases: { preflight: 1, download: 140, extract: 95, swap: 0, start: 4, verify: 15 },
+        basis: 'median of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
+      });
+      // What the CLI prints, and what its --json keeps, from the plan as the API serializes it.
+      const wire = JsonOutput.plan.parse(JSON.parse(JSON.stringify({ plan }))).plan;
+      expect(wire.predicted).toEqual(plan.predicted);
+      expect(planText(wire)).toContain(
+        'Time:      predicted 4 min 15 s (preflight 1 s, download 2 min 20 s, extract 1 min 35 s, start 4 s, verify 15 s): median of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
+      );
+    });
+
+    it('a drill plan predicts from the protected volume’s history (not the throwaway volume’s name)', async () => {
+      const plan = await service({ allowedImages: ['postgres'] }).planDrill(DrillRequest.parse({ source: 'db1', volume: 'rto', instanceId: INSTANCE }), 'r-x');
+      expect(plan.volume).toBe('lifeboat-drill-x');
+      expect(plan.predicted.seconds).toBe(255);
+    });
+
+    it('a volume never restored or drilled has no prediction, and the plan and the CLI say why', async () => {
+      const plan = await service().plan(request({ volume: 'fresh' }));
+      expect(plan.predicted).toEqual({ seconds: null, basis: 'no restore or drill of db1/fresh recorded yet' });
+      expect(planText(plan)).toContain('Time:      no prediction yet: no restore or drill of db1/fresh recorded yet');
+    });
+
+    it('history that cannot be read leaves the plan without a prediction, saying so; the restore still starts', async () => {
+      const failing = new Proxy(catalog, {
+        get: (target, name, receiver) =>
+          name === 'restoreRates'
+            ? () => Promise.reject(new Error('ProvisionedThroughputExceededException'))
+            : (Reflect.get(target, name, receiver) as unknown),
+      });
+      const flaky = new RestoreService(
+        { catalog: failing, store, runner, instances: runner },
+        { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({}) },
+      );
+      const started = await flaky.start(request({ volume: 'rto', containerName: 'rto-db' }), 'arn:aws:iam::1:user/test');
+      expect(started.plan.predicted).toEqual({ seconds: null, basis: 'the restore history of db1/rto could not be read just now' });
+      expect(sent).toHaveLength(1);
+      expect((await catalog.getRestore(started.restoreId))?.predictedSeconds).toBeNull();
+      await catalog.releaseLock(INSTANCE, 'rto', started.restoreId);
+    });
+
+    it('a plan from an API older than the CLI (no prediction in it) still prints, saying why there is none', async () => {
+      const plan = await service().plan(request({ volume: 'rto', containerName: 'rto-db' }));
+      const older = JSON.parse(JSON.stringify({ plan })) as { plan: Record<string, unknown> };
+      delete older.plan.predicted;
+      const wire = JsonOutput.plan.parse(older).plan;
+      expect(planText(wire)).toContain('Time:      no prediction yet: the Lifeboat API that answered is older than this CLI and predicts nothing');
+    });
+
+    it('a started restore keeps its prediction beside what the host will measure; the CLI shows both', async () => {
+      const started = await service().start(request({ volume: 'rto', containerName: 'rto-db' }), 'arn:aws:iam::1:user/test');
+      const record = await catalog.getRestore(started.restoreId);
+      expect(record?.predictedSeconds).toBe(255);
+      await catalog.releaseLock(INSTANCE, 'rto', started.restoreId);
+      if (!record) throw new Error('recorded');
+      const finished = { ...record, state: 'succeeded' as const, totalSeconds: 301.5, phases: { download: 150, extract: 110, verify: 41.5 } };
+      expect(recordText(finished)).toContain(
+        'took 301.5 s on the host: download 150.0 s, extract 110.0 s, verify 41.5 s\n  the plan predicted 255.0 s from earlier restores and drills of the volume',
+      );
     });
   });
 });

@@ -96,6 +96,8 @@ export const RestoreRecord = z.object({
    * Step Functions task token the completion answers (a capability: never shown outside Lifeboat).
    */
   recovery: z.object({ id: z.string(), volume: z.string(), taskToken: z.string() }).optional(),
+  /** What the plan predicted for the whole restore on the host (null: no history), to set beside the measured totalSeconds. */
+  predictedSeconds: z.number().nonnegative().nullable().optional(),
 });
 export type RestoreRecord = z.infer<typeof RestoreRecord>;
 

@@ -1,63 +1,16 @@
 /**
  * Predicted recovery times from the timings of earlier restores and drills of the same volumes
  * (the newest few the catalog keeps per volume). Pure functions: the planner hands them the
- * samples.
+ * samples. One member's prediction is a single restore's (functions/core/predict.ts, which every
+ * restore plan uses too); the recovery adds how waves and parallel slots combine them.
  */
-import type { RestoreRateSample } from '../catalog/model.ts';
+import { predictRestore, round1 } from '../predict.ts';
 import type { Prediction } from './model.ts';
 
-/**
- * Phases whose time grows with the archive's bytes (they stream together: `download` ends with
- * the last byte, `extract` is the tail; runbooks/results.md). The others (preflight, swap, start,
- * verify, cleanup) depend on the host and the database, not on this archive's size.
- */
-export const BYTE_PHASES: readonly string[] = ['download', 'extract'];
+export { BYTE_PHASES } from '../predict.ts';
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-
-const megabytesPerSecond = (bytes: number, seconds: number): string => (seconds > 0 ? `${(bytes / seconds / 1e6).toFixed(1)} MB/s` : 'instant');
-
-/**
- * One member's predicted time: each byte-bound phase scaled from every sample by archive size /
- * sample bytes (median over samples), every other phase its median; the total is their sum.
- * Without samples (or without an archive to size) the prediction is null and says why.
- */
-export function predictMember(where: { source: string; volume: string }, archiveBytes: number | null, samples: readonly RestoreRateSample[]): Prediction {
-  const name = `${where.source}/${where.volume}`;
-  if (samples.length === 0) return { seconds: null, basis: `no restore or drill of ${name} recorded yet` };
-  if (archiveBytes === null) return { seconds: null, basis: `no archive of ${name} to restore` };
-  const names = new Set(samples.flatMap((s) => Object.keys(s.phases)));
-  const phases: Record<string, number> = {};
-  for (const phase of names) {
-    const values: number[] = [];
-    for (const s of samples) {
-      const seconds = s.phases[phase];
-      if (seconds === undefined) continue;
-      if (BYTE_PHASES.includes(phase)) {
-        // A sample of an empty archive says nothing about a rate.
-        if (s.bytes > 0) values.push((seconds * archiveBytes) / s.bytes);
-      } else values.push(seconds);
-    }
-    if (values.length) phases[phase] = round1(median(values));
-  }
-  const seconds = round1(Object.values(phases).reduce((a, b) => a + b, 0));
-  const rates = samples.filter((s) => s.bytes > 0);
-  const rate = rates.length
-    ? megabytesPerSecond(median(rates.map((s) => s.bytes)), median(rates.map((s) => BYTE_PHASES.reduce((t, p) => t + (s.phases[p] ?? 0), 0))))
-    : 'no bytes recorded';
-  const n = samples.length;
-  return {
-    seconds,
-    phases,
-    basis: `median of ${n.toString()} earlier restore${n === 1 ? '' : 's'}/drill${n === 1 ? '' : 's'} of ${name} (${rate}) scaled to ${archiveBytes.toString()} bytes`,
-  };
-}
+/** One member's predicted time: exactly a single restore's prediction of its volume. */
+export const predictMember = predictRestore;
 
 /**
  * The longest time `parallel` slots take for these jobs, placed longest first each on the slot

@@ -273,6 +273,7 @@ export function describe(r: RestoreRecord): string {
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
         .join(', ')}; total ${(r.totalSeconds ?? 0).toFixed(1)} s; ${r.bytes ?? 0} bytes.`,
     );
+    if (typeof r.predictedSeconds === 'number') lines.push(`Predicted ${r.predictedSeconds.toFixed(1)} s, measured ${(r.totalSeconds ?? 0).toFixed(1)} s.`);
   }
   if (r.preservedVolume) lines.push(`Previous data kept in volume ${r.preservedVolume}.`);
   if (r.error) lines.push(`Error${r.failedPhase ? ` in ${r.failedPhase}` : ''}: ${r.error}`);

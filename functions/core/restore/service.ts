@@ -6,6 +6,7 @@ import { ENGINE_PROFILES, type Engine } from '../engines/index.ts';
 import { UnsafeSpecError, recordedVolumeDriver, recreatePlan, type ArchiveManifest, type RecreateParameters, type RecreatePlan } from '../manifest.ts';
 import { RestorePolicy, driverOptsParameter, imageAllowed, redactDriverOpts, settingsFor } from '../policy.ts';
 import type { CommandDocument } from '../runbooks/document.ts';
+import { predictRestore, type Prediction } from '../predict.ts';
 import { ParameterError, resolveParameters } from '../runbooks/parameters.ts';
 import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
@@ -77,6 +78,13 @@ export interface RestorePlan {
   readonly integrity: string;
   /** The uncompressed size the host checks free space for and bounds extraction by. */
   readonly expectedSize: { readonly bytes: number; readonly from: 'request' | 'manifest' | 'estimate' | 'archive size' };
+  /**
+   * How long the restore should take on the host, per phase, from the archive's size and the
+   * rates earlier restores and drills of the same protected volume achieved (functions/core/predict.ts,
+   * as whole-host recoveries predict their members); `seconds` null and `basis` saying why when
+   * there is no history.
+   */
+  readonly predicted: Prediction;
   /** Document parameters except the presigned URL and the restore id. */
   readonly parameters: Readonly<Record<string, string>>;
 }
@@ -140,6 +148,21 @@ export class RestoreService {
     } catch (e) {
       if (e instanceof UnsafeSpecError) throw new ClientError(422, `archive ${entry.key} cannot be restored as described: ${e.message}`);
       throw e;
+    }
+  }
+
+  /**
+   * The predicted time of restoring this archive of source/volume (the protected volume, also
+   * for a drill). Best effort: history that cannot be read leaves the plan without a prediction,
+   * saying so, and never stops a restore. The samples name no instance, so there is no fallback
+   * to the target host's other volumes.
+   */
+  private async predict(source: string, volume: string, entry: ArchiveEntry): Promise<Prediction> {
+    try {
+      return predictRestore({ source, volume }, entry.size, await this.deps.catalog.restoreRates(source, volume));
+    } catch {
+      // The catalog's error stays inside: a plan is shown to whoever asked.
+      return { seconds: null, basis: `the restore history of ${source}/${volume} could not be read just now` };
     }
   }
 
@@ -295,6 +318,7 @@ export class RestoreService {
       ...verification.parameters,
     };
     this.checkParameters(entry, parameters, restoreId);
+    const predicted = await this.predict(request.source, request.volume, entry);
     const preserved = `${request.volume}.pre-restore.${restoreId}`;
     return {
       archive: this.archiveView(entry),
@@ -317,6 +341,7 @@ export class RestoreService {
       volumeCreation: creation.view,
       integrity,
       expectedSize,
+      predicted,
       parameters,
     };
   }
@@ -380,6 +405,7 @@ export class RestoreService {
       ...env,
     };
     this.checkParameters(entry, parameters, restoreId);
+    const predicted = await this.predict(request.source, request.volume, entry);
     return {
       archive: this.archiveView(entry),
       target: { instanceId: request.instanceId, ...status },
@@ -394,6 +420,7 @@ export class RestoreService {
       volumeCreation: { manifestRecorded: recordedVolumeDriver(entry.manifest), used: { driver: 'local', driverOpts: {}, from: 'default' } },
       integrity,
       expectedSize,
+      predicted,
       parameters,
     };
   }
@@ -434,6 +461,8 @@ export class RestoreService {
       updatedAt: fields.createdAt,
       // The sweeper treats a restore as lost only after its own command's timeout (plus a margin).
       commandTimeoutSeconds: this.commandTimeoutSeconds,
+      // Kept beside what the host will measure: the result says how close the prediction was.
+      predictedSeconds: plan.predicted.seconds,
     };
     const { id: restoreId, instanceId, volume } = record;
     if (!plan.target.online) {

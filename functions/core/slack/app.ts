@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
+import { predictionText } from '../predict.ts';
 import { RecoveryRequest, type RecoveryApi } from '../recovery/model.ts';
 import type { CancelOutcome } from '../restore/cancel.ts';
 import { describe } from '../restore/completion.ts';
@@ -206,6 +207,7 @@ function planText(plan: RestorePlan): Mrkdwn {
     ...plan.recreation.dropped.map((d) => md`*Left out:* ${d.what}: ${d.reason}`),
     md`*Integrity:* ${plan.integrity}`,
     md`*Size:* ${plan.expectedSize.bytes} bytes uncompressed (${plan.expectedSize.from}); the host needs that much free space and stops extracting beyond it`,
+    md`*Time:* ${predictionText(plan.predicted)}`,
     md`*A new volume is made with:* ${driverText(plan.volumeCreation.used)} (${plan.volumeCreation.used.from})${plan.volumeCreation.manifestRecorded ? md` — the manifest recorded ${driverText(plan.volumeCreation.manifestRecorded)}, not used` : ''}`,
   ]);
 }
@@ -498,7 +500,7 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         notifySlack: { responseUrl, channelId: who.channelId, userId: who.userId },
       });
       return slackMessage(
-        md`${mention(who.userId)} started drill \`${started.restoreId}\` of \`${source}/${command.volume}\` on \`${command.instanceId}\` (throwaway \`${started.plan.volume}\`). The result will be posted here.`,
+        md`${mention(who.userId)} started drill \`${started.restoreId}\` of \`${source}/${command.volume}\` on \`${command.instanceId}\` (throwaway \`${started.plan.volume}\`); ${predictionText(started.plan.predicted)}. The result will be posted here.`,
         { response_type: 'in_channel' },
       );
     }
