@@ -95,6 +95,10 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
         format: OutputFormat.ESM,
         minify: true,
         sourceMap: true,
+        // NODE_OPTIONS=--enable-source-maps reads the map at load: without the sources'
+        // text in it (stack traces need only the mappings) it is a quarter the size, and
+        // init with source maps about 35 ms shorter here (docs/benchmarks.md).
+        sourcesContent: false,
         target: 'node24',
         mainFields: ['module', 'main'],
         // Some dependencies still `require()` Node built-ins, and the LAZY_SDK shims require the SDK.
