@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
+import type { RecoveryTasks } from '#core/recovery/model.ts';
 import { firstUse } from '../commons/first-use.ts';
 
-export { recoveryMetrics, runTask } from './tasks.ts';
+export { recoveryMetrics } from './metrics.ts';
 
 /** The function’s wiring (./wiring.ts), loaded on the first invocation (commons/first-use.ts). */
 const wiring = firstUse(() => import('./wiring.ts'));
@@ -10,6 +11,12 @@ const wiring = firstUse(() => import('./wiring.ts'));
 export const ready = async (): Promise<void> => {
   await wiring();
 };
+
+/** The function’s business, one state machine task (./tasks.ts), loaded on first use as the wiring is. */
+export const runTask =
+  (tasks: RecoveryTasks, log?: (message: string, recoveryId: string) => void) =>
+  async (payload: unknown): Promise<unknown> =>
+    (await import('./tasks.ts')).runTask(tasks, log)(payload);
 
 /**
  * Every Task state of the recovery state machine invokes this function with `{task, input}`

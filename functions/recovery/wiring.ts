@@ -25,7 +25,8 @@ import { snsClient } from '../commons/clients/sns.ts';
 import { ssmClient } from '../commons/clients/ssm.ts';
 import { lifeboatLogger } from '../commons/logger.ts';
 import { RecoveryTasksEnv } from './env.ts';
-import { recoveryMetrics, runTask } from './tasks.ts';
+import { recoveryMetrics } from './metrics.ts';
+import { runTask } from './tasks.ts';
 
 const env = RecoveryTasksEnv.parse(process.env);
 const logger = lifeboatLogger('lifeboat-recovery');
