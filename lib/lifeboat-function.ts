@@ -19,6 +19,29 @@ export function bundledDocumentsDir(dir = join(tmpdir(), 'lifeboat-documents')):
   return dir;
 }
 
+/**
+ * The SDK packages the bundles load on first use rather than at import. esbuild hoists an
+ * external `import` to the top of an ESM bundle, so a package imported anywhere (the core
+ * adapters import their commands) would be loaded at init, even in code that only a
+ * dynamic `import()` reaches. Each is aliased to `functions/commons/sdk/<name>.cts`, a CommonJS
+ * module that `require`s the runtime's package when it is first evaluated. Loading
+ * these from the runtime was most of the functions' init time (docs/benchmarks.md).
+ */
+export const LAZY_SDK = [
+  'client-cloudwatch-logs',
+  'client-dynamodb',
+  'client-ec2',
+  'client-s3',
+  'client-secrets-manager',
+  'client-sfn',
+  'client-sns',
+  'client-sqs',
+  'client-ssm',
+  'lib-dynamodb',
+  's3-request-presigner',
+  'util-dynamodb',
+] as const;
+
 /** Where the runbooks sit inside a bundle that needs them. */
 export const BUNDLED_RUNBOOKS_DIR = '/var/task/runbooks';
 
@@ -72,10 +95,15 @@ export class LifeboatFunction<Env extends Record<string, string>> extends Nodejs
         format: OutputFormat.ESM,
         minify: true,
         sourceMap: true,
+        // NODE_OPTIONS=--enable-source-maps reads the map at load: without the sources'
+        // text in it (stack traces need only the mappings) it is a quarter the size, and
+        // init with source maps about 35 ms shorter here (docs/benchmarks.md).
+        sourcesContent: false,
         target: 'node24',
         mainFields: ['module', 'main'],
-        // Some dependencies still `require()` Node built-ins.
+        // Some dependencies still `require()` Node built-ins, and the LAZY_SDK shims require the SDK.
         banner: "import { createRequire as __lifeboatRequire } from 'module'; const require = __lifeboatRequire(import.meta.url);",
+        esbuildArgs: { '--alias': LAZY_SDK.map((name) => `@aws-sdk/${name}=./functions/commons/sdk/${name}.cts`) },
         forceDockerBundling: false,
         commandHooks: {
           beforeBundling: () => [],

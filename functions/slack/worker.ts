@@ -1,30 +1,13 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { SlackWork, performSlackWork } from '#core/slack/app.ts';
-import { lifeboatLogger } from '../commons/logger.ts';
-import { slackDeps } from './deps.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { firstUse } from '../commons/first-use.ts';
 
-const logger = lifeboatLogger('lifeboat-slack-worker');
-const deps = slackDeps();
+/** The worker’s wiring (./worker-wiring.ts), loaded on the first invocation (commons/first-use.ts). */
+const wiring = firstUse(() => import('./worker-wiring.ts'));
 
-/** The queue's consumer: does what a Slack request asked and posts the answer to its response_url. */
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      const work = SlackWork.safeParse(JSON.parse(record.body));
-      if (!work.success) {
-        logger.error('dropped a malformed work item', { messageId: record.messageId });
-        continue;
-      }
-      try {
-        await performSlackWork(deps, work.data);
-      } catch (e) {
-        logger.error('Slack work failed', { messageId: record.messageId, kind: work.data.kind, error: e as Error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures };
-  });
+/** Loads the wiring now rather than on the first invocation. */
+export const ready = async (): Promise<void> => {
+  await wiring();
+};
+
+/** The queue’s consumer: does what a Slack request asked and posts the answer to its response_url. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (await wiring()).handler(event, context);

@@ -1,0 +1,4 @@
+// @aws-sdk/client-cloudwatch-logs, required when first evaluated: the bundles alias the package here (lib/lifeboat-function.ts, LAZY_SDK).
+// A computed name keeps esbuild from resolving it: it stays a require() of the runtime's SDK.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+module.exports = require(['@aws-sdk', 'client-cloudwatch-logs'].join('/')) as unknown;
