@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 
 /** The repository this script belongs to. */
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -63,6 +63,12 @@ export async function buildCli(outdir: string = join(REPO, 'dist', 'cli')): Prom
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; engines?: { node?: string } };
   // ROOT as a URL relative to any file in outdir (all chunks sit there): `../../` for dist/cli/.
   const root = `${relative(outdir, REPO).split(sep).join('/')}/`.replace(/^\/$/, './');
+  // A dev dependency: `npm ci --omit=dev` runs `prepare` too, without it.
+  const { build } = await import('esbuild').catch((e: unknown) => {
+    throw new Error(
+      `esbuild, a dev dependency, is needed to compile the CLI: install with dev dependencies (npm ci), then npm run build (${e instanceof Error ? e.message : String(e)})`,
+    );
+  });
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const result = await build({
