@@ -24,6 +24,7 @@ import { RestorePolicy } from '#core/policy.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
 import { runDocument } from '#core/runbooks/local-runner.ts';
 import { BackupResult, RestoreResult } from '#core/runbooks/results.ts';
+import { buildCli } from '../scripts/build-cli.ts';
 import { bundleEnv, synthBundles } from '../test/support/bundles.ts';
 import { updateBenchPage } from './table.ts';
 import { BenchResults, type BenchResult } from './results.ts';
@@ -430,6 +431,18 @@ function bundles(): void {
   }
 }
 
+/** `lifeboat --help` as an operator starts it: a new Node.js process running bin/lifeboat.mjs, the compiled CLI. */
+async function cliStart(): Promise<void> {
+  await buildCli();
+  const times: number[] = [];
+  for (let i = 0; i < (SMOKE ? 3 : 10); i++) {
+    const t = performance.now();
+    execFileSync(process.execPath, [join(ROOT, 'bin/lifeboat.mjs'), '--help'], { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    times.push(performance.now() - t);
+  }
+  record({ name: 'cli.help_ms', value: median(times), unit: 'ms', baseline: 'target 500 ms', ratio: median(times) / 500, samples: times });
+}
+
 /** "latest" and "before T" with 10 and with CATALOG_SIZE archives: items read and time per lookup. */
 async function catalogScale(): Promise<void> {
   const dynamo = await startLocalDynamo();
@@ -532,6 +545,8 @@ async function main(): Promise<void> {
     await orchestration(s3);
     log('lambda bundles');
     bundles();
+    log('cli start: lifeboat --help');
+    await cliStart();
     await catalogScale();
   } finally {
     cleanup();

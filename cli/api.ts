@@ -32,6 +32,9 @@ import type {
   VolumeView,
 } from './backend.ts';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
+import { regionOf } from './targets.ts';
+
+export { regionOf };
 
 export interface ApiOptions {
   /** The stack's ApiUrl output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod/ */
@@ -55,11 +58,6 @@ const ErrorBody = z.looseObject({
   fields: z.array(z.object({ field: z.string(), problem: z.string() })).optional(),
   requestId: z.string().optional(),
 });
-
-/** The region of an execute-api URL (`<id>.execute-api.<region>.amazonaws.com`). */
-export function regionOf(url: URL): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
-}
 
 const sourcePath = (source: string): string => `sources/${encodeURIComponent(source)}`;
 

@@ -37,11 +37,12 @@ import {
 } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
 import { CancelOutcomeSchema } from './schema.ts';
+import { LOCAL_INSTANCE_ID } from './targets.ts';
+
+export { LOCAL_INSTANCE_ID };
 
 const run = promisify(execFile);
 
-/** The id local mode gives this machine (any other instance id is "not registered"). */
-export const LOCAL_INSTANCE_ID = 'i-000000000010ca1';
 const BUCKET = 'lifeboat-local';
 const TABLE = 'lifeboat-catalog';
 

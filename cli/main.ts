@@ -12,11 +12,10 @@ import { ProtectionPolicy } from '#core/protection.ts';
 import { recoveryConfigProblems } from '#core/recovery/plan.ts';
 import { MAX_PARALLEL, RECOVERY_ID_PATTERN, RecoveryRequest, type RecoveryPlan, type RecoveryTarget } from '#core/recovery/model.ts';
 import { REGION_PATTERN, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
-import { ApiBackend, regionOf } from './api.ts';
 import type { Backend, ProgressSink, RecoveryProgress } from './backend.ts';
 import { silentProgress } from './backend.ts';
 import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
-import { LOCAL_INSTANCE_ID, LocalBackend, requestCancel } from './local.ts';
+import type { LocalBackend } from './local.ts';
 import {
   ProgressDisplay,
   archivesText,
@@ -29,7 +28,9 @@ import {
   recoveryReportText,
   volumesText,
 } from './output.ts';
+import packageJson from '../package.json' with { type: 'json' };
 import { JsonOutput } from './schema.ts';
+import { LOCAL_INSTANCE_ID, regionOf } from './targets.ts';
 
 interface GlobalOptions {
   json?: boolean;
@@ -224,6 +225,16 @@ function protectFromConfig(file: string): ProtectionPolicy[] {
   return config.data.protect;
 }
 
+/**
+ * Local mode's backend class, once openBackend has loaded it. api.ts and local.ts (the AWS SDK,
+ * local mode's S3, DynamoDB and Step Functions stand-ins) load only when a command needs a
+ * backend: `lifeboat --help` and `--version` never pay for them.
+ */
+let localBackendClass: typeof LocalBackend | undefined;
+
+/** Whether the backend is local mode (the only kind that runs runbooks in this process). */
+const isLocal = (b: Backend | undefined): b is LocalBackend => localBackendClass !== undefined && b instanceof localBackendClass;
+
 export async function openBackend(
   options: GlobalOptions,
   env: NodeJS.ProcessEnv = process.env,
@@ -233,6 +244,7 @@ export async function openBackend(
   if (api !== undefined) {
     if (api.note !== undefined) say(api.note);
     // A stack that does not answer (its region down): the hint names the outputs file's other stacks.
+    const { ApiBackend } = await import('./api.ts');
     const elsewhere = api.others.filter((s) => s.region !== undefined && s.region !== api.region).map((s) => `--region ${s.region ?? ''} (${stackLabel(s)})`);
     return new ApiBackend({
       url: api.url,
@@ -242,7 +254,9 @@ export async function openBackend(
     });
   }
   const config = options.config ?? env.LIFEBOAT_CONFIG;
-  return LocalBackend.open({
+  const local = await import('./local.ts');
+  localBackendClass = local.LocalBackend;
+  return local.LocalBackend.open({
     home: localHome(options, env) ?? '',
     helperImage: options.helperImage,
     allowedImages: options.allowImage,
@@ -537,6 +551,8 @@ export async function main(
 
   const program = new Command('lifeboat')
     .description('Restore Docker volumes from their archives: plan, restore, check, back up.')
+    // The compiled CLI (scripts/build-cli.ts) carries the version in its bundle: it never reads package.json.
+    .version(packageJson.version, '-V, --version', 'print the version of Lifeboat and exit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .showHelpAfterError('(lifeboat --help shows every command)')
@@ -571,7 +587,7 @@ export async function main(
   // not reach them; it cancels what runs (the trap puts the host back). A second one quits.
   let interrupts = 0;
   const onInterrupt = (): void => {
-    if (!(backend instanceof LocalBackend) || ++interrupts > 1) process.exit(130);
+    if (!isLocal(backend) || ++interrupts > 1) process.exit(130);
     say('\nInterrupted: cancelling; the runbook is putting the host back as it was… (Ctrl-C again to quit at once)');
     backend.cancelInFlight();
   };
@@ -579,7 +595,7 @@ export async function main(
     json = globals().json ?? false;
     if (backend === undefined) {
       backend = await openBackend(globals(), io.env, say);
-      if (backend instanceof LocalBackend) process.on('SIGINT', onInterrupt);
+      if (isLocal(backend)) process.on('SIGINT', onInterrupt);
     }
     return backend;
   };
@@ -687,7 +703,7 @@ export async function main(
       const started = await b.start(request, sink);
       if (!json) say(`Restore ${started.restoreId} sent to ${request.instanceId}.`);
       const ref = { restoreId: started.restoreId, source: request.source };
-      if (!flags.wait && !(b instanceof LocalBackend)) {
+      if (!flags.wait && !isLocal(b)) {
         stopProgress();
         if (json) emit(JsonOutput.restore, { restoreId: started.restoreId, plan: started.plan, record: null });
         else print(`Follow it with: ${followUp('status', ref)} --watch\nStop it with:   ${followUp('cancel', ref)}`);
@@ -698,7 +714,7 @@ export async function main(
         say(`\nStopped waiting. The restore goes on: ${followUp('status', ref)} --watch (stop it with: ${followUp('cancel', ref)})`);
         process.exit(130);
       };
-      if (!(b instanceof LocalBackend)) process.once('SIGINT', stopWaiting);
+      if (!isLocal(b)) process.once('SIGINT', stopWaiting);
       try {
         const record = await b.wait(ref, sink, flags.timeout);
         stopProgress();
@@ -814,7 +830,7 @@ export async function main(
         say(`\nStopped waiting. The recovery goes on: lifeboat status ${ref.recoveryId} --source ${source}`);
         process.exit(130);
       };
-      if (!(b instanceof LocalBackend)) process.once('SIGINT', stopWaiting);
+      if (!isLocal(b)) process.once('SIGINT', stopWaiting);
       try {
         const record = await b.waitRecovery(ref, onProgress, flags.timeout);
         if (json) emit(JsonOutput.recovery, { recoveryId: started.recoveryId, executionArn: started.executionArn, plan: started.plan, record });
@@ -882,7 +898,7 @@ export async function main(
       json = globals().json ?? false;
       // Local mode: the restore runs inside the lifeboat process that started it, which holds the state folder.
       const home = localHome(globals(), io.env);
-      const outcome = (home !== undefined ? await requestCancel(home, ref) : undefined) ?? (await (await connect()).cancel(ref));
+      const outcome = (home !== undefined ? await (await import('./local.ts')).requestCancel(home, ref) : undefined) ?? (await (await connect()).cancel(ref));
       if (json) emit(JsonOutput.cancel, outcome);
       else print(outcome.message);
       if (!json && outcome.state === 'cancelling') print(`Follow it with: ${followUp('status', ref)} --watch`);
@@ -913,7 +929,7 @@ export async function main(
       ) => {
         const b = await connect();
         if (flags.container !== undefined) pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--container')(flags.container);
-        if (b instanceof LocalBackend) {
+        if (isLocal(b)) {
           if (flags.to !== undefined && flags.to !== 'local')
             throw new CliError(
               EXIT.usage,

@@ -1,8 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-/** The repository root (one constant instead of `..` chains). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Set in the compiled CLI by scripts/build-cli.ts: the repository root relative to its folder (dist/cli/). */
+declare const LIFEBOAT_BUILD_ROOT: string | undefined;
+
+/**
+ * The repository root (one constant instead of `..` chains): two folders up from this file, or,
+ * in the compiled CLI, where its build says (its chunks sit elsewhere than functions/core/).
+ */
+export const ROOT = fileURLToPath(new URL(typeof LIFEBOAT_BUILD_ROOT === 'string' ? LIFEBOAT_BUILD_ROOT : '../../', import.meta.url));
 
 /**
  * Folder holding the SSM Command documents the stack deploys and the runner

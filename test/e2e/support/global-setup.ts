@@ -1,3 +1,4 @@
+import { buildCli } from '#root/scripts/build-cli.ts';
 import { exec } from './exec.ts';
 import { HELPER_IMAGE, MARIADB_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE } from './docker.ts';
 
@@ -25,4 +26,6 @@ export default async function setup(): Promise<void> {
     const found = await exec('sh', ['-c', 'command -v "$1"', 'sh', tool]);
     if (found.code !== 0) throw new Error(`The e2e tests need \`${tool}\` on this host (bash .ci/run installs it).`);
   }
+  // The CLI tests run bin/lifeboat.mjs, the compiled CLI as it ships: compiled from these sources, never a stale dist/.
+  await buildCli();
 }
