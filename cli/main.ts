@@ -248,7 +248,7 @@ export async function openBackend(
   if (api === undefined && options.profile !== undefined)
     throw new CliError(
       EXIT.usage,
-      `--profile ${options.profile} names AWS credentials for a deployed Lifeboat, and no API is configured${options.local ? ' (--local)' : ''}: local mode signs nothing`,
+      `--profile ${options.profile} names AWS credentials for a deployed Lifeboat, but ${options.local ? '--local asks for local mode' : 'no API is configured'}, which signs nothing`,
       'give the API with --api, LIFEBOAT_API_URL or --outputs (a `cdk deploy --outputs-file` file); nothing was done',
     );
   if (api !== undefined) {
