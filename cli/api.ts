@@ -129,7 +129,7 @@ export class ApiBackend implements Backend {
       throw new CliError(
         EXIT.unavailable,
         `no AWS credentials to sign the request: ${e instanceof Error ? e.message : String(e)}`,
-        'configure credentials (AWS_PROFILE, `aws sso login`, or environment variables) for an identity allowed to call the Lifeboat API',
+        'configure credentials (--profile <name>, AWS_PROFILE, `aws sso login`, or environment variables) for an identity allowed to call the Lifeboat API',
       );
     }
     const target = new URL(url.pathname, url);

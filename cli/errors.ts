@@ -19,6 +19,20 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** Each exit code's name: `error.code` in `--json` output. */
+export const EXIT_NAME = Object.fromEntries(Object.entries(EXIT).map(([name, code]) => [code, name])) as { [C in ExitCode]: keyof typeof EXIT };
+
+/** A command-line error of commander's (unknown option or command, missing argument, a value not among the choices) as `--json` prints it. */
+export function usageErrorJson(error: { code: string; message: string }): { code: 'usage'; exitCode: 2; message: string; hint: string } {
+  return {
+    code: 'usage',
+    exitCode: EXIT.usage,
+    // No command at all: commander printed the help on stderr, and its message is only `(outputHelp)`.
+    message: error.code === 'commander.help' ? 'a command is needed: lifeboat [options] <command>' : error.message.replace(/^error: /, '').trim(),
+    hint: `nothing was done; \`lifeboat --help\` lists the commands and \`lifeboat <command> --help\` their options (${error.code})`,
+  };
+}
+
 /** An error for the operator: what went wrong, and what to do about it. */
 export class CliError extends Error {
   override readonly name = 'CliError';

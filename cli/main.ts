@@ -14,7 +14,7 @@ import { MAX_PARALLEL, RECOVERY_ID_PATTERN, RecoveryRequest, type RecoveryPlan, 
 import { REGION_PATTERN, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
 import type { Backend, ProgressSink, RecoveryProgress } from './backend.ts';
 import { silentProgress } from './backend.ts';
-import { CliError, EXIT, toCliError, type ExitCode } from './errors.ts';
+import { CliError, EXIT, EXIT_NAME, toCliError, usageErrorJson, type ExitCode } from './errors.ts';
 import type { LocalBackend } from './local.ts';
 import {
   ProgressDisplay,
@@ -36,6 +36,8 @@ interface GlobalOptions {
   json?: boolean;
   api?: string;
   region?: string;
+  /** The AWS profile (shared config and credentials files) whose credentials sign requests to the API. */
+  profile?: string;
   outputs?: string;
   local?: boolean;
   home?: string;
@@ -76,7 +78,9 @@ Exit codes:
 Where Lifeboat is: --api URL, or LIFEBOAT_API_URL, or the ApiUrl in the
 outputs file of \`cdk deploy --outputs-file cdk-outputs.json\` (--outputs or
 LIFEBOAT_OUTPUTS, default ./cdk-outputs.json when present) selects a deployed
-stack, signed with SigV4 from the standard AWS credential chain. With both
+stack, signed with SigV4 from the standard AWS credential chain (AWS_PROFILE,
+environment variables, SSO, an instance role…), or with --profile <name> from
+that profile of ~/.aws/config and ~/.aws/credentials. With both
 stacks of a replicated Lifeboat in the file (\`cdk deploy --all\`), --region
 (LIFEBOAT_REGION) picks the one in that region; without it, the primary.
 Otherwise (or
@@ -241,14 +245,24 @@ export async function openBackend(
   say: (line: string) => void = () => undefined,
 ): Promise<Backend> {
   const api = resolveApi(options, env);
+  if (api === undefined && options.profile !== undefined)
+    throw new CliError(
+      EXIT.usage,
+      `--profile ${options.profile} names AWS credentials for a deployed Lifeboat, but ${options.local ? '--local asks for local mode' : 'no API is configured'}, which signs nothing`,
+      'give the API with --api, LIFEBOAT_API_URL or --outputs (a `cdk deploy --outputs-file` file); nothing was done',
+    );
   if (api !== undefined) {
     if (api.note !== undefined) say(api.note);
     // A stack that does not answer (its region down): the hint names the outputs file's other stacks.
     const { ApiBackend } = await import('./api.ts');
+    // --profile: exactly that profile of the shared config and credentials files (keys, a role to
+    // assume, SSO, credential_process), never the environment's keys; without it the default chain.
+    const credentials = options.profile === undefined ? undefined : (await import('@aws-sdk/credential-provider-ini')).fromIni({ profile: options.profile });
     const elsewhere = api.others.filter((s) => s.region !== undefined && s.region !== api.region).map((s) => `--region ${s.region ?? ''} (${stackLabel(s)})`);
     return new ApiBackend({
       url: api.url,
       region: api.region,
+      ...(credentials === undefined ? {} : { credentials }),
       ...(api.stack === undefined ? {} : { stack: api.stack.role === undefined ? api.stack.name : `${api.stack.name}, ${api.stack.role}` }),
       ...(elsewhere.length === 0 ? {} : { unreachableHint: `if its region is down, use another stack from the outputs file: ${elsewhere.join(' or ')}` }),
     });
@@ -283,6 +297,8 @@ const statusIdArg = pattern(
   'id (a restore id r-<time>-<8 hex>, a recovery id rc-<time>-<8 hex>, or the SSM command id of a backup, as `lifeboat backup` prints)',
 );
 const recoverSourceArg = pattern(SOURCE_PATTERN, '<source>');
+/** A profile name as the shared config files spell one: no spaces, brackets or control characters. */
+const profileArg = pattern(/^[A-Za-z0-9_.+@:/-]{1,128}$/, '--profile (an AWS profile name)');
 const sourceArg = pattern(SOURCE_PATTERN, '--source');
 
 function intArg(name: string, min: number, max: number) {
@@ -563,6 +579,11 @@ export async function main(
       'the stack in this region from the outputs file (the DR stack: its region), or LIFEBOAT_REGION; with --api, the region to sign for (default: from the URL)',
     )
     .option('--outputs <file>', 'a `cdk deploy --outputs-file` JSON file to read ApiUrl from (`cdk deploy --all` writes both stacks)')
+    .option(
+      '--profile <name>',
+      'a deployed Lifeboat: sign requests with this AWS profile (~/.aws/config, ~/.aws/credentials) instead of the default credential chain (which honors AWS_PROFILE)',
+      profileArg,
+    )
     .option('--local', 'local mode even when an API is configured')
     .option('--home <dir>', 'local mode state folder (default ./.lifeboat, or LIFEBOAT_HOME)')
     .addOption(
@@ -678,10 +699,20 @@ export async function main(
 
   restoreOptions(program.command('restore'))
     .description('restore a volume from its archive, restart the database and prove it answers')
-    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-y, --yes', 'restore without asking (required when stdin is not a terminal, and with --json)')
     .option('--no-wait', 'return once the command is sent (deployed Lifeboat only)')
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 86_400), 7200)
     .action(async (volume: string, flags: RestoreFlags & { yes?: boolean; wait: boolean; timeout: number }) => {
+      // Only a person at a terminal is asked; anywhere else (a script, a pipe, CI, --json) a restore
+      // replaces the volume's data only when the command line says so.
+      json = globals().json ?? false;
+      const ask = !json && io.stdin.isTTY;
+      if (!flags.yes && !ask)
+        throw new CliError(
+          EXIT.usage,
+          `restore replaces the data of volume ${volume} and asks first, but ${json ? '--json was given' : 'stdin is not a terminal'}: add --yes to restore without asking`,
+          '`lifeboat plan` with the same arguments shows what it would do; nothing was sent',
+        );
       const b = await connect();
       const request = await restoreRequest(b, volume, flags, false);
       const plan = await b.plan({ ...request, dryRun: true });
@@ -689,7 +720,7 @@ export async function main(
         say(`Lifeboat: ${b.description}`);
         say(planText(plan));
       }
-      if (!json && !flags.yes && io.stdin.isTTY) {
+      if (ask && !flags.yes) {
         const rl = createInterface({ input: io.stdin, output: io.stderr });
         const answer = await rl.question('Restore now? [y/N] ');
         rl.close();
@@ -991,10 +1022,15 @@ export async function main(
     stopProgress();
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT.ok;
+      // Commander has said it on stderr; a script asked for --json gets it as the one document on stdout.
+      if (json) emit(JsonOutput.error, { error: usageErrorJson(e) });
       return EXIT.usage;
     }
     const error = toCliError(e);
-    if (json) emit(JsonOutput.error, { error: { exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details } });
+    if (json)
+      emit(JsonOutput.error, {
+        error: { code: EXIT_NAME[error.exitCode], exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details },
+      });
     say(`lifeboat: ${error.message}`);
     if (error.hint) say(`  ${error.hint}`);
     return error.exitCode;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { EXIT } from './errors.ts';
 import { ArchiveEntry, RESTORE_STATES, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
 import { ENGINE_REQUESTS, ENGINE_SOURCES } from '#core/engines/index.ts';
 import { CONSISTENCIES } from '#core/backup/schemas.ts';
@@ -106,6 +107,8 @@ export const StartedRecoverySchema = z.object({
 });
 
 /** `--json` output of each command: one JSON document on stdout. */
+const EXIT_NAMES = Object.keys(EXIT) as [keyof typeof EXIT, ...(keyof typeof EXIT)[]];
+
 export const JsonOutput = {
   volumes: z.strictObject({ volumes: z.array(VolumeViewSchema) }),
   archives: z.strictObject({ source: z.string(), volume: z.string(), archives: z.array(ArchiveListItemSchema) }),
@@ -126,6 +129,8 @@ export const JsonOutput = {
   recoveryStatus: z.strictObject({ record: RecoveryRecord }),
   error: z.strictObject({
     error: z.strictObject({
+      /** The exit code's name (EXIT in errors.ts): usage, failed, notFound, refused, unavailable. */
+      code: z.enum(EXIT_NAMES),
       exitCode: z.number().int(),
       message: z.string(),
       hint: z.string().optional(),

@@ -76,7 +76,7 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     // The volume still holds the database: the restore is refused and the bytes stay as they were.
     await docker('stop', db);
     const before = await volumeDigest(volume);
-    const refused = await lifeboat(['restore', volume, '--container', db]);
+    const refused = await lifeboat(['restore', volume, '--container', db, '--yes']);
     expect(refused.code, explain(refused)).toBe(1);
     expect(refused.stdout).toContain('FAILED');
     expect(refused.stdout).toContain('already holds data');
@@ -86,7 +86,7 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     // The host is gone; the restore brings the database back with its rows.
     await removeAll([db], [volume]);
     expect(await volumeExists(volume)).toBe(false);
-    const restored = await lifeboat(['--json', 'restore', volume, '--container', db]);
+    const restored = await lifeboat(['--json', 'restore', volume, '--container', db, '--yes']);
     expect(restored.code, explain(restored)).toBe(0);
     const r = JsonOutput.restore.parse(json(restored));
     expect(r.record?.state).toBe('succeeded');
@@ -122,7 +122,7 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     expect(unknown.code, explain(unknown)).toBe(3);
     expect(JsonOutput.error.parse(json(unknown)).error.hint).toContain('lifeboat volumes');
 
-    const hostile = await lifeboat(['restore', volume, '--container', db, '--to', 'i-0123;rm -rf /']);
+    const hostile = await lifeboat(['restore', volume, '--container', db, '--to', 'i-0123;rm -rf /', '--yes']);
     expect(hostile.code, explain(hostile)).toBe(2);
     expect(hostile.stderr).toContain('--to must be an EC2 instance or managed node id');
 
@@ -130,11 +130,11 @@ describe('lifeboat CLI in local mode, on the real Docker engine', () => {
     expect(badVolume.code, explain(badVolume)).toBe(2);
     expect(badVolume.stderr).toContain('volume "$(reboot)" is not allowed');
 
-    const offline = await lifeboat(['restore', volume, '--container', db, '--to', 'i-0123456789abcdef0']);
+    const offline = await lifeboat(['restore', volume, '--container', db, '--to', 'i-0123456789abcdef0', '--yes']);
     expect(offline.code, explain(offline)).toBe(4);
     expect(offline.stderr).toContain('is not online');
 
-    const noDocker = await lifeboat(['restore', volume, '--container', db], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    const noDocker = await lifeboat(['restore', volume, '--container', db, '--yes'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(noDocker.code, explain(noDocker)).toBe(5);
     expect(noDocker.stderr).toContain('Docker is not reachable');
     expect(noDocker.stderr).toContain('start the Docker engine');

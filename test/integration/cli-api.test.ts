@@ -350,9 +350,9 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
 
   it('maps refusals and bad credentials to exit codes with a way forward', async () => {
     // A second restore of a locked volume: 409 from the API, exit 4.
-    const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified');
+    const first = await lifeboat('--json', 'restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified', '--yes');
     expect(first.code, first.err).toBe(0);
-    const second = await lifeboat('restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified');
+    const second = await lifeboat('restore', 'pgdata', '--to', INSTANCE, '--container', 'db', '--no-wait', '--allow-unverified', '--yes');
     expect(second.code, second.err).toBe(4);
     expect(second.err).toContain('is already running for volume pgdata');
 
@@ -360,7 +360,7 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
     expect(missing.code).toBe(3);
     // A target that does not declare the source: 403 from the service (not from IAM), exit 4, nothing sent.
     stack.hostTags.tags.set(INSTANCE, { 'lifeboat:sources': 'billing' });
-    const refused = await lifeboat('restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait');
+    const refused = await lifeboat('restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait', '--yes');
     expect(refused.code, refused.err).toBe(4);
     expect(refused.err).toContain('may not receive source db1.prod');
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
@@ -374,7 +374,7 @@ describe('lifeboat CLI against a deployed API (SigV4 checked by a local server)'
   });
 
   it('cancels a restore through DELETE /sources/{source}/restores/{id}: SSM is asked, the answer says cancelling, again the same', async () => {
-    const started = await lifeboat('--json', 'restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait');
+    const started = await lifeboat('--json', 'restore', 'ledger', '--to', INSTANCE, '--container', 'ledger', '--no-wait', '--yes');
     expect(started.code, started.err).toBe(0);
     const { restoreId } = JsonOutput.restore.parse(JSON.parse(started.out));
     const commandId = (await ssmMock.commandCalls(SendCommandCommand)[0]?.returnValue)?.Command?.CommandId;
