@@ -230,7 +230,10 @@ export function openApiDocument(): Json {
       },
       responses: {
         E400: errorResponse('Invalid request: from the function, each field and what is allowed; from API Gateway (the request model), {"message"}', true),
-        E403: errorResponse('Not allowed: API Gateway refused the signature or IAM denied execute-api:Invoke on this route', true),
+        E403: errorResponse(
+          'Not allowed: IAM denied execute-api:Invoke on this route (from API Gateway), or the target host does not declare the source (from the function)',
+          true,
+        ),
         E404: errorResponse('Not found (another source’s record is not found either)', false),
         E409: errorResponse('Conflict (e.g. the volume is being restored, the host is not online)', false),
         E422: errorResponse('Refused as asked (e.g. a recovery plan with problems; an Idempotency-Key used with another body)', false),
