@@ -5,6 +5,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  type Model,
   RequestValidator,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -20,6 +21,7 @@ import type { ProtectionPolicy } from '#core/protection.ts';
 import { type RestoreApiEnv } from '../functions/restore-api/env.ts';
 import { recoveryProtect } from '#core/protection.ts';
 import { ALL_VOLUMES_ROUTE, RECOVERY_ROUTES, SOURCE_ROUTES, type SourceAccess } from '../functions/restore-api/routes.ts';
+import { BODY_ROUTES, type BodyRoute, requestModelSchema } from './api-contract.ts';
 import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE } from './metrics.ts';
@@ -215,12 +217,31 @@ export class RestoreApi extends Construct {
     const integration = new LambdaIntegration(fn);
     // Everything about one source's archives and restores is under /sources/{source}/…, so that
     // plain IAM scopes a caller to its sources (grantSourceAccess); nothing else reaches them.
-    const methods = this.sourceRoutes.map((route) =>
-      this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+    // Each body route's body is checked against a model made from the schema the handler parses it
+    // with (draft-04, what API Gateway models take; lib/api-contract.ts): a body of the wrong shape
+    // is a 400 before the function runs. For every content type ($default), not only JSON's.
+    const models = new Map<string, Model>();
+    const modelOf = (route: string): Model | undefined => {
+      if (!(route in BODY_ROUTES)) return undefined;
+      const body = BODY_ROUTES[route as BodyRoute];
+      const model =
+        models.get(route) ??
+        this.api.addModel(`${body.name}Model`, {
+          contentType: 'application/json',
+          description: `The body of ${route} (from the zod schema ${body.name})`,
+          schema: requestModelSchema(body.schema, body.name),
+        });
+      models.set(route, model);
+      return model;
+    };
+    const methods = this.sourceRoutes.map((route) => {
+      const model = modelOf(`${route.method} ${route.path}`);
+      return this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
         requestValidator: validator,
+        ...(model === undefined ? {} : { requestModels: { 'application/json': model, $default: model } }),
         ...(route.path.endsWith('/archives') ? { requestParameters: { 'method.request.querystring.volume': true } } : {}),
-      }),
-    );
+      });
+    });
     methods.push(this.api.root.resourceForPath(ALL_VOLUMES_ROUTE.path).addMethod(ALL_VOLUMES_ROUTE.method, integration, { requestValidator: validator }));
     // Per method, not on the whole API: a method added later without IAM (Slack's) must carry its own reason.
     for (const method of methods)
