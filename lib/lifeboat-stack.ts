@@ -15,7 +15,8 @@ import { Completion } from './completion.ts';
 import { Notifications } from './notifications.ts';
 import { Protection } from './protection.ts';
 import { Recovery, RecoveryLaunchTemplate } from './recovery.ts';
-import { Slack, SlackConfig } from './slack.ts';
+import { SLASH_COMMANDS, Slack, SlackConfig, slackAppManifest } from './slack.ts';
+import { AlarmsToChat } from './chatbot.ts';
 import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
 import { recoveryConfigProblems } from '#core/recovery/plan.ts';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
@@ -207,6 +208,8 @@ export class LifeboatStack extends Stack {
   readonly notifications: Notifications;
   readonly protection: Protection;
   readonly slack?: Slack;
+  /** AWS Chatbot: alarms to the Slack channel (slack.chatbot). */
+  readonly alarmsToChat?: AlarmsToChat;
   readonly sweeper: Sweeper;
   readonly helper: HelperImage;
   readonly hostPolicies: HostPolicies;
@@ -377,6 +380,7 @@ export class LifeboatStack extends Stack {
         recoveryStateMachine,
         protect: config.protect,
       });
+      if (config.slack.chatbot) this.alarmsToChat = new AlarmsToChat(this, 'AlarmsToChat', { config: config.slack.chatbot, topic: this.notifications.topic });
     }
     this.sweeper = new Sweeper(this, 'Sweeper', {
       table: this.tables.catalog,
@@ -466,6 +470,10 @@ export class LifeboatStack extends Stack {
       new CfnOutput(this, 'SlackSigningSecretArn', {
         description: "Paste the Slack app's signing secret into this secret",
         value: this.slack.secret.secretArn,
+      });
+      new CfnOutput(this, 'SlackAppManifest', {
+        description: `Create the Slack app from this manifest (${SLASH_COMMANDS[role]}): npm run slack-manifest prints it`,
+        value: this.toJsonString(slackAppManifest(this.api.api.url, role)),
       });
     }
   }

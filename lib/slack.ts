@@ -13,6 +13,7 @@ import * as z from 'zod';
 import { SOURCE_PATTERN } from '#core/archive-key.ts';
 import type { ProtectionPolicy } from '#core/protection.ts';
 import { ALL_SOURCES } from '#core/slack/access.ts';
+import type { StackRole } from '#core/replication.ts';
 import { type SlackEnv } from '../functions/slack/env.ts';
 import { recoveryProtect } from '#core/protection.ts';
 import { readArchives } from './catalog.ts';
@@ -26,6 +27,15 @@ const GRANTED_SOURCE = z.union([
   z.literal(ALL_SOURCES),
   z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source}) or "${ALL_SOURCES}" for every source` }),
 ]);
+
+/** Alarms to a Slack channel through AWS Chatbot (`slack.chatbot`). */
+export const ChatbotConfig = z.strictObject({
+  /** The Slack workspace (team) id the AWS Chatbot console shows once the workspace is authorized, e.g. T0123ABCD. */
+  workspaceId: z.string().regex(/^T[A-Z0-9]{2,31}$/, { error: 'must be a Slack workspace (team) id such as T0123ABCD' }),
+  /** The channel alarms are posted in, e.g. C0ONCALL1 (invite @aws to a private channel). */
+  channelId: z.string().regex(/^[CG][A-Z0-9]{2,31}$/, { error: 'must be a Slack channel id such as C0ONCALL1' }),
+});
+export type ChatbotConfig = z.infer<typeof ChatbotConfig>;
 
 /** Who may use `/lifeboat` (stack configuration). Every list must name someone: empty means nobody. */
 export const SlackConfig = z
@@ -52,6 +62,12 @@ export const SlackConfig = z
       .string()
       .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: 'must be a Secrets Manager secret ARN' })
       .optional(),
+    /**
+     * Alarms to chat: an AWS Chatbot channel configuration subscribed to the notification topic, so
+     * every alarm (failed drills, overdue backups, failed functions) reaches this Slack channel.
+     * The workspace must first be authorized in the AWS Chatbot console. @default no Chatbot
+     */
+    chatbot: ChatbotConfig.optional(),
   })
   .superRefine((c, ctx) => {
     for (const user of Object.keys(c.sources)) {
@@ -62,6 +78,77 @@ export type SlackConfig = z.infer<typeof SlackConfig>;
 
 /** The two routes Slack calls. */
 export const SLACK_ROUTES = ['commands', 'interactions'] as const;
+
+/** The slash command of each stack's Slack app: the DR stack's app is a second app in the same workspace. */
+export const SLASH_COMMANDS = { primary: '/lifeboat', replica: '/lifeboat-dr' } as const satisfies Record<StackRole, string>;
+
+/**
+ * The bot scopes the app asks for: `commands` only. Lifeboat answers slash commands and button
+ * clicks in the HTTP response and posts later through each request's `response_url`, which needs
+ * no token and no scope (no `chat:write`, no reading of channels or users).
+ */
+export const SLACK_APP_SCOPES = ['commands'] as const;
+
+/** A Slack app manifest (the JSON form Slack’s “Create New App → From an app manifest” takes). */
+export interface SlackAppManifest {
+  readonly _metadata: { readonly major_version: number; readonly minor_version: number };
+  readonly display_information: { readonly name: string; readonly description: string };
+  readonly features: {
+    readonly bot_user: { readonly display_name: string; readonly always_online: boolean };
+    readonly slash_commands: readonly {
+      readonly command: string;
+      readonly url: string;
+      readonly description: string;
+      readonly usage_hint: string;
+      readonly should_escape: boolean;
+    }[];
+  };
+  readonly oauth_config: { readonly scopes: { readonly bot: readonly string[] } };
+  readonly settings: {
+    readonly interactivity: { readonly is_enabled: boolean; readonly request_url: string };
+    readonly org_deploy_enabled: boolean;
+    readonly socket_mode_enabled: boolean;
+    readonly token_rotation_enabled: boolean;
+  };
+}
+
+/**
+ * The manifest of the Slack app for one Lifeboat stack: its slash command and interactivity
+ * pointed at the API's two Slack routes. `apiUrl` ends in `/` (RestApi.url, a token at synth).
+ */
+export function slackAppManifest(apiUrl: string, role: StackRole): SlackAppManifest {
+  const command = SLASH_COMMANDS[role];
+  const dr = role === 'replica';
+  return {
+    _metadata: { major_version: 1, minor_version: 1 },
+    display_information: {
+      name: dr ? 'Lifeboat DR' : 'Lifeboat',
+      description: dr
+        ? 'Restores from the DR region’s Lifeboat when the primary region is lost'
+        : 'Plans and runs restores of Docker volumes from Lifeboat archives',
+    },
+    features: {
+      bot_user: { display_name: dr ? 'lifeboat-dr' : 'lifeboat', always_online: false },
+      slash_commands: [
+        {
+          command,
+          url: `${apiUrl}slack/${SLACK_ROUTES[0]}`,
+          description: dr ? 'Lifeboat in the DR region: restores, drills, status' : 'Lifeboat: restores, drills, recoveries, status',
+          usage_hint: 'help | volumes | plan <volume> to <instance> | restore <volume> to <instance> | status <id>',
+          // The grammar reads the text as typed: no <#C…> or <@U…> escaping of what looks like names.
+          should_escape: false,
+        },
+      ],
+    },
+    oauth_config: { scopes: { bot: [...SLACK_APP_SCOPES] } },
+    settings: {
+      interactivity: { is_enabled: true, request_url: `${apiUrl}slack/${SLACK_ROUTES[1]}` },
+      org_deploy_enabled: false,
+      socket_mode_enabled: false,
+      token_rotation_enabled: false,
+    },
+  };
+}
 
 /** Why each Slack route may skip IAM (APIG4) and Cognito (COG4): the exact reasons given to cdk-nag. */
 export function slackRouteReason(route: (typeof SLACK_ROUTES)[number], rule: 'APIG4' | 'COG4'): string {

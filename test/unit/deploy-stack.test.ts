@@ -291,6 +291,7 @@ describe('with every optional part configured', () => {
           'Region',
           'RestoreVolumeDocumentName',
           'Role',
+          'SlackAppManifest',
           'SlackCommandsUrl',
           'SlackInteractionsUrl',
           'SlackSigningSecretArn',

@@ -250,7 +250,7 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
       Object.keys(r.Outputs)
         .filter((k) => k.startsWith('Slack'))
         .sort(),
-    ).toEqual(['SlackCommandsUrl', 'SlackInteractionsUrl', 'SlackSigningSecretArn']);
+    ).toEqual(['SlackAppManifest', 'SlackCommandsUrl', 'SlackInteractionsUrl', 'SlackSigningSecretArn']);
   });
 
   it('the DR stack hands out host policies for its own bucket (hosts in the DR region attach them in a failover)', () => {
