@@ -19,7 +19,8 @@ import {
 } from './support/docker.ts';
 import { exec, type ExecResult } from './support/exec.ts';
 
-const NODE = join(ROOT, 'node_modules/.bin/node');
+// The Node.js these tests run on (.nvmrc's major), not whatever `node` the PATH has.
+const NODE = process.execPath;
 const CLI = join(ROOT, 'bin/lifeboat.mjs');
 
 describe('lifeboat CLI in local mode, on the real Docker engine', () => {

@@ -31,7 +31,8 @@ import {
 } from './support/docker.ts';
 import { exec, type ExecResult } from './support/exec.ts';
 
-const NODE = join(ROOT, 'node_modules/.bin/node');
+// The Node.js these tests run on (.nvmrc's major), not whatever `node` the PATH has.
+const NODE = process.execPath;
 const CLI = join(ROOT, 'bin/lifeboat.mjs');
 const ROWS = 2_000;
 const MARIA_ROWS = 777;

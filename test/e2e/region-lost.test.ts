@@ -43,7 +43,8 @@ import { backup, explain } from './support/runbooks.ts';
 // (bin/lifeboat.mjs) reading a `cdk deploy --all` outputs file that names both stacks.
 // Each test is a section of the runbook, in its order; each needs the ones before it.
 
-const NODE = join(ROOT, 'node_modules/.bin/node');
+// The Node.js these tests run on (.nvmrc's major), not whatever `node` the PATH has.
+const NODE = process.execPath;
 const CLI = join(ROOT, 'bin/lifeboat.mjs');
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';

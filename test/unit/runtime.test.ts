@@ -13,9 +13,9 @@ interface PackageJson {
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 const lambdaMajor = /nodejs(\d+)\.x/.exec(LAMBDA_RUNTIME.name)?.[1];
 
-// One Node.js major everywhere: the Lambda runtime, .nvmrc (nvm, fnm, CI images), devEngines (npm
-// warns when it runs on another), engines, and the `node` package npm scripts run on (this machine's
-// system Node.js is older, and no other Node.js 24 is installable here but that package).
+// One Node.js major everywhere: the Lambda runtime, .nvmrc (nvm, fnm, setup-node, and .ci/run, which
+// installs that major where the system's Node.js is older), devEngines (npm warns when it runs on
+// another) and engines. Not the `node` npm package as a dev dependency: the conventional pins only.
 describe('Node.js version', () => {
   it('the tests run on the same Node.js major as the Lambda runtime', () => {
     expect(lambdaMajor).toMatch(/^\d+$/);
@@ -26,9 +26,17 @@ describe('Node.js version', () => {
     expect(readFileSync(join(ROOT, '.nvmrc'), 'utf8')).toBe(`${lambdaMajor ?? ''}\n`);
   });
 
-  it('package.json pins it: devEngines.runtime (a warning, not an error: npm itself may run on an older system Node.js), engines, and the `node` package', () => {
+  it('package.json pins it the conventional way: devEngines.runtime (a warning, not an error: npm itself may run on an older system Node.js) and engines, not a `node` dev dependency', () => {
     expect(pkg.devEngines.runtime).toEqual({ name: 'node', version: `^${lambdaMajor ?? ''}`, onFail: 'warn' });
     expect(pkg.engines.node).toBe(`>=${lambdaMajor ?? ''}`);
-    expect(pkg.devDependencies.node?.split('.')[0]).toBe(lambdaMajor);
+    expect(pkg.devDependencies).not.toHaveProperty('node');
+  });
+
+  it('.ci/run installs the .nvmrc major where the PATH has another and runs npm on it', () => {
+    const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8');
+    expect(ci).toMatch(/want=\$\(<\.nvmrc\)/);
+    expect(ci).toMatch(/node-linux-\$arch@\$want/);
+    expect(ci.indexOf('ensure_node;')).toBeGreaterThan(-1);
+    expect(ci.indexOf('ensure_node;')).toBeLessThan(ci.indexOf('npm ci'));
   });
 });
