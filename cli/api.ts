@@ -154,7 +154,9 @@ export class ApiBackend implements Backend {
     if (!response.ok) {
       const error = ErrorBody.safeParse(json);
       const fields = error.success && error.data.fields ? `: ${error.data.fields.map((f) => `${f.field} ${f.problem}`).join('; ')}` : '';
-      const message = error.success ? `${error.data.error}${fields}` : `HTTP ${response.status.toString()}`;
+      // Not Lifeboat's error shape: say what the answer was rather than only its status.
+      const raw = text.trim().replace(/\s+/g, ' ').slice(0, 300);
+      const message = error.success ? `${error.data.error}${fields}` : `HTTP ${response.status.toString()}${raw === '' ? '' : `: ${raw}`}`;
       // A 403 from API Gateway (no Lifeboat error body) is IAM saying no; one from Lifeboat is a refusal (a target that does not receive the source).
       const denied = response.status === 403 && !error.success;
       const hint = denied

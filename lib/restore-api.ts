@@ -7,6 +7,7 @@ import {
   MethodLoggingLevel,
   type Model,
   RequestValidator,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -26,6 +27,17 @@ import { readArchives } from './catalog.ts';
 import { BUNDLED_RUNBOOKS_DIR, LifeboatFunction } from './lifeboat-function.ts';
 import { METRICS_NAMESPACE } from './metrics.ts';
 import { acknowledgeNag } from './nag.ts';
+
+/**
+ * The body of API Gateway's 400 for a body its request model refused (a gateway response template:
+ * simple `$context` substitution, no VTL). `validationErrorString` is the validator's message, e.g.
+ * `[object has missing required properties ([\"volume\"])]`.
+ */
+export const BAD_REQUEST_BODY_TEMPLATE = JSON.stringify({
+  error: 'the request body does not match the schema of $context.httpMethod $context.resourcePath (docs/openapi.json): $context.error.validationErrorString',
+  code: 'BAD_REQUEST_BODY',
+  requestId: '$context.requestId',
+});
 
 export interface RestoreApiProps {
   readonly bucket: IBucket;
@@ -214,6 +226,15 @@ export class RestoreApi extends Construct {
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
     });
     const validator = new RequestValidator(this, 'Validator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
+    // A body the model refuses never reaches the function, so API Gateway answers; by default with
+    // {"message": "Invalid request body"}, which names nothing. This answer has the function's error
+    // shape ({error, code, requestId}) and carries the validator's own words, which name the missing or
+    // wrong property, and the route whose schema (docs/openapi.json) the body must match.
+    this.api.addGatewayResponse('BadRequestBody', {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: { 'application/json': BAD_REQUEST_BODY_TEMPLATE },
+    });
     const integration = new LambdaIntegration(fn);
     // Everything about one source's archives and restores is under /sources/{source}/…, so that
     // plain IAM scopes a caller to its sources (grantSourceAccess); nothing else reaches them.

@@ -154,7 +154,8 @@ describe('lifeboat with both stacks in the outputs file', () => {
     primaryStatus = 503;
     const r = await lifeboat(['--outputs', both, 'volumes']);
     expect(r.code).toBe(EXIT.unavailable);
-    expect(r.err).toContain(`HTTP 503`);
+    // API Gateway's own body (not Lifeboat's error shape) is shown, not only the status.
+    expect(r.err).toContain(`HTTP 503: {"message":"Service Unavailable"}`);
     expect(r.err).toContain(`--region ${DR}`);
   });
 
