@@ -807,11 +807,19 @@ export async function main(
         .default('fail'),
     )
     .option('--env-file <path>', "host file with recreated containers' environment values")
-    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-y, --yes', 'recover without asking (required when stdin is not a terminal, and with --json)')
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 172_800), 14_400)
     .action(async (source: string, flags: RecoverFlags) => {
       const b = await connect();
       const request = await recoveryRequest(b, source, flags);
+      // As restore: only a person at a terminal is asked; a script, a pipe or --json says --yes.
+      json = globals().json ?? false;
+      if (!flags.dryRun && !flags.yes && (json || !io.stdin.isTTY))
+        throw new CliError(
+          EXIT.usage,
+          `recover restores every protected volume of ${source} and asks first, but ${json ? '--json was given' : 'stdin is not a terminal'}: add --yes to recover without asking`,
+          'the same with --dry-run shows the plan; nothing was sent',
+        );
       const plan: RecoveryPlan = await b.recoveryPlan({ ...request, dryRun: true });
       if (flags.dryRun) {
         if (json) emit(JsonOutput.recoveryPlan, { plan });

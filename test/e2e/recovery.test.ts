@@ -235,7 +235,7 @@ describe('a lost host: every service back on a replacement, in order, with one l
     }
     for (const v of volumes) expect(await volumeExists(v)).toBe(false); // a dry run changes nothing
 
-    const run = await recover();
+    const run = await recover(['--yes']);
     expect(run.code, explain(run)).toBe(0);
     const report = RecoveryReport.parse((JSON.parse(run.stdout) as { record: { report: unknown } }).record.report);
     expect(report.outcome).toBe('succeeded');
@@ -290,7 +290,7 @@ describe('a lost host: every service back on a replacement, in order, with one l
     expect(predicted.every((s) => s !== null && s > 0)).toBe(true);
     expect(plan.predicted.seconds).toBeGreaterThan(0);
 
-    const run = await recover();
+    const run = await recover(['--yes']);
     expect(run.code, explain(run)).not.toBe(0);
     const report = RecoveryReport.parse((JSON.parse(run.stdout) as { record: { report: unknown } }).record.report);
     expect(report.outcome).toBe('stopped');

@@ -150,6 +150,13 @@ describe('lifeboat recover: the plan', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toMatch(said);
     }
+    // A recovery no one can confirm (stdin is not a terminal here; --json) needs --yes.
+    const unconfirmed = await lifeboat('recover', 'db1', '--to', TARGET);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.err).toContain('recover restores every protected volume of db1 and asks first, but stdin is not a terminal: add --yes');
+    const json = await lifeboat('--json', 'recover', 'db1', '--to', TARGET);
+    expect(json.code).toBe(2);
+    expect(json.out).toContain('--json was given: add --yes');
     const source = await lifeboat('recover', '../etc', '--to', TARGET);
     expect(source.code).toBe(2);
     expect(source.err).toContain('<source> "../etc" is not allowed');
@@ -211,7 +218,7 @@ describe('lifeboat recover: progress and the report', () => {
       status: 200,
       body: recoveryRecord('succeeded', { pgdata: member('succeeded', 10), cache: member('succeeded', 2), files: member('succeeded', 1) }),
     });
-    const r = await lifeboat('--json', 'recover', 'db1', '--to', TARGET);
+    const r = await lifeboat('--json', 'recover', 'db1', '--to', TARGET, '--yes');
     expect(r.code, r.err).toBe(0);
     const out = JsonOutput.recovery.parse(JSON.parse(r.out));
     expect(out.recoveryId).toBe(RECOVERY_ID);
