@@ -315,13 +315,17 @@ prune_risk() {
   PRUNE_UNREFERENCED="$(json_list "${unref[@]}")"
 }
 
+# The traps belong to the script's own shell. A background step (a subshell) that ever runs one only
+# ends: a second result line, or a second cleanup, would come from it (seen once under heavy load).
 interrupted() {
+  [[ "$BASHPID" == "$$" ]] || exit 130
   [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (SSM timeout or cancel) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
   exit 130
 }
 
 on_exit() {
   local rc=$?
+  [[ "$BASHPID" == "$$" ]] || exit "$rc"
   trap - EXIT
   set +e
   if [[ "$OUTCOME" != succeeded && -n "${P_BackupId:-}" ]]; then

@@ -197,6 +197,17 @@ describe('restore-volume load_params: the engine and its check (the check runs a
   });
 });
 
+describe('backup-volume traps', () => {
+  it('run in a subshell (a background step), the EXIT and signal traps only end it: no cleanup, no second result line', () => {
+    const run = sourced(scripts['backup-volume'], '( on_exit ); echo "exit:$?"; ( interrupted ) || echo "term:$?|$ERROR|$RESULT_PRINTED"');
+    expect(run.stdout).toBe('exit:0\nterm:130||0\n');
+    // The script's own shell still reports (once).
+    const main = sourced(scripts['backup-volume'], 'P_BackupId=b-1; on_exit');
+    expect(main.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(main.stdout)).toMatchObject({ lifeboat: 'backup-result', outcome: 'failed', error: 'unexpected error (exit 0) in phase preflight' });
+  });
+});
+
 describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
   it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
