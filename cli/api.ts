@@ -1,3 +1,4 @@
+import { fromIni } from '@aws-sdk/credential-provider-ini';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -43,6 +44,12 @@ export interface ApiOptions {
   readonly region?: string;
   /** @default the standard AWS credential chain (env, profile, SSO, instance role…) */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /**
+   * Exactly this profile of the shared config and credentials files (keys, a role to assume, SSO,
+   * credential_process), never the environment's keys. Ignored with `credentials`.
+   * @default the standard chain
+   */
+  readonly profile?: string;
   /** The stack this API belongs to, as the operator picked it (`LifeboatDr, replica`): named in `description`. */
   readonly stack?: string;
   /** Said when the API does not answer (network error, a 5xx): where else to turn (the DR stack's `--region`). */
@@ -98,8 +105,23 @@ export class ApiBackend implements Backend {
     if (!region) throw new CliError(EXIT.usage, `cannot tell the region of ${base.origin}`, 'pass --region or set AWS_REGION');
     this.base = base;
     this.description = `the Lifeboat API at ${base.href} (${options.stack === undefined ? region : `${region}, stack ${options.stack}`})`;
-    this.signer = new SignatureV4({ service: 'execute-api', region, sha256: Hash.bind(null, 'sha256'), credentials: options.credentials ?? defaultProvider() });
+    this.signer = new SignatureV4({
+      service: 'execute-api',
+      region,
+      sha256: Hash.bind(null, 'sha256'),
+      credentials: options.credentials ?? this.credentialsFor(region, options.profile),
+    });
     this.fetch = options.fetch ?? fetch;
+  }
+
+  /**
+   * The SDK's providers call STS (assume role, web identity) and SSO in the profile's region, else
+   * AWS_REGION, else us-east-1: when the primary region is down, that may be the region that is down.
+   * Their clients are told the API's region instead, which answers whenever the API does.
+   */
+  private credentialsFor(region: string, profile: string | undefined): AwsCredentialIdentityProvider {
+    const clientConfig = { region };
+    return profile === undefined ? defaultProvider({ clientConfig }) : fromIni({ profile, clientConfig });
   }
 
   private async call<T>(

@@ -255,14 +255,12 @@ export async function openBackend(
     if (api.note !== undefined) say(api.note);
     // A stack that does not answer (its region down): the hint names the outputs file's other stacks.
     const { ApiBackend } = await import('./api.ts');
-    // --profile: exactly that profile of the shared config and credentials files (keys, a role to
-    // assume, SSO, credential_process), never the environment's keys; without it the default chain.
-    const credentials = options.profile === undefined ? undefined : (await import('@aws-sdk/credential-provider-ini')).fromIni({ profile: options.profile });
+    // --profile: exactly that profile (ApiBackend's credentials); without it the default chain.
     const elsewhere = api.others.filter((s) => s.region !== undefined && s.region !== api.region).map((s) => `--region ${s.region ?? ''} (${stackLabel(s)})`);
     return new ApiBackend({
       url: api.url,
       region: api.region,
-      ...(credentials === undefined ? {} : { credentials }),
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
       ...(api.stack === undefined ? {} : { stack: api.stack.role === undefined ? api.stack.name : `${api.stack.name}, ${api.stack.role}` }),
       ...(elsewhere.length === 0 ? {} : { unreachableHint: `if its region is down, use another stack from the outputs file: ${elsewhere.join(' or ')}` }),
     });
@@ -810,9 +808,8 @@ export async function main(
     .option('-y, --yes', 'recover without asking (required when stdin is not a terminal, and with --json)')
     .option('--timeout <seconds>', 'how long to wait for the end', intArg('--timeout', 1, 172_800), 14_400)
     .action(async (source: string, flags: RecoverFlags) => {
-      const b = await connect();
-      const request = await recoveryRequest(b, source, flags);
       // As restore: only a person at a terminal is asked; a script, a pipe or --json says --yes.
+      // Checked before anything is opened or asked (local mode's state, a plan from the API).
       json = globals().json ?? false;
       if (!flags.dryRun && !flags.yes && (json || !io.stdin.isTTY))
         throw new CliError(
@@ -820,6 +817,8 @@ export async function main(
           `recover restores every protected volume of ${source} and asks first, but ${json ? '--json was given' : 'stdin is not a terminal'}: add --yes to recover without asking`,
           'the same with --dry-run shows the plan; nothing was sent',
         );
+      const b = await connect();
+      const request = await recoveryRequest(b, source, flags);
       const plan: RecoveryPlan = await b.recoveryPlan({ ...request, dryRun: true });
       if (flags.dryRun) {
         if (json) emit(JsonOutput.recoveryPlan, { plan });

@@ -32,7 +32,7 @@ const GRANTED_SOURCE = z.union([
 export const ChatbotConfig = z.strictObject({
   /** The Slack workspace (team) id the AWS Chatbot console shows once the workspace is authorized, e.g. T0123ABCD. */
   workspaceId: z.string().regex(/^T[A-Z0-9]{2,31}$/, { error: 'must be a Slack workspace (team) id such as T0123ABCD' }),
-  /** The channel alarms are posted in, e.g. C0ONCALL1 (invite @aws to a private channel). */
+  /** The channel alarms are posted in, e.g. C0ONCALL1 (invite the AWS app, @Amazon Q, formerly @aws, to a private channel). */
   channelId: z.string().regex(/^[CG][A-Z0-9]{2,31}$/, { error: 'must be a Slack channel id such as C0ONCALL1' }),
 });
 export type ChatbotConfig = z.infer<typeof ChatbotConfig>;

@@ -29,16 +29,23 @@ function answer(schema: z.ZodType): Json {
   return withoutDialect(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' }));
 }
 
-/** What the handler's error mapper answers (functions/commons/http-errors.ts). */
-const ErrorBody = z.object({
+/**
+ * What the handler's error mapper answers (functions/commons/http-errors.ts), and API Gateway for a
+ * body its request model refused (lib/restore-api.ts BAD_REQUEST_BODY_TEMPLATE: error, code, requestId).
+ */
+export const ErrorBody = z.object({
   error: z.string().meta({ description: 'What is wrong, and what was (not) done.' }),
   fields: z
     .array(z.object({ field: z.string(), problem: z.string() }))
     .optional()
     .meta({ description: 'On a 400: each field refused and what is allowed ("(body)" for the body itself).' }),
+  code: z
+    .enum(['BAD_REQUEST_BODY'])
+    .optional()
+    .meta({ description: 'BAD_REQUEST_BODY: API Gateway refused the body against the route’s request model; the function never ran.' }),
   requestId: z.string().optional(),
 });
-/** What API Gateway itself answers: a body refused by the request model, a signature refused by IAM. */
+/** What API Gateway itself answers otherwise: a signature refused by IAM, throttling, its own 5xx. */
 const GatewayErrorBody = z.object({ message: z.string() });
 
 /** A started restore, drill, backup or recovery: the id and where to poll (the rest is as the CLI shows it). */
@@ -229,7 +236,10 @@ export function openApiDocument(): Json {
         GatewayError: answer(GatewayErrorBody),
       },
       responses: {
-        E400: errorResponse('Invalid request: from the function, each field and what is allowed; from API Gateway (the request model), {"message"}', true),
+        E400: errorResponse(
+          'Invalid request: from the function, each field and what is allowed; from API Gateway (the request model refused the body), code BAD_REQUEST_BODY with the validator’s message in error',
+          false,
+        ),
         E403: errorResponse(
           'Not allowed: IAM denied execute-api:Invoke on this route (from API Gateway), or the target host does not declare the source (from the function)',
           true,

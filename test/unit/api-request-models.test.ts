@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BODY_ROUTES, type BodyRoute, requestModelSchema } from '#root/lib/api-contract.ts';
 import { LifeboatStack } from '#root/lib/lifeboat-stack.ts';
 import { BAD_REQUEST_BODY_TEMPLATE } from '#root/lib/restore-api.ts';
+import { ErrorBody } from '#root/scripts/openapi.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
 const SOURCE = 'db1';
@@ -194,6 +195,8 @@ describe('API Gateway request models (draft-04, from the zod schemas)', () => {
       'the request body does not match the schema of POST /sources/{source}/restores (docs/openapi.json): [object has missing required properties (["volume"])]',
     );
     expect(body).toMatchObject({ code: 'BAD_REQUEST_BODY', requestId: 'c0ffee' });
+    // It is what the contract (docs/openapi.json, components.schemas.Error) says a 400 is.
+    expect(ErrorBody.strict().safeParse(body).success).toBe(true);
   });
 
   it('every model is a valid draft-04 schema', () => {

@@ -45,7 +45,11 @@ beforeAll(async () => {
     join(dir, 'credentials'),
     '[default]\naws_access_key_id = AKIDDEFAULTPROFILE\naws_secret_access_key = default-secret\n\n[ops]\naws_access_key_id = AKIDOPSPROFILE\naws_secret_access_key = ops-secret\n',
   );
-  writeFileSync(join(dir, 'config'), '[default]\nregion = eu-west-1\n\n[profile ops]\nregion = eu-west-1\n');
+  // dr: a role assumed with ops' keys; its region is the primary's (us-east-1 here), as it often is.
+  writeFileSync(
+    join(dir, 'config'),
+    '[default]\nregion = eu-west-1\n\n[profile ops]\nregion = eu-west-1\n\n[profile dr]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/lifeboat-operator\nsource_profile = ops\n',
+  );
 });
 
 afterAll(async () => {
@@ -191,6 +195,35 @@ describe('--profile', () => {
     const r = await lifeboat(volumes('--profile', 'ops'));
     expect(r.code, r.err).toBe(EXIT.ok);
     expect(asked.map((a) => a.keyId)).toEqual(['AKIDOPSPROFILE']);
+  });
+
+  it('a profile that assumes a role asks STS in the API’s region, not the profile’s (the primary, which may be the region that is down)', async () => {
+    const sts: { region: string | undefined; keyId: string | undefined; body: string }[] = [];
+    const stsServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\/sts\//.exec(req.headers.authorization ?? '');
+        sts.push({ keyId: scope?.[1], region: scope?.[2], body });
+        res
+          .writeHead(200, { 'content-type': 'text/xml' })
+          .end(
+            `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLEFROMSTS</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/lifeboat-operator/cli</Arn><AssumedRoleId>AROAEXAMPLE:cli</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+          );
+      });
+    });
+    await new Promise<void>((resolve) => stsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      vi.stubEnv('AWS_ENDPOINT_URL_STS', `http://127.0.0.1:${(stsServer.address() as AddressInfo).port.toString()}`);
+      const r = await lifeboat(volumes('--profile', 'dr'));
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(sts).toHaveLength(1);
+      expect(sts[0]).toMatchObject({ keyId: 'AKIDOPSPROFILE', region: 'eu-west-1' });
+      expect(sts[0]?.body).toContain('Action=AssumeRole');
+      expect(asked.map((a) => a.keyId)).toEqual(['ASIAROLEFROMSTS']);
+    } finally {
+      await new Promise<void>((resolve) => stsServer.close(() => resolve()));
+    }
   });
 
   it('a profile the files do not have: exit 5 naming it and --profile, nothing is sent', async () => {

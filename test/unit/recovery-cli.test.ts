@@ -146,7 +146,7 @@ describe('lifeboat recover: the plan', () => {
       [['--to', TARGET, '--env-file', '/root/.ssh/id_rsa'], /--env-file must be a file in/],
       [[], /--to is required/],
     ] as const) {
-      const r = await lifeboat('recover', 'db1', ...args);
+      const r = await lifeboat('recover', 'db1', '--yes', ...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toMatch(said);
     }
@@ -157,7 +157,7 @@ describe('lifeboat recover: the plan', () => {
     const json = await lifeboat('--json', 'recover', 'db1', '--to', TARGET);
     expect(json.code).toBe(2);
     expect(json.out).toContain('--json was given: add --yes');
-    const source = await lifeboat('recover', '../etc', '--to', TARGET);
+    const source = await lifeboat('recover', '../etc', '--to', TARGET, '--yes');
     expect(source.code).toBe(2);
     expect(source.err).toContain('<source> "../etc" is not allowed');
     expect(requests).toEqual([]);
