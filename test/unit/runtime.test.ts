@@ -22,12 +22,12 @@ describe('Node.js version', () => {
     expect(process.versions.node.split('.')[0]).toBe(lambdaMajor);
   });
 
-  it('.nvmrc names that major', () => {
-    expect(readFileSync(join(ROOT, '.nvmrc'), 'utf8')).toBe(`${lambdaMajor ?? ''}\n`);
+  it('.nvmrc names one version of that major (what .ci/run installs, nvm and setup-node pick)', () => {
+    expect(readFileSync(join(ROOT, '.nvmrc'), 'utf8')).toMatch(new RegExp(`^${lambdaMajor ?? 'none'}\\.\\d+\\.\\d+\\n$`));
   });
 
-  it('package.json pins it the conventional way: devEngines.runtime (a warning, not an error: npm itself may run on an older system Node.js) and engines, not a `node` dev dependency', () => {
-    expect(pkg.devEngines.runtime).toEqual({ name: 'node', version: `^${lambdaMajor ?? ''}`, onFail: 'warn' });
+  it('package.json pins it the conventional way: devEngines.runtime (an error: npm runs on the PATH’s Node.js, which .ci/run makes the pinned one) and engines, not a `node` dev dependency', () => {
+    expect(pkg.devEngines.runtime).toEqual({ name: 'node', version: `^${lambdaMajor ?? ''}`, onFail: 'error' });
     expect(pkg.engines.node).toBe(`>=${lambdaMajor ?? ''}`);
     expect(pkg.devDependencies).not.toHaveProperty('node');
   });
