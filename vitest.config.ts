@@ -1,9 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-// s3rver (the S3-compatible test server) makes ListObjectsV2 continuation tokens
-// with DES, which OpenSSL 3 only offers through its legacy provider.
-const S3RVER_EXEC_ARGV = ['--openssl-legacy-provider'];
-
 export default defineConfig({
   test: {
     projects: [
@@ -24,7 +20,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           setupFiles: ['test/support/setup-aws-mock.ts'],
-          execArgv: S3RVER_EXEC_ARGV,
           testTimeout: 60_000,
         },
       },
@@ -33,7 +28,6 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           setupFiles: ['test/support/setup-aws-mock.ts'],
-          execArgv: S3RVER_EXEC_ARGV,
           globalSetup: ['test/e2e/support/global-setup.ts'],
           // One Docker engine on 2 cores: e2e files run one at a time.
           fileParallelism: false,

@@ -14,7 +14,6 @@ describe('npm run bench -- --smoke', () => {
       const out = join(dir, 'results.json');
       const run = await exec(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bench/run.ts'), '--smoke', '--out', out], {
         timeoutMs: 400_000,
-        env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
       });
       expect(run.code, `${run.stdout}\n${run.stderr.slice(-3000)}`).toBe(0);
       const results = BenchResults.parse(JSON.parse(await readFile(out, 'utf8')));

@@ -1,11 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import S3rver from 's3rver';
+
+/**
+ * s3rver runs in a child Node process of its own: its ListObjectsV2 continuation tokens are DES,
+ * which OpenSSL 3 offers only through the legacy provider, so the flag is given to that process
+ * alone (Lifeboat's own processes never load the legacy provider). The child prints its port.
+ */
+const S3RVER_CHILD = `
+const [s3rverPath, directory, bucket] = process.argv.slice(1);
+const S3rver = require(s3rverPath);
+const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+s3rver.run().then((a) => process.stdout.write(a.port + '\\n'), (e) => { process.stderr.write(String(e)); process.exit(1); });
+process.on('SIGTERM', () => s3rver.close().then(() => process.exit(0)));
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** Starts the s3rver child on 127.0.0.1; resolves with its port. It exits when its stdin closes (this process gone). */
+async function startS3rverChild(directory: string, bucket: string): Promise<{ child: ChildProcess; port: number }> {
+  const s3rverPath = createRequire(import.meta.url).resolve('s3rver');
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_CHILD, s3rverPath, directory, bucket], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /^(\d+)\n/.exec(out);
+      if (line) resolve(Number(line[1]));
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`s3rver exited (${String(code)}) before listening: ${err.trim()}`));
+    });
+  });
+  return { child, port };
+}
 
 /** Credentials s3rver accepts; the host side reads them from its environment like an instance profile. */
 export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -35,22 +73,28 @@ export interface LocalS3Options {
 /** Starts an S3-compatible server (s3rver) on 127.0.0.1 with one bucket. */
 export async function startLocalS3(bucket = 'lifeboat-archives', options: LocalS3Options = {}): Promise<LocalS3> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'lifeboat-s3-')));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
-  const address = await s3rver.run();
-  // s3rver exposes its http.Server as `httpServer` once running.
-  const server = (s3rver as unknown as { httpServer?: Server }).httpServer;
+  const s3rver = await startS3rverChild(directory, bucket);
+  // Clients reach s3rver through this relay, which counts what crosses it (the child's sockets are
+  // out of reach): bytes written to a client are what it downloaded, bytes read what it uploaded.
   let closedSent = 0;
   let closedReceived = 0;
   const open = new Set<Socket>();
-  server?.on('connection', (socket: Socket) => {
+  const relay = createServer((socket) => {
     open.add(socket);
+    const upstream = connect(s3rver.port, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
     socket.on('close', () => {
+      upstream.destroy();
       closedSent += socket.bytesWritten;
       closedReceived += socket.bytesRead;
       open.delete(socket);
     });
   });
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  const endpoint = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
   const client = new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials: S3_CREDENTIALS });
   return {
     endpoint,
@@ -85,7 +129,17 @@ export async function startLocalS3(bucket = 'lifeboat-archives', options: LocalS
     },
     async close() {
       client.destroy();
-      await s3rver.close();
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => {
+        relay.close(() => {
+          resolve();
+        });
+      });
+      if (s3rver.child.exitCode === null && s3rver.child.signalCode === null) {
+        const exited = once(s3rver.child, 'exit');
+        s3rver.child.kill('SIGTERM');
+        await exited;
+      }
       if (!options.directory) await rm(directory, { recursive: true, force: true });
     },
   };
