@@ -134,7 +134,8 @@ export function slackAppManifest(apiUrl: string, role: StackRole): SlackAppManif
           command,
           url: `${apiUrl}slack/${SLACK_ROUTES[0]}`,
           description: dr ? 'Lifeboat in the DR region: restores, drills, status' : 'Lifeboat: restores, drills, recoveries, status',
-          usage_hint: 'help | volumes | plan <volume> to <instance> | restore <volume> to <instance> | status <id>',
+          usage_hint:
+            'help | volumes | list <volume> | plan|restore <volume> to <instance> | drill <volume> | recover <source> to <instance> | status|cancel <id>',
           // The grammar reads the text as typed: no <#C…> or <@U…> escaping of what looks like names.
           should_escape: false,
         },

@@ -68,7 +68,7 @@ function pick(stacks: readonly SlackStack[], file: string, region: string | unde
   const others = (chosen: SlackStack): string | undefined => {
     const rest = stacks.filter((s) => s !== chosen);
     if (rest.length === 0) return undefined;
-    return `also in ${file}: ${rest.map((s) => `${label(s)}: npm run slack-manifest -- --region ${s.region ?? '<region>'}`).join('; ')} (a second Slack app)`;
+    return `also in ${file}: ${rest.map((s) => `${label(s)}: npm run slack-manifest -- --outputs ${file} --region ${s.region ?? '<region>'}`).join('; ')} (a second Slack app)`;
   };
   const only = stacks.length === 1 ? stacks[0] : undefined;
   if (only !== undefined) return { stack: only };
@@ -112,7 +112,7 @@ function main(argv: string[]): number {
       `The ${command} app of ${label(stack)}:`,
       '  1. https://api.slack.com/apps → Create New App → From an app manifest → your workspace → paste the JSON above → Create → Install to Workspace.',
       '  2. Basic Information → App Credentials → Signing Secret → Show, and paste it into the stack’s secret:',
-      `     aws secretsmanager put-secret-value${stack.region === undefined ? '' : ` --region ${stack.region}`} --secret-id ${secret} --secret-string '<signing secret>'`,
+      `     aws secretsmanager put-secret-value${stack.region === undefined ? '' : ` --region ${stack.region}`} --secret-id ${secret} --secret-string file:///dev/stdin   (paste the secret, then Ctrl-D: it stays out of your shell history)`,
       ...(note === undefined ? [] : [note]),
       '',
     ].join('\n'),

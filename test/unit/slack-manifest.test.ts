@@ -161,8 +161,10 @@ describe('SlackAppManifest output', () => {
     const out = run([], { Lifeboat: pOut, LifeboatDr: rOut });
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual(manifestOf(pOut));
-    expect(out.stderr).toContain(`aws secretsmanager put-secret-value --region ${PRIMARY} --secret-id ${pOut.SlackSigningSecretArn ?? '?'}`);
-    expect(out.stderr).toContain(`npm run slack-manifest -- --region ${DR}`);
+    expect(out.stderr).toContain(
+      `aws secretsmanager put-secret-value --region ${PRIMARY} --secret-id ${pOut.SlackSigningSecretArn ?? '?'} --secret-string file:///dev/stdin`,
+    );
+    expect(out.stderr).toContain(`npm run slack-manifest -- --outputs cdk-outputs.json --region ${DR}`);
   });
 
   it('--region picks the DR stack: /lifeboat-dr, and its own secret in the DR region', () => {
