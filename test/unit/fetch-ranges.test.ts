@@ -119,8 +119,8 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
 
   it('uses the connections it is given at once, and never more', async () => {
     const body = bytes(24 * CHUNK);
-    // 64 KiB at 256 KB/s: each range takes a quarter of a second, so they overlap.
-    const { stdout, s3 } = await fetch(body, body.length, 6, { bytesPerSecond: 256_000 });
+    // 64 KiB at 64 KB/s: each range takes a second, so they overlap even when starting a curl is slow.
+    const { stdout, s3 } = await fetch(body, body.length, 6, { bytesPerSecond: 64_000 });
     expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
     expect(s3.maxConcurrent).toBe(6);
   });
@@ -159,12 +159,13 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
 
   it('a presigned URL near its expiry: no range is asked later than 2 minutes before it; the rest comes as one stream', async () => {
     const body = bytes(12 * CHUNK + 5);
-    // 64 KiB at 64 KB/s: a second a range, 6 s in all over 2 connections; the URL "expires" mid-way.
-    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 64_000 });
-    // The host reads X-Amz-Date to the minute: the expiry is made 2 minutes and 3 seconds from now at that precision.
+    // 64 KiB at 32 KB/s: 2 s a range, 12 s in all over 2 connections; the URL "expires" mid-way (a
+    // margin of 8 s: on a loaded machine the first range may start seconds late).
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 32_000 });
+    // The host reads X-Amz-Date to the minute: the expiry is made 2 minutes and 8 seconds from now at that precision.
     const now = new Date();
     const signed = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
-    const expires = 123 + now.getUTCSeconds();
+    const expires = 128 + now.getUTCSeconds();
     const url = `${server.url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${signed}&X-Amz-Expires=${expires.toString()}&X-Amz-Signature=abc`;
     const run = await bash(FETCH, { P_ArchiveUrl: url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '2' });
     expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);

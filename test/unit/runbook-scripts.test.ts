@@ -677,5 +677,5 @@ describe('provision_helper: a helper made from this host’s own tools', () => {
     expect(listing).toMatch(/^-rw[-x]r-[-x]r-[-x] [^\n]*\/libc\.so\.6\n/m);
     expect(listing).toMatch(/\/ld-linux[^ ]*\.so\.[0-9]\n/);
     expect(listing).toMatch(/^drwxrwxrwt [^\n]* \.\/tmp\/\n/m);
-  });
+  }, 180_000); // it copies the host’s tools and their libraries into an image tar: over a minute on a loaded machine
 });
