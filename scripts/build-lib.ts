@@ -77,6 +77,14 @@ async function bundleFunction(entry: FunctionEntry, outdir: string): Promise<str
   return dir;
 }
 
+/** Every function of FUNCTION_ENTRIES pre-bundled into outdir/<name>/: entry → folder. */
+export async function bundleFunctions(outdir: string): Promise<Record<FunctionEntry, string>> {
+  mkdirSync(outdir, { recursive: true });
+  const entries = Object.keys(FUNCTION_ENTRIES) as FunctionEntry[];
+  const dirs = await Promise.all(entries.map((entry) => bundleFunction(entry, outdir)));
+  return Object.fromEntries(entries.map((entry, i) => [entry, dirs[i] ?? ''])) as Record<FunctionEntry, string>;
+}
+
 /** The library as one ES module: dist/lib/index.mjs. */
 async function bundleLibrary(outdir: string): Promise<string[]> {
   const { build } = await esbuild();
@@ -139,7 +147,7 @@ function emitDeclarations(outdir: string): number {
 }
 
 export interface BuiltLibrary {
-  readonly functions: Record<string, string>;
+  readonly functions: Record<FunctionEntry, string>;
   readonly library: string;
   /** What the compiled library imports at run time (must be the peer dependencies and Node built-ins only). */
   readonly libraryImports: string[];
@@ -152,13 +160,11 @@ export async function buildLibrary(options: { readonly types?: boolean } = {}): 
   const libDir = join(DIST, 'lib');
   const typesDir = join(DIST, 'types');
   for (const dir of [functionsDir, libDir, ...(options.types === false ? [] : [typesDir])]) rmSync(dir, { recursive: true, force: true });
-  mkdirSync(functionsDir, { recursive: true });
-  const entries = Object.keys(FUNCTION_ENTRIES) as FunctionEntry[];
-  const dirs = await Promise.all(entries.map((entry) => bundleFunction(entry, functionsDir)));
+  const functions = await bundleFunctions(functionsDir);
   const libraryImports = await bundleLibrary(libDir);
   const declarations = options.types === false ? 0 : emitDeclarations(typesDir);
   return {
-    functions: Object.fromEntries(entries.map((entry, i) => [entry, dirs[i] ?? ''])),
+    functions,
     library: join(libDir, 'index.mjs'),
     libraryImports,
     declarations,

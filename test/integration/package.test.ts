@@ -50,13 +50,13 @@ new Lifeboat(stack, 'Dr', JSON.parse(process.env.LIFEBOAT_PROPS));
 app.synth();
 `;
 
-/** A TypeScript consumer: the props type-check; a wrong type names the prop. */
-const TYPED = (rpo: string): string => `import { App, Stack } from 'aws-cdk-lib';
+/** A TypeScript consumer: the props and the construct's fields are typed (not `any`). */
+const TYPED = (rpo: string, url: string): string => `import { App, Stack } from 'aws-cdk-lib';
 import { Lifeboat, type LifeboatProps } from 'lifeboat';
 
 const props: LifeboatProps = { protect: [{ source: 'db1', volume: 'pgdata', drillHost: { tag: { key: 'role', value: 'drill' } }, rpoMinutes: ${rpo} }] };
 const lifeboat = new Lifeboat(new Stack(new App(), 'Platform'), 'Dr', props);
-export const url: string = lifeboat.api.api.url;
+export const url: ${url} = lifeboat.api.api.url;
 `;
 
 interface Template {
@@ -135,8 +135,10 @@ describe('the packed package in another CDK app', () => {
       expect.stringMatching(/^OwnFunctionServiceRole/),
       expect.stringMatching(/^OwnQueue/),
     ]);
-    expect(ids.filter((id) => id.startsWith('DrArchives') && template.Resources[id]?.Type === 'AWS::S3::Bucket')).toHaveLength(1);
-    expect(ids.filter((id) => id.startsWith('DrRestoreApi') && template.Resources[id]?.Type === 'AWS::ApiGateway::RestApi')).toHaveLength(1);
+    const typeOf = (pattern: RegExp): string[] => ids.filter((id) => pattern.test(id)).map((id) => template.Resources[id]?.Type ?? '');
+    expect(typeOf(/^DrArchives[0-9A-F]{8}$/)).toEqual(['AWS::S3::Bucket']);
+    expect(typeOf(/^DrRestoreApi[0-9A-F]{8}$/)).toEqual(['AWS::ApiGateway::RestApi']);
+    expect(typeOf(/^DrRunbooks/)).toEqual(['AWS::SSM::Document', 'AWS::SSM::Document', 'AWS::SSM::Document']);
   });
 
   it('every Lifeboat function’s code is an asset of the package’s pre-bundled files, byte for byte', () => {
@@ -175,21 +177,29 @@ describe('the packed package in another CDK app', () => {
     expect(invalid.stderr).toContain('invalid Lifeboat props (Platform/Dr): protect.0.rpoMinutes: must be at least 1 minute');
   });
 
-  it('the .d.ts types the props for a TypeScript consumer: a wrong type is a compile error naming the prop', () => {
+  it('the .d.ts types the props and the construct for a TypeScript consumer: a wrong type is a compile error at the prop', () => {
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', strict: true, noEmit: true, skipLibCheck: true, types: [] },
       }),
     );
-    writeFileSync(join(app, 'typed.ts'), TYPED('60'));
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const good = run(process.execPath, [tsc, '-p', '.'], app);
-    expect(good.stdout, good.stdout).toBe('');
-    expect(good.status).toBe(0);
-    writeFileSync(join(app, 'typed.ts'), TYPED("'60'"));
-    const bad = run(process.execPath, [tsc, '-p', '.'], app);
-    expect(bad.status).not.toBe(0);
-    expect(bad.stdout).toMatch(/typed\.ts.*error TS2322: Type 'string' is not assignable to type 'number'/);
-  });
+    writeFileSync(join(app, 'typed.ts'), TYPED('60', 'string'));
+    writeFileSync(join(app, 'mistyped.ts'), TYPED("'60'", 'number'));
+    // One compiler run for both files (aws-cdk-lib's declarations take most of it).
+    const tsc = run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], app);
+    const errors = tsc.stdout.split('\n').filter((line) => line.includes('error TS'));
+    expect(errors, tsc.stdout).toEqual([
+      expect.stringMatching(/^mistyped\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/),
+      // lifeboat.api.api.url is a string through the package's declarations, not `any`.
+      expect.stringMatching(/^mistyped\.ts\(6,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/),
+    ]);
+    // The column is rpoMinutes’ own.
+    const column = Number(/^mistyped\.ts\(4,(\d+)\)/.exec(errors[0] ?? '')?.[1]);
+    expect(
+      TYPED("'60'", 'number')
+        .split('\n')[3]
+        ?.slice(column - 1),
+    ).toMatch(/^rpoMinutes/);
+  }, 300_000);
 });
