@@ -77,15 +77,19 @@ export class Lifeboat extends Construct {
     const parsed = LifeboatConfig.safeParse(settings);
     if (!parsed.success) {
       // Fail synth with every field that is wrong and what it allows.
-      throw new Error(`${invalid}: ${parsed.error.issues.map((i) => `${field(i.path)}: ${i.message}`).join('; ')}`);
+      throw new Error(`${invalid}: ${parsed.error.issues.map((i) => [field(i.path), i.message].filter((part) => part !== '').join(': ')).join('; ')}`);
     }
     // The helper image first: everything below hands hosts its URI (pinned by digest) as config.helperImage.
     this.helper = new HelperImage(this, 'Helper', { override: parsed.data.helperImage, platform: parsed.data.helperPlatform });
-    const role: StackRole = givenRole ?? 'primary';
     const replication = parsed.data.replication;
     const fail = (path: string, message: string): never => {
       throw new Error(`${invalid}: ${field([path])}: ${message}`);
     };
+    // Not in the schema (the app's configuration has no role): checked here for JavaScript consumers.
+    const roleGiven: unknown = givenRole;
+    if (roleGiven !== undefined && roleGiven !== 'primary' && roleGiven !== 'replica')
+      fail('role', `must be "primary" or "replica", got ${JSON.stringify(roleGiven)}`);
+    const role: StackRole = givenRole ?? 'primary';
     const regionKnown = !Token.isUnresolved(stack.region);
     if (role === 'replica') {
       if (replication === undefined) fail('replication', 'is required for the DR stack (it serves the replica bucket in replication.region)');
