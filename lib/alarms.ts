@@ -17,7 +17,15 @@ export interface FailureAlarmsProps {
   readonly topic: Topic;
   /** The customer-managed key CloudWatch may use: every topic an alarm publishes to is encrypted with it. */
   readonly key: IKey;
+  /**
+   * The constructs whose resources it watches (each with everything under it): an embedded Lifeboat
+   * watches its own, not the rest of its consumer's stack. @default - the whole stack
+   */
+  readonly within?: readonly IConstruct[];
 }
+
+/** Every construct under the scopes (each scope included). */
+const allUnder = (scopes: readonly IConstruct[]): IConstruct[] => scopes.flatMap((s) => s.node.findAll());
 
 /** Logical ids named by `Ref` / `Fn::GetAtt` anywhere in a resolved value. */
 function referencedIds(stack: Stack, value: unknown): Set<string> {
@@ -37,16 +45,16 @@ function referencedIds(stack: Stack, value: unknown): Set<string> {
   return ids;
 }
 
-const resourcesOfType = (stack: Stack, type: string): CfnResource[] =>
-  stack.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === type && Stack.of(c) === stack);
+const resourcesOfType = (stack: Stack, type: string, scopes: readonly IConstruct[] = [stack]): CfnResource[] =>
+  allUnder(scopes).filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === type && Stack.of(c) === stack);
 
 const byLogicalId = (stack: Stack, resources: CfnResource[]): Map<string, CfnResource> => new Map(resources.map((r) => [stack.getLogicalId(r), r]));
 
 /** Functions some service invokes asynchronously: EventBridge rule targets and EventBridge Scheduler targets. */
-export function asyncInvokedFunctions(stack: Stack): CfnResource[] {
-  const functions = byLogicalId(stack, resourcesOfType(stack, 'AWS::Lambda::Function'));
+export function asyncInvokedFunctions(stack: Stack, scopes: readonly IConstruct[] = [stack]): CfnResource[] {
+  const functions = byLogicalId(stack, resourcesOfType(stack, 'AWS::Lambda::Function', scopes));
   const ids = new Set<string>();
-  for (const c of stack.node.findAll()) {
+  for (const c of allUnder(scopes)) {
     let targets: unknown;
     if (c instanceof CfnRule) targets = (stack.resolve(c.targets) as { arn?: unknown }[] | undefined)?.map((t) => t.arn);
     else if (c instanceof CfnSchedule) targets = (stack.resolve(c.target) as { arn?: unknown }).arn;
@@ -60,13 +68,13 @@ export function asyncInvokedFunctions(stack: Stack): CfnResource[] {
  * Queues that receive what failed elsewhere: SQS redrive targets, EventBridge rule and
  * Scheduler dead-letter queues, Lambda on-failure destinations and function DLQs.
  */
-export function deadLetterQueues(stack: Stack): CfnResource[] {
-  const queues = byLogicalId(stack, resourcesOfType(stack, 'AWS::SQS::Queue'));
+export function deadLetterQueues(stack: Stack, scopes: readonly IConstruct[] = [stack]): CfnResource[] {
+  const queues = byLogicalId(stack, resourcesOfType(stack, 'AWS::SQS::Queue', scopes));
   const ids = new Set<string>();
   const add = (value: unknown): void => {
     for (const id of referencedIds(stack, value)) if (queues.has(id)) ids.add(id);
   };
-  for (const c of stack.node.findAll()) {
+  for (const c of allUnder(scopes)) {
     if (c instanceof CfnQueue) add((stack.resolve(c.redrivePolicy) as { deadLetterTargetArn?: unknown } | undefined)?.deadLetterTargetArn);
     else if (c instanceof CfnRule) add((stack.resolve(c.targets) as { deadLetterConfig?: unknown }[] | undefined)?.map((t) => t.deadLetterConfig));
     else if (c instanceof CfnSchedule) add((stack.resolve(c.target) as { deadLetterConfig?: unknown }).deadLetterConfig);
@@ -77,10 +85,10 @@ export function deadLetterQueues(stack: Stack): CfnResource[] {
 }
 
 /** The topics an alarm's actions (alarm, OK, insufficient data) publish to. */
-export function alarmTopics(stack: Stack): CfnTopic[] {
-  const topics = byLogicalId(stack, resourcesOfType(stack, 'AWS::SNS::Topic'));
+export function alarmTopics(stack: Stack, scopes: readonly IConstruct[] = [stack]): CfnTopic[] {
+  const topics = byLogicalId(stack, resourcesOfType(stack, 'AWS::SNS::Topic', scopes));
   const ids = new Set<string>();
-  for (const c of stack.node.findAll()) {
+  for (const c of allUnder(scopes)) {
     if (!(c instanceof CfnAlarm)) continue;
     for (const actions of [c.alarmActions, c.okActions, c.insufficientDataActions] as (string[] | IResolvable | undefined)[]) {
       for (const id of referencedIds(stack, actions)) if (topics.has(id)) ids.add(id);
@@ -109,6 +117,7 @@ export class FailureAlarms extends Construct {
   constructor(scope: Construct, id: string, props: FailureAlarmsProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const scopes = props.within ?? [stack];
     const actions = [new SnsAction(props.topic)];
 
     this.failedInvocations = new Queue(this, 'FailedInvocations', {
@@ -117,7 +126,7 @@ export class FailureAlarms extends Construct {
       retentionPeriod: Duration.days(14),
     });
     acknowledgeNag(this.failedInvocations, 'This queue is itself the on-failure destination of the asynchronously invoked functions.', { rule: 'SQS3' });
-    for (const cfn of asyncInvokedFunctions(stack)) {
+    for (const cfn of asyncInvokedFunctions(stack, scopes)) {
       const fn: IConstruct | undefined = cfn.node.scope;
       // A function that already says what to do with failed events keeps its choice.
       if (fn instanceof LambdaFunction && !fn.node.tryFindChild('EventInvokeConfig')) {
@@ -125,7 +134,7 @@ export class FailureAlarms extends Construct {
       }
     }
 
-    for (const queue of deadLetterQueues(stack)) {
+    for (const queue of deadLetterQueues(stack, scopes)) {
       const logicalId = stack.getLogicalId(queue);
       const alarm = new Alarm(this, `Dlq${logicalId}`, {
         alarmDescription: `Lifeboat: events are waiting in dead-letter queue ${queue.node.path} (something failed and was not retried further)`,
@@ -144,7 +153,7 @@ export class FailureAlarms extends Construct {
       this.alarms.set(logicalId, alarm);
     }
 
-    for (const fn of resourcesOfType(stack, 'AWS::Lambda::Function')) {
+    for (const fn of resourcesOfType(stack, 'AWS::Lambda::Function', scopes)) {
       const logicalId = stack.getLogicalId(fn);
       const alarm = new Alarm(this, `Errors${logicalId}`, {
         alarmDescription: `Lifeboat: function ${fn.node.path} failed (see its log group)`,
@@ -167,7 +176,7 @@ export class FailureAlarms extends Construct {
       alarm.addOkAction(...actions);
     }
 
-    for (const topic of alarmTopics(stack)) {
+    for (const topic of alarmTopics(stack, scopes)) {
       const l2 = topic.node.scope;
       if (l2 instanceof Topic && l2.masterKey === props.key) continue;
       topic.kmsMasterKeyId = props.key.keyArn;

@@ -1,185 +1,11 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import * as z from 'zod';
-import { FailureAlarms } from './alarms.ts';
-import { ArchiveBucket } from './archive-bucket.ts';
-import { OUTPUT_ROOT, ScheduledBackups } from './backups.ts';
-import { HELPER_PLATFORMS, HelperImage, ecrRepositoryOf } from './helper-image.ts';
-import { HostPolicies, outputIdCollisions } from './host-policies.ts';
-import { OperatorPolicies } from './operator-policies.ts';
-import { Catalog } from './catalog.ts';
-import { CatalogTables } from './catalog-table.ts';
-import { Completion } from './completion.ts';
-import { Notifications } from './notifications.ts';
-import { Protection } from './protection.ts';
-import { Recovery, RecoveryLaunchTemplate } from './recovery.ts';
-import { SLASH_COMMANDS, Slack, SlackConfig, slackAppManifest } from './slack.ts';
-import { AlarmsToChat } from './chatbot.ts';
-import { ProtectionPolicy, restorePolicyFor } from '#core/protection.ts';
-import { recoveryConfigProblems } from '#core/recovery/plan.ts';
-import { SOURCE_PATTERN } from '#core/archive-key.ts';
-import { RecoveryDrillConfig } from '#core/recovery/model.ts';
-import { RestoreApi } from './restore-api.ts';
-import { RunbookDocuments } from './runbook-documents.ts';
-import { DOCUMENTS } from '#core/paths.ts';
-import { loadDocument } from '#core/runbooks/document.ts';
-import { Sweeper } from './sweeper.ts';
-import { ArchiveReplication, REPLICA_DENY_DELETES_SID, replicaBucketNameOf } from './replication.ts';
-import { ReplicationConfig, STACK_OUTPUTS, type StackRole } from '#core/replication.ts';
-import { LAMBDA_BASIC_EXECUTION, acknowledgeNag } from './nag.ts';
+import type { StackRole } from '#core/replication.ts';
+import { CONFIG_NAME, Lifeboat } from './lifeboat.ts';
+import type { LifeboatConfig } from './lifeboat-config.ts';
+import type { LifeboatProps } from './lifeboat-props.ts';
 
-/** The allowedPattern of a document's HelperImage parameter, if it has one (the one place the accepted form is declared). */
-function helperImagePattern(name: (typeof DOCUMENTS)[number]): string | undefined {
-  const parameters = (loadDocument(name) as { parameters?: Record<string, { allowedPattern?: string }> }).parameters;
-  return parameters?.HelperImage?.allowedPattern;
-}
-
-/** Deployment configuration (cdk.json context `lifeboat`, or props), checked at synth. */
-export const LifeboatConfig = z
-  .strictObject({
-    /** Use an existing archive bucket instead of creating one. */
-    existingBucketName: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
-      .optional(),
-    /**
-     * The existing bucket's region, when it is not the stack's (only with existingBucketName): API-run
-     * and scheduled backups upload there. @default the stack's region
-     */
-    existingBucketRegion: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-[1-9][0-9]?$/, { error: 'must be an AWS region such as "eu-central-1"' })
-      .optional(),
-    /** Object Lock (compliance) retention in days for a new bucket. */
-    objectLockDays: z.number().int().min(1).max(36500).optional(),
-    /**
-     * The helper image hosts run archives through, instead of the one the stack builds from
-     * images/helper (air-gapped hosts, an internal registry). Checked against the documents'
-     * HelperImage pattern. @default the stack's image asset, pinned by digest
-     */
-    helperImage: z.string().min(1).max(300).optional(),
-    /** The CPU architecture of the helper image the stack builds (one per stack). @default linux/amd64 */
-    helperPlatform: z.enum(Object.keys(HELPER_PLATFORMS) as [keyof typeof HELPER_PLATFORMS], { error: 'must be "linux/amd64" or "linux/arm64"' }).optional(),
-    /** Only instances carrying this tag can receive Lifeboat commands. */
-    instanceTag: z.strictObject({ key: z.string().min(1), value: z.string().min(1) }).default({ key: 'lifeboat:managed', value: 'true' }),
-    /** Archive key prefix (not `lifeboat-output`: scheduled backups keep their output there). */
-    archivePrefix: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-      .refine((p) => p !== OUTPUT_ROOT, { error: `must not be "${OUTPUT_ROOT}" (scheduled backups write their command output under ${OUTPUT_ROOT}/)` })
-      .default('archives'),
-    /** Protected volumes: scheduled restore drills, RPO alarms, dashboard rows. */
-    protect: z
-      .array(ProtectionPolicy)
-      .max(100)
-      .refine((ps) => new Set(ps.map((p) => `${p.source}/${p.volume}`)).size === ps.length, { error: 'each source/volume may be protected once' })
-      .default([]),
-    /** `/lifeboat` in Slack: who may use it. @default no Slack routes */
-    slack: SlackConfig.optional(),
-    /** How often backup freshness is checked (EventBridge Scheduler expression). */
-    freshnessSchedule: z
-      .string()
-      .regex(/^rate\([1-9][0-9]* (minute|minutes|hour|hours)\)$/, { error: 'must be a rate expression such as "rate(15 minutes)"' })
-      .default('rate(15 minutes)'),
-    /**
-     * Images a recreated or drill container may run: repositories (`postgres`, any tag),
-     * prefixes ending in `/` (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/db/`), or
-     * pinned digests (`repo@sha256:…`). An archive's manifest names an image; only these run.
-     * @default none (restores need the existing container; drills are refused)
-     */
-    allowedImages: z.array(z.string()).max(100).default([]),
-    /** Sources that back up but are not protected (each protected source gets its writer policy anyway). */
-    backupSources: z
-      .array(z.string().regex(SOURCE_PATTERN, { error: `must be a source name (${SOURCE_PATTERN.source})` }))
-      .max(200)
-      .default([]),
-    /** Scheduled whole-host recovery drills: each source's protected volumes restored in plan order on a drill host. @default none */
-    recoveryDrills: z
-      .array(RecoveryDrillConfig)
-      .max(50)
-      .refine((ds) => new Set(ds.map((d) => d.source)).size === ds.length, { error: 'each source may have one recovery drill' })
-      .default([]),
-    /**
-     * Launch templates a recovery may start its replacement from ({"launchTemplate": {"id": …}} targets),
-     * with the IAM role of each one's instance profile. @default none (launch-template targets are refused by IAM)
-     */
-    recoveryLaunchTemplates: z.array(RecoveryLaunchTemplate).max(20).default([]),
-    /** The sweeper: finishes restores whose completion event was lost. */
-    sweeper: z
-      .strictObject({
-        /** How often it runs, in minutes. */
-        everyMinutes: z
-          .number({ error: 'must be a whole number of minutes from 1 to 60' })
-          .int({ error: 'must be a whole number of minutes from 1 to 60' })
-          .min(1, { error: 'must be at least 1 minute' })
-          .max(60, { error: 'must be at most 60 minutes' })
-          .default(5),
-        /** A restore without progress for this many minutes is checked with SSM (the completion event normally comes within seconds). */
-        staleAfterMinutes: z
-          .number({ error: 'must be a whole number of minutes from 2 to 1440' })
-          .int({ error: 'must be a whole number of minutes from 2 to 1440' })
-          .min(2, { error: 'must be at least 2 minutes' })
-          .max(1440, { error: 'must be at most 1440 minutes (a day)' })
-          .default(10),
-      })
-      .default({ everyMinutes: 5, staleAfterMinutes: 10 }),
-    /**
-     * Region loss: replicate archives and manifests to a bucket in a second region, served there by a
-     * second Lifeboat stack from the same app (`cdk deploy --all`). @default - one region
-     */
-    replication: ReplicationConfig.optional(),
-  })
-  .superRefine((c, ctx) => {
-    // Settings that cannot apply fail synth instead of being ignored.
-    if (c.objectLockDays !== undefined && c.existingBucketName !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['objectLockDays'],
-        message: 'applies only to a bucket the stack creates, not with existingBucketName (set Object Lock on the existing bucket itself)',
-      });
-    if (c.existingBucketRegion !== undefined && c.existingBucketName === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['existingBucketRegion'],
-        message: "applies only with existingBucketName (a bucket the stack creates is in the stack's region)",
-      });
-    for (const problem of outputIdCollisions([...c.protect.map((p) => p.source), ...c.backupSources]))
-      ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
-    const protectedSources = new Set(c.protect.map((p) => p.source));
-    c.recoveryDrills.forEach((d, i) => {
-      if (!protectedSources.has(d.source))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['recoveryDrills', i, 'source'],
-          message: `${d.source} has no protected volume (a recovery drill restores the protect entries of its source)`,
-        });
-    });
-    for (const problem of recoveryConfigProblems(c.protect)) ctx.addIssue({ code: 'custom', path: ['protect'], message: problem });
-    if (c.helperPlatform !== undefined && c.helperImage !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['helperPlatform'],
-        message: 'applies only to the helper image the stack builds, not with helperImage (build that image for your hosts yourself)',
-      });
-    if (c.replication !== undefined && c.existingBucketName !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['replication'],
-        message:
-          'does not apply with existingBucketName: the stack cannot put a replication configuration on a bucket it imports (it would replace the bucket’s own). ' +
-          'Let the stack create the archive bucket, or set up S3 Replication of <archivePrefix>/ on your bucket yourself and deploy the DR region with existingBucketName there',
-      });
-    if (c.helperImage !== undefined) {
-      for (const name of DOCUMENTS) {
-        const pattern = helperImagePattern(name);
-        if (pattern && !new RegExp(pattern).test(c.helperImage))
-          ctx.addIssue({ code: 'custom', path: ['helperImage'], message: `must be an image reference the ${name} document accepts (${pattern})` });
-      }
-    }
-  });
-export type LifeboatConfig = z.input<typeof LifeboatConfig>;
+export { LifeboatConfig } from './lifeboat-config.ts';
 
 export interface LifeboatStackProps extends StackProps {
   /** @default - defaults of {@link LifeboatConfig} */
@@ -197,340 +23,55 @@ export interface LifeboatStackProps extends StackProps {
   readonly primaryRegion?: string;
 }
 
-/** Lifeboat: the archive catalog, the restore API, completion handling and the host runbooks. */
+/**
+ * The Lifeboat app's stack: a Stack holding one {@link Lifeboat}. The construct's id is `Default`,
+ * which CDK leaves out of logical ids, so every resource and output keeps the id it had when the
+ * stack defined them itself (deployed stacks update in place). Errors name the configuration
+ * `lifeboat.<field>`, its cdk.json context key.
+ */
 export class LifeboatStack extends Stack {
-  readonly runbooks: RunbookDocuments;
-  readonly bucket: ArchiveBucket;
-  readonly tables: CatalogTables;
-  readonly api: RestoreApi;
-  readonly catalog: Catalog;
-  readonly completion: Completion;
-  readonly notifications: Notifications;
-  readonly protection: Protection;
-  readonly slack?: Slack;
+  readonly lifeboat: Lifeboat;
+  readonly runbooks: Lifeboat['runbooks'];
+  readonly bucket: Lifeboat['bucket'];
+  readonly tables: Lifeboat['tables'];
+  readonly api: Lifeboat['api'];
+  readonly catalog: Lifeboat['catalog'];
+  readonly completion: Lifeboat['completion'];
+  readonly notifications: Lifeboat['notifications'];
+  readonly protection: Lifeboat['protection'];
+  readonly slack?: Lifeboat['slack'];
   /** AWS Chatbot: alarms to the Slack channel (slack.chatbot). */
-  readonly alarmsToChat?: AlarmsToChat;
-  readonly sweeper: Sweeper;
-  readonly helper: HelperImage;
-  readonly hostPolicies: HostPolicies;
-  readonly operatorPolicies: OperatorPolicies;
-  readonly backups: ScheduledBackups;
-  readonly failureAlarms: FailureAlarms;
-  readonly recovery: Recovery;
+  readonly alarmsToChat?: Lifeboat['alarmsToChat'];
+  readonly sweeper: Lifeboat['sweeper'];
+  readonly helper: Lifeboat['helper'];
+  readonly hostPolicies: Lifeboat['hostPolicies'];
+  readonly operatorPolicies: Lifeboat['operatorPolicies'];
+  readonly backups: Lifeboat['backups'];
+  readonly failureAlarms: Lifeboat['failureAlarms'];
+  readonly recovery: Lifeboat['recovery'];
 
   constructor(scope: Construct, id: string, props: LifeboatStackProps = {}) {
     super(scope, id, props);
-    const parsed = LifeboatConfig.safeParse(props.config ?? {});
-    if (!parsed.success) {
-      // Fail synth with every field that is wrong and what it allows.
-      throw new Error(`invalid lifeboat configuration: ${parsed.error.issues.map((i) => `${['lifeboat', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
-    }
-    // The helper image first: everything below hands hosts its URI (pinned by digest) as config.helperImage.
-    this.helper = new HelperImage(this, 'Helper', { override: parsed.data.helperImage, platform: parsed.data.helperPlatform });
-    const role: StackRole = props.role ?? 'primary';
-    const replication = parsed.data.replication;
-    const fail = (field: string, message: string): never => {
-      throw new Error(`invalid lifeboat configuration: lifeboat.${field}: ${message}`);
-    };
-    const regionKnown = !Token.isUnresolved(this.region);
-    if (role === 'replica') {
-      if (replication === undefined) fail('replication', 'is required for the DR stack (it serves the replica bucket in replication.region)');
-      else if (regionKnown && this.region !== replication.region)
-        fail('replication.region', `is ${replication.region}, but the DR stack is deployed to ${this.region}: deploy it to ${replication.region}`);
-    } else if (replication !== undefined && regionKnown && replication.region === this.region) {
-      fail('replication.region', `must be another region than the primary stack’s (${this.region}): the replica must survive the loss of this region`);
-    }
-    if (role === 'primary' && replication?.existingBucketName !== undefined && parsed.data.objectLockDays !== undefined) {
-      Annotations.of(this).addWarningV2(
-        'lifeboat:replicaObjectLock',
-        `The archive bucket has Object Lock (objectLockDays), so S3 replicates its objects only into a bucket with Object Lock: turn Object Lock on for replication.existingBucketName ${replication.existingBucketName} yourself, or replication fails.`,
-      );
-    }
-    // The DR stack: the replica bucket is its archive bucket; its drills run on replication.drillHost; no scheduled backups.
-    const replica = role === 'replica' ? replication : undefined;
-    if (replica) this.warnPrimaryRegionImages(parsed.data.helperImage, parsed.data.allowedImages, props.primaryRegion);
-    const base = { ...parsed.data, helperImage: this.helper.imageUri };
-    const config = replica
-      ? {
-          ...base,
-          // The DR Slack app never reads the primary's secret (in the primary region, gone with it): its own, or a new one.
-          slack: base.slack && {
-            ...withoutSigningSecret(base.slack),
-            ...(replica.slackSigningSecretArn ? { signingSecretArn: replica.slackSigningSecretArn } : {}),
-          },
-          existingBucketName: replica.existingBucketName,
-          existingBucketRegion: undefined,
-          objectLockDays: replica.existingBucketName === undefined ? (replica.objectLockDays ?? base.objectLockDays) : undefined,
-          protect: replica.drillHost === undefined ? base.protect : base.protect.map((p) => ({ ...p, drillHost: replica.drillHost ?? p.drillHost })),
-          recoveryDrills: [],
-          // Launch template ids are regional: the primary's do not exist in the DR region.
-          recoveryLaunchTemplates: [],
-        }
-      : base;
-    const restorePolicy = (() => {
-      try {
-        return restorePolicyFor(config.allowedImages, config.protect);
-      } catch (e) {
-        // The policy's own schema names what is wrong (an allowlist entry's form).
-        throw new Error(
-          `invalid lifeboat configuration: lifeboat.allowedImages: ${e instanceof z.ZodError ? e.issues.map((i) => `[${i.path.slice(1).join('.')}] ${i.message}`).join('; ') : String(e)}`,
-          { cause: e },
-        );
-      }
-    })();
-    this.runbooks = new RunbookDocuments(this, 'Runbooks');
-    const restoreDocumentName = this.runbooks.documents['restore-volume'].ref;
-    const cancelDocumentName = this.runbooks.documents['cancel-restore'].ref;
-    // The primary replicates <archivePrefix>/ to the replica bucket, named (never referenced) in the DR region.
-    const archiveReplication =
-      role === 'primary' && replication !== undefined
-        ? new ArchiveReplication(this, 'Replication', { replication, prefix: config.archivePrefix, objectLock: config.objectLockDays !== undefined })
-        : undefined;
-    this.bucket = new ArchiveBucket(this, 'Archives', {
-      existingBucketName: config.existingBucketName,
-      existingBucketRegion: config.existingBucketRegion,
-      objectLockDays: config.objectLockDays,
-      ...(replica
-        ? { bucketName: replica.existingBucketName === undefined ? replicaBucketNameOf(replica) : undefined, encryptionKeyArn: replica.kmsKeyArn }
-        : {}),
-      ...(archiveReplication ? { replication: { rules: archiveReplication.rules, role: archiveReplication.role } } : {}),
-    });
-    if (replica) this.denyReplicaDeletes(config.archivePrefix, replica.existingBucketName);
-    if (config.existingBucketRegion !== undefined && config.existingBucketRegion !== this.region) {
-      Annotations.of(this).addWarningV2(
-        'lifeboat:bucketRegion',
-        `The archive bucket is in ${config.existingBucketRegion}: S3 sends its events to EventBridge in that region only, so the catalog does not see new archives until they are forwarded to this stack's region or ReconcileFunctionName runs.`,
-      );
-    }
-    this.tables = new CatalogTables(this, 'Tables');
-    this.notifications = new Notifications(this, 'Notifications');
-    if (archiveReplication) {
-      archiveReplication.grantSource(this.bucket.bucket);
-      archiveReplication.alarm(this.bucket.bucket, this.notifications.topic);
-    }
-    const outputLogGroup = new LogGroup(this, 'CommandOutput', { retention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
-    this.catalog = new Catalog(this, 'Catalog', { bucket: this.bucket.bucket, table: this.tables.catalog, prefix: config.archivePrefix });
-    // Before the surfaces and the completion path: they start executions and answer its task tokens.
-    this.recovery = new Recovery(this, 'Recovery', {
-      table: this.tables.catalog,
-      bucket: this.bucket.bucket,
-      topic: this.notifications.topic,
-      restoreDocumentName,
-      outputLogGroup,
-      helperImage: config.helperImage,
-      instanceTag: config.instanceTag,
-      prefix: config.archivePrefix,
-      restorePolicy,
-      protect: config.protect,
-      recoveryDrills: config.recoveryDrills,
-      launchTemplates: config.recoveryLaunchTemplates,
-    });
-    const recoveryStateMachine = this.recovery.stateMachine;
-    this.api = new RestoreApi(this, 'RestoreApi', {
-      bucket: this.bucket.bucket,
-      table: this.tables.catalog,
-      idempotencyTable: this.tables.idempotency,
-      restoreDocumentName,
-      cancelDocumentName,
-      backupDocumentName: this.runbooks.documents['backup-volume'].ref,
-      outputLogGroup,
-      helperImage: config.helperImage,
-      instanceTag: config.instanceTag,
-      prefix: config.archivePrefix,
-      restorePolicy,
-      recoveryStateMachine,
-      protect: config.protect,
-    });
-    this.completion = new Completion(this, 'Completion', {
-      table: this.tables.catalog,
-      topic: this.notifications.topic,
-      restoreDocumentName,
-      outputLogGroup,
-      recoveryStateMachine,
-    });
-    this.protection = new Protection(this, 'Protection', {
-      policies: config.protect,
-      bucket: this.bucket.bucket,
-      table: this.tables.catalog,
-      topic: this.notifications.topic,
-      restoreDocumentName,
-      outputLogGroup,
-      helperImage: config.helperImage,
-      instanceTag: config.instanceTag,
-      prefix: config.archivePrefix,
-      freshnessSchedule: config.freshnessSchedule,
-      allowedImages: restorePolicy.allowedImages,
-      // The DR region drills only on its own host (replication.drillHost): the primary's drill hosts are in the primary region.
-      drills: replica === undefined || replica.drillHost !== undefined,
-      replicaRegion: replica?.region,
-    });
-    if (config.slack) {
-      this.slack = new Slack(this, 'Slack', {
-        config: config.slack,
-        api: this.api.api,
-        bucket: this.bucket.bucket,
-        table: this.tables.catalog,
-        restoreDocumentName,
-        cancelDocumentName,
-        outputLogGroup,
-        helperImage: config.helperImage,
-        instanceTag: config.instanceTag,
-        prefix: config.archivePrefix,
-        restorePolicy,
-        recoveryStateMachine,
-        protect: config.protect,
-      });
-      if (config.slack.chatbot) this.alarmsToChat = new AlarmsToChat(this, 'AlarmsToChat', { config: config.slack.chatbot, topic: this.notifications.topic });
-    }
-    this.sweeper = new Sweeper(this, 'Sweeper', {
-      table: this.tables.catalog,
-      topic: this.notifications.topic,
-      restoreDocumentName,
-      outputLogGroup,
-      recoveryStateMachine,
-      every: Duration.minutes(config.sweeper.everyMinutes),
-      staleAfter: Duration.minutes(config.sweeper.staleAfterMinutes),
-    });
-    this.hostPolicies = new HostPolicies(this, 'HostPolicies', {
-      bucket: this.bucket.bucket,
-      prefix: config.archivePrefix,
-      sources: [...config.protect.map((p) => p.source), ...config.backupSources],
-      outputLogGroup,
-      helperRepositoryArn: this.helper.repositoryArn,
-      allowedImages: config.allowedImages,
-      scheduledSources: replica ? [] : config.protect.filter((p) => p.backup !== undefined).map((p) => p.source),
-      replica: replica !== undefined,
-    });
-    this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { api: this.api.api });
-    this.backups = new ScheduledBackups(this, 'Backups', {
-      // No State Manager associations in the DR stack: they would double every host's backups.
-      policies: replica ? [] : config.protect,
-      documentName: this.runbooks.documents['backup-volume'].ref,
-      bucket: this.bucket.bucket,
-      prefix: config.archivePrefix,
-      helperImage: config.helperImage,
-      topic: this.notifications.topic,
-      bucketRegion: this.bucket.bucket.env.region,
-    });
-    // eventBridgeEnabled adds CDK's bucket-notifications custom resource.
-    for (const child of this.node.children) {
-      if (child.node.id.startsWith('BucketNotificationsHandler')) {
-        acknowledgeNag(
-          child,
-          "CDK's bucket-notifications handler runs once per deployment to turn on the bucket's EventBridge notifications; its AWSLambdaBasicExecutionRole " +
-            'grants logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents (CDK creates its role; it cannot be narrowed from here).',
-          { rule: 'IAM4', findings: [LAMBDA_BASIC_EXECUTION] },
-        );
-      }
-    }
-    // Last: it walks everything above (every function, dead-letter queue and alarm topic).
-    this.failureAlarms = new FailureAlarms(this, 'FailureAlarms', { topic: this.notifications.topic, key: this.notifications.key });
-    new CfnOutput(this, STACK_OUTPUTS.apiUrl, { description: 'The restore API (SigV4): lifeboat --api <ApiUrl>', value: this.api.api.url });
-    new CfnOutput(this, STACK_OUTPUTS.region, { description: 'The region this Lifeboat serves (lifeboat --region picks a stack by it)', value: this.region });
-    new CfnOutput(this, STACK_OUTPUTS.role, {
-      description: 'primary: the archive bucket hosts back up to; replica: the DR region’s copy, served on its own',
-      value: role,
-    });
-    if (archiveReplication) {
-      new CfnOutput(this, 'ReplicaBucketName', {
-        description: `The replica bucket in ${archiveReplication.destination.env.region} that ${config.archivePrefix}/ replicates to (the DR stack’s ArchiveBucketName)`,
-        value: archiveReplication.destination.bucketName,
-      });
-    }
-    new CfnOutput(this, 'ArchiveBucketName', {
-      description: 'Where archives are kept, under <archivePrefix>/<source>/<volume>/',
-      value: this.bucket.bucket.bucketName,
-    });
-    new CfnOutput(this, 'NotificationTopicArn', {
-      description: 'Every alarm and failed backup is announced here: subscribe people or a pager',
-      value: this.notifications.topic.topicArn,
-    });
-    new CfnOutput(this, 'RecoveryStateMachineArn', {
-      description: 'The whole-host recovery state machine (executions are named after their recovery ids)',
-      value: this.recovery.stateMachine.stateMachineArn,
-    });
-    new CfnOutput(this, 'HelperImageUri', {
-      description: 'The helper image the documents run (pinned by digest unless helperImage is set)',
-      value: config.helperImage,
-    });
-    for (const name of DOCUMENTS) {
-      new CfnOutput(this, `${pascal(name)}DocumentName`, { description: `The ${name} SSM document`, value: this.runbooks.documents[name].ref });
-    }
-    new CfnOutput(this, 'ReconcileFunctionName', {
-      description: 'Invoke once after deploying to catalog archives that predate Lifeboat (and to repair the catalog)',
-      value: this.catalog.reconcile.functionName,
-    });
-    new CfnOutput(this, 'CommandOutputLogGroupName', {
-      description: "The documents' full command output (hosts write it: see HostPolicy<source>)",
-      value: outputLogGroup.logGroupName,
-    });
-    if (this.slack) {
-      new CfnOutput(this, 'SlackCommandsUrl', { description: "The Slack app's slash command Request URL", value: `${this.api.api.url}slack/commands` });
-      new CfnOutput(this, 'SlackInteractionsUrl', { description: "The Slack app's Interactivity Request URL", value: `${this.api.api.url}slack/interactions` });
-      new CfnOutput(this, 'SlackSigningSecretArn', {
-        description: "Paste the Slack app's signing secret into this secret",
-        value: this.slack.secret.secretArn,
-      });
-      new CfnOutput(this, 'SlackAppManifest', {
-        description: `Create the Slack app from this manifest (${SLASH_COMMANDS[role]}): npm run slack-manifest prints it`,
-        value: this.toJsonString(slackAppManifest(this.api.api.url, role)),
-      });
-    }
-  }
-
-  /**
-   * The replica bucket refuses deletes under the archive prefix to everyone (host roles are global:
-   * one holding both stacks' policies could put delete markers on the DR copy). An imported bucket's
-   * policy is not the stack's to set: synth warns instead.
-   */
-  private denyReplicaDeletes(prefix: string, existingBucketName: string | undefined): void {
-    const statement = new PolicyStatement({
-      sid: REPLICA_DENY_DELETES_SID,
-      effect: Effect.DENY,
-      principals: [new AnyPrincipal()],
-      actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-      resources: [this.bucket.bucket.arnForObjects(`${prefix}/*`)],
-    });
-    if (existingBucketName === undefined) {
-      this.bucket.bucket.addToResourcePolicy(statement);
-      return;
-    }
-    Annotations.of(this).addWarningV2(
-      'lifeboat:replicaDeletes',
-      `The stack cannot set the policy of replication.existingBucketName ${existingBucketName}: add a bucket policy statement denying s3:DeleteObject and s3:DeleteObjectVersion on arn:aws:s3:::${existingBucketName}/${prefix}/* to every principal ("Principal": "*") yourself, or a host role can delete the DR copy (break glass: an administrator removes that statement).`,
-    );
-  }
-
-  /** ECR images in the primary region cannot be pulled when it is lost: say which, and what to do. */
-  private warnPrimaryRegionImages(helperImage: string | undefined, allowedImages: readonly string[], primaryRegion: string | undefined): void {
-    const known = primaryRegion !== undefined && !Token.isUnresolved(primaryRegion);
-    const lost = (image: string): string | undefined => {
-      const region = ecrRepositoryOf(image.endsWith('/') ? `${image}x` : image)?.region;
-      return region !== undefined && region !== this.region && (!known || region === primaryRegion) ? region : undefined;
-    };
-    const where = known ? `the primary region ${primaryRegion}` : 'another region than the DR region';
-    if (helperImage !== undefined && lost(helperImage)) {
-      Annotations.of(this).addWarningV2(
-        'lifeboat:drHelperImage',
-        `helperImage ${helperImage} is in ECR in ${where}: the DR stack cannot pull it when that region is lost. Leave helperImage unset (each stack builds and publishes its own in its region), or replicate the repository to ${this.region} (ECR replication) and point the DR region at that copy.`,
-      );
-    }
-    const images = allowedImages.filter((i) => lost(i) !== undefined);
-    if (images.length > 0) {
-      Annotations.of(this).addWarningV2(
-        'lifeboat:drAllowedImages',
-        `allowedImages ${images.join(', ')} ${images.length === 1 ? 'is' : 'are'} in ECR in ${where}: restores in the DR region cannot pull ${images.length === 1 ? 'it' : 'them'} when that region is lost. Replicate those repositories to ${this.region} (ECR replication) and list the DR copies in allowedImages too.`,
-      );
-    }
+    // The configuration is zod's input type (it may come from JSON): the construct checks it as it checks any props.
+    const lifeboatProps = { ...(props.config ?? {}), role: props.role, primaryRegion: props.primaryRegion, [CONFIG_NAME]: 'lifeboat' } as LifeboatProps;
+    const lifeboat = new Lifeboat(this, 'Default', lifeboatProps);
+    this.lifeboat = lifeboat;
+    this.runbooks = lifeboat.runbooks;
+    this.bucket = lifeboat.bucket;
+    this.tables = lifeboat.tables;
+    this.api = lifeboat.api;
+    this.catalog = lifeboat.catalog;
+    this.completion = lifeboat.completion;
+    this.notifications = lifeboat.notifications;
+    this.protection = lifeboat.protection;
+    this.slack = lifeboat.slack;
+    this.alarmsToChat = lifeboat.alarmsToChat;
+    this.sweeper = lifeboat.sweeper;
+    this.helper = lifeboat.helper;
+    this.hostPolicies = lifeboat.hostPolicies;
+    this.operatorPolicies = lifeboat.operatorPolicies;
+    this.backups = lifeboat.backups;
+    this.failureAlarms = lifeboat.failureAlarms;
+    this.recovery = lifeboat.recovery;
   }
 }
-
-/** Slack settings without the primary's signing secret (the DR stack's Slack app has its own). */
-function withoutSigningSecret(slack: SlackConfig): SlackConfig {
-  const rest = { ...slack };
-  delete rest.signingSecretArn;
-  return rest;
-}
-
-/** `restore-volume` → `RestoreVolume` (output keys). */
-const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());

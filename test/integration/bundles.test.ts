@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { FUNCTION_ENTRIES, bundleName, type FunctionEntry } from '#root/lib/lifeboat-function.ts';
+import { bundleFunctions } from '#root/scripts/build-lib.ts';
 import { bundleEnv, synthBundles, type Bundles } from '../support/bundles.ts';
 
 // The functions as the stack really bundles them (local esbuild), loaded by a fresh Node.js process.
@@ -41,4 +44,21 @@ describe('Lambda bundles', () => {
       expect(out.trim()).toBe('function');
     },
   );
+
+  it('the package’s pre-bundled functions (scripts/build-lib.ts) are what synth bundles, byte for byte', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'lifeboat-prebundled-'));
+    try {
+      const prebundled = await bundleFunctions(outdir);
+      const names = (Object.keys(FUNCTION_ENTRIES) as FunctionEntry[]).map(bundleName);
+      // Not vacuous: synth made every function the package ships.
+      expect(Object.keys(assets).sort()).toEqual([...names].sort());
+      for (const [entry, dir] of Object.entries(prebundled)) {
+        const asset = assets[bundleName(entry as FunctionEntry)] ?? '';
+        expect(readFileSync(join(dir, 'index.mjs')), entry).toEqual(readFileSync(join(asset, 'index.mjs')));
+        expect(existsSync(join(dir, 'runbooks/restore-volume.json')), entry).toBe(FUNCTION_ENTRIES[entry as FunctionEntry].withRunbooks);
+      }
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

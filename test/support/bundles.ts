@@ -40,6 +40,7 @@ export function synthBundles(): Bundles {
     slack: stack.slack.function,
     'slack-worker': stack.slack.worker,
     sweeper: stack.sweeper.function,
+    recovery: stack.recovery.tasksFunction,
   };
   const assets = Object.fromEntries(
     Object.entries(byName).map(([name, fn]) => {

@@ -86,7 +86,7 @@ describe('restore API: the backup routes and what the function may do for them',
     stack.api.grantSourceAccess(new Role(stack, 'Backuppers', { assumedBy: new AccountPrincipal(ACCOUNT) }), ['team-a'], ['backup']);
     resources = (Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> }).Resources;
     const id = (type: string): string => Object.entries(resources).find(([, r]) => r.Type === type)?.[0] ?? '';
-    const logGroup = stack.getLogicalId(stack.node.findChild('CommandOutput').node.defaultChild as never);
+    const logGroup = stack.getLogicalId(stack.lifeboat.node.findChild('CommandOutput').node.defaultChild as never);
     refs = {
       'AWS::Partition': 'aws',
       'AWS::Region': REGION,

@@ -14,10 +14,12 @@ const DIRS = ['functions', 'lib', 'cli', 'bin', 'scripts', 'bench', 'test', 'typ
 const SOURCE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]);
+// The package's own name resolves too (its `exports`): the packed-package test's consumer app imports `lifeboat`.
+const declared = new Set([pkg.name, ...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]);
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })

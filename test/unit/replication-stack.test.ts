@@ -63,7 +63,7 @@ const ofType = (json: Json, type: string): [string, Resource][] => Object.entrie
 const statementsOf = (r: Resource): Statement[] => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 /** The replication role's statements (its policy is attached to the role under Replication/). */
 function replicationStatements(stack: LifeboatStack, json: Json): Statement[] {
-  const role = stack.getLogicalId(stack.node.findChild('Replication').node.findChild('Role').node.defaultChild as never);
+  const role = stack.getLogicalId(stack.lifeboat.node.findChild('Replication').node.findChild('Role').node.defaultChild as never);
   return ofType(json, 'AWS::IAM::Policy')
     .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
     .flatMap(([, p]) => statementsOf(p));
@@ -347,7 +347,7 @@ describe('replication to a DR region: defaults (no RTC, no KMS, no DR drill host
 
   it('the primary names the DR region only in the replication rule, its role, its alarm and the ReplicaBucketName output', () => {
     const replication = new Set(
-      primary.node
+      primary.lifeboat.node
         .findChild('Replication')
         .node.findAll()
         .filter((c) => c.node.defaultChild === undefined && 'cfnResourceType' in c)
