@@ -222,7 +222,11 @@ describe('--profile', () => {
       expect(sts[0]?.body).toContain('Action=AssumeRole');
       expect(asked.map((a) => a.keyId)).toEqual(['ASIAROLEFROMSTS']);
     } finally {
-      await new Promise<void>((resolve) => stsServer.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        stsServer.close(() => {
+          resolve();
+        }),
+      );
     }
   });
 
