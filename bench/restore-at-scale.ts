@@ -377,7 +377,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
         name: `${R}.prediction.from_warmup.error`,
         value: median(errors),
         unit: 'ratio',
-        baseline: '|predicted − measured| ÷ measured',
+        baseline: 'abs(predicted − measured) ÷ measured',
         samples: errors,
       });
     }
@@ -387,7 +387,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
         name: `${R}.prediction.from_earlier_runs.error`,
         value: median(errors),
         unit: 'ratio',
-        baseline: '|predicted − measured| ÷ measured',
+        baseline: 'abs(predicted − measured) ÷ measured',
         samples: errors,
       });
     }
