@@ -202,81 +202,90 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
       AWS_PAGER: '',
     };
     log(`restore at scale: ${o.runs.toString()} alternating runs of 6 contenders`);
-    const runs = await sideBySide(o.runs, {
-      parallel: {
-        run: async () => {
-          // The prediction from every earlier sample, before this run, as a planner would make it.
-          const predicted = parallelResults.length ? predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, [...samples].reverse()).seconds : null;
-          const { wall, result } = await lifeboat(zstS3, zst, connections);
-          if (predicted !== null) rolling.push({ predicted, measured: result.totalSeconds });
-          parallelResults.push(result);
-          samples.push(sample(result));
-          return wall;
+    const runs = await sideBySide(
+      o.runs,
+      {
+        parallel: {
+          run: async () => {
+            // The prediction from every earlier sample, before this run, as a planner would make it.
+            const predicted = parallelResults.length ? predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, [...samples].reverse()).seconds : null;
+            const { wall, result } = await lifeboat(zstS3, zst, connections);
+            if (predicted !== null) rolling.push({ predicted, measured: result.totalSeconds });
+            parallelResults.push(result);
+            samples.push(sample(result));
+            return wall;
+          },
         },
-      },
-      one_connection: {
-        run: async () => {
-          const { wall, result } = await lifeboat(zstS3, zst, 1);
-          oneResults.push(result);
-          return wall;
+        one_connection: {
+          run: async () => {
+            const { wall, result } = await lifeboat(zstS3, zst, 1);
+            oneResults.push(result);
+            return wall;
+          },
         },
-      },
-      parallel_range_cut: {
-        prepare: () => {
-          zstS3.cutOnce(cutAt, cutAfter);
+        parallel_range_cut: {
+          prepare: () => {
+            zstS3.cutOnce(cutAt, cutAfter);
+          },
+          run: async () => {
+            const before = zstS3.requests.length;
+            const { wall } = await lifeboat(zstS3, zst, connections);
+            const cut = zstS3.requests.slice(before).filter((r) => r.cut);
+            if (cut.length !== 1) throw new Error(`the injected cut did not happen once (${cut.length.toString()})`);
+            cuts.push(cut.length);
+            return wall;
+          },
         },
-        run: async () => {
-          const before = zstS3.requests.length;
-          const { wall } = await lifeboat(zstS3, zst, connections);
-          const cut = zstS3.requests.slice(before).filter((r) => r.cut);
-          if (cut.length !== 1) throw new Error(`the injected cut did not happen once (${cut.length.toString()})`);
-          cuts.push(cut.length);
-          return wall;
-        },
-      },
-      parallel_gzip: { run: async () => (await lifeboat(gzS3, gz, connections)).wall },
-      recipe: {
-        prepare: () => {
-          freshVolume(target);
-          rmSync(download, { force: true });
-        },
-        run: () =>
-          seconds(async () => {
-            await sh(`"${AWS}" s3 cp --no-progress --only-show-errors "s3://${BUCKET}/archives/bench/scale/archive.tar.gz" "$OUT" --endpoint-url "$ENDPOINT"`, {
-              ...awsEnv,
-              OUT: download,
-              ENDPOINT: gzS3.endpoint,
-            });
-            docker(
-              'run',
-              '--rm',
-              '--network',
-              'none',
-              '-v',
-              `${target}:/data`,
-              '-v',
-              `${work}:/backup`,
-              o.helperImage,
-              'sh',
-              '-c',
-              'tar xzf /backup/download.tar.gz -C /data && sync -f /data',
-            );
-          }),
-      },
-      extract_floor: {
-        prepare: async () => {
-          freshVolume(target);
-          await sh(`cat "$F" >/dev/null`, { F: zst.file }); // in the page cache: only the extraction is timed
-        },
-        run: () =>
-          seconds(() =>
-            sh(`set -o pipefail; zstd -dcq <"$F" | tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p && sync -f "$D"`, {
-              F: zst.file,
-              D: volumeDir(target),
+        parallel_gzip: { run: async () => (await lifeboat(gzS3, gz, connections)).wall },
+        recipe: {
+          prepare: () => {
+            freshVolume(target);
+            rmSync(download, { force: true });
+          },
+          run: () =>
+            seconds(async () => {
+              await sh(
+                `"${AWS}" s3 cp --no-progress --only-show-errors "s3://${BUCKET}/archives/bench/scale/archive.tar.gz" "$OUT" --endpoint-url "$ENDPOINT"`,
+                {
+                  ...awsEnv,
+                  OUT: download,
+                  ENDPOINT: gzS3.endpoint,
+                },
+              );
+              docker(
+                'run',
+                '--rm',
+                '--network',
+                'none',
+                '-v',
+                `${target}:/data`,
+                '-v',
+                `${work}:/backup`,
+                o.helperImage,
+                'sh',
+                '-c',
+                'tar xzf /backup/download.tar.gz -C /data && sync -f /data',
+              );
             }),
-          ),
+        },
+        extract_floor: {
+          prepare: async () => {
+            freshVolume(target);
+            await sh(`cat "$F" >/dev/null`, { F: zst.file }); // in the page cache: only the extraction is timed
+          },
+          run: () =>
+            seconds(() =>
+              sh(`set -o pipefail; zstd -dcq <"$F" | tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p && sync -f "$D"`, {
+                F: zst.file,
+                D: volumeDir(target),
+              }),
+            ),
+        },
       },
-    });
+      (name, round, t) => {
+        log(`restore at scale: round ${(round + 1).toString()} ${name} ${t.toFixed(2)} s (load ${load().toString()})`);
+      },
+    );
     const loadAtEnd = load();
     const m = (k: string): number => median(runs[k] ?? []);
     const parallel = m('parallel');

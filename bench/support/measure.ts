@@ -32,15 +32,21 @@ export interface Contender {
   readonly run: () => Promise<number>;
 }
 
-/** Alternates the contenders run by run (`runs` rounds); each gets a fresh target first (not timed). */
-export async function sideBySide(runs: number, contenders: Record<string, Contender>): Promise<Record<string, number[]>> {
+/** Alternates the contenders run by run (`runs` rounds); each gets a fresh target first (not timed). `onRun` hears each time. */
+export async function sideBySide(
+  runs: number,
+  contenders: Record<string, Contender>,
+  onRun?: (name: string, round: number, seconds: number) => void,
+): Promise<Record<string, number[]>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, c] of Object.entries(contenders)) {
       await c.prepare?.();
       // Untimed: the previous run's dirty pages and volume removal reach the disk before this one starts.
       spawnSync('sync');
-      samples[name]?.push(await c.run());
+      const t = await c.run();
+      samples[name]?.push(t);
+      onRun?.(name, i, t);
     }
   }
   return samples;
