@@ -150,7 +150,6 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
 
     /** restore-volume as the service sends it (size and sha256 from the catalog), into a volume it creates. */
     const lifeboat = async (s3: ThrottledS3, a: Archive, conns: number): Promise<{ wall: number; result: RestoreResult }> => {
-      quiet('volume', 'rm', '-f', target);
       let result: RestoreResult | undefined;
       let stderr = '';
       const wall = await seconds(async () => {
@@ -181,6 +180,9 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
 
     // ---- warm-up: a smaller restore of the same volume's files, the prediction's first sample
     log('restore at scale: warm-up restore (a quarter of the files), for the prediction');
+    const noTarget = (): void => {
+      quiet('volume', 'rm', '-f', target);
+    };
     const warmRun = await lifeboat(warmS3, warm, connections);
     const samples: RestoreRateSample[] = [sample(warmRun.result)];
     const fromWarmup = predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, samples);
@@ -189,7 +191,6 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const rolling: { predicted: number; measured: number }[] = [];
     const cutAt = Math.floor(zst.bytes / RANGE_BYTES / 2) * RANGE_BYTES;
     const cutAfter = RANGE_BYTES / 2;
-    const cuts: number[] = [];
     const oneResults: RestoreResult[] = [];
     const download = join(work, 'download.tar.gz');
     const awsEnv = {
@@ -206,6 +207,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
       o.runs,
       {
         parallel: {
+          prepare: noTarget,
           run: async () => {
             // The prediction from every earlier sample, before this run, as a planner would make it.
             const predicted = parallelResults.length ? predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, [...samples].reverse()).seconds : null;
@@ -217,6 +219,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
           },
         },
         one_connection: {
+          prepare: noTarget,
           run: async () => {
             const { wall, result } = await lifeboat(zstS3, zst, 1);
             oneResults.push(result);
@@ -225,6 +228,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
         },
         parallel_range_cut: {
           prepare: () => {
+            noTarget();
             zstS3.cutOnce(cutAt, cutAfter);
           },
           run: async () => {
@@ -232,11 +236,10 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
             const { wall } = await lifeboat(zstS3, zst, connections);
             const cut = zstS3.requests.slice(before).filter((r) => r.cut);
             if (cut.length !== 1) throw new Error(`the injected cut did not happen once (${cut.length.toString()})`);
-            cuts.push(cut.length);
             return wall;
           },
         },
-        parallel_gzip: { run: async () => (await lifeboat(gzS3, gz, connections)).wall },
+        parallel_gzip: { prepare: noTarget, run: async () => (await lifeboat(gzS3, gz, connections)).wall },
         recipe: {
           prepare: () => {
             freshVolume(target);
