@@ -4,10 +4,13 @@ import * as z from 'zod';
 export const BenchResult = z.strictObject({
   name: z.string(),
   value: z.number(),
-  unit: z.enum(['s', 'ms', 'B', 'items']),
+  /** `ratio`: a dimensionless figure (an error, a share); `load`: the 1-minute load average. */
+  unit: z.enum(['s', 'ms', 'B', 'items', 'ratio', 'load']),
   baseline: z.string(),
   ratio: z.number().nullable(),
   samples: z.array(z.number()),
+  /** A target the ratio is held to, and whether this run met it (a figure, not a test that fails). */
+  target: z.strictObject({ op: z.enum(['>=', '<=']), value: z.number(), pass: z.boolean() }).optional(),
 });
 export type BenchResult = z.infer<typeof BenchResult>;
 

@@ -7,9 +7,9 @@
  * Writes bench/results.json (or --out) and prints a table; a full run into
  * bench/results.json also rewrites the table in docs/benchmarks.md (bench/table.ts).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -28,6 +28,8 @@ import { buildCli } from '../scripts/build-cli.ts';
 import { bundleEnv, synthBundles } from '../test/support/bundles.ts';
 import { updateBenchPage } from './table.ts';
 import { BenchResults, type BenchResult } from './results.ts';
+import { restoreAtScale } from './restore-at-scale.ts';
+import { median, seconds, sh, sideBySide as sideBySideRuns, type Contender } from './support/measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,16 +37,34 @@ const { values: args } = parseArgs({
     scale: { type: 'string' },
     runs: { type: 'string' },
     'catalog-size': { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'bench/results.json') },
-    /** `bundles`: only the Lambda bundles' sizes and init times (no Docker needed), printed, not written. */
+    /** Where results.json goes; with --only, nowhere unless given. @default bench/results.json */
+    out: { type: 'string' },
+    /**
+     * `bundles`: only the Lambda bundles' sizes and init times (no Docker needed);
+     * `restore-at-scale`: only the several-GB restore through the throttled S3 stand-in.
+     * Printed, and written only to an explicit --out.
+     */
     only: { type: 'string' },
+    /** restore-at-scale: GB of data in the generated volume. @default 3.5 (smoke 0.128) */
+    'scale-gb': { type: 'string' },
+    /** restore-at-scale: the stand-in's cap per connection, MB/s. @default 85 */
+    'connection-mbps': { type: 'string' },
+    /** restore-at-scale: the stand-in's first-byte latency, ms. @default 30 */
+    'first-byte-ms': { type: 'string' },
   },
 });
-if (args.only !== undefined && args.only !== 'bundles') throw new Error(`--only ${args.only}: the one part that runs alone is bundles`);
+const ONLY = ['bundles', 'restore-at-scale'];
+if (args.only !== undefined && !ONLY.includes(args.only)) throw new Error(`--only ${args.only}: the parts that run alone are ${ONLY.join(', ')}`);
+const OUT = args.out ?? (args.only === undefined ? join(ROOT, 'bench/results.json') : undefined);
 const SMOKE = args.smoke;
 const SCALE = Number(args.scale ?? (SMOKE ? 1 : 40));
 const RUNS = Number(args.runs ?? (SMOKE ? 1 : 3));
 const CATALOG_SIZE = Number(args['catalog-size'] ?? (SMOKE ? 200 : 100_000));
+const SCALE_GB = Number(args['scale-gb'] ?? (SMOKE ? 0.128 : 3.5));
+const CONNECTION_MBPS = Number(args['connection-mbps'] ?? 85);
+const FIRST_BYTE_MS = Number(args['first-byte-ms'] ?? 30);
+for (const [name, v] of Object.entries({ SCALE_GB, CONNECTION_MBPS, FIRST_BYTE_MS, RUNS }))
+  if (!Number.isFinite(v) || v < 0 || (name !== 'FIRST_BYTE_MS' && v === 0)) throw new Error(`${name}: ${String(v)} is not a usable number`);
 const HELPER = process.env.LIFEBOAT_HELPER_IMAGE ?? 'local/lifeboat-helper:1';
 const POSTGRES = process.env.LIFEBOAT_POSTGRES_IMAGE ?? 'local/postgres:15';
 const PGDATA = '/var/lib/postgresql/data';
@@ -59,45 +79,15 @@ const log = (text: string): void => {
 const docker = (...a: string[]): string =>
   execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim();
 const quiet = (...a: string[]): void => void spawnSync('docker', a, { stdio: 'ignore' });
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
-const seconds = async (fn: () => unknown): Promise<number> => {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
-};
-/** Runs a shell line without blocking the event loop (the S3-compatible server lives in this process). */
-const sh = (script: string, env: Record<string, string> = {}): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${script.slice(0, 80)}: exit ${String(code)}`));
-    });
-  });
 const record = (r: Omit<BenchResult, 'ratio'> & { ratio?: number | null }): void => {
   const full = { ratio: null, ...r };
   results.push(full);
-  log(`${r.name}: ${r.value.toFixed(3)} ${r.unit}${full.ratio === null ? '' : ` (${full.ratio.toFixed(2)}× ${r.baseline})`}`);
+  const target = r.target ? ` target ${r.target.op} ${r.target.value.toString()}: ${r.target.pass ? 'met' : 'MISSED'}` : '';
+  log(`${r.name}: ${r.value.toFixed(3)} ${r.unit}${full.ratio === null ? '' : ` (${full.ratio.toFixed(2)}× ${r.baseline})`}${target}`);
 };
 
-/** Alternates the contenders run by run; each gets a fresh target first (not timed). */
-async function sideBySide(contenders: Record<string, { prepare?: () => void; run: () => Promise<number> }>): Promise<Record<string, number[]>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-  for (let i = 0; i < RUNS; i++) {
-    for (const [name, c] of Object.entries(contenders)) {
-      c.prepare?.();
-      // Untimed: the previous run's dirty pages and volume removal reach the disk before this one starts.
-      spawnSync('sync');
-      samples[name]?.push(await c.run());
-    }
-  }
-  return samples;
-}
+/** Alternates the contenders run by run (RUNS rounds); each gets a fresh target first (not timed). */
+const sideBySide = (contenders: Record<string, Contender>): Promise<Record<string, number[]>> => sideBySideRuns(RUNS, contenders);
 
 function freshVolume(name: string): void {
   quiet('volume', 'rm', '-f', name);
@@ -523,10 +513,23 @@ async function catalogScale(): Promise<void> {
   }
 }
 
+/** The several-GB restore through the throttled stand-in (bench/restore-at-scale.ts). */
+const atScale = (): Promise<void> =>
+  restoreAtScale({
+    volumeBytes: Math.round(SCALE_GB * 1e9),
+    runs: RUNS,
+    bytesPerSecond: CONNECTION_MBPS * 1e6,
+    firstByteMs: FIRST_BYTE_MS,
+    helperImage: HELPER,
+    record,
+    log,
+  });
+
 async function main(): Promise<void> {
+  const started = new Date();
   if (args.only === 'bundles') {
     bundles();
-    console.log(table(results));
+    finish(started);
     return;
   }
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0)
@@ -535,12 +538,19 @@ async function main(): Promise<void> {
     if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0)
       throw new Error(`image ${image} is missing: bash scripts/test-images.sh`);
   }
-  const started = new Date();
+  if (args.only === 'restore-at-scale') {
+    if (spawnSync('/usr/bin/aws', ['--version'], { stdio: 'ignore' }).status !== 0)
+      throw new Error('/usr/bin/aws (AWS CLI v2) is missing: the classic recipe needs it');
+    await atScale();
+    finish(started);
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
   const s3 = await startLocalS3('lifeboat-bench');
   cleanup();
   try {
     await dataPaths(s3, work);
+    await atScale();
     log('orchestration: request → database answering');
     await orchestration(s3);
     log('lambda bundles');
@@ -553,18 +563,25 @@ async function main(): Promise<void> {
     await s3.close();
     rmSync(work, { recursive: true, force: true });
   }
+  finish(started);
+}
+
+/** results.json (to OUT, if any) and the table; a full run into bench/results.json also rewrites docs/benchmarks.md. */
+function finish(started: Date): void {
   const out = BenchResults.parse({
     lifeboat: 'bench-results',
     version: 1,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, smoke: SMOKE, scale: SCALE, runs: RUNS, catalogSize: CATALOG_SIZE },
+    machine: { cpus: cpus().length, node: process.version, smoke: SMOKE, scale: SCALE, runs: RUNS, catalogSize: CATALOG_SIZE },
     results,
   });
-  mkdirSync(join(args.out, '..'), { recursive: true });
-  writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
+  if (OUT !== undefined) {
+    mkdirSync(join(OUT, '..'), { recursive: true });
+    writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
+  }
   console.log(table(out.results));
-  if (!SMOKE && args.out === join(ROOT, 'bench/results.json')) updateBenchPage();
+  if (!SMOKE && args.only === undefined && OUT === join(ROOT, 'bench/results.json')) updateBenchPage();
 }
 
 export function table(rs: readonly BenchResult[]): string {
