@@ -83,5 +83,10 @@ export function bundleEnv(dir: string): Record<string, string> {
     STALE_SECONDS: '600',
     COMMAND_TIMEOUT_SECONDS: '7200',
     MARGIN_SECONDS: '900',
+    LIFEBOAT_PROTECT: '[]',
+    RECOVERY_DRILLS: '[]',
+    INSTANCE_TAG_KEY: 'lifeboat',
+    INSTANCE_TAG_VALUE: 'true',
+    LAUNCH_TEMPLATES: '[]',
   };
 }
