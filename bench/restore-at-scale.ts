@@ -23,7 +23,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreRateSample } from '#core/catalog/model.ts';
@@ -101,15 +101,29 @@ interface Archive {
   readonly file: string;
   readonly bytes: number;
   readonly sha256: string;
+  /** What the restore is told to expect (ExpectedUncompressedBytes), as the service tells it: tar's total plus 4 KiB a file. */
+  readonly expectedUncompressed: number;
 }
 async function archive(src: string, file: string, compress: 'zstd' | 'gzip', paths: readonly string[] = ['.']): Promise<Archive> {
   const list = `${file}.files`;
   writeFileSync(list, `${paths.join('\n')}\n`);
   // As backup-volume's helper runs tar (1 MiB records, numeric owners), piped into the compressor.
   const compressor = compress === 'zstd' ? 'zstd' : 'gzip -1 -c';
-  await sh(`set -Eeuo pipefail; tar -C "$SRC" -b 2048 -c -f - --numeric-owner -T "$LIST" | ${compressor} >"$OUT"`, { SRC: src, OUT: file, LIST: list });
+  // --totals: the manifest's uncompressedBytes, as backup-volume records it.
+  const totals = `${file}.totals`;
+  await sh(`set -Eeuo pipefail; tar -C "$SRC" -b 2048 -c -f - --numeric-owner --totals -T "$LIST" 2>"$TOTALS" | ${compressor} >"$OUT"`, {
+    SRC: src,
+    OUT: file,
+    LIST: list,
+    TOTALS: totals,
+  });
+  const tarBytes = Number(/Total bytes written: (\d+)/.exec(readFileSync(totals, 'utf8'))?.[1] ?? NaN);
+  const files = Number(execFileSync('bash', ['-c', 'find "$1" | wc -l', 'x', src], { encoding: 'utf8' }).trim());
   rmSync(list);
-  return { file, bytes: statSync(file).size, sha256: await sha256File(file) };
+  rmSync(totals);
+  if (!Number.isSafeInteger(tarBytes)) throw new Error(`tar --totals gave no total for ${file}`);
+  // The service's expected size (restore/service.ts expectedSize): the manifest's uncompressed bytes plus 4 KiB a file.
+  return { file, bytes: statSync(file).size, sha256: await sha256File(file), expectedUncompressed: tarBytes + files * 4096 };
 }
 
 export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
@@ -148,7 +162,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const warmS3 = await serve(warm, 'archives/bench/scale/warmup.tar.zst');
     const gzS3 = await serve(gz, 'archives/bench/scale/archive.tar.gz');
 
-    /** restore-volume as the service sends it (size and sha256 from the catalog), into a volume it creates. */
+    /** restore-volume as the service sends it (the archive’s size and sha256 and the expected uncompressed size, from the catalog), into a volume it creates. */
     const lifeboat = async (s3: ThrottledS3, a: Archive, conns: number): Promise<{ wall: number; result: RestoreResult }> => {
       let result: RestoreResult | undefined;
       let stderr = '';
@@ -160,6 +174,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
             ArchiveUrl: s3.url,
             ExpectedSha256: a.sha256,
             ExpectedArchiveBytes: a.bytes.toString(),
+            ExpectedUncompressedBytes: a.expectedUncompressed.toString(),
             VolumeName: target,
             ContainerName: '',
             Verify: 'none',

@@ -15,17 +15,18 @@
 # 32 MiB: S3's ~0.1 s to first byte is then a fifth of a range's time at 85 MB/s.
 FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_DIR="" FETCH_PIDS=()
 
-# fetch_archive: the archive to stdout. Run it in a pipeline (a subshell: its traps are
-# its own); notes on retries go to descriptor 3. $WORK/fetch.pid names it while it fetches
-# ranges (stop_fetch). Exit status: curl's, or 1 when a range failed for good.
+# fetch_archive: the archive to stdout and to descriptor 4 (the hash's FIFO); the bytes sent so
+# far in $WORK/bytes. Run it in a subshell (its traps are its own); notes on retries go to
+# descriptor 3. $WORK/fetch.pid names it while it fetches ranges (stop_fetch). Exit status:
+# curl's; 141 or 23 when a reader stopped reading; 1 when a range failed for good.
 # S3 checks a presigned URL's expiry when a request starts: no range is asked later than
 # 2 minutes before it (X-Amz-Date to the minute + X-Amz-Expires); the rest then comes as one stream.
 fetch_archive() {
-  local size="${P_ExpectedArchiveBytes:-0}" conns="$P_DownloadConnections" n i next=0 try a len have code until=$(( 1 << 40 ))
+  local size="${P_ExpectedArchiveBytes:-0}" conns="$P_DownloadConnections" n i next=0 try a len have code h until=$(( 1 << 40 ))
   local -a get=(curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30
     --speed-limit 1024 --speed-time "$P_StallSeconds")
   n=$(( (size + FETCH_CHUNK - 1) / FETCH_CHUNK ))
-  (( conns > 1 && n > 2 )) || { "${get[@]}" -- "$P_ArchiveUrl"; return; }
+  (( conns > 1 && n > 2 )) || { fetch_rest 0; return; }
   [[ ! "$P_ArchiveUrl" =~ X-Amz-Date=([0-9]{8})T([0-9]{4}).*X-Amz-Expires=([0-9]{1,6}) ]] \
     || until=$(( $(date -ud "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) + BASH_REMATCH[3] - 120 ))
   trap 'kill "${FETCH_PIDS[@]}" 2>/dev/null; rm -rf -- "$FETCH_DIR" "$WORK/fetch.pid"' EXIT
@@ -56,11 +57,28 @@ fetch_archive() {
       fetch_range "$i" $(( try + 1 )) "$have"
     done
     fetch_more $(( i + conns + 1 ))
-    cat -- "$FETCH_DIR/$i".[1-9] || return 1
+    # To the hash and to the extraction at once (two readers of the file: no tee in between).
+    cat -- "$FETCH_DIR/$i".[1-9] >&4 &
+    h=$!
+    cat -- "$FETCH_DIR/$i".[1-9] || return
+    wait "$h" || return
+    printf '%s' $(( a + len )) >"$WORK/bytes"
     rm -f -- "$FETCH_DIR/$i".*
   done
   # The rest (all of it from a server that ignores Range) as one stream.
-  (( n * FETCH_CHUNK >= size )) || "${get[@]}" --range "$(( n * FETCH_CHUNK ))-" -- "$P_ArchiveUrl"
+  (( n * FETCH_CHUNK >= size )) || fetch_rest $(( n * FETCH_CHUNK ))
+}
+
+# fetch_rest FROM: the archive from byte FROM on as one stream, to stdout and descriptor 4;
+# $WORK/bytes then counts what came (curl's own count: no counting pipe). In fetch_archive.
+fetch_rest() {
+  local -a r=()
+  (( $1 == 0 )) || r=(--range "$1-")
+  "${get[@]}" "${r[@]}" -o /dev/fd/5 -w '%{size_download}' -- "$P_ArchiveUrl" 5>&1 >"$WORK/got" | tee -a /dev/fd/4
+  set -- "$1" "${PIPESTATUS[@]}"
+  printf '%s' $(( $1 + $(tr -dc 0-9 <"$WORK/got") + 0 )) >"$WORK/bytes"
+  (( $2 )) && return "$2"
+  return "$3"
 }
 
 # fetch_more LIMIT: starts ranges up to chunk LIMIT-1; near the URL's expiry, none more (the

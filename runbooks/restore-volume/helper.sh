@@ -13,7 +13,6 @@ op="$1"; shift
 # Passes at most LIMIT bytes (dd reads exactly that much); more is a decompression
 # bomb or a wrong catalog size: stop, and say so on a line the host looks for.
 bounded() {
-  if [ -z "$1" ]; then cat; return; fi
   dd bs=1048576 count="$1" iflag=fullblock,count_bytes 2>/dev/null
   if [ "$(dd bs=1 count=1 2>/dev/null | wc -c)" != 0 ]; then
     echo "lifeboat-limit: the archive expands beyond $1 bytes" >&2; exit 5
@@ -42,14 +41,17 @@ extract)
   exec </io/stream
   codec="$1"; sub="$2"; limit="$3"; dest=/data
   if [ -n "$sub" ]; then dest="/data/.lifeboat-extract"; mkdir "$dest"; fi
-  case "$codec" in
-    zstd) /usr/bin/zstd -dcq ;;
-    gzip) /usr/bin/gzip -dc ;;
-    xz) xzcat ;;
-    bzip2) bzcat ;;
-    none) cat ;;
-    *) echo "unknown codec $codec" >&2; exit 2 ;;
-  esac | bounded "$limit" | {
+  decompress() {
+    case "$codec" in
+      zstd) /usr/bin/zstd -dcq ;;
+      gzip) /usr/bin/gzip -dc ;;
+      xz) xzcat ;;
+      bzip2) bzcat ;;
+      none) cat ;;
+      *) echo "unknown codec $codec" >&2; exit 2 ;;
+    esac
+  }
+  untar() {
     # 1 MiB reads and writes (-b 2048) halve extraction time against tar's 10 KiB
     # default; archives of any record size still read (short reads from a pipe).
     # tar stops at the end-of-archive blocks; the rest of the last record
@@ -57,6 +59,8 @@ extract)
     "$gnu_tar" -x -b 2048 -f - -C "$dest" --numeric-owner --same-owner -p --xattrs --delay-directory-restore
     cat >/dev/null
   }
+  # Without a bound no process in between (each pipe copy costs CPU the chain is short of).
+  if [ -z "$limit" ]; then decompress | untar; else decompress | bounded "$limit" | untar; fi
   if [ -n "$sub" ]; then
     src="$dest/$sub"
     [ -d "$src" ] || { echo "archive has no directory $sub" >&2; exit 4; }

@@ -66,8 +66,14 @@ function bash(body: string, env: Record<string, string>, during?: (work: string)
   );
 }
 
-/** fetch_archive | sha256sum, with its status, as the transfer runs it. */
-const FETCH = 'fetch_archive 3>&2 | sha256sum; printf "status=%s\\n" "${PIPESTATUS[0]}"';
+/**
+ * fetch_archive | sha256sum with its copy (descriptor 4, the transfer's hash FIFO) in a file, as
+ * the transfer runs it: the stream's sha256, the status, the copy's sha256 and the bytes it counted.
+ */
+const FETCH =
+  'fetch_archive 3>&2 4>"$WORK/copy" | sha256sum; printf "status=%s\\ncopy=%s bytes=%s\\n" "${PIPESTATUS[0]}" "$(sha256sum <"$WORK/copy" | cut -c1-64)" "$(cat "$WORK/bytes" 2>/dev/null)"';
+/** What FETCH prints when the whole of `body` came, to the stream and to the copy. */
+const whole = (body: Buffer): string => `${sha(body)}  -\nstatus=0\ncopy=${sha(body)} bytes=${body.length.toString()}\n`;
 
 async function fetch(body: Buffer, expected: number, conns: number, options: Partial<ThrottledS3Options> = {}): Promise<Run & { s3: ThrottledS3 }> {
   server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 50_000_000, ...options });
@@ -97,7 +103,7 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
   ] as const)('%s: the same bytes (sha256) as the object, over %s', async (_, size, how) => {
     const body = bytes(size);
     const { stdout, stderr, s3 } = await fetch(body, size, 4);
-    expect(stdout, stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(stdout, stderr).toBe(whole(body));
     const chunks = Math.ceil(size / CHUNK);
     if (how === 'one stream') {
       expect(s3.requests.map((r) => r.start)).toEqual([null]);
@@ -113,7 +119,7 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
   it('DownloadConnections=1: one stream, whatever the size', async () => {
     const body = bytes(8 * CHUNK);
     const { stdout, s3 } = await fetch(body, body.length, 1);
-    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(stdout).toBe(whole(body));
     expect(s3.requests.map((r) => r.start)).toEqual([null]);
   });
 
@@ -121,7 +127,7 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
     const body = bytes(24 * CHUNK);
     // 64 KiB at 64 KB/s: each range takes a second, so they overlap even when starting a curl is slow.
     const { stdout, s3 } = await fetch(body, body.length, 6, { bytesPerSecond: 64_000 });
-    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(stdout).toBe(whole(body));
     expect(s3.maxConcurrent).toBe(6);
   });
 
@@ -130,7 +136,7 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
     server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 20_000_000 });
     server.cutOnce(5 * CHUNK, 10_000);
     const run = await bash(FETCH, { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' });
-    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(run.stdout, run.stderr).toBe(whole(body));
     const cut = server.requests.filter((r) => r.cut);
     expect(cut).toEqual([expect.objectContaining({ start: 5 * CHUNK, end: 6 * CHUNK - 1, sent: 10_000 })]);
     const retries = server.requests.filter((r) => r.start === 5 * CHUNK + 10_000);
@@ -142,19 +148,19 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
   it('a server that answers 200 to a range: one stream from the start, the same bytes', async () => {
     const body = bytes(6 * CHUNK);
     const { stdout, stderr, s3 } = await fetch(body, body.length, 4, { ignoreRange: true });
-    expect(stdout, stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(stdout, stderr).toBe(whole(body));
     expect(stderr).toContain('no ranges (HTTP 200');
-    // The stream (Range: bytes=0-, answered 200 with everything) comes after the first ranges, whose
-    // whole-object answers curl dropped (--max-filesize); how many of those reached the server depends on timing.
-    expect(s3.requests.at(-1)).toEqual({ start: 0, end: null, status: 200, sent: body.length, cut: false });
+    // The stream (no Range: the whole object) comes after the first ranges, whose whole-object
+    // answers curl dropped (--max-filesize); how many of those reached the server depends on timing.
+    expect(s3.requests.at(-1)).toEqual({ start: null, end: null, status: 200, sent: body.length, cut: false });
     expect(s3.requests.filter((r) => r.end === null || (r.start ?? 0) >= 4 * CHUNK)).toHaveLength(1);
   });
 
   it('an object larger than ExpectedArchiveBytes: one stream of the whole object, for the size check to refuse', async () => {
     const body = bytes(6 * CHUNK);
     const { stdout, s3 } = await fetch(body, 5 * CHUNK, 4);
-    expect(stdout).toBe(`${sha(body)}  -\nstatus=0\n`);
-    expect(s3.requests.filter((r) => r.end === null)).toEqual([{ start: 0, end: null, status: 206, sent: body.length, cut: false }]);
+    expect(stdout).toBe(whole(body));
+    expect(s3.requests.filter((r) => r.end === null)).toEqual([{ start: null, end: null, status: 200, sent: body.length, cut: false }]);
   });
 
   it('a presigned URL near its expiry: no range is asked later than 2 minutes before it; the rest comes as one stream', async () => {
@@ -168,7 +174,7 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
     const expires = 128 + now.getUTCSeconds();
     const url = `${server.url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${signed}&X-Amz-Expires=${expires.toString()}&X-Amz-Signature=abc`;
     const run = await bash(FETCH, { P_ArchiveUrl: url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '2' });
-    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    expect(run.stdout, run.stderr).toBe(whole(body));
     const ranges = server.requests.filter((r) => r.end !== null).map((r) => r.start ?? -1);
     const rest = server.requests.filter((r) => r.end === null);
     expect(ranges.length).toBeGreaterThanOrEqual(1);
@@ -177,12 +183,28 @@ describe('fetch_archive: the archive in ranges over several connections, in orde
     expect(run.stderr).toContain(`URL expiring: one stream from ${(ranges.length * CHUNK).toString()}`);
   });
 
+  it.each([
+    ['ranges', 4],
+    ['one stream', 1],
+  ] as const)('the reader stops mid-way (%s): the status says so (141 or 23, not a download failure), and no curl is left', async (_, conns) => {
+    const body = bytes(12 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 2_000_000 });
+    const s3 = server;
+    const run = await bash('fetch_archive 3>&2 4>/dev/null | head -c 100000 >/dev/null; printf "status=%s\\n" "${PIPESTATUS[0]}"', {
+      P_ArchiveUrl: s3.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: conns.toString(),
+    });
+    expect(run.stdout, run.stderr).toMatch(/^status=(141|23)\n$/);
+    await until('no range is served', () => s3.active === 0);
+  });
+
   it('a range that keeps failing ends the download with its HTTP status, after FETCH_TRIES tries', async () => {
     const body = bytes(6 * CHUNK);
     server = await startThrottledS3({ body, firstByteMs: 1 });
     for (let i = 0; i < 4; i++) server.cutOnce(2 * CHUNK + i * 100, 100);
     const run = await bash(`FETCH_TRIES=3; ${FETCH}`, { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '3' });
-    expect(run.stdout).toMatch(/status=1\n$/);
+    expect(run.stdout).toMatch(/status=1\n/);
     expect(run.stderr).toContain(`range ${(2 * CHUNK + 300).toString()}-: HTTP 206`);
     expect(server.requests.filter((r) => r.start !== null && r.start >= 2 * CHUNK && r.start < 3 * CHUNK)).toHaveLength(3);
   });
@@ -236,7 +258,7 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     // The reader waits for the test (a FIFO it opens late): the fetch blocks writing chunk 0.
     const run = await bash(
       `mkfifo "$WORK/go"
-       fetch_archive 3>&2 | { read -r _ <"$WORK/go"; sha256sum; }; printf "status=%s\\n" "\${PIPESTATUS[0]}"`,
+       fetch_archive 3>&2 4>/dev/null | { read -r _ <"$WORK/go"; sha256sum; }; printf "status=%s\\n" "\${PIPESTATUS[0]}"`,
       { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4', TEST_CHUNK: chunk.toString() },
       async (work) => {
         await until('5 ranges were served', () => s3.requests.length >= 5 && s3.active === 0);
@@ -260,7 +282,7 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     const shmBefore = new Set(readdirSync('/dev/shm'));
     let pid = '';
     const run = await bash(
-      'fetch_archive 3>&2 | sha256sum >/dev/null; printf "done %s\\n" "${PIPESTATUS[0]}"',
+      'fetch_archive 3>&2 4>/dev/null | sha256sum >/dev/null; printf "done %s\\n" "${PIPESTATUS[0]}"',
       { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4', P_StallSeconds: '60' },
       async (work) => {
         await until('4 ranges are being served', () => s3.active === 4);
