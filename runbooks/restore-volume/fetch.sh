@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # The download (issue 19). S3 serves one connection at about 85-90 MB/s (AWS's performance
 # guidelines), so an archive of known size (ExpectedArchiveBytes) spanning 3+ chunks is
-# fetched as FETCH_CHUNK-byte ranges over DownloadConnections connections and written to
-# stdout strictly in order, into the same pipeline as the single stream (sha256, count,
-# extract). At most connections+1 chunks exist at once, in RAM (/dev/shm) when it has room,
+# fetched as FETCH_CHUNK-byte ranges over DownloadConnections connections and written
+# strictly in order to the same two readers as the single stream (the hash, the extract).
+# At most connections+1 chunks exist at once, in RAM (/dev/shm) when it has room,
 # else in the run's private folder; each is deleted once written. A range that fails or
 # stalls is resumed from the byte it stopped at (FETCH_TRIES tries), never the whole
 # download. A server that ignores Range (or an object of another size) gets one stream.
