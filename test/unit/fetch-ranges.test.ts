@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -229,6 +229,30 @@ describe('transfer: the restore’s pipeline fed by ranges (the helper stubbed: 
     const hash = sha(body);
     expect(run.stdout, run.stderr).toBe(`bytes=${body.length.toString()} sha=${hash} helper=${hash}\n`);
     expect(server.requests.filter((r) => r.status === 206)).toHaveLength(10);
+  });
+
+  it.each([
+    ['with openssl (dgst -sha256)', true, '3'],
+    ['on a host without openssl (sha256sum)', false, '3'],
+    ['one stream, without openssl', false, '1'],
+  ] as const)('the sha256 and the byte count %s: the same as the object’s', async (_, withOpenssl, conns) => {
+    const body = bytes(5 * CHUNK + 3);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    // A PATH of links to every tool of this machine but openssl: the host without it.
+    const bin = mkdtempSync(join(tmpdir(), 'lifeboat-no-openssl-'));
+    for (const dir of ['/usr/local/bin', '/usr/bin', '/bin'].filter((d) => existsSync(d)))
+      for (const tool of readdirSync(dir)) if (tool !== 'openssl' && !existsSync(join(bin, tool))) symlinkSync(join(dir, tool), join(bin, tool));
+    const path = withOpenssl ? (process.env.PATH ?? '/usr/bin:/bin') : bin;
+    const run = await bash(`set -e; command -v openssl >/dev/null && echo has-openssl; ${TRANSFER}`, {
+      PATH: path,
+      P_ArchiveUrl: server.url,
+      P_ExpectedArchiveBytes: body.length.toString(),
+      P_DownloadConnections: conns,
+      P_RestoreId: 'r-t',
+    });
+    rmSync(bin, { recursive: true, force: true });
+    const hash = sha(body);
+    expect(run.stdout, run.stderr).toBe(`${withOpenssl ? 'has-openssl\n' : ''}bytes=${body.length.toString()} sha=${hash} helper=${hash}\n`);
   });
 
   it('a range that fails for good: the run fails in the download phase, naming the range and its status', async () => {
