@@ -71,14 +71,14 @@ fetch_archive() {
 
 # fetch_rest FROM: the archive from byte FROM on as one stream, to stdout and descriptor 4;
 # $WORK/bytes then counts what came (curl's own count: no counting pipe). In fetch_archive.
+# Exit status: curl's, else tee's.
 fetch_rest() {
-  local -a r=()
+  local -a r=() st
   (( $1 == 0 )) || r=(--range "$1-")
   "${get[@]}" "${r[@]}" -o /dev/fd/5 -w '%{size_download}' -- "$P_ArchiveUrl" 5>&1 >"$WORK/got" | tee -a /dev/fd/4
-  set -- "$1" "${PIPESTATUS[@]}"
+  st=("${PIPESTATUS[@]}")
   printf '%s' $(( $1 + $(tr -dc 0-9 <"$WORK/got") + 0 )) >"$WORK/bytes"
-  (( $2 )) && return "$2"
-  return "$3"
+  return $(( st[0] ? st[0] : st[1] ))
 }
 
 # fetch_more LIMIT: starts ranges up to chunk LIMIT-1; near the URL's expiry, none more (the
