@@ -893,7 +893,10 @@ rollback() {
 
 # The TERM of the cancel-restore document or of the watchdog (or an INT): the EXIT trap rolls back.
 # A download in ranges stops first: its connections end now, not after the rollback.
+# The traps belong to the script's own shell: a background step (the watchdog TERMed before it
+# set its own trap) that runs one only ends, or it would print a second result line.
 interrupted() {
+  [[ "$BASHPID" == "$$" ]] || exit 130
   [[ -z "$TRANSFER_WRITER" ]] || stop_fetch
   [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
   exit 130
@@ -901,6 +904,7 @@ interrupted() {
 
 on_exit() {
   local rc=$?
+  [[ "$BASHPID" == "$$" ]] || exit "$rc"
   trap - EXIT
   [[ -z "$WATCHDOG_PID" ]] || kill "$WATCHDOG_PID" 2>/dev/null || :  # it may have fired already
   if [[ "$OUTCOME" != succeeded ]]; then

@@ -208,6 +208,16 @@ describe('backup-volume traps', () => {
   });
 });
 
+describe('restore-volume traps', () => {
+  it('run in a subshell (the watchdog TERMed before it set its own trap), the EXIT and signal traps only end it: no rollback, no second result line', () => {
+    const run = sourced(scripts['restore-volume'], '( on_exit ); echo "exit:$?"; ( interrupted ) || echo "term:$?|$ERROR|$RESULT_PRINTED"');
+    expect(run.stdout).toBe('exit:0\nterm:130||0\n');
+    const main = sourced(scripts['restore-volume'], 'on_exit');
+    expect(main.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(main.stdout)).toMatchObject({ lifeboat: 'restore-result', outcome: 'failed', error: 'unexpected error (exit 0) in phase preflight' });
+  });
+});
+
 describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
   it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
