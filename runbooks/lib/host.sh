@@ -6,6 +6,7 @@
 # create returns an existing volume), and a backup taken mid-restore would
 # archive half the data. /run is a root-only tmpfs: a reboot frees the locks,
 # and no other user can plant a symlink where root opens the lock file.
+LOCK_DIR=/run/lifeboat
 take_host_lock() {
   command -v flock >/dev/null || fail failed "flock (util-linux) is not installed on this host"
   local name
@@ -14,7 +15,7 @@ take_host_lock() {
   else
     name="path-$(printf '%s' "$P_HostPath" | sha256sum | cut -c1-32)"
   fi
-  local dir=/run/lifeboat
+  local dir="$LOCK_DIR"
   [[ -e "$dir" ]] || mkdir -m 0700 "$dir" 2>/dev/null || :  # another run may make it first
   [[ -d "$dir" && ! -L "$dir" && -O "$dir" ]] || fail failed "cannot use $dir for locks (missing, a symlink, or not owned by $(id -un))"
   exec {HOST_LOCK_FD}>>"$dir/$name.lock"

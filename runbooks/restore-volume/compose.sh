@@ -115,12 +115,16 @@ check_recreate() {
 }
 
 # From start_container, before the container is created: the missing networks it joins, as recorded.
+# Docker makes a second network of the same name when two creates meet (two members of a
+# recovery wave), and neither fails: the check and the create hold a host-wide lock.
 create_networks() {
   [[ "$P_Mode" == restore ]] || return 0
-  local net part
+  local net part id lock
   local -a args parts
   local -a nets=()
   mapfile -t nets < <(networks_to_join)
+  exec {lock}>>"$LOCK_DIR/networks.lock"
+  flock -w 120 "$lock" || fail failed "network lock busy for 2 minutes"
   for net in "${nets[@]}"; do
     [[ -n "${NETWORK_SPEC[$net]:-}" ]] || continue
     docker network inspect "$net" >/dev/null 2>&1 && continue
@@ -129,21 +133,18 @@ create_networks() {
     for part in "${parts[@]:1}"; do
       if [[ "$part" == internal ]]; then args+=(--internal); else args+=(--label "$part"); fi
     done
-    if ! docker "${args[@]}" -- "$net" >/dev/null; then
-      # Another restore on this host (a member of the same recovery wave) may have created it meanwhile.
-      docker network inspect "$net" >/dev/null 2>&1 || fail failed "could not create network $net"
-      log "network $net was created meanwhile by another run; joining it"
-      continue
-    fi
+    id="$(docker "${args[@]}" -- "$net")" || fail failed "could not create network $net"
     (( ${#CREATED_NETWORKS[@]} > 0 )) || on_undo remove_created_networks
-    CREATED_NETWORKS+=("$net")
+    CREATED_NETWORKS+=("$id $net")
     log "created network $net"
   done
+  exec {lock}>&-
 }
+# By id: never another network of the same name.
 remove_created_networks() {
   local net
   for net in "${CREATED_NETWORKS[@]}"; do
-    docker network rm "$net" >/dev/null 2>&1 || ERROR+="; could not remove network $net, which this run created"
+    docker network rm "${net%% *}" >/dev/null 2>&1 || ERROR+="; could not remove network ${net#* }, which this run created"
   done
 }
 

@@ -268,6 +268,8 @@ describe('a lost host: every service back on a replacement, in order, with one l
     expect(await containerState(files.container)).toBe('running');
     expect(await filesDigest()).toBe(fingerprints.files);
     expect((await docker('network', 'inspect', '-f', '{{.Internal}}', network)).trim()).toBe('true');
+    // Created once: two members of wave 1 missing it at the same moment must not make two of that name (Docker would).
+    expect((await docker('network', 'ls', '-q', '--filter', `name=^${network}$`)).trim().split('\n')).toHaveLength(1);
   });
 
   it('a corrupt archive in the critical member of wave 1 stops wave 2; that member’s host side is as it was; predictions now come from history', async () => {

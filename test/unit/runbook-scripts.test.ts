@@ -379,34 +379,38 @@ describe('restore-volume: labels, networks and other mounts of a recreated conta
     ]);
   });
 
-  it('the missing networks are created as recorded (bridge driver, internal, labels), and removed again by the rollback', () => {
-    const body = `load_params; docker() { printf 'docker %s\\n' "$*" >&3; [[ "$1 $2" != "network inspect" ]]; }
-{ create_networks; echo "undo: \${UNDO[*]}"; rollback 2>/dev/null; } 3>&1 | grep -e '^docker network [cr]' -e '^undo'`;
+  it('the missing networks are created as recorded (bridge driver, internal, labels), and removed again by the rollback, by id', () => {
+    const body = `load_params; LOCK_DIR="$(mktemp -d)"
+docker() { printf 'docker %s\\n' "$*" >&3; case "$1 $2" in "network inspect") return 1;; "network create") echo "id-\${*: -1}";; esac; }
+{ create_networks; echo "undo: \${UNDO[*]}"; rollback 2>/dev/null; } 3>&1 | grep -e '^docker network [cr]' -e '^undo'; rm -r -- "$LOCK_DIR"`;
     expect(run(body, compose).stdout).toBe(
       [
         'docker network create --driver bridge --internal --label com.docker.compose.network=backend -- shop_backend',
         'docker network create --driver bridge -- shop_front',
         'undo: remove_created_networks',
-        'docker network rm shop_backend',
-        'docker network rm shop_front',
+        'docker network rm id-shop_backend',
+        'docker network rm id-shop_front',
         'failed|',
       ].join('\n'),
     );
   });
 
-  it('a network another run created between the check and the create (two members of one recovery wave) is joined, not a failure, and never removed by this run', () => {
-    // inspect: absent at first; create: fails (it exists now); inspect again: present.
-    const body = `load_params; n=0; docker() { printf 'docker %s\\n' "$*" >&3; case "$1 $2" in "network inspect") n=$((n+1)); (( n % 2 == 0 ));; "network create") return 1;; esac; }
-{ create_networks; echo "created: \${CREATED_NETWORKS[*]}"; echo "undo: \${UNDO[*]}"; } 3>&1 | grep -e '^docker network c' -e '^created' -e '^undo'`;
-    expect(run(body, compose).stdout).toBe(
-      [
-        'docker network create --driver bridge --internal --label com.docker.compose.network=backend -- shop_backend',
-        'docker network create --driver bridge -- shop_front',
-        'created: ',
-        'undo: ',
-        'failed|', // the harness's exit line: the script was cut short after create_networks
-      ].join('\n'),
-    );
+  it('two runs missing the same networks at once (two members of a recovery wave): each network is created once, the other run joins it and never removes it', () => {
+    // Docker itself does not refuse the second of two creates of one name that meet: it
+    // makes two networks, and then neither container starts. The fake create takes a while,
+    // so without the host's network lock both runs would create both.
+    const body = `load_params; LOCK_DIR="$(mktemp -d)"; S="$(mktemp -d)"
+docker() {
+  case "$1 $2" in
+    "network inspect") [[ -e "$S/\${*: -1}" ]];;
+    "network create") sleep 0.3; echo "$BASHPID" >>"$S/\${*: -1}"; echo "id-$BASHPID";;
+  esac
+}
+one() { create_networks 2>/dev/null; echo "\${#CREATED_NETWORKS[@]}" >"$S/count-$1"; }
+one a & one b & wait
+echo "creates: $(cat "$S/shop_backend" | wc -l) $(cat "$S/shop_front" | wc -l); created by each run: $(sort "$S"/count-* | tr '\\n' ' ')"
+rm -r -- "$LOCK_DIR" "$S"`;
+    expect(run(body, compose).stdout).toBe('creates: 1 1; created by each run: 0 2 \nfailed|');
   });
 
   it('a volume the run creates with VolumeLabels carries those alone (Compose warns about labels it did not write); otherwise Lifeboat’s', () => {
