@@ -12,7 +12,13 @@
  *   then the helper’s `tar xzf` into a fresh volume, then sync (Lifeboat’s restore ends
  *   with the data on disk too);
  * - the extract floor: the same zstd archive from a local file (page cache) through zstd and
- *   GNU tar into a fresh volume, on the host, then sync.
+ *   GNU tar into a fresh volume, on the host, then sync;
+ * - this machine's download ceiling: the same archive as one range per connection, each
+ *   `curl` writing to /dev/null (nothing hashed, kept or extracted): what the stand-in and
+ *   curl deliver here when the host does nothing else with the bytes.
+ *
+ * The parallel, ceiling and extract-floor runs also record how busy all the CPUs were
+ * (/proc/stat), so the figures say whether the network model or the machine set the pace.
  *
  * The floor is max(archive bytes ÷ the aggregate bandwidth of the connections Lifeboat uses,
  * the extract floor). Lifeboat restores its own archive format (tar | zstd -T0 -3, as
@@ -24,7 +30,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreRateSample } from '#core/catalog/model.ts';
 import { predictRestore } from '#core/predict.ts';
@@ -58,6 +64,21 @@ const RANDOM_SHARE = 0.9;
 const docker = (...a: string[]): string => execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const quiet = (...a: string[]): void => void spawnSync('docker', a, { stdio: 'ignore' });
 const volumeDir = (name: string): string => docker('volume', 'inspect', '-f', '{{.Mountpoint}}', name);
+
+/** Busy and total CPU time of all cores so far (/proc/stat's first line; idle and iowait are not busy). */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+}
+/** Runs `fn`, and pushes to `into` the share of all CPUs' time that was busy meanwhile (0..1). */
+async function busyWhile<T>(into: number[], fn: () => Promise<T>): Promise<T> {
+  const a = cpuTimes();
+  const out = await fn();
+  const b = cpuTimes();
+  into.push(b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0);
+  return out;
+}
 function freshVolume(name: string): void {
   quiet('volume', 'rm', '-f', name);
   docker('volume', 'create', name);
@@ -208,6 +229,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const cutAt = Math.floor(zst.bytes / RANGE_BYTES / 2) * RANGE_BYTES;
     const cutAfter = RANGE_BYTES / 2;
     const oneResults: RestoreResult[] = [];
+    const busy: Record<'parallel' | 'ceiling' | 'extract', number[]> = { parallel: [], ceiling: [], extract: [] };
     const download = join(work, 'download.tar.gz');
     const awsEnv = {
       AWS_ACCESS_KEY_ID: 'bench',
@@ -218,7 +240,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_PAGER: '',
     };
-    log(`restore at scale: ${o.runs.toString()} alternating runs of 6 contenders`);
+    log(`restore at scale: ${o.runs.toString()} alternating runs of 7 contenders`);
     const runs = await sideBySide(
       o.runs,
       {
@@ -227,7 +249,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
           run: async () => {
             // The prediction from every earlier sample, before this run, as a planner would make it.
             const predicted = parallelResults.length ? predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, [...samples].reverse()).seconds : null;
-            const { wall, result } = await lifeboat(zstS3, zst, connections);
+            const { wall, result } = await busyWhile(busy.parallel, () => lifeboat(zstS3, zst, connections));
             if (predicted !== null) rolling.push({ predicted, measured: result.totalSeconds });
             parallelResults.push(result);
             samples.push(sample(result));
@@ -287,17 +309,33 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
               );
             }),
         },
+        download_ceiling: {
+          run: () =>
+            busyWhile(busy.ceiling, () =>
+              seconds(() =>
+                sh(
+                  `pids=(); for (( i = 0; i < N; i++ )); do
+  curl --globoff --fail --silent --show-error -r "$(( i * SIZE / N ))-$(( (i + 1) * SIZE / N - 1 ))" -o /dev/null -- "$URL" & pids+=($!)
+done
+for p in "\${pids[@]}"; do wait "$p" || exit 1; done`,
+                  { N: connections.toString(), SIZE: zst.bytes.toString(), URL: zstS3.url },
+                ),
+              ),
+            ),
+        },
         extract_floor: {
           prepare: async () => {
             freshVolume(target);
             await sh(`cat "$F" >/dev/null`, { F: zst.file }); // in the page cache: only the extraction is timed
           },
           run: () =>
-            seconds(() =>
-              sh(`set -o pipefail; zstd -dcq <"$F" | tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p && sync -f "$D"`, {
-                F: zst.file,
-                D: volumeDir(target),
-              }),
+            busyWhile(busy.extract, () =>
+              seconds(() =>
+                sh(`set -o pipefail; zstd -dcq <"$F" | tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p && sync -f "$D"`, {
+                  F: zst.file,
+                  D: volumeDir(target),
+                }),
+              ),
             ),
         },
       },
@@ -360,6 +398,24 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
       samples: [],
     });
     record({ name: `${R}.floor.extract`, value: extractFloor, unit: 's', baseline: 'none', samples: runs.extract_floor ?? [] });
+    // Not the issue's floor (that models S3's bandwidth): what this machine delivers, for reading the ratios above.
+    const ceiling = m('download_ceiling');
+    record({
+      name: `${R}.machine.download_ceiling`,
+      value: ceiling,
+      unit: 's',
+      baseline: `${R}.floor.download (${connections.toString()} curls, one range each, to /dev/null)`,
+      ratio: ceiling / downloadFloor,
+      samples: runs.download_ceiling ?? [],
+    });
+    const cores = cpus().length;
+    for (const [k, v] of [
+      ['lifeboat_parallel', busy.parallel],
+      ['machine.download_ceiling', busy.ceiling],
+      ['floor.extract', busy.extract],
+    ] as const) {
+      record({ name: `${R}.${k}.cpu_busy`, value: median(v), unit: 'ratio', baseline: `all ${cores.toString()} CPUs (/proc/stat)`, samples: v });
+    }
     record({
       name: `${R}.lifeboat_parallel_gzip`,
       value: m('parallel_gzip'),

@@ -32,12 +32,18 @@ describe('npm run bench -- --smoke', () => {
         'catalog.latest.10.items_read',
         'catalog.latest.200.items_read',
         'catalog.before_t.200.items_read',
+        'restore_at_scale.lifeboat_parallel',
+        'restore_at_scale.machine.download_ceiling',
       ]) {
         expect(byName.get(name), name).toBeDefined();
       }
       for (const r of results.results) {
         expect(Number.isFinite(r.value), r.name).toBe(true);
         if (r.ratio !== null) expect(Number.isFinite(r.ratio) && r.ratio >= 0, r.name).toBe(true);
+      }
+      for (const name of ['restore_at_scale.lifeboat_parallel.cpu_busy', 'restore_at_scale.machine.download_ceiling.cpu_busy']) {
+        const busy = byName.get(name)?.value;
+        expect(busy !== undefined && busy > 0 && busy <= 1, `${name}: ${String(busy)}`).toBe(true);
       }
       // The catalog reads one item per lookup however many archives there are.
       expect(byName.get('catalog.latest.200.items_read')?.value).toBe(byName.get('catalog.latest.10.items_read')?.value);
