@@ -81,6 +81,14 @@ const ROWS: readonly Row[] = [
   { what: '… prediction from the warm-up and the earlier timed runs: error on the next run', name: `${S}.prediction.from_earlier_runs.error`, ratio: () => '' },
   { what: '… the machine’s 1-minute load average at the section’s start', name: `${S}.machine.load_1min`, ratio: () => '(2 CPUs)' },
   {
+    what: '… this machine’s download ceiling: the archive as one range per connection, each `curl` to /dev/null (nothing hashed, kept or extracted)',
+    name: `${S}.machine.download_ceiling`,
+    ratio: (r) => `${x(r)} the download floor`,
+  },
+  { what: '… share of all CPUs busy: during Lifeboat parallel', name: `${S}.lifeboat_parallel.cpu_busy`, ratio: () => '/proc/stat' },
+  { what: '… … during the download ceiling', name: `${S}.machine.download_ceiling.cpu_busy`, ratio: () => '' },
+  { what: '… … during the extract floor', name: `${S}.floor.extract.cpu_busy`, ratio: () => '' },
+  {
     what: 'Backup, Lifeboat (GNU tar → zstd -T0 → S3, manifest)',
     name: 'backup.lifeboat',
     ratio: (r) => `${x(r)} faster than the classic recipe (target ≥ 8×)`,
