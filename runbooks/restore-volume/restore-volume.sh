@@ -517,13 +517,17 @@ create_volume() {  # NAME ROLE [use driver options]
 transfer() {  # DEST_KIND DEST
   local st xst
   [[ "$WORK" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail failed "the temporary folder $WORK cannot be mounted into the helper (unusual characters in TMPDIR?)"
-  mkfifo "$WORK/hash.fifo"
   mkdir -m 700 "$WORK/io"
   mkfifo -m 600 "$WORK/io/stream"
-  # openssl uses the CPU's SHA instructions (coreutils' sha256sum takes 3 times the CPU, and
-  # the restore's chain is CPU-bound); sha256sum where there is no openssl.
-  if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi <"$WORK/hash.fifo" >"$WORK/sha" &
-  local hash_pid=$!
+  local hash_to=/dev/null hash_pid=""
+  if ! fetch_in_python; then  # (fetch.py hashes what it sends)
+    hash_to="$WORK/hash.fifo"
+    mkfifo "$hash_to"
+    # openssl uses the CPU's SHA instructions (coreutils' sha256sum takes 3 times the CPU, and
+    # the restore's chain is CPU-bound); sha256sum where there is no openssl.
+    if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi <"$hash_to" >"$WORK/sha" &
+    hash_pid=$!
+  fi
   # Both sides in the background, so a TERM (SSM timeout or cancel) is handled
   # at once by `wait` instead of after the whole transfer; the trap then removes
   # the helper container, which ends the pipeline.
@@ -540,7 +544,7 @@ transfer() {  # DEST_KIND DEST
     set +e
     # No --retry here: a retried transfer would append a second copy to the stream (a range
     # is resumed from its own next byte instead).
-    (fetch_archive 3>&2 2>"$WORK/curl.err" 4>"$WORK/hash.fifo" >"$WORK/io/stream")
+    (fetch_archive 3>&2 2>"$WORK/curl.err" 4>"$hash_to" >"$WORK/io/stream")
     printf '%s' "$?" >"$WORK/status"
     printf '%s' "$(now_us)" >"$WORK/downloaded_at"
   } &
@@ -552,7 +556,7 @@ transfer() {  # DEST_KIND DEST
   TRANSFER_WRITER=""
   st="$(cat "$WORK/status")"
   xst="$(cat "$WORK/extract.status" 2>/dev/null || :)"
-  wait "$hash_pid" || :  # its input ended with the download; a failure shows as a missing hash below
+  [[ -z "$hash_pid" ]] || wait "$hash_pid" || :  # its input ended with the download; a failure shows as a missing hash below
   SHA256="$(cut -c1-64 "$WORK/sha" 2>/dev/null || :)"
   BYTES="$(tr -dc 0-9 <"$WORK/bytes" 2>/dev/null || :)"; BYTES="${BYTES:-0}"
   if [[ -s "$WORK/downloaded_at" ]]; then

@@ -12,6 +12,8 @@ const TABLES_LINE = 'declare -A PATTERN=() MAXCHARS=()';
 /** The same for a script that checks patterns only (no lengths): the PATTERN table alone. */
 const PATTERN_LINE = 'declare -A PATTERN=()';
 const HEREDOC_END = 'HELPER';
+/** A python file's heredoc ends here instead; compaction keeps its lines' indentation (python's syntax). */
+export const PYTHON_END = 'PYTHON';
 /** Where the engine profiles go (tables and functions): generated from functions/core/engines/. */
 const ENGINES_LINE = 'declare -a ENGINE_NAMES=()';
 
@@ -48,8 +50,9 @@ export function assembleScript(file: string, parameters: Readonly<Record<string,
     if (read) {
       const [, head = '', name = '', tail = ''] = read;
       const text = readFileSync(join(dirname(file), name), 'utf8').replace(/\n$/, '');
-      if (text.split('\n').includes(HEREDOC_END)) throw new Error(`${name} holds a line ${HEREDOC_END}, which would end its heredoc`);
-      return `${head}<<'${HEREDOC_END}'${tail}\n${text}\n${HEREDOC_END}`;
+      const end = name.endsWith('.py') ? PYTHON_END : HEREDOC_END;
+      if (text.split('\n').includes(end)) throw new Error(`${name} holds a line ${end}, which would end its heredoc`);
+      return `${head}<<'${end}'${tail}\n${text}\n${end}`;
     }
     if (line === TABLES_LINE) return parameterTables(parameters);
     if (line === ENGINES_LINE) return engineBashScript().replace(/\n$/, '');

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import * as z from 'zod';
 import { documentPath, type DocumentName } from '../paths.ts';
-import { assembleScript } from './assemble.ts';
+import { PYTHON_END, assembleScript } from './assemble.ts';
 
 export { CommandDocument, DocumentParameter } from './document-schema.ts';
 import { CommandDocument } from './document-schema.ts';
@@ -14,11 +14,21 @@ import { CommandDocument } from './document-schema.ts';
  * The script as it deploys: full-line comments, indentation and blank lines removed.
  * SSM counts a document's content (plus the parameter values) against a 64 KB quota;
  * bash needs none of them. The shebang stays. Lifeboat's scripts hold no multi-line
- * string whose leading spaces matter (the helper's heredoc is a shell script too).
+ * string whose leading spaces matter (the helper's heredoc is a shell script too), but for
+ * fetch.py, whose heredoc keeps them.
  */
 export function compactScript(script: string): string {
   const [first = '', ...rest] = script.split('\n');
-  const body = rest.map((line) => line.replace(/^[ \t]+/, '')).filter((line) => line !== '' && !line.startsWith('#'));
+  // Inside a python heredoc (<<'PYTHON' … PYTHON) indentation is syntax: only comments and blank lines go.
+  let python = false;
+  const body = rest
+    .map((line) => {
+      const kept = python ? line.replace(/^[ \t]+(?=#|$)/, '') : line.replace(/^[ \t]+/, '');
+      if (python && line === PYTHON_END) python = false;
+      else if (!python && line.includes(`<<'${PYTHON_END}'`)) python = true;
+      return kept;
+    })
+    .filter((line) => line !== '' && !line.startsWith('#'));
   return [first, ...body].join('\n') + (script.endsWith('\n') && body.length > 0 ? '\n' : '');
 }
 
