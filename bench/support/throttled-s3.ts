@@ -235,7 +235,9 @@ export async function startThrottledS3(options: ThrottledS3Options): Promise<Thr
           res.socket?.destroy();
           return;
         }
-        // The cap: never ahead of bytesPerSecond since the first byte.
+        // The cap: never ahead of bytesPerSecond since the first byte (after the last byte, none:
+        // the response is done, and a client reusing the connection may already ask again).
+        if (at > end) break;
         const due = began + (record.sent / bytesPerSecond) * 1000;
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);

@@ -8,7 +8,6 @@ import hashlib
 import http.client
 import mmap
 import os
-import queue
 import ssl
 import sys
 import threading
@@ -21,17 +20,14 @@ URL = urlsplit(os.environ["LIFEBOAT_URL"])
 N = -(-SIZE // CHUNK)
 MiB = 1 << 20
 cv = threading.Condition()
-done = {}  # chunk: its buffer, or the note why the rest comes as one stream
-st = {"next": 0, "end": N, "error": None}
+done = {}  # chunk: its buffer, why the rest comes as one stream, or why it failed
+st = {"next": 0, "end": N, "stop": False}
 # Anonymous maps: their pages are taken as the bytes come (a bytearray would zero them all first).
 free = [mmap.mmap(-1, CHUNK) for _ in range(min(CONNS + 1, N))]
 
 
 def note(text):
-    try:
-        os.write(3, (PREFIX + text + "\n").encode())
-    except OSError:
-        pass
+    os.write(3, (PREFIX + text + "\n").encode())
 
 
 def save(name, text):
@@ -41,9 +37,10 @@ def save(name, text):
 
 def get(conn, first, last=""):
     if not conn:
-        conn = (http.client.HTTPSConnection if URL.scheme == "https" else http.client.HTTPConnection)(
-            URL.hostname, URL.port, timeout=30, **({"context": ssl.create_default_context()} if URL.scheme == "https" else {})
-        )
+        if URL.scheme == "https":
+            conn = http.client.HTTPSConnection(URL.hostname, URL.port, timeout=30, context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(URL.hostname, URL.port, timeout=30)
     conn.request("GET", URL.path + ("?" + URL.query if URL.query else ""), headers={"Range": "bytes=%d-%s" % (first, last)} if first or last else {})
     conn.sock.settimeout(STALL)  # a read waiting longer than StallSeconds fails the try
     return conn, conn.getresponse()
@@ -59,6 +56,7 @@ def fetch(conn, i, buf):
             conn, r = get(conn, a + have, a + n - 1)
             code = r.status
             if code // 100 == 2 and r.getheader("Content-Range") != "bytes %d-%d/%d" % (a + have, a + n - 1, SIZE):
+                conn.close()
                 if i == have == 0:  # a server without ranges, or an object of another size
                     return None, "no ranges (HTTP %d): one stream" % code
                 raise ValueError("range %d-: HTTP %d" % (a, code))
@@ -84,10 +82,10 @@ def worker():
     conn = None
     while True:
         with cv:
-            while not free and not st["error"]:
+            while not free and not st["stop"]:
                 cv.wait()
             i = st["next"]
-            if st["error"] or i >= st["end"]:
+            if st["stop"] or i >= st["end"]:
                 return
             if time.time() >= UNTIL:  # S3 checks a presigned URL's expiry when a request starts
                 st["end"] = i
@@ -98,28 +96,19 @@ def worker():
             buf = free.pop()
         try:
             conn, got = fetch(conn, i, buf)
-        except Exception as e:  # any failure ends the download, with its reason
+        except Exception as e:  # the download fails there, with its reason
             got = e
         with cv:
-            if isinstance(got, Exception):
-                st["error"] = st["error"] or str(got)
-            else:
-                done[i] = got
-            if isinstance(got, str):
-                free.append(buf)
-                st["end"] = min(st["end"], i)
+            done[i] = got
             cv.notify_all()
+            if got is not buf:  # a failure, or no ranges: this connection is done
+                free.append(buf)
+                return
 
 
 def write(view):
     while view:
         view = view[os.write(1, view) :]
-
-
-def hasher(digest, views, hashed):
-    for view in iter(views.get, None):
-        digest.update(view)
-        hashed.put(view)
 
 
 def main():
@@ -132,32 +121,30 @@ def main():
         pass
     for _ in range(min(CONNS, N)):
         threading.Thread(target=worker, daemon=True).start()
-    # The hash in a thread of its own (hashlib lets go of the GIL), beside the write.
-    views, hashed = queue.Queue(), queue.Queue()
-    threading.Thread(target=hasher, args=(digest, views, hashed), daemon=True).start()
     sent = 0
     while sent < SIZE:
         i = sent // CHUNK
         with cv:
-            while i not in done and not st["error"] and i < st["end"]:
+            while i not in done and i < st["end"]:
                 cv.wait()
             buf = done.pop(i, None)
-            if buf is None and st["error"]:
-                raise OSError(st["error"])
+            if isinstance(buf, Exception):
+                raise OSError(str(buf))
             if not isinstance(buf, mmap.mmap):
-                st["error"] = "stopped"  # no worker takes another chunk
+                st["stop"] = True  # no worker takes another chunk
                 cv.notify_all()
                 break
         view = memoryview(buf)[: min(CHUNK, SIZE - sent)]
-        views.put(view)
+        # The hash in a thread beside the write (hashlib lets go of the GIL).
+        hashing = threading.Thread(target=digest.update, args=(view,))
+        hashing.start()
         write(view)
-        hashed.get()
+        hashing.join()
         sent += len(view)
         save("bytes", str(sent))
         with cv:
             free.append(buf)
             cv.notify_all()
-    views.put(None)
     if sent < SIZE:
         # The rest as one stream (a server without ranges, an expiring URL): all that comes.
         if buf:

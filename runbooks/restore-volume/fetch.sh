@@ -25,15 +25,12 @@ fetch_in_python() {
 fetch_python_ok() {
   local n=$(( (${P_ExpectedArchiveBytes:-0} + FETCH_CHUNK - 1) / FETCH_CHUNK )) kb
   (( P_DownloadConnections > 1 && n > 2 )) || return
-  if [[ -n "${https_proxy:-}${HTTPS_PROXY:-}${http_proxy:-}${all_proxy:-}${ALL_PROXY:-}" ]]; then
-    log "a proxy is set: one stream (curl)"
+  kb="$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
+  if [[ -n "${https_proxy:-}${HTTPS_PROXY:-}${http_proxy:-}${all_proxy:-}${ALL_PROXY:-}" ]] || (( ${kb:-0} >> 10 <= 2 * (P_DownloadConnections + 1) * (FETCH_CHUNK >> 20) )) \
+    || ! "$FETCH_PY" -I -c 'import sys, ssl, http.client; sys.exit(sys.version_info < (3, 6))' >/dev/null 2>&1; then
+    log "one stream: ranges need python3 (3.6+, ssl), no proxy and $(( (P_DownloadConnections + 1) * (FETCH_CHUNK >> 19) )) MiB of RAM free"
     return 1
   fi
-  "$FETCH_PY" -I -c 'import sys, ssl, http.client; sys.exit(sys.version_info < (3, 6))' >/dev/null 2>&1 \
-    || { log "no python3 (3.6+ with ssl): one stream"; return 1; }
-  kb="$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
-  (( ${kb:-0} >> 10 > 2 * (P_DownloadConnections + 1) * (FETCH_CHUNK >> 20) )) \
-    || { log "$(( ${kb:-0} >> 10 )) MiB of RAM free: one stream"; return 1; }
 }
 
 # fetch_archive: the archive to stdout; the bytes sent so far in $WORK/bytes and, from ranges,

@@ -89,8 +89,15 @@ describe('SSM document size', () => {
   });
 
   it('compaction keeps the shebang and every line of code, and drops only comments, indentation and blank lines', () => {
-    const script = '#!/usr/bin/env bash\n  # why\n\n  set -e\n    printf "%s # not a comment" x  # trailing stays\n';
-    expect(compactScript(script)).toBe('#!/usr/bin/env bash\nset -e\nprintf "%s # not a comment" x  # trailing stays\n');
+    const script =
+      '#!/usr/bin/env bash\n  # why\n\n  set -e\n    printf "%s  # not a comment" x  # trailing goes\n  echo \'a  # b\' "${#x[@]}" \\"  # c\n  f() {  # NAME\n';
+    expect(compactScript(script)).toBe('#!/usr/bin/env bash\nset -e\nprintf "%s  # not a comment" x\necho \'a  # b\' "${#x[@]}" \\"\nf() {\n');
+  });
+
+  it('compaction keeps a python heredoc python: its indentation (at 1 space a level), not its comments', () => {
+    const script =
+      "#!/usr/bin/env bash\nread -r -d '' X <<'PYTHON' || :\n# doc\nif a:  # why\n    b = '#'\n\n    # note\n    if c:\n        d()\nPYTHON\n  echo\n";
+    expect(compactScript(script)).toBe("#!/usr/bin/env bash\nread -r -d '' X <<'PYTHON' || :\nif a:\n b = '#'\n if c:\n  d()\nPYTHON\necho\n");
   });
 });
 

@@ -11,6 +11,27 @@ export { CommandDocument, DocumentParameter } from './document-schema.ts';
 import { CommandDocument } from './document-schema.ts';
 
 /**
+ * The line without a trailing comment written as `code  # words` (two spaces, `#`, a space)
+ * outside quotes; any other `#` stays (`${#a[@]}`, `"a # b"`, a pattern).
+ */
+function withoutTrailingComment(line: string): string {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = '';
+    } else if (c === '\\') {
+      i++;
+    } else if (c === '"' || (c === "'" && quote === '')) {
+      quote = quote === c ? '' : quote === '' ? c : quote;
+    } else if (quote === '' && line.startsWith('  # ', i)) {
+      return line.slice(0, i).trimEnd();
+    }
+  }
+  return line;
+}
+
+/**
  * The script as it deploys: full-line comments, indentation and blank lines removed.
  * SSM counts a document's content (plus the parameter values) against a 64 KB quota;
  * bash needs none of them. The shebang stays. Lifeboat's scripts hold no multi-line
@@ -23,7 +44,10 @@ export function compactScript(script: string): string {
   let python = false;
   const body = rest
     .map((line) => {
-      const kept = python ? line.replace(/^[ \t]+(?=#|$)/, '') : line.replace(/^[ \t]+/, '');
+      // (python's 4-space indentation as 1 space: python needs it consistent, not wide)
+      const kept = withoutTrailingComment(
+        python ? line.replace(/^[ \t]+(?=#|$)/, '').replace(/^(?: {4})+/, (s) => ' '.repeat(s.length / 4)) : line.replace(/^[ \t]+/, ''),
+      );
       if (python && line === PYTHON_END) python = false;
       else if (!python && line.includes(`<<'${PYTHON_END}'`)) python = true;
       return kept;
