@@ -11,11 +11,12 @@ gnu_tar=/usr/bin/tar
 op="$1"; shift
 # Checked where it matters (no separate container run: each costs the restore about a second).
 # Passes at most LIMIT bytes (dd reads exactly that much); more is a decompression
-# bomb or a wrong catalog size: stop, and say so on a line the host looks for.
+# bomb or a wrong catalog size: stop, and say so on a line the host looks for (so
+# does tar's checkpoint, below).
 bounded() {
   dd bs=1048576 count="$1" iflag=fullblock,count_bytes 2>/dev/null
   if [ "$(dd bs=1 count=1 2>/dev/null | wc -c)" != 0 ]; then
-    echo "lifeboat-limit: the archive expands beyond $1 bytes" >&2; exit 5
+    echo "lifeboat-limit: beyond $1 bytes" >&2; exit 5
   fi
 }
 need_tools() {
@@ -56,11 +57,15 @@ extract)
     # default; archives of any record size still read (short reads from a pipe).
     # tar stops at the end-of-archive blocks; the rest of the last record
     # (up to 1 MiB of zeros) is read too, so the host hashes the whole stream.
-    "$gnu_tar" -x -b 2048 -f - -C "$dest" --numeric-owner --same-owner -p --xattrs --delay-directory-restore
-    cat >/dev/null
+    "$gnu_tar" -x -b 2048 -f - -C "$dest" --numeric-owner --same-owner -p --xattrs --delay-directory-restore "$@"
+    if [ -z "$limit" ]; then cat >/dev/null; else bounded "$limit" >/dev/null; fi
   }
-  # Without a bound no process in between (each pipe copy costs CPU the chain is short of).
-  if [ -z "$limit" ]; then decompress | untar; else decompress | bounded "$limit" | untar; fi
+  # No process in between (a pipe copy costs CPU the chain is short of): with a bound, tar
+  # itself stops at the 1 MiB record past it (its checkpoint; -b 2048 reblocks a pipe's reads).
+  if [ -z "$limit" ]; then decompress | untar; else
+    decompress | untar --checkpoint=$((limit / 1048576 + 1)) \
+      --checkpoint-action="exec=echo 'lifeboat-limit: beyond $limit bytes' >&2; kill -TERM \$PPID"
+  fi
   if [ -n "$sub" ]; then
     src="$dest/$sub"
     [ -d "$src" ] || { echo "archive has no directory $sub" >&2; exit 4; }
