@@ -2,12 +2,14 @@
 # WORK LOG_PREFIX, the URL in LIFEBOAT_URL (out of ps). The archive to stdout in order, its
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
-# A range that fails or stalls is asked again from the byte it stopped at, on a new connection.
+# A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
+# --speed-limit) is asked again from the byte it reached, on a new connection, after a pause.
 # Exit 0; 141 when the reader stopped; 1 with the reason on stderr. Python 3.6+, stdlib only.
 import hashlib
 import http.client
 import mmap
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -17,13 +19,31 @@ from urllib.parse import urlsplit
 SIZE, CONNS, CHUNK, TRIES, STALL, UNTIL = map(int, sys.argv[1:7])
 WORK, PREFIX = sys.argv[7:9]
 URL = urlsplit(os.environ["LIFEBOAT_URL"])
+PATH = URL.path + ("?" + URL.query if URL.query else "")
 N = -(-SIZE // CHUNK)
 MiB = 1 << 20
+CTX = ssl.create_default_context() if URL.scheme == "https" else None
 cv = threading.Condition()
 done = {}  # chunk: its buffer, why the rest comes as one stream, or why it failed
 st = {"next": 0, "end": N, "stop": False}
 # Anonymous maps: their pages are taken as the bytes come (a bytearray would zero them all first).
 free = [mmap.mmap(-1, CHUNK) for _ in range(min(CONNS + 1, N))]
+meters = []  # a connection's [bytes read, the same at the last look, when, its connection, too slow]
+
+
+def watch():
+    while True:
+        time.sleep(1)
+        now = time.time()
+        for m in meters:
+            if not m[3] or now - m[2] >= STALL:
+                if m[3] and m[0] - m[1] < 1024 * STALL:
+                    m[4] = True  # the blocked read ends: the try fails, and is resumed
+                    try:
+                        m[3].sock.shutdown(socket.SHUT_RDWR)
+                    except (OSError, AttributeError):
+                        pass
+                m[1], m[2] = m[0], now
 
 
 def note(text):
@@ -37,21 +57,22 @@ def save(name, text):
 
 def get(conn, first, last=""):
     if not conn:
-        if URL.scheme == "https":
-            conn = http.client.HTTPSConnection(URL.hostname, URL.port, timeout=30, context=ssl.create_default_context())
+        if CTX:
+            conn = http.client.HTTPSConnection(URL.hostname, URL.port, timeout=30, context=CTX)
         else:
             conn = http.client.HTTPConnection(URL.hostname, URL.port, timeout=30)
-    conn.request("GET", URL.path + ("?" + URL.query if URL.query else ""), headers={"Range": "bytes=%d-%s" % (first, last)} if first or last else {})
+    conn.request("GET", PATH, headers={"Range": "bytes=%d-%s" % (first, last)} if first or last else {})
     conn.sock.settimeout(STALL)  # a read waiting longer than StallSeconds fails the try
     return conn, conn.getresponse()
 
 
-def fetch(conn, i, buf):
+def fetch(conn, i, buf, m):
     a = i * CHUNK
     n = min(CHUNK, SIZE - a)
-    have = 0
-    for attempt in range(1, TRIES + 1):
+    have = tries = 0
+    while True:
         code = 0
+        reused, m[4] = conn, False
         try:
             conn, r = get(conn, a + have, a + n - 1)
             code = r.status
@@ -60,26 +81,39 @@ def fetch(conn, i, buf):
                 if i == have == 0:  # a server without ranges, or an object of another size
                     return None, "no ranges (HTTP %d): one stream" % code
                 raise ValueError("range %d-: HTTP %d" % (a, code))
-            if code != 206:
+            if code != 206 or r.chunked or r.length != n - have:
                 raise OSError("HTTP error")
             view = memoryview(buf)
+            m[1], m[2], m[3] = m[0], time.time(), conn
             while have < n:
-                got = r.readinto(view[have : min(n, have + MiB)])
+                # What one read of the socket brings (the watchdog sees every byte come).
+                got = r.fp.readinto1(view[have:n])
                 if not got:
                     raise OSError("transfer closed with %d bytes remaining to read" % (n - have))
                 have += got
+                m[0] += got
+            m[3] = None
+            r.close()  # all its bytes read: the connection takes the next range
             return conn, buf
         except (OSError, http.client.HTTPException) as e:
+            m[3] = None
             if conn:
                 conn.close()
             conn = None
-            if attempt == TRIES:
-                raise OSError("range %d-: HTTP %03d, %s" % (a + have, code, str(e) or type(e).__name__))
-            note("range %d- cut at byte %d: resuming there" % (a, a + have))
+            if reused and not code:  # a kept connection the server had closed meanwhile: not a try
+                continue
+            tries += 1
+            why = "slower than 1 KiB/s for %d s" % STALL if m[4] else str(e) or type(e).__name__
+            if tries == TRIES:
+                raise OSError("range %d-: HTTP %03d, %s" % (a + have, code, why))
+            note("range %d- cut at byte %d (%s): resuming there" % (a, a + have, why))
+            time.sleep(0.25 * 2**tries)
 
 
 def worker():
     conn = None
+    m = [0, 0, 0, None, False]
+    meters.append(m)
     while True:
         with cv:
             while not free and not st["stop"]:
@@ -95,7 +129,7 @@ def worker():
             st["next"] = i + 1
             buf = free.pop()
         try:
-            conn, got = fetch(conn, i, buf)
+            conn, got = fetch(conn, i, buf, m)
         except Exception as e:  # the download fails there, with its reason
             got = e
         with cv:
@@ -107,8 +141,11 @@ def worker():
 
 
 def write(view):
-    while view:
-        view = view[os.write(1, view) :]
+    try:
+        while view:
+            view = view[os.write(1, view) :]
+    except BrokenPipeError:
+        os._exit(141)  # the reader stopped first (as a SIGPIPE or curl's 23 would say)
 
 
 def main():
@@ -121,6 +158,7 @@ def main():
         pass
     for _ in range(min(CONNS, N)):
         threading.Thread(target=worker, daemon=True).start()
+    threading.Thread(target=watch, daemon=True).start()
     sent = 0
     while sent < SIZE:
         i = sent // CHUNK
@@ -149,17 +187,22 @@ def main():
         # The rest as one stream (a server without ranges, an expiring URL): all that comes.
         if buf:
             note(buf)
-        r = get(None, sent)[1]
-        if r.status // 100 != 2:
-            raise OSError("HTTP %d" % r.status)
-        buf = memoryview(bytearray(MiB))
-        got = r.readinto(buf)
-        while got:
-            digest.update(buf[:got])
-            write(buf[:got])
-            sent += got
+        try:
+            r = get(None, sent)[1]
+            # From byte 0 whatever comes (the size check judges it); else exactly the rest.
+            if r.status // 100 != 2 or sent and r.getheader("Content-Range") != "bytes %d-%d/%d" % (sent, SIZE - 1, SIZE):
+                raise OSError("HTTP %d %s" % (r.status, r.getheader("Content-Range", "")))
+            buf = memoryview(bytearray(MiB))
             got = r.readinto(buf)
-        save("bytes", str(sent))
+            while got:
+                digest.update(buf[:got])
+                write(buf[:got])
+                sent += got
+                got = r.readinto(buf)
+        except (OSError, http.client.HTTPException) as e:
+            raise OSError("one stream from byte %d: %s" % (sent, str(e) or type(e).__name__))
+        finally:
+            save("bytes", str(sent))
     save("sha", digest.hexdigest() + "\n")
 
 
@@ -167,8 +210,6 @@ if __name__ == "__main__":
     status = 0
     try:
         main()
-    except BrokenPipeError:
-        status = 141  # the reader stopped first (as a SIGPIPE or curl's 23 would say)
     except Exception as e:  # noqa: BLE001 (the reason, on one line, for the run's error)
         sys.stderr.write("%s\n" % (str(e) or type(e).__name__))
         status = 1

@@ -28,7 +28,7 @@ fetch_python_ok() {
   kb="$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
   if [[ -n "${https_proxy:-}${HTTPS_PROXY:-}${http_proxy:-}${all_proxy:-}${ALL_PROXY:-}" ]] || (( ${kb:-0} >> 10 <= 2 * (P_DownloadConnections + 1) * (FETCH_CHUNK >> 20) )) \
     || ! "$FETCH_PY" -I -c 'import sys, ssl, http.client; sys.exit(sys.version_info < (3, 6))' >/dev/null 2>&1; then
-    log "one stream: ranges need python3 (3.6+, ssl), no proxy and $(( (P_DownloadConnections + 1) * (FETCH_CHUNK >> 19) )) MiB of RAM free"
+    log "one stream: ranges need python3 3.6+, no proxy, $(( (P_DownloadConnections + 1) * (FETCH_CHUNK >> 19) )) MiB free RAM"
     return 1
   fi
 }

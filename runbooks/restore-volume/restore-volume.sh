@@ -567,6 +567,7 @@ transfer() {  # DEST_KIND DEST
   # curl 23 / SIGPIPE means the extracting side stopped reading first.
   if [[ "$st" != 0 && "$st" != 23 && "$st" != 141 ]]; then
     PHASE=download
+    [[ -s "$WORK/curl.err" ]] || echo "exit $st" >"$WORK/curl.err"  # killed (OOM, a signal): no words of its own
     fail failed "download failed after $BYTES bytes: $(head -c 300 "$WORK/curl.err" | tr '\n' ' ')"
   fi
   if [[ -n "$P_ExpectedSha256" && "$xst" == 0 && "$SHA256" != "$P_ExpectedSha256" ]]; then
