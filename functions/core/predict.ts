@@ -25,10 +25,30 @@ export const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 const megabytesPerSecond = (bytes: number, seconds: number): string => (seconds > 0 ? `${(bytes / seconds / 1e6).toFixed(1)} MB/s` : 'instant');
 
+/** Samples this much apart in size can tell a phase's fixed part from its per-byte rate. */
+const FIT_RATIO = 1.5;
+
 /**
- * One volume's predicted restore time: each byte-bound phase scaled from every sample by archive
- * size / sample bytes (median over samples), every other phase its median; the total is their
- * sum. Without samples (or without an archive to size) the prediction is null and says why.
+ * A byte-bound phase's seconds for `bytes`, from the samples' (bytes, seconds): a fixed part plus
+ * a per-byte rate (Theil–Sen: the median slope of the pairs at least FIT_RATIO apart in size, then
+ * the median intercept; neither below 0) when such pairs exist, else each sample scaled by
+ * bytes / its bytes (median). Scaling alone scales the fixed part too (the pipeline filling, the
+ * helper's start, the final sync): a small sample then overestimates a large restore.
+ */
+function phaseSeconds(points: readonly (readonly [number, number])[], bytes: number): { seconds: number; fitted: boolean } {
+  const slopes: number[] = [];
+  for (const [x1, y1] of points) for (const [x2, y2] of points) if (x2 >= FIT_RATIO * x1) slopes.push((y2 - y1) / (x2 - x1));
+  if (slopes.length === 0) return { seconds: median(points.map(([x, y]) => (y * bytes) / x)), fitted: false };
+  const slope = Math.max(0, median(slopes));
+  const fixed = Math.max(0, median(points.map(([x, y]) => y - slope * x)));
+  return { seconds: fixed + slope * bytes, fitted: true };
+}
+
+/**
+ * One volume's predicted restore time: each byte-bound phase from every sample (a fixed part and
+ * a per-byte rate when the samples' sizes differ enough, else scaled by archive size / sample
+ * bytes; phaseSeconds), every other phase its median; the total is their sum. Without samples
+ * (or without an archive to size) the prediction is null and says why.
  */
 export function predictRestore(where: { source: string; volume: string }, archiveBytes: number | null, samples: readonly RestoreRateSample[]): Prediction {
   const name = `${where.source}/${where.volume}`;
@@ -36,17 +56,17 @@ export function predictRestore(where: { source: string; volume: string }, archiv
   if (archiveBytes === null) return { seconds: null, basis: `no archive of ${name} to restore` };
   const names = new Set(samples.flatMap((s) => Object.keys(s.phases)));
   const phases: Record<string, number> = {};
+  let fitted = false;
   for (const phase of names) {
-    const values: number[] = [];
-    for (const s of samples) {
-      const seconds = s.phases[phase];
-      if (seconds === undefined) continue;
-      if (BYTE_PHASES.includes(phase)) {
-        // A sample of an empty archive says nothing about a rate.
-        if (s.bytes > 0) values.push((seconds * archiveBytes) / s.bytes);
-      } else values.push(seconds);
-    }
-    if (values.length) phases[phase] = round1(median(values));
+    const timed = samples.flatMap((s) => (s.phases[phase] === undefined ? [] : [[s.bytes, s.phases[phase] ?? 0] as const]));
+    if (BYTE_PHASES.includes(phase)) {
+      // A sample of an empty archive says nothing about a rate.
+      const points = timed.filter(([bytes]) => bytes > 0);
+      if (points.length === 0) continue;
+      const p = phaseSeconds(points, archiveBytes);
+      fitted ||= p.fitted;
+      phases[phase] = round1(p.seconds);
+    } else if (timed.length) phases[phase] = round1(median(timed.map(([, seconds]) => seconds)));
   }
   const seconds = round1(Object.values(phases).reduce((a, b) => a + b, 0));
   const rates = samples.filter((s) => s.bytes > 0);
@@ -57,7 +77,7 @@ export function predictRestore(where: { source: string; volume: string }, archiv
   return {
     seconds,
     phases,
-    basis: `median of ${n.toString()} earlier restore${n === 1 ? '' : 's'}/drill${n === 1 ? '' : 's'} of ${name} (${rate}) scaled to ${archiveBytes.toString()} bytes`,
+    basis: `${fitted ? 'fixed part and rate of' : 'median of'} ${n.toString()} earlier restore${n === 1 ? '' : 's'}/drill${n === 1 ? '' : 's'} of ${name} (${rate}) scaled to ${archiveBytes.toString()} bytes`,
   };
 }
 

@@ -275,13 +275,31 @@ describe('planning a recovery', () => {
 });
 
 describe('predictions', () => {
-  it('scales download and extract by archive size / sample bytes (median), takes the median of the other phases, and says its basis', () => {
+  it('fits download and extract as a fixed part plus a rate over samples of different sizes (medians: an outlier does not move it), takes the median of the other phases, and says its basis', () => {
     const samples = [sample(50_000_000, 5, 5, 4), sample(100_000_000, 20, 10, 6), sample(200_000_000, 20, 20, 100)];
     const p = predictMember({ source: 'db1', volume: 'pgdata' }, 100_000_000, samples);
-    // download: 10, 20, 10 → 10; extract: 10, 10, 10 → 10; start: median(4, 6, 100) = 6; preflight 1.
+    // download: slopes 0.3, 0.1, 0 s/MB → 0.1, fixed median(0, 10, 0) = 0 → 10; extract 0.1 s/MB → 10; start: median(4, 6, 100) = 6; preflight 1.
     expect(p.phases).toEqual({ preflight: 1, download: 10, extract: 10, swap: 0, start: 6, verify: 0, cleanup: 0 });
     expect(p.seconds).toBe(27);
-    expect(p.basis).toBe('median of 3 earlier restores/drills of db1/pgdata (3.3 MB/s) scaled to 100000000 bytes');
+    expect(p.basis).toBe('fixed part and rate of 3 earlier restores/drills of db1/pgdata (3.3 MB/s) scaled to 100000000 bytes');
+  });
+
+  it('a small restore and a large one: the fixed part is not scaled up with the bytes (a quarter-size drill does not predict a full restore at 4× its time)', () => {
+    // 2 s fixed + 0.1 s/MB of download, 1 s fixed + 0.02 s/MB of extract.
+    const samples = [sample(25_000_000, 4.5, 1.5), sample(100_000_000, 12, 3)];
+    const p = predictMember({ source: 'db1', volume: 'pgdata' }, 200_000_000, samples);
+    expect(p.phases).toMatchObject({ download: 22, extract: 5 });
+    // Scaling each sample alone would say download median(36, 24) = 30 and extract median(12, 6) = 9.
+  });
+
+  it('samples of one size (or within 1.5× of each other) are scaled by bytes; a rate that falls with size counts as none', () => {
+    expect(predictMember({ source: 'db1', volume: 'pgdata' }, 200_000_000, [sample(100_000_000, 10, 2), sample(120_000_000, 12, 2)]).phases).toMatchObject({
+      download: 20,
+      extract: 3.7,
+    });
+    const p = predictMember({ source: 'db1', volume: 'pgdata' }, 400_000_000, [sample(50_000_000, 10, 2), sample(100_000_000, 8, 2)]);
+    expect(p.phases).toMatchObject({ download: 9, extract: 2 });
+    expect(p.basis).toMatch(/^fixed part and rate of 2 earlier restores\/drills/);
   });
 
   it('says when there is no history (seconds null)', () => {
