@@ -30,17 +30,18 @@ const FIT_RATIO = 1.5;
 
 /**
  * A byte-bound phase's seconds for `bytes`, from the samples' (bytes, seconds): a fixed part plus
- * a per-byte rate (Theil–Sen: the median slope of the pairs at least FIT_RATIO apart in size, then
- * the median intercept; neither below 0) when such pairs exist, else each sample scaled by
- * bytes / its bytes (median). Scaling alone scales the fixed part too (the pipeline filling, the
- * helper's start, the final sync): a small sample then overestimates a large restore.
+ * a per-byte rate (Theil–Sen: the median slope of the pairs at least FIT_RATIO apart in size, not
+ * below 0, then the median intercept) when such pairs exist and the fixed part is not negative;
+ * else each sample scaled by bytes / its bytes (median). Scaling alone scales the fixed part too
+ * (the pipeline filling, the helper's start, the final sync): a small sample then overestimates a
+ * large restore.
  */
 function phaseSeconds(points: readonly (readonly [number, number])[], bytes: number): { seconds: number; fitted: boolean } {
   const slopes: number[] = [];
   for (const [x1, y1] of points) for (const [x2, y2] of points) if (x2 >= FIT_RATIO * x1) slopes.push((y2 - y1) / (x2 - x1));
-  if (slopes.length === 0) return { seconds: median(points.map(([x, y]) => (y * bytes) / x)), fitted: false };
   const slope = Math.max(0, median(slopes));
-  const fixed = Math.max(0, median(points.map(([x, y]) => y - slope * x)));
+  const fixed = median(points.map(([x, y]) => y - slope * x));
+  if (slopes.length === 0 || fixed < 0) return { seconds: median(points.map(([x, y]) => (y * bytes) / x)), fitted: false };
   return { seconds: fixed + slope * bytes, fitted: true };
 }
 

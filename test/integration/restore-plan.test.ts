@@ -472,7 +472,7 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     });
   });
 
-  describe('predicted time: from the volume’s earlier restores and drills, scaled by the archive’s size', () => {
+  describe('predicted time: from the volume’s earlier restores and drills, from the archive’s size', () => {
     const RTO_KEY = 'archives/db1/rto/20261127T031500Z.tar.zst';
     const sample = (at: string, bytes: number, phases: Record<string, number>) =>
       catalog.recordRestoreRate('db1', 'rto', { at, mode: 'restore', bytes, totalSeconds: Object.values(phases).reduce((a, b) => a + b, 0), phases });
@@ -501,26 +501,27 @@ describe('restore plans: what the manifest asks for beside what will be done', (
       });
     });
 
-    it('a plan with history predicts each phase: download and extract scaled to this archive, the others their median', async () => {
+    it('a plan with history predicts each phase: download and extract from this archive’s size, the others their median', async () => {
       const plan = await service().plan(request({ volume: 'rto', containerName: 'rto-db' }));
-      // download: 60 s × 2 and 40 s × 4 → median 140; extract: 110 and 80 → 95; verify 20 and 10 → 15; start 3 and 5 → 4.
+      // download: 0.4 s/MB (60 s at 100 MB, 40 s at 50 MB) with 20 s fixed → 100; extract: its fixed part
+      // would be negative (−15 s), so scaled: 110 and 80 → 95; verify 20 and 10 → 15; start 3 and 5 → 4.
       expect(plan.predicted).toEqual({
-        seconds: 255,
-        phases: { preflight: 1, download: 140, extract: 95, swap: 0, start: 4, verify: 15 },
-        basis: 'median of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
+        seconds: 215,
+        phases: { preflight: 1, download: 100, extract: 95, swap: 0, start: 4, verify: 15 },
+        basis: 'fixed part and rate of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
       });
       // What the CLI prints, and what its --json keeps, from the plan as the API serializes it.
       const wire = JsonOutput.plan.parse(JSON.parse(JSON.stringify({ plan }))).plan;
       expect(wire.predicted).toEqual(plan.predicted);
       expect(planText(wire)).toContain(
-        'Time:      predicted 4 min 15 s (preflight 1 s, download 2 min 20 s, extract 1 min 35 s, start 4 s, verify 15 s): median of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
+        'Time:      predicted 3 min 35 s (preflight 1 s, download 1 min 40 s, extract 1 min 35 s, start 4 s, verify 15 s): fixed part and rate of 2 earlier restores/drills of db1/rto (0.9 MB/s) scaled to 200000000 bytes',
       );
     });
 
     it('a drill plan predicts from the protected volume’s history (not the throwaway volume’s name)', async () => {
       const plan = await service({ allowedImages: ['postgres'] }).planDrill(DrillRequest.parse({ source: 'db1', volume: 'rto', instanceId: INSTANCE }), 'r-x');
       expect(plan.volume).toBe('lifeboat-drill-x');
-      expect(plan.predicted.seconds).toBe(255);
+      expect(plan.predicted.seconds).toBe(215);
     });
 
     it('a volume never restored or drilled has no prediction, and the plan and the CLI say why', async () => {
@@ -558,12 +559,12 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     it('a started restore keeps its prediction beside what the host will measure; the CLI shows both', async () => {
       const started = await service().start(request({ volume: 'rto', containerName: 'rto-db' }), 'arn:aws:iam::1:user/test');
       const record = await catalog.getRestore(started.restoreId);
-      expect(record?.predictedSeconds).toBe(255);
+      expect(record?.predictedSeconds).toBe(215);
       await catalog.releaseLock(INSTANCE, 'rto', started.restoreId);
       if (!record) throw new Error('recorded');
       const finished = { ...record, state: 'succeeded' as const, totalSeconds: 301.5, phases: { download: 150, extract: 110, verify: 41.5 } };
       expect(recordText(finished)).toContain(
-        'took 301.5 s on the host: download 150.0 s, extract 110.0 s, verify 41.5 s\n  the plan predicted 255.0 s from earlier restores and drills of the volume',
+        'took 301.5 s on the host: download 150.0 s, extract 110.0 s, verify 41.5 s\n  the plan predicted 215.0 s from earlier restores and drills of the volume',
       );
     });
   });
