@@ -220,6 +220,8 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const noTarget = (): void => {
       quiet('volume', 'rm', '-f', target);
     };
+    // The data and archives just written are still being written back: not the warm-up's to wait for.
+    execFileSync('sync');
     const warmRun = await lifeboat(warmS3, warm, connections);
     const samples: RestoreRateSample[] = [sample(warmRun.result)];
     const fromWarmup = predictRestore({ source: 'bench', volume: 'scale' }, zst.bytes, samples);

@@ -33,24 +33,28 @@ fetch_python_ok() {
   fi
 }
 
-# fetch_archive: the archive to stdout; the bytes sent so far in $WORK/bytes and, from ranges,
+# fetch_archive: the archive to stdout or OUT (which fetch.py opens with its first ranges
+# already coming, so that they overlap the helper's start); the bytes sent so far in $WORK/bytes and, from ranges,
 # its sha256 in $WORK/sha, else a copy to descriptor 4 (the hash's FIFO). Run it in a subshell
 # (its traps are its own); notes go to descriptor 3. $WORK/fetch.pid names it while it
 # fetches (stop_fetch). Exit status: curl's or fetch.py's; 141 or 23 when a reader stopped
 # reading. S3 checks a presigned URL's expiry when a request starts: no range is asked later
 # than 2 minutes before it (X-Amz-Date to the minute + X-Amz-Expires); the rest comes as one stream.
-fetch_archive() {
+fetch_archive() {  # [OUT: where the archive goes (a FIFO), else stdout]
   local until=$(( 1 << 40 ))
   local -a get=(curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30
     --speed-limit 1024 --speed-time "$P_StallSeconds")
-  fetch_in_python 2>&3 || { fetch_stream; return; }
+  if ! fetch_in_python 2>&3; then
+    if [[ -n "${1:-}" ]]; then fetch_stream >"$1"; else fetch_stream; fi
+    return
+  fi
   [[ ! "$P_ArchiveUrl" =~ X-Amz-Date=([0-9]{8})T([0-9]{4}).*X-Amz-Expires=([0-9]{1,6}) ]] \
     || until=$(( $(date -ud "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) + BASH_REMATCH[3] - 120 ))
   trap 'kill "${FETCH_PIDS[@]}" 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
   trap 'exit 143' TERM
   printf '%s' "$BASHPID" >"$WORK/fetch.pid"
   # In the background, so that a TERM reaches the trap at once (and the trap ends it).
-  LIFEBOAT_URL="$P_ArchiveUrl" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
+  LIFEBOAT_URL="$P_ArchiveUrl" LIFEBOAT_OUT="${1:-}" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
     "$FETCH_CHUNK" "$FETCH_TRIES" "$P_StallSeconds" "$until" "$WORK" "[lifeboat restore ${P_RestoreId:-?}] " &
   FETCH_PIDS=($!)
   wait "$!"

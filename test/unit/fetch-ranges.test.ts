@@ -359,6 +359,31 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
   });
 
+  it.each([
+    ['ranges: they are asked before the reader opens it (the helper container is still starting)', '4', 'python3'],
+    ['one stream (no python3)', '4', '/nonexistent/python3'],
+    ['one stream (DownloadConnections=1)', '1', 'python3'],
+  ] as const)('fetch_archive OUT (a FIFO, as the transfer gives it): %s, and every byte comes through it in order', async (_, conns, python) => {
+    const body = bytes(12 * CHUNK + 5);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const s3 = server;
+    const ranges = conns !== '1' && python === 'python3';
+    const run = await bash(
+      `FETCH_PY="$TEST_PY"; mkfifo "$WORK/stream"
+       fetch_archive "$WORK/stream" 3>&2 4>"$WORK/copy" & f=$!
+       for (( i = 0; i < 300; i++ )); do [[ ! -e "$WORK/go" ]] || break; sleep 0.05; done
+       sha256sum <"$WORK/stream"; wait "$f"; printf "status=%s bytes=%s\n" "$?" "$(cat "$WORK/bytes")"`,
+      { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: conns, TEST_PY: python },
+      async (work) => {
+        if (ranges) await until('4 ranges were asked', () => s3.requests.length >= 4);
+        spawnSync('bash', ['-c', ': >"$1/go"', 'x', work]);
+      },
+    );
+    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0 bytes=${body.length.toString()}\n`);
+    if (ranges) expect(s3.requests.every((r) => r.status === 206)).toBe(true);
+    else expect(s3.requests.map((r) => r.start)).toEqual([null]);
+  });
+
   it('TERM mid-download (stop_fetch, as the run’s exit does): no fetch process is left, no connection open', async () => {
     const body = bytes(40 * CHUNK);
     server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 100_000 });
