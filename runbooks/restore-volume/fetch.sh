@@ -11,7 +11,9 @@
 # coreutils; log, WORK and the P_ parameters. StallSeconds bounds each read.
 
 # 32 MiB: S3's ~0.1 s to first byte is then a fifth of a range's time at 85 MB/s.
-FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_PIDS=() FETCH_PY=python3 FETCH_PY_OK=""
+FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_PIDS=() FETCH_PY=/usr/bin/python3 FETCH_PY_OK=""
+# The system's python3 where there is one (on PATH may be a pyenv shim: 0.3 s a start).
+[[ -x "$FETCH_PY" ]] || FETCH_PY=python3
 read -r -d '' FETCH_PY_CODE <"$(dirname -- "${BASH_SOURCE[0]}")/fetch.py" || :
 
 # fetch_in_python: whether fetch_archive takes ranges (in fetch.py, which then hashes too:

@@ -52,6 +52,7 @@ VERIFY_OUTPUT=""
 DATA_NAMES=""  # top-level names of the restored data (the helper lists them), for Verify=auto
 STRIPPED_SETID=0
 DATA_ROOT=""
+DOCKER_ROOT=""  # dockerd's DockerRootDir (preflight)
 WORK=""
 STAGE=""
 STOPPED_CONTAINER=0
@@ -80,7 +81,7 @@ log() { printf '[lifeboat restore %s] %s\n' "${P_RestoreId:-?}" "$*" >&2; }
 print_result() {
   local total phases="" k
   phase finished
-  total=$(( $(now_us) - STARTED_US ))
+  total=$(( ${EPOCHREALTIME/./} - STARTED_US ))
   for k in preflight download extract swap start verify cleanup; do
     phases+="${phases:+,}\"$k\":$(secs "${SECONDS_BY_PHASE[$k]:-0}")"
   done
@@ -285,7 +286,7 @@ reclaim_interrupted_target() {
 }
 
 preflight() {
-  docker info >/dev/null 2>&1 || fail failed "the Docker engine is not reachable (is dockerd running?)"
+  DOCKER_ROOT="$(docker info -f "$(gotpl '<%.DockerRootDir%>')" 2>/dev/null)" || fail failed "the Docker engine is not reachable (is dockerd running?)"
   acquire_helper
 
   if [[ -n "$P_VolumeName" ]]; then
@@ -415,11 +416,7 @@ limit_bytes() { printf '%s' $(( P_ExpectedUncompressedBytes + P_ExpectedUncompre
 need_space() {  # WHERE FREE_KB NEED_KB
   (( $2 >= $3 )) || fail refused "not enough free space on $1: $(( $2 / 1024 )) MiB free, the restore needs $(( $3 / 1024 )) MiB (the archive's expected uncompressed size plus a margin); nothing was changed"
 }
-docker_free_kb() {
-  local root
-  root="$(docker info -f "$(gotpl '<%.DockerRootDir%>')")"
-  df -Pk -- "$root/volumes" | awk 'NR == 2 { print $4 }'
-}
+docker_free_kb() { df -Pk -- "$DOCKER_ROOT/volumes" | awk 'NR == 2 { print $4 }'; }
 check_free_space() {
   [[ -n "$P_ExpectedUncompressedBytes" ]] || return 0
   local new
