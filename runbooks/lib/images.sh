@@ -57,7 +57,7 @@ image_digest() {
 
 # The helper's commands (runbooks/*/helper.sh), each copied with the libraries ldd lists
 # when the helper is made from this host's tools. xz and bzip2 are optional.
-HELPER_TOOLS=(tar gzip zstd cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr)
+HELPER_TOOLS=(tar gzip zstd cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync sleep head tail sha256sum sort grep sed tr)
 # tool_packages TOOL...: the packages that hold them, as "dnf install … / apt-get install …".
 tool_packages() {
   local t dnf="" apt=""

@@ -67,7 +67,7 @@ extract)
   }
   # Written back as it comes: the kernel would hold up to a tenth of RAM dirty until the sync
   # below, which then waits for all of it (a second per 2 GB here); now for the last second's.
-  # (If this script fails, the container ends, and this loop with it.)
+  # (If this script fails, the container ends, and this loop with it; without sleep, no loop.)
   while sleep 1; do sync -f /data; done &
   flusher=$!
   # No process in between (a pipe copy costs CPU the chain is short of): with a bound, tar
@@ -76,7 +76,7 @@ extract)
     decompress | untar --checkpoint=$((limit / 1048576 + 1)) \
       --checkpoint-action="exec=echo 'lifeboat-limit: beyond $limit bytes' >&2; kill -TERM \$PPID"
   fi
-  kill "$flusher"
+  kill "$flusher" 2>/dev/null || :
   if [ -n "$sub" ]; then
     src="$dest/$sub"
     [ -d "$src" ] || { echo "archive has no directory $sub" >&2; exit 4; }

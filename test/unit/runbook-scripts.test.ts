@@ -605,7 +605,7 @@ describe('acquire_helper on a host that can neither pull the helper nor make one
     const bin = fakeBin({ docker: FAKE_DOCKER });
     const tools = mkdtempSync(join(tmpdir(), 'lifeboat-tools-'));
     const wanted =
-      'bash env timeout mktemp dirname uname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync head tail sha256sum sort grep sed tr';
+      'bash env timeout mktemp dirname uname ldd tar gzip cat dd wc find df awk du cut mkdir mv rm chown chmod stat sync sleep head tail sha256sum sort grep sed tr';
     const link = spawnSync('bash', ['-c', 'for n in $2; do ln -s "$(command -v "$n")" "$1/$n"; done', 'x', tools, wanted]);
     expect(link.status).toBe(0);
     const log = join(mkdtempSync(join(tmpdir(), 'lifeboat-log-')), 'calls');
