@@ -24,6 +24,8 @@ export const ALLOWED_IMAGE_PATTERN =
 /** Filesystem types the local driver may mount for a created volume (network filesystems and tmpfs; never a disk). */
 export const ALLOWED_VOLUME_TYPES = ['nfs', 'nfs4', 'cifs', 'tmpfs'] as const;
 
+/** restore-volume.yaml's maxChars of VolumeDriverOpts. */
+export const DRIVER_OPTS_MAX_CHARS = 1024;
 export const DriverOpts = z
   .record(
     z.string().regex(DRIVER_OPT_KEY_PATTERN, { error: `option names must match ${DRIVER_OPT_KEY_PATTERN.source}` }),
@@ -32,6 +34,12 @@ export const DriverOpts = z
   .superRefine((opts, ctx) => {
     const problem = unsafeDriverOpts(opts);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    const length = driverOptsParameter(opts).length;
+    if (length > DRIVER_OPTS_MAX_CHARS)
+      ctx.addIssue({
+        code: 'custom',
+        message: `the options come to ${length.toString()} characters as key=value words; at most ${DRIVER_OPTS_MAX_CHARS.toString()} (restore-volume's VolumeDriverOpts)`,
+      });
   });
 export type DriverOpts = z.infer<typeof DriverOpts>;
 

@@ -11,7 +11,7 @@ gotpl() {
 }
 now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
 
-# No subshells or programs inside (each forks the whole script: ~10 ms here, 20 to a result).
+# No subshell or program inside (each forks the whole script: ~10 ms here); callers still fork one.
 json_str() {
   local s="$1"
   s="${s//\\/\\\\}"; s="${s//\"/\\\"}"

@@ -28,12 +28,7 @@ cv = threading.Condition()
 done = {}  # chunk: its buffer, why the rest comes as one stream, or why it failed
 st = {"next": 0, "end": N, "stop": False}
 
-# Private anonymous maps: pages are taken as the bytes come (a bytearray zeroes them all
-# first), 2 MiB at a time where the kernel allows (4 KiB page faults took a fifth of the CPU).
-free = [mmap.mmap(-1, CHUNK, flags=mmap.MAP_PRIVATE) for _ in range(min(CONNS + 1, N))]
-for b in free:
-    if hasattr(b, "madvise"):  # Python 3.8+
-        b.madvise(mmap.MADV_HUGEPAGE)
+free = []  # chunk buffers (main makes them)
 meters = []  # a connection's [bytes read, the same at the last look, when, its connection, too slow]
 
 
@@ -156,13 +151,23 @@ def write(view):
 
 def main():
     digest = hashlib.sha256()
+    # Private anonymous maps: pages are taken as the bytes come (a bytearray zeroes them all
+    # first), 2 MiB at a time where the kernel allows (4 KiB page faults took a fifth of the CPU).
+    for _ in range(min(CONNS + 1, N)):
+        free.append(mmap.mmap(-1, CHUNK, flags=mmap.MAP_PRIVATE))
+        try:
+            free[-1].madvise(mmap.MADV_HUGEPAGE)
+        except (AttributeError, OSError):  # before Python 3.8; a kernel without huge pages
+            pass
     for _ in range(min(CONNS, N)):
         threading.Thread(target=worker, daemon=True).start()
     threading.Thread(target=watch, daemon=True).start()
     if os.environ.get("LIFEBOAT_OUT"):
         # Opened now, with the first ranges already coming: opening a FIFO waits for its
         # reader (the helper container, which takes most of a second to start).
-        os.dup2(os.open(os.environ["LIFEBOAT_OUT"], os.O_WRONLY), 1)
+        fd = os.open(os.environ["LIFEBOAT_OUT"], os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.close(fd)
     try:  # a 1 MiB pipe: a sixteenth of the wake-ups of the default
         import fcntl
 

@@ -59,7 +59,11 @@ fetch_archive() {  # [OUT: where the archive goes (a FIFO), else stdout]
   LIFEBOAT_URL="$P_ArchiveUrl" LIFEBOAT_OUT="${1:-}" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
     "$FETCH_CHUNK" "$FETCH_TRIES" "$P_StallSeconds" "$until" "$WORK" "[lifeboat restore ${P_RestoreId:-?}] " &
   FETCH_PIDS=($!)
-  wait "$!"
+  wait "$!" && return
+  local st=$? fd
+  # Ended before it opened OUT (it could not start): the reader gets its end of file.
+  [[ -z "${1:-}" ]] || { exec {fd}>"$1" && exec {fd}>&-; } 2>/dev/null
+  return "$st"
 }
 
 # fetch_stream: the archive as one stream, to stdout and descriptor 4; $WORK/bytes then counts

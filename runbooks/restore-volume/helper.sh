@@ -45,7 +45,7 @@ extract)
   # CMD ARGS... with a 1 MiB pipe to tar where the image has perl to set it (F_SETPIPE_SZ):
   # tar's 1 MiB reads then take 1 MiB, not 64 KiB; a third off the extraction here.
   wide() {
-    if command -v perl >/dev/null; then perl -e 'fcntl(STDOUT, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$!\n"' -- "$@"; else "$@"; fi
+    if command -v perl >/dev/null; then perl -e 'fcntl(STDOUT, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' -- "$@"; else "$@"; fi
   }
   decompress() {
     case "$codec" in

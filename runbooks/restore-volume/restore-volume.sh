@@ -52,7 +52,7 @@ VERIFY_OUTPUT=""
 DATA_NAMES=""  # top-level names of the restored data (the helper lists them), for Verify=auto
 STRIPPED_SETID=0
 DATA_ROOT=""
-DOCKER_ROOT=""  # dockerd's DockerRootDir (preflight)
+DOCKER_ROOT="" DOCKER_HOSTNAME=""  # dockerd's DockerRootDir and host name (preflight)
 WORK=""
 STAGE=""
 STOPPED_CONTAINER=0
@@ -286,7 +286,10 @@ reclaim_interrupted_target() {
 }
 
 preflight() {
-  DOCKER_ROOT="$(docker info -f "$(gotpl '<%.DockerRootDir%>')" 2>/dev/null)" || fail failed "the Docker engine is not reachable (is dockerd running?)"
+  # (A docker CLI before 28.1 exits 0 with an empty line when it cannot reach the engine.)
+  DOCKER_ROOT="$(docker info -f "$(gotpl '<%.DockerRootDir%> <%.Name%>')" 2>/dev/null)" || DOCKER_ROOT=""
+  [[ "$DOCKER_ROOT" == /* ]] || fail failed "the Docker engine is not reachable (is dockerd running?)"
+  DOCKER_HOSTNAME="${DOCKER_ROOT##* }" DOCKER_ROOT="${DOCKER_ROOT% *}"
   acquire_helper
 
   if [[ -n "$P_VolumeName" ]]; then
@@ -438,10 +441,13 @@ check_free_space() {
 }
 
 # probe_volume NAME: "ENTRIES FREE_KIB", looked at from here when it is a plain local volume
-# (a directory of dockerd's; a helper container takes most of a second to start), else by a helper.
+# (a directory of dockerd's; a helper container takes most of a second to start), else by a
+# helper: also when dockerd is not this host's (another name: DOCKER_HOST, a context) and while
+# a container may yet be stopped (the helper's first run proves it works before that).
 probe_volume() {
   local d n free
-  d="$(docker volume inspect -f "$(gotpl '<%.Driver%> <%len .Options%> <%.Mountpoint%>')" "$1")" && [[ "$d" =~ ^local\ 0\ (/[A-Za-z0-9._/-]+)$ ]] \
+  [[ "$DOCKER_HOSTNAME" == "$HOSTNAME" && ( -z "$P_ContainerName" || ( "$PHASE" != preflight && "$CONTAINER_WAS" != running ) ) ]] \
+    && d="$(docker volume inspect -f "$(gotpl '<%.Driver%> <%len .Options%> <%.Mountpoint%>')" "$1")" && [[ "$d" =~ ^local\ 0\ (/[A-Za-z0-9._/-]+)$ ]] \
     && d="${BASH_REMATCH[1]}" && [[ -d "$d" && ! -L "$d" ]] && n="$(set -o pipefail; find "$d" -mindepth 1 -maxdepth 1 -printf . | wc -c)" \
     && free="$(df -Pk -- "$d" | awk 'NR == 2 { print $4 }')" && [[ "$free" =~ ^[0-9]+$ ]] && echo "$n $free" && return
   helper --mount "$(mnt volume "$1" /data ro)" -- probe

@@ -384,6 +384,19 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     else expect(s3.requests.map((r) => r.start)).toEqual([null]);
   });
 
+  it('fetch_archive OUT: a fetch.py that ends before it opens OUT (it could not start) still gives the reader its end of file', async () => {
+    const body = bytes(12 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    // FETCH_PY_OK=1 and a "python3" that fails at once: the helper, blocked opening the FIFO, must not wait forever.
+    const run = await bash(
+      `FETCH_PY_OK=1 FETCH_PY=false; mkfifo "$WORK/stream"
+       fetch_archive "$WORK/stream" 3>&2 4>/dev/null & f=$!
+       timeout 10 cat "$WORK/stream" | wc -c; printf "reader=%s " "\${PIPESTATUS[0]}"; wait "$f"; printf "status=%s\\n" "$?"`,
+      { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
+    );
+    expect(run.stdout, run.stderr).toBe('0\nreader=0 status=1\n');
+  });
+
   it('TERM mid-download (stop_fetch, as the run’s exit does): no fetch process is left, no connection open', async () => {
     const body = bytes(40 * CHUNK);
     server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 100_000 });

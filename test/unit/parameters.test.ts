@@ -5,6 +5,7 @@ import { ParameterError, parameterEnvironment, renderScript, resolveParameters }
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCUMENTS, ROOT } from '#core/paths.ts';
+import { DRIVER_OPTS_MAX_CHARS, DriverOpts, driverOptsParameter } from '#core/policy.ts';
 import { assembledScriptFile, bashTable } from '../support/bash.ts';
 
 const restoreDoc = loadDocument('restore-volume');
@@ -23,6 +24,18 @@ describe('Lifeboat Command documents', () => {
       expect(spec.interpolationType, param).toBe('ENV_VAR');
       expect(spec.allowedPattern.startsWith('^') && spec.allowedPattern.endsWith('$'), param).toBe(true);
     }
+  });
+
+  it("VolumeDriverOpts: the API takes options up to the document's maxChars as key=value words, and names the length beyond", () => {
+    expect(loadDocument('restore-volume').parameters.VolumeDriverOpts?.maxChars).toBe(DRIVER_OPTS_MAX_CHARS);
+    // Each value may have 512 characters: two long device paths and the mount options.
+    const opts = (o: string): Record<string, string> => ({ type: 'nfs', device: `:/${'d'.repeat(500)}`, o: `addr=10.0.0.5,${'x'.repeat(400)}`, p: o });
+    const fits = 'a'.repeat(DRIVER_OPTS_MAX_CHARS - driverOptsParameter(opts('')).length);
+    expect(DriverOpts.safeParse(opts(fits)).success).toBe(true);
+    const over = DriverOpts.safeParse(opts(`${fits}b`));
+    expect(over.error?.issues.map((i) => i.message)).toEqual([
+      `the options come to ${(DRIVER_OPTS_MAX_CHARS + 1).toString()} characters as key=value words; at most 1024 (restore-volume's VolumeDriverOpts)`,
+    ]);
   });
 
   it.each(DOCUMENTS)('%s: the assembled script re-checks exactly the patterns and lengths the document declares (as bash reads them)', (name) => {

@@ -693,3 +693,68 @@ describe('provision_helper: a helper made from this host’s own tools', () => {
     expect(listing).toMatch(/^drwxrwxrwt [^\n]* \.\/tmp\/\n/m);
   }, 180_000); // it copies the host’s tools and their libraries into an image tar: over a minute on a loaded machine
 });
+
+describe('probe_volume (entries and free KiB of a volume: from the host for a plain local volume, else by a helper)', () => {
+  /** docker: `volume inspect` prints FAKE_VOLUME (driver, option count, mountpoint); `run` (a helper) logs and answers "7 99". */
+  const FAKE = `case "$1" in
+  volume) printf '%s\\n' "$FAKE_VOLUME" ;;
+  run) printf 'helper\\n' >>"$FAKE_LOG"; echo '7 99' ;;
+  *) exit 1 ;;
+esac`;
+  const probe = (volume: (dir: string) => string, vars = ''): { out: string; helper: boolean } => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-vol-'));
+    const data = join(dir, '_data');
+    spawnSync('bash', ['-c', 'mkdir "$1" && : >"$1/PG_VERSION" && mkdir "$1/base" && ln -s /etc "$2"', 'x', data, join(dir, 'link')]);
+    const log = join(dir, 'calls');
+    const run = sourced(
+      scripts['restore-volume'],
+      `DOCKER_HOSTNAME="$HOSTNAME" PHASE=download P_ContainerName="" P_RestoreId=t HELPER_IMAGE=h\n${vars}\nprobe_volume v`,
+      {
+        PATH: `${fakeBin({ docker: FAKE })}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        FAKE_VOLUME: volume(dir),
+        FAKE_LOG: log,
+      },
+    );
+    return { out: run.stdout.trim(), helper: existsSync(log) };
+  };
+
+  it('a plain local volume: its directory counted here (every entry, hidden ones too), no helper run', () => {
+    const { out, helper } = probe((d) => `local 0 ${d}/_data`);
+    expect(out).toMatch(/^2 \d+$/);
+    expect(helper).toBe(false);
+  });
+
+  it.each([
+    ['driver options (an NFS export behind the directory)', (d: string) => `local 3 ${d}/_data`, ''],
+    ['another driver', (d: string) => `rexray 0 ${d}/_data`, ''],
+    ['a mountpoint that is a symlink', (d: string) => `local 0 ${d}/link`, ''],
+    ['a mountpoint that is not here', () => 'local 0 /nonexistent/_data', ''],
+    ['a mountpoint with unusual characters', (d: string) => `local 0 ${d}/_data x`, ''],
+    ['a dockerd of another host (DOCKER_HOST, a context)', (d: string) => `local 0 ${d}/_data`, 'DOCKER_HOSTNAME=elsewhere'],
+    ['preflight, with a container to stop later (the helper must be proved first)', (d: string) => `local 0 ${d}/_data`, 'PHASE=preflight P_ContainerName=db'],
+    ['after preflight, with a running container not yet stopped', (d: string) => `local 0 ${d}/_data`, 'P_ContainerName=db CONTAINER_WAS=running'],
+  ] as const)('%s: the helper probes', (_, volume, vars) => {
+    expect(probe(volume, vars)).toEqual({ out: '7 99', helper: true });
+  });
+
+  it('after preflight, with a container that is absent or stopped: from the host', () => {
+    expect(probe((d) => `local 0 ${d}/_data`, 'P_ContainerName=db CONTAINER_WAS=absent')).toMatchObject({ helper: false });
+    expect(probe((d) => `local 0 ${d}/_data`, 'P_ContainerName=db CONTAINER_WAS=stopped')).toMatchObject({ helper: false });
+  });
+});
+
+describe('secs and json_str (the result line, without subshells)', () => {
+  it('secs: microseconds to seconds, rounded to the millisecond, signed', () => {
+    const run = sourced(scripts['restore-volume'], 'for u in 0 499 500 1500 999999 1000000 4747449 -2500 7200000000; do secs "$u"; echo; done');
+    expect(run.stdout.split('\n').slice(0, -1)).toEqual(['0.000', '0.000', '0.001', '0.002', '1.000', '1.000', '4.747', '-0.003', '7200.000']);
+  });
+
+  it('json_str: quotes, backslashes and control characters escaped or dropped; other bytes kept', () => {
+    const run = sourced(
+      scripts['restore-volume'],
+      `json_str "$(printf 'a"b\\\\c\\nd\\te\\001f\\177g\\033h\\r\\303\\251\\377')" | od -An -v -tx1 | tr -d ' \\n'`,
+    );
+    // (bytes: é in UTF-8, and 0xff, which is no UTF-8 at all, pass through as they came)
+    expect(run.stdout).toBe(Buffer.concat([Buffer.from('"a\\"b\\\\c\\nd\\tefgh\\r'), Buffer.from([0xc3, 0xa9, 0xff]), Buffer.from('"')]).toString('hex'));
+  });
+});
