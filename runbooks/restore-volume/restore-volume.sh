@@ -240,7 +240,7 @@ volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }
 container_state() { docker inspect -f "$(gotpl '<%.State.Status%>')" "$1" 2>/dev/null || :; }  # empty when absent
 
 # -------------------------------------------------------- preflight
-TRANSFER_WRITER=""
+TRANSFER_WRITER="" TRANSFER_READER=""
 STARTED_AS=""
 RUNS_DIR=/var/lib/lifeboat/runs
 MARKER=""
@@ -551,6 +551,7 @@ transfer() {  # DEST_KIND DEST
     printf '%s' "$?" >"$WORK/extract.status"
   } &
   local reader=$!
+  TRANSFER_READER=$reader
   {
     set +e
     # No --retry here: a retried transfer would append a second copy to the stream (a range
@@ -562,6 +563,7 @@ transfer() {  # DEST_KIND DEST
   local writer=$!
   TRANSFER_WRITER=$writer
   wait "$reader"
+  TRANSFER_READER=""
   release_fifo "$WORK/io/stream" "$writer"  # the helper failed before opening it
   wait "$writer"
   TRANSFER_WRITER=""
@@ -900,9 +902,15 @@ rollback() {
   set +e
   log "rolling back ($ERROR)"
   local -a ids=()
-  mapfile -t ids < <(docker ps -aq --filter "label=lifeboat.restore-id=$P_RestoreId" --filter label=lifeboat.role=helper)
-  (( ${#ids[@]} == 0 )) || docker rm -f "${ids[@]}" >/dev/null 2>&1
   local i
+  # The transfer's helper may still be starting (its docker run in the background), not yet
+  # listed: until that docker run has ended, look again (or its container keeps the volume).
+  for (( i = 0; i < 100; i++ )); do
+    mapfile -t ids < <(docker ps -aq --filter "label=lifeboat.restore-id=$P_RestoreId" --filter label=lifeboat.role=helper)
+    (( ${#ids[@]} == 0 )) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+    if [[ -z "$TRANSFER_READER" ]] || ! kill -0 "$TRANSFER_READER" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
   for (( i = ${#UNDO[@]} - 1; i >= 0; i-- )); do "${UNDO[i]}"; done
   set -e
 }
