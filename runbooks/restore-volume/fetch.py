@@ -1,6 +1,5 @@
 # The ranged download (fetch.sh runs it): argv SIZE CONNECTIONS CHUNK TRIES STALL_SECONDS UNTIL
-# WORK LOG_PREFIX, the URL in LIFEBOAT_URL (out of ps). The archive in order to stdout, or to
-# the file LIFEBOAT_OUT names (opened once the connections have started), its
+# WORK LOG_PREFIX, the URL in LIFEBOAT_URL (out of ps). The archive to stdout in order, its
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
 # A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
@@ -162,12 +161,6 @@ def main():
     for _ in range(min(CONNS, N)):
         threading.Thread(target=worker, daemon=True).start()
     threading.Thread(target=watch, daemon=True).start()
-    if os.environ.get("LIFEBOAT_OUT"):
-        # Opened now, with the first ranges already coming: opening a FIFO waits for its
-        # reader (the helper container, which takes most of a second to start).
-        fd = os.open(os.environ["LIFEBOAT_OUT"], os.O_WRONLY)
-        os.dup2(fd, 1)
-        os.close(fd)
     try:  # a 1 MiB pipe: a sixteenth of the wake-ups of the default
         import fcntl
 

@@ -35,8 +35,7 @@ fetch_python_ok() {
   fi
 }
 
-# fetch_archive: the archive to stdout or OUT (which fetch.py opens with its first ranges
-# already coming, so that they overlap the helper's start); the bytes sent so far in $WORK/bytes and, from ranges,
+# fetch_archive: the archive to stdout or OUT; the bytes sent so far in $WORK/bytes and, from ranges,
 # its sha256 in $WORK/sha, else a copy to descriptor 4 (the hash's FIFO). Run it in a subshell
 # (its traps are its own); notes go to descriptor 3. $WORK/fetch.pid names it while it
 # fetches (stop_fetch). Exit status: curl's or fetch.py's; 141 or 23 when a reader stopped
@@ -56,14 +55,15 @@ fetch_archive() {  # [OUT: where the archive goes (a FIFO), else stdout]
   trap 'exit 143' TERM
   printf '%s' "$BASHPID" >"$WORK/fetch.pid"
   # In the background, so that a TERM reaches the trap at once (and the trap ends it).
-  LIFEBOAT_URL="$P_ArchiveUrl" LIFEBOAT_OUT="${1:-}" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
+  # OUT is opened here, before fetch.py starts: the reader always gets a writer, and its end of
+  # file however fetch.py ends. (fetch.py opening it itself overlapped the helper's start, but one
+  # that could not start left the helper waiting; holding a FIFO open for it risked a process
+  # blocked for good once the run's folder was gone.)
+  [[ -z "${1:-}" ]] || exec >"$1"
+  LIFEBOAT_URL="$P_ArchiveUrl" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
     "$FETCH_CHUNK" "$FETCH_TRIES" "$P_StallSeconds" "$until" "$WORK" "[lifeboat restore ${P_RestoreId:-?}] " &
   FETCH_PIDS=($!)
-  wait "$!" && return
-  local st=$? fd
-  # Ended before it opened OUT (it could not start): the reader gets its end of file.
-  [[ -z "${1:-}" ]] || { exec {fd}>"$1" && exec {fd}>&-; } 2>/dev/null
-  return "$st"
+  wait "$!"
 }
 
 # fetch_stream: the archive as one stream, to stdout and descriptor 4; $WORK/bytes then counts
