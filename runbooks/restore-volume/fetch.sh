@@ -35,31 +35,26 @@ fetch_python_ok() {
   fi
 }
 
-# fetch_archive: the archive to stdout or OUT; the bytes sent so far in $WORK/bytes and, from ranges,
-# its sha256 in $WORK/sha, else a copy to descriptor 4 (the hash's FIFO). Run it in a subshell
+# fetch_archive [OUT]: the archive to stdout, or to OUT (a FIFO); the bytes sent so far in
+# $WORK/bytes and, from ranges, its sha256 in $WORK/sha, else a copy to descriptor 4 (the
+# hash's FIFO). Run it in a subshell
 # (its traps are its own); notes go to descriptor 3. $WORK/fetch.pid names it while it
 # fetches (stop_fetch). Exit status: curl's or fetch.py's; 141 or 23 when a reader stopped
 # reading. S3 checks a presigned URL's expiry when a request starts: no range is asked later
 # than 2 minutes before it (X-Amz-Date to the minute + X-Amz-Expires); the rest comes as one stream.
-fetch_archive() {  # [OUT: where the archive goes (a FIFO), else stdout]
+fetch_archive() {
   local until=$(( 1 << 40 ))
   local -a get=(curl --globoff --proto '=https,http' --fail --silent --show-error --connect-timeout 30
     --speed-limit 1024 --speed-time "$P_StallSeconds")
-  if ! fetch_in_python 2>&3; then
-    if [[ -n "${1:-}" ]]; then fetch_stream >"$1"; else fetch_stream; fi
-    return
-  fi
+  # OUT first, before anything can fail: its reader (the helper) always gets its end of file.
+  [[ -z "${1:-}" ]] || exec >"$1"
+  fetch_in_python 2>&3 || { fetch_stream; return; }
   [[ ! "$P_ArchiveUrl" =~ X-Amz-Date=([0-9]{8})T([0-9]{4}).*X-Amz-Expires=([0-9]{1,6}) ]] \
     || until=$(( $(date -ud "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) + BASH_REMATCH[3] - 120 ))
   trap 'kill "${FETCH_PIDS[@]}" 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
   trap 'exit 143' TERM
   printf '%s' "$BASHPID" >"$WORK/fetch.pid"
   # In the background, so that a TERM reaches the trap at once (and the trap ends it).
-  # OUT is opened here, before fetch.py starts: the reader always gets a writer, and its end of
-  # file however fetch.py ends. (fetch.py opening it itself overlapped the helper's start, but one
-  # that could not start left the helper waiting; holding a FIFO open for it risked a process
-  # blocked for good once the run's folder was gone.)
-  [[ -z "${1:-}" ]] || exec >"$1"
   LIFEBOAT_URL="$P_ArchiveUrl" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" "$P_DownloadConnections" \
     "$FETCH_CHUNK" "$FETCH_TRIES" "$P_StallSeconds" "$until" "$WORK" "[lifeboat restore ${P_RestoreId:-?}] " &
   FETCH_PIDS=($!)
