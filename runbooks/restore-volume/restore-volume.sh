@@ -240,7 +240,7 @@ volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }
 container_state() { docker inspect -f "$(gotpl '<%.State.Status%>')" "$1" 2>/dev/null || :; }  # empty when absent
 
 # -------------------------------------------------------- preflight
-TRANSFER_WRITER="" TRANSFER_READER=""
+TRANSFER_WRITER="" TRANSFER_READER="" TRANSFER_HASH=""
 STARTED_AS=""
 RUNS_DIR=/var/lib/lifeboat/runs
 MARKER=""
@@ -530,14 +530,17 @@ transfer() {  # DEST_KIND DEST
   [[ "$WORK" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail failed "the temporary folder $WORK cannot be mounted into the helper (unusual characters in TMPDIR?)"
   mkdir -m 700 "$WORK/io"
   mkfifo -m 600 "$WORK/io/stream"
-  local hash_to=/dev/null hash_pid=""
+  local hash_to=/dev/null hash_pid="" termed=0
+  # A TERM while its processes start waits until all are named: the EXIT trap must know each
+  # (one it did not would wait on a FIFO, holding the run's output open, for good).
+  trap 'termed=1' INT TERM
   if ! fetch_in_python; then  # (fetch.py hashes what it sends)
     hash_to="$WORK/hash.fifo"
     mkfifo "$hash_to"
     # openssl uses the CPU's SHA instructions (coreutils' sha256sum takes 3 times the CPU, and
     # the restore's chain is CPU-bound); sha256sum where there is no openssl.
     if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi <"$hash_to" >"$WORK/sha" &
-    hash_pid=$!
+    hash_pid=$! TRANSFER_HASH=$!
   fi
   # Both sides in the background, so a TERM (SSM timeout or cancel) is handled
   # at once by `wait` instead of after the whole transfer; the trap then removes
@@ -562,6 +565,8 @@ transfer() {  # DEST_KIND DEST
   } &
   local writer=$!
   TRANSFER_WRITER=$writer
+  trap interrupted INT TERM
+  (( ! termed )) || interrupted
   wait "$reader"
   TRANSFER_READER=""
   release_fifo "$WORK/io/stream" "$writer"  # the helper failed before opening it
@@ -570,6 +575,7 @@ transfer() {  # DEST_KIND DEST
   st="$(cat "$WORK/status")"
   xst="$(cat "$WORK/extract.status" 2>/dev/null || :)"
   [[ -z "$hash_pid" ]] || wait "$hash_pid" || :  # its input ended with the download; a failure shows as a missing hash below
+  TRANSFER_HASH=""
   SHA256="$(cut -c1-64 "$WORK/sha" 2>/dev/null || :)"
   BYTES="$(tr -dc 0-9 <"$WORK/bytes" 2>/dev/null || :)"; BYTES="${BYTES:-0}"
   if [[ -s "$WORK/downloaded_at" ]]; then
@@ -939,6 +945,7 @@ on_exit() {
   if [[ -n "$MARKER" ]] && { [[ "$OUTCOME" == succeeded ]] || ! volume_exists "$TARGET"; }; then rm -f -- "$MARKER"; fi
   # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
   [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
+  [[ -n "$TRANSFER_HASH" ]] && release_fifo "$WORK/hash.fifo" "$TRANSFER_HASH"
   [[ -n "$WORK" ]] && rm -rf -- "$WORK"
   [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"
   [[ "$RESULT_PRINTED" == 1 ]] || print_result
