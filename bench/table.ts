@@ -64,6 +64,11 @@ const ROWS: readonly Row[] = [
   { what: '… … download floor (archive ÷ connections × the per-connection cap)', name: `${S}.floor.download`, ratio: () => '' },
   { what: '… … extract floor (zstd -d | GNU tar from the page cache into a volume, sync)', name: `${S}.floor.extract`, ratio: () => '' },
   {
+    what: '… Lifeboat with half the connections, where the download is the limit (not the target’s case)',
+    name: `${S}.lifeboat_half_connections`,
+    ratio: (r) => `${x(r)} its floor (${r.baseline.replace(/^its floor: /, '')})`,
+  },
+  {
     what: '… Lifeboat parallel on the recipe’s gzip archive (gzip -d instead of zstd -d)',
     name: `${S}.lifeboat_parallel_gzip`,
     ratio: (r) => `${x(r)} Lifeboat on its zstd archive`,

@@ -33,6 +33,7 @@ describe('npm run bench -- --smoke', () => {
         'catalog.latest.200.items_read',
         'catalog.before_t.200.items_read',
         'restore_at_scale.lifeboat_parallel',
+        'restore_at_scale.lifeboat_half_connections',
         'restore_at_scale.machine.download_ceiling',
       ]) {
         expect(byName.get(name), name).toBeDefined();
