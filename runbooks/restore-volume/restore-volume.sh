@@ -530,7 +530,7 @@ transfer() {  # DEST_KIND DEST
   [[ "$WORK" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail failed "the temporary folder $WORK cannot be mounted into the helper (unusual characters in TMPDIR?)"
   mkdir -m 700 "$WORK/io"
   mkfifo -m 600 "$WORK/io/stream"
-  local hash_to=/dev/null hash_pid="" termed=0
+  local hash_to=/dev/null termed=0
   # A TERM while its processes start waits until all are named: the EXIT trap must know each
   # (one it did not would wait on a FIFO, holding the run's output open, for good).
   trap 'termed=1' INT TERM
@@ -540,7 +540,7 @@ transfer() {  # DEST_KIND DEST
     # openssl uses the CPU's SHA instructions (coreutils' sha256sum takes 3 times the CPU, and
     # the restore's chain is CPU-bound); sha256sum where there is no openssl.
     if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi <"$hash_to" >"$WORK/sha" &
-    hash_pid=$! TRANSFER_HASH=$!
+    TRANSFER_HASH=$!
   fi
   # Both sides in the background, so a TERM (SSM timeout or cancel) is handled
   # at once by `wait` instead of after the whole transfer; the trap then removes
@@ -574,7 +574,7 @@ transfer() {  # DEST_KIND DEST
   TRANSFER_WRITER=""
   st="$(cat "$WORK/status")"
   xst="$(cat "$WORK/extract.status" 2>/dev/null || :)"
-  [[ -z "$hash_pid" ]] || wait "$hash_pid" || :  # its input ended with the download; a failure shows as a missing hash below
+  [[ -z "$TRANSFER_HASH" ]] || wait "$TRANSFER_HASH" || :  # its input ended with the download; a failure shows as a missing hash below
   TRANSFER_HASH=""
   SHA256="$(cut -c1-64 "$WORK/sha" 2>/dev/null || :)"
   BYTES="$(tr -dc 0-9 <"$WORK/bytes" 2>/dev/null || :)"; BYTES="${BYTES:-0}"
