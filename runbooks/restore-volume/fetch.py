@@ -3,7 +3,8 @@
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
 # A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
-# --speed-limit) is asked again from the byte it reached, on a new connection, after a pause.
+# --speed-limit) is asked again from the byte it reached, on a new connection: at once when
+# that try brought bytes, else after a pause that doubles.
 # Exit 0; 141 when the reader stopped; 1 with the reason on stderr. Python 3.6+, stdlib only.
 import hashlib
 import http.client
@@ -72,7 +73,7 @@ def fetch(conn, i, buf, m):
     have = tries = 0
     while True:
         code = 0
-        reused, m[4] = conn, False
+        reused, m[4], began = conn, False, have
         try:
             conn, r = get(conn, a + have, a + n - 1)
             code = r.status
@@ -106,8 +107,11 @@ def fetch(conn, i, buf, m):
             why = "slower than 1 KiB/s for %d s" % STALL if m[4] else str(e) or type(e).__name__
             if tries == TRIES:
                 raise OSError("range %d-: HTTP %03d, %s" % (a + have, code, why))
-            note("range %d- cut at byte %d (%s): resuming there" % (a, a + have, why))
-            time.sleep(0.25 * 2**tries)
+            # A try that brought bytes (a connection cut mid-body) resumes at once, as s3transfer
+            # does; one that brought none (an HTTP error, no answer) waits longer each time.
+            wait = 0 if have > began else 0.25 * 2**tries
+            note("range %d- cut at byte %d (%s): resuming there%s" % (a, a + have, why, " after %g s" % wait if wait else ""))
+            time.sleep(wait)
 
 
 def worker():
