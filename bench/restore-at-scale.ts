@@ -356,7 +356,9 @@ for p in "\${pids[@]}"; do wait "$p" || exit 1; done`,
     const parallel = m('parallel');
     const one = m('one_connection');
     const recipe = m('recipe');
-    const downloadFloor = zst.bytes / (connections * o.bytesPerSecond);
+    /** The archive at the stand-in's cap on each of `conns` connections. */
+    const downloadFloorWith = (conns: number): number => zst.bytes / (conns * o.bytesPerSecond);
+    const downloadFloor = downloadFloorWith(connections);
     const extractFloor = m('extract_floor');
     const floor = Math.max(downloadFloor, extractFloor);
     const rangeSeconds = RANGE_BYTES / o.bytesPerSecond;
@@ -407,13 +409,14 @@ for p in "\${pids[@]}"; do wait "$p" || exit 1; done`,
     });
     record({ name: `${R}.floor.extract`, value: extractFloor, unit: 's', baseline: 'none', samples: runs.extract_floor ?? [] });
     // Not the target (that is at the default connections): whether Lifeboat keeps to its floor when the download is the limit.
-    const halfFloor = Math.max(zst.bytes / (halfConnections * o.bytesPerSecond), extractFloor);
+    const halfFloor = Math.max(downloadFloorWith(halfConnections), extractFloor);
+    const half = m('download_bound');
     record({
       name: `${R}.lifeboat_half_connections`,
-      value: m('download_bound'),
+      value: half,
       unit: 's',
       baseline: `its floor: max(${halfConnections.toString()} × ${(o.bytesPerSecond / 1e6).toFixed(0)} MB/s, extract) = ${halfFloor.toFixed(2)} s`,
-      ratio: m('download_bound') / halfFloor,
+      ratio: half / halfFloor,
       samples: runs.download_bound ?? [],
     });
     // Not the issue's floor (that models S3's bandwidth): what this machine delivers, for reading the ratios above.
