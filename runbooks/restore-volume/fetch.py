@@ -1,5 +1,6 @@
 # The ranged download (fetch.sh runs it): argv SIZE CONNECTIONS CHUNK TRIES STALL_SECONDS UNTIL
-# WORK LOG_PREFIX, the URL in LIFEBOAT_URL (out of ps). The archive to stdout in order, its
+# WORK LOG_PREFIX, the URL in LIFEBOAT_URL (out of ps). The archive in order to LIFEBOAT_OUT (a
+# FIFO, opened once the connections are under way: WORK/opened then) or else to stdout, its
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
 # A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
@@ -165,6 +166,14 @@ def main():
     for _ in range(min(CONNS, N)):
         threading.Thread(target=worker, daemon=True).start()
     threading.Thread(target=watch, daemon=True).start()
+    out = os.environ.get("LIFEBOAT_OUT")
+    if out:
+        # Opening a FIFO waits for its reader (the helper, whose container takes a few tenths of a
+        # second to start): the first ranges come meanwhile.
+        fd = os.open(out, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.close(fd)
+        save("opened", "")
     try:  # a 1 MiB pipe: a sixteenth of the wake-ups of the default
         import fcntl
 

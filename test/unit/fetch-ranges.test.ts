@@ -388,7 +388,34 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     else expect(s3.requests.map((r) => r.start)).toEqual([null]);
   });
 
-  it('fetch_archive OUT: a fetch.py that cannot start still gives the reader its end of file (OUT is opened before it starts)', async () => {
+  it('fetch_archive OUT: the ranges are under way before the reader opens it (the helper container’s start costs no download time)', async () => {
+    const body = bytes(12 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const s3 = server;
+    let before = -1;
+    let openedBefore = true;
+    const run = await bash(
+      `mkfifo "$WORK/stream"
+       fetch_archive "$WORK/stream" 3>&2 4>/dev/null & f=$!
+       for (( i = 0; i < 300; i++ )); do [[ ! -e "$WORK/go" ]] || break; sleep 0.05; done
+       sha256sum <"$WORK/stream"; wait "$f"; printf "status=%s\n" "$?"`,
+      { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
+      async (work) => {
+        // With no reader yet: the 4 connections take their first ranges, and fetch.py waits to open OUT.
+        await until('4 ranges were served', () => s3.requests.length >= 4 && s3.active === 0);
+        await pause(200);
+        before = s3.requests.length;
+        openedBefore = existsSync(join(work, 'opened'));
+        spawnSync('bash', ['-c', ': >"$1/go"', 'x', work]);
+      },
+    );
+    expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
+    // connections + 1 chunks are held: 5 ranges at most came before there was a reader, and OUT was not yet open.
+    expect(before).toBe(5);
+    expect(openedBefore).toBe(false);
+  });
+
+  it('fetch_archive OUT: a fetch.py that cannot start still gives the reader its end of file (the shell opens OUT after it)', async () => {
     const body = bytes(12 * CHUNK);
     server = await startThrottledS3({ body, firstByteMs: 1 });
     // FETCH_PY_OK=1 and a "python3" that fails at once: the helper, blocked opening the FIFO, must not wait forever.
@@ -399,6 +426,19 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
       { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
     );
     expect(run.stdout, run.stderr).toBe('0\nreader=0 status=1\n');
+  });
+
+  it('fetch_archive OUT: a fetch.py that cannot start, and no reader ever: it waits FETCH_EOF_WAIT for one, then ends (nothing blocked for good)', async () => {
+    const body = bytes(12 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1 });
+    const started = Date.now();
+    const run = await bash(
+      `FETCH_PY_OK=1 FETCH_PY=false FETCH_EOF_WAIT=1; mkfifo "$WORK/stream"
+       fetch_archive "$WORK/stream" 3>&2 4>/dev/null; printf "status=%s left=%s\n" "$?" "$(pgrep -f -c '^(timeout [0-9]+ )?bash -c : >' || :)"`,
+      { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
+    );
+    expect(run.stdout, run.stderr).toBe('status=1 left=0\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('TERM mid-download (stop_fetch, as the run’s exit does): no fetch process is left, no connection open', async () => {
