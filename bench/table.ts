@@ -73,7 +73,7 @@ const ROWS: readonly Row[] = [
     ratio: (r) => `${x(r)} the extract floor`,
   },
   {
-    what: '… Lifeboat parallel’s CPU time spread over all CPUs (wall × share busy): its time if no CPU ever waited',
+    what: '… Lifeboat parallel’s CPU time spread over all CPUs (wall × share busy, less stolen): its time if no CPU ever waited',
     name: `${S}.lifeboat_parallel.cpu_bound`,
     ratio: (r) => `${x(r)} the floor`,
   },
@@ -107,6 +107,11 @@ const ROWS: readonly Row[] = [
   { what: '… share of all CPUs busy: during Lifeboat parallel', name: `${S}.lifeboat_parallel.cpu_busy`, ratio: () => '/proc/stat' },
   { what: '… … during the download ceiling', name: `${S}.machine.download_ceiling.cpu_busy`, ratio: () => '' },
   { what: '… … during the extract floor', name: `${S}.floor.extract.cpu_busy`, ratio: () => '' },
+  {
+    what: '… share of all CPUs’ time stolen by the hypervisor during Lifeboat parallel (other guests ran; counted as busy above)',
+    name: `${S}.lifeboat_parallel.cpu_steal`,
+    ratio: () => '/proc/stat',
+  },
   {
     what: 'Backup, Lifeboat (GNU tar → zstd -T0 → S3, manifest)',
     name: 'backup.lifeboat',
