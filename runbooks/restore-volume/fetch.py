@@ -170,7 +170,7 @@ def main():
     if out:
         # Opening a FIFO waits for its reader (the helper, whose container takes a few tenths of a
         # second to start): the first ranges come meanwhile.
-        fd = os.open(out, os.O_WRONLY)
+        fd = os.open(out, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
         os.dup2(fd, 1)
         os.close(fd)
         save("opened", "")

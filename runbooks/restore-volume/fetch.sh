@@ -11,7 +11,7 @@
 # coreutils; log, WORK and the P_ parameters. StallSeconds bounds each read.
 
 # 32 MiB: S3's ~0.1 s to first byte is then a fifth of a range's time at 85 MB/s.
-FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_PIDS=() FETCH_PY=/usr/bin/python3 FETCH_PY_OK="" FETCH_EOF_WAIT=120
+FETCH_CHUNK=$(( 32 << 20 )) FETCH_TRIES=4 FETCH_PY=/usr/bin/python3 FETCH_PY_OK=""
 # The system's python3 where there is one (on PATH may be a pyenv shim: 0.3 s a start).
 [[ -x "$FETCH_PY" ]] || FETCH_PY=python3
 read -r -d '' FETCH_PY_CODE <"$(dirname -- "${BASH_SOURCE[0]}")/fetch.py" || :
@@ -54,24 +54,25 @@ fetch_archive() {
   fi
   [[ ! "$P_ArchiveUrl" =~ X-Amz-Date=([0-9]{8})T([0-9]{4}).*X-Amz-Expires=([0-9]{1,6}) ]] \
     || until=$(( $(date -ud "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) + BASH_REMATCH[3] - 120 ))
-  trap 'kill "${FETCH_PIDS[@]}" 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
+  # Every process it started ends with it (jobs -p: also one started a moment before a TERM).
+  trap 'kill $(jobs -p) 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
   trap 'exit 143' TERM
   printf '%s' "$BASHPID" >"$WORK/fetch.pid"
   rm -f -- "$WORK/opened"
-  # In the background, so that a TERM reaches the trap at once (and the trap ends it). fetch.py
-  # opens OUT itself once its connections are under way (the helper's container starts meanwhile).
+  # fetch.py opens OUT itself once its connections are under way (the helper's container starts
+  # meanwhile); nothing here holds the run's own output. In the background, so that a TERM
+  # reaches the trap at once (and the trap ends it).
+  [[ -z "${1:-}" ]] || exec >/dev/null
   LIFEBOAT_URL="$P_ArchiveUrl" LIFEBOAT_OUT="${1:-}" "$FETCH_PY" -I -c "$FETCH_PY_CODE" "${P_ExpectedArchiveBytes:-0}" \
     "$P_DownloadConnections" "$FETCH_CHUNK" "$FETCH_TRIES" "$P_StallSeconds" "$until" "$WORK" "[lifeboat restore ${P_RestoreId:-?}] " &
-  FETCH_PIDS=($!)
   local st=0
   wait "$!" || st=$?
   # A fetch.py that ended before it opened OUT (it could not start, it was killed): the reader
-  # still gets its end of file (the transfer then reports this exit status). Bounded, and in the
-  # background (a TERM ends it at once): a reader that never comes (its helper failed, or the
-  # run's folder is gone) leaves nothing waiting for good.
-  if [[ -n "${1:-}" && ! -e "$WORK/opened" ]]; then
-    timeout "$FETCH_EOF_WAIT" bash -c ': >"$1"' fetch-eof "$1" >/dev/null 2>&1 &
-    FETCH_PIDS+=($!)
+  # still gets its end of file, however late its container starts (the transfer then reports this
+  # exit status). The open waits for the reader; if none comes, the transfer's release_fifo or a
+  # TERM (stop_fetch) ends it. Only the FIFO itself: nothing created, truncated or followed.
+  if [[ -n "${1:-}" && ! -e "$WORK/opened" && -p "$1" ]]; then
+    dd if=/dev/null of="$1" conv=nocreat,notrunc oflag=nofollow status=none 2>/dev/null 3>&- 4>&- &
     wait "$!" || :
   fi
   return "$st"

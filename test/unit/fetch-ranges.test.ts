@@ -85,6 +85,20 @@ async function fetch(body: Buffer, expected: number, conns: number, options: Par
 /** Prints `PHASE|ERROR` when the function ends the shell (as `fail` does). */
 const REPORT_FAILURE = `trap 'printf "%s|%s\\n" "$FAILED_PHASE" "$ERROR"' EXIT;`;
 
+/** The command lines (arguments joined by spaces) of the processes that name `dir` in them. */
+function processesNaming(dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        return [readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim()];
+      } catch {
+        return [];
+      }
+    })
+    .filter((cmd) => cmd.includes(dir));
+}
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 300 && !ok(); i++) await pause(50);
@@ -401,9 +415,10 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
        sha256sum <"$WORK/stream"; wait "$f"; printf "status=%s\n" "$?"`,
       { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
       async (work) => {
-        // With no reader yet: the 4 connections take their first ranges, and fetch.py waits to open OUT.
-        await until('4 ranges were served', () => s3.requests.length >= 4 && s3.active === 0);
-        await pause(200);
+        // With no reader yet: the 4 connections take their first ranges (and one more, for the spare
+        // buffer), and fetch.py waits to open OUT; a pause to see that it takes no more.
+        await until('5 ranges were served', () => s3.requests.length >= 5 && s3.active === 0);
+        await pause(300);
         before = s3.requests.length;
         openedBefore = existsSync(join(work, 'opened'));
         spawnSync('bash', ['-c', ': >"$1/go"', 'x', work]);
@@ -428,17 +443,33 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     expect(run.stdout, run.stderr).toBe('0\nreader=0 status=1\n');
   });
 
-  it('fetch_archive OUT: a fetch.py that cannot start, and no reader ever: it waits FETCH_EOF_WAIT for one, then ends (nothing blocked for good)', async () => {
+  it.each([
+    ['the transfer’s release_fifo (its helper ended without opening it)', 'release_fifo "$WORK/stream" "$f"', '1'],
+    ['a TERM (stop_fetch, as the run’s exit does)', 'stop_fetch', '143'],
+  ] as const)('fetch_archive OUT: a fetch.py that cannot start, and no reader ever: the wait for one ends with %s, nothing left', async (_, end, status) => {
     const body = bytes(12 * CHUNK);
     server = await startThrottledS3({ body, firstByteMs: 1 });
-    const started = Date.now();
+    let waiting: string[] = [];
+    let workDir = '';
     const run = await bash(
-      `FETCH_PY_OK=1 FETCH_PY=false FETCH_EOF_WAIT=1; mkfifo "$WORK/stream"
-       fetch_archive "$WORK/stream" 3>&2 4>/dev/null; printf "status=%s left=%s\n" "$?" "$(pgrep -f -c '^(timeout [0-9]+ )?bash -c : >' || :)"`,
+      `FETCH_PY_OK=1 FETCH_PY=false; mkfifo "$WORK/stream"
+       fetch_archive "$WORK/stream" 3>&2 4>/dev/null & f=$!
+       for (( i = 0; i < 300; i++ )); do [[ ! -e "$WORK/go" ]] || break; sleep 0.05; done
+       ${end}; wait "$f"; printf "status=%s\n" "$?"`,
       { P_ArchiveUrl: server.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '4' },
+      async (work) => {
+        workDir = work;
+        // fetch.py has failed; the shell waits to give the absent reader its end of file.
+        await until('the shell waits on the FIFO', () => processesNaming(work).some((c) => c.startsWith('dd')));
+        await pause(500);
+        waiting = processesNaming(work);
+        spawnSync('bash', ['-c', ': >"$1/go"', 'x', work]);
+      },
     );
-    expect(run.stdout, run.stderr).toBe('status=1 left=0\n');
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(waiting.some((c) => c.startsWith('dd'))).toBe(true); // still waiting after 0.5 s: for the reader, not a clock
+    expect(run.stdout, run.stderr).toBe(`status=${status}\n`);
+    expect(workDir).not.toBe('');
+    expect(processesNaming(workDir)).toEqual([]);
   });
 
   it('TERM mid-download (stop_fetch, as the run’s exit does): no fetch process is left, no connection open', async () => {
