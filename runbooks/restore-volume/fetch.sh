@@ -54,11 +54,11 @@ fetch_archive() {
   fi
   [[ ! "$P_ArchiveUrl" =~ X-Amz-Date=([0-9]{8})T([0-9]{4}).*X-Amz-Expires=([0-9]{1,6}) ]] \
     || until=$(( $(date -ud "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) + BASH_REMATCH[3] - 120 ))
-  # Every process it started ends with it (jobs -p: also one started a moment before a TERM).
-  trap 'kill $(jobs -p) 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
+  # Every process it started ends with it (jobs -p: also one started a moment before a TERM; a
+  # second TERM does not cut this short).
+  trap 'trap "" TERM; kill $(jobs -p) 2>/dev/null; rm -f -- "$WORK/fetch.pid"' EXIT
   trap 'exit 143' TERM
   printf '%s' "$BASHPID" >"$WORK/fetch.pid"
-  rm -f -- "$WORK/opened"
   # fetch.py opens OUT itself once its connections are under way (the helper's container starts
   # meanwhile); nothing here holds the run's own output. In the background, so that a TERM
   # reaches the trap at once (and the trap ends it).

@@ -569,7 +569,8 @@ transfer() {  # DEST_KIND DEST
   (( ! termed )) || interrupted
   wait "$reader"
   TRANSFER_READER=""
-  release_fifo "$WORK/io/stream" "$writer"  # the helper failed before opening it
+  # The helper failed before opening the stream: the download's open ends (for as long as it runs).
+  while kill -0 "$writer" 2>/dev/null; do release_fifo "$WORK/io/stream" "$writer"; done
   wait "$writer"
   TRANSFER_WRITER=""
   st="$(cat "$WORK/status")"
@@ -936,6 +937,9 @@ on_exit() {
   local rc=$?
   [[ "$BASHPID" == "$$" ]] || exit "$rc"
   trap - EXIT
+  # A second TERM (a cancel sent again) must not cut the rollback short. (A handler, not an ignore:
+  # the commands it runs keep the default.)
+  trap : INT TERM
   [[ -z "$WATCHDOG_PID" ]] || kill "$WATCHDOG_PID" 2>/dev/null || :  # it may have fired already
   if [[ "$OUTCOME" != succeeded ]]; then
     [[ -n "$ERROR" ]] || { ERROR="unexpected error (exit $rc) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
@@ -943,8 +947,9 @@ on_exit() {
   fi
   # The run has ended: its marker goes, unless a volume it created is still there.
   if [[ -n "$MARKER" ]] && { [[ "$OUTCOME" == succeeded ]] || ! volume_exists "$TARGET"; }; then rm -f -- "$MARKER"; fi
-  # Interrupted mid-transfer: the download may wait on the FIFO of a helper that is gone.
-  [[ -n "$TRANSFER_WRITER" ]] && release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"
+  # Interrupted mid-transfer: the download stops (if it had not started when the TERM came), and
+  # may wait on the FIFO of a helper that is gone.
+  [[ -n "$TRANSFER_WRITER" ]] && { stop_fetch; release_fifo "$WORK/io/stream" "$TRANSFER_WRITER"; }
   [[ -n "$TRANSFER_HASH" ]] && release_fifo "$WORK/hash.fifo" "$TRANSFER_HASH"
   [[ -n "$WORK" ]] && rm -rf -- "$WORK"
   [[ -z "$PID_FILE" ]] || rm -f -- "$PID_FILE"

@@ -218,6 +218,22 @@ describe('restore-volume traps', () => {
   });
 });
 
+describe('restore-volume rollback under a second TERM (a cancel sent again)', () => {
+  it('finishes the rollback and reports once', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-second-term-'));
+    // An undo step during which the run is TERMed again, as a second cancel would.
+    const body = `P_RestoreId=r-1; docker() { :; }
+slow_undo() { kill -TERM $$; command sleep 0.3; echo finished >"$D/undo"; }
+on_undo slow_undo
+trap on_exit EXIT; trap interrupted INT TERM
+ERROR="the first TERM"; FAILED_PHASE=download; exit 130`;
+    const run = sourced(scripts['restore-volume'], body, { D: d });
+    expect(readFileSync(join(d, 'undo'), 'utf8')).toBe('finished\n');
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ lifeboat: 'restore-result', outcome: 'failed', error: 'the first TERM' });
+  });
+});
+
 describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
   it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
