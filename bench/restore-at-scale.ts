@@ -227,6 +227,11 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const noTarget = (): void => {
       quiet('volume', 'rm', '-f', target);
     };
+    /** A fresh target, and the archive in the page cache: only the extraction is timed. */
+    const freshTargetArchiveCached = async (): Promise<void> => {
+      freshVolume(target);
+      await sh(`cat "$F" >/dev/null`, { F: zst.file });
+    };
     // The data and archives just written are still being written back: not the warm-up's to wait for.
     execFileSync('sync');
     const warmRun = await lifeboat(warmS3, warm, connections);
@@ -338,10 +343,7 @@ for p in "\${pids[@]}"; do wait "$p" || exit 1; done`,
             ),
         },
         extract_floor: {
-          prepare: async () => {
-            freshVolume(target);
-            await sh(`cat "$F" >/dev/null`, { F: zst.file }); // in the page cache: only the extraction is timed
-          },
+          prepare: freshTargetArchiveCached,
           // As the helper extracts (runbooks/restore-volume/helper.sh): write-back every 0.2 s, a 1 MiB pipe.
           run: () =>
             busyWhile(busy.extract, () =>
@@ -358,10 +360,7 @@ st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
             ),
         },
         extract_then_sync: {
-          prepare: async () => {
-            freshVolume(target);
-            await sh(`cat "$F" >/dev/null`, { F: zst.file });
-          },
+          prepare: freshTargetArchiveCached,
           run: () =>
             seconds(() =>
               sh(`set -o pipefail; zstd -dcq <"$F" | tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p && sync -f "$D"`, {
