@@ -32,15 +32,22 @@ export interface Contender {
   readonly run: () => Promise<number>;
 }
 
-/** Alternates the contenders run by run (`runs` rounds); each gets a fresh target first (not timed). `onRun` hears each time. */
+/**
+ * Alternates the contenders run by run (`runs` rounds); each gets a fresh target first (not timed).
+ * Each round starts one contender further on (round 2 starts with the second, and so on), so no
+ * contender always runs first or always follows the same one: a slot's own cost (the first run
+ * after the set-up, the write-back of a particular predecessor) is spread over the contenders
+ * instead of landing on one. `onRun` hears each time.
+ */
 export async function sideBySide(
   runs: number,
   contenders: Record<string, Contender>,
   onRun?: (name: string, round: number, seconds: number) => void,
 ): Promise<Record<string, number[]>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  const entries = Object.entries(contenders);
+  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([k]) => [k, []]));
   for (let i = 0; i < runs; i++) {
-    for (const [name, c] of Object.entries(contenders)) {
+    for (const [name, c] of [...entries.slice(i % entries.length), ...entries.slice(0, i % entries.length)]) {
       await c.prepare?.();
       // Untimed: the previous run's dirty pages and volume removal reach the disk before this one starts.
       spawnSync('sync');
