@@ -3,6 +3,7 @@
 # FIFO, opened once the connections are under way: WORK/opened then) or else to stdout, its
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
+# The chunk next in order is sent as its bytes come (an eighth at a time), not once it is whole.
 # A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
 # --speed-limit) is asked again from the byte it reached, on a new connection: at once when
 # that try brought bytes, else after a pause that doubles.
@@ -24,9 +25,11 @@ URL = urlsplit(os.environ["LIFEBOAT_URL"])
 PATH = URL.path + ("?" + URL.query if URL.query else "")
 N = -(-SIZE // CHUNK)
 MiB = 1 << 20
+PIECE = max(1, CHUNK // 8)  # the least of a chunk still coming that is sent on (4 MiB of 32)
 CTX = ssl.create_default_context() if URL.scheme == "https" else None
 cv = threading.Condition()
 done = {}  # chunk: its buffer, why the rest comes as one stream, or why it failed
+part = {}  # chunk being fetched: [its buffer, the bytes of it read so far]
 st = {"next": 0, "end": N, "stop": False}
 
 free = []  # chunk buffers (main makes them)
@@ -75,7 +78,8 @@ def get(conn, first, last=""):
     return conn, conn.getresponse()
 
 
-def fetch(conn, i, buf, m):
+def fetch(conn, i, p, m):
+    buf = p[0]
     a = i * CHUNK
     n = min(CHUNK, SIZE - a)
     have = tries = 0
@@ -100,6 +104,7 @@ def fetch(conn, i, buf, m):
                 if not got:
                     raise OSError("transfer closed with %d bytes remaining to read" % (n - have))
                 have += got
+                p[1] = have  # bytes before it are final (a resumed try reads on from here)
                 m[0] += got
             m[3] = None
             r.close()  # all its bytes read: the connection takes the next range
@@ -140,15 +145,17 @@ def worker():
                 return
             st["next"] = i + 1
             buf = free.pop()
+            part[i] = p = [buf, 0]
         try:
-            conn, got = fetch(conn, i, buf, m)
+            conn, got = fetch(conn, i, p, m)
         except Exception as e:  # the download fails there, with its reason
             got = e
         with cv:
             done[i] = got
             cv.notify_all()
             if got is not buf:  # a failure, or no ranges: this connection is done
-                free.append(buf)
+                if not isinstance(got, Exception):  # (a failed chunk's buffer may be being sent)
+                    free.append(buf)
                 return
 
 
@@ -190,19 +197,28 @@ def main():
     except OSError:
         pass
     sent = 0
+    why = None
     while sent < SIZE:
-        i = sent // CHUNK
+        i, at = divmod(sent, CHUNK)
         with cv:
-            while i not in done and i < st["end"]:
-                cv.wait()
-            buf = done.pop(i, None)
-            if isinstance(buf, Exception):
-                raise OSError(str(buf))
-            if not isinstance(buf, mmap.mmap):
+            # The chunk whole, or PIECE more of it (polled: a worker wakes the writer only when a
+            # chunk is done), or no such chunk (the rest comes as one stream).
+            while i not in done and i < st["end"] and (i not in part or part[i][1] - at < PIECE):
+                cv.wait(0.01)
+            got = done.pop(i, None)
+            if isinstance(got, Exception):
+                raise OSError(str(got))
+            if isinstance(got, mmap.mmap):
+                buf, upto, whole = got, min(CHUNK, SIZE - i * CHUNK), True
+                part.pop(i, None)
+            elif got is None and i in part:
+                (buf, upto), whole = part[i], False
+            else:
+                why = got
                 st["stop"] = True  # no worker takes another chunk
                 cv.notify_all()
                 break
-        view = memoryview(buf)[: min(CHUNK, SIZE - sent)]
+        view = memoryview(buf)[at:upto]
         # The hash in a thread beside the write (hashlib lets go of the GIL).
         hashing = threading.Thread(target=digest.update, args=(view,))
         hashing.start()
@@ -210,13 +226,14 @@ def main():
         hashing.join()
         sent += len(view)
         count(sent)
-        with cv:
-            free.append(buf)
-            cv.notify_all()
+        if whole:
+            with cv:
+                free.append(buf)
+                cv.notify_all()
     if sent < SIZE:
         # The rest as one stream (a server without ranges, an expiring URL): all that comes.
-        if buf:
-            note(buf)
+        if why:
+            note(why)
         try:
             r = get(None, sent)[1]
             # From byte 0 whatever comes (the size check judges it); else exactly the rest.

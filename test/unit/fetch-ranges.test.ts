@@ -377,6 +377,29 @@ describe('fetch_archive: bounded chunks, and a TERM', () => {
     expect(run.stdout, run.stderr).toBe(`${sha(body)}  -\nstatus=0\n`);
   });
 
+  it('passes on the chunk next in order as its bytes come, an eighth at a time, not once it is whole', async () => {
+    // 64 KB/s a connection: a chunk takes a second to come, an eighth of it an eighth of that.
+    const body = bytes(3 * CHUNK);
+    server = await startThrottledS3({ body, firstByteMs: 1, bytesPerSecond: 64_000 });
+    const s3 = server;
+    let firstChunkSent = -1;
+    const run = await bash(FETCH, { P_ArchiveUrl: s3.url, P_ExpectedArchiveBytes: body.length.toString(), P_DownloadConnections: '3' }, async (work) => {
+      const passedOn = (): number => {
+        try {
+          return Number(readFileSync(join(work, 'bytes'), 'utf8'));
+        } catch {
+          return 0;
+        }
+      };
+      await until('the first bytes were passed on', () => passedOn() > 0);
+      firstChunkSent = s3.requests.find((r) => r.start === 0)?.sent ?? -1;
+    });
+    expect(run.stdout, run.stderr).toBe(whole(body));
+    // The reader had bytes of chunk 0 while the server was still sending it.
+    expect(firstChunkSent).toBeGreaterThan(0);
+    expect(firstChunkSent).toBeLessThan(CHUNK);
+  });
+
   it.each([
     ['ranges', '4', 'python3'],
     ['one stream (no python3)', '4', '/nonexistent/python3'],
