@@ -3,7 +3,8 @@
 # FIFO, opened once the connections are under way: WORK/opened then) or else to stdout, its
 # sha256 to WORK/sha, the bytes sent so far to WORK/bytes, notes to descriptor 3. A thread per
 # connection, each reusing its connection; CONNECTIONS+1 chunk buffers, reused (bounded memory).
-# The chunk next in order is sent as its bytes come (an eighth at a time), not once it is whole.
+# The chunk next in order is sent as its bytes come (an eighth or more at a time), not once it is
+# whole; its last byte only once it is whole, and then its buffer is free again.
 # A range that fails, stalls or trickles (below 1 KiB/s for STALL_SECONDS, as curl's
 # --speed-limit) is asked again from the byte it reached, on a new connection: at once when
 # that try brought bytes, else after a pause that doubles.
@@ -29,7 +30,7 @@ PIECE = max(1, CHUNK // 8)  # the least of a chunk still coming that is sent on 
 CTX = ssl.create_default_context() if URL.scheme == "https" else None
 cv = threading.Condition()
 done = {}  # chunk: its buffer, why the rest comes as one stream, or why it failed
-part = {}  # chunk being fetched: [its buffer, the bytes of it read so far]
+part = {}  # chunk handed to a worker, until the writer takes it whole: [its buffer, bytes read so far]
 st = {"next": 0, "end": N, "stop": False}
 
 free = []  # chunk buffers (main makes them)
@@ -200,19 +201,22 @@ def main():
     why = None
     while sent < SIZE:
         i, at = divmod(sent, CHUNK)
+        last = min(CHUNK, SIZE - i * CHUNK) - 1
         with cv:
             # The chunk whole, or PIECE more of it (polled: a worker wakes the writer only when a
-            # chunk is done), or no such chunk (the rest comes as one stream).
-            while i not in done and i < st["end"] and (i not in part or part[i][1] - at < PIECE):
+            # chunk is done), or no such chunk (the rest comes as one stream). A piece never holds
+            # the chunk's last byte: a chunk read to the end but not yet in `done` is waited for,
+            # so that every chunk ends through `done` and its buffer goes back to `free`.
+            while i not in done and i < st["end"] and (i not in part or min(part[i][1], last) - at < PIECE):
                 cv.wait(0.01)
             got = done.pop(i, None)
             if isinstance(got, Exception):
                 raise OSError(str(got))
             if isinstance(got, mmap.mmap):
-                buf, upto, whole = got, min(CHUNK, SIZE - i * CHUNK), True
+                buf, upto, whole = got, last + 1, True
                 part.pop(i, None)
             elif got is None and i in part:
-                (buf, upto), whole = part[i], False
+                buf, upto, whole = part[i][0], min(part[i][1], last), False
             else:
                 why = got
                 st["stop"] = True  # no worker takes another chunk

@@ -75,6 +75,18 @@ drop_undo() {
   for f in "${UNDO[@]}"; do [[ "$f" == "$1" ]] || kept+=("$f"); done
   UNDO=("${kept[@]}")
 }
+# A change and its undo's registration, as one step for a TERM or INT: bash acts on a signal
+# once the command running when it came has ended, which could be between a change and its
+# on_undo (the change kept, its undo never run). One that comes between hold_signals and
+# release_signals is acted on at release_signals. Where the undo is harmless before the change
+# (removing what does not exist, starting what runs), it is registered first instead: that also
+# covers a signal sent to the whole process group, which ends the change's own command too.
+HOLD=0 HELD=0
+hold_signals() { HOLD=1; }
+release_signals() {
+  HOLD=0
+  if (( HELD )); then interrupted; fi
+}
 
 log() { printf '[lifeboat restore %s] %s\n' "${P_RestoreId:-?}" "$*" >&2; }
 
@@ -622,10 +634,7 @@ restore_data() {
   if [[ "$TARGET_KIND" == volume ]]; then
     case "$TARGET_STATE" in
       absent)
-        mark_created_target
-        create_volume "$TARGET" restored with-driver
-        on_undo remove_created_volume
-        [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
+        create_target_volume
         check_created_volume
         stop_container
         transfer volume "$TARGET"
@@ -653,12 +662,21 @@ restore_data() {
   fi
 }
 
+# The target volume, absent at preflight. Its undo is registered first: a TERM that comes while
+# docker creates it (acted on once docker returns) removes it too.
+create_target_volume() {
+  mark_created_target
+  on_undo remove_created_volume
+  create_volume "$TARGET" restored with-driver
+  [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
+}
+
 stop_container() {
   [[ "$CONTAINER_WAS" == running && "$STOPPED_CONTAINER" == 0 ]] || return 0
   log "stopping container $P_ContainerName"
+  on_undo_at_end restart_container  # first: a TERM while it stops starts it again
   docker stop --time 60 "$P_ContainerName" >/dev/null
   STOPPED_CONTAINER=1
-  on_undo_at_end restart_container
 }
 
 # Undos of restore_data and stop_container.
@@ -698,17 +716,23 @@ swap() {
     if [[ "$TARGET_STATE" == nonempty ]]; then
       stop_container
       PRESERVED="$TARGET.pre-restore.$P_RestoreId"
+      hold_signals
       mv -T -- "$TARGET" "$PRESERVED"
       on_undo put_back_moved_target
+      release_signals
     elif [[ "$TARGET_STATE" == empty ]]; then
       stop_container
       ORIGINAL_DIGEST="$(stat -c '%a %u %g' -- "$TARGET")"
+      hold_signals
       rmdir -- "$TARGET"
       on_undo recreate_empty_target
+      release_signals
     fi
+    hold_signals
     mv -T -- "$STAGE" "$TARGET"
     drop_undo remove_stage
     [[ "$TARGET_STATE" != absent ]] || on_undo remove_created_dir
+    release_signals
   fi
 }
 
@@ -779,8 +803,8 @@ start_container() {
   if [[ "$CONTAINER_WAS" == absent ]]; then
     log "creating container $P_ContainerName from $P_ContainerImage"
     create_networks
+    on_undo remove_created_container  # first: a TERM while docker creates it removes it too
     create_container || fail failed "could not create container $P_ContainerName"
-    on_undo remove_created_container
     connect_networks
     CONTAINER_ACTION=created
   else
@@ -928,6 +952,7 @@ rollback() {
 # set its own trap) that runs one only ends, or it would print a second result line.
 interrupted() {
   [[ "$BASHPID" == "$$" ]] || exit 130
+  if (( HOLD )); then HELD=1; return 0; fi  # acted on at release_signals
   [[ -z "$TRANSFER_WRITER" ]] || stop_fetch
   [[ -n "$ERROR" ]] || { ERROR="interrupted by a signal (cancel, or the command's time ran out) in phase $PHASE"; FAILED_PHASE="$PHASE"; }
   exit 130

@@ -234,6 +234,73 @@ ERROR="the first TERM"; FAILED_PHASE=download; exit 130`;
   });
 });
 
+describe('restore-volume: a TERM while a change is being made (cancel-restore signals the run alone)', () => {
+  /**
+   * `docker` on PATH records its arguments; the call named `at` TERMs the run (its parent, as
+   * cancel-restore does) and takes 0.3 s to end, as a slow `docker volume create` would. Bash
+   * acts on the TERM once that call has ended: the change is made, and its undo must run.
+   */
+  const termDuring = (at: string, body: string, env: Record<string, string> = {}): { calls: string[]; result: unknown } => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-term-during-'));
+    const bin = join(d, 'bin');
+    spawnSync('mkdir', [bin]);
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/bash
+printf '%s\\n' "$*" >>"$D/calls"
+if [[ "$*" == "$AT"* ]]; then kill -TERM "$PPID"; sleep 0.3; fi
+exit 0
+`,
+      { mode: 0o755 },
+    );
+    const run = sourced(
+      scripts['restore-volume'],
+      `P_RestoreId=r-1; RUNS_DIR="$D/runs"\ntrap on_exit EXIT; trap interrupted INT TERM\n${body}\necho "went on" >&2`,
+      {
+        PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        D: d,
+        AT: at,
+        ...env,
+      },
+    );
+    expect(run.stderr).not.toContain('went on');
+    return { calls: readFileSync(join(d, 'calls'), 'utf8').trim().split('\n'), result: JSON.parse(run.stdout) };
+  };
+
+  it('while docker creates the target volume: the rollback removes it', () => {
+    const { calls, result } = termDuring('volume create', 'TARGET=lbt-new; create_target_volume', { P_VolumeDriver: '', P_VolumeDriverOpts: '' });
+    expect(calls[0]).toMatch(/^volume create .*lbt-new$/);
+    expect(calls).toContain('volume rm -f lbt-new');
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('interrupted by a signal') as unknown });
+  });
+
+  it('while docker stops the database: the rollback starts it again', () => {
+    const { calls } = termDuring('stop', 'CONTAINER_WAS=running; stop_container', { P_ContainerName: 'db1' });
+    expect(calls[0]).toBe('stop --time 60 db1');
+    expect(calls).toContain('start db1');
+  });
+
+  it('while a host directory is moved aside: the rollback puts it back', () => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-term-mv-'));
+    spawnSync('bash', ['-c', 'mkdir -p "$1/data" "$1/stage" && echo old >"$1/data/PG_VERSION" && echo new >"$1/stage/PG_VERSION"', 'x', d]);
+    // mv TERMs the run once it has moved the directory (a TERM that comes during the rename).
+    const bin = join(d, 'bin');
+    spawnSync('mkdir', [bin]);
+    writeFileSync(join(bin, 'mv'), '#!/bin/bash\n/bin/mv "$@"; st=$?; kill -TERM "$PPID"; sleep 0.2; exit "$st"\n', { mode: 0o755 });
+    const run = sourced(
+      scripts['restore-volume'],
+      `P_RestoreId=r-1; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=nonempty; STAGE="$D/stage"; CONTAINER_WAS=absent
+trap on_exit EXIT; trap interrupted INT TERM
+swap
+echo "went on" >&2`,
+      { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, D: d },
+    );
+    expect(run.stderr).not.toContain('went on');
+    expect(readFileSync(join(d, 'data', 'PG_VERSION'), 'utf8')).toBe('old\n');
+    expect(existsSync(join(d, 'data.pre-restore.r-1'))).toBe(false);
+  });
+});
+
 describe('restore-volume start_watchdog (TERM 5 minutes before the step timeout)', () => {
   it('leaves nothing behind: once the run has ended, its sleep is gone and the next run of the volume can take the lock', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-watchdog-'));
