@@ -79,8 +79,9 @@ drop_undo() {
 # once the command running when it came has ended, which could be between a change and its
 # on_undo (the change kept, its undo never run). One that comes between hold_signals and
 # release_signals is acted on at release_signals. Where the undo is harmless before the change
-# (removing what does not exist, starting what runs), it is registered first instead: that also
-# covers a signal sent to the whole process group, which ends the change's own command too.
+# (removing a volume docker would have adopted anyway, starting what runs), it is registered
+# first instead: that also covers a signal sent to the whole process group, which ends the
+# change's own command too.
 HOLD=0 HELD=0
 hold_signals() { HOLD=1; }
 release_signals() {
@@ -803,8 +804,12 @@ start_container() {
   if [[ "$CONTAINER_WAS" == absent ]]; then
     log "creating container $P_ContainerName from $P_ContainerImage"
     create_networks
-    on_undo remove_created_container  # first: a TERM while docker creates it removes it too
+    # Not registered first: if a container of that name appeared since the preflight, docker
+    # refuses to create one, and that one is not this run's to remove.
+    hold_signals
     create_container || fail failed "could not create container $P_ContainerName"
+    on_undo remove_created_container
+    release_signals
     connect_networks
     CONTAINER_ACTION=created
   else
