@@ -78,10 +78,11 @@ drop_undo() {
 # A change and its undo's registration, as one step for a TERM or INT: bash acts on a signal
 # once the command running when it came has ended, which could be between a change and its
 # on_undo (the change kept, its undo never run). One that comes between hold_signals and
-# release_signals is acted on at release_signals. Where the undo is harmless before the change
-# (removing a volume docker would have adopted anyway, starting what runs), it is registered
-# first instead: that also covers a signal sent to the whole process group, which ends the
-# change's own command too.
+# release_signals is acted on at release_signals (no held region waits with `wait`, which a
+# signal would end). Where the undo is harmless before the change (starting a container that
+# runs, stopping one that does not), it is registered first instead. Both cover a TERM or INT
+# sent to the script itself, as cancel-restore and the watchdog send them; one sent to the
+# whole process group also ends the change's own command, which docker may still complete.
 HOLD=0 HELD=0
 hold_signals() { HOLD=1; }
 release_signals() {
@@ -663,12 +664,15 @@ restore_data() {
   fi
 }
 
-# The target volume, absent at preflight. Its undo is registered first: a TERM that comes while
-# docker creates it (acted on once docker returns) removes it too.
+# The target volume, absent at preflight, created with a signal held until its undo is
+# registered. (Not registered first: a create that fails, on a volume of that name that
+# appeared since with another driver, must not remove that volume.)
 create_target_volume() {
   mark_created_target
-  on_undo remove_created_volume
+  hold_signals
   create_volume "$TARGET" restored with-driver
+  on_undo remove_created_volume
+  release_signals
   [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
 }
 
@@ -815,16 +819,18 @@ start_container() {
   else
     CONTAINER_ACTION=restarted
   fi
+  # Registered before the start (stopping a container that does not run changes nothing): a
+  # TERM while it starts must not leave the database running on data the rollback puts back.
+  if [[ "$CONTAINER_WAS" != absent ]]; then
+    on_undo stop_container_on_new_data
+    [[ "$CONTAINER_WAS" != running ]] || on_undo_at_end restart_container
+  fi
   docker start "$P_ContainerName" >/dev/null || fail failed "container $P_ContainerName did not start"
   if [[ -z "$CONTAINER_IMAGE" ]]; then
     CONTAINER_IMAGE="$(docker inspect -f "$(gotpl '<%.Config.Image%>')" "$P_ContainerName")" CONTAINER_IMAGE_SOURCE=present
   fi
   CONTAINER_IMAGE_DIGEST="$(image_digest "$P_ContainerName" "$CONTAINER_IMAGE")"
   log "container $P_ContainerName runs $CONTAINER_IMAGE_DIGEST"
-  if [[ "$CONTAINER_WAS" != absent ]]; then
-    on_undo stop_container_on_new_data
-    [[ "$CONTAINER_WAS" != running ]] || on_undo_at_end restart_container
-  fi
   STARTED_AS="$(docker inspect -f "$(gotpl '<%.State.StartedAt%> <%.RestartCount%>')" "$P_ContainerName" 2>/dev/null || :)"
 }
 

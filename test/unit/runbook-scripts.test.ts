@@ -280,6 +280,12 @@ exit 0
     expect(calls).toContain('start db1');
   });
 
+  it('while docker starts the database on the restored data: the rollback stops it (before any old data is put back)', () => {
+    const { calls } = termDuring('start', 'CONTAINER_WAS=running; start_container', { P_ContainerName: 'db1' });
+    expect(calls[0]).toBe('start db1');
+    expect(calls).toContain('stop --time 30 db1');
+  });
+
   it('while a host directory is moved aside: the rollback puts it back', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-term-mv-'));
     spawnSync('bash', ['-c', 'mkdir -p "$1/data" "$1/stage" && echo old >"$1/data/PG_VERSION" && echo new >"$1/stage/PG_VERSION"', 'x', d]);
