@@ -20,7 +20,13 @@
  *   floor, since the extraction above beats it; kept to read earlier results by;
  * - this machine's download ceiling: the same archive as one range per connection, each
  *   `curl` writing to /dev/null (nothing hashed, kept or extracted): what the stand-in and
- *   curl deliver here when the host does nothing else with the bytes.
+ *   curl deliver here when the host does nothing else with the bytes;
+ * - this machine's floor for a checked restore: the work a restore cannot skip, each piece on its
+ *   own and all at once, nothing chained: the download ceiling's curls, the archive's SHA-256
+ *   (`openssl dgst`, the OpenSSL that fetch.py's hashlib uses) and the extract floor's
+ *   extraction. Not the issue's floor (that leaves out the hash and models a host where the
+ *   download and the extraction do not share two CPUs with the stand-in): what Lifeboat's chain
+ *   costs beyond the work itself.
  *
  * The parallel, ceiling and extract-floor runs also record how busy all the CPUs were
  * (/proc/stat), so the figures say whether the network model or the machine set the pace.
@@ -243,7 +249,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     const cutAt = Math.floor(zst.bytes / RANGE_BYTES / 2) * RANGE_BYTES;
     const cutAfter = RANGE_BYTES / 2;
     const oneResults: RestoreResult[] = [];
-    const busy: Record<'parallel' | 'ceiling' | 'extract', number[]> = { parallel: [], ceiling: [], extract: [] };
+    const busy: Record<'parallel' | 'ceiling' | 'extract' | 'unchained', number[]> = { parallel: [], ceiling: [], extract: [], unchained: [] };
     const stolen: number[] = [];
     const download = join(work, 'download.tar.gz');
     const awsEnv = {
@@ -258,7 +264,7 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
     // Half the connections: a download floor above the extract floor on a machine like this one, so
     // the download is the limit (as on a host with more cores than this one's 2); not the target's case.
     const halfConnections = Math.max(1, Math.floor(connections / 2));
-    log(`restore at scale: ${o.runs.toString()} alternating runs of 9 contenders`);
+    log(`restore at scale: ${o.runs.toString()} alternating runs of 10 contenders`);
     const runs = await sideBySide(
       o.runs,
       {
@@ -355,6 +361,29 @@ zstd -dcq <"$F" | perl -e 'fcntl(STDIN, 1031, 1 << 20); exec { $ARGV[0] } @ARGV 
   tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p
 st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
                   { F: zst.file, D: volumeDir(target) },
+                ),
+              ),
+            ),
+        },
+        // The download, the hash and the extraction at once, each on its own (inputs from the page cache).
+        checked_unchained: {
+          prepare: freshTargetArchiveCached,
+          run: () =>
+            busyWhile(busy.unchained, () =>
+              seconds(() =>
+                sh(
+                  `set -o pipefail
+pids=(); for (( i = 0; i < N; i++ )); do
+  curl --globoff --fail --silent --show-error -r "$(( i * SIZE / N ))-$(( (i + 1) * SIZE / N - 1 ))" -o /dev/null -- "$URL" & pids+=($!)
+done
+openssl dgst -sha256 -r "$F" >/dev/null & pids+=($!)
+while :; do sleep 0.2 & sync -f "$D" || break; wait || :; done & flusher=$!
+zstd -dcq <"$F" | perl -e 'fcntl(STDIN, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\\n"' -- \\
+  tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p
+st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"
+for p in "\${pids[@]}"; do wait "$p" || exit 1; done
+exit "$st"`,
+                  { N: connections.toString(), SIZE: zst.bytes.toString(), URL: zstS3.url, F: zst.file, D: volumeDir(target) },
                 ),
               ),
             ),
@@ -460,6 +489,23 @@ st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
       ratio: ceiling / downloadFloor,
       samples: runs.download_ceiling ?? [],
     });
+    const unchained = m('checked_unchained');
+    record({
+      name: `${R}.machine.checked_unchained`,
+      value: unchained,
+      unit: 's',
+      baseline: `${R}.floor (the download's curls, openssl's SHA-256 and the extraction at once, nothing chained)`,
+      ratio: unchained / floor,
+      samples: runs.checked_unchained ?? [],
+    });
+    record({
+      name: `${R}.lifeboat_parallel.vs_checked_unchained`,
+      value: parallel,
+      unit: 's',
+      baseline: `${R}.machine.checked_unchained`,
+      ratio: parallel / unchained,
+      samples: [],
+    });
     const cores = cpus().length;
     // The CPU time a parallel run takes (all processes: Lifeboat, Docker, the stand-in, the kernel;
     // not the time stolen by the hypervisor), spread over all the CPUs: the fastest it could be on
@@ -484,6 +530,7 @@ st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
       ['lifeboat_parallel', busy.parallel],
       ['machine.download_ceiling', busy.ceiling],
       ['floor.extract', busy.extract],
+      ['machine.checked_unchained', busy.unchained],
     ] as const) {
       record({ name: `${R}.${k}.cpu_busy`, value: median(v), unit: 'ratio', baseline: `all ${cores.toString()} CPUs (/proc/stat)`, samples: v });
     }

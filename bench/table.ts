@@ -78,6 +78,16 @@ const ROWS: readonly Row[] = [
     ratio: (r) => `${x(r)} the floor`,
   },
   {
+    what: '… this machine’s floor for a checked restore: the download’s curls, the archive’s SHA-256 (`openssl dgst`) and the extraction at once, nothing chained (not the issue’s floor: that has no hash and no shared CPUs)',
+    name: `${S}.machine.checked_unchained`,
+    ratio: (r) => `${x(r)} the floor`,
+  },
+  {
+    what: '… Lifeboat parallel against that: what the chain (FIFO, helper container, preflight) costs beyond the work',
+    name: `${S}.lifeboat_parallel.vs_checked_unchained`,
+    ratio: (r) => `${x(r)} the work unchained`,
+  },
+  {
     what: '… Lifeboat with half the connections, where the download is the limit (not the target’s case)',
     name: `${S}.lifeboat_half_connections`,
     ratio: (r) => `${x(r)} its floor (${r.baseline.replace(/^its floor: /, '')})`,
@@ -107,6 +117,7 @@ const ROWS: readonly Row[] = [
   { what: '… share of all CPUs busy: during Lifeboat parallel', name: `${S}.lifeboat_parallel.cpu_busy`, ratio: () => '/proc/stat' },
   { what: '… … during the download ceiling', name: `${S}.machine.download_ceiling.cpu_busy`, ratio: () => '' },
   { what: '… … during the extract floor', name: `${S}.floor.extract.cpu_busy`, ratio: () => '' },
+  { what: '… … during the checked restore’s work unchained', name: `${S}.machine.checked_unchained.cpu_busy`, ratio: () => '' },
   {
     what: '… share of all CPUs’ time stolen by the hypervisor during Lifeboat parallel (other guests ran; counted as busy above)',
     name: `${S}.lifeboat_parallel.cpu_steal`,
