@@ -133,9 +133,13 @@ create_networks() {
     for part in "${parts[@]:1}"; do
       if [[ "$part" == internal ]]; then args+=(--internal); else args+=(--label "$part"); fi
     done
+    # A signal held until the network's undo is registered: a TERM while docker creates it is
+    # acted on once it is recorded, so the rollback removes it.
+    hold_signals
     id="$(docker "${args[@]}" -- "$net")" || fail failed "could not create network $net"
     (( ${#CREATED_NETWORKS[@]} > 0 )) || on_undo remove_created_networks
     CREATED_NETWORKS+=("$id $net")
+    release_signals
     log "created network $net"
   done
   exec {lock}>&-

@@ -248,7 +248,8 @@ describe('restore-volume: a TERM while a change is being made (cancel-restore si
       join(bin, 'docker'),
       `#!/bin/bash
 printf '%s\\n' "$*" >>"$D/calls"
-if [[ "$*" == "$AT"* ]]; then kill -TERM "$PPID"; sleep 0.3; fi
+if [[ "$*" == "$AT"* ]]; then printf '%s\\n' "\${OUT:-}"; kill -TERM "$PPID"; sleep 0.3; fi
+if [[ -n "\${FAIL:-}" && "$*" == "$FAIL"* ]]; then exit 1; fi
 exit 0
 `,
       { mode: 0o755 },
@@ -284,6 +285,17 @@ exit 0
     const { calls } = termDuring('start', 'CONTAINER_WAS=running; start_container', { P_ContainerName: 'db1' });
     expect(calls[0]).toBe('start db1');
     expect(calls).toContain('stop --time 30 db1');
+  });
+
+  it('while docker creates a network the recreated container joins: the rollback removes it', () => {
+    const { calls, result } = termDuring(
+      'network create',
+      `LOCK_DIR="$D"; PRIMARY_NETWORK=lbt-net; NETWORK_SPEC[lbt-net]="lbt-net,internal"\ncreate_networks`,
+      { P_Mode: 'restore', FAIL: 'network inspect', OUT: 'net-id-1' },
+    );
+    expect(calls).toContain('network create --driver bridge --internal -- lbt-net');
+    expect(calls).toContain('network rm net-id-1');
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('interrupted by a signal') as unknown });
   });
 
   it('while a host directory is moved aside: the rollback puts it back', () => {
