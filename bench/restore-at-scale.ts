@@ -72,6 +72,21 @@ const BUCKET = 'lifeboat-bench';
 const RANGE_BYTES = 32 << 20;
 const RANDOM_SHARE = 0.9;
 
+/** Bash: the archive at $URL ($SIZE bytes) as one range per connection ($N), each `curl` to /dev/null; their pids in `pids`. */
+const CURL_RANGES = `pids=(); for (( i = 0; i < N; i++ )); do
+  curl --globoff --fail --silent --show-error -r "$(( i * SIZE / N ))-$(( (i + 1) * SIZE / N - 1 ))" -o /dev/null -- "$URL" & pids+=($!)
+done`;
+const WAIT_RANGES = `for p in "\${pids[@]}"; do wait "$p" || exit 1; done`;
+/**
+ * Bash (under pipefail): the zstd archive $F through zstd and GNU tar into the directory $D, as the
+ * helper extracts (runbooks/restore-volume/helper.sh: write-back every 0.2 s, a 1 MiB pipe), then
+ * sync; its status in `st`.
+ */
+const EXTRACT = `while :; do sleep 0.2 & sync -f "$D" || break; wait || :; done & flusher=$!
+zstd -dcq <"$F" | perl -e 'fcntl(STDIN, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\\n"' -- \\
+  tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p
+st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"`;
+
 const docker = (...a: string[]): string => execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const quiet = (...a: string[]): void => void spawnSync('docker', a, { stdio: 'ignore' });
 const volumeDir = (name: string): string => docker('volume', 'inspect', '-f', '{{.Mountpoint}}', name);
@@ -337,33 +352,12 @@ export async function restoreAtScale(o: AtScaleOptions): Promise<void> {
         download_ceiling: {
           run: () =>
             busyWhile(busy.ceiling, () =>
-              seconds(() =>
-                sh(
-                  `pids=(); for (( i = 0; i < N; i++ )); do
-  curl --globoff --fail --silent --show-error -r "$(( i * SIZE / N ))-$(( (i + 1) * SIZE / N - 1 ))" -o /dev/null -- "$URL" & pids+=($!)
-done
-for p in "\${pids[@]}"; do wait "$p" || exit 1; done`,
-                  { N: connections.toString(), SIZE: zst.bytes.toString(), URL: zstS3.url },
-                ),
-              ),
+              seconds(() => sh(`${CURL_RANGES}\n${WAIT_RANGES}`, { N: connections.toString(), SIZE: zst.bytes.toString(), URL: zstS3.url })),
             ),
         },
         extract_floor: {
           prepare: freshTargetArchiveCached,
-          // As the helper extracts (runbooks/restore-volume/helper.sh): write-back every 0.2 s, a 1 MiB pipe.
-          run: () =>
-            busyWhile(busy.extract, () =>
-              seconds(() =>
-                sh(
-                  `set -o pipefail
-while :; do sleep 0.2 & sync -f "$D" || break; wait || :; done & flusher=$!
-zstd -dcq <"$F" | perl -e 'fcntl(STDIN, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\\n"' -- \\
-  tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p
-st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
-                  { F: zst.file, D: volumeDir(target) },
-                ),
-              ),
-            ),
+          run: () => busyWhile(busy.extract, () => seconds(() => sh(`set -o pipefail\n${EXTRACT}\nexit "$st"`, { F: zst.file, D: volumeDir(target) }))),
         },
         // The download, the hash and the extraction at once, each on its own (inputs from the page cache).
         checked_unchained: {
@@ -371,20 +365,13 @@ st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"; exit "$st"`,
           run: () =>
             busyWhile(busy.unchained, () =>
               seconds(() =>
-                sh(
-                  `set -o pipefail
-pids=(); for (( i = 0; i < N; i++ )); do
-  curl --globoff --fail --silent --show-error -r "$(( i * SIZE / N ))-$(( (i + 1) * SIZE / N - 1 ))" -o /dev/null -- "$URL" & pids+=($!)
-done
-openssl dgst -sha256 -r "$F" >/dev/null & pids+=($!)
-while :; do sleep 0.2 & sync -f "$D" || break; wait || :; done & flusher=$!
-zstd -dcq <"$F" | perl -e 'fcntl(STDIN, 1031, 1 << 20); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\\n"' -- \\
-  tar -x -b 2048 -f - -C "$D" --numeric-owner --same-owner -p
-st=$?; kill "$flusher"; wait "$flusher" 2>/dev/null; sync -f "$D"
-for p in "\${pids[@]}"; do wait "$p" || exit 1; done
-exit "$st"`,
-                  { N: connections.toString(), SIZE: zst.bytes.toString(), URL: zstS3.url, F: zst.file, D: volumeDir(target) },
-                ),
+                sh(`set -o pipefail\n${CURL_RANGES}\nopenssl dgst -sha256 -r "$F" >/dev/null & pids+=($!)\n${EXTRACT}\n${WAIT_RANGES}\nexit "$st"`, {
+                  N: connections.toString(),
+                  SIZE: zst.bytes.toString(),
+                  URL: zstS3.url,
+                  F: zst.file,
+                  D: volumeDir(target),
+                }),
               ),
             ),
         },
