@@ -276,6 +276,7 @@ mark_created_target() {
   MARKER="$(marker_path)"
   printf '%s\n' "$P_RestoreId" >"$MARKER"
 }
+volume_label() { docker volume inspect -f "$(gotpl "<%index .Labels \"$2\"%>")" "$1" 2>/dev/null | head -c 200; }  # NAME KEY
 volume_created_at() { docker volume inspect -f "$(gotpl '<%.CreatedAt%>')" "$1" 2>/dev/null | head -c 64 | tr -dc 'A-Za-z0-9:.+-'; }
 reclaim_interrupted_target() {
   [[ "$TARGET_KIND" == volume ]] || return 0
@@ -643,6 +644,7 @@ restore_data() {
         ;;
       empty)
         stop_container
+        check_still_empty
         on_undo wipe_target_volume
         transfer volume "$TARGET"
         ;;
@@ -666,14 +668,32 @@ restore_data() {
 
 # The target volume, absent at preflight, created with a signal held until its undo is
 # registered. (Not registered first: a create that fails, on a volume of that name that
-# appeared since with another driver, must not remove that volume.)
+# appeared since with another driver, must not remove that volume.) `docker volume create`
+# of a name that exists hands back that volume without an error: one that appeared since the
+# preflight (docker compose up, another run) is looked for first, and the created one must
+# carry this run's id, or it is someone else's and never written to or removed.
 create_target_volume() {
+  ! volume_exists "$TARGET" \
+    || fail refused "volume $TARGET appeared since the preflight (docker compose up, or another run?); nothing was written to it and nothing was changed"
   mark_created_target
   hold_signals
   create_volume "$TARGET" restored with-driver
+  if [[ ${#VOLUME_LABEL_ARGS[@]} == 0 && "$(volume_label "$TARGET" lifeboat.restore-id)" != "$P_RestoreId" ]]; then
+    rm -f -- "$MARKER"; MARKER=""
+    fail refused "volume $TARGET appeared as this run created it: Docker handed back the existing volume, which this run never writes to or removes; nothing was changed"
+  fi
   on_undo remove_created_volume
   release_signals
   [[ ${#VOLUME_LABEL_ARGS[@]} == 0 ]] || printf 'created=%s\n' "$(volume_created_at "$TARGET")" >>"$MARKER"
+}
+
+# An empty volume seen while its database ran is looked at again once it has stopped: a
+# database may write as it stops (Redis saves dump.rdb), and that is never merged into or wiped.
+check_still_empty() {
+  (( STOPPED_CONTAINER )) || return 0
+  local n
+  read -r n _ <<<"$(probe_volume "$TARGET")"
+  [[ "$n" == 0 ]] || fail failed "volume $TARGET was empty while $P_ContainerName ran, and holds data ($n entries) now that it has stopped (written as it stopped); nothing was written to it, and the container is started again. Re-run with IfVolumeExists=preserve to keep that data in a labelled copy"
 }
 
 stop_container() {
@@ -686,11 +706,21 @@ stop_container() {
 
 # Undos of restore_data and stop_container.
 remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null; }
-wipe_target_volume() { helper --mount "$(mnt volume "$TARGET" /data)" -- wipe; }
+wipe_target_volume() {
+  helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
+    || data_not_back "could not empty volume $TARGET again: it holds part of the restored data"
+}
 remove_stage() {
   if [[ "$TARGET_KIND" == volume ]]; then docker volume rm -f "$STAGE" >/dev/null; else rm -rf -- "$STAGE"; fi
 }
+# A data undo that failed: said in the result, and the database is not started on that data.
+DATA_NOT_BACK=0
+data_not_back() { DATA_NOT_BACK=1; ERROR+="; ROLLBACK FAILED: $1"; }
 restart_container() {
+  if (( DATA_NOT_BACK )); then
+    ERROR+="; $P_ContainerName is left stopped: its data could not be put back as it was"
+    return 0
+  fi
   docker start "$P_ContainerName" >/dev/null 2>&1 || ERROR+="; could not restart $P_ContainerName"
 }
 
@@ -733,10 +763,21 @@ swap() {
       on_undo recreate_empty_target
       release_signals
     fi
+    if [[ "$TARGET_STATE" == absent ]]; then
+      # A database still running on it (its directory moved aside by hand) is stopped, or it
+      # would go on serving the old data. The path is claimed, never taken over: `mv -T`
+      # replaces an empty directory, which may have appeared since the preflight (Docker
+      # makes a missing bind source for a container that starts).
+      stop_container
+      hold_signals
+      mkdir -m 0700 -- "$TARGET" 2>/dev/null \
+        || fail failed "HostPath $TARGET appeared since the preflight (a container starting with it as its bind source?); it was left as it is and the restored data removed"
+      on_undo remove_created_dir
+      release_signals
+    fi
     hold_signals
     mv -T -- "$STAGE" "$TARGET"
     drop_undo remove_stage
-    [[ "$TARGET_STATE" != absent ]] || on_undo remove_created_dir
     release_signals
   fi
 }
@@ -749,7 +790,7 @@ restore_preserved_volume() {
     && helper --mount "$(mnt volume "$PRESERVED" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
     && [[ "$(helper --mount "$(mnt volume "$TARGET" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
     && ROLLED_BACK=true
-  [[ "$ROLLED_BACK" == true ]] || ERROR+="; ROLLBACK FAILED: the previous data is safe in volume $PRESERVED"
+  [[ "$ROLLED_BACK" == true ]] || data_not_back "the previous data is safe in volume $PRESERVED"
 }
 # A host directory's new data is moved aside and deleted; the old directory comes back.
 move_new_data_aside() {
@@ -760,11 +801,13 @@ move_new_data_aside() {
 put_back_moved_target() {
   move_new_data_aside
   mv -T -- "$PRESERVED" "$TARGET" && ROLLED_BACK=true && PRESERVED=""
+  [[ "$ROLLED_BACK" == true ]] || data_not_back "the previous data is safe in $PRESERVED"
 }
 recreate_empty_target() {
   move_new_data_aside
   local m u g; read -r m u g <<<"$ORIGINAL_DIGEST"
   mkdir -m "$m" -- "$TARGET" && chown "$u:$g" -- "$TARGET" && ROLLED_BACK=true
+  [[ "$ROLLED_BACK" == true ]] || data_not_back "could not make $TARGET an empty directory again"
 }
 remove_created_dir() { rm -rf -- "$TARGET"; }
 

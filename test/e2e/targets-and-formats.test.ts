@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir, readdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -10,6 +10,7 @@ import {
   docker,
   inVolume,
   initPostgresVolume,
+  psql,
   removeAll,
   rowsFingerprint,
   seedRows,
@@ -126,6 +127,28 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
     expect(await rowsFingerprint(db)).toBe(rows);
     expect(await containerState(db)).toBe('running');
     expect((await readdir(base)).filter((f) => f.startsWith('.lifeboat'))).toEqual([]);
+  });
+
+  it('a host directory moved aside by hand while its database runs on: the database is stopped, and answers from the restored data', async () => {
+    const base = `/srv/${uniqueName('moved')}`;
+    onTestFinished(() => rm(base, { recursive: true, force: true }));
+    const hostDir = join(base, 'pgdata');
+    const db = uniqueName('moveddb');
+    made.containers.push(db);
+    const target = { ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'), VolumeName: '', HostPath: hostDir, ContainerName: db };
+    const first = await restore({ ...target, ContainerImage: POSTGRES_IMAGE, MountPath: PGDATA, ContainerNetwork: 'none', ShmSize: '128m' });
+    expect(first.exitCode, explain(first)).toBe(0);
+    // A write after the backup, then the directory moved aside: the database runs on in it.
+    await psql(db, "insert into lifeboat_test values (1000001, 'after the backup'); checkpoint;");
+    await rename(hostDir, `${hostDir}.broken`);
+    expect(await containerState(db)).toBe('running');
+
+    const outcome = await restore(target);
+
+    expect(outcome.exitCode, explain(outcome)).toBe(0);
+    expect(outcome.result).toMatchObject({ outcome: 'succeeded', hostPath: hostDir, containerAction: 'restarted' });
+    expect(await rowsFingerprint(db)).toBe(rows);
+    expect(await readdir(`${hostDir}.broken`)).toContain('PG_VERSION'); // never touched
   });
 });
 

@@ -250,6 +250,7 @@ describe('restore-volume: a TERM while a change is being made (cancel-restore si
 printf '%s\\n' "$*" >>"$D/calls"
 if [[ "$*" == "$AT"* ]]; then printf '%s\\n' "\${OUT:-}"; kill -TERM "$PPID"; sleep 0.3; fi
 if [[ -n "\${FAIL:-}" && "$*" == "$FAIL"* ]]; then exit 1; fi
+if [[ -n "\${ECHO_ON:-}" && "$*" == "$ECHO_ON"* ]]; then printf '%s\\n' "$ECHO"; fi
 exit 0
 `,
       { mode: 0o755 },
@@ -269,8 +270,14 @@ exit 0
   };
 
   it('while docker creates the target volume: the rollback removes it', () => {
-    const { calls, result } = termDuring('volume create', 'TARGET=lbt-new; create_target_volume', { P_VolumeDriver: '', P_VolumeDriverOpts: '' });
-    expect(calls[0]).toMatch(/^volume create .*lbt-new$/);
+    const { calls, result } = termDuring('volume create', 'TARGET=lbt-new; create_target_volume', {
+      P_VolumeDriver: '',
+      P_VolumeDriverOpts: '',
+      FAIL: 'volume inspect lbt-new',
+      ECHO_ON: 'volume inspect -f',
+      ECHO: 'r-1',
+    });
+    expect(calls[1]).toMatch(/^volume create .*lbt-new$/);
     expect(calls).toContain('volume rm -f lbt-new');
     expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('interrupted by a signal') as unknown });
   });
@@ -410,6 +417,94 @@ printf '%s|%s|%s|%s' "$(cat "$TARGET/f" 2>/dev/null)" "$(stat -c %a "$TARGET")" 
   it('an empty host directory: it is empty again with its old mode, nothing left beside it', () => {
     const d = mkdtempSync(join(tmpdir(), 'lifeboat-undo-'));
     expect(sourced(scripts['restore-volume'], bindRestore('empty'), { D: d }).stdout).toBe('new||750|data |true');
+  });
+});
+
+describe('restore-volume: what changed on the host since the preflight is never taken over', () => {
+  /** `docker` records its calls; `volume inspect NAME` fails (absent) unless EXISTS, a label reads LABEL. */
+  const DOCKER = `docker() {
+  printf '%s\\n' "$*" >>"$D/calls"
+  case "$*" in
+    "volume inspect -f"*) printf '%s\\n' "$LABEL" ;;
+    "volume inspect "*) [[ -n "\${EXISTS:-}" ]] ;;
+  esac
+}
+`;
+  const run = (body: string, env: Record<string, string> = {}): { calls: string[]; result: Record<string, unknown>; d: string } => {
+    const d = mkdtempSync(join(tmpdir(), 'lifeboat-since-'));
+    const out = sourced(scripts['restore-volume'], `${DOCKER}P_RestoreId=r-1; RUNS_DIR="$D/runs"\ntrap on_exit EXIT\n${body}\necho "went on" >&2`, {
+      D: d,
+      LABEL: 'r-1',
+      ...env,
+    });
+    const file = join(d, 'calls');
+    return {
+      calls: existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [],
+      result: JSON.parse(out.stdout) as Record<string, unknown>,
+      d,
+    };
+  };
+
+  it('a volume that appeared since the preflight is refused before any create, and left as it is', () => {
+    const { calls, result } = run('TARGET=lbt-new; create_target_volume', { EXISTS: '1' });
+    expect(result).toMatchObject({ outcome: 'refused', error: expect.stringContaining('appeared since the preflight') as unknown });
+    expect(calls.filter((c) => /^volume (create|rm)/.test(c))).toEqual([]);
+  });
+
+  it('a volume Docker hands back as created (it appeared at that moment) is someone else’s: never written to or removed', () => {
+    const { calls, result, d } = run('TARGET=lbt-new; create_target_volume', { LABEL: 'r-other', P_VolumeDriver: '', P_VolumeDriverOpts: '' });
+    expect(calls.some((c) => /^volume create .*lbt-new$/.test(c))).toBe(true);
+    expect(result).toMatchObject({ outcome: 'refused', error: expect.stringContaining('handed back the existing volume') as unknown });
+    expect(calls.filter((c) => c.startsWith('volume rm'))).toEqual([]);
+    expect(readdirSync(join(d, 'runs'))).toEqual([]);
+  });
+
+  it('an empty volume that holds data once its database has stopped (written as it stopped) is never written to: the database starts again', () => {
+    const { calls, result } = run(
+      `helper() { printf 'helper %s\\n' "$*" >>"$D/calls"; }; probe_volume() { echo "1 1000"; }
+TARGET=lbt-vol; TARGET_KIND=volume; CONTAINER_WAS=running; P_ContainerName=db1
+stop_container; check_still_empty`,
+    );
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('holds data (1 entries) now that it has stopped') as unknown });
+    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1']);
+  });
+
+  const bind = (setup: string): string => `P_ContainerName=db1; CONTAINER_WAS=running; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=absent
+STAGE="$D/.lifeboat-stage-r-1"; on_undo remove_stage; mkdir -m 0700 "$STAGE"; printf new >"$STAGE/f"
+${setup}
+swap 2>/dev/null
+printf 'live=%s\\n' "$(cat "$TARGET/f")" >>"$D/calls"
+exit 0`;
+
+  it('a host directory absent at the preflight, its database still running (its old directory moved aside by hand): stopped before the new data goes live', () => {
+    const { calls } = run(bind(':'));
+    expect(calls.slice(0, 2)).toEqual(['stop --time 60 db1', 'live=new']);
+  });
+
+  it('an empty directory that appeared at the absent HostPath (Docker made it for a starting container) is left as it was', () => {
+    const { calls, result, d } = run(bind('mkdir -m 0751 "$TARGET"'));
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('appeared since the preflight') as unknown });
+    expect(
+      spawnSync('stat', ['-c', '%a', join(d, 'data')])
+        .stdout.toString()
+        .trim(),
+    ).toBe('751');
+    expect(readdirSync(join(d, 'data'))).toEqual([]);
+    expect(readdirSync(d).filter((n) => n.startsWith('.lifeboat'))).toEqual([]); // the restored data removed
+    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1']);
+  });
+
+  it('the old data could not be put back: the database is left stopped, and the result says so', () => {
+    const body = `P_ContainerName=db1; CONTAINER_WAS=running; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=nonempty
+mkdir "$TARGET"; printf old >"$TARGET/f"
+STAGE="$D/.lifeboat-stage-r-1"; on_undo remove_stage; mkdir -m 0700 "$STAGE"; printf new >"$STAGE/f"
+swap 2>/dev/null
+mv -T "$PRESERVED" "$D/elsewhere"  # the preserved directory is gone: putting it back fails
+fail failed "verify failed"`;
+    const { calls, result } = run(body);
+    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown]);
+    expect(result).toMatchObject({ outcome: 'failed', rolledBack: false });
+    expect(result.error).toMatch(/ROLLBACK FAILED: the previous data is safe in .*data\.pre-restore\.r-1; db1 is left stopped/);
   });
 });
 
