@@ -117,13 +117,14 @@ wipe)
   find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   ;;
 digest)
-  # Names, types, modes, owners, sizes, mtimes and file contents of the tree.
+  # Names, types, modes, owners, sizes, mtimes and file contents of the tree. Not sockets:
+  # tar never copies them (a database's socket in its data directory), and they hold no data.
   cd /data
   # A directory's own size is a filesystem artifact (it never shrinks), not data.
   {
     stat -c '%n %f %u %g' .
     find . -mindepth 1 -type d -exec stat -c '%n %f %u %g %Y' {} + | sort
-    find . -mindepth 1 ! -type d -exec stat -c '%n %f %u %g %s %Y' {} + | sort
+    find . -mindepth 1 ! -type d ! -type s -exec stat -c '%n %f %u %g %s %Y' {} + | sort
     find . -type f -exec sha256sum {} + | sort -k2
   } | sha256sum | cut -c1-64
   ;;

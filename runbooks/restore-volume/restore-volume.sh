@@ -321,6 +321,9 @@ preflight() {
     if [[ "$n" == 0 ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
   elif [[ "$TARGET_KIND" == bind && -e "$TARGET" ]]; then
     [[ -d "$TARGET" && ! -L "$TARGET" ]] || fail refused "HostPath $TARGET exists and is not a directory"
+    # A filesystem mounted there (a data disk) can be neither moved aside nor staged beside.
+    ! mountpoint -q -- "$TARGET" \
+      || fail refused "HostPath $TARGET is a mount point (a filesystem of its own): give a directory inside it; nothing was changed"
     if [[ -z "$(find "$TARGET" -mindepth 1 -maxdepth 1 -print -quit)" ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
   fi
   log "target $TARGET_KIND $TARGET is $TARGET_STATE"
@@ -705,13 +708,14 @@ stop_container() {
 }
 
 # Undos of restore_data and stop_container.
-remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null; }
+remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null || ERROR+="; could not remove volume $TARGET, which this run created"; }
 wipe_target_volume() {
   helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
     || data_not_back "could not empty volume $TARGET again: it holds part of the restored data"
 }
 remove_stage() {
-  if [[ "$TARGET_KIND" == volume ]]; then docker volume rm -f "$STAGE" >/dev/null; else rm -rf -- "$STAGE"; fi
+  if [[ "$TARGET_KIND" == volume ]]; then docker volume rm -f "$STAGE" >/dev/null; else rm -rf -- "$STAGE"; fi \
+    || ERROR+="; could not remove the staging copy $STAGE (remove it by hand)"
 }
 # A data undo that failed: said in the result, and the database is not started on that data.
 DATA_NOT_BACK=0
@@ -721,7 +725,11 @@ restart_container() {
     ERROR+="; $P_ContainerName is left stopped: its data could not be put back as it was"
     return 0
   fi
-  docker start "$P_ContainerName" >/dev/null 2>&1 || ERROR+="; could not restart $P_ContainerName"
+  # A stop that a signal to the whole group cut short goes on in dockerd: a start now would
+  # find the container still running and do nothing, and the stop then ends it. Let it end.
+  (( STOPPED_CONTAINER )) || docker stop --time 60 "$P_ContainerName" >/dev/null 2>&1 || :
+  docker start "$P_ContainerName" >/dev/null 2>&1 && [[ "$(container_state "$P_ContainerName")" == running ]] \
+    || ERROR+="; could not restart $P_ContainerName"
 }
 
 # ------------------------------------------------------------- swap
@@ -740,8 +748,10 @@ swap() {
     [[ "$(helper --mount "$(mnt volume "$PRESERVED" /data ro)" -- digest)" == "$ORIGINAL_DIGEST" ]] \
       || fail failed "the preserved copy $PRESERVED does not match $TARGET; $TARGET is unchanged"
     # From here the target changes: undone by copying the preserved contents back.
+    hold_signals
     drop_undo remove_preserved_copy
     on_undo restore_preserved_volume
+    release_signals
     helper --mount "$(mnt volume "$TARGET" /data)" -- wipe
     helper --mount "$(mnt volume "$STAGE" /src ro)" --mount "$(mnt volume "$TARGET" /dst)" -- copy \
       || fail failed "could not copy the restored data into $TARGET"
@@ -897,10 +907,12 @@ settle() {
 # container, TEXT its check (or custom command); prints its output, returns its status.
 # A password the client needs comes from the container's own environment through
 # docker exec -e NAME (never a command line). A program the image lacks (exit 126/127)
-# is retried once under the profile's other name (mysql -> mariadb), remembered.
+# is retried once under the profile's other name (mysql -> mariadb), remembered. Bounded
+# (DB_EXEC_SECONDS, else StartTimeoutSeconds): a query blocked on a lock or a health
+# command that hangs would hold off a cancel, or the watchdog, until SSM kills the run.
 declare -A FALLBACK_USED=()
 db_exec() {
-  local kind="$1" text="$2" out rc
+  local kind="$1" text="$2" out rc limit="${DB_EXEC_SECONDS:-$P_StartTimeoutSeconds}"
   engine_argv "$ENGINE" "$kind" "$P_VerifyUser" "$text" || return 2
   (( ${#ENGINE_ARGV[@]} > 0 )) || return 0
   [[ -z "${FALLBACK_USED[$kind]:-}" ]] || engine_fallback || :
@@ -910,8 +922,9 @@ db_exec() {
     rc=0
     out="$(
       if [[ -n "$ENGINE_SECRET_NAME" ]]; then export "$ENGINE_SECRET_NAME=$ENGINE_SECRET_VALUE"; fi
-      docker exec ${pass[@]+"${pass[@]}"} "$P_ContainerName" "${ENGINE_ARGV[@]}" 2>&1
+      timeout -k 5 "$limit" docker exec ${pass[@]+"${pass[@]}"} "$P_ContainerName" "${ENGINE_ARGV[@]}" 2>&1
     )" || rc=$?
+    (( rc != 124 && rc != 137 )) || out="no answer within ${limit}s"
     if (( rc == 126 || rc == 127 )) && [[ -z "${FALLBACK_USED[$kind]:-}" ]] && engine_fallback; then
       FALLBACK_USED[$kind]=1
       continue
@@ -938,7 +951,7 @@ verify() {
     fi
     if [[ "$ENGINE" == running ]]; then
       (( SECONDS >= started + 5 )) && break  # stayed up for 5 s
-    elif out="$(db_exec health "$health")" && engine_answer_ok health "$ENGINE" "$out"; then
+    elif out="$(DB_EXEC_SECONDS=$(( deadline > SECONDS ? deadline - SECONDS : 1 )) db_exec health "$health")" && engine_answer_ok health "$ENGINE" "$out"; then
       break
     fi
     (( SECONDS < deadline )) || { container_logs; fail failed "$ENGINE did not answer within ${P_StartTimeoutSeconds}s; its last log lines are in the command output"; }

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir, readdir, rename } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -149,6 +150,68 @@ describe('archive formats, sub-paths and bind-mounted targets', () => {
     expect(outcome.result).toMatchObject({ outcome: 'succeeded', hostPath: hostDir, containerAction: 'restarted' });
     expect(await rowsFingerprint(db)).toBe(rows);
     expect(await readdir(`${hostDir}.broken`)).toContain('PG_VERSION'); // never touched
+  });
+
+  it('a host directory that is a mount point (a data disk) is refused before anything changes', async () => {
+    const base = `/srv/${uniqueName('mnt')}`;
+    const hostDir = join(base, 'pgdata');
+    await mkdir(hostDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', hostDir]);
+    onTestFinished(async () => {
+      execFileSync('umount', [hostDir]);
+      await rm(base, { recursive: true, force: true });
+    });
+    await writeFile(join(hostDir, 'old-file'), 'old data\n');
+
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'),
+      VolumeName: '',
+      HostPath: hostDir,
+      IfVolumeExists: 'preserve',
+    });
+
+    expect(outcome.result).toMatchObject({ outcome: 'refused', preservedVolume: null });
+    expect(outcome.result?.error).toContain('is a mount point');
+    expect(await readdir(hostDir)).toEqual(['old-file']);
+    expect(await readdir(base)).toEqual(['pgdata']);
+  });
+
+  it('a volume holding a Unix socket (a database’s, in its data directory) is restored with preserve: sockets hold no data', async () => {
+    const volume = uniqueName('sock');
+    made.volumes.push(volume);
+    const target = { ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'), VolumeName: volume };
+    expect((await restore(target)).result).toMatchObject({ outcome: 'succeeded' });
+    const mountpoint = (await docker('volume', 'inspect', '-f', '{{.Mountpoint}}', volume)).trim();
+    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', join(mountpoint, '.s.PGSQL.5432')]);
+
+    const outcome = await restore({ ...target, IfVolumeExists: 'preserve' });
+
+    expect(outcome.exitCode, explain(outcome)).toBe(0);
+    expect(outcome.result?.preservedVolume).toMatch(/\.pre-restore\./);
+    made.volumes.push(outcome.result?.preservedVolume ?? '');
+    expect(await volumeDigest(volume)).toBe(sourceDigest);
+  });
+
+  it('a health command that never returns is bounded by StartTimeoutSeconds: the run fails, rolls back and reports', { timeout: 120_000 }, async () => {
+    const volume = uniqueName('hang');
+    const db = uniqueName('hangdb');
+    made.volumes.push(volume);
+    made.containers.push(db);
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/pgdata/data.tar.zst'),
+      VolumeName: volume,
+      ContainerName: db,
+      ContainerImage: POSTGRES_IMAGE,
+      MountPath: PGDATA,
+      ContainerNetwork: 'none',
+      ShmSize: '128m',
+      Verify: 'custom',
+      HealthCommand: 'sleep 600',
+      StartTimeoutSeconds: '3',
+    });
+    expect(outcome.result).toMatchObject({ outcome: 'failed', failedPhase: 'verify', rolledBack: expect.any(Boolean) as unknown });
+    expect(outcome.result?.error).toContain('custom did not answer within 3s');
+    expect(await containerState(db)).toBeUndefined();
   });
 });
 

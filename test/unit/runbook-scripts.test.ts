@@ -426,6 +426,7 @@ describe('restore-volume: what changed on the host since the preflight is never 
   printf '%s\\n' "$*" >>"$D/calls"
   case "$*" in
     "volume inspect -f"*) printf '%s\\n' "$LABEL" ;;
+    "inspect -f"*) echo running ;;
     "volume inspect "*) [[ -n "\${EXISTS:-}" ]] ;;
   esac
 }
@@ -466,7 +467,7 @@ TARGET=lbt-vol; TARGET_KIND=volume; CONTAINER_WAS=running; P_ContainerName=db1
 stop_container; check_still_empty`,
     );
     expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('holds data (1 entries) now that it has stopped') as unknown });
-    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1']);
+    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1', expect.stringMatching(/^inspect /) as unknown]);
   });
 
   const bind = (setup: string): string => `P_ContainerName=db1; CONTAINER_WAS=running; TARGET_KIND=bind; TARGET="$D/data"; TARGET_STATE=absent
@@ -491,7 +492,14 @@ exit 0`;
     ).toBe('751');
     expect(readdirSync(join(d, 'data'))).toEqual([]);
     expect(readdirSync(d).filter((n) => n.startsWith('.lifeboat'))).toEqual([]); // the restored data removed
-    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1']);
+    expect(calls).toEqual(['stop --time 60 db1', expect.stringMatching(/^ps /) as unknown, 'start db1', expect.stringMatching(/^inspect /) as unknown]);
+  });
+
+  it('a stop cut short (a signal to the whole group, Ctrl-C in local mode) is let finish before the database is started again', () => {
+    const body = `container_state() { printf 'state\\n' >>"$D/calls"; echo running; }
+P_ContainerName=db1; CONTAINER_WAS=running; STOPPED_CONTAINER=0
+restart_container; printf 'error=%s\\n' "$ERROR" >>"$D/calls"; exit 0`;
+    expect(run(body).calls.slice(0, 4)).toEqual(['stop --time 60 db1', 'start db1', 'state', 'error=']);
   });
 
   it('the old data could not be put back: the database is left stopped, and the result says so', () => {
