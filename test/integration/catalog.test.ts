@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ArchiveVersionConflictError, LockHeldError, type ArchiveEntry, type RestoreRecord } from '#core/catalog/model.ts';
@@ -60,6 +61,45 @@ describe('DynamoDbCatalog on a DynamoDB-compatible server', () => {
     await catalog.putArchive({ ...first, catalogedAt: isoAt(3) }); // the same version again (a manifest arriving later): fine
     await expect(catalog.putArchive({ ...first, versionId: 'v-evil', sha256: 'b'.repeat(64), size: 1 })).rejects.toThrow(ArchiveVersionConflictError);
     expect(await catalog.getArchive(first.key)).toMatchObject({ versionId: 'v-good', sha256: 'a'.repeat(64) });
+  });
+
+  it('an archive key deleted and written again with another S3 version is never cataloged again (a host substituting a known-good backup)', async () => {
+    const good = { ...entry('subst', isoAt(1)), versionId: 'v-good', sha256: 'a'.repeat(64) };
+    await catalog.putArchive(good);
+    expect(await catalog.markArchiveDeleted(good.key, '2026-11-27T01:00:00Z')).toBe(true);
+    const deleted = await catalog.getArchive(good.key);
+
+    const substitute = catalog.putArchive({ ...good, versionId: 'v-evil', sha256: 'b'.repeat(64), size: 1, catalogedAt: isoAt(3) });
+    await expect(substitute).rejects.toThrow(ArchiveVersionConflictError);
+    await expect(substitute).rejects.toThrow(/v-evil.*v-good was deleted.*suspected substitution/);
+    expect(await catalog.getArchive(good.key)).toEqual(deleted);
+    expect(deleted).toMatchObject({ versionId: 'v-good', sha256: 'a'.repeat(64), deletedAt: '2026-11-27T01:00:00Z' });
+    expect(await catalog.listArchives('h1', 'subst')).toEqual([]);
+    expect(await catalog.latestArchive('h1', 'subst', isoAt(2))).toBeUndefined();
+    expect((await catalog.listVolumes()).find((v) => v.volume === 'subst')).toBeUndefined();
+  });
+
+  it('the same holds for archives cataloged before keys were pinned to their version (pointer without a version)', async () => {
+    const table = await dynamo.createCatalogTable();
+    const legacy = new DynamoDbCatalog(dynamo.doc, table);
+    // As the previous release wrote them: the entry, then a pointer naming only where it is.
+    const writeLegacy = async (e: ArchiveEntry): Promise<void> => {
+      const item = { pk: 'ARCHIVES#h1#old', sk: `${e.takenAt}#${e.key}` };
+      await dynamo.doc.send(new PutCommand({ TableName: table, Item: { ...item, ...e } }));
+      await dynamo.doc.send(new PutCommand({ TableName: table, Item: { pk: `ARCHIVE#${e.key}`, sk: 'ARCHIVE', archivePk: item.pk, archiveSk: item.sk } }));
+    };
+    const seen = { ...entry('old', isoAt(2)), versionId: 'v-seen' };
+    await writeLegacy(seen);
+    await legacy.putArchive(seen); // redelivered: the same version, fine
+    expect(await legacy.getArchive(seen.key)).toMatchObject({ versionId: 'v-seen' });
+
+    const good = { ...entry('old', isoAt(1)), versionId: 'v-good', sha256: 'a'.repeat(64) };
+    await writeLegacy(good);
+    await expect(legacy.putArchive({ ...good, versionId: 'v-evil' })).rejects.toThrow(ArchiveVersionConflictError);
+    expect(await legacy.markArchiveDeleted(good.key, '2026-11-27T01:00:00Z')).toBe(true);
+    await expect(legacy.putArchive({ ...good, versionId: 'v-evil', sha256: 'b'.repeat(64) })).rejects.toThrow(/suspected substitution/);
+    expect(await legacy.getArchive(good.key)).toMatchObject({ versionId: 'v-good', sha256: 'a'.repeat(64), deletedAt: '2026-11-27T01:00:00Z' });
+    expect((await legacy.listArchives('h1', 'old')).map((e) => e.key)).toEqual([seen.key]);
   });
 
   it('an older archive cataloged late does not become the newest', async () => {

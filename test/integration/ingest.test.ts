@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3ArchiveStore } from '#core/archive-store.ts';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { S3ArchiveStore, type ArchiveStore } from '#core/archive-store.ts';
 import { DynamoDbCatalog } from '#core/catalog/dynamodb-catalog.ts';
 import { ingestCreated, ingestDeleted, reconcile, type IngestDeps } from '#core/catalog/ingest.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
@@ -100,10 +101,11 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
     }
   });
 
-  it('a manifest rewritten after a drill (any host can write its prefix) drops the drill proof: the drill ran with the other one', async () => {
+  it('a manifest rewritten or removed after cataloging (any host can write its prefix) is refused and reported: the first manifest and the drill proof stay', async () => {
     const s3c = await startLocalS3('lifeboat-rewritten');
     try {
-      const again: IngestDeps = { store: new S3ArchiveStore(s3c.client, s3c.bucket), catalog };
+      const reported: string[] = [];
+      const again: IngestDeps = { store: new S3ArchiveStore(s3c.client, s3c.bucket), catalog, warn: (m, d) => reported.push(`${m}: ${String(d.reason)}`) };
       const key = 'archives/db4/pgdata/20261127T031500Z.tar.zst';
       await s3c.put(key, Buffer.alloc(10));
       await s3c.put(`${key}.manifest.json`, manifestFor(key));
@@ -113,10 +115,58 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
       expect((await catalog.getArchive(key))?.lastDrill).toEqual(proof);
 
       await s3c.put(`${key}.manifest.json`, manifestFor(key, { sha256: 'cd'.repeat(32) }));
-      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'cataloged', withManifest: true });
-      const entry = await catalog.getArchive(key);
-      expect(entry?.sha256).toBe('cd'.repeat(32));
-      expect(entry?.lastDrill).toBeUndefined();
+      expect(await ingestCreated(again, encode(`${key}.manifest.json`))).toMatchObject({ action: 'skipped', key });
+      await s3c.put(`${key}.manifest.json`, 'not a manifest'); // ignored as a manifest: as if there were none
+      expect(await ingestCreated(again, encode(key))).toMatchObject({ action: 'skipped', key });
+      expect(await catalog.getArchive(key)).toMatchObject({ sha256: 'ab'.repeat(32), manifest: { sha256: 'ab'.repeat(32) }, lastDrill: proof });
+      expect(reported.filter((r) => r.startsWith('skipped object') && r.includes('suspected substitution'))).toHaveLength(2);
+    } finally {
+      await s3c.close();
+    }
+  });
+
+  it('an archive deleted and written again under its key (another S3 version, a matching manifest) is not cataloged, and is reported as a suspected substitution', async () => {
+    const s3c = await startLocalS3('lifeboat-substituted');
+    try {
+      // s3rver keeps no versions: this store reports the version each write would have in a versioned bucket.
+      const versions = new Map<string, string>();
+      const plain = new S3ArchiveStore(s3c.client, s3c.bucket);
+      const store: ArchiveStore = {
+        head: async (k) => {
+          const h = await plain.head(k);
+          return h && { ...h, versionId: versions.get(k) };
+        },
+        getText: (k, max) => plain.getText(k, max),
+        presignGet: (k, seconds, v) => plain.presignGet(k, seconds, v),
+        listKeys: (prefix) => plain.listKeys(prefix),
+      };
+      const reported: string[] = [];
+      const host: IngestDeps = { store, catalog, warn: (m, d) => reported.push(`${m}: ${String(d.reason)}`) };
+      const key = 'archives/db5/pgdata/20261127T031500Z.tar.zst';
+      await s3c.put(key, Buffer.alloc(1234));
+      versions.set(key, 'v-good');
+      await s3c.put(`${key}.manifest.json`, manifestFor(key));
+      expect(await ingestCreated(host, encode(key))).toEqual({ action: 'cataloged', key, withManifest: true });
+      expect(await ingestCreated(host, encode(key))).toEqual({ action: 'cataloged', key, withManifest: true }); // redelivered
+
+      // The compromised host: DeleteObject (a delete marker), then PutObject of its own data and manifest.
+      await s3c.client.send(new DeleteObjectCommand({ Bucket: s3c.bucket, Key: key }));
+      expect(await ingestDeleted(host, encode(key))).toEqual({ action: 'deleted', key });
+      const deleted = await catalog.getArchive(key);
+      await s3c.put(key, Buffer.alloc(99));
+      versions.set(key, 'v-evil');
+      await s3c.put(`${key}.manifest.json`, manifestFor(key, { sha256: 'cd'.repeat(32), compressedBytes: 99 }));
+
+      expect(await ingestCreated(host, encode(key))).toMatchObject({
+        action: 'skipped',
+        key,
+        reason: expect.stringContaining('suspected substitution') as unknown,
+      });
+      expect(await ingestCreated(host, encode(`${key}.manifest.json`))).toMatchObject({ action: 'skipped', key });
+      expect(await catalog.getArchive(key)).toEqual(deleted);
+      expect(deleted).toMatchObject({ versionId: 'v-good', size: 1234, sha256: 'ab'.repeat(32), deletedAt: expect.any(String) as unknown });
+      expect(await catalog.latestArchive('db5', 'pgdata')).toBeUndefined(); // "as of before the compromise" finds nothing to restore
+      expect(reported.filter((r) => r.startsWith('skipped object') && r.includes('v-evil') && r.includes('suspected substitution'))).toHaveLength(2);
     } finally {
       await s3c.close();
     }

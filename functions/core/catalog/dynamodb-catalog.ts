@@ -23,7 +23,8 @@ import {
  * One table, keys `pk` / `sk` (strings), TTL attribute `expiration`:
  *   ARCHIVES#<source>#<volume>  <takenAt>#<key>   live archive entries (newest = highest sk)
  *   DELETED#<source>#<volume>   <takenAt>#<key>   archives deleted from S3, kept marked
- *   ARCHIVE#<key>               ARCHIVE           pointer: key -> its partition (for events that name only a key)
+ *   ARCHIVE#<key>               ARCHIVE           pointer: key -> its partition (for events that name only a key) and
+ *                                                 its first cataloged S3 version (kept after deletion: the key's only version)
  *   VOLUMES                     <source>#<volume> newest archive per volume
  *   RESTORE#<id>                RESTORE           restore record
  *   COMMAND#<commandId>         COMMAND           command -> restore id
@@ -54,6 +55,8 @@ export class DynamoDbCatalog implements Catalog {
   async putArchive(entry: ArchiveEntry): Promise<void> {
     const item = ArchiveEntry.parse(entry);
     const pk = archivesPk(item.source, item.volume);
+    // The pointer first: it outlives the entry's deletion, so it holds the key's first cataloged version.
+    if (item.versionId) await this.pinVersion(item.key, item.versionId, pk, archiveSk(item));
     try {
       // The first cataloged S3 version of a key is the archive: a later version never replaces it.
       await this.db.send(
@@ -73,10 +76,45 @@ export class DynamoDbCatalog implements Catalog {
       const current = await this.getArchive(item.key);
       throw new ArchiveVersionConflictError(item.key, current?.versionId ?? 'unknown', item.versionId ?? 'unknown');
     }
-    await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: `ARCHIVE#${item.key}`, sk: 'ARCHIVE', archivePk: pk, archiveSk: archiveSk(item) } }),
-    );
+    if (!item.versionId) {
+      await this.db.send(
+        new PutCommand({ TableName: this.tableName, Item: { pk: `ARCHIVE#${item.key}`, sk: 'ARCHIVE', archivePk: pk, archiveSk: archiveSk(item) } }),
+      );
+    }
     await this.raiseNewest(item);
+  }
+
+  /**
+   * Writes the key's pointer with its S3 version, unless the key was cataloged with another
+   * version: live or deleted (a host may delete a known-good archive and write its key again,
+   * and the substitute must never be cataloged under the old archive's name and time).
+   */
+  private async pinVersion(key: string, versionId: string, archivePk: string, archiveSk: string): Promise<void> {
+    const pin = (condition: string) =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `ARCHIVE#${key}`, sk: 'ARCHIVE', archivePk, archiveSk, versionId },
+          ConditionExpression: condition,
+          ExpressionAttributeValues: { ':v': versionId },
+        }),
+      );
+    try {
+      await pin('attribute_not_exists(pk) OR versionId = :v');
+      return;
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+    // Pinned to another version, or a pointer written before pointers held versions: its entry decides.
+    const current = await this.getArchive(key);
+    const conflict = () => new ArchiveVersionConflictError(key, current?.versionId ?? 'unknown', versionId, current?.deletedAt);
+    if (current?.versionId !== undefined && current.versionId !== versionId) throw conflict();
+    try {
+      await pin('attribute_not_exists(versionId) OR versionId = :v');
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      throw conflict();
+    }
   }
 
   private async raiseNewest(item: ArchiveEntry): Promise<void> {

@@ -27,6 +27,13 @@ export type IngestOutcome =
 /** A manifest is small; anything bigger is not one. */
 const MAX_MANIFEST_BYTES = 64 * 1024;
 
+/** Equal as JSON whatever the order of keys (DynamoDB keeps none in a map). */
+const sameJson = (a: unknown, b: unknown): boolean => {
+  const sorted = (_: string, v: unknown): unknown =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v;
+  return JSON.stringify(a ?? null, sorted) === JSON.stringify(b ?? null, sorted);
+};
+
 const skip = (deps: IngestDeps, key: string, reason: string): IngestOutcome => {
   deps.warn?.('skipped object', { key, reason });
   return { action: 'skipped', key, reason };
@@ -52,7 +59,11 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
   // the manifest is the one the drill ran with (a rewritten manifest changes what a restore does).
   const known = await deps.catalog.getArchive(archiveKey);
   const same = known !== undefined && known.deletedAt === undefined && known.versionId === head.versionId ? known : undefined;
-  const drillStillHolds = same?.lastDrill !== undefined && JSON.stringify(same.manifest ?? null) === JSON.stringify(manifest ?? null);
+  // The first cataloged manifest is the archive's: a host can rewrite (or remove) it, never the entry's.
+  if (same?.manifest !== undefined && !sameJson(same.manifest, manifest)) {
+    return skip(deps, archiveKey, `the manifest of ${archiveKey} changed after it was cataloged: a suspected substitution, the cataloged manifest stays`);
+  }
+  const drillStillHolds = same?.lastDrill !== undefined && sameJson(same.manifest, manifest);
   const entry: ArchiveEntry = {
     key: archiveKey,
     source: archive.archive.source,

@@ -141,7 +141,8 @@ export type ActiveRestore = z.infer<typeof ActiveRestore>;
 /**
  * An archive's key was written again with another S3 version. Archive keys carry their
  * time and are never rewritten by backups: a second version is someone replacing a
- * known archive (a host that may write its prefix). The first cataloged version stays.
+ * known archive (a host that may write its prefix), also after deleting it. The first
+ * cataloged version stays (deleted, if it was).
  */
 export class ArchiveVersionConflictError extends Error {
   override readonly name = 'ArchiveVersionConflictError';
@@ -149,8 +150,14 @@ export class ArchiveVersionConflictError extends Error {
     readonly key: string,
     readonly cataloged: string,
     readonly offered: string,
+    /** Set when the cataloged version was deleted before the key was written again. */
+    readonly deletedAt?: string,
   ) {
-    super(`archive ${key} was overwritten (version ${offered}); the cataloged version ${cataloged} stays the one restored`);
+    super(
+      deletedAt === undefined
+        ? `archive ${key} was overwritten (version ${offered}); the cataloged version ${cataloged} stays the one restored`
+        : `archive ${key} was written again (version ${offered}) after its cataloged version ${cataloged} was deleted (${deletedAt}): a suspected substitution, not cataloged`,
+    );
   }
 }
 
