@@ -87,6 +87,17 @@ describe('BackupRequest: every field checked, each error naming its field', () =
     [{ source: 'db1', volume: '-x', instanceId: INSTANCE }, 'volume', /must be a Docker volume name/],
     [{ source: 'db1', hostPath: '/srv', instanceId: INSTANCE }, 'hostPath', /at least two segments/],
     [{ source: 'db1', hostPath: '/srv/$(id)', instanceId: INSTANCE }, 'hostPath', /absolute host directory/],
+    // Above a system directory: all of /var/lib/docker (every volume, every container's env) would go with it.
+    [
+      { source: 'db1', hostPath: '/var/lib', instanceId: INSTANCE },
+      'hostPath',
+      /^must be a data directory such as \/srv\/pgdata, neither one of, inside nor above a system directory \(\/etc, .*\); \/var\/lib holds a system directory \(\/var\/lib\/docker\)$/,
+    ],
+    [{ source: 'db1', hostPath: '/var/lib/amazon', instanceId: INSTANCE }, 'hostPath', /; \/var\/lib\/amazon is a system directory \(\/var\/lib\/amazon\)$/],
+    [{ source: 'db1', hostPath: '/var/backups/db', instanceId: INSTANCE }, 'hostPath', /; \/var\/backups\/db is inside a system directory \(\/var\/backups\)$/],
+    [{ source: 'db1', hostPath: '/var/lib/docker/volumes', instanceId: INSTANCE }, 'hostPath', /is inside a system directory \(\/var\/lib\/docker\)$/],
+    [{ source: 'db1', hostPath: '/lib64/x', instanceId: INSTANCE }, 'hostPath', /is inside a system directory \(\/lib\*\)$/],
+    [{ source: 'db1', hostPath: '/etc/ssl', instanceId: INSTANCE }, 'hostPath', /is inside a system directory \(\/etc\)$/],
     [{ source: 'db1', volume: 'pgdata', instanceId: 'i-1' }, 'instanceId', /instance or managed node id/],
     [{ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, containerName: 'db;reboot' }, 'containerName', /Docker container name/],
     [{ source: 'db1', volume: 'pgdata', instanceId: INSTANCE, consistency: 'freeze' }, 'consistency', /must be one of pause, stop, none/],
@@ -97,6 +108,10 @@ describe('BackupRequest: every field checked, each error naming its field', () =
     expect(parsed.success).toBe(false);
     const issue = parsed.error?.issues.find((i) => i.path.join('.') === field);
     expect(issue?.message, JSON.stringify(parsed.error?.issues)).toMatch(message);
+  });
+
+  it.each(['/srv/pgdata', '/data/pg/main', '/var/lib/postgresql/data', '/srv/lib', '/var/library/x'])('takes the data directory %s as hostPath', (hostPath) => {
+    expect(BackupRequest.safeParse({ source: 'db1', hostPath, instanceId: INSTANCE }).success).toBe(true);
   });
 
   it("each field's pattern is the document parameter's it becomes (empty allowed only where the document defaults it)", () => {

@@ -192,7 +192,16 @@ describe('detecting the engine', () => {
 
 /** Texts each engine must accept as a check. */
 const GOOD: Record<'postgres' | 'mysql' | 'redis' | 'mongodb', string[]> = {
-  postgres: ['select 1', 'select count(*) from orders', "SELECT count(*) FROM orders WHERE status = 'paid'"],
+  postgres: [
+    'select 1',
+    'select count(*) from orders',
+    "SELECT count(*) FROM orders WHERE status = 'paid'",
+    "select max(id) from orders where total >= 10 and status <> 'void'",
+    'select min(created_at) from shop.orders',
+    "select count(*) from orders o join customers c on o.customer_id = c.id where c.country = 'fr'",
+    // Whole words only: a table or column whose name holds a denied function's is fine.
+    'select count(distinct format_id) from replacements',
+  ],
   mysql: ['select 1', 'select count(*) from shop.orders', "SELECT count(*) FROM orders WHERE status = 'paid'"],
   redis: ['DBSIZE', 'dbsize', 'EXISTS user:1 user:2', 'LLEN queue:jobs', 'ZCOUNT scores -inf +inf', 'HEXISTS session:{42} token', 'BITCOUNT flags 0 -1'],
   mongodb: [
@@ -227,6 +236,9 @@ const BAD: Record<'postgres' | 'mysql' | 'redis' | 'mongodb', [string, string][]
     ['select sleep(100)', 'wait'],
     ['select authentication_string from mysql.user', 'password columns'],
     ['select count(*) from performance_schema.events_statements_history', 'performance_schema'],
+    // A qualified name may have spaces around its dot.
+    ['select count(*) from mysql . user', 'mysql, sys or performance_schema'],
+    ['select count(*) from performance_schema .events_statements_history', 'mysql, sys or performance_schema'],
   ],
   redis: [
     ['FLUSHALL', 'redis checks must start with one of DBSIZE, EXISTS'],
@@ -256,6 +268,24 @@ const BAD: Record<'postgres' | 'mysql' | 'redis' | 'mongodb', [string, string][]
   ],
 };
 
+/**
+ * SQL run from text (ts_stat, ts_rewrite) with the denied name built at run time: the first
+ * read /etc/hostname on PostgreSQL 15 though its text names no pg_ function.
+ */
+const PG_DODGES = [
+  "select word from ts_stat(concat('select to_tsvector(p','g_read_file(',chr(39),chr(47),'etc',chr(47),'hostname',chr(39),'))')) limit 1",
+  "SELECT word FROM TS_STAT('select to_tsvector(reverse(''elif_daer_gp''))')",
+  "select word from public.ts_stat ('select to_tsvector(x) from t')",
+  "select ts_rewrite(cast('a' as tsquery), 'select t, s from aliases')",
+  "select convert_from(decode('cGdfcmVhZF9maWxl', 'base64'), 'utf8')",
+  "select concat_ws('g', 'p', '_read_file')",
+  "select string_agg(x, '') from (select 'p' as x union all select 'g_read_file') s",
+  "select lpad('_read_file', 12, 'pg')",
+  "select translate('pX_ls_dir', 'X', 'g')",
+  "select cast(xmlelement(name x, 'p', 'g_read_file') as text)",
+  "select to_char(1, 'pFMg')",
+];
+
 describe('check validation', () => {
   for (const [engine, texts] of Object.entries(GOOD) as [Engine, string[]][]) {
     it(`accepts good ${engine} checks`, () => {
@@ -276,6 +306,20 @@ describe('check validation', () => {
       }
     });
   }
+
+  it.each(PG_DODGES)('postgres refuses %j (runs SQL from text or builds a denied name), naming the field and what is allowed', (text) => {
+    const issues = problems({ engine: 'postgres', check: text });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^check: postgres checks may not name server-file, large-object, settings or SQL-running functions/);
+    expect(issues[0]).toContain('ts_stat, ts_rewrite');
+    expect(issues[0]).toContain('a check reads tables with columns, literals, comparisons, joins and aggregates such as count(*), min and max');
+  });
+
+  it('postgres cannot join texts with ||: | is outside the allow pattern', () => {
+    expect(problems({ engine: 'postgres', check: "select 'p' || 'g_read_file'" })).toEqual([
+      "check: postgres checks must be one SELECT of letters, digits, spaces and _ ,.*()=<>'",
+    ]);
+  });
 
   it('says the redis allowlist in the error, as an operator reads it', () => {
     expect(problems({ engine: 'redis', check: 'FLUSHALL' })).toEqual([
@@ -553,6 +597,16 @@ describe('the bash tables, sourced by bash', () => {
       if (E === 'redis' && !service && host) expect(checkProblem(E, T), T).toMatch(/takes \d/);
       else expect(host, `${E}: ${JSON.stringify(T)}`).toBe(service);
     });
+  });
+
+  it('engine_check_allowed refuses the postgres checks that run SQL from text or build a denied name', () => {
+    const { stdout } = sourced(
+      script,
+      `for ((i = 0; i < ${PG_DODGES.length.toString()}; i++)); do t="T$i"; if engine_check_allowed postgres "\${!t}"; then printf 1; else printf 0; fi; done`,
+      Object.fromEntries(PG_DODGES.map((t, i) => [`T${i.toString()}`, t])),
+    );
+    expect(stdout).toBe('0'.repeat(PG_DODGES.length));
+    expect(sourced(script, 'engine_check_allowed postgres "$T" && printf 1', { T: GOOD.postgres.at(-1) ?? '' }).stdout).toBe('1');
   });
 
   it('engine_from_names tells the engine from top-level names as the service does', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENTS, ROOT, type DocumentName } from '#core/paths.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
+import { SYSTEM_DIRECTORIES } from '#core/restore/request.ts';
 import { resolveParameters } from '#core/runbooks/parameters.ts';
 import { DATA_DOCUMENTS, assembledScriptFile, sourced, sourcedEach } from '../support/bash.ts';
 
@@ -81,19 +82,38 @@ describe('check_driver_opts (options of a volume the restore creates)', () => {
 });
 
 describe('check_host_path (one denylist, shared by restore and backup)', () => {
-  const system = ['/home/alice/db', '/etc/ssl', '/tmp/x', '/var/lib/docker/volumes/x', '/root/data', '/lib64/x', '/var/lib/lifeboat/runs', '/boot/efi'];
+  /** Each path with how it meets a system directory, and which. */
+  const system = [
+    ['/home/alice/db', 'is inside', '/home'],
+    ['/etc/ssl', 'is inside', '/etc'],
+    ['/tmp/x', 'is inside', '/tmp'],
+    ['/var/lib/docker/volumes/x', 'is inside', '/var/lib/docker'],
+    ['/root/data', 'is inside', '/root'],
+    ['/lib64/x', 'is inside', '/lib*'],
+    ['/var/lib/lifeboat/runs', 'is inside', '/var/lib/lifeboat'],
+    ['/boot/efi', 'is inside', '/boot'],
+    ['/var/lib/amazon', 'is', '/var/lib/amazon'],
+    ['/var/backups/db', 'is inside', '/var/backups'],
+    // Above one: a backup of /var/lib would carry every volume and container env of /var/lib/docker.
+    ['/var/lib', 'holds', '/var/lib/docker'],
+    ['/var/lib/', 'holds', '/var/lib/docker'],
+  ] as const;
   const dots = ['/srv/a/../../etc', '/srv/.hidden'];
-  const data = ['/srv/pgdata', '/data/pg/main', '/var/lib/postgresql/data'];
-  const values = [...system, ...dots, ...data];
+  const data = ['/srv/pgdata', '/data/pg/main', '/var/lib/postgresql/data', '/srv/lib', '/var/library/x'];
+  const values = [...system.map(([path]) => path), ...dots, ...data];
   const printed = {} as Record<DocumentName, string[]>;
   beforeAll(() => {
     for (const name of DATA_DOCUMENTS) printed[name] = sourcedEach(scripts[name], 'P_HostPath', values, `${REPORT} check_host_path "ADVICE"`);
   });
   const row = (name: DocumentName, path: string): string | undefined => printed[name][values.indexOf(path)];
+  const ALLOWED = 'HostPath may be neither one of, inside nor above a system directory';
 
-  it.each(DATA_DOCUMENTS.flatMap((name) => system.map((path) => [name, path] as const)))('%s refuses %s', (name, path) => {
-    expect(row(name, path)).toBe(`refused|HostPath ${path} is inside a system directory; ADVICE|1`);
-  });
+  it.each(DATA_DOCUMENTS.flatMap((name) => system.map(([path, how, dir]) => [name, path, how, dir] as const)))(
+    '%s refuses %s: it %s a system directory (%s)',
+    (name, path, how, dir) => {
+      expect(row(name, path)).toBe(`refused|HostPath ${path} ${how} a system directory (${dir}): ${ALLOWED}; ADVICE|1`);
+    },
+  );
 
   it.each(DATA_DOCUMENTS.flatMap((name) => dots.map((path) => [name, path] as const)))('%s refuses the dot segments of %s', (name, path) => {
     expect(row(name, path)).toBe('refused|HostPath must not contain dot segments|1');
@@ -101,6 +121,16 @@ describe('check_host_path (one denylist, shared by restore and backup)', () => {
 
   it.each(DATA_DOCUMENTS.flatMap((name) => data.map((path) => [name, path] as const)))('%s accepts the data directory %s', (name, path) => {
     expect(row(name, path)).toBe('failed||0');
+  });
+
+  it.each(DATA_DOCUMENTS)('%s judges the path as it resolves too (a symlink to /var/lib)', (name) => {
+    // realpath stands in for a host where /srv/data is a symlink to /var/lib.
+    const run = sourced(scripts[name], `${REPORT} realpath() { printf '/var/lib\\n'; }; check_host_path "ADVICE"`, { P_HostPath: '/srv/data' });
+    expect(run.stdout).toBe(`refused|HostPath /srv/data resolves to /var/lib, which holds a system directory (/var/lib/docker): ${ALLOWED}; ADVICE`);
+  });
+
+  it.each(DATA_DOCUMENTS)('%s refuses the same directories as the service (SYSTEM_DIRECTORIES)', (name) => {
+    expect(sourced(scripts[name], `printf '%s\\n' "\${SYSTEM_DIRS[@]}"`).stdout.trim().split('\n')).toEqual([...SYSTEM_DIRECTORIES]);
   });
 });
 
@@ -147,16 +177,24 @@ describe('restore-volume load_params: the engine and its check (the check runs a
   };
   const refusedAs = (engine: string) => `refused|VerifyQuery does not suit ${engine}'s check rules (functions/core/engines/checks.ts); nothing was run`;
 
-  it.each(["select pg_read_file('x')", 'select lo_get(1)', "SELECT CURRENT_SETTING('data_directory')", 'select query_to_xml(1)', "select dblink('x')"])(
-    'postgres: refuses %j though the document pattern lets it through',
-    (query) => {
-      expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(refusedAs('postgres'));
-    },
-  );
+  it.each([
+    "select pg_read_file('x')",
+    'select lo_get(1)',
+    "SELECT CURRENT_SETTING('data_directory')",
+    'select query_to_xml(1)',
+    "select dblink('x')",
+    // SQL run from text, the denied name built at run time (read /etc/hostname on PostgreSQL 15).
+    "select word from ts_stat(concat('select to_tsvector(p','g_read_file(',chr(39),chr(47),'etc',chr(47),'hostname',chr(39),'))')) limit 1",
+    "select word from ts_stat('select to_tsvector(reverse(''elif_daer_gp''))')",
+    "select convert_from(decode('cGdfcmVhZF9maWxl', 'base64'), 'utf8')",
+  ])('postgres: refuses %j though the document pattern lets it through', (query) => {
+    expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env(query)).stdout).toBe(refusedAs('postgres'));
+  });
 
   it.each([
     ['mysql', "select load_file('/etc/passwd')"],
     ['mysql', 'select 1 into outfile x'],
+    ['mysql', 'select count(*) from mysql . user'],
     ['redis', 'FLUSHALL'],
     ['redis', 'CONFIG GET dir'],
     ['mongodb', 'db.x.deleteMany({})'],

@@ -6,9 +6,9 @@
  */
 import * as z from 'zod';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '../archive-key.ts';
-import { CONTAINER_PATTERN, INSTANCE_ID_PATTERN, MOUNT_PATH_PATTERN } from '../restore/request.ts';
+import { CONTAINER_PATTERN, INSTANCE_ID_PATTERN, MOUNT_PATH_PATTERN, SYSTEM_DIRECTORIES, systemDirectoryProblem } from '../restore/request.ts';
 
-/** A host directory the backup document accepts: absolute, at least two segments (system directories are refused on the host). */
+/** A host directory the backup document accepts: absolute, at least two segments (system directories are refused apart, here and on the host). */
 export const BACKUP_HOST_PATH_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){2,16}$/;
 
 export const CONSISTENCIES = ['pause', 'stop', 'none'] as const;
@@ -21,7 +21,7 @@ export const BackupRequest = z
     source: named(SOURCE_PATTERN, 'the host or application name of the archives'),
     /** The Docker named volume to back up (exactly one of volume and hostPath). */
     volume: named(VOLUME_PATTERN, 'a Docker volume name').optional(),
-    /** A host directory to back up instead of a volume (system directories such as /etc, /home, /var/lib/docker are refused on the host). */
+    /** A host directory to back up instead of a volume: not one that is, lies inside or holds a system directory such as /etc, /home, /var/lib/docker (refused here and on the host). */
     hostPath: named(BACKUP_HOST_PATH_PATTERN, 'an absolute host directory of at least two segments, e.g. /srv/pgdata').optional(),
     instanceId: named(INSTANCE_ID_PATTERN, 'an EC2 instance or managed node id such as i-0123456789abcdef0'),
     /** The database container using the data: paused or stopped for a consistent copy, its spec recorded in the manifest. */
@@ -34,6 +34,14 @@ export const BackupRequest = z
   .superRefine((r, ctx) => {
     if (r.volume !== undefined && r.hostPath !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['hostPath'], message: 'cannot be given with volume: name exactly one of volume and hostPath' });
+    }
+    const system = r.hostPath === undefined ? null : systemDirectoryProblem(r.hostPath);
+    if (system !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostPath'],
+        message: `must be a data directory such as /srv/pgdata, neither one of, inside nor above a system directory (${SYSTEM_DIRECTORIES.join(', ')}); ${system}`,
+      });
     }
     if (r.volume === undefined && r.hostPath === undefined) {
       ctx.addIssue({ code: 'custom', path: ['volume'], message: 'is required: name the Docker volume to back up (or hostPath for a host directory)' });

@@ -4,7 +4,7 @@
  * backslash inside brackets, so the service and the host accept exactly the same text.
  * Deny patterns are matched against the lower-cased text on both sides.
  */
-import { UNSAFE_QUERY_PATTERN, VERIFY_QUERY_PATTERN } from '../restore/request.ts';
+import { UNSAFE_QUERY_FUNCTIONS, UNSAFE_QUERY_PATTERN, VERIFY_QUERY_PATTERN } from '../restore/request.ts';
 
 /** The longest check or custom command accepted (characters). */
 export const CHECK_MAX_CHARS = 500;
@@ -33,13 +33,14 @@ export interface CheckRules {
 
 /**
  * PostgreSQL: the request schema's VerifyQuery rules (one SELECT; no server-file,
- * large-object, settings or dynamic-SQL functions), run in a read-only transaction.
+ * large-object, settings or SQL-running functions, and none that builds or rewrites
+ * text), run in a read-only transaction.
  */
 export const POSTGRES_CHECK: CheckRules = {
   pattern: VERIFY_QUERY_PATTERN,
   shape: "be one SELECT of letters, digits, spaces and _ ,.*()=<>'",
   deny: UNSAFE_QUERY_PATTERN,
-  denied: 'name server-file, large-object, settings or dynamic-SQL functions (pg_*, lo_*, *_to_xml, current_setting, set_config, dblink)',
+  denied: `name server-file, large-object, settings or SQL-running functions (pg_*, lo_*, *_to_xml, dblink*, current_setting, set_config), nor any of ${UNSAFE_QUERY_FUNCTIONS.map((f) => f.replace('[a-z0-9_]*', '*')).join(', ')} (they run SQL given as text or build text); a check reads tables with columns, literals, comparisons, joins and aggregates such as count(*), min and max`,
 };
 
 /**
@@ -48,9 +49,12 @@ export const POSTGRES_CHECK: CheckRules = {
  * a server file (tried on MariaDB 10.11), so `into` is denied, with file reads, sleeps
  * and locks, and the tables that hold password hashes or other sessions' statements.
  * The client runs `\!` (a shell) from `-e` text: backslashes are outside the pattern.
+ * A schema is denied with spaces before its dot too (`mysql . user` is a qualified name).
+ * MySQL has no function that runs SQL given as text, so text built with CONCAT or CHAR
+ * never becomes a call: naming the functions is enough.
  */
 export const MYSQL_DENY_PATTERN =
-  /(^|[^a-z0-9_])(into|load_file|sleep|benchmark|get_lock|release_lock|release_all_locks|is_free_lock|is_used_lock|sys_exec|sys_eval|authentication_string|password)([^a-z0-9_]|$)|(^|[^a-z0-9_])(mysql|sys|performance_schema)\./;
+  /(^|[^a-z0-9_])(into|load_file|sleep|benchmark|get_lock|release_lock|release_all_locks|is_free_lock|is_used_lock|sys_exec|sys_eval|authentication_string|password)([^a-z0-9_]|$)|(^|[^a-z0-9_])(mysql|sys|performance_schema) *\./;
 export const MYSQL_CHECK: CheckRules = {
   pattern: VERIFY_QUERY_PATTERN,
   shape: "be one SELECT of letters, digits, spaces and _ ,.*()=<>'",
