@@ -21,6 +21,14 @@ export const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const VOLUME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/**
+ * How far an archive's key time may lie ahead of the clock it is judged against (S3's LastModified
+ * at ingest, now in the freshness check) and still count as clock skew: a host's clock a little
+ * ahead. Beyond it the time is not believed: keys are written by the backed-up hosts, and a key
+ * dated in the future would stay "latest" and look fresh for as long as it claims.
+ */
+export const CLOCK_SKEW_ALLOWANCE_SECONDS = 5 * 60;
+
 const MANIFEST_SUFFIX = '.manifest.json';
 const FILE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.(tar\.gz|tgz|tar\.zst|tar)$/;
 const COMPRESSION: Record<string, KeyCompression> = { 'tar.gz': 'gzip', tgz: 'gzip', 'tar.zst': 'zstd', tar: 'none' };

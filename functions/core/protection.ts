@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
+import { CLOCK_SKEW_ALLOWANCE_SECONDS, SOURCE_PATTERN, VOLUME_PATTERN } from './archive-key.ts';
 import type { Catalog } from './catalog/model.ts';
 import { IMAGE_PATTERN, RestorePolicy, VolumeCreation, VolumeVerify } from './policy.ts';
 import { INSTANCE_ID_PATTERN } from './restore/request.ts';
@@ -205,11 +205,14 @@ export interface Freshness {
   readonly source: string;
   readonly volume: string;
   readonly rpoSeconds: number;
-  /** Age of the newest archive; null when there is none. */
+  /** Age of the newest archive; null when there is none, or its time is further in the future than clock skew explains. */
   readonly ageSeconds: number | null;
   readonly overdue: boolean;
   readonly newestKey: string | null;
-  /** The newest archive claims a time after now (a host clock ahead, or this one behind). */
+  /**
+   * How far after now the newest archive's time is (a host clock ahead, or this one behind). Up to
+   * CLOCK_SKEW_ALLOWANCE_SECONDS it is clock skew; beyond, the archive proves nothing (overdue).
+   */
   readonly clockSkewSeconds: number;
   /**
    * How long the newest archive took to reach this catalog after it was taken (cataloged − taken,
@@ -221,8 +224,11 @@ export interface Freshness {
 
 /**
  * Is the newest backup within the RPO? Exactly at the RPO is still fresh; a second
- * over is overdue; no archive at all is overdue. An archive time in the future
- * (clock skew) counts as age 0 and is reported, never as overdue.
+ * over is overdue; no archive at all is overdue. An archive time in the future by up to
+ * CLOCK_SKEW_ALLOWANCE_SECONDS (clock skew) counts as age 0 and is reported, not as overdue.
+ * Further in the future it is not believed: keys are written by the hosts, and a far-future one
+ * (a host clock far off, or a key written to pin "latest") would otherwise silence the alarm for
+ * as long as it claims; it counts as overdue with no age.
  */
 export function judgeFreshness(
   input: { source: string; volume: string; rpoSeconds: number; newestTakenAt?: string; newestKey?: string; newestCatalogedAt?: string },
@@ -242,16 +248,25 @@ export function judgeFreshness(
       reason: `no archive of ${source}/${volume} has ever been cataloged`,
     };
   }
-  const raw = Math.floor((now.getTime() - Date.parse(input.newestTakenAt)) / 1000);
-  const ageSeconds = Math.max(0, raw);
+  const aheadMs = Date.parse(input.newestTakenAt) - now.getTime();
+  const raw = Math.floor(-aheadMs / 1000);
   const clockSkewSeconds = raw < 0 ? -raw : 0;
-  const overdue = ageSeconds > rpoSeconds;
   const arrivalLagSeconds =
     input.newestCatalogedAt === undefined ? null : Math.max(0, Math.floor((Date.parse(input.newestCatalogedAt) - Date.parse(input.newestTakenAt)) / 1000));
+  const newestKey = input.newestKey ?? null;
+  if (aheadMs > CLOCK_SKEW_ALLOWANCE_SECONDS * 1000) {
+    const reason =
+      `the newest archive of ${source}/${volume}${newestKey === null ? '' : ` (${newestKey})`} claims a time ${clockSkewSeconds.toString()} s in the future, ` +
+      `more than the ${CLOCK_SKEW_ALLOWANCE_SECONDS.toString()} s allowed for clock skew: it does not prove a backup within the RPO ` +
+      `(a host clock far ahead, or a key written to pin "latest")`;
+    return { source, volume, rpoSeconds, ageSeconds: null, overdue: true, newestKey, clockSkewSeconds, arrivalLagSeconds, reason };
+  }
+  const ageSeconds = Math.max(0, raw);
+  const overdue = ageSeconds > rpoSeconds;
   const reason = overdue
     ? `the newest archive of ${source}/${volume} is ${ageSeconds.toString()} s old, over the RPO of ${rpoSeconds.toString()} s`
     : `the newest archive of ${source}/${volume} is ${ageSeconds.toString()} s old (RPO ${rpoSeconds.toString()} s)${clockSkewSeconds > 0 ? `; its time is ${clockSkewSeconds.toString()} s in the future (clock skew)` : ''}`;
-  return { source, volume, rpoSeconds, ageSeconds, overdue, newestKey: input.newestKey ?? null, clockSkewSeconds, arrivalLagSeconds, reason };
+  return { source, volume, rpoSeconds, ageSeconds, overdue, newestKey, clockSkewSeconds, arrivalLagSeconds, reason };
 }
 
 /**

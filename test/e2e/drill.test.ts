@@ -127,9 +127,11 @@ describe('restore drills on real Docker', () => {
 
   it('a corrupt newest archive: failure recorded and published, cleanup done, production bytes unchanged', async () => {
     const manifest = JSON.parse((await s3.get(`${goodKey}.manifest.json`)).toString()) as Record<string, unknown>;
-    const corruptKey = `archives/prod-host/${volume}/20991231T000000Z.tar.zst`;
+    // Newer than the good archive, and not in the future (ingest refuses a key dated after its upload).
+    const now = new Date(Date.now() + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const corruptKey = `archives/prod-host/${volume}/${now.replace(/[-:]/g, '')}.tar.zst`;
     await s3.put(corruptKey, (await s3.get(goodKey)).subarray(0, 5000));
-    await s3.put(`${corruptKey}.manifest.json`, JSON.stringify({ ...manifest, archiveKey: corruptKey, createdAt: '2099-12-31T00:00:00Z' }));
+    await s3.put(`${corruptKey}.manifest.json`, JSON.stringify({ ...manifest, archiveKey: corruptKey, createdAt: now }));
     await ingestCreated({ store, catalog }, corruptKey, { decoded: true });
     await ingestCreated({ store, catalog }, `${corruptKey}.manifest.json`, { decoded: true });
 

@@ -196,6 +196,23 @@ describe('catalog ingest from S3 events, on an S3-compatible and a DynamoDB-comp
     expect(outcome.action === 'skipped' ? outcome.reason : '').toContain(reason);
   });
 
+  it('an archive whose key is dated after S3 last modified it (2099, to pin "latest") is refused and reported; the newest stays', async () => {
+    const good = 'archives/db9/pgdata/20261127T031500Z.tar.zst';
+    const future = 'archives/db9/pgdata/20991231T235959Z.tar.zst';
+    await s3.put(good, Buffer.alloc(10));
+    await s3.put(future, Buffer.alloc(10));
+    await s3.put(`${future}.manifest.json`, manifestFor(future));
+    expect(await ingestCreated(deps, encode(good))).toMatchObject({ action: 'cataloged' });
+
+    const outcomes = [await ingestCreated(deps, encode(future)), await ingestCreated(deps, encode(`${future}.manifest.json`))];
+
+    for (const outcome of outcomes)
+      expect(outcome).toMatchObject({ action: 'skipped', key: future, reason: expect.stringContaining('in the future of its upload') as unknown });
+    expect(warnings.filter((w) => w.startsWith('skipped object') && w.includes('suspected attempt to pin "latest"'))).toHaveLength(2);
+    expect(await catalog.getArchive(future)).toBeUndefined();
+    expect((await catalog.latestArchive('db9', 'pgdata'))?.key).toBe(good);
+  });
+
   it('an "Object Created" for an archive already gone is skipped', async () => {
     expect(await ingestCreated(deps, 'archives/db1/pgdata/20200101T000000Z.tar.gz')).toMatchObject({
       action: 'skipped',

@@ -118,3 +118,71 @@ describe('catalog ingest: a host substituting a cataloged archive or manifest', 
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateCommand);
   });
 });
+
+describe('catalog ingest: a host dating a key in the future to pin "latest"', () => {
+  const FUTURE = 'archives/db1/pgdata/20991231T235959Z.tar.zst';
+  const UPLOADED = '2026-11-27T03:15:30.000Z';
+
+  beforeEach(() => {
+    dynamoMock.reset();
+    warn.mockReset();
+    dynamoMock.on(GetCommand).resolves({});
+    dynamoMock.on(PutCommand).resolves({});
+  });
+
+  it('an archive whose key time is later than its S3 LastModified is refused, nothing cataloged, and reported as a suspected attempt to pin "latest"', async () => {
+    // Prepare: the object was written (S3 LastModified) in 2026, its key claims 2099.
+    const store = bucket({ size: 1234, versionId: 'v-evil', lastModified: UPLOADED }, { ...manifestFor('cd'.repeat(32)), archiveKey: FUTURE });
+
+    // Act: the archive's own event, and its manifest's.
+    const outcomes = [
+      await ingestCreated(deps(store), FUTURE, { decoded: true }),
+      await ingestCreated(deps(store), `${FUTURE}.manifest.json`, { decoded: true }),
+    ];
+
+    // Assess: both refused, loudly, and the catalog never written.
+    for (const outcome of outcomes)
+      expect(outcome).toMatchObject({ action: 'skipped', key: FUTURE, reason: expect.stringContaining('pin "latest"') as unknown });
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenCalledWith('skipped object', {
+      key: FUTURE,
+      reason: expect.stringMatching(
+        /^the key's time 2099-12-31T23:59:59Z is \d+ s in the future of its upload \(2026-11-27T03:15:30\.000Z.*suspected attempt to pin "latest"/,
+      ) as unknown,
+    });
+    expect(dynamoMock).not.toHaveReceivedCommand(PutCommand);
+    expect(dynamoMock).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('without a LastModified, the ingest clock stands in: a key more than 5 minutes after it is refused', async () => {
+    // Prepare: deps' clock is 2026-12-01T00:00:00Z; the store gives no LastModified.
+    const store = bucket({ size: 1234, versionId: 'v-evil' }, undefined);
+
+    // Act
+    const outcome = await ingestCreated(deps(store), 'archives/db1/pgdata/20261201T000501Z.tar.zst', { decoded: true });
+
+    // Assess
+    expect(outcome).toMatchObject({
+      action: 'skipped',
+      reason: expect.stringMatching(/301 s in the future of its upload \(2026-12-01T00:00:00\.000Z, when this ingest ran/) as unknown,
+    });
+    expect(dynamoMock).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('a host clock a little ahead is clock skew: up to 5 minutes after LastModified is cataloged, a second more is refused', async () => {
+    // Prepare: two archives uploaded at the same moment, their keys 300 s and 301 s after it.
+    const store = bucket({ size: 1234, versionId: 'v-1', lastModified: '2026-11-27T03:15:00.000Z' }, undefined);
+    const atAllowance = 'archives/db1/pgdata/20261127T032000Z.tar.zst';
+    const beyond = 'archives/db1/pgdata/20261127T032001Z.tar.zst';
+
+    // Act
+    const skewed = await ingestCreated(deps(store), atAllowance, { decoded: true });
+    const refused = await ingestCreated(deps(store), beyond, { decoded: true });
+
+    // Assess: only the first is in the catalog.
+    expect(skewed).toEqual({ action: 'cataloged', key: atAllowance, withManifest: false });
+    expect(refused).toMatchObject({ action: 'skipped', key: beyond, reason: expect.stringContaining('301 s in the future of its upload') as unknown });
+    expect(dynamoMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ key: atAllowance }) as unknown as Record<string, unknown> });
+    expect(dynamoMock).not.toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ key: beyond }) as unknown as Record<string, unknown> });
+  });
+});

@@ -27,6 +27,19 @@ describe('backup freshness against the RPO', () => {
     expect(f).toMatchObject({ ageSeconds: 0, overdue: false, clockSkewSeconds: 300 });
     expect(f.reason).toContain('300 s in the future (clock skew)');
   });
+  it('a newest archive dated far in the future (a key written to pin "latest") proves nothing: overdue, no age, and says why', () => {
+    const f = judgeFreshness(
+      { source: 'db1', volume: 'pgdata', rpoSeconds: RPO, newestTakenAt: '2099-12-31T23:59:59Z', newestKey: 'archives/db1/pgdata/20991231T235959Z.tar.zst' },
+      NOW,
+    );
+    expect(f).toMatchObject({ ageSeconds: null, overdue: true, newestKey: 'archives/db1/pgdata/20991231T235959Z.tar.zst' });
+    expect(f.clockSkewSeconds).toBeGreaterThan(70 * 365 * 86_400);
+    expect(f.reason).toMatch(/claims a time \d+ s in the future, more than the 300 s allowed for clock skew: it does not prove a backup within the RPO/);
+  });
+  it('clock skew ends at 5 minutes: an archive time 301 s in the future is overdue, 300 s is not', () => {
+    expect(judge(at(-301))).toMatchObject({ ageSeconds: null, overdue: true, clockSkewSeconds: 301 });
+    expect(judge(at(-300))).toMatchObject({ ageSeconds: 0, overdue: false, clockSkewSeconds: 300 });
+  });
   it('sub-second ages round down: 3600.9 s is still within an RPO of 3600 s', () => {
     expect(judgeFreshness({ source: 's', volume: 'v', rpoSeconds: RPO, newestTakenAt: new Date(NOW.getTime() - 3_600_900).toISOString() }, NOW).overdue).toBe(
       false,

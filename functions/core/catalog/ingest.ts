@@ -1,5 +1,5 @@
-import { decodeEventKey, manifestKeyOf, parseArchiveKey } from '../archive-key.ts';
-import type { ArchiveStore } from '../archive-store.ts';
+import { CLOCK_SKEW_ALLOWANCE_SECONDS, decodeEventKey, manifestKeyOf, parseArchiveKey } from '../archive-key.ts';
+import type { ArchiveStore, ObjectHead } from '../archive-store.ts';
 import { ArchiveManifest } from '../manifest.ts';
 import { ArchiveVersionConflictError, type ArchiveEntry, type Catalog } from './model.ts';
 
@@ -40,6 +40,25 @@ const skip = (deps: IngestDeps, key: string, reason: string): IngestOutcome => {
 };
 
 /**
+ * Why an archive's key time is not believed, or undefined when it is. The key is written by the
+ * host, which can name any time; S3 sets LastModified when the object was written. A backup's
+ * time comes before its upload, so a key dated after LastModified by more than the clock skew
+ * allowance was not taken then: cataloged, it would be "latest" for restores, drills and
+ * recovery plans, and look fresh, until the time it claims. Without a LastModified (a store that
+ * gives none), this ingest's own clock stands in for it.
+ */
+function futureKeyProblem(takenAt: string, head: ObjectHead, now: Date): string | undefined {
+  const modified = head.lastModified === undefined ? Number.NaN : Date.parse(head.lastModified);
+  const [reference, what] = Number.isNaN(modified) ? [now.getTime(), 'this ingest ran'] : [modified, 'S3 last modified it'];
+  const aheadMs = Date.parse(takenAt) - reference;
+  if (aheadMs <= CLOCK_SKEW_ALLOWANCE_SECONDS * 1000) return undefined;
+  return (
+    `the key's time ${takenAt} is ${Math.floor(aheadMs / 1000).toString()} s in the future of its upload (${new Date(reference).toISOString()}, when ${what}; ` +
+    `${CLOCK_SKEW_ALLOWANCE_SECONDS.toString()} s allowed for clock skew): a suspected attempt to pin "latest", not cataloged`
+  );
+}
+
+/**
  * An object was created under the archive bucket: catalog the archive it is (or
  * the archive whose manifest it is). `encodedKey` is as S3 events carry it.
  */
@@ -53,6 +72,8 @@ export async function ingestCreated(deps: IngestDeps, encodedKey: string, option
   if (!archive.ok || !('archive' in archive)) return skip(deps, key, 'not an archive');
   const head = await deps.store.head(archiveKey);
   if (!head) return skip(deps, archiveKey, 'the archive does not exist (deleted, or its manifest arrived first)');
+  const future = futureKeyProblem(archive.archive.takenAt, head, deps.now?.() ?? new Date());
+  if (future !== undefined) return skip(deps, archiveKey, future);
   const manifest = await readManifest(deps, archiveKey);
   // Seen again (its manifest arrived, a redelivered event, reconcile): the same version keeps when
   // it was first cataloged here (its arrival: the freshness check's lag), and its drill proof while
