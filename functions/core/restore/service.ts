@@ -12,7 +12,7 @@ import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
 import { drillName } from './request.ts';
 import type { DrillRequest, RestoreRequest } from './schemas.ts';
-import { assertTargetReceives } from './targets.ts';
+import { assertMayReplaceOnShared, assertTargetReceives } from './targets.ts';
 import { planVerification, type VerificationPlan } from './verification.ts';
 
 export interface RestoreServiceConfig {
@@ -280,7 +280,12 @@ export class RestoreService {
     const status = await this.deps.instances.status(request.instanceId);
     // A dry run says at once that an online target would refuse this source (an offline one is
     // refused as offline when sent).
-    if (status.online) assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
+    if (status.online) {
+      const target = { instanceId: request.instanceId, ...status };
+      assertTargetReceives(target, request.source);
+      // On a host shared with other sources, replacing a volume or restarting a container may hit theirs.
+      assertMayReplaceOnShared(target, request, this.policy.volumes);
+    }
     const container = request.containerName;
     const dataOnly = container === undefined;
     // A data-only restore creates no container, so the manifest's container spec is neither used nor judged.
@@ -469,6 +474,15 @@ export class RestoreService {
       throw new ConflictError(`instance ${instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
     }
     assertTargetReceives(plan.target, record.source);
+    // Checked again on what is sent, as assertTargetReceives is (every restore passes here, whatever
+    // planned it). A drill restores into its own throwaway names, never an existing volume or container.
+    if (record.mode === 'restore') {
+      assertMayReplaceOnShared(
+        plan.target,
+        { source: record.source, volume: plan.volume, containerName: plan.containerName, ifVolumeExists: record.ifVolumeExists },
+        this.policy.volumes,
+      );
+    }
     const { catalog } = this.deps;
     try {
       await catalog.acquireLock(instanceId, volume, restoreId, this.lockSeconds, new Date(record.createdAt));
