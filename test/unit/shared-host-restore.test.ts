@@ -17,6 +17,7 @@ import { RestoreRequest } from '#core/restore/schemas.ts';
 import { RestoreService } from '#core/restore/service.ts';
 import { assertMayReplaceOnShared } from '#core/restore/targets.ts';
 import { loadDocument } from '#core/runbooks/document.ts';
+import { localRestore } from '#core/local/restore.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
 const SHA = 'ab'.repeat(32);
@@ -72,10 +73,15 @@ describe('a restore on a host shared with other sources replaces only a volume p
     ],
   });
   let n = 0;
-  const service = (): RestoreService =>
+  const service = (guardSharedHosts?: boolean): RestoreService =>
     new RestoreService(
       { catalog, store, runner, instances: runner, newId: () => `r-shared-${(++n).toString()}` },
-      { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy },
+      {
+        document: loadDocument('restore-volume'),
+        helperImage: 'local/lifeboat-helper:1',
+        policy,
+        ...(guardSharedHosts === undefined ? {} : { guardSharedHosts }),
+      },
     );
   const request = (over: Record<string, unknown>): RestoreRequest => RestoreRequest.parse({ source: 'a', instanceId: target, ...over });
   const refusedStart = async (r: RestoreRequest): Promise<ClientError> => {
@@ -192,6 +198,33 @@ describe('a restore on a host shared with other sources replaces only a volume p
     expect(started.state).toBe('sent');
     expect(sent).toHaveLength(1);
     expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'billing_pg', ContainerName: 'billing-db', IfVolumeExists: 'preserve' });
+  });
+
+  it('the rule is on unless turned off: with guardSharedHosts false (local mode) the same planted restore is sent', async () => {
+    const attack = request({ volume: 'billing_pg', archive: { key: PLANTED }, ifVolumeExists: 'preserve', containerName: 'billing-db' });
+    expect((await refusedStart(attack)).statusCode).toBe(403);
+    expect(sent).toEqual([]);
+    const started = await service(false).start(attack, 'arn:aws:iam::123456789012:role/a-operator');
+    expect(started.state).toBe('sent');
+    expect(sent).toHaveLength(1);
+  });
+
+  it("local mode: its default (this machine is everyone's spare, its user has the Docker engine) plans the restore; given sources, the rule applies", async () => {
+    const replace = RestoreRequest.parse({ source: 'a', instanceId: target, volume: 'billing_pg', ifVolumeExists: 'preserve', containerName: 'billing-db' });
+    const local = (sources?: readonly string[]) =>
+      localRestore({ catalog, store, instanceId: target, helperImage: 'local/lifeboat-helper:1', ...(sources ? { sources } : {}) }).service;
+    const planned = await local().plan(replace);
+    expect(planned.target.sources).toEqual(['*']);
+    expect(planned.containerName).toBe('billing-db');
+    const e: unknown = await local(['a', 'b'])
+      .plan(replace)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(e).toBeInstanceOf(ClientError);
+    expect((e as ClientError).statusCode).toBe(403);
+    expect((e as ClientError).message).toContain('may not replace volume billing_pg');
   });
 });
 
