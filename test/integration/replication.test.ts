@@ -304,7 +304,12 @@ describe('region loss: archives replicated to a second S3-compatible server, cat
     };
     const service = new RestoreService(
       { catalog: drCatalog, store: drDeps.store, runner, instances: runner },
-      { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({}) },
+      {
+        document: loadDocument('restore-volume'),
+        helperImage: 'local/lifeboat-helper:1',
+        // As deployment builds it from the protect config: the spare DR host ('*') may replace db1's protected pgdata.
+        policy: RestorePolicy.parse({ volumes: VOLUMES }),
+      },
     );
     await primary.close();
     primaryClosed = true;

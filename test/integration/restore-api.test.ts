@@ -329,13 +329,20 @@ describe('restore API on S3- and DynamoDB-compatible servers (SSM mocked)', () =
     });
 
     it('a spare host (lifeboat:sources=*) or one listing the source receives it; the plan shows what it declares', async () => {
+      // A shared host receives the source; on it, a restore touches nothing of anyone's only into a new
+      // volume with no container (this stack's policy protects no volume: test/support/api.ts), so these are
+      // data-only. Replacing a volume or restarting a container there: test/unit/shared-host-restore.test.ts.
+      const dataOnly = { ...body, containerName: undefined };
       for (const tag of ['*', 'billing, db1']) {
         hostTags.tags.set(INSTANCE, { 'lifeboat:sources': tag });
-        const res = await post({ ...body, dryRun: true });
+        const res = await post({ ...dataOnly, dryRun: true });
         expect(res.statusCode, res.body).toBe(200);
         expect(parse(res)).toMatchObject({ plan: { target: { sources: tag.split(',').map((t) => t.trim()) } } });
+        const withContainer = await post({ ...body, dryRun: true });
+        expect(withContainer.statusCode, withContainer.body).toBe(403);
+        expect(parse(withContainer)).toMatchObject({ fields: [{ field: 'containerName' }] });
       }
-      const sent = parse(await post(body)) as { restoreId: string };
+      const sent = parse(await post(dataOnly)) as { restoreId: string };
       expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
       await catalog.releaseLock(INSTANCE, 'pgdata', sent.restoreId);
     });

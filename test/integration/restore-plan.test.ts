@@ -74,7 +74,8 @@ describe('restore plans: what the manifest asks for beside what will be done', (
     invocationOutput: () => Promise.reject(new Error('not used')),
     cancel: () => Promise.resolve(),
     commandFor: () => Promise.resolve(undefined),
-    status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: ['*'] }),
+    // A host of db1's own: these plans are not about hosts shared with other sources (test/unit/shared-host-restore.test.ts).
+    status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: ['db1'] }),
   };
   const put = (entry: Partial<ArchiveEntry> & { key: string; volume: string }): Promise<void> =>
     catalog.putArchive({ source: 'db1', takenAt: '2026-11-27T03:15:00Z', compression: 'zstd', size: 1000, catalogedAt: '2026-11-27T03:16:00Z', ...entry });

@@ -83,7 +83,12 @@ describe('/lifeboat recover with the recovery service', () => {
     await put({ key: UPLOADS, volume: 'uploads', takenAt: '2026-11-27T03:00:00Z' });
     const restores = new RestoreService(
       { catalog, store, runner: host, instances: host },
-      { document: loadDocument('restore-volume'), helperImage: 'local/lifeboat-helper:1', policy: RestorePolicy.parse({}) },
+      {
+        document: loadDocument('restore-volume'),
+        helperImage: 'local/lifeboat-helper:1',
+        // As deployment builds it from the protect config: the spare ('*') host may replace these volumes of db1.
+        policy: RestorePolicy.parse({ volumes: protect.map(({ source, volume }) => ({ source, volume })) }),
+      },
     );
     let n = 0;
     const recovery = new RecoveryService({

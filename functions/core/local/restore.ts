@@ -34,7 +34,12 @@ export interface LocalRestoreOptions {
   readonly onStderr?: (chunk: string) => void;
   /** Extra environment for the host script. */
   readonly env?: Readonly<Record<string, string>>;
-  /** The sources this machine declares it may receive. @default ['*'] */
+  /**
+   * The sources this machine declares it may receive. When given, the service also applies the
+   * shared-host rule to them (a restore may replace a volume or restart a container only if the
+   * policy protects that volume for its source alone). @default ['*'], with that rule off: whoever
+   * runs local mode has this machine's Docker engine, so no source's data is kept from them anyway
+   */
   readonly sources?: readonly string[];
   /** Wraps the runner the service sends through (a test counting what reaches the host). @default the runner itself */
   readonly serviceRunner?: (runner: LocalCommandRunner) => CommandRunner;
@@ -69,7 +74,12 @@ export function localRestore(options: LocalRestoreOptions): LocalRestore {
   });
   const service = new RestoreService(
     { catalog, store, runner: options.serviceRunner?.(runner) ?? runner, instances: runner },
-    { document, helperImage: options.helperImage, ...(options.policy ? { policy: options.policy } : {}) },
+    {
+      document,
+      helperImage: options.helperImage,
+      ...(options.policy ? { policy: options.policy } : {}),
+      guardSharedHosts: options.sources !== undefined,
+    },
   );
   return { runner, service, document };
 }

@@ -12,7 +12,7 @@ import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
 import { drillName } from './request.ts';
 import type { DrillRequest, RestoreRequest } from './schemas.ts';
-import { assertTargetReceives } from './targets.ts';
+import { assertMayReplaceOnShared, assertTargetReceives } from './targets.ts';
 import { planVerification, type VerificationPlan } from './verification.ts';
 
 export interface RestoreServiceConfig {
@@ -27,6 +27,13 @@ export interface RestoreServiceConfig {
   readonly lockSeconds?: number;
   /** The command's own timeout on the host. @default 7200 */
   readonly commandTimeoutSeconds?: number;
+  /**
+   * Whether a restore on a host shared with other sources may replace a volume or restart a
+   * container only when the stack protects that volume for its source alone
+   * ({@link assertMayReplaceOnShared}). Off only where no caller is kept from another source's
+   * data anyway: local mode, whose user has this machine's Docker engine. @default true
+   */
+  readonly guardSharedHosts?: boolean;
 }
 
 export interface RestoreServiceDeps {
@@ -110,6 +117,7 @@ export class RestoreService {
   private readonly lockSeconds: number;
   private readonly commandTimeoutSeconds: number;
   private readonly policy: RestorePolicy;
+  private readonly guardSharedHosts: boolean;
 
   constructor(
     private readonly deps: RestoreServiceDeps,
@@ -119,6 +127,7 @@ export class RestoreService {
     this.commandTimeoutSeconds = config.commandTimeoutSeconds ?? 7200;
     this.lockSeconds = config.lockSeconds ?? this.commandTimeoutSeconds + this.presignSeconds;
     this.policy = config.policy ?? RestorePolicy.parse({});
+    this.guardSharedHosts = config.guardSharedHosts ?? true;
   }
 
   private now(): Date {
@@ -280,7 +289,12 @@ export class RestoreService {
     const status = await this.deps.instances.status(request.instanceId);
     // A dry run says at once that an online target would refuse this source (an offline one is
     // refused as offline when sent).
-    if (status.online) assertTargetReceives({ instanceId: request.instanceId, ...status }, request.source);
+    if (status.online) {
+      const target = { instanceId: request.instanceId, ...status };
+      assertTargetReceives(target, request.source);
+      // On a host shared with other sources, replacing a volume or restarting a container may hit theirs.
+      if (this.guardSharedHosts) assertMayReplaceOnShared(target, request, this.policy.volumes);
+    }
     const container = request.containerName;
     const dataOnly = container === undefined;
     // A data-only restore creates no container, so the manifest's container spec is neither used nor judged.
@@ -469,6 +483,15 @@ export class RestoreService {
       throw new ConflictError(`instance ${instanceId} is not online in SSM (${plan.target.pingStatus}); nothing was sent`, { target: plan.target });
     }
     assertTargetReceives(plan.target, record.source);
+    // Checked again on what is sent, as assertTargetReceives is (every restore passes here, whatever
+    // planned it). A drill restores into its own throwaway names, never an existing volume or container.
+    if (record.mode === 'restore' && this.guardSharedHosts) {
+      assertMayReplaceOnShared(
+        plan.target,
+        { source: record.source, volume: plan.volume, containerName: plan.containerName, ifVolumeExists: record.ifVolumeExists },
+        this.policy.volumes,
+      );
+    }
     const { catalog } = this.deps;
     try {
       await catalog.acquireLock(instanceId, volume, restoreId, this.lockSeconds, new Date(record.createdAt));

@@ -37,3 +37,74 @@ export function assertTargetReceives(target: { readonly instanceId: string } & I
     { instanceId: target.instanceId, source, tag: TARGET_SOURCES_TAG, declaredSources: declared ?? null },
   );
 }
+
+/** What of a restore decides whether it acts on data already on the host. */
+export interface ReplaceRequest {
+  readonly source: string;
+  readonly volume: string;
+  /** The database container stopped, restarted and verified; undefined (or '') for a data-only restore. */
+  readonly containerName?: string;
+  readonly ifVolumeExists: 'fail' | 'preserve';
+}
+
+const sharedTag = (declared: readonly string[]): string => `${TARGET_SOURCES_TAG}=${JSON.stringify(declared.join(','))}`;
+
+/**
+ * Whether this restore may act on what is already on a host shared with other sources
+ * (the tag names more sources than this one, or `*`). A caller granted one source can
+ * restore that source's archives under any volume name (a compromised host of the source
+ * can plant one under another source's volume name), so on a shared host replacing an
+ * existing volume (`ifVolumeExists: preserve`) or stopping and restarting a container is
+ * allowed only for a volume the stack protects for this source, and for no other source
+ * the tag names (sources on a spare host commonly name volumes alike, e.g. pgdata; `*`
+ * names none, so it alone does not make a volume ambiguous). A restore into a new volume
+ * with no container touches nothing of anyone's and stays allowed. Called after
+ * {@link assertTargetReceives}: before anything is locked or sent.
+ */
+export function assertMayReplaceOnShared(
+  target: { readonly instanceId: string } & InstanceStatus,
+  request: ReplaceRequest,
+  protectedVolumes: readonly { readonly source: string; readonly volume: string }[],
+): void {
+  const { source, volume } = request;
+  const declared = target.sources ?? [];
+  const others = [...new Set(declared.filter((s) => s !== source))];
+  const container = request.containerName || undefined;
+  const replaces = request.ifVolumeExists === 'preserve';
+  if (others.length === 0 || (!replaces && container === undefined)) return;
+  const field = replaces ? 'ifVolumeExists' : 'containerName';
+  const acts = [
+    ...(replaces ? [`replace volume ${volume} if it exists`] : []),
+    ...(container === undefined ? [] : [`stop and restart container ${container}`]),
+  ].join(' and ');
+  const mine = protectedVolumes.filter((p) => p.source === source).map((p) => p.volume);
+  const alsoTheirs = [...new Set(protectedVolumes.filter((p) => p.volume === volume && p.source !== source && others.includes(p.source)).map((p) => p.source))];
+  if (mine.includes(volume) && alsoTheirs.length === 0) return;
+  const why = !mine.includes(volume)
+    ? `the stack does not protect volume ${volume} for ${source} (protected for ${source}: ${mine.length === 0 ? 'none' : mine.join(', ')}), so it may be another source's`
+    : `volume ${volume} is also protected for ${alsoTheirs.join(', ')}, which this host serves too, so it may be theirs`;
+  const instead =
+    `restore into a new volume with no containerName and ifVolumeExists fail, ` +
+    (mine.includes(volume) ? '' : `add a protect entry for ${source}/${volume}, `) +
+    `or restore on a host tagged ${TARGET_SOURCES_TAG}=${source} alone`;
+  throw new ClientError(
+    403,
+    `a restore of source ${source} may not ${acts} on instance ${target.instanceId}: it is shared (${sharedTag(declared)}) and ${why}; ` +
+      `nothing was locked or sent (${instead})`,
+    {
+      instanceId: target.instanceId,
+      source,
+      volume,
+      tag: TARGET_SOURCES_TAG,
+      declaredSources: target.sources ?? null,
+      fields: [
+        {
+          field,
+          problem: !mine.includes(volume)
+            ? `not allowed on a host shared with other sources (${others.join(', ')}) unless the stack protects ${volume} for ${source}`
+            : `not allowed on a host shared with ${alsoTheirs.join(', ')}, which also protect a volume named ${volume}`,
+        },
+      ],
+    },
+  );
+}
