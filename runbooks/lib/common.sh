@@ -39,6 +39,7 @@ phase() {
 # fail CODE MESSAGE: record the error and exit; the EXIT trap cleans up (and rolls back).
 fail() {
   ERROR="$2"; FAILED_PHASE="$PHASE"
-  [[ "$1" == refused ]] && OUTCOME=refused
+  # refused means nothing was changed: after a database was stopped it is failed (and put back)
+  [[ "$1" == refused ]] && (( ! ${STOPPED_CONTAINER:-0} )) && OUTCOME=refused
   exit 1
 }

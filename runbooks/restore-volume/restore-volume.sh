@@ -434,8 +434,11 @@ check_env_file() {
 # (a preserve also holds the old data, a staging copy and the preserved copy).
 kib() { printf '%s' $(( ($1 + 1023) / 1024 )); }
 limit_bytes() { printf '%s' $(( P_ExpectedUncompressedBytes + P_ExpectedUncompressedBytes / 10 + 64 * 1024 * 1024 )); }
+# A tenth of the free space (at most 1 GiB) is left free: the filesystem may hold other
+# databases, and an archive whose manifest overstates its size (a bomb) must not fill it.
 need_space() {  # WHERE FREE_KB NEED_KB
-  (( $2 >= $3 )) || fail refused "not enough free space on $1: $(( $2 / 1024 )) MiB free, the restore needs $(( $3 / 1024 )) MiB (the archive's expected uncompressed size plus a margin); nothing was changed"
+  local keep=$(( $2 / 10 < 1048576 ? $2 / 10 : 1048576 ))
+  (( $2 >= $3 + keep )) || fail refused "not enough free space on $1: $(( $2 / 1024 )) MiB free, the restore needs $(( ($3 + keep) / 1024 )) MiB (the archive's expected uncompressed size plus a margin, and $(( keep / 1024 )) MiB kept free); nothing was changed"
 }
 docker_free_kb() { df -Pk -- "$DOCKER_ROOT/volumes" | awk 'NR == 2 { print $4 }'; }
 check_free_space() {

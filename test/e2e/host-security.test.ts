@@ -163,6 +163,48 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     expect(await inVolume(volume, 'stat -c "%a %n" /data/suid-shell /data/sgid-tool')).toBe('755 /data/suid-shell\n755 /data/sgid-tool\n');
   });
 
+  it('device nodes found after a database on an empty volume was stopped: failed, not refused (something was changed); it runs again on its empty volume', async () => {
+    const archive = await archiveOf('dev2.tar.zst', async (root) => {
+      await writeFile(join(root, 'PG_VERSION'), '15\n');
+      await run('mknod', [join(root, 'host-disk'), 'c', '1', '3']);
+    });
+    await s3.put('archives/h/v/dev2.tar.zst', archive);
+    const volume = uniqueName('devc');
+    const container = uniqueName('devdb');
+    made.volumes.push(volume);
+    made.containers.push(container);
+    await docker('volume', 'create', volume);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--network',
+      'none',
+      '-v',
+      `${volume}:/data`,
+      HELPER_IMAGE,
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; sleep 600 & wait',
+    );
+    const started = await docker('inspect', '-f', '{{.State.StartedAt}}', container);
+
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/dev2.tar.zst'),
+      VolumeName: volume,
+      ContainerName: container,
+      MountPath: '/data',
+      Verify: 'none',
+    });
+
+    expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed' });
+    expect(outcome.result?.error).toContain('device nodes');
+    expect(await docker('inspect', '-f', '{{.State.Running}}', container)).toBe('true\n');
+    expect(await docker('inspect', '-f', '{{.State.StartedAt}}', container)).not.toBe(started);
+    expect(await inVolume(volume, 'ls -A /data | wc -l')).toBe('0\n');
+  });
+
   it('an archive with device nodes is refused: nothing is kept, the created volume is removed', async () => {
     const archive = await archiveOf('dev.tar.zst', async (root) => {
       await writeFile(join(root, 'PG_VERSION'), '15\n');
@@ -202,6 +244,20 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
       });
       expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
       expect(outcome.result?.error).toMatch(/not enough free space on volume .*MiB free, the restore needs/);
+      expect(await inVolume(tiny, 'ls -A /data | wc -l')).toBe('0\n');
+    });
+
+    it('a size that would fit only by filling the filesystem (a bomb claiming almost all of the free space) is refused: a tenth of the free space is kept; nothing is touched', async () => {
+      // 25 MiB claimed: 27.5 MiB + the 64 MiB margin fits the 96 MiB, but not with 9.6 MiB kept free.
+      const outcome = await restore({
+        ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'),
+        ExpectedSha256: sha(bomb),
+        VolumeName: tiny,
+        ExpectedUncompressedBytes: String(25 * 1024 * 1024),
+        Verify: 'none',
+      });
+      expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
+      expect(outcome.result?.error).toMatch(/not enough free space on volume .*: 96 MiB free, the restore needs 10\d MiB \(.*and 9 MiB kept free\)/);
       expect(await inVolume(tiny, 'ls -A /data | wc -l')).toBe('0\n');
     });
 

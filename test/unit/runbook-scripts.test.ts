@@ -230,6 +230,17 @@ describe('restore-volume load_params: the engine and its check (the check runs a
     expect(run('notes.txt')).toMatch(/^refused\|Verify=auto: the restored data does not show which engine it is \(top level: notes.txt\)/);
   });
 
+  it('a refusal that comes after the database was stopped is reported failed, not refused (refused promises nothing was changed)', () => {
+    const run = (stopped: string) =>
+      sourced(
+        scripts['restore-volume'],
+        `${REPORT} load_params; DATA_NAMES=notes.txt; STOPPED_CONTAINER=${stopped}; decide_engine`,
+        env('', { Verify: 'auto' }),
+      ).stdout;
+    expect(run('0')).toMatch(/^refused\|Verify=auto: the restored data does not show which engine it is/);
+    expect(run('1')).toMatch(/^failed\|Verify=auto: the restored data does not show which engine it is/);
+  });
+
   it('accepts a plain count', () => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
   });
