@@ -699,7 +699,7 @@ check_still_empty() {
   (( STOPPED_CONTAINER )) || return 0
   local n
   read -r n _ <<<"$(probe_volume "$TARGET")"
-  [[ "$n" == 0 ]] || fail failed "volume $TARGET was empty while $P_ContainerName ran, and holds data ($n entries) now that it has stopped (written as it stopped); nothing was written to it, and the container is started again. Re-run with IfVolumeExists=preserve to keep that data in a labelled copy"
+  [[ "$n" == 0 ]] || fail failed "volume $TARGET was empty while $P_ContainerName ran, and holds data (${n:-?} entries) now that it has stopped (written as it stopped); nothing was written to it, and the container is started again. Re-run with IfVolumeExists=preserve to keep that data in a labelled copy"
 }
 
 stop_container() {
