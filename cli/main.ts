@@ -30,6 +30,7 @@ import {
 } from './output.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { JsonOutput } from './schema.ts';
+import { terminalSafe, terminalText } from './terminal.ts';
 import { LOCAL_INSTANCE_ID, regionOf } from './targets.ts';
 
 interface GlobalOptions {
@@ -543,14 +544,16 @@ export async function main(
   let json = argv.includes('--json');
   let backend: Backend | undefined;
   let display: ProgressDisplay | undefined;
+  // Text for a person: no control character reaches the terminal but the lines' own breaks (data is made one-line by the renderers).
   const print = (text: string): void => {
-    io.stdout.write(`${text}\n`);
+    io.stdout.write(`${terminalText(text)}\n`);
   };
+  // Exact JSON, as the schema gives it.
   const emit = <T>(schema: z.ZodType<T>, value: T): void => {
-    print(JSON.stringify(schema.parse(value), null, 2));
+    io.stdout.write(`${JSON.stringify(schema.parse(value), null, 2)}\n`);
   };
   const say = (text: string): void => {
-    io.stderr.write(`${text}\n`);
+    io.stderr.write(`${terminalText(text)}\n`);
   };
   const progress = (label: string, first?: string): ProgressSink => {
     if (json) return silentProgress;
@@ -1038,8 +1041,9 @@ export async function main(
       emit(JsonOutput.error, {
         error: { code: EXIT_NAME[error.exitCode], exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details },
       });
-    say(`lifeboat: ${error.message}`);
-    if (error.hint) say(`  ${error.hint}`);
+    // An error may quote a host's or a manifest's words: one line each.
+    say(`lifeboat: ${terminalSafe(error.message)}`);
+    if (error.hint) say(`  ${terminalSafe(error.hint)}`);
     return error.exitCode;
   } finally {
     process.removeListener('SIGINT', onInterrupt);

@@ -6,6 +6,7 @@ import { verificationLines } from '#core/restore/verification.ts';
 import type { BackupResult } from '#core/runbooks/results.ts';
 import type { RecoveryPlan, RecoveryRecord, RecoveryTarget } from '#core/recovery/model.ts';
 import type { ArchiveListItem, ProgressSink, RecoveryProgress, VolumeView } from './backend.ts';
+import { forTerminal, terminalSafe } from './terminal.ts';
 
 export function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -36,7 +37,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function volumesText(volumes: readonly VolumeView[]): string {
+export const volumesText = forTerminal(function volumesText(volumes: readonly VolumeView[]): string {
   if (volumes.length === 0) return 'No archives cataloged yet. Back a volume up first: lifeboat backup <volume>';
   const now = Date.now();
   return table(
@@ -53,17 +54,17 @@ export function volumesText(volumes: readonly VolumeView[]): string {
           : 'never (no drill yet)',
     ]),
   );
-}
+});
 
-export function archivesText(source: string, volume: string, archives: readonly ArchiveListItem[]): string {
+export const archivesText = forTerminal(function archivesText(source: string, volume: string, archives: readonly ArchiveListItem[]): string {
   if (archives.length === 0) return `No archives of ${source}/${volume}.`;
   return table(
     ['TAKEN AT', 'SIZE', 'COMPRESSION', 'CHECKSUM', 'KEY'],
     archives.map((a) => [a.takenAt, bytes(a.size), a.compression, a.sha256 ? `sha256 ${a.sha256.slice(0, 12)}…` : 'none (made by hand)', a.key]),
   );
-}
+});
 
-export function planText(plan: RestorePlan): string {
+export const planText = forTerminal(function planText(plan: RestorePlan): string {
   const a = plan.archive;
   const t = plan.target;
   return [
@@ -85,9 +86,9 @@ export function planText(plan: RestorePlan): string {
       : []),
     ...plan.recreation.dropped.map((d) => `Left out:  ${d.what}: ${d.reason}`),
   ].join('\n');
-}
+});
 
-export function recordText(r: RestoreRecord): string {
+export const recordText = forTerminal(function recordText(r: RestoreRecord): string {
   const lines = r.drill
     ? [`Drill ${r.id}: ${r.state.toUpperCase()}`, `  proves ${r.source}/${r.drill.volume} restorable, on ${r.instanceId} under the throwaway name ${r.volume}`]
     : [
@@ -119,9 +120,9 @@ export function recordText(r: RestoreRecord): string {
     lines.push(`  the throwaway volume and container were removed; ${r.drill.volume} was never touched`);
   else if (r.state === 'failed' || r.state === 'cancelled') lines.push('  the host was put back as it was before the restore');
   return lines.join('\n');
-}
+});
 
-export function backupText(result: BackupResult, container: string | null): string {
+export const backupText = forTerminal(function backupText(result: BackupResult, container: string | null): string {
   const lines = [
     `Backup of ${result.volume ?? result.hostPath ?? '?'}: ${result.outcome.toUpperCase()}`,
     `  archive ${result.archiveKey ?? '-'}`,
@@ -131,14 +132,14 @@ export function backupText(result: BackupResult, container: string | null): stri
   const risk = result.pruneRisk.notUsedByRunningContainer;
   if (risk.length > 0) lines.push(`  warning: \`docker system prune --volumes\` would delete ${risk.join(', ')} right now (no running container uses them)`);
   return lines.join('\n');
-}
+});
 
 /** A backup run through a deployed Lifeboat: its result when it has one, else its SSM status. */
-export function backupStatusText(status: BackupStatus): string {
+export const backupStatusText = forTerminal(function backupStatusText(status: BackupStatus): string {
   if (status.result) return `${backupText(status.result, status.result.container)}${status.result.error ? `\n  error: ${status.result.error}` : ''}`;
   const head = `Backup ${status.backupId ?? '?'} (SSM command ${status.commandId}) on ${status.instanceId ?? '?'}: ${status.status}${status.statusDetails ? ` (${status.statusDetails})` : ''}`;
   return status.problem ? `${head}\n  ${status.problem}` : head;
-}
+});
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -162,12 +163,14 @@ export class ProgressDisplay implements ProgressSink {
     private readonly out: NodeJS.WriteStream = process.stderr,
     first = 'starting',
   ) {
-    this.current = first;
+    // Phases are the host's words: shown on one line, as every host-written string.
+    this.label = terminalSafe(label);
+    this.current = terminalSafe(first);
     if (out.isTTY)
       this.timer = setInterval(() => {
         this.draw();
       }, 200);
-    else this.log(`${label}: ${first}`);
+    else this.log(`${this.label}: ${this.current}`);
   }
 
   private elapsed(): string {
@@ -196,9 +199,10 @@ export class ProgressDisplay implements ProgressSink {
 
   phase(name: string): void {
     // `finished` is the runbook's bookkeeping after the last phase.
-    if (name === this.current || name === 'finished') return;
-    this.current = name;
-    if (!this.out.isTTY) this.log(`${this.label}: ${name}${this.read ? ` (${bytes(this.read())} moved)` : ''}`);
+    const shown = terminalSafe(name);
+    if (shown === this.current || name === 'finished') return;
+    this.current = shown;
+    if (!this.out.isTTY) this.log(`${this.label}: ${shown}${this.read ? ` (${bytes(this.read())} moved)` : ''}`);
   }
 
   state(name: string): void {
@@ -236,7 +240,7 @@ function targetText(target: RecoveryTarget): string {
 }
 
 /** The dry run of a whole-host recovery: every member by wave, its archive and age (RPO), predicted times, problems. */
-export function recoveryPlanText(plan: RecoveryPlan): string {
+export const recoveryPlanText = forTerminal(function recoveryPlanText(plan: RecoveryPlan): string {
   const members = plan.waves.flatMap((w) => w.members);
   const lines = [
     `Recovery of ${plan.source}: ${members.length.toString()} volume${members.length === 1 ? '' : 's'} in ${plan.waves.length.toString()} wave${plan.waves.length === 1 ? '' : 's'}, ${plan.parallel.toString()} at a time per wave${plan.mode === 'drill' ? ' (DRILL: throwaway names)' : ''}`,
@@ -269,10 +273,10 @@ export function recoveryPlanText(plan: RecoveryPlan): string {
   for (const p of plan.problems) lines.push(`Problem:   ${p}`);
   for (const w of plan.warnings) lines.push(`Warning:   ${w}`);
   return lines.join('\n');
-}
+});
 
 /** One line per member started or ended and per wave ended, while a recovery runs. */
-export function recoveryProgressText(event: RecoveryProgress, startedSeconds?: number): string {
+export const recoveryProgressText = forTerminal(function recoveryProgressText(event: RecoveryProgress, startedSeconds?: number): string {
   switch (event.type) {
     case 'memberStarted':
       return `${event.volume}: started`;
@@ -284,10 +288,10 @@ export function recoveryProgressText(event: RecoveryProgress, startedSeconds?: n
     case 'waveEnded':
       return `wave ${event.wave.toString()} over${event.stop ? `; later waves will not run${event.reason ? `: ${event.reason}` : ''}` : ''}`;
   }
-}
+});
 
 /** The end of a recovery: per member RPO, RTO, phases and outcome; total RTO; predicted against measured. */
-export function recoveryReportText(record: RecoveryRecord): string {
+export const recoveryReportText = forTerminal(function recoveryReportText(record: RecoveryRecord): string {
   const plan = record.plan;
   const report = record.report;
   const lines = [`Recovery ${record.id} of ${plan.source}: ${(report?.outcome ?? record.state).toUpperCase()}`];
@@ -342,4 +346,4 @@ export function recoveryReportText(record: RecoveryRecord): string {
   else if (outcome === 'failed') lines.push(`  FAILED: not recovered: ${missed.join(', ') || 'none started'}`);
   if (record.error) lines.push(`  error: ${record.error}`);
   return lines.join('\n');
-}
+});

@@ -185,7 +185,7 @@ export interface SlackProps {
    * @default none — `recover` answers that recovery is not deployed
    */
   readonly recoveryStateMachine?: IStateMachine;
-  /** The protect configuration: the recovery planner's members, waves and roles. Used only with `recoveryStateMachine`. @default none */
+  /** The protect configuration: the recovery planner's members, waves and roles, and the container a restore naming none stops and restarts. @default none */
   readonly protect?: readonly ProtectionPolicy[];
 }
 
@@ -237,9 +237,9 @@ export class Slack extends Construct {
       SLACK_USER_SOURCES: JSON.stringify(config.sources),
       SLACK_PLAN_SECONDS: config.planSeconds.toString(),
       LIFEBOAT_POLICY: JSON.stringify(props.restorePolicy ?? RestorePolicy.parse({})),
-      ...(props.recoveryStateMachine
-        ? { RECOVERY_STATE_MACHINE_ARN: props.recoveryStateMachine.stateMachineArn, LIFEBOAT_PROTECT: recoveryProtect(props.protect ?? []) }
-        : {}),
+      // Recovery plans read it, and so does a restore naming no container (the protect config's, never the manifest's).
+      LIFEBOAT_PROTECT: recoveryProtect(props.protect ?? []),
+      ...(props.recoveryStateMachine ? { RECOVERY_STATE_MACHINE_ARN: props.recoveryStateMachine.stateMachineArn } : {}),
     };
     this.function = new LifeboatFunction(this, 'Function', { entry: 'slack/index.ts', environment, withRunbooks: true, timeout: Duration.seconds(10) });
     this.worker = new LifeboatFunction(this, 'Worker', { entry: 'slack/worker.ts', environment, withRunbooks: true, timeout: Duration.seconds(60) });

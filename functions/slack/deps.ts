@@ -48,6 +48,8 @@ export function slackDeps(): SlackDeps {
         }
       : {}),
     catalog,
+    // The protect config's containers: a restore naming none stops and restarts the volume's (never the manifest's).
+    protect: env.LIFEBOAT_PROTECT,
     access: { teamIds: env.SLACK_TEAM_IDS, channelIds: env.SLACK_CHANNEL_IDS, userIds: env.SLACK_USER_IDS, sources: env.SLACK_USER_SOURCES },
     plans: new DynamoDbSlackStore(documentClient, env.TABLE_NAME),
     cancel: (id, requestedBy) => cancelRestore({ catalog, runner: ssm }, id, requestedBy),

@@ -108,6 +108,8 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
         return Promise.resolve();
       },
       post: (url, message) => postToSlack(url, message),
+      // The protect config names the volume's container: a restore naming none stops and restarts it (never the manifest's).
+      protect: [{ source: 'chat-host', volume, recovery: { container: db } }],
     };
     // Slack's side of the app: the two routes over HTTP on 127.0.0.1.
     slackApi = createServer((req, res) => {
@@ -204,6 +206,7 @@ describe('/lifeboat restore from Slack, on real Docker', () => {
     expect(plan?.response_type).toBe('ephemeral');
     expect(plan?.text).toContain('nothing is sent until <@U0ALICE> confirms');
     expect(plan?.text).toContain(archiveKey);
+    expect(plan?.text).toContain(`container \`${db}\``);
     const buttons = (plan?.blocks?.[1] as { elements: { action_id: string; value: string }[] }).elements;
     expect(buttons.map((b) => b.action_id)).toEqual(['lifeboat_confirm', 'lifeboat_cancel']);
     // The button carries only the id of the plan stored server-side, which pins the archive by key.

@@ -10,11 +10,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '#root/cli/errors.ts';
-import { main, type Io } from '#root/cli/main.ts';
 import { JsonOutput } from '#root/cli/schema.ts';
+import { runCli } from '../support/cli.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
 
@@ -76,20 +75,7 @@ afterEach(() => {
 });
 
 /** Runs the CLI with stdin not a terminal (as in a script or CI), or a terminal when asked. */
-async function lifeboat(args: string[], { tty = false }: { tty?: boolean } = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  if (tty) Object.assign(stdin, { isTTY: true });
-  const env = { LIFEBOAT_HOME: join(dir, 'home') };
-  const io = { stdout, stderr, stdin, env } as unknown as Io;
-  const code = await main(args, io);
-  return { code, out, err };
-}
+const lifeboat = (args: string[], { tty = false }: { tty?: boolean } = {}) => runCli(args, { tty, env: { LIFEBOAT_HOME: join(dir, 'home') } });
 
 /** stdout must be exactly one JSON document: the error, named `usage`. */
 function usageJson(out: string) {

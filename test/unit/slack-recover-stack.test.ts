@@ -49,7 +49,8 @@ function synth(withRecovery: boolean) {
     helperImage: 'local/lifeboat-helper:1',
     instanceTag: { key: 'lifeboat', value: 'true' },
     prefix: 'archives',
-    ...(machine ? { recoveryStateMachine: machine, protect: PROTECT } : {}),
+    protect: PROTECT,
+    ...(machine ? { recoveryStateMachine: machine } : {}),
   });
   const template = Template.fromStack(stack);
   const json = template.toJSON() as {
@@ -99,11 +100,16 @@ describe('Slack with the recovery state machine', () => {
     expect(s.statesGrants(s.roleOf(s.fn))).toEqual([]);
   });
 
-  it('without it: no ARN (recover answers "not deployed"), no protect list, no Step Functions permission', () => {
+  it('without it: no ARN (recover answers "not deployed"), no Step Functions permission; the protect list still (a restore naming no container takes its container from it)', () => {
     const s = synth(false);
     for (const fn of [s.fn, s.worker]) {
       expect(s.env(fn)).not.toHaveProperty('RECOVERY_STATE_MACHINE_ARN');
-      expect(s.env(fn)).not.toHaveProperty('LIFEBOAT_PROTECT');
+      // The containers a restore naming none stops and restarts.
+      const parsed = SlackEnv.shape.LIFEBOAT_PROTECT.parse(s.env(fn).LIFEBOAT_PROTECT);
+      expect(parsed.map((p) => [p.volume, p.recovery?.container, p.backup?.container])).toEqual([
+        ['pgdata', 'db', 'shop-db'],
+        ['uploads', undefined, undefined],
+      ]);
       expect(s.statesGrants(s.roleOf(fn))).toEqual([]);
     }
     const env = SlackEnv.pick({ RECOVERY_STATE_MACHINE_ARN: true, LIFEBOAT_PROTECT: true }).parse({});

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_PATTERN, VOLUME_PATTERN } from '#core/archive-key.ts';
 import type { ArchiveEntry, Catalog, RestoreRecord, VolumeSummary } from '#core/catalog/model.ts';
+import type { RecoveryRecord } from '#core/recovery/model.ts';
 import { startLocalDynamo, type LocalDynamo } from '#core/local/dynamodb.ts';
 import type { CancelOutcome } from '#core/restore/cancel.ts';
 import { NotFoundError } from '#core/restore/errors.ts';
@@ -12,7 +13,8 @@ import type { RestorePlan, RestoreService } from '#core/restore/service.ts';
 import { NASTY as CORPUS } from '../support/nasty.ts';
 import { REPLAYED, handleSlackHttp, performSlackWork, type SlackDeps, type SlackMessage, type SlackWork } from '#core/slack/app.ts';
 import { parseSlackText } from '#core/slack/grammar.ts';
-import { escapeSlack } from '#core/slack/mrkdwn.ts';
+import { escapeSlack, md } from '#core/slack/mrkdwn.ts';
+import { recoveryStatusText } from '#core/slack/recovery.ts';
 import { DynamoDbSlackStore, PLAN_ID } from '#core/slack/plans.ts';
 import { slackSignature, verifySlackSignature } from '#core/slack/signature.ts';
 
@@ -37,7 +39,7 @@ afterAll(async () => {
 interface World {
   latestKey: string;
   /** Strings an archive, a host or the catalog controls, shown in every answer. */
-  data: { container: string; error?: string; verify: string; key?: string; source: string };
+  data: { container: string; error?: string; verify: string; key?: string; source: string; label?: string };
   /** The plan's prediction (the real service's comes from the volume's restore history). */
   predicted: RestorePlan['predicted'];
   sent: { request: RestoreRequest; requestedBy: string }[];
@@ -68,7 +70,11 @@ function planFor(w: World, r: RestoreRequest): RestorePlan {
     },
     existingVolume: `if volume ${r.volume} already holds data, refused (${w.data.container})`,
     missingContainer: `created from ${w.data.container}`,
-    recreation: { dropped: [], otherMounts: [] },
+    // A manifest's label the recreation leaves out: its key is the archive's words.
+    recreation: {
+      dropped: w.data.label === undefined ? [] : [{ what: `label ${w.data.label}`, reason: 'only com.docker.compose.* labels are put back' }],
+      otherMounts: [],
+    },
     // Archive-controlled text (a manifest's driver options) is posted too: it must be escaped like the rest.
     volumeCreation: { manifestRecorded: { driver: 'local', driverOpts: { o: w.data.container } }, used: { driver: 'local', driverOpts: {}, from: 'default' } },
     integrity: `sha256 ${'ab'.repeat(32)} checked on the host`,
@@ -132,6 +138,8 @@ async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = 
     service,
     catalog,
     access: { teamIds: ['T0001'], channelIds: ['C0001'], userIds: ['U0001', 'U0002', 'U0003'], sources: { U0001: ['db1'], U0002: ['*'] } },
+    // The protect config names the volume's container: a restore naming none stops and restarts it.
+    protect: [{ source: 'db1', volume: 'pgdata', recovery: { container: 'db' } }],
     plans,
     cancel: (id, requestedBy): Promise<CancelOutcome> => {
       w.cancels.push({ id, requestedBy });
@@ -157,6 +165,19 @@ async function deps(overrides: Partial<SlackDeps> = {}, world: Partial<World> = 
   return { d, queued, posts, w, sent: w.sent, drain };
 }
 type Harness = Awaited<ReturnType<typeof deps>>;
+
+/** A failed restore of db1/pgdata started from Slack, with the strings its host reported. */
+const failedRecord = (reported: Pick<RestoreRecord, 'archiveKey' | 'verifyOutput' | 'error'> & Partial<RestoreRecord>): Partial<RestoreRecord> => ({
+  id: 'r-1-00000001',
+  mode: 'restore',
+  state: 'failed',
+  source: 'db1',
+  volume: 'pgdata',
+  instanceId: INSTANCE,
+  requestedBy: 'slack:T0001/U0001',
+  phases: {},
+  ...reported,
+});
 
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 const command = (text: string, who: Partial<Record<'team_id' | 'channel_id' | 'user_id', string>> = {}): string =>
@@ -718,7 +739,7 @@ describe('sources per Slack user', () => {
 
   it('a user granted "*" may act on any source; a user granted one source may act on that one', async () => {
     const h = await deps();
-    expect(buttons(await slash(h, `restore shop-db/pgdata to ${INSTANCE}`, { user_id: 'U0002' }))).toHaveLength(2);
+    expect(buttons(await slash(h, `restore shop-db/pgdata to ${INSTANCE} container db`, { user_id: 'U0002' }))).toHaveLength(2);
     expect(buttons(await slash(h, `restore db1/pgdata to ${INSTANCE}`, { user_id: 'U0001' }))).toHaveLength(2);
   });
 
@@ -832,14 +853,35 @@ describe('engines and data-only restores from Slack', () => {
 });
 
 describe('escaping what Lifeboat posts', () => {
-  it('escapeSlack escapes &, < and > (in that order) and nothing else', () => {
-    expect(escapeSlack('<!channel> & <@U1|x> &amp; `k` *b*')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt; &amp;amp; `k` *b*');
+  it('escapeSlack escapes &, < and > (in that order), shows control characters as visible escapes and Slack formatting as inert look-alikes', () => {
+    expect(escapeSlack('<!channel> & <@U1|x> &amp; `k` *b* _i_ ~s~')).toBe(
+      '&lt;!channel&gt; &amp; &lt;@U1|x&gt; &amp;amp; \u02cbk\u02cb \u2217b\u2217 \uff3fi\uff3f \u223cs\u223c',
+    );
+    expect(escapeSlack('a\n*b*\r\u001b[2K\u2028\u202e\u0085')).toBe('a\\n\u2217b\u2217\\r\\u001b[2K\\u2028\\u202e\\u0085');
+    // In a code span only a backtick would end it: a name keeps its underscores.
+    expect(escapeSlack('pg_data*`x', { inCode: true })).toBe('pg_data*\u02cbx');
+    // eslint-disable-next-line no-control-regex -- exactly what must not be posted
+    const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     fc.assert(
-      fc.property(fc.string(), (s) => {
-        expect(escapeSlack(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(s);
-        expect(escapeSlack(s)).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        // & first, then < and >: text free of control and formatting characters comes back exactly.
+        const plain = s.replace(new RegExp(control.source, 'g'), '').replace(/[*_~`]/g, '');
+        expect(escapeSlack(plain).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(plain);
+        for (const out of [escapeSlack(s), escapeSlack(s, { inCode: true })]) {
+          expect(out).not.toMatch(/[<>`]|&(?!amp;|lt;|gt;)/);
+          expect(out).not.toMatch(control);
+        }
+        // A _ only between letters or digits (pg_data), where Slack starts no italics.
+        expect(escapeSlack(s)).not.toMatch(/[*~]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/u);
       }),
     );
+  });
+
+  it('md: data in a code span keeps its name as it is, outside one it formats nothing, and either way it stays on its line', () => {
+    expect(md`container \`${'pg_main*1'}\` label ${'_x_ *y* ~z~ pg_isready'}`.text).toBe(
+      'container `pg_main*1` label \uff3fx\uff3f \u2217y\u2217 \u223cz\u223c pg_isready',
+    );
+    expect(md`\`${'a`\n*b*'}\` then ${'`c`'}`.text).toBe('`a\u02cb\\n*b*` then \u02cbc\u02cb');
   });
 
   // Archive keys, container names, errors and verify output come from archives, manifests and hosts.
@@ -851,19 +893,7 @@ describe('escaping what Lifeboat posts', () => {
     await fc.assert(
       fc.asyncProperty(data, data, data, data, async (container, key, verify, error) => {
         const h = await deps({}, { data: { container, key: `archives/db1/pgdata/${key}`, verify, source: 'db1' } });
-        h.w.records['r-1-00000001'] = {
-          id: 'r-1-00000001',
-          mode: 'restore',
-          state: 'failed',
-          source: 'db1',
-          volume: 'pgdata',
-          instanceId: INSTANCE,
-          archiveKey: key,
-          verifyOutput: verify,
-          error,
-          requestedBy: 'slack:T0001/U0001',
-          phases: {},
-        };
+        h.w.records['r-1-00000001'] = failedRecord({ archiveKey: key, verifyOutput: verify, error });
         await slash(h, 'volumes');
         await slash(h, 'list db1/pgdata');
         await slash(h, 'status r-1-00000001');
@@ -908,6 +938,114 @@ describe('escaping what Lifeboat posts', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+// Any backed-up host can write the archive bucket: a compromised host of a source writes any manifest under its prefix.
+describe('an archive’s manifest never chooses the container, nor forges or formats a line of what Lifeboat posts', () => {
+  const backupNaming = (container: string) => ({ schedule: 'rate(1 hour)', host: { instanceId: INSTANCE }, container });
+
+  it.each([
+    ['recovery.container', { recovery: { container: 'db' } }],
+    ['backup.container', { backup: backupNaming('db') }],
+    ['recovery.container before backup.container', { recovery: { container: 'db' }, backup: backupNaming('db-old') }],
+  ])('a restore naming no container stops and restarts the protect config’s container (%s), not the one the manifest names', async (_case, entry) => {
+    const h = await deps({ protect: [{ source: 'db1', volume: 'pgdata', ...entry }] }, { data: { container: 'prod-web', verify: '42', source: 'db1' } });
+    const plan = await slash(h, `restore db1/pgdata to ${INSTANCE}`);
+    expect(plan?.text).toContain(`on \`${INSTANCE}\` (online), container \`db\``);
+    const planId = buttons(plan)[0]?.value ?? '';
+    expect((await h.d.plans.getPlan(planId))?.request?.containerName).toBe('db');
+    await press(h, planId);
+    expect(h.sent.map((x) => x.request.containerName)).toEqual(['db']);
+  });
+
+  it.each(['restore', 'plan'])(
+    '%s naming no container, with none in the protect config, is refused asking for container or data-only: the manifest’s name is only a hint, escaped, never used',
+    async (verb) => {
+      const h = await deps(
+        { protect: [{ source: 'db1', volume: 'other', recovery: { container: 'db' } }] },
+        { data: { container: 'prod-web\n*it is safe*', verify: '42', source: 'db1' } },
+      );
+      const answer = await slash(h, `${verb} db1/pgdata to ${INSTANCE}`);
+      expect(answer?.response_type).toBe('ephemeral');
+      expect(answer?.text).toContain('Add `container &lt;name&gt;`, or `data-only`');
+      expect(answer?.text).toContain(
+        "Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container `prod-web\\n*it is safe*`.",
+      );
+      expect(answer?.text.split('\n').filter((line) => line.startsWith('*it is safe*'))).toEqual([]);
+      expect(buttons(answer)).toEqual([]);
+      expect(h.sent).toEqual([]);
+      // Named by the user, the same restore is planned with that container, as before.
+      const named = await slash(h, `${verb} db1/pgdata to ${INSTANCE} container db`);
+      expect(named?.text).toContain('container `db`');
+      const dataOnly = await slash(h, `${verb} db1/pgdata to ${INSTANCE} data-only`);
+      expect(dataOnly?.text).toContain('*DATA ONLY*');
+    },
+  );
+
+  it('a manifest string holding a line break and Slack formatting stays on its line in the plan, and formats nothing', async () => {
+    const forged = 'x\n*Nothing will be stopped or replaced.*';
+    const h = await deps({}, { data: { container: forged, label: 'com.evil\n*Nothing will be stopped.*\r~Target~ `x`', verify: '42', source: 'db1' } });
+    for (const verb of ['plan', 'restore']) {
+      const plan = await slash(h, `${verb} db1/pgdata to ${INSTANCE}`);
+      const lines = (plan?.text ?? '').split('\n');
+      // Every line is one the plan writes; none is the manifest's.
+      for (const line of lines) expect(line).toMatch(/^(Plan \(nothing sent\):|Restore plan for|\*[A-Z][A-Za-z ]*[:*])/);
+      expect(plan?.text).not.toContain('*Nothing will be stopped');
+      expect(plan?.text).toContain(
+        '*Left out:* label com.evil\\n\u2217Nothing will be stopped.\u2217\\r\u223cTarget\u223c \u02cbx\u02cb: only com.docker.compose.\u2217 labels are put back',
+      );
+      expect(plan?.text).toContain('x\\n\u2217Nothing will be stopped or replaced.\u2217');
+    }
+  });
+
+  it('a restore record’s strings (error, verify output, phases) stay on their lines in status', async () => {
+    const h = await deps();
+    h.w.records['r-1-00000001'] = failedRecord({
+      archiveKey: KEY_1,
+      verifyOutput: '1\nRestore r-1-00000001 of pgdata: *SUCCEEDED*.',
+      error: 'boom\r\n*Nothing was changed.*',
+      phases: { 'extract\nfake': 1 },
+    });
+    const status = await slash(h, 'status r-1-00000001');
+    const lines = (status?.text ?? '').split('\n');
+    expect(lines[0]).toBe(`Restore r-1-00000001 of pgdata on ${INSTANCE}: FAILED.`);
+    expect(lines).toContain('The database answered: 1\\nRestore r-1-00000001 of pgdata: \u2217SUCCEEDED\u2217..');
+    expect(lines).toContain('Error: boom\\r\\n\u2217Nothing was changed.\u2217');
+    expect(lines.filter((l) => /^(Restore|\*)/.test(l))).toEqual([lines[0]]);
+  });
+
+  it('a recovery report’s member error holding a line break stays on its member’s line in status', () => {
+    const record = {
+      id: 'rc-20261127030000-1a2b3c4d',
+      state: 'partial',
+      requestedBy: 'slack:T0001/U0001',
+      plan: { source: 'db1', mode: 'restore', target: { instanceId: INSTANCE }, waves: [] },
+      members: {},
+      report: {
+        outcome: 'partial',
+        totalSeconds: 60,
+        predictedSeconds: null,
+        members: [
+          {
+            volume: 'cache',
+            wave: 1,
+            role: 'optional',
+            outcome: 'failed',
+            archiveKey: KEY_1,
+            rpoSeconds: 60,
+            rtoSeconds: 5,
+            predictedSeconds: null,
+            error: 'boom\n*Wave 2: all succeeded*',
+          },
+        ],
+        text: 'the report as e-mailed',
+      },
+    } as unknown as RecoveryRecord;
+    const lines = recoveryStatusText(record).text.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toBe('*PARTIAL* in 1 min (no prediction).');
+    expect(lines[2]).toBe(`• wave 1 \`cache\` (optional): failed; archive \`${KEY_1}\`, RPO 1 min; RTO 5 s; error: boom\\n\u2217Wave 2: all succeeded\u2217`);
   });
 });
 

@@ -2,6 +2,8 @@ import { RestoreRecord } from '../catalog/model.ts';
 import { RecoveryRecord } from '../recovery/model.ts';
 import type { Notifier, RestoreNotification } from '../restore/ports.ts';
 import { md, mention, slackMessage, type SlackMessage } from '../slack/mrkdwn.ts';
+import { recoveryStatusText } from '../slack/recovery.ts';
+import { restoreStatusText } from '../slack/status.ts';
 
 /** Only Slack's own hooks receive Lifeboat's posts (tests widen this to 127.0.0.1). */
 export const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\/[A-Za-z0-9_./-]{1,500}$/;
@@ -39,10 +41,15 @@ export class SlackNotifier implements Notifier {
     if (!target || !(this.options.responseUrlPattern ?? SLACK_RESPONSE_URL).test(target.responseUrl)) return;
     const icon = n.state === 'succeeded' ? ':white_check_mark:' : n.state === 'partial' ? ':warning:' : ':x:';
     try {
-      // n.text carries archive keys, errors and verify output: data, escaped like every posted string.
+      // Rebuilt from the record's fields, line by line: archive keys, errors and verify output are data, each kept to its line.
+      const body = restore.success
+        ? restoreStatusText(restore.data)
+        : recovery?.success && recovery.data.report
+          ? recoveryStatusText(recovery.data)
+          : md`${n.text}`;
       await (this.options.post ?? postToSlack)(
         target.responseUrl,
-        slackMessage(md`${icon} ${mention(target.userId)} ${n.text}`, { response_type: 'in_channel', replace_original: false }),
+        slackMessage(md`${icon} ${mention(target.userId)} ${body}`, { response_type: 'in_channel', replace_original: false }),
       );
     } catch (e) {
       // An expired response_url (after 30 minutes) must not fail the completion: SNS still has it.

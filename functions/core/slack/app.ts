@@ -1,18 +1,19 @@
 import * as z from 'zod';
 import type { Catalog } from '../catalog/model.ts';
 import { predictionText } from '../predict.ts';
+import type { ProtectionPolicy } from '../protection.ts';
 import { RecoveryRequest, type RecoveryApi } from '../recovery/model.ts';
 import type { CancelOutcome } from '../restore/cancel.ts';
-import { describe } from '../restore/completion.ts';
 import { ClientError } from '../restore/errors.ts';
 import { DrillRequest, RestoreRequest } from '../restore/schemas.ts';
 import type { RestorePlan, RestoreService } from '../restore/service.ts';
 import { verificationLines } from '../restore/verification.ts';
 import { SLACK_ID, Who, mayActOn, notGranted, refused, type SlackAccess } from './access.ts';
 import { USAGE, SlackCommand, parseSlackText } from './grammar.ts';
-import { joinMd, md, mention, slackMessage, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
+import { CONTROL_CHARS, joinMd, md, mention, ownWords, slackMessage, visibleControl, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
 import { PLAN_ID, newPlanId, planSource, type PlanClaim, type SlackStateStore, type StoredPlan } from './plans.ts';
 import { recoveryPlanMessage, recoveryStartedMessage, recoveryStatusText } from './recovery.ts';
+import { restoreStatusText } from './status.ts';
 import { MAX_SKEW_SECONDS, verifySlackSignature } from './signature.ts';
 
 export type { SlackAccess } from './access.ts';
@@ -42,6 +43,13 @@ export interface SlackDeps {
    * recovery state machine. @default none — `recover` answers that recovery is not deployed
    */
   readonly recovery?: RecoveryApi;
+  /**
+   * The protect config's entries (LIFEBOAT_PROTECT): where a restore the user names no container
+   * for finds the one to stop and restart (`recovery.container`, else `backup.container`), as a
+   * recovery does. Never the archive's manifest: any backed-up host can write one.
+   * @default none — such a restore must say `container <name>` or `data-only`
+   */
+  readonly protect?: readonly Pick<ProtectionPolicy, 'source' | 'volume' | 'recovery' | 'backup'>[];
   /** Cancels a restore or drill: `cancelRestore` bound to its deps. */
   readonly cancel: (id: string, requestedBy: string) => Promise<CancelOutcome>;
   /** The signing secret (Secrets Manager, cached). */
@@ -148,8 +156,10 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
     if (no) return answer(ephemeral(no), deps.region);
     const command = parseSlackText(parsed.data.text);
     const usage = usageFor(parsed.data.command);
-    if (!command.ok) return answer(ephemeral(md`${command.error}.\n\n${usage}`), deps.region);
-    if (command.command.verb === 'help') return answer(ephemeral(md`${usage}`), deps.region);
+    // The grammar's errors quote the user's words already made safe (`shown`): its backticks are its own.
+    if (!command.ok)
+      return answer(ephemeral(joinMd([ownWords(`${command.error.replace(CONTROL_CHARS, visibleControl)}.`), ownWords(usage)], '\n\n')), deps.region);
+    if (command.command.verb === 'help') return answer(ephemeral(ownWords(usage)), deps.region);
     await deps.enqueue({ kind: 'command', command: command.command, who, responseUrl: parsed.data.response_url });
     return answer(ephemeral(md`Working on \`${command.command.verb}\`…`), deps.region);
   }
@@ -220,6 +230,26 @@ const driverText = (d: { readonly driver: string; readonly driverOpts: Readonly<
           .join(' ')}`
       : ''
   }`;
+
+/** The container the protect config names for source/volume: its `recovery.container`, else its `backup.container`. */
+export function protectedContainer(protect: SlackDeps['protect'], source: string, volume: string): string | undefined {
+  const entry = protect?.find((p) => p.source === source && p.volume === volume);
+  return entry?.recovery?.container ?? entry?.backup?.container;
+}
+
+/**
+ * A restore with no container named and none in the protect config: refused, asking for one. The
+ * archive's manifest may name one (its host wrote it): shown as a hint, said to be the archive's,
+ * never used.
+ */
+async function noContainer(deps: SlackDeps, source: string, volume: string, archive: RestoreRequest['archive']): Promise<Mrkdwn> {
+  const entry = await deps.service.resolveArchive({ source, volume, archive });
+  const named = entry.manifest?.container?.name.replace(/^\//, '');
+  return joinMd([
+    md`Which container should this restore stop and restart? The protect config names none for \`${source}/${volume}\`, and Lifeboat never takes one from the archive. Add \`container <name>\`, or \`data-only\` to restore the volume and stop, start or verify no container; nothing was planned or sent.`,
+    ...(named ? [md`Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container \`${named}\`.`] : []),
+  ]);
+}
 
 /** The plan with Confirm / Cancel. The buttons carry only the stored plan's id. */
 export function planMessage(plan: RestorePlan, stored: StoredPlan): SlackMessage {
@@ -366,7 +396,7 @@ async function dismissPlan(deps: SlackDeps, work: Extract<SlackWork, { kind: 'di
 async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, responseUrl: string): Promise<SlackMessage> {
   switch (command.verb) {
     case 'help':
-      return ephemeral(md`${USAGE}`);
+      return ephemeral(ownWords(USAGE));
     case 'volumes': {
       const now = nowOf(deps).getTime();
       const volumes = await deps.catalog.listVolumes();
@@ -397,7 +427,7 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       // A record shows its source's archive, host and verify output: only to users granted that source.
       const record = await deps.service.get(command.restoreId ?? '');
       if (!mayActOn(deps.access, who.userId, record.source)) return ephemeral(notGranted(who.userId, record.source));
-      return ephemeral(md`${describe(record)}`);
+      return ephemeral(restoreStatusText(record));
     }
     case 'cancel': {
       const record = await deps.service.get(command.restoreId);
@@ -416,12 +446,8 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
       if (!mayActOn(deps.access, who.userId, source)) return ephemeral(notGranted(who.userId, source));
       const archive =
         command.verb === 'restore' && command.archiveKey ? { key: command.archiveKey } : command.at ? { before: command.at } : ('latest' as const);
-      let container = command.verb === 'restore' ? command.container : undefined;
-      if (container === undefined && !command.dataOnly) {
-        const entry = await deps.service.resolveArchive({ source, volume: command.volume, archive });
-        container = entry.manifest?.container?.name.replace(/^\//, '');
-        if (!container) throw new ClientError(400, `archive ${entry.key} does not name its container: add \`container <name>\` (or \`data-only\`)`);
-      }
+      const container = command.dataOnly ? undefined : (command.container ?? protectedContainer(deps.protect, source, command.volume));
+      if (container === undefined && !command.dataOnly) return ephemeral(await noContainer(deps, source, command.volume, archive));
       const parsed = RestoreRequest.safeParse({
         source,
         volume: command.volume,
@@ -434,7 +460,7 @@ async function commandAnswer(deps: SlackDeps, command: SlackCommand, who: Who, r
         expectMinimum: command.expectMinimum,
         dryRun: command.verb === 'plan',
       });
-      // The container name may come from the archive's manifest: data, checked like any request field.
+      // The container name comes from the user or the protect config, never from the archive's manifest.
       if (!parsed.success)
         throw new ClientError(
           400,

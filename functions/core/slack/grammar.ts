@@ -18,14 +18,14 @@ export const USAGE = [
   '`/lifeboat help`',
   '`/lifeboat volumes` — protected volumes and their newest archive',
   '`/lifeboat list <volume>` — archives of a volume, newest first',
-  '`/lifeboat plan <volume> [at <ISO time>] to <instance-id> [data-only] [engine <name>] [minimum <n>] [check <text…>]` — what a restore would do',
+  '`/lifeboat plan <volume> [at <ISO time>] to <instance-id> [container <name> | data-only] [engine <name>] [minimum <n>] [check <text…>]` — what a restore would do',
   '`/lifeboat restore <volume> [at <ISO time> | archive <key>] to <instance-id> [container <name> | data-only] [preserve] [engine <name>] [minimum <n>] [check <text…>]` — shows the plan, then Confirm / Cancel',
   '`/lifeboat recover <source> to <instance-id> [at <ISO time>] [preserve]` — every protected volume of a lost host, in waves: shows the plan, then Confirm / Cancel',
   '`/lifeboat status <restore-id | recovery-id>`',
   '`/lifeboat cancel <restore-id>` — stop a running restore or drill (the host puts things back first)',
   '`/lifeboat drill <volume> to <instance-id> [engine <name>] [minimum <n>] [check <text…>]` — prove the newest archive restores (throwaway names, removed after)',
   '`<volume>` may be written `<source>/<volume>`; times look like `2026-11-27T03:00:00Z`.',
-  `\`engine\` is one of ${ENGINE_REQUESTS.join(', ')} (default auto: from the archive); \`check\` takes the rest of the line, a read-only check such as \`select count(*) from orders\` or \`DBSIZE\`; \`minimum\` is the least its answer may be; \`data-only\` restores the volume and starts no container.`,
+  `\`engine\` is one of ${ENGINE_REQUESTS.join(', ')} (default auto: from the archive); \`check\` takes the rest of the line, a read-only check such as \`select count(*) from orders\` or \`DBSIZE\`; \`minimum\` is the least its answer may be; \`data-only\` restores the volume and starts no container; with neither \`container\` nor \`data-only\`, the container is the one the protect config names for the volume (never the archive's).`,
 ].join('\n');
 
 const VolumeRef = z.object({ source: z.string().regex(SOURCE_PATTERN).optional(), volume: z.string().regex(VOLUME_PATTERN) });
@@ -51,6 +51,7 @@ export const SlackCommand = z.discriminatedUnion('verb', [
     ...VolumeRef.shape,
     at: At.shape.at.optional(),
     instanceId: z.string().regex(INSTANCE_ID_PATTERN),
+    container: z.string().regex(CONTAINER).optional(),
     dataOnly: z.boolean().default(false),
     ...Verify.shape,
   }),
@@ -202,7 +203,7 @@ export function parseSlackText(text: string): Parsed {
       const verify = ['engine', 'minimum', 'check'];
       const allowed =
         v === 'plan'
-          ? ['at', 'to', 'data-only', ...verify]
+          ? ['at', 'to', 'container', 'data-only', ...verify]
           : v === 'drill'
             ? ['to', ...verify]
             : ['at', 'archive', 'to', 'container', 'preserve', 'data-only', ...verify];

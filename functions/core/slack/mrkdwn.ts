@@ -2,8 +2,11 @@
  * Text Lifeboat posts to Slack. Slack reads `<…>` as markup (links, `<!channel>`,
  * `<@user>` mentions) and `&` as the start of an entity, so every `<`, `>` and `&`
  * in what Lifeboat posts is escaped — archive keys, container names, errors and
- * verify output are data an archive or a host controls. The one piece of markup
- * posted on purpose is a mention of a validated user id, made by {@link mention}.
+ * verify output are data an archive or a host controls. Data is also kept on its
+ * own line and from formatting it: a manifest's label holding `\n*nothing will be
+ * stopped*` must not post a line of its own, nor bold or strike through the plan's
+ * words. The one piece of markup posted on purpose is a mention of a validated
+ * user id, made by {@link mention}.
  */
 export class Mrkdwn {
   private constructor(readonly text: string) {}
@@ -19,8 +22,37 @@ export class Mrkdwn {
   }
 }
 
-/** The one escaping function: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;` (Slack's own rule). */
-export const escapeSlack = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack's own rule, for Lifeboat's own words (a template's literal parts): `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`. */
+const escapeEntities = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Characters that would break a line or change how it reads: C0 controls (newline, CR, tab,
+ * ESC…), DEL, C1 controls, Unicode's line and paragraph separators, bidi overrides and isolates.
+ */
+// eslint-disable-next-line no-control-regex -- exactly what is replaced
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** A control character as a visible escape: `\n`, `\r`, `\t`, else `\u001b` and so on. */
+export const visibleControl = (c: string): string =>
+  c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Slack's formatting characters in data, each shown as a look-alike that formats nothing:
+ * `*` bold, `_` italic, `~` strike, `` ` `` code. A `_` between letters or digits (`pg_data`)
+ * starts or ends no italics in Slack, so it stays.
+ */
+const INERT: Readonly<Record<string, string>> = { '*': '\u2217', _: '\uff3f', '~': '\u223c', '`': '\u02cb' };
+
+/**
+ * The one escaping function for data: `&`, `<` and `>` as Slack's entities (in that order),
+ * control characters as visible escapes (data never starts a line of its own), and Slack's
+ * formatting characters as inert look-alikes. In a code span (`inCode`) only `` ` `` would end
+ * it, so only that one is changed: names in backticks stay exactly as they are.
+ */
+export const escapeSlack = (s: string, { inCode = false }: { readonly inCode?: boolean } = {}): string =>
+  escapeEntities(s)
+    .replace(CONTROL_CHARS, visibleControl)
+    .replace(inCode ? /`/g : /[*~`]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, (c) => INERT[c] ?? c);
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{1,31}$/;
 
@@ -28,20 +60,44 @@ const SLACK_USER_ID = /^[UW][A-Z0-9]{1,31}$/;
 export const mention = (userId: string): Mrkdwn => (SLACK_USER_ID.test(userId) ? Mrkdwn.trusted(`<@${userId}>`) : Mrkdwn.escaped(`@${userId}`));
 
 /**
- * A message text: the template's literal parts and every interpolated string or number
- * are escaped; interpolated Mrkdwn (a mention, an earlier md) is kept as it is.
+ * Lifeboat's own words (the help text): entities escaped, its lines and formatting kept.
+ * Never for data: data goes through {@link md}.
+ */
+export const ownWords = (text: string): Mrkdwn => Mrkdwn.trusted(escapeEntities(text));
+
+/** Is the end of this Mrkdwn inside a code span (an odd number of backticks so far)? Data never adds a backtick. */
+const inCodeSpan = (text: string): boolean => (text.match(/`/g)?.length ?? 0) % 2 === 1;
+
+/**
+ * A message text: the template's literal parts are Lifeboat's words (entities escaped, lines and
+ * formatting kept); every interpolated string or number is data, escaped by {@link escapeSlack}
+ * (in a code span: its backticks only); interpolated Mrkdwn (a mention, an earlier md) is kept as it is.
  */
 export function md(strings: TemplateStringsArray, ...values: readonly (string | number | Mrkdwn)[]): Mrkdwn {
-  let out = escapeSlack(strings[0] ?? '');
+  let out = escapeEntities(strings[0] ?? '');
   values.forEach((v, i) => {
-    out += v instanceof Mrkdwn ? v.text : escapeSlack(typeof v === 'number' ? v.toString() : v);
-    out += escapeSlack(strings[i + 1] ?? '');
+    out += v instanceof Mrkdwn ? v.text : escapeSlack(typeof v === 'number' ? v.toString() : v, { inCode: inCodeSpan(out) });
+    out += escapeEntities(strings[i + 1] ?? '');
   });
   return Mrkdwn.trusted(out);
 }
 
+/**
+ * Every string in a value (a restore record, say) with its control characters as visible
+ * escapes: text built from it by Lifeboat's own code has no line breaks but its own.
+ */
+export function oneLineData<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(CONTROL_CHARS, visibleControl) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => oneLineData(v)) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [oneLineData(k), oneLineData(v)])) as T;
+  return value;
+}
+
+/** Lifeboat's text of several lines (the data in it made one-line by {@link oneLineData}): each line escaped as data. */
+export const linesMd = (text: string): Mrkdwn => joinMd(text.split('\n').map((line) => md`${line}`));
+
 /** Joins pieces of Mrkdwn (lines of a message). */
-export const joinMd = (parts: readonly Mrkdwn[], separator = '\n'): Mrkdwn => Mrkdwn.trusted(parts.map((p) => p.text).join(escapeSlack(separator)));
+export const joinMd = (parts: readonly Mrkdwn[], separator = '\n'): Mrkdwn => Mrkdwn.trusted(parts.map((p) => p.text).join(escapeEntities(separator)));
 
 /** A Slack message as response_url takes it. Built only by {@link slackMessage}: its text is escaped Mrkdwn. */
 export interface SlackMessage {

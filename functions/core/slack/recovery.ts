@@ -44,7 +44,13 @@ export function targetText(target: RecoveryTarget): Mrkdwn {
 
 /** One member as a plan shows it: role, order, archive and its age (the RPO it gives), container, prediction. */
 export function memberLine(m: RecoveryMemberPlan): Mrkdwn {
-  const order = m.after.length > 0 ? md`, after ${m.after.map((a) => `\`${a}\``).join(', ')}` : md``;
+  const order =
+    m.after.length > 0
+      ? md`, after ${joinMd(
+          m.after.map((a) => md`\`${a}\``),
+          ', ',
+        )}`
+      : md``;
   const archive = m.archive
     ? md`archive \`${m.archive.key}\` taken ${m.archive.takenAt} (*RPO ${duration(m.archive.ageSeconds)}*), ${bytes(m.archive.size)}`
     : md`*no archive*`;
@@ -138,7 +144,20 @@ export function recoveryStartedMessage(started: StartedRecovery, userId: string)
 /** `/lifeboat status rc-…`: the state, each member, and the report once there is one. */
 export function recoveryStatusText(r: RecoveryRecord): Mrkdwn {
   const head = md`Recovery \`${r.id}\` of \`${r.plan.source}\` (${r.plan.mode}) onto ${r.launchedInstanceId ? md`\`${r.launchedInstanceId}\` (launched)` : targetText(r.plan.target)}: *${r.state.toUpperCase()}*, requested by ${r.requestedBy}${r.startedAt ? `, started ${r.startedAt}` : ''}${r.endedAt ? `, ended ${r.endedAt}` : ''}.`;
-  if (r.report) return joinMd([head, md`${r.report.text}`]);
+  if (r.report) {
+    // From the report's fields, not its text: an error or key holding a line break stays on its member's line.
+    const report = r.report;
+    const members = report.members.map(
+      (m) =>
+        md`• wave ${m.wave} \`${m.volume}\` (${m.role}): ${m.outcome}${m.archiveKey === null ? md`; no archive` : md`; archive \`${m.archiveKey}\`, RPO ${duration(m.rpoSeconds ?? 0)}`}${m.rtoSeconds === null ? '' : md`; RTO ${duration(m.rtoSeconds)}${m.predictedSeconds === null ? '' : md` (predicted ${duration(m.predictedSeconds)})`}`}${m.error ? md`; error: ${m.error}` : ''}`,
+    );
+    return joinMd([
+      head,
+      md`*${report.outcome.toUpperCase()}* in ${duration(report.totalSeconds)}${report.predictedSeconds === null ? ' (no prediction)' : md` (predicted ${duration(report.predictedSeconds)})`}.`,
+      ...members,
+      ...(r.error ? [md`Error: ${r.error}`] : []),
+    ]);
+  }
   const lines = r.plan.waves.flatMap((w) =>
     w.members.map((m) => {
       const p = r.members[m.volume];
