@@ -722,7 +722,7 @@ remove_stage() {
 }
 # A data undo that failed: said in the result, and the database is not started on that data.
 DATA_NOT_BACK=0
-data_not_back() { DATA_NOT_BACK=1; ERROR+="; ROLLBACK FAILED: $1"; }
+data_not_back() { DATA_NOT_BACK=1; OUTCOME=failed; ERROR+="; ROLLBACK FAILED: $1"; }
 restart_container() {
   if (( DATA_NOT_BACK )); then
     ERROR+="; $P_ContainerName is left stopped: its data could not be put back as it was"

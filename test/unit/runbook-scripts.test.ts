@@ -241,6 +241,15 @@ describe('restore-volume load_params: the engine and its check (the check runs a
     expect(run('1')).toMatch(/^failed\|Verify=auto: the restored data does not show which engine it is/);
   });
 
+  it('a rollback that cannot put the data back makes a refusal failed: ROLLBACK FAILED is never reported as refused', () => {
+    const out = sourced(
+      scripts['restore-volume'],
+      `${REPORT} load_params; OUTCOME=refused; data_not_back "the previous data is safe in v2"; exit 1`,
+      env(''),
+    ).stdout;
+    expect(out).toBe('failed|; ROLLBACK FAILED: the previous data is safe in v2');
+  });
+
   it('accepts a plain count', () => {
     expect(sourced(scripts['restore-volume'], `${REPORT} load_params`, env('select count(*) from orders')).stdout).toBe('failed|');
   });

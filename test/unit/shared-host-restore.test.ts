@@ -24,6 +24,7 @@ const SHA = 'ab'.repeat(32);
 // What a compromised host of source a planted: a's archive under b's volume name.
 const PLANTED = 'archives/a/billing_pg/20261127T031500Z.tar.zst';
 const A_PG = 'archives/a/pgdata/20261127T031500Z.tar.zst';
+const A_ORDERS = 'archives/a/orders_pg/20261127T031500Z.tar.zst';
 
 const host = (sources: readonly string[]) => ({ instanceId: INSTANCE, online: true, pingStatus: 'Online', sources });
 const refusal = (f: () => void): ClientError => {
@@ -64,10 +65,11 @@ describe('a restore on a host shared with other sources replaces only a volume p
     commandFor: () => Promise.resolve(undefined),
     status: () => Promise.resolve({ online: true, pingStatus: 'Online', sources: tag }),
   };
-  // As deployment builds it from the protect config: a protects pgdata; b protects billing_pg and pgdata.
+  // As deployment builds it from the protect config: a protects pgdata and orders_pg; b protects billing_pg and pgdata.
   const policy = RestorePolicy.parse({
     volumes: [
       { source: 'a', volume: 'pgdata' },
+      { source: 'a', volume: 'orders_pg' },
       { source: 'b', volume: 'billing_pg' },
       { source: 'b', volume: 'pgdata' },
     ],
@@ -101,6 +103,7 @@ describe('a restore on a host shared with other sources replaces only a volume p
     for (const [key, volume] of [
       [PLANTED, 'billing_pg'],
       [A_PG, 'pgdata'],
+      [A_ORDERS, 'orders_pg'],
     ] as const) {
       await catalog.putArchive({
         source: 'a',
@@ -130,7 +133,7 @@ describe('a restore on a host shared with other sources replaces only a volume p
     expect(e.statusCode).toBe(403);
     expect(e.details?.fields).toEqual([{ field: 'ifVolumeExists', problem: expect.stringContaining('unless the stack protects billing_pg for a') as unknown }]);
     expect(e.message).toContain(`instance ${target}: it is shared (lifeboat:sources="*")`);
-    expect(e.message).toContain('the stack does not protect volume billing_pg for a (protected for a: pgdata)');
+    expect(e.message).toContain('the stack does not protect volume billing_pg for a (protected for a: pgdata, orders_pg)');
     expect(e.message).toContain('nothing was locked or sent');
     expect(e.message).toContain('restore into a new volume with no containerName');
     expect(e.message).toContain('add a protect entry for a/billing_pg');
@@ -165,17 +168,28 @@ describe('a restore on a host shared with other sources replaces only a volume p
     expect(sent).toEqual([]);
   });
 
-  it('a volume protected for a on a spare (*) host, with a container and preserve: sent (* names no other source); one not protected for a is not', async () => {
+  it('a volume protected for a alone on a spare (*) host, with a container and preserve: sent; one not protected for a is not', async () => {
     const started = await service().start(
-      request({ volume: 'pgdata', ifVolumeExists: 'preserve', containerName: 'db' }),
+      request({ volume: 'orders_pg', ifVolumeExists: 'preserve', containerName: 'db' }),
       'arn:aws:iam::123456789012:role/a-operator',
     );
     expect(started.state).toBe('sent');
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'pgdata', ContainerName: 'db', IfVolumeExists: 'preserve' });
+    expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'orders_pg', ContainerName: 'db', IfVolumeExists: 'preserve' });
     // What decides is the protect config: b's billing_pg, the same way, is refused.
     expect((await refusedStart(request({ volume: 'billing_pg', ifVolumeExists: 'preserve', containerName: 'db' }))).statusCode).toBe(403);
     expect(sent).toHaveLength(1);
+  });
+
+  it("a volume protected for a and for b, on a spare (*) host: refused (a spare may hold b's pgdata, and its container mounts it)", async () => {
+    const e = await refusedStart(request({ volume: 'pgdata', ifVolumeExists: 'preserve', containerName: 'b-postgres' }));
+    expect(e.statusCode).toBe(403);
+    expect(e.message).toContain('volume pgdata is also protected for b, which a host tagged * may hold too');
+    expect(e.details?.fields).toEqual([{ field: 'ifVolumeExists', problem: expect.stringContaining('may hold b') as unknown }]);
+    expect(sent).toEqual([]);
+    // The container alone, the same.
+    expect((await refusedStart(request({ volume: 'pgdata', containerName: 'b-postgres' }))).statusCode).toBe(403);
+    expect(sent).toEqual([]);
   });
 
   it('a new volume with no container and ifVolumeExists fail on a shared host: sent (it touches nothing of anyone’s); naming a container is not', async () => {
@@ -233,6 +247,7 @@ describe('assertMayReplaceOnShared: what a restore may act on where other source
     { source: 'a', volume: 'pgdata' },
     { source: 'b', volume: 'pgdata' },
     { source: 'c', volume: 'orders' },
+    { source: 'a', volume: 'a_only' },
   ];
   const check = (sources: readonly string[], over: Partial<Parameters<typeof assertMayReplaceOnShared>[1]>) => () => {
     assertMayReplaceOnShared(host(sources), { source: 'a', volume: 'pgdata', ifVolumeExists: 'fail', ...over }, volumes);
@@ -242,7 +257,7 @@ describe('assertMayReplaceOnShared: what a restore may act on where other source
     ['a host tagged a alone', ['a'], { volume: 'anything', ifVolumeExists: 'preserve' as const, containerName: 'db' }],
     ['a new volume, no container, fail', ['a', 'b', '*'], { volume: 'anything' }],
     ['an empty containerName is no container', ['*'], { volume: 'anything', containerName: '' }],
-    ['protected for a, other sources only via *', ['*'], { ifVolumeExists: 'preserve' as const, containerName: 'db' }],
+    ['protected for a alone, on a spare (*) host', ['*'], { volume: 'a_only', ifVolumeExists: 'preserve' as const, containerName: 'db' }],
     ['protected for a; c (on the host) protects other names', ['a', 'c'], { ifVolumeExists: 'preserve' as const, containerName: 'db' }],
   ])('allowed: %s', (_name, sources, over) => {
     expect(check(sources, over)).not.toThrow();
@@ -253,6 +268,8 @@ describe('assertMayReplaceOnShared: what a restore may act on where other source
     ['not protected for a, a,c', ['a', 'c'], { volume: 'orders', ifVolumeExists: 'preserve' as const }, 'ifVolumeExists'],
     ['also protected for b (named)', ['a', 'b'], { ifVolumeExists: 'preserve' as const, containerName: 'db' }, 'ifVolumeExists'],
     ['also protected for b (named beside *)', ['*', 'b'], { containerName: 'db' }, 'containerName'],
+    ['also protected for b, on a spare (*) host that may hold it', ['*'], { ifVolumeExists: 'preserve' as const, containerName: 'db' }, 'ifVolumeExists'],
+    ['also protected for b, on a host tagged a,*', ['a', '*'], { containerName: 'db' }, 'containerName'],
   ])('refused: %s', (_name, sources, over, field) => {
     const e = refusal(check(sources, over));
     expect(e.statusCode).toBe(403);

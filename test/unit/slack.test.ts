@@ -960,7 +960,7 @@ describe('an archive’s manifest never chooses the container, nor forges or for
   });
 
   it.each(['restore', 'plan'])(
-    '%s naming no container, with none in the protect config, is refused asking for container or data-only: the manifest’s name is only a hint, escaped, never used',
+    '%s naming no container, with none in the protect config, is refused asking for container or data-only: the manifest’s name is only a hint (a container name, or nothing), never used',
     async (verb) => {
       const h = await deps(
         { protect: [{ source: 'db1', volume: 'other', recovery: { container: 'db' } }] },
@@ -969,12 +969,17 @@ describe('an archive’s manifest never chooses the container, nor forges or for
       const answer = await slash(h, `${verb} db1/pgdata to ${INSTANCE}`);
       expect(answer?.response_type).toBe('ephemeral');
       expect(answer?.text).toContain('Add `container &lt;name&gt;`, or `data-only`');
-      expect(answer?.text).toContain(
-        "Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container `prod-web\\n*it is safe*`.",
-      );
-      expect(answer?.text.split('\n').filter((line) => line.startsWith('*it is safe*'))).toEqual([]);
+      // A name that is no container name at all is not shown, so nothing of it reaches a line.
+      expect(answer?.text).not.toContain('Hint from');
+      expect(answer?.text).not.toContain('it is safe');
       expect(buttons(answer)).toEqual([]);
       expect(h.sent).toEqual([]);
+      // A container name is shown as the archive's hint, and still not used.
+      const hinted = await deps({ protect: [] }, { data: { container: 'prod-web', verify: '42', source: 'db1' } });
+      const hint = await slash(hinted, `${verb} db1/pgdata to ${INSTANCE}`);
+      expect(hint?.text).toContain("Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container `prod-web`.");
+      expect(buttons(hint)).toEqual([]);
+      expect(hinted.sent).toEqual([]);
       // Named by the user, the same restore is planned with that container, as before.
       const named = await slash(h, `${verb} db1/pgdata to ${INSTANCE} container db`);
       expect(named?.text).toContain('container `db`');

@@ -56,8 +56,9 @@ const sharedTag = (declared: readonly string[]): string => `${TARGET_SOURCES_TAG
  * can plant one under another source's volume name), so on a shared host replacing an
  * existing volume (`ifVolumeExists: preserve`) or stopping and restarting a container is
  * allowed only for a volume the stack protects for this source, and for no other source
- * the tag names (sources on a spare host commonly name volumes alike, e.g. pgdata; `*`
- * names none, so it alone does not make a volume ambiguous). A restore into a new volume
+ * the host may hold: those its tag names, and on a `*` (spare) host every source (sources
+ * commonly name volumes alike, e.g. pgdata, and a spare is where several sources' restores
+ * land on a disaster day; Docker has one volume of a name per host). A restore into a new volume
  * with no container touches nothing of anyone's and stays allowed. Called after
  * {@link assertTargetReceives}: before anything is locked or sent.
  */
@@ -78,11 +79,15 @@ export function assertMayReplaceOnShared(
     ...(container === undefined ? [] : [`stop and restart container ${container}`]),
   ].join(' and ');
   const mine = protectedVolumes.filter((p) => p.source === source).map((p) => p.volume);
-  const alsoTheirs = [...new Set(protectedVolumes.filter((p) => p.volume === volume && p.source !== source && others.includes(p.source)).map((p) => p.source))];
+  const spare = declared.includes(ANY_SOURCE);
+  const alsoTheirs = [
+    ...new Set(protectedVolumes.filter((p) => p.volume === volume && p.source !== source && (spare || others.includes(p.source))).map((p) => p.source)),
+  ];
+  const theirs = spare ? 'which a host tagged * may hold too' : 'which this host serves too';
   if (mine.includes(volume) && alsoTheirs.length === 0) return;
   const why = !mine.includes(volume)
     ? `the stack does not protect volume ${volume} for ${source} (protected for ${source}: ${mine.length === 0 ? 'none' : mine.join(', ')}), so it may be another source's`
-    : `volume ${volume} is also protected for ${alsoTheirs.join(', ')}, which this host serves too, so it may be theirs`;
+    : `volume ${volume} is also protected for ${alsoTheirs.join(', ')}, ${theirs}, so it may be theirs`;
   const instead =
     `restore into a new volume with no containerName and ifVolumeExists fail, ` +
     (mine.includes(volume) ? '' : `add a protect entry for ${source}/${volume}, `) +
@@ -102,7 +107,7 @@ export function assertMayReplaceOnShared(
           field,
           problem: !mine.includes(volume)
             ? `not allowed on a host shared with other sources (${others.join(', ')}) unless the stack protects ${volume} for ${source}`
-            : `not allowed on a host shared with ${alsoTheirs.join(', ')}, which also protect a volume named ${volume}`,
+            : `not allowed on a host that may hold ${alsoTheirs.join(', ')}, which also protect a volume named ${volume}`,
         },
       ],
     },

@@ -5,6 +5,7 @@ import type { ProtectionPolicy } from '../protection.ts';
 import { RecoveryRequest, type RecoveryApi } from '../recovery/model.ts';
 import type { CancelOutcome } from '../restore/cancel.ts';
 import { ClientError } from '../restore/errors.ts';
+import { CONTAINER_PATTERN } from '../restore/request.ts';
 import { DrillRequest, RestoreRequest } from '../restore/schemas.ts';
 import type { RestorePlan, RestoreService } from '../restore/service.ts';
 import { verificationLines } from '../restore/verification.ts';
@@ -244,10 +245,12 @@ export function protectedContainer(protect: SlackDeps['protect'], source: string
  */
 async function noContainer(deps: SlackDeps, source: string, volume: string, archive: RestoreRequest['archive']): Promise<Mrkdwn> {
   const entry = await deps.service.resolveArchive({ source, volume, archive });
+  // Shown only when it is a container name at all: the rest of a manifest's string is not worth showing.
   const named = entry.manifest?.container?.name.replace(/^\//, '');
+  const hint = named !== undefined && CONTAINER_PATTERN.test(named) ? named : undefined;
   return joinMd([
     md`Which container should this restore stop and restart? The protect config names none for \`${source}/${volume}\`, and Lifeboat never takes one from the archive. Add \`container <name>\`, or \`data-only\` to restore the volume and stop, start or verify no container; nothing was planned or sent.`,
-    ...(named ? [md`Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container \`${named}\`.`] : []),
+    ...(hint ? [md`Hint from the archive's manifest (written by the backed-up host, not trusted, not used): it names container \`${hint}\`.`] : []),
   ]);
 }
 
