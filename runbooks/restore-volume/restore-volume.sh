@@ -327,8 +327,9 @@ preflight() {
     if [[ -z "$(find "$TARGET" -mindepth 1 -maxdepth 1 -print -quit)" ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
   fi
   log "target $TARGET_KIND $TARGET is $TARGET_STATE"
-  if [[ "$P_Mode" == drill ]]; then
-    [[ "$TARGET_STATE" == absent ]] || fail refused "drill volume $TARGET already exists; a drill only uses names of its own"
+  # absent: a restore on a host shared with other sources may only make a new volume or directory.
+  if [[ "$P_Mode" == drill || "$P_IfVolumeExists" == absent ]]; then
+    [[ "$TARGET_STATE" == absent ]] || fail refused "$TARGET_KIND $TARGET exists (IfVolumeExists=$P_IfVolumeExists, Mode=$P_Mode); nothing was changed"
     [[ -z "$(container_state "$P_ContainerName")" ]] || fail refused "drill container $P_ContainerName already exists; a drill only uses names of its own"
   fi
   if [[ "$TARGET_STATE" == nonempty && "$P_IfVolumeExists" != preserve ]]; then

@@ -163,6 +163,33 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     expect(await inVolume(volume, 'stat -c "%a %n" /data/suid-shell /data/sgid-tool')).toBe('755 /data/suid-shell\n755 /data/sgid-tool\n');
   });
 
+  it('IfVolumeExists=absent (a host shared with other sources; the volume may be theirs): an existing empty volume is refused and left as it was; a new one is restored', async () => {
+    const theirs = uniqueName('theirs');
+    made.volumes.push(theirs);
+    await docker('volume', 'create', '--label', 'owner=b', theirs);
+    const outcome = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: theirs,
+      IfVolumeExists: 'absent',
+      Verify: 'none',
+    });
+    expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused', failedPhase: 'preflight' });
+    expect(outcome.result?.error).toBe(`volume ${theirs} exists (IfVolumeExists=absent, Mode=restore); nothing was changed`);
+    expect(await inVolume(theirs, 'ls -A /data | wc -l')).toBe('0\n');
+    expect(await docker('volume', 'inspect', '-f', '{{.Labels.owner}}', theirs)).toBe('b\n');
+
+    const fresh = uniqueName('fresh');
+    made.volumes.push(fresh);
+    const created = await restore({
+      ArchiveUrl: await s3.presignGet('archives/h/v/small.tar.zst'),
+      VolumeName: fresh,
+      IfVolumeExists: 'absent',
+      Verify: 'none',
+    });
+    expect(created.result, explain(created)).toMatchObject({ outcome: 'succeeded' });
+    expect(Number((await inVolume(fresh, 'ls -A /data | wc -l')).trim())).toBeGreaterThan(0);
+  });
+
   it('device nodes found after a database on an empty volume was stopped: failed, not refused (something was changed); it runs again on its empty volume', async () => {
     const archive = await archiveOf('dev2.tar.zst', async (root) => {
       await writeFile(join(root, 'PG_VERSION'), '15\n');

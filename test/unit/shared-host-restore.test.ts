@@ -192,14 +192,32 @@ describe('a restore on a host shared with other sources replaces only a volume p
     expect(sent).toEqual([]);
   });
 
-  it('a new volume with no container and ifVolumeExists fail on a shared host: sent (it touches nothing of anyone’s); naming a container is not', async () => {
+  it('a new volume with no container and ifVolumeExists fail on a shared host: sent, the host told the volume must not exist at all (an empty one may be b’s); naming a container is not', async () => {
     tag = ['a', 'b'];
     expect((await refusedStart(request({ volume: 'billing_pg', containerName: 'billing-db' }))).statusCode).toBe(403);
     expect(sent).toEqual([]);
     const started = await service().start(request({ volume: 'billing_pg' }), 'arn:aws:iam::123456789012:role/a-operator');
     expect(started.state).toBe('sent');
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'billing_pg', ContainerName: '', IfVolumeExists: 'fail' });
+    expect(sent[0]?.parameters).toMatchObject({ VolumeName: 'billing_pg', ContainerName: '', IfVolumeExists: 'absent' });
+    expect(started.plan.existingVolume).toMatch(/^if volume billing_pg exists on i-\w+ at all \(even empty\), the restore is refused and nothing changes: /);
+  });
+
+  it('the host is told absent only where the volume may be another source’s: on a host tagged a alone, or for a volume protected for a alone, fail stays fail', async () => {
+    const ifExists = async (volume: string, sources: readonly string[]) => {
+      tag = sources;
+      target = `i-0123456789abcde${(16 + ++k).toString(16)}`;
+      return (await service().plan(request({ volume }))).parameters.IfVolumeExists;
+    };
+    expect(await ifExists('billing_pg', ['a'])).toBe('fail');
+    expect(await ifExists('orders_pg', ['a', 'b'])).toBe('fail');
+    expect(await ifExists('orders_pg', ['*'])).toBe('fail');
+    expect(await ifExists('pgdata', ['*'])).toBe('absent');
+    expect(await ifExists('pgdata', ['a', 'b'])).toBe('absent');
+    expect(await ifExists('billing_pg', ['a', 'c'])).toBe('absent');
+    // Local mode (guardSharedHosts off) never asks it.
+    tag = ['*'];
+    expect((await service(false).plan(request({ volume: 'pgdata' }))).parameters.IfVolumeExists).toBe('fail');
   });
 
   it('a host tagged a alone: unchanged, any volume with a container and preserve is sent; the same on a host tagged a,b is not', async () => {

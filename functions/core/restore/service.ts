@@ -12,7 +12,7 @@ import { ClientError, ConflictError, NotFoundError } from './errors.ts';
 import type { CommandRunner, InstanceDirectory, InstanceStatus } from './ports.ts';
 import { drillName } from './request.ts';
 import type { DrillRequest, RestoreRequest } from './schemas.ts';
-import { assertMayReplaceOnShared, assertTargetReceives } from './targets.ts';
+import { assertMayReplaceOnShared, assertTargetReceives, mayBeAnothersVolume } from './targets.ts';
 import { planVerification, type VerificationPlan } from './verification.ts';
 
 export interface RestoreServiceConfig {
@@ -289,11 +289,16 @@ export class RestoreService {
     const status = await this.deps.instances.status(request.instanceId);
     // A dry run says at once that an online target would refuse this source (an offline one is
     // refused as offline when sent).
+    let newVolumeOnly = false;
     if (status.online) {
       const target = { instanceId: request.instanceId, ...status };
       assertTargetReceives(target, request.source);
-      // On a host shared with other sources, replacing a volume or restarting a container may hit theirs.
-      if (this.guardSharedHosts) assertMayReplaceOnShared(target, request, this.policy.volumes);
+      // On a host shared with other sources, replacing a volume or restarting a container may hit theirs,
+      // and a volume of that name already there (even empty) may be theirs: the host must find none.
+      if (this.guardSharedHosts) {
+        assertMayReplaceOnShared(target, request, this.policy.volumes);
+        newVolumeOnly = mayBeAnothersVolume(target, request.source, request.volume, this.policy.volumes);
+      }
     }
     const container = request.containerName;
     const dataOnly = container === undefined;
@@ -326,7 +331,7 @@ export class RestoreService {
       VolumeName: request.volume,
       ContainerName: container ?? '',
       MountPath: mountPath.path,
-      IfVolumeExists: request.ifVolumeExists,
+      IfVolumeExists: newVolumeOnly ? 'absent' : request.ifVolumeExists,
       HelperImage: this.config.helperImage,
       ContainerEnvFile: request.containerEnvFile ?? '',
       ...verification.parameters,
@@ -343,8 +348,10 @@ export class RestoreService {
       mountPath,
       verification: verification.view,
       recreation: { dropped: dataOnly ? [] : (recreation?.dropped ?? []), otherMounts: dataOnly ? [] : (recreation?.otherMounts ?? []) },
-      existingVolume:
-        request.ifVolumeExists === 'fail'
+      existingVolume: newVolumeOnly
+        ? `if volume ${request.volume} exists on ${request.instanceId} at all (even empty), the restore is refused and nothing changes: ` +
+          `the host serves other sources too and the stack does not protect ${request.volume} for ${request.source} alone, so it may be theirs`
+        : request.ifVolumeExists === 'fail'
           ? `if volume ${request.volume} already holds data on ${request.instanceId}, the restore is refused and nothing changes`
           : `if volume ${request.volume} already holds data, it is kept byte for byte as ${preserved} and the restored data replaces it`,
       missingContainer: dataOnly

@@ -38,6 +38,46 @@ export function assertTargetReceives(target: { readonly instanceId: string } & I
   );
 }
 
+/** A volume the stack protects for a source (the protect config's entries, as the policy carries them). */
+export interface ProtectedVolume {
+  readonly source: string;
+  readonly volume: string;
+}
+
+/** How a host's tag and the protect config bear on one source's volume there. */
+function sharedHostView(
+  target: InstanceStatus,
+  source: string,
+  volume: string,
+  protectedVolumes: readonly ProtectedVolume[],
+): {
+  readonly declared: readonly string[];
+  readonly others: readonly string[];
+  readonly mine: readonly string[];
+  readonly alsoTheirs: readonly string[];
+  readonly spare: boolean;
+  readonly mayBeAnothers: boolean;
+} {
+  const declared = target.sources ?? [];
+  const others = [...new Set(declared.filter((s) => s !== source))];
+  const mine = protectedVolumes.filter((p) => p.source === source).map((p) => p.volume);
+  const spare = declared.includes(ANY_SOURCE);
+  const alsoTheirs = [
+    ...new Set(protectedVolumes.filter((p) => p.volume === volume && p.source !== source && (spare || others.includes(p.source))).map((p) => p.source)),
+  ];
+  return { declared, others, mine, alsoTheirs, spare, mayBeAnothers: others.length > 0 && !(mine.includes(volume) && alsoTheirs.length === 0) };
+}
+
+/**
+ * Whether a volume of this name on this host may be another source's: the host serves other
+ * sources too (its tag names them, or `*`) and the stack does not protect the volume for this
+ * source alone. Such a restore may only make a new volume: the host is told `IfVolumeExists=absent`,
+ * so an existing one, even empty (made ahead, or on another source's NFS export), is refused.
+ */
+export function mayBeAnothersVolume(target: InstanceStatus, source: string, volume: string, protectedVolumes: readonly ProtectedVolume[]): boolean {
+  return sharedHostView(target, source, volume, protectedVolumes).mayBeAnothers;
+}
+
 /** What of a restore decides whether it acts on data already on the host. */
 export interface ReplaceRequest {
   readonly source: string;
@@ -59,32 +99,27 @@ const sharedTag = (declared: readonly string[]): string => `${TARGET_SOURCES_TAG
  * the host may hold: those its tag names, and on a `*` (spare) host every source (sources
  * commonly name volumes alike, e.g. pgdata, and a spare is where several sources' restores
  * land on a disaster day; Docker has one volume of a name per host). A restore into a new volume
- * with no container touches nothing of anyone's and stays allowed. Called after
+ * with no container touches nothing of anyone's and stays allowed (the host is told the volume
+ * must not exist: {@link mayBeAnothersVolume}). Called after
  * {@link assertTargetReceives}: before anything is locked or sent.
  */
 export function assertMayReplaceOnShared(
   target: { readonly instanceId: string } & InstanceStatus,
   request: ReplaceRequest,
-  protectedVolumes: readonly { readonly source: string; readonly volume: string }[],
+  protectedVolumes: readonly ProtectedVolume[],
 ): void {
   const { source, volume } = request;
-  const declared = target.sources ?? [];
-  const others = [...new Set(declared.filter((s) => s !== source))];
   const container = request.containerName || undefined;
   const replaces = request.ifVolumeExists === 'preserve';
-  if (others.length === 0 || (!replaces && container === undefined)) return;
+  const shared = sharedHostView(target, source, volume, protectedVolumes);
+  if (!shared.mayBeAnothers || (!replaces && container === undefined)) return;
+  const { declared, others, mine, alsoTheirs, spare } = shared;
   const field = replaces ? 'ifVolumeExists' : 'containerName';
   const acts = [
     ...(replaces ? [`replace volume ${volume} if it exists`] : []),
     ...(container === undefined ? [] : [`stop and restart container ${container}`]),
   ].join(' and ');
-  const mine = protectedVolumes.filter((p) => p.source === source).map((p) => p.volume);
-  const spare = declared.includes(ANY_SOURCE);
-  const alsoTheirs = [
-    ...new Set(protectedVolumes.filter((p) => p.volume === volume && p.source !== source && (spare || others.includes(p.source))).map((p) => p.source)),
-  ];
   const theirs = spare ? 'which a host tagged * may hold too' : 'which this host serves too';
-  if (mine.includes(volume) && alsoTheirs.length === 0) return;
   const why = !mine.includes(volume)
     ? `the stack does not protect volume ${volume} for ${source} (protected for ${source}: ${mine.length === 0 ? 'none' : mine.join(', ')}), so it may be another source's`
     : `volume ${volume} is also protected for ${alsoTheirs.join(', ')}, ${theirs}, so it may be theirs`;
