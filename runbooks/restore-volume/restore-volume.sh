@@ -437,8 +437,9 @@ kib() { printf '%s' $(( ($1 + 1023) / 1024 )); }
 limit_bytes() { printf '%s' $(( P_ExpectedUncompressedBytes + P_ExpectedUncompressedBytes / 10 + 64 * 1024 * 1024 )); }
 # A tenth of the free space (at most 1 GiB) is left free: the filesystem may hold other
 # databases, and an archive whose manifest overstates its size (a bomb) must not fill it.
+keep_kb() { printf '%s' $(( $1 / 10 < 1048576 ? $1 / 10 : 1048576 )); }
 need_space() {  # WHERE FREE_KB NEED_KB
-  local keep=$(( $2 / 10 < 1048576 ? $2 / 10 : 1048576 ))
+  local keep; keep="$(keep_kb "$2")"
   (( $2 >= $3 + keep )) || fail refused "not enough free space on $1: $(( $2 / 1024 )) MiB free, the restore needs $(( ($3 + keep) / 1024 )) MiB (the archive's expected uncompressed size plus a margin, and $(( keep / 1024 )) MiB kept free); nothing was changed"
 }
 docker_free_kb() { df -Pk -- "$DOCKER_ROOT/volumes" | awk 'NR == 2 { print $4 }'; }
@@ -545,10 +546,33 @@ create_volume() {  # NAME ROLE [use driver options]
   docker "${args[@]}" "$1" >/dev/null
 }
 
+# While the data comes in, its filesystem keeps a twentieth of its size (1 GiB at most) and of
+# its inodes free: the tar stream's bytes count neither blocks nor inodes, and restores into
+# other volumes at once each passed their own free-space check. Below that, extraction stops.
+space_low() {  # DIR
+  local -a d
+  read -r -a d <<<"$(df -k --output=size,avail,itotal,iavail -- "$1" 2>/dev/null | tail -n +2)"
+  [[ "${d[*]}" =~ ^[0-9]+\ [0-9]+ ]] || return 1
+  (( d[1] < (d[0] / 20 < 1048576 ? d[0] / 20 : 1048576) )) && return 0
+  [[ "${d[3]:-}" =~ ^[0-9]+$ ]] && (( d[3] < d[2] / 20 ))
+}
+guard_space() {  # DIR READER
+  while kill -0 "$2" 2>/dev/null && kill -0 $$ 2>/dev/null; do
+    if space_low "$1"; then
+      : >"$WORK/space-low"
+      docker ps -q --filter "label=lifeboat.restore-id=$P_RestoreId" --filter label=lifeboat.role=helper | xargs -r docker kill >/dev/null 2>&1
+      return 0
+    fi
+    sleep 0.5
+  done
+}
+
 # Streams the archive through sha256 and into tar in the helper; no copy on disk.
 # The helper reads it from a FIFO in a private folder mounted read-only.
 transfer() {  # DEST_KIND DEST
-  local st xst
+  local st xst dir="" guard=""
+  # The host directory the data lands in (a volume's only when this host runs its Docker engine).
+  if [[ "$1" == bind ]]; then dir="$2"; elif [[ "$DOCKER_HOSTNAME" == "$HOSTNAME" ]]; then dir="$(docker volume inspect -f "$(gotpl '<%.Mountpoint%>')" "$2" 2>/dev/null)" || dir=""; fi
   [[ "$WORK" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail failed "the temporary folder $WORK cannot be mounted into the helper (unusual characters in TMPDIR?)"
   mkdir -m 700 "$WORK/io"
   mkfifo -m 600 "$WORK/io/stream"
@@ -577,6 +601,7 @@ transfer() {  # DEST_KIND DEST
   } &
   local reader=$!
   TRANSFER_READER=$reader
+  if [[ -n "$dir" ]]; then guard_space "$dir" "$reader" & guard=$!; fi
   {
     set +e
     # No --retry here: a retried transfer would append a second copy to the stream (a range
@@ -591,6 +616,11 @@ transfer() {  # DEST_KIND DEST
   (( ! termed )) || interrupted
   wait "$reader"
   TRANSFER_READER=""
+  if [[ -n "$guard" ]]; then
+    kill "$guard" 2>/dev/null || :
+    wait "$guard" 2>/dev/null || :
+    ! space_low "$dir" || : >"$WORK/space-low"
+  fi
   # The helper failed before opening the stream: the download's open ends (for as long as it runs).
   while kill -0 "$writer" 2>/dev/null; do release_fifo "$WORK/io/stream" "$writer"; done
   wait "$writer"
@@ -606,6 +636,8 @@ transfer() {  # DEST_KIND DEST
     PHASE_STARTED_US="$(cat "$WORK/downloaded_at")"
   fi
   PHASE=extract
+  [[ ! -e "$WORK/space-low" ]] \
+    || fail failed "the filesystem of $1 $2 came within a twentieth of its size or inodes (1 GiB at most) of full as the archive was extracted: stopped and rolled back (other writers at once, or many small files: free space, or give the real uncompressed size)"
   # curl 23 / SIGPIPE means the extracting side stopped reading first.
   if [[ "$st" != 0 && "$st" != 23 && "$st" != 141 ]]; then
     PHASE=download

@@ -288,6 +288,35 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
       expect(await inVolume(tiny, 'ls -A /data | wc -l')).toBe('0\n');
     });
 
+    it('an archive of many empty files that would use up the inodes (the tar bound counts bytes, not inodes) is stopped and rolled back; the directory is not left behind', async () => {
+      // A filesystem of 4,000 inodes and 3,900 empty files: a few MB of tar stream, well inside its byte bound.
+      const many = await archiveOf('inodes.tar.zst', async (root) => {
+        await run('bash', ['-c', 'cd "$1" && seq -f "f%g" 1 3900 | xargs touch', 'fill', root]);
+      });
+      await s3.put('archives/h/v/inodes.tar.zst', many);
+      const base = `/srv/${uniqueName('inodes')}`;
+      await mkdir(join(base, 'fs'), { recursive: true });
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=96m,nr_inodes=4000,mode=755', 'tmpfs', join(base, 'fs')]);
+      try {
+        const outcome = await restore({
+          ArchiveUrl: await s3.presignGet('archives/h/v/inodes.tar.zst'),
+          ExpectedSha256: sha(many),
+          VolumeName: '',
+          HostPath: join(base, 'fs', 'data'),
+          ExpectedUncompressedBytes: String(4 * 1024 * 1024),
+          Verify: 'none',
+        });
+        expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'failed', failedPhase: 'extract' });
+        expect(outcome.result?.error).toMatch(
+          /came within a twentieth of its size or inodes \(1 GiB at most\) of full as the archive was extracted: stopped and rolled back/,
+        );
+        expect(await readdir(join(base, 'fs'))).toEqual([]);
+      } finally {
+        await run('umount', [join(base, 'fs')]);
+        await rm(base, { recursive: true, force: true });
+      }
+    });
+
     it('a bomb that claims to be small is stopped at its claimed size plus the margin and rolled back: the volume is empty again', async () => {
       const outcome = await restore({
         ArchiveUrl: await s3.presignGet('archives/h/v/bomb.tar.zst'),

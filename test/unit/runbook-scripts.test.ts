@@ -241,6 +241,23 @@ describe('restore-volume load_params: the engine and its check (the check runs a
     expect(run('1')).toMatch(/^failed\|Verify=auto: the restored data does not show which engine it is/);
   });
 
+  it.each([
+    ['plenty of space and inodes', '104857600 52428800 6553600 6000000', 'ok'],
+    ['under a twentieth of the size free', '1000000 49999 65536 60000', 'low'],
+    ['a large filesystem: under 1 GiB free is low, above is not', '209715200 1048575 6553600 6000000', 'low'],
+    ['a large filesystem with 1 GiB free', '209715200 1048576 6553600 6000000', 'ok'],
+    ['under a twentieth of the inodes free', '98304 90000 4000 199', 'low'],
+    ['no inode counts (btrfs shows 0 of 0)', '104857600 52428800 0 0', 'ok'],
+    ['df unreadable: not low (the preflight checked; the tar bound still holds)', '', 'ok'],
+  ])('space_low (the guard during extraction): %s', (_name, df, expected) => {
+    const out = sourced(
+      scripts['restore-volume'],
+      `df() { [[ -n "$D" ]] || return 1; printf '1K-blocks Avail Inodes IFree\\n%s\\n' "$D"; }; if space_low /x; then echo low; else echo ok; fi`,
+      { ...env(''), D: df },
+    ).stdout;
+    expect(out).toBe(`${expected}\n`);
+  });
+
   it('a rollback that cannot put the data back makes a refusal failed: ROLLBACK FAILED is never reported as refused', () => {
     const out = sourced(
       scripts['restore-volume'],

@@ -90,7 +90,8 @@ export const RestoreRequest = z
      */
     containerName: named(CONTAINER_PATTERN, 'a Docker container name').optional(),
     /** Where the container mounts the data. @default the manifest's, else the engine's (postgres /var/lib/postgresql/data, mysql /var/lib/mysql, …), else decided on the host */
-    mountPath: named(MOUNT_PATH_PATTERN, 'an absolute path').optional(),
+    // restore-volume's MountPath takes at most 512 characters.
+    mountPath: named(MOUNT_PATH_PATTERN, 'an absolute path').max(512, { error: 'must be at most 512 characters' }).optional(),
     ifVolumeExists: z.enum(['fail', 'preserve']).default('fail'),
     /** Host file with the values of the container's environment variables (bare-host recreate). */
     containerEnvFile: named(ENV_FILE_PATTERN, `a file in ${ENV_FILE_DIR}/ on the host`).optional(),
