@@ -25,12 +25,13 @@ need_tools() {
 }
 case "$op" in
 probe)
-  # Entries at the top, then free KiB on the filesystem behind /data.
+  # Entries at the top, free KiB on the filesystem behind /data, and its root owner:group:mode.
   # Assignments, so that a find or df that fails (an unlistable export) fails the probe
   # instead of reading as "0 entries": empty is only ever what was actually listed.
   n="$(find /data -mindepth 1 -maxdepth 1 | wc -l)"
   free="$(df -Pk /data | awk 'NR == 2 { print $4 }')"
-  printf '%s %s\n' "$n" "$free"
+  root="$(stat -c %u:%g:%a /data)"
+  printf '%s %s %s\n' "$n" "$free" "$root"
   ;;
 usage)
   du -sk /data | cut -f1
@@ -115,6 +116,11 @@ copy)
   ;;
 wipe)
   find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  # The root's owner and mode as they were before the restore (tar gave it the archive's).
+  case "${1:-}" in
+  *[!0-9:]* | '') ;;
+  *) chown "${1%:*}" /data && chmod "${1##*:}" /data ;;
+  esac
   ;;
 digest)
   # Names, types, modes, owners, sizes, mtimes and file contents of the tree. Not sockets:

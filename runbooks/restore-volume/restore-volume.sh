@@ -262,6 +262,7 @@ TARGET_KIND=volume
 TARGET=""
 TARGET_STATE=absent   # absent | empty | nonempty
 TARGET_FREE_KB=""
+TARGET_ROOT=""        # an empty volume's root owner:group:mode, put back by a wipe
 CONTAINER_WAS=absent  # absent | running | stopped
 
 # A restore into a volume it creates marks it on disk until the run has ended,
@@ -317,7 +318,7 @@ preflight() {
   if [[ "$TARGET_KIND" == volume ]] && volume_exists "$TARGET"; then
     local n probe
     probe="$(probe_volume "$TARGET")"
-    read -r n TARGET_FREE_KB <<<"$probe"
+    read -r n TARGET_FREE_KB TARGET_ROOT <<<"$probe"
     if [[ "$n" == 0 ]]; then TARGET_STATE=empty; else TARGET_STATE=nonempty; fi
   elif [[ "$TARGET_KIND" == bind && -e "$TARGET" ]]; then
     [[ -d "$TARGET" && ! -L "$TARGET" ]] || fail refused "HostPath $TARGET exists and is not a directory"
@@ -463,16 +464,16 @@ check_free_space() {
   fi  # a volume on other storage is measured once it exists (check_created_volume)
 }
 
-# probe_volume NAME: "ENTRIES FREE_KIB", looked at from here when it is a plain local volume
+# probe_volume NAME: "ENTRIES FREE_KIB UID:GID:MODE" (its root), looked at from here when it is a plain local volume
 # (a directory of dockerd's; a helper container takes most of a second to start), else by a
 # helper: also when dockerd is not this host's (another name: DOCKER_HOST, a context) and while
 # a container may yet be stopped (the helper's first run proves it works before that).
 probe_volume() {
-  local d n free
+  local d n free root
   [[ "$DOCKER_HOSTNAME" == "$HOSTNAME" && ( -z "$P_ContainerName" || ( "$PHASE" != preflight && "$CONTAINER_WAS" != running ) ) ]] \
     && d="$(docker volume inspect -f "$(gotpl '<%.Driver%> <%len .Options%> <%.Mountpoint%>')" "$1")" && [[ "$d" =~ ^local\ 0\ (/[A-Za-z0-9._/-]+)$ ]] \
     && d="${BASH_REMATCH[1]}" && [[ -d "$d" && ! -L "$d" ]] && n="$(set -o pipefail; find "$d" -mindepth 1 -maxdepth 1 -printf . | wc -c)" \
-    && free="$(df -Pk -- "$d" | awk 'NR == 2 { print $4 }')" && [[ "$free" =~ ^[0-9]+$ ]] && echo "$n $free" && return
+    && free="$(df -Pk -- "$d" | awk 'NR == 2 { print $4 }')" && [[ "$free" =~ ^[0-9]+$ ]] && root="$(stat -c %u:%g:%a -- "$d")" && echo "$n $free $root" && return
   helper --mount "$(mnt volume "$1" /data ro)" -- probe
 }
 # A volume this run created must be empty, like any existing target: storage that
@@ -480,7 +481,7 @@ probe_volume() {
 check_created_volume() {
   local n free probe
   probe="$(probe_volume "$TARGET" 2>"$WORK/probe.err")" || fail failed "the new volume $TARGET cannot be mounted with its driver options: $(grep -v '^$' "$WORK/probe.err" | tail -n 1 | sed 's/\(pass\(word\)\{0,1\}\|credentials\)=[^,]*/\1=***/g' | head -c 300)"
-  read -r n free <<<"$probe"
+  read -r n free _ <<<"$probe"
   if [[ "$n" != 0 ]]; then
     if [[ -n "$P_VolumeDriver" && "$P_VolumeDriver" != local ]]; then
       drop_undo remove_created_volume  # removing a plugin's volume may delete its storage: keep it
@@ -746,7 +747,7 @@ stop_container() {
 # Undos of restore_data and stop_container.
 remove_created_volume() { docker volume rm -f "$TARGET" >/dev/null || ERROR+="; could not remove volume $TARGET, which this run created"; }
 wipe_target_volume() {
-  helper --mount "$(mnt volume "$TARGET" /data)" -- wipe \
+  helper --mount "$(mnt volume "$TARGET" /data)" -- wipe "$TARGET_ROOT" \
     || data_not_back "could not empty volume $TARGET again: it holds part of the restored data"
 }
 remove_stage() {

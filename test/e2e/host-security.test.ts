@@ -232,6 +232,27 @@ describe('host-side bounds on what an archive and its manifest can do', () => {
     expect(await inVolume(volume, 'ls -A /data | wc -l')).toBe('0\n');
   });
 
+  it('an existing empty volume the restore fails in is emptied again with its root owner and mode as they were (not the archive’s)', async () => {
+    const archive = await archiveOf('root-mode.tar.zst', async (root) => {
+      await writeFile(join(root, 'PG_VERSION'), '15\n');
+      await run('mknod', [join(root, 'host-disk'), 'c', '1', '3']);
+      await chown(root, 999, 999);
+      await chmod(root, 0o700);
+    });
+    await s3.put('archives/h/v/root-mode.tar.zst', archive);
+    const volume = uniqueName('rootmode');
+    made.volumes.push(volume);
+    await docker('volume', 'create', volume);
+    const before = await inVolume(volume, 'stat -c %u:%g:%a /data');
+
+    const outcome = await restore({ ArchiveUrl: await s3.presignGet('archives/h/v/root-mode.tar.zst'), VolumeName: volume, Verify: 'none' });
+
+    expect(outcome.result, explain(outcome)).toMatchObject({ outcome: 'refused' });
+    expect(outcome.result?.error).toContain('device nodes');
+    expect(before).toBe('0:0:755\n');
+    expect(await inVolume(volume, 'stat -c %u:%g:%a /data; ls -A /data | wc -l')).toBe('0:0:755\n0\n');
+  });
+
   it('an archive with device nodes is refused: nothing is kept, the created volume is removed', async () => {
     const archive = await archiveOf('dev.tar.zst', async (root) => {
       await writeFile(join(root, 'PG_VERSION'), '15\n');

@@ -997,9 +997,9 @@ esac`;
     return { out: run.stdout.trim(), helper: existsSync(log) };
   };
 
-  it('a plain local volume: its directory counted here (every entry, hidden ones too), no helper run', () => {
+  it('a plain local volume: its directory counted here (every entry, hidden ones too), with its root owner:group:mode, no helper run', () => {
     const { out, helper } = probe((d) => `local 0 ${d}/_data`);
-    expect(out).toMatch(/^2 \d+$/);
+    expect(out).toMatch(/^2 \d+ \d+:\d+:[0-7]{3,4}$/);
     expect(helper).toBe(false);
   });
 
