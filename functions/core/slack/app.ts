@@ -11,7 +11,8 @@ import type { RestorePlan, RestoreService } from '../restore/service.ts';
 import { verificationLines } from '../restore/verification.ts';
 import { SLACK_ID, Who, mayActOn, notGranted, refused, type SlackAccess } from './access.ts';
 import { USAGE, SlackCommand, parseSlackText } from './grammar.ts';
-import { CONTROL_CHARS, joinMd, md, mention, ownWords, slackMessage, visibleControl, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
+import { oneLine } from '../visible-text.ts';
+import { joinMd, md, mention, ownWords, slackMessage, type Mrkdwn, type SlackMessage } from './mrkdwn.ts';
 import { PLAN_ID, newPlanId, planSource, type PlanClaim, type SlackStateStore, type StoredPlan } from './plans.ts';
 import { recoveryPlanMessage, recoveryStartedMessage, recoveryStatusText } from './recovery.ts';
 import { restoreStatusText } from './status.ts';
@@ -158,8 +159,7 @@ export async function handleSlackHttp(deps: SlackDeps, request: HttpRequest): Pr
     const command = parseSlackText(parsed.data.text);
     const usage = usageFor(parsed.data.command);
     // The grammar's errors quote the user's words already made safe (`shown`): its backticks are its own.
-    if (!command.ok)
-      return answer(ephemeral(joinMd([ownWords(`${command.error.replace(CONTROL_CHARS, visibleControl)}.`), ownWords(usage)], '\n\n')), deps.region);
+    if (!command.ok) return answer(ephemeral(joinMd([ownWords(`${oneLine(command.error)}.`), ownWords(usage)], '\n\n')), deps.region);
     if (command.command.verb === 'help') return answer(ephemeral(ownWords(usage)), deps.region);
     await deps.enqueue({ kind: 'command', command: command.command, who, responseUrl: parsed.data.response_url });
     return answer(ephemeral(md`Working on \`${command.command.verb}\`…`), deps.region);

@@ -8,6 +8,8 @@
  * words. The one piece of markup posted on purpose is a mention of a validated
  * user id, made by {@link mention}.
  */
+import { CONTROL_CHARS, visibleControl } from '../visible-text.ts';
+
 export class Mrkdwn {
   private constructor(readonly text: string) {}
 
@@ -24,17 +26,6 @@ export class Mrkdwn {
 
 /** Slack's own rule, for Lifeboat's own words (a template's literal parts): `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`. */
 const escapeEntities = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/**
- * Characters that would break a line or change how it reads: C0 controls (newline, CR, tab,
- * ESC…), DEL, C1 controls, Unicode's line and paragraph separators, bidi overrides and isolates.
- */
-// eslint-disable-next-line no-control-regex -- exactly what is replaced
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** A control character as a visible escape: `\n`, `\r`, `\t`, else `\u001b` and so on. */
-export const visibleControl = (c: string): string =>
-  c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /**
  * Slack's formatting characters in data, each shown as a look-alike that formats nothing:
@@ -80,17 +71,6 @@ export function md(strings: TemplateStringsArray, ...values: readonly (string | 
     out += escapeEntities(strings[i + 1] ?? '');
   });
   return Mrkdwn.trusted(out);
-}
-
-/**
- * Every string in a value (a restore record, say) with its control characters as visible
- * escapes: text built from it by Lifeboat's own code has no line breaks but its own.
- */
-export function oneLineData<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(CONTROL_CHARS, visibleControl) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => oneLineData(v)) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [oneLineData(k), oneLineData(v)])) as T;
-  return value;
 }
 
 /** Lifeboat's text of several lines (the data in it made one-line by {@link oneLineData}): each line escaped as data. */

@@ -1,6 +1,7 @@
 import type { RestoreRecord } from '../catalog/model.ts';
 import { describe } from '../restore/completion.ts';
-import { linesMd, oneLineData, type Mrkdwn } from './mrkdwn.ts';
+import { oneLineData } from '../visible-text.ts';
+import { linesMd, type Mrkdwn } from './mrkdwn.ts';
 
 /**
  * A restore's or drill's record as Slack shows it (`/lifeboat status r-…`, the result posted when
